@@ -1,0 +1,15 @@
+//! The kernel: value types every service shares (money, quantities, typed ids, event
+//! metadata) and the decide/evolve pattern that keeps domain logic pure.
+
+pub mod decider;
+pub mod id;
+pub mod metadata;
+pub mod money;
+pub mod quantity;
+
+pub use decider::{Decider, Given, given};
+pub use metadata::EventMetadata;
+pub use money::{Currency, Money, MoneyError};
+pub use quantity::{Quantity, QuantityError};
+pub use rust_decimal::Decimal;
+pub use ulid::Ulid;
