@@ -12,7 +12,10 @@ pub trait Decider {
     type Error;
 
     /// Which events `command` produces given `state`, or why it is refused.
-    fn decide(state: &Self::State, command: &Self::Command) -> Result<Vec<Self::Event>, Self::Error>;
+    fn decide(
+        state: &Self::State,
+        command: &Self::Command,
+    ) -> Result<Vec<Self::Event>, Self::Error>;
 
     /// The state after `event`.
     fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
@@ -23,7 +26,9 @@ pub trait Decider {
         I: IntoIterator<Item = &'a Self::Event>,
         Self::Event: 'a,
     {
-        events.into_iter().fold(Self::State::default(), Self::evolve)
+        events
+            .into_iter()
+            .fold(Self::State::default(), Self::evolve)
     }
 }
 
@@ -42,7 +47,9 @@ impl<D: Decider> Given<D> {
     /// Decides `command` against the folded history.
     pub fn when(self, command: D::Command) -> Then<D> {
         let state = D::fold(&self.history);
-        Then { outcome: D::decide(&state, &command) }
+        Then {
+            outcome: D::decide(&state, &command),
+        }
     }
 }
 
@@ -130,7 +137,9 @@ mod tests {
 
     #[test]
     fn a_take_within_the_count_is_recorded() {
-        given::<Counter>(vec![Ev::Added(3)]).when(Cmd::Take(2)).then(vec![Ev::Taken(2)]);
+        given::<Counter>(vec![Ev::Added(3)])
+            .when(Cmd::Take(2))
+            .then(vec![Ev::Taken(2)]);
     }
 
     #[test]

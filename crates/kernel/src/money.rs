@@ -16,7 +16,11 @@ pub enum MoneyError {
     #[error("`{0}` is not a decimal amount")]
     NotDecimal(String),
     #[error("`{amount}` has more decimal places than {currency} allows ({minor_units})")]
-    TooPrecise { amount: String, currency: Currency, minor_units: u32 },
+    TooPrecise {
+        amount: String,
+        currency: Currency,
+        minor_units: u32,
+    },
     #[error("cannot combine {left} with {right}")]
     CurrencyMismatch { left: Currency, right: Currency },
     #[error("amount overflow")]
@@ -33,18 +37,63 @@ pub struct Currency {
 /// Currencies we know the minor units of. Most have two; listing the exceptions
 /// explicitly beats guessing for a till that must be right to the cent.
 const CURRENCIES: &[(&str, u32)] = &[
-    ("USD", 2), ("EUR", 2), ("GBP", 2), ("CHF", 2), ("CAD", 2), ("AUD", 2), ("NZD", 2),
-    ("SEK", 2), ("NOK", 2), ("DKK", 2), ("PLN", 2), ("CZK", 2), ("HUF", 2), ("MXN", 2),
-    ("BRL", 2), ("INR", 2), ("CNY", 2), ("HKD", 2), ("SGD", 2), ("ZAR", 2), ("TRY", 2),
-    ("ILS", 2), ("AED", 2), ("SAR", 2), ("THB", 2), ("MYR", 2), ("PHP", 2), ("RON", 2),
-    ("JPY", 0), ("KRW", 0), ("ISK", 0), ("CLP", 0), ("VND", 0), ("XOF", 0), ("XAF", 0),
-    ("KWD", 3), ("BHD", 3), ("JOD", 3), ("OMR", 3), ("TND", 3), ("IQD", 3), ("LYD", 3),
+    ("USD", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("CHF", 2),
+    ("CAD", 2),
+    ("AUD", 2),
+    ("NZD", 2),
+    ("SEK", 2),
+    ("NOK", 2),
+    ("DKK", 2),
+    ("PLN", 2),
+    ("CZK", 2),
+    ("HUF", 2),
+    ("MXN", 2),
+    ("BRL", 2),
+    ("INR", 2),
+    ("CNY", 2),
+    ("HKD", 2),
+    ("SGD", 2),
+    ("ZAR", 2),
+    ("TRY", 2),
+    ("ILS", 2),
+    ("AED", 2),
+    ("SAR", 2),
+    ("THB", 2),
+    ("MYR", 2),
+    ("PHP", 2),
+    ("RON", 2),
+    ("JPY", 0),
+    ("KRW", 0),
+    ("ISK", 0),
+    ("CLP", 0),
+    ("VND", 0),
+    ("XOF", 0),
+    ("XAF", 0),
+    ("KWD", 3),
+    ("BHD", 3),
+    ("JOD", 3),
+    ("OMR", 3),
+    ("TND", 3),
+    ("IQD", 3),
+    ("LYD", 3),
 ];
 
 impl Currency {
-    pub const USD: Currency = Currency { code: *b"USD", minor_units: 2 };
-    pub const EUR: Currency = Currency { code: *b"EUR", minor_units: 2 };
-    pub const JPY: Currency = Currency { code: *b"JPY", minor_units: 0 };
+    pub const USD: Currency = Currency {
+        code: *b"USD",
+        minor_units: 2,
+    };
+    pub const EUR: Currency = Currency {
+        code: *b"EUR",
+        minor_units: 2,
+    };
+    pub const JPY: Currency = Currency {
+        code: *b"JPY",
+        minor_units: 0,
+    };
 
     /// The three-letter code, e.g. `USD`.
     pub fn code(&self) -> &str {
@@ -68,7 +117,10 @@ impl FromStr for Currency {
             .find(|(code, _)| *code == upper)
             .and_then(|(code, minor_units)| {
                 let bytes: [u8; 3] = code.as_bytes().try_into().ok()?;
-                Some(Currency { code: bytes, minor_units: *minor_units })
+                Some(Currency {
+                    code: bytes,
+                    minor_units: *minor_units,
+                })
             })
             .ok_or(MoneyError::UnknownCurrency(s.to_owned()))
     }
@@ -104,7 +156,10 @@ pub struct Money {
 impl Money {
     /// Rounds `amount` to the currency's minor units, half away from zero.
     pub fn new(amount: Decimal, currency: Currency) -> Self {
-        Money { amount: round_minor(amount, currency), currency }
+        Money {
+            amount: round_minor(amount, currency),
+            currency,
+        }
     }
 
     pub fn zero(currency: Currency) -> Self {
@@ -145,19 +200,28 @@ impl Money {
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let sum = self.amount.checked_add(other.amount).ok_or(MoneyError::Overflow)?;
+        let sum = self
+            .amount
+            .checked_add(other.amount)
+            .ok_or(MoneyError::Overflow)?;
         Ok(Money::new(sum, self.currency))
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let diff = self.amount.checked_sub(other.amount).ok_or(MoneyError::Overflow)?;
+        let diff = self
+            .amount
+            .checked_sub(other.amount)
+            .ok_or(MoneyError::Overflow)?;
         Ok(Money::new(diff, self.currency))
     }
 
     /// Multiplies by a factor (a quantity, a rate) and rounds to minor units.
     pub fn checked_mul(self, factor: Decimal) -> Result<Money, MoneyError> {
-        let product = self.amount.checked_mul(factor).ok_or(MoneyError::Overflow)?;
+        let product = self
+            .amount
+            .checked_mul(factor)
+            .ok_or(MoneyError::Overflow)?;
         Ok(Money::new(product, self.currency))
     }
 
@@ -166,15 +230,23 @@ impl Money {
     }
 
     /// Sums amounts that must all share `currency`; an empty sum is zero.
-    pub fn sum<I: IntoIterator<Item = Money>>(currency: Currency, items: I) -> Result<Money, MoneyError> {
-        items.into_iter().try_fold(Money::zero(currency), Money::checked_add)
+    pub fn sum<I: IntoIterator<Item = Money>>(
+        currency: Currency,
+        items: I,
+    ) -> Result<Money, MoneyError> {
+        items
+            .into_iter()
+            .try_fold(Money::zero(currency), Money::checked_add)
     }
 
     fn same_currency(&self, other: Money) -> Result<(), MoneyError> {
         if self.currency == other.currency {
             Ok(())
         } else {
-            Err(MoneyError::CurrencyMismatch { left: self.currency, right: other.currency })
+            Err(MoneyError::CurrencyMismatch {
+                left: self.currency,
+                right: other.currency,
+            })
         }
     }
 }
@@ -242,7 +314,10 @@ mod tests {
         assert_eq!(usd("0").to_string(), "0.00");
         assert_eq!(Money::new(dec!(-0.001), Currency::USD).to_string(), "0.00");
         assert_eq!(Money::new(dec!(1234), Currency::JPY).to_string(), "1234");
-        assert_eq!(Money::new(dec!(1.5), "KWD".parse().unwrap()).to_string(), "1.500");
+        assert_eq!(
+            Money::new(dec!(1.5), "KWD".parse().unwrap()).to_string(),
+            "1.500"
+        );
     }
 
     #[test]
@@ -261,8 +336,14 @@ mod tests {
         ));
         // Trailing zeros carry no extra precision.
         assert_eq!(usd("12.500").to_string(), "12.50");
-        assert!(matches!(Money::parse("abc", Currency::USD), Err(MoneyError::NotDecimal(_))));
-        assert!(matches!(Money::parse("1e3", Currency::USD), Err(MoneyError::NotDecimal(_))));
+        assert!(matches!(
+            Money::parse("abc", Currency::USD),
+            Err(MoneyError::NotDecimal(_))
+        ));
+        assert!(matches!(
+            Money::parse("1e3", Currency::USD),
+            Err(MoneyError::NotDecimal(_))
+        ));
     }
 
     #[test]
@@ -289,7 +370,10 @@ mod tests {
     #[test]
     fn unknown_currencies_are_refused() {
         assert!("usd".parse::<Currency>().is_ok());
-        assert!(matches!("ABC".parse::<Currency>(), Err(MoneyError::UnknownCurrency(_))));
+        assert!(matches!(
+            "ABC".parse::<Currency>(),
+            Err(MoneyError::UnknownCurrency(_))
+        ));
     }
 
     proptest! {

@@ -1,0 +1,239 @@
+//! Appending: events with an expected version, claims and an idempotency record, all in
+//! one transaction, so a command either happened completely or not at all.
+
+use serde_json::Value;
+use sqlx::{PgConnection, Postgres, Transaction};
+use tillstream_kernel::EventMetadata;
+use uuid::Uuid;
+
+use crate::idempotency::{self, IdempotencyKey};
+use crate::{EventStore, NewEvent, StoreError};
+
+/// A named unique value a stream takes or gives up with its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Take `value` under `claim` (e.g. `sku`), failing with `Duplicate` if another stream
+    /// holds it. Taking a value the same stream already holds is a no-op.
+    Acquire { claim: String, value: String },
+    /// Give `value` back (a barcode removed from a product).
+    Release { claim: String, value: String },
+}
+
+impl Claim {
+    pub fn acquire(claim: impl Into<String>, value: impl Into<String>) -> Self {
+        Claim::Acquire {
+            claim: claim.into(),
+            value: value.into(),
+        }
+    }
+
+    pub fn release(claim: impl Into<String>, value: impl Into<String>) -> Self {
+        Claim::Release {
+            claim: claim.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// What a command writes.
+#[derive(Debug, Clone)]
+pub struct AppendRequest {
+    pub stream_id: String,
+    /// The stream's version when the command was decided; 0 for a new stream.
+    pub expected_version: i64,
+    pub events: Vec<NewEvent>,
+    pub metadata: EventMetadata,
+    pub claims: Vec<Claim>,
+    pub idempotency: Option<(IdempotencyKey, Value)>,
+}
+
+impl AppendRequest {
+    pub fn new(stream_id: impl Into<String>, expected_version: i64, events: Vec<NewEvent>) -> Self {
+        AppendRequest {
+            stream_id: stream_id.into(),
+            expected_version,
+            events,
+            metadata: EventMetadata::default(),
+            claims: Vec::new(),
+            idempotency: None,
+        }
+    }
+
+    pub fn with_metadata(mut self, metadata: EventMetadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    pub fn with_claims(mut self, claims: Vec<Claim>) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// Stores `response` under `key` in the same transaction.
+    pub fn with_idempotency(mut self, key: IdempotencyKey, response: Value) -> Self {
+        self.idempotency = Some((key, response));
+        self
+    }
+}
+
+/// Where the appended events landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The stream's version after the append.
+    pub version: i64,
+    /// The last event's global position (0 when nothing was appended).
+    pub last_position: i64,
+}
+
+/// Inserts every event only if the stream is still at the expected version. The version
+/// check and the insert are one statement; two writers that both pass the check collide on
+/// the (stream_id, version) key instead, so either way exactly one wins.
+const INSERT_EVENTS: &str = r#"
+INSERT INTO events (stream_id, version, event_id, event_type, schema_version, payload, metadata)
+SELECT $1, $2 + e.ord, e.event_id, e.event_type, e.schema_version, e.payload, $7
+FROM unnest($3::uuid[], $4::text[], $5::int4[], $6::jsonb[])
+     WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, ord)
+WHERE $2 = (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1)
+RETURNING position
+"#;
+
+impl EventStore {
+    /// Appends in a transaction of its own.
+    pub async fn append(&self, request: AppendRequest) -> Result<Appended, StoreError> {
+        if request.claims.is_empty() && request.idempotency.is_none() {
+            // One statement is its own transaction: one round trip, one commit.
+            let mut conn = self.pool.acquire().await?;
+            return append_events(&mut conn, &request).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        let appended = self.append_in(&mut tx, &request).await?;
+        tx.commit().await?;
+        Ok(appended)
+    }
+
+    /// Appends inside the caller's transaction, so read models that must show the
+    /// command's result at once can be updated in the same commit.
+    pub async fn append_in(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        request: &AppendRequest,
+    ) -> Result<Appended, StoreError> {
+        write_claims(tx, &request.stream_id, &request.claims).await?;
+        if let Some((key, response)) = &request.idempotency {
+            idempotency::record(tx, key, response, &request.stream_id).await?;
+        }
+        append_events(tx, request).await
+    }
+
+    /// The stream's current version (0 if it has no events).
+    pub async fn stream_version(&self, stream_id: &str) -> Result<i64, StoreError> {
+        current_version(&mut *self.pool.acquire().await?, stream_id).await
+    }
+}
+
+async fn append_events(
+    conn: &mut PgConnection,
+    request: &AppendRequest,
+) -> Result<Appended, StoreError> {
+    if request.events.is_empty() {
+        return Ok(Appended {
+            version: request.expected_version,
+            last_position: 0,
+        });
+    }
+    let count = request.events.len();
+    let mut ids = Vec::with_capacity(count);
+    let mut types = Vec::with_capacity(count);
+    let mut versions = Vec::with_capacity(count);
+    let mut payloads = Vec::with_capacity(count);
+    for event in &request.events {
+        ids.push(Uuid::from(event.event_id));
+        types.push(event.event_type.as_str());
+        versions.push(event.schema_version);
+        payloads.push(&event.payload);
+    }
+    let metadata = serde_json::to_value(&request.metadata)?;
+    let inserted: Result<Vec<i64>, sqlx::Error> = sqlx::query_scalar(INSERT_EVENTS)
+        .bind(&request.stream_id)
+        .bind(request.expected_version)
+        .bind(&ids)
+        .bind(&types)
+        .bind(&versions)
+        .bind(&payloads)
+        .bind(&metadata)
+        .fetch_all(&mut *conn)
+        .await;
+    match inserted {
+        Ok(positions) if positions.len() == count => Ok(Appended {
+            version: request.expected_version + count as i64,
+            last_position: positions.iter().copied().max().unwrap_or_default(),
+        }),
+        // The version check failed: nothing was inserted.
+        Ok(_) => Err(conflict(conn, request).await),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("events_stream_version_key") => {
+            Err(conflict(conn, request).await)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Builds the conflict error with the stream's actual version. In an aborted transaction
+/// the version cannot be read; -1 then says "unknown, but not what you expected".
+async fn conflict(conn: &mut PgConnection, request: &AppendRequest) -> StoreError {
+    let actual = current_version(conn, &request.stream_id)
+        .await
+        .unwrap_or(-1);
+    StoreError::Conflict {
+        stream_id: request.stream_id.clone(),
+        expected: request.expected_version,
+        actual,
+    }
+}
+
+async fn current_version(conn: &mut PgConnection, stream_id: &str) -> Result<i64, StoreError> {
+    let version: i64 =
+        sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1")
+            .bind(stream_id)
+            .fetch_one(conn)
+            .await?;
+    Ok(version)
+}
+
+async fn write_claims(
+    conn: &mut PgConnection,
+    owner: &str,
+    claims: &[Claim],
+) -> Result<(), StoreError> {
+    for claim in claims {
+        match claim {
+            Claim::Acquire { claim, value } => {
+                // ON CONFLICT keeps the transaction usable and lets the owner re-take its own.
+                let taken = sqlx::query(
+                    "INSERT INTO claims (claim, value, owner) VALUES ($1, $2, $3)
+                     ON CONFLICT (claim, value) DO UPDATE SET owner = claims.owner
+                     WHERE claims.owner = EXCLUDED.owner",
+                )
+                .bind(claim)
+                .bind(value)
+                .bind(owner)
+                .execute(&mut *conn)
+                .await?;
+                if taken.rows_affected() == 0 {
+                    return Err(StoreError::Duplicate {
+                        claim: claim.clone(),
+                        value: value.clone(),
+                    });
+                }
+            }
+            Claim::Release { claim, value } => {
+                sqlx::query("DELETE FROM claims WHERE claim = $1 AND value = $2 AND owner = $3")
+                    .bind(claim)
+                    .bind(value)
+                    .bind(owner)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}

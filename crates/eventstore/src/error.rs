@@ -1,0 +1,39 @@
+//! What can go wrong in the store, typed so handlers can retry a conflict, answer a
+//! duplicate with 409 and replay an idempotent request.
+
+/// An event-store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else appended to the stream since it was loaded: reload and decide again.
+    #[error("stream `{stream_id}` is at version {actual}, expected {expected}")]
+    Conflict {
+        stream_id: String,
+        expected: i64,
+        actual: i64,
+    },
+    /// A named unique claim (SKU, barcode, username) is held by another stream.
+    #[error("{claim} `{value}` is already taken")]
+    Duplicate { claim: String, value: String },
+    /// The idempotency key was used for a different request.
+    #[error("idempotency key `{key}` was already used with a different request")]
+    IdempotencyMismatch { key: String },
+    /// A concurrent request with the same idempotency key committed first: look it up again.
+    #[error("idempotency key `{key}` was taken by a concurrent request")]
+    IdempotencyRace { key: String },
+    #[error("event payload could not be (de)serialized: {0}")]
+    Serialization(#[from] serde_json::Error),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Whether the caller should reload and try the command again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Conflict { .. } | StoreError::IdempotencyRace { .. }
+        )
+    }
+}

@@ -1,0 +1,121 @@
+//! Idempotency keys: a retried command answers what the first attempt answered.
+//!
+//! The flow in a command handler: `find_idempotent` first (a replay or a mismatch ends the
+//! command there), otherwise decide and append `with_idempotency`. If a concurrent request
+//! with the same key commits first, the append fails with `IdempotencyRace` and the handler
+//! looks the key up again.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+
+use crate::{EventStore, StoreError};
+
+/// A client's idempotency key with the hash of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_hash: String,
+    /// How long the stored response answers repeats; the key is free again afterwards.
+    pub ttl: Duration,
+}
+
+impl IdempotencyKey {
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    pub fn new(key: impl Into<String>, request_hash: impl Into<String>) -> Self {
+        IdempotencyKey {
+            key: key.into(),
+            request_hash: request_hash.into(),
+            ttl: Self::DEFAULT_TTL,
+        }
+    }
+}
+
+/// The stored answer to an earlier request with the same key and the same body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotentReplay {
+    pub response: Value,
+    pub stream_id: String,
+}
+
+/// A stable hash of a request body: SHA-256 of its JSON serialization. Serialize a typed,
+/// parsed request (field order fixed by the struct), not the raw bytes, so whitespace and
+/// key order do not make a retry look like a different request.
+pub fn request_hash<T: Serialize>(request: &T) -> Result<String, StoreError> {
+    let bytes = serde_json::to_vec(request)?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+impl EventStore {
+    /// The stored response for `key`, `None` if the key is new (or expired), or
+    /// `IdempotencyMismatch` if it was used with another request.
+    pub async fn find_idempotent(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotentReplay>, StoreError> {
+        let row: Option<(String, Value, String)> = sqlx::query_as(
+            "SELECT request_hash, response, stream_id FROM idempotency_keys
+             WHERE key = $1 AND expires_at > now()",
+        )
+        .bind(&key.key)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Ok(None),
+            Some((hash, _, _)) if hash != key.request_hash => {
+                Err(StoreError::IdempotencyMismatch {
+                    key: key.key.clone(),
+                })
+            }
+            Some((_, response, stream_id)) => Ok(Some(IdempotentReplay {
+                response,
+                stream_id,
+            })),
+        }
+    }
+
+    /// Deletes expired keys; returns how many. Run it now and then; correctness does not
+    /// depend on it, since expired keys are ignored and overwritten.
+    pub async fn purge_expired_idempotency_keys(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= now()")
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// Records the key in the caller's transaction. An expired row with the same key is
+/// overwritten; a live one means a concurrent request got there first.
+pub(crate) async fn record(
+    conn: &mut PgConnection,
+    key: &IdempotencyKey,
+    response: &Value,
+    stream_id: &str,
+) -> Result<(), StoreError> {
+    let ttl_ms = i64::try_from(key.ttl.as_millis()).unwrap_or(i64::MAX);
+    let written = sqlx::query(
+        "INSERT INTO idempotency_keys (key, request_hash, response, stream_id, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::float8 / 1000))
+         ON CONFLICT (key) DO UPDATE SET
+             request_hash = EXCLUDED.request_hash, response = EXCLUDED.response,
+             stream_id = EXCLUDED.stream_id, created_at = now(), expires_at = EXCLUDED.expires_at
+         WHERE idempotency_keys.expires_at <= now()",
+    )
+    .bind(&key.key)
+    .bind(&key.request_hash)
+    .bind(response)
+    .bind(stream_id)
+    .bind(ttl_ms)
+    .execute(conn)
+    .await?;
+    if written.rows_affected() == 0 {
+        return Err(StoreError::IdempotencyRace {
+            key: key.key.clone(),
+        });
+    }
+    Ok(())
+}

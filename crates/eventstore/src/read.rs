@@ -1,0 +1,162 @@
+//! Reading: one stream for a command, and the whole log in commit-safe order for the
+//! relay and the projections.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::postgres::PgRow;
+use sqlx::{PgExecutor, Row};
+use tillstream_kernel::{EventMetadata, Ulid};
+use uuid::Uuid;
+
+use crate::{Cursor, EventStore, RecordedEvent, StoreError};
+
+macro_rules! columns {
+    () => {
+        "SELECT position, tx_id::text::bigint AS tx_id, stream_id, version, event_id, \
+         event_type, schema_version, payload, metadata, recorded_at FROM events "
+    };
+}
+
+/// Everything after the cursor that no running transaction can still add to.
+///
+/// `pg_snapshot_xmin(pg_current_snapshot())` is the oldest transaction still running; rows
+/// written by older transactions are committed (or gone) for good. Reading only below it
+/// means a transaction that took an earlier position but commits later is never skipped:
+/// its tx_id holds the horizon back until it commits, and it then sorts before anything
+/// the reader has not yet seen.
+const READ_ALL: &str = concat!(
+    columns!(),
+    "WHERE (tx_id, position) > ($1::bigint::text::xid8, $2)
+       AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+     ORDER BY tx_id, position
+     LIMIT $3"
+);
+
+/// How far behind the visible horizon is, for the `eventstore_horizon_age_seconds` metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HorizonStats {
+    /// Age of the oldest open transaction in the cluster (it holds the horizon back).
+    pub oldest_transaction_age_ms: i64,
+}
+
+impl EventStore {
+    /// The stream's events with a version above `after_version`, in order.
+    pub async fn load(
+        &self,
+        stream_id: &str,
+        after_version: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        load_stream(&self.pool, stream_id, after_version).await
+    }
+
+    /// Up to `limit` events after `cursor` in log order, never skipping one that commits
+    /// late. See [`READ_ALL`] for why this is safe.
+    pub async fn read_all(
+        &self,
+        cursor: Cursor,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        read_all(&self.pool, cursor, limit).await
+    }
+
+    /// How many committed events lie after `cursor`, and when the oldest of them was
+    /// recorded: a reader's lag.
+    pub async fn backlog(
+        &self,
+        cursor: Cursor,
+    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+        let row = sqlx::query(
+            "SELECT count(*), min(recorded_at) FROM events
+             WHERE (tx_id, position) > ($1::bigint::text::xid8, $2)",
+        )
+        .bind(cursor.tx_id)
+        .bind(cursor.position)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// The cursor of the last event in the log (the start if it is empty).
+    pub async fn head(&self) -> Result<Cursor, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT tx_id::text::bigint, position FROM events
+             ORDER BY tx_id DESC, position DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map_or(Cursor::START, |(tx_id, position)| Cursor {
+            tx_id,
+            position,
+        }))
+    }
+
+    /// One event by id, if the store has it.
+    pub async fn find_event(&self, event_id: Ulid) -> Result<Option<RecordedEvent>, StoreError> {
+        let row = sqlx::query(concat!(columns!(), "WHERE event_id = $1"))
+            .bind(Uuid::from(event_id))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(decode_row).transpose()
+    }
+
+    pub async fn horizon_stats(&self) -> Result<HorizonStats, StoreError> {
+        let age: Option<i64> = sqlx::query_scalar(
+            "SELECT (extract(epoch FROM now() - min(xact_start)) * 1000)::bigint
+             FROM pg_stat_activity WHERE backend_xid IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(HorizonStats {
+            oldest_transaction_age_ms: age.unwrap_or(0),
+        })
+    }
+}
+
+pub(crate) async fn load_stream<'e>(
+    executor: impl PgExecutor<'e>,
+    stream_id: &str,
+    after_version: i64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let rows = sqlx::query(concat!(
+        columns!(),
+        "WHERE stream_id = $1 AND version > $2 ORDER BY version"
+    ))
+    .bind(stream_id)
+    .bind(after_version)
+    .fetch_all(executor)
+    .await?;
+    rows.iter().map(decode_row).collect()
+}
+
+/// [`EventStore::read_all`] on any executor, so a projection can read inside its own
+/// batch transaction.
+pub async fn read_all<'e>(
+    executor: impl PgExecutor<'e>,
+    cursor: Cursor,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let rows = sqlx::query(READ_ALL)
+        .bind(cursor.tx_id)
+        .bind(cursor.position)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(decode_row).collect()
+}
+
+fn decode_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
+    let event_id: Uuid = row.try_get("event_id")?;
+    let metadata: Value = row.try_get("metadata")?;
+    Ok(RecordedEvent {
+        position: row.try_get("position")?,
+        tx_id: row.try_get("tx_id")?,
+        stream_id: row.try_get("stream_id")?,
+        version: row.try_get("version")?,
+        event_id: Ulid::from(event_id),
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get("schema_version")?,
+        payload: row.try_get("payload")?,
+        metadata: serde_json::from_value::<EventMetadata>(metadata)?,
+        recorded_at: row.try_get("recorded_at")?,
+    })
+}

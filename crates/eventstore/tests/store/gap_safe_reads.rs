@@ -1,0 +1,158 @@
+//! The relay and projections read "everything after my cursor". Sequence values are taken
+//! at insert and become visible at commit, so transactions commit out of order; these tests
+//! show the store's reader never skips such an event, and that a naive reader does.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tillstream_eventstore::{AppendRequest, Cursor, EventStore, RecordedEvent};
+
+use crate::support::{event, store};
+
+/// The reader the store must not be: remembers the highest position seen.
+async fn naive_read_after(pool: &PgPool, last_position: i64) -> Vec<(i64, String)> {
+    sqlx::query_as(
+        "SELECT position, event_id::text FROM events WHERE position > $1 ORDER BY position LIMIT 500",
+    )
+    .bind(last_position)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn append_in_open_transaction(
+    store: &EventStore,
+    stream: &str,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = store.pool().begin().await.unwrap();
+    store
+        .append_in(&mut tx, &AppendRequest::new(stream, 0, vec![event("E", 0)]))
+        .await
+        .unwrap();
+    tx
+}
+
+#[tokio::test]
+async fn an_event_committed_after_a_later_one_is_not_skipped() {
+    let (store, _db) = store().await;
+    // A takes the earlier position but commits last.
+    let tx_a = append_in_open_transaction(&store, "a").await;
+    let tx_b = append_in_open_transaction(&store, "b").await;
+    tx_b.commit().await.unwrap();
+
+    let naive_first = naive_read_after(store.pool(), 0).await;
+    let safe_first = store.read_all(Cursor::START, 100).await.unwrap();
+    tx_a.commit().await.unwrap();
+
+    // The naive reader saw B, advanced past A's position, and never sees A.
+    assert_eq!(naive_first.len(), 1);
+    let naive_then = naive_read_after(store.pool(), naive_first[0].0).await;
+    assert!(naive_then.is_empty(), "the naive reader skips A");
+
+    // The safe reader waited for A (it was below B in the log) and then sees both, A first.
+    assert!(
+        safe_first.is_empty(),
+        "B is held back while A is open: {safe_first:?}"
+    );
+    let safe_then = store.read_all(Cursor::START, 100).await.unwrap();
+    let streams: Vec<&str> = safe_then.iter().map(|e| e.stream_id.as_str()).collect();
+    assert_eq!(streams, vec!["a", "b"]);
+}
+
+#[tokio::test]
+async fn many_writers_committing_out_of_order_never_make_the_reader_skip() {
+    let (store, _db) = store().await;
+    let writers = 12;
+    let per_writer = 25;
+    let done = Arc::new(AtomicBool::new(false));
+
+    let writer_tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..per_writer {
+                    let mut tx = store.pool().begin().await.unwrap();
+                    let stream = format!("w{w}-{i}");
+                    store
+                        .append_in(&mut tx, &AppendRequest::new(stream, 0, vec![event("E", i)]))
+                        .await
+                        .unwrap();
+                    // Hold the transaction open a varying while so commits reorder.
+                    let pause = (w * 7 + i * 13) % 17;
+                    tokio::time::sleep(Duration::from_millis(pause as u64)).await;
+                    tx.commit().await.unwrap();
+                }
+            })
+        })
+        .collect();
+
+    let safe_reader = {
+        let store = store.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut cursor = Cursor::START;
+            let mut seen: Vec<RecordedEvent> = Vec::new();
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                let batch = store.read_all(cursor, 37).await.unwrap();
+                if let Some(last) = batch.last() {
+                    cursor = last.cursor();
+                }
+                let empty = batch.is_empty();
+                seen.extend(batch);
+                if finished && empty {
+                    return seen;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    };
+
+    let naive_reader = {
+        let pool = store.pool().clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut last = 0;
+            let mut seen = Vec::new();
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                let batch = naive_read_after(&pool, last).await;
+                if let Some((position, _)) = batch.last() {
+                    last = *position;
+                }
+                let empty = batch.is_empty();
+                seen.extend(batch.into_iter().map(|(_, id)| id));
+                if finished && empty {
+                    return seen;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    };
+
+    for task in writer_tasks {
+        task.await.unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let safe = safe_reader.await.unwrap();
+    let naive = naive_reader.await.unwrap();
+    let total = (writers * per_writer) as usize;
+
+    let unique: HashSet<_> = safe.iter().map(|e| e.event_id).collect();
+    assert_eq!(safe.len(), total, "the safe reader saw every event");
+    assert_eq!(unique.len(), total, "and each exactly once");
+    let cursors: Vec<Cursor> = safe.iter().map(|e| e.cursor()).collect();
+    assert!(
+        cursors.windows(2).all(|w| w[0] < w[1]),
+        "in strictly increasing log order"
+    );
+
+    // The point of the test: the naive reader, tailing the same log, lost events.
+    assert!(
+        naive.len() < total,
+        "the naive reader saw all {total} events; the test did not produce out-of-order commits"
+    );
+}

@@ -1,0 +1,8 @@
+//! The event store against a real PostgreSQL: one fresh database per test.
+
+mod support;
+
+mod appends;
+mod gap_safe_reads;
+mod idempotency_and_claims;
+mod snapshots;
