@@ -6,6 +6,9 @@ CREATE TABLE relay_checkpoints (
     position         bigint      NOT NULL DEFAULT 0,
     last_stream_seq  bigint      NOT NULL DEFAULT 0,
     last_event_id    uuid,
+    -- Bumped each time the relay republishes after a broker loss; part of the message id
+    -- then, so the broker's duplicate window cannot swallow the republished events.
+    heal_epoch       integer     NOT NULL DEFAULT 0,
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
 

@@ -1,1 +1,19 @@
-//! placeholder
+//! Messaging over NATS JetStream: the names of subjects and streams, the relay that
+//! publishes a service's store to its stream, durable consumers that apply other services'
+//! events exactly once through an inbox, and the dead letters they leave.
+
+mod consumer;
+mod dead_letter;
+mod error;
+mod naming;
+mod relay;
+mod streams;
+mod wire;
+
+pub use consumer::{Consumer, ConsumerConfig, Handler, HandlerError, InboundEvent};
+pub use dead_letter::{DeadLetter, DeadLetters};
+pub use error::MessagingError;
+pub use naming::Naming;
+pub use relay::{HealOutcome, Relay, RelayConfig};
+pub use streams::{StreamSettings, ensure_dead_letter_stream, ensure_service_stream};
+pub use wire::{JsonWire, WireEvent, WireFormat, headers};

@@ -1,0 +1,269 @@
+//! Durable pull consumers: another service's events applied exactly once.
+//!
+//! JetStream delivers at least once; the handler's effects and an inbox row with the event
+//! id are committed in one transaction, so a redelivered event finds its inbox row and has
+//! no second effect. A failing event is retried with backoff up to `max_deliver` times and
+//! then copied to the dead-letter stream with the reason; a malformed one goes there at once.
+
+mod inbound;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::pull};
+use futures::StreamExt;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, info_span, warn};
+use uuid::Uuid;
+
+pub use inbound::InboundEvent;
+
+use crate::dead_letter::send_to_dead_letters;
+use crate::{MessagingError, Naming};
+
+/// Why a handler did not apply an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlerError {
+    /// Might work later (a dependency is down, a conflict): retried with backoff.
+    #[error("retry: {0}")]
+    Retry(String),
+    /// Will never work (malformed, violates the contract): dead-lettered at once.
+    #[error("reject: {0}")]
+    Reject(String),
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(error: sqlx::Error) -> Self {
+        HandlerError::Retry(error.to_string())
+    }
+}
+
+/// Applies one event inside the consumer's transaction (which also holds the inbox row).
+pub trait Handler: Send + Sync + 'static {
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        event: &'a InboundEvent,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+}
+
+/// A consumer's settings.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    pub naming: Naming,
+    /// The service that consumes (names the durable consumer and its inbox).
+    pub service: String,
+    /// Short name of this reaction, e.g. `sales`.
+    pub name: String,
+    /// The service whose stream is read.
+    pub source_service: String,
+    /// A subject filter within the source stream; all of its events when `None`.
+    pub filter_subject: Option<String>,
+    /// Attempts before an event is dead-lettered.
+    pub max_deliver: i64,
+    /// Pause before each retry; the last one repeats.
+    pub backoff: Vec<Duration>,
+    pub ack_wait: Duration,
+    pub batch_size: usize,
+}
+
+impl ConsumerConfig {
+    pub fn new(naming: Naming, service: &str, name: &str, source_service: &str) -> Self {
+        ConsumerConfig {
+            naming,
+            service: service.to_owned(),
+            name: name.to_owned(),
+            source_service: source_service.to_owned(),
+            filter_subject: None,
+            max_deliver: 5,
+            backoff: vec![
+                Duration::from_millis(200),
+                Duration::from_secs(1),
+                Duration::from_secs(5),
+                Duration::from_secs(15),
+            ],
+            ack_wait: Duration::from_secs(30),
+            batch_size: 100,
+        }
+    }
+
+    /// The durable consumer's name.
+    pub fn durable_name(&self) -> String {
+        self.naming.consumer(&self.service, &self.name)
+    }
+
+    fn backoff_for(&self, deliveries: i64) -> Duration {
+        let index = usize::try_from(deliveries.saturating_sub(1)).unwrap_or(0);
+        self.backoff.get(index).or(self.backoff.last()).copied().unwrap_or(Duration::from_secs(1))
+    }
+}
+
+/// A running reaction to another service's events.
+pub struct Consumer<H> {
+    pool: PgPool,
+    js: jetstream::Context,
+    handler: Arc<H>,
+    config: ConsumerConfig,
+}
+
+impl<H> std::fmt::Debug for Consumer<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer").field("name", &self.config.durable_name()).finish_non_exhaustive()
+    }
+}
+
+enum Outcome {
+    Applied,
+    Duplicate,
+}
+
+impl<H: Handler> Consumer<H> {
+    pub fn new(pool: PgPool, client: async_nats::Client, handler: H, config: ConsumerConfig) -> Self {
+        Consumer { pool, js: jetstream::new(client), handler: Arc::new(handler), config }
+    }
+
+    /// Creates the durable consumer, or updates it to this configuration.
+    pub async fn ensure(&self) -> Result<jetstream::consumer::Consumer<pull::Config>, MessagingError> {
+        let stream_name = self.config.naming.service_stream(&self.config.source_service);
+        let stream = self.js.get_stream(&stream_name).await.map_err(MessagingError::nats)?;
+        let durable = self.config.durable_name();
+        let config = pull::Config {
+            durable_name: Some(durable.clone()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: self.config.ack_wait,
+            // Our own count dead-letters at max_deliver; the server's limit is a backstop
+            // for a process that dies while handling the last attempts.
+            max_deliver: self.config.max_deliver + 3,
+            filter_subject: self.config.filter_subject.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        match stream.create_consumer(config.clone()).await {
+            Ok(consumer) => Ok(consumer),
+            Err(_) => stream.update_consumer(config).await.map_err(MessagingError::nats),
+        }
+    }
+
+    /// Consumes until `shutdown`. Messages fetched but not yet handled at shutdown are
+    /// handed back at once (nak), not left to time out.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let durable = self.config.durable_name();
+        let mut backoff = Duration::from_millis(100);
+        info!(consumer = %durable, "consumer started");
+        while !shutdown.is_cancelled() {
+            match self.consume(&shutdown).await {
+                Ok(()) => break,
+                Err(error) => {
+                    warn!(%error, consumer = %durable, "consumer failed; will retry");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        info!(consumer = %durable, "consumer stopped");
+    }
+
+    async fn consume(&self, shutdown: &CancellationToken) -> Result<(), MessagingError> {
+        let consumer = self.ensure().await?;
+        while !shutdown.is_cancelled() {
+            let fetched = consumer
+                .fetch()
+                .max_messages(self.config.batch_size)
+                .expires(Duration::from_millis(500))
+                .messages();
+            let mut batch = tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                batch = fetched => batch.map_err(MessagingError::nats)?,
+            };
+            while let Some(message) = batch.next().await {
+                let message = message.map_err(MessagingError::nats)?;
+                if shutdown.is_cancelled() {
+                    let _ = message.ack_with(AckKind::Nak(None)).await;
+                    continue;
+                }
+                self.process(message).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles one message. Returns an error only when the message could not even be
+    /// acknowledged, which means the connection is gone.
+    async fn process(&self, message: jetstream::Message) -> Result<(), MessagingError> {
+        let event = match InboundEvent::parse(&message) {
+            Ok(event) => event,
+            Err(reason) => {
+                warn!(subject = %message.subject, %reason, "malformed event");
+                send_to_dead_letters(&self.js, &self.config, &message, &reason).await?;
+                message.ack_with(AckKind::Term).await.map_err(MessagingError::nats)?;
+                self.count("dead_lettered");
+                return Ok(());
+            }
+        };
+        let span = info_span!(
+            "consume",
+            consumer = %self.config.durable_name(),
+            event_id = %event.event_id,
+            ce_type = %event.ce_type,
+            deliveries = event.deliveries,
+            traceparent = event.traceparent.as_deref().unwrap_or(""),
+        );
+        let outcome = self.apply(&event).instrument(span).await;
+        let ack = match outcome {
+            Ok(Outcome::Applied | Outcome::Duplicate) => AckKind::Ack,
+            Err(HandlerError::Reject(reason)) => {
+                send_to_dead_letters(&self.js, &self.config, &message, &reason).await?;
+                self.count("dead_lettered");
+                AckKind::Term
+            }
+            Err(HandlerError::Retry(reason)) if event.deliveries >= self.config.max_deliver => {
+                let reason = format!("gave up after {} deliveries: {reason}", event.deliveries);
+                send_to_dead_letters(&self.js, &self.config, &message, &reason).await?;
+                self.count("dead_lettered");
+                AckKind::Term
+            }
+            Err(HandlerError::Retry(reason)) => {
+                warn!(event_id = %event.event_id, deliveries = event.deliveries, %reason, "event will be retried");
+                self.count("retried");
+                AckKind::Nak(Some(self.config.backoff_for(event.deliveries)))
+            }
+        };
+        message.ack_with(ack).await.map_err(MessagingError::nats)
+    }
+
+    /// Inbox row and effects in one transaction.
+    async fn apply(&self, event: &InboundEvent) -> Result<Outcome, HandlerError> {
+        let mut tx = self.pool.begin().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(self.config.durable_name())
+        .bind(Uuid::from(event.event_id))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !fresh {
+            tx.rollback().await?;
+            self.count("duplicate");
+            return Ok(Outcome::Duplicate);
+        }
+        self.handler.handle(&mut tx, event).await?;
+        tx.commit().await?;
+        self.count("applied");
+        Ok(Outcome::Applied)
+    }
+
+    fn count(&self, outcome: &'static str) {
+        metrics::counter!(
+            "tillstream_consumer_events_total",
+            "consumer" => self.config.durable_name(),
+            "outcome" => outcome
+        )
+        .increment(1);
+    }
+}

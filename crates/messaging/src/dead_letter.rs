@@ -1,0 +1,158 @@
+//! Dead letters: events a consumer gave up on, kept in `<prefix>_dlq` with the reason, for
+//! an operator to inspect, replay or drop. JetStream itself only raises an advisory and
+//! leaves the message where it was; copying it here is ours to do.
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, stream::RawMessageErrorKind};
+
+use crate::{ConsumerConfig, MessagingError, Naming, StreamSettings, ensure_dead_letter_stream, headers};
+
+/// One dead letter as an operator sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    /// Its sequence in the dead-letter stream: the handle for replay and drop.
+    pub sequence: u64,
+    pub consumer: String,
+    pub reason: String,
+    pub original_subject: String,
+    pub event_id: Option<String>,
+    pub ce_type: Option<String>,
+    pub deliveries: Option<i64>,
+    pub data: bytes::Bytes,
+}
+
+/// Copies `message` to the consumer's dead-letter subject with the reason. The message id
+/// is the consumer and the source sequence, so a crash before the ack does not file it twice.
+pub(crate) async fn send_to_dead_letters(
+    js: &jetstream::Context,
+    config: &ConsumerConfig,
+    message: &jetstream::Message,
+    reason: &str,
+) -> Result<(), MessagingError> {
+    ensure_dead_letter_stream(js, &config.naming, &StreamSettings::default()).await?;
+    let consumer = config.durable_name();
+    let (stream_seq, deliveries) =
+        message.info().map(|i| (i.stream_sequence, i.delivered)).unwrap_or((0, 0));
+    let mut h = HeaderMap::new();
+    if let Some(original) = &message.headers {
+        for (name, values) in original.iter() {
+            if !header_is(name, headers::MSG_ID) {
+                for value in values {
+                    h.append(name.clone(), value.clone());
+                }
+            }
+        }
+    }
+    h.insert(headers::MSG_ID, format!("{consumer}.{stream_seq}").as_str());
+    h.insert(headers::DLQ_REASON, truncate(reason, 1000));
+    h.insert(headers::DLQ_CONSUMER, consumer.as_str());
+    h.insert(headers::DLQ_SUBJECT, message.subject.as_str());
+    h.insert(headers::DLQ_STREAM_SEQ, stream_seq.to_string().as_str());
+    h.insert(headers::DLQ_DELIVERIES, deliveries.to_string().as_str());
+    js.publish_with_headers(config.naming.dead_letter_subject(&consumer), h, message.payload.clone())
+        .await
+        .map_err(MessagingError::nats)?
+        .await
+        .map_err(MessagingError::nats)?;
+    tracing::warn!(%consumer, stream_seq, reason, "event dead-lettered");
+    Ok(())
+}
+
+fn header_is(name: &async_nats::header::HeaderName, wanted: &str) -> bool {
+    AsRef::<str>::as_ref(name).eq_ignore_ascii_case(wanted)
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    }
+}
+
+/// The dead-letter stream of one prefix.
+#[derive(Debug, Clone)]
+pub struct DeadLetters {
+    js: jetstream::Context,
+    naming: Naming,
+}
+
+impl DeadLetters {
+    pub fn new(client: async_nats::Client, naming: Naming) -> Self {
+        DeadLetters { js: jetstream::new(client), naming }
+    }
+
+    /// Up to `limit` dead letters, oldest first.
+    pub async fn list(&self, limit: usize) -> Result<Vec<DeadLetter>, MessagingError> {
+        let stream = ensure_dead_letter_stream(&self.js, &self.naming, &StreamSettings::default()).await?;
+        let state = stream.state;
+        let stream = self.js.get_stream(self.naming.dead_letter_stream()).await.map_err(MessagingError::nats)?;
+        let mut letters = Vec::new();
+        let mut seq = state.first_sequence;
+        while seq <= state.last_sequence && letters.len() < limit {
+            match stream.get_raw_message(seq).await {
+                Ok(message) => letters.push(to_dead_letter(seq, &message.headers, message.payload)),
+                // Deleted (replayed or dropped) letters leave holes.
+                Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => {}
+                Err(e) => return Err(MessagingError::nats(e)),
+            }
+            seq += 1;
+        }
+        Ok(letters)
+    }
+
+    /// How many dead letters are waiting.
+    pub async fn depth(&self) -> Result<u64, MessagingError> {
+        let info = ensure_dead_letter_stream(&self.js, &self.naming, &StreamSettings::default()).await?;
+        Ok(info.state.messages)
+    }
+
+    /// Publishes the letter's event again to its original subject, then removes the
+    /// letter. Consumers that already applied it find it in their inbox; the one that
+    /// failed gets another go. The message id is new so the duplicate window lets it in.
+    pub async fn replay(&self, sequence: u64) -> Result<(), MessagingError> {
+        let stream = self.js.get_stream(self.naming.dead_letter_stream()).await.map_err(MessagingError::nats)?;
+        let message = stream.get_raw_message(sequence).await.map_err(MessagingError::nats)?;
+        let letter = to_dead_letter(sequence, &message.headers, message.payload.clone());
+        let mut h = HeaderMap::new();
+        for (name, values) in message.headers.iter() {
+            let name_str: &str = name.as_ref();
+            if !name_str.starts_with("Tillstream-Dlq-") && !header_is(name, headers::MSG_ID) {
+                for value in values {
+                    h.append(name.clone(), value.clone());
+                }
+            }
+        }
+        let replay_id = format!("{}.replay.{sequence}", letter.event_id.as_deref().unwrap_or("unknown"));
+        h.insert(headers::MSG_ID, replay_id.as_str());
+        self.js
+            .publish_with_headers(letter.original_subject.clone(), h, message.payload)
+            .await
+            .map_err(MessagingError::nats)?
+            .await
+            .map_err(MessagingError::nats)?;
+        stream.delete_message(sequence).await.map_err(MessagingError::nats)?;
+        tracing::info!(sequence, subject = %letter.original_subject, "dead letter replayed");
+        Ok(())
+    }
+
+    /// Removes a letter without replaying it.
+    pub async fn drop_letter(&self, sequence: u64) -> Result<(), MessagingError> {
+        let stream = self.js.get_stream(self.naming.dead_letter_stream()).await.map_err(MessagingError::nats)?;
+        stream.delete_message(sequence).await.map_err(MessagingError::nats)?;
+        Ok(())
+    }
+}
+
+fn to_dead_letter(sequence: u64, h: &HeaderMap, data: bytes::Bytes) -> DeadLetter {
+    let get = |name: &str| h.get(name).map(|v| v.as_str().to_owned());
+    DeadLetter {
+        sequence,
+        consumer: get(headers::DLQ_CONSUMER).unwrap_or_default(),
+        reason: get(headers::DLQ_REASON).unwrap_or_default(),
+        original_subject: get(headers::DLQ_SUBJECT).unwrap_or_default(),
+        event_id: get(headers::ID),
+        ce_type: get(headers::TYPE),
+        deliveries: get(headers::DLQ_DELIVERIES).and_then(|v| v.parse().ok()),
+        data,
+    }
+}

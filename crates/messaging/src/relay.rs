@@ -1,0 +1,230 @@
+//! The relay: publishes a service's events from its store to its JetStream stream, in log
+//! order, and advances its checkpoint only after the broker acknowledged them.
+//!
+//! Delivery is at least once: a crash between publish and checkpoint republishes the
+//! batch, and the broker drops the copies by `Nats-Msg-Id` (= event id) within its
+//! duplicate window; consumers dedupe by event id in their inbox beyond it. The store is
+//! the truth: when the broker lost acknowledged messages (a crash with lazy fsync, a purged
+//! or recreated stream), the relay notices and republishes them from the store.
+
+mod checkpoint;
+mod heal;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream;
+use futures::future::try_join_all;
+use tillstream_eventstore::{Cursor, EventStore};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+pub use heal::HealOutcome;
+
+use crate::wire::event_headers;
+use crate::{MessagingError, Naming, StreamSettings, WireFormat, ensure_service_stream};
+use checkpoint::Checkpoint;
+
+/// How a relay runs.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    pub service: String,
+    pub naming: Naming,
+    pub stream: StreamSettings,
+    /// Events read and published per round; their acks are awaited together.
+    pub batch_size: i64,
+    /// Pause when the store has nothing new.
+    pub idle_poll: Duration,
+    /// How often an idle relay checks that the broker still has what it acknowledged.
+    pub verify_every: Duration,
+    /// Longest pause between retries while NATS or PostgreSQL is unreachable.
+    pub max_backoff: Duration,
+}
+
+impl RelayConfig {
+    pub fn new(service: impl Into<String>, naming: Naming) -> Self {
+        RelayConfig {
+            service: service.into(),
+            naming,
+            stream: StreamSettings::default(),
+            batch_size: 1000,
+            idle_poll: Duration::from_millis(20),
+            verify_every: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Publishes one service's store to its stream.
+pub struct Relay {
+    store: EventStore,
+    js: jetstream::Context,
+    wire: Arc<dyn WireFormat>,
+    config: RelayConfig,
+    stream_name: String,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay").field("stream", &self.stream_name).finish_non_exhaustive()
+    }
+}
+
+impl Relay {
+    pub fn new(
+        store: EventStore,
+        client: async_nats::Client,
+        wire: Arc<dyn WireFormat>,
+        config: RelayConfig,
+    ) -> Self {
+        let stream_name = config.naming.service_stream(&config.service);
+        let js = jetstream::new(client);
+        Relay { store, js, wire, config, stream_name }
+    }
+
+    /// Creates or updates the service's stream.
+    pub async fn ensure_stream(&self) -> Result<(), MessagingError> {
+        ensure_service_stream(&self.js, &self.config.naming, &self.config.service, &self.config.stream)
+            .await?;
+        Ok(())
+    }
+
+    /// Runs until `shutdown`: publishes new events as they commit, retries with backoff
+    /// while NATS or PostgreSQL is away, and heals the stream after a broker loss.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut must_verify = true;
+        let mut last_verify = Instant::now();
+        let mut backoff = Duration::from_millis(50);
+        info!(stream = %self.stream_name, "relay started");
+        while !shutdown.is_cancelled() {
+            let step = async {
+                if must_verify || last_verify.elapsed() >= self.config.verify_every {
+                    self.ensure_stream().await?;
+                    self.verify_broker().await?;
+                    self.report_lag().await;
+                    must_verify = false;
+                    last_verify = Instant::now();
+                }
+                self.publish_batch().await
+            };
+            let pause = match step.await {
+                Ok(0) => self.config.idle_poll,
+                Ok(_) => {
+                    backoff = Duration::from_millis(50);
+                    continue;
+                }
+                Err(error) => {
+                    warn!(%error, stream = %self.stream_name, "relay round failed; will retry");
+                    metrics::counter!("tillstream_relay_errors_total", "service" => self.config.service.clone())
+                        .increment(1);
+                    must_verify = true;
+                    let pause = backoff;
+                    backoff = (backoff * 2).min(self.config.max_backoff);
+                    pause
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+        info!(stream = %self.stream_name, "relay stopped");
+    }
+
+    /// Publishes the next batch after the checkpoint and advances it. Returns how many
+    /// events were published (0 when caught up).
+    pub async fn publish_batch(&self) -> Result<usize, MessagingError> {
+        let checkpoint = Checkpoint::load(self.store.pool(), &self.stream_name).await?;
+        let events = self.store.read_all(checkpoint.cursor, self.config.batch_size).await?;
+        let Some(last) = events.last() else {
+            return Ok(0);
+        };
+        let service = &self.config.service;
+        let mut acks = Vec::with_capacity(events.len());
+        for event in &events {
+            let wire = self.wire.encode(service, event)?;
+            let msg_id = checkpoint.message_id(event.event_id);
+            let subject = self.config.naming.event_subject(
+                service,
+                Naming::aggregate_of(&event.stream_id),
+                &event.event_type,
+            );
+            let headers = event_headers(service, event, &wire, &msg_id);
+            let ack = self
+                .js
+                .publish_with_headers(subject, headers, wire.data)
+                .await
+                .map_err(MessagingError::nats)?;
+            acks.push(ack);
+        }
+        // Pipelined: every publish is on the wire before the first ack is awaited.
+        let acks = try_join_all(acks.into_iter().map(|ack| async move { ack.await }))
+            .await
+            .map_err(MessagingError::nats)?;
+
+        let fresh_seqs = acks.iter().filter(|a| !a.duplicate).map(|a| a.sequence);
+        if let Some(first_fresh) = fresh_seqs.clone().min()
+            && checkpoint.last_stream_seq > 0
+            && first_fresh <= checkpoint.last_stream_seq
+        {
+            // The stream's sequence went backwards: it was recreated or lost its tail.
+            // Heal before advancing, from what survived below this batch.
+            self.heal_after_rewind(&checkpoint, first_fresh).await?;
+            return Ok(events.len());
+        }
+        let last_seq = acks.iter().map(|a| a.sequence).max().unwrap_or(checkpoint.last_stream_seq);
+        let advanced = checkpoint
+            .advance(self.store.pool(), last.cursor(), last_seq.max(checkpoint.last_stream_seq), last.event_id)
+            .await?;
+        if !advanced {
+            debug!(stream = %self.stream_name, "checkpoint moved under us (republish); reloading");
+        }
+        metrics::counter!("tillstream_relay_published_total", "service" => service.clone())
+            .increment(events.len() as u64);
+        Ok(events.len())
+    }
+
+    /// Rewinds the relay so the next rounds republish every event after `from` (the
+    /// ops CLI's `relay republish --from`). Messages get a new id suffix, so the broker's
+    /// duplicate window does not drop them; consumers dedupe by event id.
+    pub async fn republish_from(&self, from: Cursor) -> Result<(), MessagingError> {
+        Checkpoint::rewind(self.store.pool(), &self.stream_name, from, None).await?;
+        info!(stream = %self.stream_name, ?from, "relay rewound for republish");
+        Ok(())
+    }
+
+    /// The relay's checkpoint: its cursor and the last acknowledged stream sequence.
+    pub async fn position(&self) -> Result<(Cursor, u64), MessagingError> {
+        let checkpoint = Checkpoint::load(self.store.pool(), &self.stream_name).await?;
+        Ok((checkpoint.cursor, checkpoint.last_stream_seq))
+    }
+
+    /// Events in the store the relay has not yet published, and the age of the oldest.
+    pub async fn lag(&self) -> Result<(i64, Option<Duration>), MessagingError> {
+        let (cursor, _) = self.position().await?;
+        let (count, oldest) = self.store.backlog(cursor).await?;
+        let age = oldest.and_then(|t| (chrono::Utc::now() - t).to_std().ok());
+        metrics::gauge!("tillstream_relay_lag_events", "service" => self.config.service.clone())
+            .set(count as f64);
+        metrics::gauge!("tillstream_relay_lag_seconds", "service" => self.config.service.clone())
+            .set(age.map_or(0.0, |a| a.as_secs_f64()));
+        Ok((count, age))
+    }
+}
+
+impl Relay {
+    /// Puts the relay's lag and the store's read-horizon age into metrics.
+    async fn report_lag(&self) {
+        if let Err(error) = self.lag().await {
+            warn!(%error, "could not measure relay lag");
+        }
+        if let Ok(stats) = self.store.horizon_stats().await {
+            let age = Duration::from_millis(stats.oldest_transaction_age_ms.max(0) as u64);
+            metrics::gauge!(
+                "tillstream_eventstore_horizon_age_seconds",
+                "service" => self.config.service.clone()
+            )
+            .set(age.as_secs_f64());
+        }
+    }
+}

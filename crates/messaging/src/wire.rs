@@ -1,0 +1,106 @@
+//! How a stored event travels: the CloudEvents NATS binding in binary content mode. The
+//! payload is the event's data; every attribute is a `ce-` header, plus W3C `traceparent`.
+//! The encoding of the data is pluggable: services publish protobuf (their public
+//! contract, `proto/`); [`JsonWire`] publishes the stored JSON as it is.
+
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use chrono::SecondsFormat;
+use tillstream_eventstore::RecordedEvent;
+
+use crate::MessagingError;
+
+/// Header names, in one place for the relay, the consumers and the ops CLI.
+pub mod headers {
+    pub const MSG_ID: &str = "Nats-Msg-Id";
+    pub const SPECVERSION: &str = "ce-specversion";
+    pub const ID: &str = "ce-id";
+    pub const TYPE: &str = "ce-type";
+    pub const SOURCE: &str = "ce-source";
+    pub const TIME: &str = "ce-time";
+    pub const SUBJECT: &str = "ce-subject";
+    pub const DATACONTENTTYPE: &str = "ce-datacontenttype";
+    pub const DATASCHEMA: &str = "ce-dataschema";
+    /// Extension attributes: the aggregate's version (consumers guard order by it) and the
+    /// correlation id of the user action.
+    pub const STREAM_VERSION: &str = "ce-streamversion";
+    pub const CORRELATION_ID: &str = "ce-correlationid";
+    pub const TRACEPARENT: &str = "traceparent";
+    pub const TRACESTATE: &str = "tracestate";
+    /// Added to a dead letter: why, by whom, from where.
+    pub const DLQ_REASON: &str = "Tillstream-Dlq-Reason";
+    pub const DLQ_CONSUMER: &str = "Tillstream-Dlq-Consumer";
+    pub const DLQ_SUBJECT: &str = "Tillstream-Dlq-Subject";
+    pub const DLQ_STREAM_SEQ: &str = "Tillstream-Dlq-Stream-Seq";
+    pub const DLQ_DELIVERIES: &str = "Tillstream-Dlq-Deliveries";
+}
+
+/// An event's data and the attributes that describe its encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WireEvent {
+    /// `ce-type`: the full name of the event's schema, e.g. `tillstream.sales.v1.SaleCompleted`.
+    pub ce_type: String,
+    /// `ce-datacontenttype`, e.g. `application/protobuf`.
+    pub content_type: String,
+    /// `ce-dataschema`: where the schema is described.
+    pub dataschema: String,
+    pub data: Bytes,
+}
+
+/// Turns a stored event into what is published.
+pub trait WireFormat: Send + Sync + 'static {
+    fn encode(&self, service: &str, event: &RecordedEvent) -> Result<WireEvent, MessagingError>;
+}
+
+/// Publishes the stored JSON payload as it is, typed `tillstream.<service>.v<N>.<Type>`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonWire;
+
+impl WireFormat for JsonWire {
+    fn encode(&self, service: &str, event: &RecordedEvent) -> Result<WireEvent, MessagingError> {
+        let data = serde_json::to_vec(&event.payload).map_err(|e| MessagingError::Encode {
+            event_id: event.event_id.to_string(),
+            reason: e.to_string(),
+        })?;
+        let ce_type = format!("tillstream.{service}.v{}.{}", event.schema_version, event.event_type);
+        Ok(WireEvent {
+            dataschema: format!("/schemas/{ce_type}.json"),
+            ce_type,
+            content_type: "application/json".to_owned(),
+            data: Bytes::from(data),
+        })
+    }
+}
+
+/// The CloudEvents headers of a published event. `msg_id` is the broker's dedup key.
+pub(crate) fn event_headers(
+    service: &str,
+    event: &RecordedEvent,
+    wire: &WireEvent,
+    msg_id: &str,
+) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(headers::MSG_ID, msg_id);
+    h.insert(headers::SPECVERSION, "1.0");
+    h.insert(headers::ID, event.event_id.to_string().as_str());
+    h.insert(headers::TYPE, wire.ce_type.as_str());
+    h.insert(headers::SOURCE, format!("/tillstream/{service}").as_str());
+    h.insert(
+        headers::TIME,
+        event.recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true).as_str(),
+    );
+    h.insert(headers::SUBJECT, event.stream_id.as_str());
+    h.insert(headers::DATACONTENTTYPE, wire.content_type.as_str());
+    h.insert(headers::DATASCHEMA, wire.dataschema.as_str());
+    h.insert(headers::STREAM_VERSION, event.version.to_string().as_str());
+    if let Some(correlation) = &event.metadata.correlation_id {
+        h.insert(headers::CORRELATION_ID, correlation.as_str());
+    }
+    if let Some(traceparent) = &event.metadata.traceparent {
+        h.insert(headers::TRACEPARENT, traceparent.as_str());
+    }
+    if let Some(tracestate) = &event.metadata.tracestate {
+        h.insert(headers::TRACESTATE, tracestate.as_str());
+    }
+    h
+}
