@@ -96,7 +96,11 @@ impl ConsumerConfig {
 
     fn backoff_for(&self, deliveries: i64) -> Duration {
         let index = usize::try_from(deliveries.saturating_sub(1)).unwrap_or(0);
-        self.backoff.get(index).or(self.backoff.last()).copied().unwrap_or(Duration::from_secs(1))
+        self.backoff
+            .get(index)
+            .or(self.backoff.last())
+            .copied()
+            .unwrap_or(Duration::from_secs(1))
     }
 }
 
@@ -110,7 +114,9 @@ pub struct Consumer<H> {
 
 impl<H> std::fmt::Debug for Consumer<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Consumer").field("name", &self.config.durable_name()).finish_non_exhaustive()
+        f.debug_struct("Consumer")
+            .field("name", &self.config.durable_name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,14 +126,33 @@ enum Outcome {
 }
 
 impl<H: Handler> Consumer<H> {
-    pub fn new(pool: PgPool, client: async_nats::Client, handler: H, config: ConsumerConfig) -> Self {
-        Consumer { pool, js: jetstream::new(client), handler: Arc::new(handler), config }
+    pub fn new(
+        pool: PgPool,
+        client: async_nats::Client,
+        handler: H,
+        config: ConsumerConfig,
+    ) -> Self {
+        Consumer {
+            pool,
+            js: jetstream::new(client),
+            handler: Arc::new(handler),
+            config,
+        }
     }
 
     /// Creates the durable consumer, or updates it to this configuration.
-    pub async fn ensure(&self) -> Result<jetstream::consumer::Consumer<pull::Config>, MessagingError> {
-        let stream_name = self.config.naming.service_stream(&self.config.source_service);
-        let stream = self.js.get_stream(&stream_name).await.map_err(MessagingError::nats)?;
+    pub async fn ensure(
+        &self,
+    ) -> Result<jetstream::consumer::Consumer<pull::Config>, MessagingError> {
+        let stream_name = self
+            .config
+            .naming
+            .service_stream(&self.config.source_service);
+        let stream = self
+            .js
+            .get_stream(&stream_name)
+            .await
+            .map_err(MessagingError::nats)?;
         let durable = self.config.durable_name();
         let config = pull::Config {
             durable_name: Some(durable.clone()),
@@ -141,7 +166,10 @@ impl<H: Handler> Consumer<H> {
         };
         match stream.create_consumer(config.clone()).await {
             Ok(consumer) => Ok(consumer),
-            Err(_) => stream.update_consumer(config).await.map_err(MessagingError::nats),
+            Err(_) => stream
+                .update_consumer(config)
+                .await
+                .map_err(MessagingError::nats),
         }
     }
 
@@ -199,7 +227,10 @@ impl<H: Handler> Consumer<H> {
             Err(reason) => {
                 warn!(subject = %message.subject, %reason, "malformed event");
                 send_to_dead_letters(&self.js, &self.config, &message, &reason).await?;
-                message.ack_with(AckKind::Term).await.map_err(MessagingError::nats)?;
+                message
+                    .ack_with(AckKind::Term)
+                    .await
+                    .map_err(MessagingError::nats)?;
                 self.count("dead_lettered");
                 return Ok(());
             }

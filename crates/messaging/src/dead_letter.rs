@@ -5,7 +5,9 @@
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, stream::RawMessageErrorKind};
 
-use crate::{ConsumerConfig, MessagingError, Naming, StreamSettings, ensure_dead_letter_stream, headers};
+use crate::{
+    ConsumerConfig, MessagingError, Naming, StreamSettings, ensure_dead_letter_stream, headers,
+};
 
 /// One dead letter as an operator sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,8 +33,10 @@ pub(crate) async fn send_to_dead_letters(
 ) -> Result<(), MessagingError> {
     ensure_dead_letter_stream(js, &config.naming, &StreamSettings::default()).await?;
     let consumer = config.durable_name();
-    let (stream_seq, deliveries) =
-        message.info().map(|i| (i.stream_sequence, i.delivered)).unwrap_or((0, 0));
+    let (stream_seq, deliveries) = message
+        .info()
+        .map(|i| (i.stream_sequence, i.delivered))
+        .unwrap_or((0, 0));
     let mut h = HeaderMap::new();
     if let Some(original) = &message.headers {
         for (name, values) in original.iter() {
@@ -49,11 +53,15 @@ pub(crate) async fn send_to_dead_letters(
     h.insert(headers::DLQ_SUBJECT, message.subject.as_str());
     h.insert(headers::DLQ_STREAM_SEQ, stream_seq.to_string().as_str());
     h.insert(headers::DLQ_DELIVERIES, deliveries.to_string().as_str());
-    js.publish_with_headers(config.naming.dead_letter_subject(&consumer), h, message.payload.clone())
-        .await
-        .map_err(MessagingError::nats)?
-        .await
-        .map_err(MessagingError::nats)?;
+    js.publish_with_headers(
+        config.naming.dead_letter_subject(&consumer),
+        h,
+        message.payload.clone(),
+    )
+    .await
+    .map_err(MessagingError::nats)?
+    .await
+    .map_err(MessagingError::nats)?;
     tracing::warn!(%consumer, stream_seq, reason, "event dead-lettered");
     Ok(())
 }
@@ -78,14 +86,22 @@ pub struct DeadLetters {
 
 impl DeadLetters {
     pub fn new(client: async_nats::Client, naming: Naming) -> Self {
-        DeadLetters { js: jetstream::new(client), naming }
+        DeadLetters {
+            js: jetstream::new(client),
+            naming,
+        }
     }
 
     /// Up to `limit` dead letters, oldest first.
     pub async fn list(&self, limit: usize) -> Result<Vec<DeadLetter>, MessagingError> {
-        let stream = ensure_dead_letter_stream(&self.js, &self.naming, &StreamSettings::default()).await?;
+        let stream =
+            ensure_dead_letter_stream(&self.js, &self.naming, &StreamSettings::default()).await?;
         let state = stream.state;
-        let stream = self.js.get_stream(self.naming.dead_letter_stream()).await.map_err(MessagingError::nats)?;
+        let stream = self
+            .js
+            .get_stream(self.naming.dead_letter_stream())
+            .await
+            .map_err(MessagingError::nats)?;
         let mut letters = Vec::new();
         let mut seq = state.first_sequence;
         while seq <= state.last_sequence && letters.len() < limit {
@@ -102,7 +118,8 @@ impl DeadLetters {
 
     /// How many dead letters are waiting.
     pub async fn depth(&self) -> Result<u64, MessagingError> {
-        let info = ensure_dead_letter_stream(&self.js, &self.naming, &StreamSettings::default()).await?;
+        let info =
+            ensure_dead_letter_stream(&self.js, &self.naming, &StreamSettings::default()).await?;
         Ok(info.state.messages)
     }
 
@@ -110,8 +127,15 @@ impl DeadLetters {
     /// letter. Consumers that already applied it find it in their inbox; the one that
     /// failed gets another go. The message id is new so the duplicate window lets it in.
     pub async fn replay(&self, sequence: u64) -> Result<(), MessagingError> {
-        let stream = self.js.get_stream(self.naming.dead_letter_stream()).await.map_err(MessagingError::nats)?;
-        let message = stream.get_raw_message(sequence).await.map_err(MessagingError::nats)?;
+        let stream = self
+            .js
+            .get_stream(self.naming.dead_letter_stream())
+            .await
+            .map_err(MessagingError::nats)?;
+        let message = stream
+            .get_raw_message(sequence)
+            .await
+            .map_err(MessagingError::nats)?;
         let letter = to_dead_letter(sequence, &message.headers, message.payload.clone());
         let mut h = HeaderMap::new();
         for (name, values) in message.headers.iter() {
@@ -122,7 +146,10 @@ impl DeadLetters {
                 }
             }
         }
-        let replay_id = format!("{}.replay.{sequence}", letter.event_id.as_deref().unwrap_or("unknown"));
+        let replay_id = format!(
+            "{}.replay.{sequence}",
+            letter.event_id.as_deref().unwrap_or("unknown")
+        );
         h.insert(headers::MSG_ID, replay_id.as_str());
         self.js
             .publish_with_headers(letter.original_subject.clone(), h, message.payload)
@@ -130,15 +157,25 @@ impl DeadLetters {
             .map_err(MessagingError::nats)?
             .await
             .map_err(MessagingError::nats)?;
-        stream.delete_message(sequence).await.map_err(MessagingError::nats)?;
+        stream
+            .delete_message(sequence)
+            .await
+            .map_err(MessagingError::nats)?;
         tracing::info!(sequence, subject = %letter.original_subject, "dead letter replayed");
         Ok(())
     }
 
     /// Removes a letter without replaying it.
     pub async fn drop_letter(&self, sequence: u64) -> Result<(), MessagingError> {
-        let stream = self.js.get_stream(self.naming.dead_letter_stream()).await.map_err(MessagingError::nats)?;
-        stream.delete_message(sequence).await.map_err(MessagingError::nats)?;
+        let stream = self
+            .js
+            .get_stream(self.naming.dead_letter_stream())
+            .await
+            .map_err(MessagingError::nats)?;
+        stream
+            .delete_message(sequence)
+            .await
+            .map_err(MessagingError::nats)?;
         Ok(())
     }
 }

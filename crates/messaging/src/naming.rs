@@ -11,7 +11,11 @@ impl Naming {
     /// `prefix` must be a single subject token: letters, digits, `_` and `-`.
     pub fn new(prefix: impl Into<String>) -> Result<Self, String> {
         let prefix = prefix.into();
-        if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if prefix.is_empty()
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(format!(
                 "subject prefix `{prefix}` must be letters, digits, `_` or `-` (one subject token)"
             ));
@@ -25,7 +29,13 @@ impl Naming {
 
     /// `pos.sales.sale.SaleCompleted`: one event's subject.
     pub fn event_subject(&self, service: &str, aggregate: &str, event_type: &str) -> String {
-        format!("{}.{}.{}.{}", self.prefix, token(service), token(aggregate), token(event_type))
+        format!(
+            "{}.{}.{}.{}",
+            self.prefix,
+            token(service),
+            token(aggregate),
+            token(event_type)
+        )
     }
 
     /// `pos.sales.>`: everything a service publishes.
@@ -59,14 +69,22 @@ impl Naming {
 
     /// The aggregate part of a stream id (`sale` of `sale-01J…`), its subject token.
     pub fn aggregate_of(stream_id: &str) -> &str {
-        stream_id.split_once('-').map_or(stream_id, |(aggregate, _)| aggregate)
+        stream_id
+            .split_once('-')
+            .map_or(stream_id, |(aggregate, _)| aggregate)
     }
 }
 
 /// Makes any string a single, safe subject token (no `.`, `*`, `>` or whitespace).
 fn token(raw: &str) -> String {
     raw.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -77,11 +95,17 @@ mod tests {
     #[test]
     fn names_follow_the_prefix() {
         let n = Naming::new("pos").unwrap();
-        assert_eq!(n.event_subject("sales", "sale", "SaleCompleted"), "pos.sales.sale.SaleCompleted");
+        assert_eq!(
+            n.event_subject("sales", "sale", "SaleCompleted"),
+            "pos.sales.sale.SaleCompleted"
+        );
         assert_eq!(n.service_subjects("sales"), "pos.sales.>");
         assert_eq!(n.service_stream("sales"), "pos_sales");
         assert_eq!(n.consumer("inventory", "sales"), "pos_inventory_sales");
-        assert_eq!(n.dead_letter_subject("pos_inventory_sales"), "pos.dlq.pos_inventory_sales");
+        assert_eq!(
+            n.dead_letter_subject("pos_inventory_sales"),
+            "pos.dlq.pos_inventory_sales"
+        );
     }
 
     #[test]

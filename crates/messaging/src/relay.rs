@@ -66,7 +66,9 @@ pub struct Relay {
 
 impl std::fmt::Debug for Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Relay").field("stream", &self.stream_name).finish_non_exhaustive()
+        f.debug_struct("Relay")
+            .field("stream", &self.stream_name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,13 +81,24 @@ impl Relay {
     ) -> Self {
         let stream_name = config.naming.service_stream(&config.service);
         let js = jetstream::new(client);
-        Relay { store, js, wire, config, stream_name }
+        Relay {
+            store,
+            js,
+            wire,
+            config,
+            stream_name,
+        }
     }
 
     /// Creates or updates the service's stream.
     pub async fn ensure_stream(&self) -> Result<(), MessagingError> {
-        ensure_service_stream(&self.js, &self.config.naming, &self.config.service, &self.config.stream)
-            .await?;
+        ensure_service_stream(
+            &self.js,
+            &self.config.naming,
+            &self.config.service,
+            &self.config.stream,
+        )
+        .await?;
         Ok(())
     }
 
@@ -135,7 +148,10 @@ impl Relay {
     /// events were published (0 when caught up).
     pub async fn publish_batch(&self) -> Result<usize, MessagingError> {
         let checkpoint = Checkpoint::load(self.store.pool(), &self.stream_name).await?;
-        let events = self.store.read_all(checkpoint.cursor, self.config.batch_size).await?;
+        let events = self
+            .store
+            .read_all(checkpoint.cursor, self.config.batch_size)
+            .await?;
         let Some(last) = events.last() else {
             return Ok(0);
         };
@@ -172,9 +188,18 @@ impl Relay {
             self.heal_after_rewind(&checkpoint, first_fresh).await?;
             return Ok(events.len());
         }
-        let last_seq = acks.iter().map(|a| a.sequence).max().unwrap_or(checkpoint.last_stream_seq);
+        let last_seq = acks
+            .iter()
+            .map(|a| a.sequence)
+            .max()
+            .unwrap_or(checkpoint.last_stream_seq);
         let advanced = checkpoint
-            .advance(self.store.pool(), last.cursor(), last_seq.max(checkpoint.last_stream_seq), last.event_id)
+            .advance(
+                self.store.pool(),
+                last.cursor(),
+                last_seq.max(checkpoint.last_stream_seq),
+                last.event_id,
+            )
             .await?;
         if !advanced {
             debug!(stream = %self.stream_name, "checkpoint moved under us (republish); reloading");

@@ -34,7 +34,13 @@ pub async fn ensure_service_stream(
     service: &str,
     settings: &StreamSettings,
 ) -> Result<stream::Info, MessagingError> {
-    ensure(js, naming.service_stream(service), naming.service_subjects(service), settings).await
+    ensure(
+        js,
+        naming.service_stream(service),
+        naming.service_subjects(service),
+        settings,
+    )
+    .await
 }
 
 /// The stream of dead letters under the prefix.
@@ -43,7 +49,13 @@ pub async fn ensure_dead_letter_stream(
     naming: &Naming,
     settings: &StreamSettings,
 ) -> Result<stream::Info, MessagingError> {
-    ensure(js, naming.dead_letter_stream(), naming.dead_letter_subjects(), settings).await
+    ensure(
+        js,
+        naming.dead_letter_stream(),
+        naming.dead_letter_subjects(),
+        settings,
+    )
+    .await
 }
 
 async fn ensure(
@@ -62,5 +74,7 @@ async fn ensure(
         num_replicas: settings.replicas,
         ..Default::default()
     };
-    js.create_or_update_stream(config).await.map_err(MessagingError::nats)
+    js.create_or_update_stream(config)
+        .await
+        .map_err(MessagingError::nats)
 }

@@ -62,7 +62,10 @@ impl WireFormat for JsonWire {
             event_id: event.event_id.to_string(),
             reason: e.to_string(),
         })?;
-        let ce_type = format!("tillstream.{service}.v{}.{}", event.schema_version, event.event_type);
+        let ce_type = format!(
+            "tillstream.{service}.v{}.{}",
+            event.schema_version, event.event_type
+        );
         Ok(WireEvent {
             dataschema: format!("/schemas/{ce_type}.json"),
             ce_type,
@@ -87,7 +90,10 @@ pub(crate) fn event_headers(
     h.insert(headers::SOURCE, format!("/tillstream/{service}").as_str());
     h.insert(
         headers::TIME,
-        event.recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true).as_str(),
+        event
+            .recorded_at
+            .to_rfc3339_opts(SecondsFormat::Micros, true)
+            .as_str(),
     );
     h.insert(headers::SUBJECT, event.stream_id.as_str());
     h.insert(headers::DATACONTENTTYPE, wire.content_type.as_str());

@@ -30,9 +30,15 @@ pub struct InboundEvent {
 impl InboundEvent {
     /// Reads the attributes; a message without a valid `ce-id` or `ce-type` is malformed.
     pub fn parse(message: &jetstream::Message) -> Result<Self, String> {
-        let info = message.info().map_err(|e| format!("not a JetStream message: {e}"))?;
+        let info = message
+            .info()
+            .map_err(|e| format!("not a JetStream message: {e}"))?;
         let header = |name: &str| {
-            message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_owned())
+            message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(name))
+                .map(|v| v.as_str().to_owned())
         };
         let event_id = header(headers::ID)
             .ok_or("missing ce-id header")?

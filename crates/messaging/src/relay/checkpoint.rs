@@ -23,14 +23,19 @@ impl Checkpoint {
             .bind(relay)
             .execute(pool)
             .await?;
-        let (tx_id, position, last_seq, last_event, heal_epoch): (i64, i64, i64, Option<Uuid>, i32) =
-            sqlx::query_as(
-                "SELECT tx_id::text::bigint, position, last_stream_seq, last_event_id, heal_epoch
+        let (tx_id, position, last_seq, last_event, heal_epoch): (
+            i64,
+            i64,
+            i64,
+            Option<Uuid>,
+            i32,
+        ) = sqlx::query_as(
+            "SELECT tx_id::text::bigint, position, last_stream_seq, last_event_id, heal_epoch
                  FROM relay_checkpoints WHERE relay = $1",
-            )
-            .bind(relay)
-            .fetch_one(pool)
-            .await?;
+        )
+        .bind(relay)
+        .fetch_one(pool)
+        .await?;
         Ok(Checkpoint {
             relay: relay.to_owned(),
             cursor: Cursor { tx_id, position },

@@ -30,7 +30,11 @@ impl Relay {
         if checkpoint.last_stream_seq == 0 {
             return Ok(HealOutcome::Intact);
         }
-        let stream = self.js.get_stream(&self.stream_name).await.map_err(MessagingError::nats)?;
+        let stream = self
+            .js
+            .get_stream(&self.stream_name)
+            .await
+            .map_err(MessagingError::nats)?;
         let state = stream.get_info().await.map_err(MessagingError::nats)?.state;
         let acked = checkpoint.last_stream_seq;
 
@@ -40,7 +44,9 @@ impl Relay {
             let from = if state.messages == 0 {
                 Cursor::START
             } else {
-                self.cursor_of_message(&stream, state.last_sequence).await?.unwrap_or(Cursor::START)
+                self.cursor_of_message(&stream, state.last_sequence)
+                    .await?
+                    .unwrap_or(Cursor::START)
             };
             let reason = format!(
                 "stream's last sequence {} is behind the acknowledged {acked}",
@@ -50,14 +56,23 @@ impl Relay {
         } else if !self.message_present(&stream, acked).await? {
             // Purged: every message up to the acknowledged one may be gone, and anything
             // after it is newer; republish from the start.
-            (Cursor::START, format!("acknowledged message {acked} is missing (purged?)"))
+            (
+                Cursor::START,
+                format!("acknowledged message {acked} is missing (purged?)"),
+            )
         } else {
             return Ok(HealOutcome::Intact);
         };
         warn!(stream = %self.stream_name, %reason, ?from, "broker lost messages; republishing from the store");
         metrics::counter!("tillstream_relay_heals_total", "service" => self.config.service.clone())
             .increment(1);
-        Checkpoint::rewind(self.store.pool(), &self.stream_name, from, Some(state.last_sequence)).await?;
+        Checkpoint::rewind(
+            self.store.pool(),
+            &self.stream_name,
+            from,
+            Some(state.last_sequence),
+        )
+        .await?;
         Ok(HealOutcome::Healed { from, reason })
     }
 
@@ -68,9 +83,16 @@ impl Relay {
         checkpoint: &Checkpoint,
         first_fresh: u64,
     ) -> Result<(), MessagingError> {
-        let stream = self.js.get_stream(&self.stream_name).await.map_err(MessagingError::nats)?;
+        let stream = self
+            .js
+            .get_stream(&self.stream_name)
+            .await
+            .map_err(MessagingError::nats)?;
         let from = match first_fresh.checked_sub(1) {
-            Some(seq) if seq > 0 => self.cursor_of_message(&stream, seq).await?.unwrap_or(Cursor::START),
+            Some(seq) if seq > 0 => self
+                .cursor_of_message(&stream, seq)
+                .await?
+                .unwrap_or(Cursor::START),
             _ => Cursor::START,
         };
         warn!(
@@ -83,7 +105,13 @@ impl Relay {
         metrics::counter!("tillstream_relay_heals_total", "service" => self.config.service.clone())
             .increment(1);
         let state = stream.get_info().await.map_err(MessagingError::nats)?.state;
-        Checkpoint::rewind(self.store.pool(), &self.stream_name, from, Some(state.last_sequence)).await
+        Checkpoint::rewind(
+            self.store.pool(),
+            &self.stream_name,
+            from,
+            Some(state.last_sequence),
+        )
+        .await
     }
 
     async fn message_present(&self, stream: &Stream, seq: u64) -> Result<bool, MessagingError> {
@@ -95,7 +123,11 @@ impl Relay {
     }
 
     /// The store cursor of the event a stream message carries, by its `ce-id`.
-    async fn cursor_of_message(&self, stream: &Stream, seq: u64) -> Result<Option<Cursor>, MessagingError> {
+    async fn cursor_of_message(
+        &self,
+        stream: &Stream,
+        seq: u64,
+    ) -> Result<Option<Cursor>, MessagingError> {
         let message = match stream.get_raw_message(seq).await {
             Ok(message) => message,
             Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => return Ok(None),

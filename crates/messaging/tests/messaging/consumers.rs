@@ -1,0 +1,184 @@
+//! Durable consumers: effects once per event, retries, dead letters and their replay.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sqlx::PgConnection;
+use tillstream_messaging::{
+    Consumer, ConsumerConfig, DeadLetters, Handler, HandlerError, InboundEvent, StreamSettings,
+    ensure_service_stream,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{Fixture, SERVICE};
+
+/// Records each event's SKU in a table: the effect whose count we check.
+#[derive(Clone)]
+struct RecordSkus {
+    failing: Arc<AtomicBool>,
+}
+
+impl Handler for RecordSkus {
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        event: &InboundEvent,
+    ) -> Result<(), HandlerError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(HandlerError::Retry("the downstream is away".into()));
+        }
+        let data = event.json().map_err(HandlerError::Reject)?;
+        let sku = data["sku"]
+            .as_str()
+            .ok_or_else(|| HandlerError::Reject("no sku".into()))?;
+        sqlx::query("INSERT INTO seen (sku) VALUES ($1)")
+            .bind(sku)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn seen_skus(fx: &Fixture) -> Vec<String> {
+    sqlx::query_scalar("SELECT sku FROM seen ORDER BY sku")
+        .fetch_all(fx.store.pool())
+        .await
+        .unwrap()
+}
+
+async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+async fn start_consumer(fx: &Fixture, failing: Arc<AtomicBool>) -> CancellationToken {
+    sqlx::query("CREATE TABLE IF NOT EXISTS seen (sku text NOT NULL)")
+        .execute(fx.store.pool())
+        .await
+        .unwrap();
+    let mut config = ConsumerConfig::new(fx.naming.clone(), "sales", "catalog", SERVICE);
+    config.max_deliver = 3;
+    config.backoff = vec![Duration::from_millis(20)];
+    let consumer = Consumer::new(
+        fx.store.pool().clone(),
+        fx.client.clone(),
+        RecordSkus { failing },
+        config,
+    );
+    consumer.ensure().await.unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(consumer.run(stop.clone()));
+    stop
+}
+
+async fn stream_ready(fx: &Fixture) {
+    ensure_service_stream(&fx.js(), &fx.naming, SERVICE, &StreamSettings::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_redelivered_event_has_no_second_effect() {
+    let fx = Fixture::shared().await;
+    stream_ready(&fx).await;
+    let stop = start_consumer(&fx, Arc::new(AtomicBool::new(false))).await;
+    fx.append_products(0, 5).await;
+    let relay = fx.relay();
+    while relay.publish_batch().await.unwrap() > 0 {}
+    wait_until("five applied", || async { seen_skus(&fx).await.len() == 5 }).await;
+
+    // The same events again under new message ids, as after a broker heal or a replay.
+    relay
+        .republish_from(tillstream_eventstore::Cursor::START)
+        .await
+        .unwrap();
+    while relay.publish_batch().await.unwrap() > 0 {}
+    assert_eq!(
+        fx.stream_event_ids().await.len(),
+        10,
+        "every event was delivered twice"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.cancel();
+    assert_eq!(
+        seen_skus(&fx).await,
+        vec!["SKU-0", "SKU-1", "SKU-2", "SKU-3", "SKU-4"]
+    );
+}
+
+#[tokio::test]
+async fn an_event_that_keeps_failing_is_dead_lettered_and_can_be_replayed() {
+    let fx = Fixture::shared().await;
+    stream_ready(&fx).await;
+    let failing = Arc::new(AtomicBool::new(true));
+    let stop = start_consumer(&fx, failing.clone()).await;
+    let ids = fx.append_products(0, 1).await;
+    let relay = fx.relay();
+    while relay.publish_batch().await.unwrap() > 0 {}
+
+    let letters = DeadLetters::new(fx.client.clone(), fx.naming.clone());
+    wait_until("the event is dead-lettered", || async {
+        letters.depth().await.unwrap() == 1
+    })
+    .await;
+    let listed = letters.list(10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let letter = &listed[0];
+    assert_eq!(letter.event_id.as_deref(), Some(ids[0].as_str()));
+    assert_eq!(letter.consumer, fx.naming.consumer("sales", "catalog"));
+    assert_eq!(letter.deliveries, Some(3));
+    assert!(
+        letter.reason.contains("downstream is away"),
+        "{}",
+        letter.reason
+    );
+    assert!(seen_skus(&fx).await.is_empty());
+
+    // The downstream is back; the operator replays.
+    failing.store(false, Ordering::SeqCst);
+    letters.replay(letter.sequence).await.unwrap();
+    wait_until("the replay is applied", || async {
+        seen_skus(&fx).await == vec!["SKU-0"]
+    })
+    .await;
+    assert_eq!(letters.depth().await.unwrap(), 0);
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_malformed_event_goes_to_the_dead_letters_at_once() {
+    let fx = Fixture::shared().await;
+    stream_ready(&fx).await;
+    let stop = start_consumer(&fx, Arc::new(AtomicBool::new(false))).await;
+    // No ce-id, not JSON: nothing a handler could apply.
+    fx.js()
+        .publish(
+            format!("{}.catalog.product.Garbage", fx.naming.prefix()),
+            "garbage".into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let letters = DeadLetters::new(fx.client.clone(), fx.naming.clone());
+    wait_until("the garbage is dead-lettered", || async {
+        letters.depth().await.unwrap() == 1
+    })
+    .await;
+    let letter = letters.list(1).await.unwrap().remove(0);
+    assert!(letter.reason.contains("ce-id"), "{}", letter.reason);
+    assert_eq!(letter.deliveries, Some(1));
+    letters.drop_letter(letter.sequence).await.unwrap();
+    assert_eq!(letters.depth().await.unwrap(), 0);
+    stop.cancel();
+}

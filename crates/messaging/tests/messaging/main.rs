@@ -1,0 +1,8 @@
+//! Relay and consumers against the real PostgreSQL and NATS (the shared server under a
+//! private prefix, or a private server where the test stops the broker).
+
+mod support;
+
+mod consumers;
+mod relay;
+mod relay_faults;

@@ -1,0 +1,156 @@
+//! Shared set-up: a store on its own database, a prefix of its own, a running relay.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use serde_json::json;
+use tillstream_eventstore::{AppendRequest, DatabaseConfig, EventStore, NewEvent, connect};
+use tillstream_messaging::{JsonWire, Naming, Relay, RelayConfig, StreamSettings, headers};
+use tillstream_test_support::{TestDatabase, TestPrefix};
+use tokio_util::sync::CancellationToken;
+
+pub const SERVICE: &str = "catalog";
+
+pub struct Fixture {
+    pub store: EventStore,
+    pub naming: Naming,
+    pub client: async_nats::Client,
+    pub _db: TestDatabase,
+    pub _prefix: TestPrefix,
+}
+
+impl Fixture {
+    pub async fn on(nats_url: String) -> Self {
+        let db = TestDatabase::create().await.unwrap();
+        let pool = connect(&DatabaseConfig::new(db.server_url.clone(), db.name.clone()))
+            .await
+            .unwrap();
+        let prefix = TestPrefix::on(nats_url.clone());
+        let client = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connect(&nats_url)
+            .await
+            .unwrap();
+        Fixture {
+            store: EventStore::new(pool),
+            naming: Naming::new(prefix.prefix.clone()).unwrap(),
+            client,
+            _db: db,
+            _prefix: prefix,
+        }
+    }
+
+    pub async fn shared() -> Self {
+        Self::on(tillstream_test_support::nats_url()).await
+    }
+
+    pub fn relay(&self) -> Relay {
+        let mut config = RelayConfig::new(SERVICE, self.naming.clone());
+        config.stream = StreamSettings {
+            max_age: Duration::from_secs(600),
+            ..Default::default()
+        };
+        config.verify_every = Duration::from_millis(200);
+        config.max_backoff = Duration::from_millis(300);
+        Relay::new(
+            self.store.clone(),
+            self.client.clone(),
+            Arc::new(JsonWire),
+            config,
+        )
+    }
+
+    pub fn spawn_relay(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        tokio::spawn(self.relay().run(token.clone()));
+        token
+    }
+
+    /// Appends `count` one-event products; returns their event ids.
+    pub async fn append_products(&self, from: usize, count: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(count);
+        for n in from..from + count {
+            let event = NewEvent::new("ProductCreated", json!({"sku": format!("SKU-{n}")}));
+            ids.push(event.event_id.to_string());
+            self.store
+                .append(AppendRequest::new(format!("product-{n}"), 0, vec![event]))
+                .await
+                .unwrap();
+        }
+        ids
+    }
+
+    pub fn js(&self) -> jetstream::Context {
+        jetstream::new(self.client.clone())
+    }
+
+    /// The `ce-id` of every message in the service's stream.
+    pub async fn stream_event_ids(&self) -> Vec<String> {
+        use async_nats::jetstream::context::GetStreamErrorKind;
+        let stream = match self
+            .js()
+            .get_stream(self.naming.service_stream(SERVICE))
+            .await
+        {
+            Ok(stream) => stream,
+            // Deleted by the test; the relay will recreate it.
+            Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.code() == 404) =>
+            {
+                return Vec::new();
+            }
+            Err(e) => panic!("stream lookup failed: {e}"),
+        };
+        let state = stream.get_info().await.unwrap().state;
+        let mut ids = Vec::new();
+        if state.messages == 0 {
+            return ids;
+        }
+        for seq in state.first_sequence..=state.last_sequence {
+            use async_nats::jetstream::stream::RawMessageErrorKind;
+            match stream.get_raw_message(seq).await {
+                Ok(message) => ids.push(
+                    message
+                        .headers
+                        .get(headers::ID)
+                        .unwrap()
+                        .as_str()
+                        .to_owned(),
+                ),
+                Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => {}
+                Err(e) => panic!("reading message {seq} failed: {e}"),
+            }
+        }
+        ids
+    }
+
+    /// Waits until the stream holds every id in `expected`.
+    pub async fn wait_for_stream_to_hold(&self, expected: &[String]) -> Vec<String> {
+        let wanted: HashSet<&String> = expected.iter().collect();
+        let mut held = Vec::new();
+        for _ in 0..200 {
+            held = self.stream_event_ids().await;
+            let have: HashSet<&String> = held.iter().collect();
+            if wanted.is_subset(&have) {
+                return held;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "stream never held all {} events; it has {}",
+            expected.len(),
+            held.len()
+        );
+    }
+}
+
+pub fn assert_each_once(held: &[String], expected: &[String]) {
+    let unique: HashSet<&String> = held.iter().collect();
+    assert_eq!(unique.len(), held.len(), "no event is in the stream twice");
+    let wanted: HashSet<&String> = expected.iter().collect();
+    assert_eq!(
+        unique, wanted,
+        "the stream holds exactly the store's events"
+    );
+}
