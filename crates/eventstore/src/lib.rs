@@ -15,7 +15,7 @@ pub use database::{DatabaseConfig, connect, create_database_if_missing, drop_dat
 pub use error::StoreError;
 pub use event::{Cursor, DomainEvent, NewEvent, RecordedEvent};
 pub use idempotency::{IdempotencyKey, IdempotentReplay, request_hash};
-pub use read::HorizonStats;
+pub use read::{HorizonStats, read_all};
 pub use snapshot::{Loaded, Snapshot};
 pub use tillstream_kernel::EventMetadata;
 
