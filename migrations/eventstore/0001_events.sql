@@ -17,9 +17,10 @@ CREATE TABLE events (
     metadata       jsonb       NOT NULL DEFAULT '{}',
     recorded_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT events_pkey PRIMARY KEY (tx_id, position),
-    CONSTRAINT events_stream_version_key UNIQUE (stream_id, version),
-    CONSTRAINT events_event_id_key UNIQUE (event_id)
+    CONSTRAINT events_stream_version_key UNIQUE (stream_id, version)
 );
+-- No index on event_id: ULIDs are unique by construction, consumers dedupe by event id in
+-- their own inboxes, and a third index cost ~10% of the append rate (docs/performance.md).
 
 -- Snapshots keep loading a long stream cheap: load the snapshot, fold what came after.
 CREATE TABLE snapshots (

@@ -97,6 +97,14 @@ WHERE $2 = (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1)
 RETURNING position
 "#;
 
+/// The same for the common single-event command, without the arrays.
+const INSERT_ONE_EVENT: &str = r#"
+INSERT INTO events (stream_id, version, event_id, event_type, schema_version, payload, metadata)
+SELECT $1, $2 + 1, $3, $4, $5, $6, $7
+WHERE $2 = (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1)
+RETURNING position
+"#;
+
 impl EventStore {
     /// Appends in a transaction of its own.
     pub async fn append(&self, request: AppendRequest) -> Result<Appended, StoreError> {
@@ -142,27 +150,21 @@ async fn append_events(
         });
     }
     let count = request.events.len();
-    let mut ids = Vec::with_capacity(count);
-    let mut types = Vec::with_capacity(count);
-    let mut versions = Vec::with_capacity(count);
-    let mut payloads = Vec::with_capacity(count);
-    for event in &request.events {
-        ids.push(Uuid::from(event.event_id));
-        types.push(event.event_type.as_str());
-        versions.push(event.schema_version);
-        payloads.push(&event.payload);
-    }
     let metadata = serde_json::to_value(&request.metadata)?;
-    let inserted: Result<Vec<i64>, sqlx::Error> = sqlx::query_scalar(INSERT_EVENTS)
-        .bind(&request.stream_id)
-        .bind(request.expected_version)
-        .bind(&ids)
-        .bind(&types)
-        .bind(&versions)
-        .bind(&payloads)
-        .bind(&metadata)
-        .fetch_all(&mut *conn)
-        .await;
+    let inserted = if let [event] = request.events.as_slice() {
+        sqlx::query_scalar(INSERT_ONE_EVENT)
+            .bind(&request.stream_id)
+            .bind(request.expected_version)
+            .bind(Uuid::from(event.event_id))
+            .bind(&event.event_type)
+            .bind(event.schema_version)
+            .bind(&event.payload)
+            .bind(&metadata)
+            .fetch_all(&mut *conn)
+            .await
+    } else {
+        insert_many(conn, request, &metadata).await
+    };
     match inserted {
         Ok(positions) if positions.len() == count => Ok(Appended {
             version: request.expected_version + count as i64,
@@ -175,6 +177,34 @@ async fn append_events(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn insert_many(
+    conn: &mut PgConnection,
+    request: &AppendRequest,
+    metadata: &serde_json::Value,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let count = request.events.len();
+    let mut ids = Vec::with_capacity(count);
+    let mut types = Vec::with_capacity(count);
+    let mut versions = Vec::with_capacity(count);
+    let mut payloads = Vec::with_capacity(count);
+    for event in &request.events {
+        ids.push(Uuid::from(event.event_id));
+        types.push(event.event_type.as_str());
+        versions.push(event.schema_version);
+        payloads.push(&event.payload);
+    }
+    sqlx::query_scalar(INSERT_EVENTS)
+        .bind(&request.stream_id)
+        .bind(request.expected_version)
+        .bind(&ids)
+        .bind(&types)
+        .bind(&versions)
+        .bind(&payloads)
+        .bind(metadata)
+        .fetch_all(&mut *conn)
+        .await
 }
 
 /// Builds the conflict error with the stream's actual version. In an aborted transaction

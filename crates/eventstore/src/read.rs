@@ -2,8 +2,8 @@
 //! relay and the projections.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::postgres::PgRow;
+use sqlx::types::Json;
 use sqlx::{PgExecutor, Row};
 use tillstream_kernel::{EventMetadata, Ulid};
 use uuid::Uuid;
@@ -23,12 +23,13 @@ macro_rules! columns {
 /// written by older transactions are committed (or gone) for good. Reading only below it
 /// means a transaction that took an earlier position but commits later is never skipped:
 /// its tx_id holds the horizon back until it commits, and it then sorts before anything
-/// the reader has not yet seen.
+/// the reader has not yet seen. (`ORDER BY events.tx_id`, qualified: the select list's
+/// `tx_id` alias is a bigint, and sorting by it would bypass the index.)
 const READ_ALL: &str = concat!(
     columns!(),
     "WHERE (tx_id, position) > ($1::bigint::text::xid8, $2)
        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-     ORDER BY tx_id, position
+     ORDER BY events.tx_id, events.position
      LIMIT $3"
 );
 
@@ -90,15 +91,6 @@ impl EventStore {
         }))
     }
 
-    /// One event by id, if the store has it.
-    pub async fn find_event(&self, event_id: Ulid) -> Result<Option<RecordedEvent>, StoreError> {
-        let row = sqlx::query(concat!(columns!(), "WHERE event_id = $1"))
-            .bind(Uuid::from(event_id))
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(decode_row).transpose()
-    }
-
     pub async fn horizon_stats(&self) -> Result<HorizonStats, StoreError> {
         let age: Option<i64> = sqlx::query_scalar(
             "SELECT (extract(epoch FROM now() - min(xact_start)) * 1000)::bigint
@@ -146,7 +138,7 @@ pub async fn read_all<'e>(
 
 fn decode_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
     let event_id: Uuid = row.try_get("event_id")?;
-    let metadata: Value = row.try_get("metadata")?;
+    let metadata: Json<EventMetadata> = row.try_get("metadata")?;
     Ok(RecordedEvent {
         position: row.try_get("position")?,
         tx_id: row.try_get("tx_id")?,
@@ -156,7 +148,7 @@ fn decode_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
         event_type: row.try_get("event_type")?,
         schema_version: row.try_get("schema_version")?,
         payload: row.try_get("payload")?,
-        metadata: serde_json::from_value::<EventMetadata>(metadata)?,
+        metadata: metadata.0,
         recorded_at: row.try_get("recorded_at")?,
     })
 }

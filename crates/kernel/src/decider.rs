@@ -136,6 +136,13 @@ mod tests {
     }
 
     #[test]
+    fn an_add_is_recorded() {
+        given::<Counter>(vec![])
+            .when(Cmd::Add(2))
+            .then(vec![Ev::Added(2)]);
+    }
+
+    #[test]
     fn a_take_within_the_count_is_recorded() {
         given::<Counter>(vec![Ev::Added(3)])
             .when(Cmd::Take(2))

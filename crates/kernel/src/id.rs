@@ -70,6 +70,7 @@ mod tests {
         let json = serde_json::to_string(&id).unwrap();
         assert_eq!(json, format!("\"{id}\""));
         assert_eq!(serde_json::from_str::<SampleId>(&json).unwrap(), id);
+        assert_eq!(SampleId::from(id.as_ulid()), id);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Every subject, stream and consumer name comes from here, derived from one configurable
 //! prefix, so two stacks (or two tests) on one NATS never see each other.
 
+use std::borrow::Cow;
+
 /// Names under one prefix (`pos` by default).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Naming {
@@ -76,16 +78,14 @@ impl Naming {
 }
 
 /// Makes any string a single, safe subject token (no `.`, `*`, `>` or whitespace).
-fn token(raw: &str) -> String {
-    raw.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// Borrows when the string already is one, which is always the case on the relay's path.
+fn token(raw: &str) -> Cow<'_, str> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if raw.chars().all(safe) {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(raw.chars().map(|c| if safe(c) { c } else { '_' }).collect())
+    }
 }
 
 #[cfg(test)]

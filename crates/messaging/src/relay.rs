@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
+use async_nats::jetstream::context::PublishAckFuture;
 use futures::future::try_join_all;
-use tillstream_eventstore::{Cursor, EventStore};
+use tillstream_eventstore::{Cursor, EventStore, RecordedEvent};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -24,6 +25,9 @@ pub use heal::HealOutcome;
 use crate::wire::event_headers;
 use crate::{MessagingError, Naming, StreamSettings, WireFormat, ensure_service_stream};
 use checkpoint::Checkpoint;
+
+/// Batches a running relay publishes per round before it looks at its timers again.
+const PUMP_BATCHES: usize = 16;
 
 /// How a relay runs.
 #[derive(Debug, Clone)]
@@ -118,7 +122,7 @@ impl Relay {
                     must_verify = false;
                     last_verify = Instant::now();
                 }
-                self.publish_batch().await
+                self.pump(PUMP_BATCHES).await
             };
             let pause = match step.await {
                 Ok(0) => self.config.idle_poll,
@@ -147,17 +151,111 @@ impl Relay {
     /// Publishes the next batch after the checkpoint and advances it. Returns how many
     /// events were published (0 when caught up).
     pub async fn publish_batch(&self) -> Result<usize, MessagingError> {
-        let checkpoint = Checkpoint::load(self.store.pool(), &self.stream_name).await?;
-        let events = self
+        self.pump(1).await
+    }
+
+    /// Publishes up to `max_batches` batches. The broker is kept busy: the next batch is
+    /// read while the current one is acknowledged, and the checkpoint of one batch is
+    /// written while the next is sent. Returns how many events were published.
+    async fn pump(&self, max_batches: usize) -> Result<usize, MessagingError> {
+        // `stored` is what the database holds; `acked` runs up to one batch ahead of it.
+        let mut stored = Checkpoint::load(self.store.pool(), &self.stream_name).await?;
+        let mut acked = stored.clone();
+        let mut events = self
             .store
-            .read_all(checkpoint.cursor, self.config.batch_size)
+            .read_all(stored.cursor, self.config.batch_size)
             .await?;
-        let Some(last) = events.last() else {
-            return Ok(0);
+        let mut published = 0;
+        for round in 0..max_batches {
+            let Some(last) = events.last() else { break };
+            let (last_cursor, last_event_id) = (last.cursor(), last.event_id);
+            let (sent, saved) =
+                tokio::join!(self.send(&acked, &events), self.save(&stored, &acked));
+            if !saved? {
+                return Ok(published);
+            }
+            published += self.count_published(&stored, &acked);
+            stored = acked.clone();
+            let read_ahead = round + 1 < max_batches;
+            let (acks, following) = tokio::join!(
+                try_join_all(sent?.into_iter().map(|ack| async move { ack.await })),
+                async {
+                    if read_ahead {
+                        self.store
+                            .read_all(last_cursor, self.config.batch_size)
+                            .await
+                    } else {
+                        Ok(Vec::new())
+                    }
+                }
+            );
+            let acks = acks.map_err(MessagingError::nats)?;
+            let fresh = acks
+                .iter()
+                .filter(|a| !a.duplicate)
+                .map(|a| a.sequence)
+                .min();
+            if let Some(first_fresh) = fresh
+                && acked.last_stream_seq > 0
+                && first_fresh <= acked.last_stream_seq
+            {
+                // The stream's sequence went backwards: it was recreated or lost its tail.
+                // Heal before advancing, from what survived below this batch.
+                self.heal_after_rewind(&acked, first_fresh).await?;
+                return Ok(published);
+            }
+            let last_seq = acks.iter().map(|a| a.sequence).max().unwrap_or(0);
+            let last_seq = last_seq.max(acked.last_stream_seq);
+            acked = acked.advanced(last_cursor, last_seq, last_event_id, events.len());
+            events = following?;
+        }
+        if self.save(&stored, &acked).await? {
+            published += self.count_published(&stored, &acked);
+        }
+        Ok(published)
+    }
+
+    /// Writes `acked` over `stored` (no-op when equal). False when the checkpoint was
+    /// moved under us (a republish): the caller stops and starts over from the database.
+    async fn save(&self, stored: &Checkpoint, acked: &Checkpoint) -> Result<bool, MessagingError> {
+        if stored == acked {
+            return Ok(true);
+        }
+        let Some(last_event_id) = acked.last_event_id else {
+            return Ok(true);
         };
+        let saved = stored
+            .advance(
+                self.store.pool(),
+                acked.cursor,
+                acked.last_stream_seq,
+                last_event_id,
+            )
+            .await?;
+        if !saved {
+            debug!(stream = %self.stream_name, "checkpoint moved under us (republish)");
+        }
+        Ok(saved)
+    }
+
+    fn count_published(&self, stored: &Checkpoint, acked: &Checkpoint) -> usize {
+        let count = acked
+            .events_since_load
+            .saturating_sub(stored.events_since_load);
+        metrics::counter!("tillstream_relay_published_total", "service" => self.config.service.clone())
+            .increment(count as u64);
+        count
+    }
+
+    /// Puts every event of the batch on the wire; returns the pending acks.
+    async fn send(
+        &self,
+        checkpoint: &Checkpoint,
+        events: &[RecordedEvent],
+    ) -> Result<Vec<PublishAckFuture>, MessagingError> {
         let service = &self.config.service;
         let mut acks = Vec::with_capacity(events.len());
-        for event in &events {
+        for event in events {
             let wire = self.wire.encode(service, event)?;
             let msg_id = checkpoint.message_id(event.event_id);
             let subject = self.config.naming.event_subject(
@@ -173,40 +271,7 @@ impl Relay {
                 .map_err(MessagingError::nats)?;
             acks.push(ack);
         }
-        // Pipelined: every publish is on the wire before the first ack is awaited.
-        let acks = try_join_all(acks.into_iter().map(|ack| async move { ack.await }))
-            .await
-            .map_err(MessagingError::nats)?;
-
-        let fresh_seqs = acks.iter().filter(|a| !a.duplicate).map(|a| a.sequence);
-        if let Some(first_fresh) = fresh_seqs.clone().min()
-            && checkpoint.last_stream_seq > 0
-            && first_fresh <= checkpoint.last_stream_seq
-        {
-            // The stream's sequence went backwards: it was recreated or lost its tail.
-            // Heal before advancing, from what survived below this batch.
-            self.heal_after_rewind(&checkpoint, first_fresh).await?;
-            return Ok(events.len());
-        }
-        let last_seq = acks
-            .iter()
-            .map(|a| a.sequence)
-            .max()
-            .unwrap_or(checkpoint.last_stream_seq);
-        let advanced = checkpoint
-            .advance(
-                self.store.pool(),
-                last.cursor(),
-                last_seq.max(checkpoint.last_stream_seq),
-                last.event_id,
-            )
-            .await?;
-        if !advanced {
-            debug!(stream = %self.stream_name, "checkpoint moved under us (republish); reloading");
-        }
-        metrics::counter!("tillstream_relay_published_total", "service" => service.clone())
-            .increment(events.len() as u64);
-        Ok(events.len())
+        Ok(acks)
     }
 
     /// Rewinds the relay so the next rounds republish every event after `from` (the

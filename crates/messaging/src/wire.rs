@@ -25,6 +25,9 @@ pub mod headers {
     /// correlation id of the user action.
     pub const STREAM_VERSION: &str = "ce-streamversion";
     pub const CORRELATION_ID: &str = "ce-correlationid";
+    /// The event's place in its service's log (`<tx_id>.<position>`): lets the relay find
+    /// where to resume after a broker loss from the messages that survived.
+    pub const LOG_CURSOR: &str = "Tillstream-Log-Cursor";
     pub const TRACEPARENT: &str = "traceparent";
     pub const TRACESTATE: &str = "tracestate";
     /// Added to a dead letter: why, by whom, from where.
@@ -99,6 +102,10 @@ pub(crate) fn event_headers(
     h.insert(headers::DATACONTENTTYPE, wire.content_type.as_str());
     h.insert(headers::DATASCHEMA, wire.dataschema.as_str());
     h.insert(headers::STREAM_VERSION, event.version.to_string().as_str());
+    h.insert(
+        headers::LOG_CURSOR,
+        format!("{}.{}", event.tx_id, event.position).as_str(),
+    );
     if let Some(correlation) = &event.metadata.correlation_id {
         h.insert(headers::CORRELATION_ID, correlation.as_str());
     }

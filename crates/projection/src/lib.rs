@@ -7,6 +7,7 @@
 //! generation aside and swaps the views in the same transaction that moves the checkpoint.
 
 mod runner;
+mod sku_index;
 
 use std::future::Future;
 
@@ -14,6 +15,7 @@ use sqlx::PgConnection;
 use tillstream_eventstore::RecordedEvent;
 
 pub use runner::{ProjectionRunner, RebuildReport, RunnerConfig};
+pub use sku_index::SkuIndex;
 
 /// Which generation of a projection's tables to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

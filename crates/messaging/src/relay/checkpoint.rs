@@ -15,6 +15,8 @@ pub(crate) struct Checkpoint {
     pub last_stream_seq: u64,
     pub last_event_id: Option<Ulid>,
     pub heal_epoch: i32,
+    /// Events acknowledged since this checkpoint was loaded (in memory only).
+    pub events_since_load: usize,
 }
 
 impl Checkpoint {
@@ -42,6 +44,7 @@ impl Checkpoint {
             last_stream_seq: u64::try_from(last_seq).unwrap_or(0),
             last_event_id: last_event.map(Ulid::from),
             heal_epoch,
+            events_since_load: 0,
         })
     }
 
@@ -79,6 +82,23 @@ impl Checkpoint {
         .execute(pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// This checkpoint after `events` more were acknowledged, up to `cursor`.
+    pub fn advanced(
+        self,
+        cursor: Cursor,
+        last_stream_seq: u64,
+        last_event_id: Ulid,
+        events: usize,
+    ) -> Self {
+        Checkpoint {
+            cursor,
+            last_stream_seq,
+            last_event_id: Some(last_event_id),
+            events_since_load: self.events_since_load + events,
+            ..self
+        }
     }
 
     /// Sets the cursor back to `from` and starts a new heal epoch. `stream_seq`, when

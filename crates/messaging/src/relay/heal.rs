@@ -7,7 +7,6 @@
 
 use async_nats::jetstream::stream::{RawMessageErrorKind, Stream};
 use tillstream_eventstore::Cursor;
-use tillstream_kernel::Ulid;
 use tracing::warn;
 
 use super::{Checkpoint, Relay};
@@ -122,7 +121,7 @@ impl Relay {
         }
     }
 
-    /// The store cursor of the event a stream message carries, by its `ce-id`.
+    /// The store cursor of the event a stream message carries.
     async fn cursor_of_message(
         &self,
         stream: &Stream,
@@ -133,13 +132,17 @@ impl Relay {
             Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => return Ok(None),
             Err(e) => return Err(MessagingError::nats(e)),
         };
-        let Some(event_id) = message
+        Ok(message
             .headers
-            .get(headers::ID)
-            .and_then(|v| Ulid::from_string(v.as_str()).ok())
-        else {
-            return Ok(None);
-        };
-        Ok(self.store.find_event(event_id).await?.map(|e| e.cursor()))
+            .get(headers::LOG_CURSOR)
+            .and_then(|v| parse_cursor(v.as_str())))
     }
+}
+
+fn parse_cursor(text: &str) -> Option<Cursor> {
+    let (tx_id, position) = text.split_once('.')?;
+    Some(Cursor {
+        tx_id: tx_id.parse().ok()?,
+        position: position.parse().ok()?,
+    })
 }

@@ -8,7 +8,7 @@ async fn the_relay_publishes_every_event_once_as_a_cloudevent() {
     let ids = fx.append_products(0, 50).await;
     let relay = fx.relay();
     relay.ensure_stream().await.unwrap();
-    while relay.publish_batch().await.unwrap() > 0 {}
+    fx.publish_everything(&relay).await;
 
     let held = fx.stream_event_ids().await;
     assert_each_once(&held, &ids);
@@ -51,14 +51,14 @@ async fn a_relay_that_crashed_before_its_checkpoint_republishes_without_duplicat
     let ids = fx.append_products(0, 30).await;
     let relay = fx.relay();
     relay.ensure_stream().await.unwrap();
-    while relay.publish_batch().await.unwrap() > 0 {}
+    fx.publish_everything(&relay).await;
 
     // The crash: the publishes happened, the checkpoint write did not.
     sqlx::query("UPDATE relay_checkpoints SET tx_id = '0', position = 0")
         .execute(fx.store.pool())
         .await
         .unwrap();
-    while relay.publish_batch().await.unwrap() > 0 {}
+    fx.publish_everything(&relay).await;
 
     assert_each_once(&fx.stream_event_ids().await, &ids);
 }

@@ -32,7 +32,7 @@ async fn a_purged_stream_is_healed_from_the_store_with_nothing_missing() {
     let relay = fx.relay();
     relay.ensure_stream().await.unwrap();
     let ids = fx.append_products(0, 25).await;
-    while relay.publish_batch().await.unwrap() > 0 {}
+    fx.publish_everything(&relay).await;
 
     let stream = fx
         .js()
@@ -44,7 +44,7 @@ async fn a_purged_stream_is_healed_from_the_store_with_nothing_missing() {
 
     let outcome = relay.verify_broker().await.unwrap();
     assert!(matches!(outcome, HealOutcome::Healed { .. }), "{outcome:?}");
-    while relay.publish_batch().await.unwrap() > 0 {}
+    fx.publish_everything(&relay).await;
     assert_each_once(&fx.stream_event_ids().await, &ids);
     assert_eq!(relay.verify_broker().await.unwrap(), HealOutcome::Intact);
 }

@@ -82,6 +82,22 @@ impl Fixture {
         ids
     }
 
+    /// Runs the relay's rounds until its checkpoint reaches the end of the log. Not
+    /// "until a round publishes nothing": the read horizon is cluster-wide, so another
+    /// test's open transaction can hold a round back for a moment.
+    pub async fn publish_everything(&self, relay: &Relay) {
+        let head = self.store.head().await.unwrap();
+        for _ in 0..2000 {
+            if relay.publish_batch().await.unwrap() == 0 {
+                if relay.position().await.unwrap().0 >= head {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        panic!("the relay never reached the end of the log");
+    }
+
     pub fn js(&self) -> jetstream::Context {
         jetstream::new(self.client.clone())
     }

@@ -1,14 +1,16 @@
-//! A small read model for the tests (and a model for real ones): each product's current
-//! SKU and how many events it has seen, upserted set-wise per batch.
+//! The reference read model, used by the tests and the benchmark and meant to be copied:
+//! each stream's latest `sku` and how many events it has seen, folded in memory per batch
+//! and upserted with one statement.
 
 use std::collections::BTreeMap;
 
+use crate::{Generation, Projection, ProjectionError};
 use sqlx::{AssertSqlSafe, PgConnection};
 use tillstream_eventstore::RecordedEvent;
-use tillstream_projection::{Generation, Projection, ProjectionError};
 
+#[derive(Debug, Clone, Default)]
 pub struct SkuIndex {
-    /// A SKU this projection chokes on, to test rollback.
+    /// A SKU this projection refuses, to show a failing batch rolls back whole.
     pub fail_on: Option<&'static str>,
 }
 
@@ -63,10 +65,8 @@ impl Projection for SkuIndex {
             entry.0 = sku.to_owned();
             entry.1 += 1;
         }
-        let (ids, (skus, counts)): (Vec<&str>, (Vec<String>, Vec<i32>)) = latest
-            .into_iter()
-            .map(|(id, (sku, n))| (id, (sku, n)))
-            .unzip();
+        let (ids, (skus, counts)): (Vec<&str>, (Vec<String>, Vec<i32>)) =
+            latest.into_iter().unzip();
         let sql = format!(
             "INSERT INTO {t} (stream_id, sku, events)
              SELECT * FROM unnest($1::text[], $2::text[], $3::int4[])
