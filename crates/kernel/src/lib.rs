@@ -6,10 +6,12 @@ pub mod id;
 pub mod metadata;
 pub mod money;
 pub mod quantity;
+pub mod tender;
 
 pub use decider::{Decider, Given, given};
 pub use metadata::EventMetadata;
 pub use money::{Currency, Money, MoneyError};
 pub use quantity::{Quantity, QuantityError};
 pub use rust_decimal::Decimal;
+pub use tender::Tender;
 pub use ulid::Ulid;

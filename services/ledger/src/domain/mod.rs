@@ -1,0 +1,7 @@
+//! Pure ledger logic: no I/O, no async.
+
+pub mod accounts;
+pub mod entry;
+pub mod posting;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,3 @@
+//! Pure sales logic: no I/O, no async.
+
+pub mod pricing;
