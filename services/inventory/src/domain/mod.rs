@@ -1,0 +1,5 @@
+//! Pure inventory logic: no I/O, no async.
+
+pub mod stock_item;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,298 @@
+//! A stock item: one product at one location. Its level is nothing but the fold of its
+//! movements; its average cost moves with receipts; every outgoing movement records the
+//! unit cost at that moment, which is what the ledger books.
+//!
+//! Selling below zero is allowed (the goods are already in the customer's hands): the sale
+//! is recorded and `WentNegative` raised, never a refusal.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+use tillstream_kernel::Decider;
+
+/// Unit costs carry four decimal places: averages of cent prices need more than cents.
+pub const COST_SCALE: u32 = 4;
+
+/// Rounds a unit cost to [`COST_SCALE`] places, half away from zero.
+pub fn round_cost(cost: Decimal) -> Decimal {
+    cost.round_dp_with_strategy(COST_SCALE, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// The folded state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockItem {
+    pub on_hand: Decimal,
+    pub avg_cost: Decimal,
+    pub reorder_point: Option<Decimal>,
+}
+
+/// What can happen to a stock item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Receive {
+        quantity: Decimal,
+        unit_cost: Decimal,
+    },
+    Sell {
+        quantity: Decimal,
+    },
+    /// A customer return put back on the shelf, at the cost it left with.
+    Restock {
+        quantity: Decimal,
+        unit_cost: Decimal,
+    },
+    /// A voided sale's goods back in stock, at the cost they left with.
+    ReverseSale {
+        quantity: Decimal,
+        unit_cost: Decimal,
+    },
+    Adjust {
+        delta: Decimal,
+    },
+    /// The quantity counted. `expected` is the level at the count's moment as the counter
+    /// saw it; sales rung up while counting come after it and are not lost.
+    Count {
+        counted: Decimal,
+        expected: Decimal,
+    },
+    TransferOut {
+        quantity: Decimal,
+    },
+    TransferIn {
+        quantity: Decimal,
+        unit_cost: Decimal,
+    },
+    SetReorderPoint {
+        reorder_point: Option<Decimal>,
+    },
+}
+
+/// Movements and alerts. Quantities are positive; the variant says which way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    StockReceived {
+        quantity: Decimal,
+        unit_cost: Decimal,
+    },
+    StockSold {
+        quantity: Decimal,
+        unit_cost: Decimal,
+    },
+    StockReturned {
+        quantity: Decimal,
+        unit_cost: Decimal,
+    },
+    StockVoidReversed {
+        quantity: Decimal,
+        unit_cost: Decimal,
+    },
+    /// Signed: positive found, negative lost.
+    StockAdjusted {
+        delta: Decimal,
+        unit_cost: Decimal,
+    },
+    /// Signed difference between what was counted and what was expected.
+    StockCounted {
+        counted: Decimal,
+        delta: Decimal,
+        unit_cost: Decimal,
+    },
+    StockTransferredOut {
+        quantity: Decimal,
+        unit_cost: Decimal,
+    },
+    StockTransferredIn {
+        quantity: Decimal,
+        unit_cost: Decimal,
+    },
+    ReorderPointChanged {
+        reorder_point: Option<Decimal>,
+    },
+    StockWentNegative {
+        on_hand: Decimal,
+    },
+    LowStock {
+        on_hand: Decimal,
+        reorder_point: Decimal,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StockError {
+    #[error("quantity must be greater than zero")]
+    QuantityNotPositive,
+    #[error("unit cost cannot be negative")]
+    NegativeCost,
+    #[error("an adjustment must change the level")]
+    ZeroAdjustment,
+    #[error("a count cannot be negative")]
+    NegativeCount,
+}
+
+impl StockError {
+    /// The request field at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            StockError::QuantityNotPositive => "quantity",
+            StockError::NegativeCost => "unit_cost",
+            StockError::ZeroAdjustment => "delta",
+            StockError::NegativeCount => "counted",
+        }
+    }
+}
+
+impl StockItem {
+    /// The level change a movement makes (0 for alerts and settings).
+    pub fn delta_of(event: &Event) -> Decimal {
+        match event {
+            Event::StockReceived { quantity, .. }
+            | Event::StockReturned { quantity, .. }
+            | Event::StockVoidReversed { quantity, .. }
+            | Event::StockTransferredIn { quantity, .. } => *quantity,
+            Event::StockSold { quantity, .. } | Event::StockTransferredOut { quantity, .. } => {
+                -*quantity
+            }
+            Event::StockAdjusted { delta, .. } | Event::StockCounted { delta, .. } => *delta,
+            Event::ReorderPointChanged { .. }
+            | Event::StockWentNegative { .. }
+            | Event::LowStock { .. } => Decimal::ZERO,
+        }
+    }
+}
+
+impl Decider for StockItem {
+    type State = StockItem;
+    type Command = Command;
+    type Event = Event;
+    type Error = StockError;
+
+    fn decide(state: &StockItem, command: &Command) -> Result<Vec<Event>, StockError> {
+        let cost = state.avg_cost;
+        let movement = match *command {
+            Command::Receive {
+                quantity,
+                unit_cost,
+            } => {
+                positive(quantity)?;
+                Event::StockReceived {
+                    quantity,
+                    unit_cost: cost_of(unit_cost)?,
+                }
+            }
+            Command::Sell { quantity } => Event::StockSold {
+                quantity: positive(quantity)?,
+                unit_cost: cost,
+            },
+            Command::Restock {
+                quantity,
+                unit_cost,
+            } => {
+                positive(quantity)?;
+                Event::StockReturned {
+                    quantity,
+                    unit_cost: cost_of(unit_cost)?,
+                }
+            }
+            Command::ReverseSale {
+                quantity,
+                unit_cost,
+            } => {
+                positive(quantity)?;
+                Event::StockVoidReversed {
+                    quantity,
+                    unit_cost: cost_of(unit_cost)?,
+                }
+            }
+            Command::Adjust { delta } if delta.is_zero() => return Err(StockError::ZeroAdjustment),
+            Command::Adjust { delta } => Event::StockAdjusted {
+                delta,
+                unit_cost: cost,
+            },
+            Command::Count { counted, .. } if counted < Decimal::ZERO => {
+                return Err(StockError::NegativeCount);
+            }
+            Command::Count { counted, expected } => Event::StockCounted {
+                counted,
+                delta: counted - expected,
+                unit_cost: cost,
+            },
+            Command::TransferOut { quantity } => Event::StockTransferredOut {
+                quantity: positive(quantity)?,
+                unit_cost: cost,
+            },
+            Command::TransferIn {
+                quantity,
+                unit_cost,
+            } => {
+                positive(quantity)?;
+                Event::StockTransferredIn {
+                    quantity,
+                    unit_cost: cost_of(unit_cost)?,
+                }
+            }
+            Command::SetReorderPoint { reorder_point } => {
+                return Ok(vec![Event::ReorderPointChanged { reorder_point }]);
+            }
+        };
+        let before = state.on_hand;
+        let after = before + StockItem::delta_of(&movement);
+        let mut events = vec![movement];
+        if after < Decimal::ZERO && before >= Decimal::ZERO {
+            events.push(Event::StockWentNegative { on_hand: after });
+        }
+        if let Some(reorder_point) = state.reorder_point
+            && after <= reorder_point
+            && before > reorder_point
+        {
+            events.push(Event::LowStock {
+                on_hand: after,
+                reorder_point,
+            });
+        }
+        Ok(events)
+    }
+
+    fn evolve(mut state: StockItem, event: &Event) -> StockItem {
+        match event {
+            Event::StockReceived {
+                quantity,
+                unit_cost,
+            }
+            | Event::StockTransferredIn {
+                quantity,
+                unit_cost,
+            } => {
+                state.avg_cost = average(state.on_hand, state.avg_cost, *quantity, *unit_cost);
+            }
+            Event::ReorderPointChanged { reorder_point } => state.reorder_point = *reorder_point,
+            _ => {}
+        }
+        state.on_hand += StockItem::delta_of(event);
+        state
+    }
+}
+
+/// Weighted average of what is on hand and what arrives. Stock at or below zero has no
+/// value to average with: the new cost is the arriving cost.
+fn average(on_hand: Decimal, avg_cost: Decimal, quantity: Decimal, unit_cost: Decimal) -> Decimal {
+    if on_hand <= Decimal::ZERO {
+        return round_cost(unit_cost);
+    }
+    round_cost((on_hand * avg_cost + quantity * unit_cost) / (on_hand + quantity))
+}
+
+fn positive(quantity: Decimal) -> Result<Decimal, StockError> {
+    if quantity > Decimal::ZERO {
+        Ok(quantity)
+    } else {
+        Err(StockError::QuantityNotPositive)
+    }
+}
+
+fn cost_of(unit_cost: Decimal) -> Result<Decimal, StockError> {
+    if unit_cost < Decimal::ZERO {
+        Err(StockError::NegativeCost)
+    } else {
+        Ok(round_cost(unit_cost))
+    }
+}
