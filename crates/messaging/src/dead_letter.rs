@@ -37,16 +37,10 @@ pub(crate) async fn send_to_dead_letters(
         .info()
         .map(|i| (i.stream_sequence, i.delivered))
         .unwrap_or((0, 0));
-    let mut h = HeaderMap::new();
-    if let Some(original) = &message.headers {
-        for (name, values) in original.iter() {
-            if !header_is(name, headers::MSG_ID) {
-                for value in values {
-                    h.append(name.clone(), value.clone());
-                }
-            }
-        }
-    }
+    let mut h = match &message.headers {
+        Some(original) => copy_headers(original, |_| true),
+        None => HeaderMap::new(),
+    };
     h.insert(headers::MSG_ID, format!("{consumer}.{stream_seq}").as_str());
     h.insert(headers::DLQ_REASON, truncate(reason, 1000));
     h.insert(headers::DLQ_CONSUMER, consumer.as_str());
@@ -66,8 +60,18 @@ pub(crate) async fn send_to_dead_letters(
     Ok(())
 }
 
-fn header_is(name: &async_nats::header::HeaderName, wanted: &str) -> bool {
-    AsRef::<str>::as_ref(name).eq_ignore_ascii_case(wanted)
+/// The headers `keep` accepts, never the old `Nats-Msg-Id` (the copy gets its own).
+fn copy_headers(original: &HeaderMap, keep: impl Fn(&str) -> bool) -> HeaderMap {
+    let mut copy = HeaderMap::new();
+    for (name, values) in original.iter() {
+        let name_str: &str = name.as_ref();
+        if keep(name_str) && !name_str.eq_ignore_ascii_case(headers::MSG_ID) {
+            for value in values {
+                copy.append(name.clone(), value.clone());
+            }
+        }
+    }
+    copy
 }
 
 fn truncate(text: &str, max: usize) -> &str {
@@ -137,15 +141,9 @@ impl DeadLetters {
             .await
             .map_err(MessagingError::nats)?;
         let letter = to_dead_letter(sequence, &message.headers, message.payload.clone());
-        let mut h = HeaderMap::new();
-        for (name, values) in message.headers.iter() {
-            let name_str: &str = name.as_ref();
-            if !name_str.starts_with("Tillstream-Dlq-") && !header_is(name, headers::MSG_ID) {
-                for value in values {
-                    h.append(name.clone(), value.clone());
-                }
-            }
-        }
+        let mut h = copy_headers(&message.headers, |name| {
+            !name.starts_with("Tillstream-Dlq-")
+        });
         let replay_id = format!(
             "{}.replay.{sequence}",
             letter.event_id.as_deref().unwrap_or("unknown")
