@@ -1,0 +1,9 @@
+//! What every Tillstream process does the same way: JSON logs, a Prometheus recorder, and
+//! the operations endpoints `/healthz` (alive, with each dependency's state), `/readyz`
+//! (the dependencies that readiness needs) and `/metrics`.
+
+mod logging;
+mod ops;
+
+pub use logging::init_logging;
+pub use ops::{Dependency, Probe, install_metrics, ops_router};

@@ -1,0 +1,148 @@
+//! `tillstream.catalog.v1.CatalogService`.
+
+use rust_decimal::Decimal;
+use tillstream_eventstore::{EventMetadata, EventStore};
+use tillstream_kernel::{Currency, Money};
+use tillstream_proto::catalog::v1 as pb;
+use tillstream_proto::catalog::v1::catalog_service_server::CatalogService;
+use tonic::{Request, Response, Status};
+
+use crate::api::error::AppError;
+use crate::commands::create_product::{CreateProduct, create_product};
+use crate::domain::product::ProductDetails;
+use crate::projections::products::{self, ProductRow};
+
+#[derive(Debug, Clone)]
+pub struct CatalogApi {
+    pub store: EventStore,
+    pub currency: Currency,
+}
+
+#[tonic::async_trait]
+impl CatalogService for CatalogApi {
+    #[tracing::instrument(skip_all, fields(sku = %request.get_ref().sku))]
+    async fn create_product(
+        &self,
+        request: Request<pb::CreateProductRequest>,
+    ) -> Result<Response<pb::Product>, Status> {
+        let metadata = EventMetadata {
+            traceparent: header(&request, "traceparent"),
+            correlation_id: header(&request, "x-correlation-id"),
+            actor: header(&request, "x-actor"),
+            ..Default::default()
+        };
+        let request = request.into_inner();
+        let key = Some(request.idempotency_key.clone()).filter(|k| !k.is_empty());
+        let details = parse_details(request, self.currency)?;
+        let command = CreateProduct {
+            details,
+            idempotency_key: key,
+            metadata,
+        };
+        let row = create_product(&self.store, command).await?;
+        Ok(Response::new(to_proto(row)))
+    }
+
+    async fn get_product(
+        &self,
+        request: Request<pb::GetProductRequest>,
+    ) -> Result<Response<pb::Product>, Status> {
+        let id = request.into_inner().id;
+        let row = products::by_id(self.store.pool(), &id)
+            .await
+            .map_err(internal)?;
+        found(row, || format!("no product with id `{id}`"))
+    }
+
+    async fn lookup_product(
+        &self,
+        request: Request<pb::LookupProductRequest>,
+    ) -> Result<Response<pb::Product>, Status> {
+        let pool = self.store.pool();
+        let (row, what) = match request.into_inner().key {
+            Some(pb::lookup_product_request::Key::Barcode(code)) => (
+                products::by_barcode(pool, &code).await.map_err(internal)?,
+                format!("barcode `{code}`"),
+            ),
+            Some(pb::lookup_product_request::Key::Sku(sku)) => (
+                products::by_sku(pool, &sku).await.map_err(internal)?,
+                format!("SKU `{sku}`"),
+            ),
+            None => return Err(AppError::invalid("barcode", "give a barcode or a sku").into()),
+        };
+        found(row, || format!("no product with {what}"))
+    }
+}
+
+fn header<T>(request: &Request<T>, name: &str) -> Option<String> {
+    request
+        .metadata()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn found(
+    row: Option<ProductRow>,
+    missing: impl FnOnce() -> String,
+) -> Result<Response<pb::Product>, Status> {
+    row.map(|r| Response::new(to_proto(r)))
+        .ok_or_else(|| AppError::NotFound(missing()).into())
+}
+
+fn internal(error: sqlx::Error) -> Status {
+    AppError::Store(error.into()).into()
+}
+
+/// Parses the request's strings into domain values, naming the field that fails.
+fn parse_details(
+    request: pb::CreateProductRequest,
+    currency: Currency,
+) -> Result<ProductDetails, AppError> {
+    let price = Money::parse(&request.price, currency)
+        .map_err(|e| AppError::invalid("price", e.to_string()))?;
+    let tax_rate = decimal(&request.tax_rate, "tax_rate")?;
+    let reorder_point = match request.reorder_point.trim() {
+        "" => None,
+        text => Some(decimal(text, "reorder_point")?),
+    };
+    let category = Some(request.category.trim().to_owned()).filter(|c| !c.is_empty());
+    Ok(ProductDetails {
+        sku: request.sku,
+        name: request.name,
+        price,
+        tax_rate,
+        barcodes: request
+            .barcodes
+            .into_iter()
+            .map(|b| b.trim().to_owned())
+            .collect(),
+        category,
+        reorder_point,
+    })
+}
+
+fn decimal(text: &str, field: &str) -> Result<Decimal, AppError> {
+    Decimal::from_str_exact(text.trim())
+        .map_err(|_| AppError::invalid(field, format!("`{text}` is not a decimal number")))
+}
+
+fn to_proto(row: ProductRow) -> pb::Product {
+    let currency = row.currency.parse::<Currency>().unwrap_or(Currency::USD);
+    pb::Product {
+        price: Money::new(row.price, currency).to_string(),
+        id: row.id,
+        sku: row.sku,
+        name: row.name,
+        tax_rate: row.tax_rate.normalize().to_string(),
+        barcodes: row.barcodes,
+        category: row.category.unwrap_or_default(),
+        status: row.status,
+        version: row.version,
+        reorder_point: row
+            .reorder_point
+            .map(|r| r.normalize().to_string())
+            .unwrap_or_default(),
+        currency: currency.code().to_owned(),
+    }
+}

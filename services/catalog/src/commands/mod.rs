@@ -1,0 +1,3 @@
+//! The catalog's use cases: load → decide → append in one transaction.
+
+pub mod create_product;

@@ -1,0 +1,4 @@
+//! Pure catalog logic: no I/O, no async.
+
+pub mod barcode;
+pub mod product;

@@ -1,0 +1,3 @@
+//! The catalog's read models.
+
+pub mod products;

@@ -1,0 +1,93 @@
+//! `products`: each product as clients read it, written inline with the command.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::product::{ProductDetails, ProductId};
+
+/// One product as the API answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct ProductRow {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub price: Decimal,
+    pub currency: String,
+    pub tax_rate: Decimal,
+    pub barcodes: Vec<String>,
+    pub category: Option<String>,
+    pub reorder_point: Option<Decimal>,
+    pub status: String,
+    pub version: i64,
+}
+
+impl ProductRow {
+    pub fn created(id: ProductId, details: &ProductDetails, version: i64) -> Self {
+        ProductRow {
+            id: id.to_string(),
+            sku: details.sku.trim().to_owned(),
+            name: details.name.trim().to_owned(),
+            price: details.price.amount(),
+            currency: details.price.currency().code().to_owned(),
+            tax_rate: details.tax_rate,
+            barcodes: details.barcodes.clone(),
+            category: details.category.clone(),
+            reorder_point: details.reorder_point,
+            status: "active".to_owned(),
+            version,
+        }
+    }
+}
+
+macro_rules! select_products {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, sku, name, price, currency, tax_rate, barcodes, category, reorder_point, \
+             status, version FROM products WHERE ",
+            $where
+        )
+    };
+}
+
+pub async fn insert(tx: &mut PgConnection, row: &ProductRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO products (id, sku, name, price, currency, tax_rate, barcodes, category, reorder_point, status, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&row.id)
+    .bind(&row.sku)
+    .bind(&row.name)
+    .bind(row.price)
+    .bind(&row.currency)
+    .bind(row.tax_rate)
+    .bind(&row.barcodes)
+    .bind(&row.category)
+    .bind(row.reorder_point)
+    .bind(&row.status)
+    .bind(row.version)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn by_id(pool: &PgPool, id: &str) -> Result<Option<ProductRow>, sqlx::Error> {
+    sqlx::query_as(select_products!("id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn by_sku(pool: &PgPool, sku: &str) -> Result<Option<ProductRow>, sqlx::Error> {
+    sqlx::query_as(select_products!("sku = $1"))
+        .bind(sku.trim())
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn by_barcode(pool: &PgPool, barcode: &str) -> Result<Option<ProductRow>, sqlx::Error> {
+    sqlx::query_as(select_products!("barcodes @> ARRAY[$1]::text[]"))
+        .bind(barcode.trim())
+        .fetch_optional(pool)
+        .await
+}

@@ -1,0 +1,332 @@
+//! The catalog service over gRPC, against the real PostgreSQL and NATS: a database and a
+//! subject prefix of its own per test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use prost::Message;
+use tillstream_catalog::{Settings, serve};
+use tillstream_messaging::{Naming, headers};
+use tillstream_proto::catalog::v1 as pb;
+use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tillstream_test_support::{TestDatabase, TestPrefix, unique_name};
+use tokio_util::sync::CancellationToken;
+use tonic::Code;
+use tonic::transport::Channel;
+
+struct Running {
+    client: CatalogServiceClient<Channel>,
+    naming: Naming,
+    stop: CancellationToken,
+    _prefix: TestPrefix,
+    /// The catalog creates its database itself; the fixture drops it after the test.
+    _db: TestDatabase,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn start() -> Running {
+    let prefix = TestPrefix::new();
+    let db_prefix = unique_name("tst");
+    let lookup = {
+        let prefix = prefix.prefix.clone();
+        let db_prefix = db_prefix.clone();
+        move |name: &str| match name {
+            "TILLSTREAM_SUBJECT_PREFIX" => Some(prefix.clone()),
+            "TILLSTREAM_DB_PREFIX" => Some(db_prefix.clone()),
+            "TILLSTREAM_DATABASE_URL" => Some(tillstream_test_support::database_server_url()),
+            "TILLSTREAM_NATS_URL" => Some(tillstream_test_support::nats_url()),
+            _ => None,
+        }
+    };
+    let settings = Settings::from_lookup(lookup).unwrap();
+    let db = TestDatabase {
+        server_url: settings.database_url.clone(),
+        name: settings.database.clone(),
+    };
+    let naming = settings.naming.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(serve(settings, listener, stop.clone()));
+    let client = connect(addr).await;
+    Running {
+        client,
+        naming,
+        stop,
+        _prefix: prefix,
+        _db: db,
+    }
+}
+
+async fn connect(addr: SocketAddr) -> CatalogServiceClient<Channel> {
+    for _ in 0..100 {
+        if let Ok(client) = CatalogServiceClient::connect(format!("http://{addr}")).await {
+            // Connected is not ready: wait until a call is answered.
+            let mut probe = client.clone();
+            if probe
+                .get_product(pb::GetProductRequest { id: "none".into() })
+                .await
+                .is_err_and(|s| s.code() == Code::NotFound)
+            {
+                return client;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the catalog never answered on {addr}");
+}
+
+fn coffee() -> pb::CreateProductRequest {
+    pb::CreateProductRequest {
+        sku: "COFFEE-1KG".into(),
+        name: "Café molido 1 kg".into(),
+        price: "12.5".into(),
+        tax_rate: "0.08".into(),
+        barcodes: vec!["4006381333931".into()],
+        category: "Coffee".into(),
+        reorder_point: "5".into(),
+        idempotency_key: String::new(),
+    }
+}
+
+fn field(status: &tonic::Status) -> &str {
+    status
+        .metadata()
+        .get("tillstream-field")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn a_created_product_reads_back_by_id_sku_and_barcode_and_is_published() {
+    let mut svc = start().await;
+    let created = svc
+        .client
+        .create_product(coffee())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            created.price.as_str(),
+            created.tax_rate.as_str(),
+            created.status.as_str()
+        ),
+        ("12.50", "0.08", "active")
+    );
+    assert_eq!(
+        (
+            created.version,
+            created.currency.as_str(),
+            created.reorder_point.as_str()
+        ),
+        (1, "USD", "5")
+    );
+
+    let by_id = svc
+        .client
+        .get_product(pb::GetProductRequest {
+            id: created.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_id, created, "read your writes");
+    let scan = pb::LookupProductRequest {
+        key: Some(pb::lookup_product_request::Key::Barcode(
+            "4006381333931".into(),
+        )),
+    };
+    assert_eq!(
+        svc.client
+            .lookup_product(scan)
+            .await
+            .unwrap()
+            .into_inner()
+            .id,
+        created.id
+    );
+    let sku = pb::LookupProductRequest {
+        key: Some(pb::lookup_product_request::Key::Sku("COFFEE-1KG".into())),
+    };
+    assert_eq!(
+        svc.client
+            .lookup_product(sku)
+            .await
+            .unwrap()
+            .into_inner()
+            .id,
+        created.id
+    );
+
+    // The event is on the catalog's stream as a protobuf CloudEvent.
+    let js = jetstream::new(
+        async_nats::connect(tillstream_test_support::nats_url())
+            .await
+            .unwrap(),
+    );
+    let stream_name = svc.naming.service_stream("catalog");
+    let message = 'wait: {
+        for _ in 0..100 {
+            if let Ok(stream) = js.get_stream(&stream_name).await
+                && let Ok(message) = stream.get_raw_message(1).await
+            {
+                break 'wait message;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("ProductCreated was never published");
+    };
+    assert_eq!(
+        message.headers.get(headers::TYPE).unwrap().as_str(),
+        "tillstream.catalog.v1.ProductCreated"
+    );
+    assert_eq!(
+        message
+            .headers
+            .get(headers::DATACONTENTTYPE)
+            .unwrap()
+            .as_str(),
+        "application/protobuf"
+    );
+    let event = pb::ProductCreated::decode(message.payload).unwrap();
+    assert_eq!(
+        (event.product_id, event.sku),
+        (created.id, "COFFEE-1KG".to_owned())
+    );
+    assert_eq!(event.price.unwrap().amount, "12.50");
+}
+
+#[tokio::test]
+async fn duplicates_and_bad_input_are_refused_naming_the_field() {
+    let mut svc = start().await;
+    svc.client.create_product(coffee()).await.unwrap();
+
+    let same_sku = svc
+        .client
+        .create_product(pb::CreateProductRequest {
+            barcodes: vec![],
+            ..coffee()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (same_sku.code(), field(&same_sku)),
+        (Code::AlreadyExists, "sku")
+    );
+    let same_barcode = svc
+        .client
+        .create_product(pb::CreateProductRequest {
+            sku: "OTHER".into(),
+            ..coffee()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (same_barcode.code(), field(&same_barcode)),
+        (Code::AlreadyExists, "barcodes")
+    );
+
+    let cases = [
+        (
+            pb::CreateProductRequest {
+                sku: "A".into(),
+                price: "12.505".into(),
+                barcodes: vec![],
+                ..coffee()
+            },
+            "price",
+        ),
+        (
+            pb::CreateProductRequest {
+                sku: "B".into(),
+                price: "-1".into(),
+                barcodes: vec![],
+                ..coffee()
+            },
+            "price",
+        ),
+        (
+            pb::CreateProductRequest {
+                sku: "C".into(),
+                tax_rate: "abc".into(),
+                barcodes: vec![],
+                ..coffee()
+            },
+            "tax_rate",
+        ),
+        (
+            pb::CreateProductRequest {
+                sku: "D".into(),
+                name: " ".into(),
+                barcodes: vec![],
+                ..coffee()
+            },
+            "name",
+        ),
+        (
+            pb::CreateProductRequest {
+                sku: "E".into(),
+                barcodes: vec!["4006381333932".into()],
+                ..coffee()
+            },
+            "barcodes[0]",
+        ),
+    ];
+    for (request, expected) in cases {
+        let status = svc.client.create_product(request).await.unwrap_err();
+        assert_eq!(
+            (status.code(), field(&status)),
+            (Code::InvalidArgument, expected),
+            "{}",
+            status.message()
+        );
+    }
+    let missing = svc
+        .client
+        .get_product(pb::GetProductRequest {
+            id: "01JD0000000000000000000000".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn a_retried_create_with_its_idempotency_key_answers_the_first_product() {
+    let mut svc = start().await;
+    let request = pb::CreateProductRequest {
+        idempotency_key: "till-7-42".into(),
+        ..coffee()
+    };
+    let first = svc
+        .client
+        .create_product(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let retry = svc
+        .client
+        .create_product(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(retry, first);
+    let other = pb::CreateProductRequest {
+        name: "Something else".into(),
+        ..request
+    };
+    let status = svc.client.create_product(other).await.unwrap_err();
+    assert_eq!(
+        (status.code(), field(&status)),
+        (Code::AlreadyExists, "idempotency_key")
+    );
+}
