@@ -2,13 +2,14 @@
 
 use std::process::ExitCode;
 
-use tillstream_catalog::{Settings, serve};
+use tillstream_catalog::{DEFAULT_ADDR, SERVICE, Settings, serve};
+use tillstream_service::stop_on_signal;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tillstream_telemetry::init_logging("catalog");
-    let settings = match Settings::from_env() {
+    tillstream_telemetry::init_logging(SERVICE);
+    let settings = match Settings::from_env(SERVICE, DEFAULT_ADDR) {
         Ok(settings) => settings,
         Err(error) => {
             tracing::error!(%error, "bad configuration");
@@ -27,29 +28,8 @@ async fn main() -> ExitCode {
     match serve(settings, listener, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(%error, "catalog stopped");
+            tracing::error!(%error, "stopped");
             ExitCode::FAILURE
         }
     }
-}
-
-/// Ctrl-C or SIGTERM starts a graceful stop.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        } else {
-            let _ = ctrl_c.await;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    shutdown.cancel();
 }

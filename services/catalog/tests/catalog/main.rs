@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use prost::Message;
-use tillstream_catalog::{Settings, serve};
+use tillstream_catalog::{DEFAULT_ADDR, SERVICE, Settings, serve};
 use tillstream_messaging::{Naming, headers};
 use tillstream_proto::catalog::v1 as pb;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -46,7 +46,7 @@ async fn start() -> Running {
             _ => None,
         }
     };
-    let settings = Settings::from_lookup(lookup).unwrap();
+    let settings = Settings::from_lookup(SERVICE, DEFAULT_ADDR, lookup).unwrap();
     let db = TestDatabase {
         server_url: settings.database_url.clone(),
         name: settings.database.clone(),

@@ -1,0 +1,93 @@
+//! What every service process does the same way: read its settings from the environment,
+//! connect to its database (created and migrated) and to NATS (in the background: NATS
+//! being down never stops a service), report readiness, and stop on Ctrl-C or SIGTERM.
+
+mod settings;
+mod signals;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use tillstream_eventstore::{DatabaseConfig, StoreError};
+use tillstream_telemetry::{Dependency, Probe};
+
+pub use settings::{ServiceSettings, SettingsError};
+pub use signals::stop_on_signal;
+
+/// Why a service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("NATS: {0}")]
+    Nats(String),
+    #[error("listening: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The service's database: created if missing, the event store's tables and then the
+/// service's own migrations applied.
+pub async fn connect_database(
+    settings: &ServiceSettings,
+    migrator: &Migrator,
+) -> Result<PgPool, StartError> {
+    let config = DatabaseConfig::new(&settings.database_url, &settings.database);
+    let pool = tillstream_eventstore::connect(&config).await?;
+    migrator.run(&pool).await?;
+    Ok(pool)
+}
+
+/// A NATS client that connects (and reconnects) in the background.
+pub async fn connect_nats(settings: &ServiceSettings) -> Result<async_nats::Client, StartError> {
+    async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(&settings.nats_url)
+        .await
+        .map_err(|e| StartError::Nats(e.to_string()))
+}
+
+/// Ready when the database answers with `migrator`'s migrations applied; NATS is
+/// reported, not required (commands still succeed while it is away).
+pub fn standard_probe(
+    pool: PgPool,
+    migrator: &'static Migrator,
+    nats: async_nats::Client,
+) -> Probe {
+    Arc::new(move || {
+        let pool = pool.clone();
+        let nats = nats.clone();
+        Box::pin(async move {
+            let expected = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+            let applied: Result<Option<i64>, sqlx::Error> =
+                sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(&pool)
+                    .await;
+            let (db_up, detail) = match applied {
+                Ok(Some(v)) if v >= expected => (true, None),
+                Ok(v) => (
+                    false,
+                    Some(format!("migrations at {v:?}, expected {expected}")),
+                ),
+                Err(e) => (false, Some(e.to_string())),
+            };
+            let nats_up = nats.connection_state() == async_nats::connection::State::Connected;
+            vec![
+                Dependency {
+                    name: "postgres",
+                    up: db_up,
+                    required: true,
+                    detail,
+                },
+                Dependency {
+                    name: "nats",
+                    up: nats_up,
+                    required: false,
+                    detail: None,
+                },
+            ]
+        })
+    })
+}

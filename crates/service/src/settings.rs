@@ -1,0 +1,128 @@
+//! A service's configuration from the environment (the README's table).
+
+use std::net::SocketAddr;
+
+use tillstream_kernel::Currency;
+use tillstream_messaging::Naming;
+
+/// A variable that is set but unusable; the message names it.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct SettingsError {
+    pub variable: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    pub service: &'static str,
+    /// The PostgreSQL server; the service's database is created under it.
+    pub database_url: String,
+    /// `<TILLSTREAM_DB_PREFIX>_<service>`.
+    pub database: String,
+    pub nats_url: String,
+    pub naming: Naming,
+    /// Where gRPC and the operations endpoints listen (`TILLSTREAM_<SERVICE>_ADDR`).
+    pub addr: SocketAddr,
+    pub currency: Currency,
+    pub prices_include_tax: bool,
+}
+
+impl ServiceSettings {
+    pub fn from_env(service: &'static str, default_addr: &str) -> Result<Self, SettingsError> {
+        Self::from_lookup(service, default_addr, |name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(
+        service: &'static str,
+        default_addr: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let get = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_owned());
+        let bad = |variable: &str, message: String| SettingsError {
+            variable: variable.to_owned(),
+            message,
+        };
+        let db_prefix = get("TILLSTREAM_DB_PREFIX", "tillstream");
+        let addr_variable = format!("TILLSTREAM_{}_ADDR", service.to_ascii_uppercase());
+        let addr = get(&addr_variable, default_addr);
+        let currency = get("TILLSTREAM_CURRENCY", "USD");
+        let include_tax = get("TILLSTREAM_PRICES_INCLUDE_TAX", "false");
+        Ok(ServiceSettings {
+            service,
+            database_url: get(
+                "TILLSTREAM_DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432",
+            ),
+            database: format!("{db_prefix}_{service}"),
+            nats_url: get("TILLSTREAM_NATS_URL", "nats://127.0.0.1:4222"),
+            naming: Naming::new(get("TILLSTREAM_SUBJECT_PREFIX", "pos"))
+                .map_err(|message| bad("TILLSTREAM_SUBJECT_PREFIX", message))?,
+            addr: addr
+                .parse()
+                .map_err(|e| bad(&addr_variable, format!("`{addr}` is not host:port ({e})")))?,
+            currency: currency
+                .parse()
+                .map_err(|e: tillstream_kernel::MoneyError| {
+                    bad("TILLSTREAM_CURRENCY", e.to_string())
+                })?,
+            prices_include_tax: match include_tax.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                other => {
+                    return Err(bad(
+                        "TILLSTREAM_PRICES_INCLUDE_TAX",
+                        format!("`{other}` is not true or false"),
+                    ));
+                }
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_contract_and_bad_values_name_their_variable() {
+        let settings =
+            ServiceSettings::from_lookup("catalog", "127.0.0.1:50061", |_| None).unwrap();
+        assert_eq!(settings.database, "tillstream_catalog");
+        assert_eq!(settings.naming.prefix(), "pos");
+        assert!(!settings.prices_include_tax);
+        let with = |variable: &'static str, value: &'static str| {
+            ServiceSettings::from_lookup("catalog", "127.0.0.1:50061", move |n| {
+                (n == variable).then(|| value.to_owned())
+            })
+        };
+        assert_eq!(
+            with("TILLSTREAM_CATALOG_ADDR", "nowhere")
+                .unwrap_err()
+                .variable,
+            "TILLSTREAM_CATALOG_ADDR"
+        );
+        assert_eq!(
+            with("TILLSTREAM_CURRENCY", "XXX").unwrap_err().variable,
+            "TILLSTREAM_CURRENCY"
+        );
+        assert_eq!(
+            with("TILLSTREAM_SUBJECT_PREFIX", "a.b")
+                .unwrap_err()
+                .variable,
+            "TILLSTREAM_SUBJECT_PREFIX"
+        );
+        assert_eq!(
+            with("TILLSTREAM_PRICES_INCLUDE_TAX", "maybe")
+                .unwrap_err()
+                .variable,
+            "TILLSTREAM_PRICES_INCLUDE_TAX"
+        );
+        assert!(
+            with("TILLSTREAM_PRICES_INCLUDE_TAX", "true")
+                .unwrap()
+                .prices_include_tax
+        );
+    }
+}
