@@ -11,6 +11,12 @@ pub mod catalog {
     }
 }
 
+pub mod inventory {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/tillstream.inventory.v1.rs"));
+    }
+}
+
 pub mod common {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/tillstream.common.v1.rs"));

@@ -2,6 +2,7 @@
 //! connect to its database (created and migrated) and to NATS (in the background: NATS
 //! being down never stops a service), report readiness, and stop on Ctrl-C or SIGTERM.
 
+pub mod grpc;
 mod settings;
 mod signals;
 

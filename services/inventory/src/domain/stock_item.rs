@@ -296,3 +296,43 @@ fn cost_of(unit_cost: Decimal) -> Result<Decimal, StockError> {
         Ok(round_cost(unit_cost))
     }
 }
+
+impl tillstream_eventstore::DomainEvent for Event {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Event::StockReceived { .. } => "StockReceived",
+            Event::StockSold { .. } => "StockSold",
+            Event::StockReturned { .. } => "StockReturned",
+            Event::StockVoidReversed { .. } => "StockVoidReversed",
+            Event::StockAdjusted { .. } => "StockAdjusted",
+            Event::StockCounted { .. } => "StockCounted",
+            Event::StockTransferredOut { .. } => "StockTransferredOut",
+            Event::StockTransferredIn { .. } => "StockTransferredIn",
+            Event::ReorderPointChanged { .. } => "ReorderPointChanged",
+            Event::StockWentNegative { .. } => "StockWentNegative",
+            Event::LowStock { .. } => "LowStock",
+        }
+    }
+
+    fn to_payload(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    fn from_payload(
+        _: &str,
+        _: i32,
+        payload: serde_json::Value,
+    ) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(payload)
+    }
+}
+
+/// A stock item's stream: one per (product, location).
+pub fn stream_id(product_id: &str, location_id: &str) -> String {
+    format!("stock-{product_id}:{location_id}")
+}
+
+/// The (product, location) of a stock item's stream id.
+pub fn parse_stream_id(stream_id: &str) -> Option<(&str, &str)> {
+    stream_id.strip_prefix("stock-")?.split_once(':')
+}

@@ -1,0 +1,53 @@
+//! The gRPC side of every service's error mapping: statuses that name the request field
+//! at fault (in the `tillstream-field` metadata entry, which the gateway turns into the
+//! JSON error's `details`), and one mapping of event-store failures.
+
+use tillstream_eventstore::StoreError;
+use tonic::{Code, Status};
+
+/// The metadata key that names the request field an error is about.
+pub const FIELD_METADATA: &str = "tillstream-field";
+
+/// A status with `field` in its metadata.
+pub fn status_with_field(code: Code, field: Option<&str>, message: impl Into<String>) -> Status {
+    let mut status = Status::new(code, message.into());
+    if let Some(field) = field
+        && let Ok(value) = field.parse()
+    {
+        status.metadata_mut().insert(FIELD_METADATA, value);
+    }
+    status
+}
+
+/// The field named in a status, if any.
+pub fn field_of(status: &Status) -> Option<&str> {
+    status
+        .metadata()
+        .get(FIELD_METADATA)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Maps an event-store failure. `claim_field` names the request field of a unique claim
+/// (`sku` → `sku`, `barcode` → `barcodes`). Internal failures are logged here, once, and
+/// answered opaquely.
+pub fn store_status(error: StoreError, claim_field: impl Fn(&str) -> String) -> Status {
+    match error {
+        StoreError::Duplicate { claim, value } => status_with_field(
+            Code::AlreadyExists,
+            Some(&claim_field(&claim)),
+            format!("{claim} `{value}` is already taken"),
+        ),
+        StoreError::IdempotencyMismatch { .. } => status_with_field(
+            Code::AlreadyExists,
+            Some("idempotency_key"),
+            "the idempotency key was used with a different request",
+        ),
+        StoreError::Conflict { .. } | StoreError::IdempotencyRace { .. } => {
+            Status::aborted("changed meanwhile; retry")
+        }
+        other => {
+            tracing::error!(error = %other, "internal error");
+            Status::internal("internal error")
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Inventory's reactions to other services' events.
+
+pub mod catalog_products;
