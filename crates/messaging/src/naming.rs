@@ -45,6 +45,11 @@ impl Naming {
         format!("{}.{}.>", self.prefix, token(service))
     }
 
+    /// `pos.inventory.location.>`: one aggregate's events.
+    pub fn aggregate_subjects(&self, service: &str, aggregate: &str) -> String {
+        format!("{}.{}.{}.>", self.prefix, token(service), token(aggregate))
+    }
+
     /// `pos_sales`: the JetStream stream holding a service's events.
     pub fn service_stream(&self, service: &str) -> String {
         format!("{}_{}", self.prefix, token(service))
@@ -100,6 +105,10 @@ mod tests {
             "pos.sales.sale.SaleCompleted"
         );
         assert_eq!(n.service_subjects("sales"), "pos.sales.>");
+        assert_eq!(
+            n.aggregate_subjects("inventory", "location"),
+            "pos.inventory.location.>"
+        );
         assert_eq!(n.service_stream("sales"), "pos_sales");
         assert_eq!(n.consumer("inventory", "sales"), "pos_inventory_sales");
         assert_eq!(

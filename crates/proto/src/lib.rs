@@ -17,6 +17,12 @@ pub mod inventory {
     }
 }
 
+pub mod sales {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/tillstream.sales.v1.rs"));
+    }
+}
+
 pub mod common {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/tillstream.common.v1.rs"));

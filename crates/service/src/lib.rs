@@ -7,11 +7,16 @@ mod settings;
 mod signals;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::{DatabaseConfig, StoreError};
+use tillstream_messaging::{
+    Consumer, ConsumerConfig, Handler, StreamSettings, ensure_service_stream,
+};
 use tillstream_telemetry::{Dependency, Probe};
+use tokio_util::sync::CancellationToken;
 
 pub use settings::{ServiceSettings, SettingsError};
 pub use signals::stop_on_signal;
@@ -48,6 +53,42 @@ pub async fn connect_nats(settings: &ServiceSettings) -> Result<async_nats::Clie
         .connect(&settings.nats_url)
         .await
         .map_err(|e| StartError::Nats(e.to_string()))
+}
+
+/// Runs a consumer once its source stream exists (created idempotently here, retrying
+/// while NATS is away, so the start order of services does not matter).
+pub async fn run_consumer<H: Handler>(
+    pool: PgPool,
+    nats: async_nats::Client,
+    config: ConsumerConfig,
+    handler: H,
+    shutdown: CancellationToken,
+) {
+    let js = async_nats::jetstream::new(nats.clone());
+    let mut pause = Duration::from_millis(100);
+    while !shutdown.is_cancelled() {
+        match ensure_service_stream(
+            &js,
+            &config.naming,
+            &config.source_service,
+            &StreamSettings::default(),
+        )
+        .await
+        {
+            Ok(_) => break,
+            Err(error) => {
+                tracing::warn!(%error, source = %config.source_service, "source stream not available yet");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    Consumer::new(pool, nats, handler, config)
+        .run(shutdown)
+        .await;
 }
 
 /// Ready when the database answers with `migrator`'s migrations applied; NATS is

@@ -14,12 +14,10 @@ use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::EventStore;
-use tillstream_messaging::{
-    Consumer, ConsumerConfig, Relay, RelayConfig, StreamSettings, ensure_service_stream,
-};
+use tillstream_messaging::{ConsumerConfig, Relay, RelayConfig};
 use tillstream_proto::inventory::v1::inventory_service_server::InventoryServiceServer;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tillstream_service::{connect_database, connect_nats, standard_probe};
+use tillstream_service::{connect_database, connect_nats, run_consumer, standard_probe};
 use tillstream_telemetry::{install_metrics, ops_router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -54,10 +52,11 @@ pub async fn serve(
     );
     let mut tasks = vec![tokio::spawn(relay.run(shutdown.child_token()))];
     let catalog = ConsumerConfig::new(settings.naming.clone(), SERVICE, "catalog", "catalog");
-    tasks.push(tokio::spawn(consume(
+    tasks.push(tokio::spawn(run_consumer(
         pool.clone(),
         nats.clone(),
         catalog,
+        CatalogProducts,
         shutdown.child_token(),
     )));
 
@@ -78,39 +77,4 @@ pub async fn serve(
         let _ = task.await;
     }
     Ok(())
-}
-
-/// Runs the catalog consumer. The source stream may not exist yet (the catalog starts
-/// later, or NATS is away): create it idempotently first, retrying until it works.
-async fn consume(
-    pool: sqlx::PgPool,
-    nats: async_nats::Client,
-    config: ConsumerConfig,
-    shutdown: CancellationToken,
-) {
-    let js = async_nats::jetstream::new(nats.clone());
-    let mut pause = std::time::Duration::from_millis(100);
-    while !shutdown.is_cancelled() {
-        match ensure_service_stream(
-            &js,
-            &config.naming,
-            &config.source_service,
-            &StreamSettings::default(),
-        )
-        .await
-        {
-            Ok(_) => break,
-            Err(error) => {
-                tracing::warn!(%error, "source stream not available yet");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(pause) => {}
-                }
-                pause = (pause * 2).min(std::time::Duration::from_secs(5));
-            }
-        }
-    }
-    Consumer::new(pool, nats, CatalogProducts, config)
-        .run(shutdown)
-        .await;
 }

@@ -1,6 +1,97 @@
-//! The sales service. So far its pure domain: the pricing rules of the API contract
-//! (`../shared/brief/api-v1.md`, "Pricing rules"), which the sale command, the receipt and
-//! the ledger's postings all depend on. Commands, projections and the gRPC API join it with
-//! the walking skeleton.
+//! The sales service: sales priced from its own copy of the catalog by the contract's
+//! rules, paid with split tenders, numbered per location and day, and published as
+//! `SaleCompleted` with every computed amount. It keeps copies of the catalog and of the
+//! locations (fed by durable consumers) so a sale never waits on another service.
 
+pub mod api;
+pub mod commands;
+pub mod consumers;
 pub mod domain;
+pub mod projections;
+
+use std::sync::Arc;
+
+use sqlx::migrate::Migrator;
+use tillstream_eventstore::EventStore;
+use tillstream_messaging::{ConsumerConfig, Relay, RelayConfig};
+use tillstream_proto::sales::v1::sales_service_server::SalesServiceServer;
+pub use tillstream_service::{ServiceSettings as Settings, StartError};
+use tillstream_service::{connect_database, connect_nats, run_consumer, standard_probe};
+use tillstream_telemetry::{install_metrics, ops_router};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::events::SalesWire;
+use crate::api::grpc::SalesApi;
+use crate::consumers::catalog_products::CatalogProducts;
+use crate::consumers::locations::Locations;
+use crate::domain::pricing::PricingPolicy;
+
+/// Sales' own tables (after the event store's).
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sales");
+
+pub const SERVICE: &str = "sales";
+
+/// Where sales listens unless `TILLSTREAM_SALES_ADDR` says otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:50063";
+
+/// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
+pub async fn serve(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
+    let pool = connect_database(&settings, &MIGRATOR).await?;
+    let store = EventStore::new(pool.clone());
+    let nats = connect_nats(&settings).await?;
+    let naming = settings.naming.clone();
+
+    let relay = Relay::new(
+        store.clone(),
+        nats.clone(),
+        Arc::new(SalesWire),
+        RelayConfig::new(SERVICE, naming.clone()),
+    );
+    let catalog = ConsumerConfig::new(naming.clone(), SERVICE, "catalog", "catalog");
+    let mut locations = ConsumerConfig::new(naming.clone(), SERVICE, "locations", "inventory");
+    locations.filter_subject = Some(naming.aggregate_subjects("inventory", "location"));
+    let tasks = vec![
+        tokio::spawn(relay.run(shutdown.child_token())),
+        tokio::spawn(run_consumer(
+            pool.clone(),
+            nats.clone(),
+            catalog,
+            CatalogProducts,
+            shutdown.child_token(),
+        )),
+        tokio::spawn(run_consumer(
+            pool.clone(),
+            nats.clone(),
+            locations,
+            Locations,
+            shutdown.child_token(),
+        )),
+    ];
+
+    let policy = PricingPolicy {
+        currency: settings.currency,
+        prices_include_tax: settings.prices_include_tax,
+    };
+    let api = SalesApi { store, policy };
+    let grpc = tonic::service::Routes::new(SalesServiceServer::new(api)).into_axum_router();
+    let app = ops_router(
+        SERVICE,
+        standard_probe(pool, &MIGRATOR, nats),
+        install_metrics(),
+    )
+    .merge(grpc);
+    tracing::info!(addr = %listener.local_addr()?, "sales listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await?;
+    shutdown.cancel();
+    for task in tasks {
+        let _ = task.await;
+    }
+    Ok(())
+}

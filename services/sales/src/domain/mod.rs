@@ -1,3 +1,4 @@
 //! Pure sales logic: no I/O, no async.
 
 pub mod pricing;
+pub mod sale;

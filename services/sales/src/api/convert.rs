@@ -1,0 +1,176 @@
+//! Between the protobuf messages and the domain: parsing requests (naming the field that
+//! fails) and rendering sales.
+
+use rust_decimal::Decimal;
+use tillstream_kernel::{Currency, Money, Quantity, Tender};
+use tillstream_proto::sales::v1 as pb;
+
+use crate::api::error::AppError;
+use crate::commands::create_sale::{LineRequest, SaleRequest};
+use crate::domain::pricing::{Discount, Payment};
+use crate::domain::sale::{SaleId, SaleRecord};
+use crate::projections::catalog_copy::ProductRef;
+use crate::projections::sales::SaleView;
+
+pub fn sale_request(
+    request: &pb::CreateSaleRequest,
+    currency: Currency,
+) -> Result<SaleRequest, AppError> {
+    let id = match request.id.trim() {
+        "" => None,
+        text => Some(
+            text.parse::<SaleId>()
+                .map_err(|e| AppError::invalid("id", e.to_string()))?,
+        ),
+    };
+    let lines = request
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| line_request(i, line, currency))
+        .collect::<Result<Vec<_>, _>>()?;
+    if lines.is_empty() {
+        return Err(AppError::invalid("lines", "a sale needs at least one line"));
+    }
+    let payments = request
+        .payments
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Ok(Payment {
+                method: tender(&p.method).ok_or_else(|| {
+                    AppError::invalid(
+                        format!("payments[{i}].method"),
+                        "use cash, card, voucher or other",
+                    )
+                })?,
+                amount: money(&p.amount, currency, &format!("payments[{i}].amount"))?,
+                reference: Some(p.reference.trim().to_owned()).filter(|r| !r.is_empty()),
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    Ok(SaleRequest {
+        id,
+        location_id: request.location_id.trim().to_owned(),
+        cashier_id: request.cashier_id.trim().to_owned(),
+        lines,
+        discount: discount(request.discount.as_ref(), currency, "discount")?,
+        payments,
+        customer_name: text(&request.customer_name),
+        customer_email: text(&request.customer_email),
+        notes: text(&request.notes),
+    })
+}
+
+fn line_request(
+    index: usize,
+    line: &pb::SaleLineRequest,
+    currency: Currency,
+) -> Result<LineRequest, AppError> {
+    use pb::sale_line_request::Product;
+    let (product, product_key) = match &line.product {
+        Some(Product::ProductId(id)) => (ProductRef::Id(id.clone()), id.clone()),
+        Some(Product::Sku(sku)) => (ProductRef::Sku(sku.clone()), sku.clone()),
+        Some(Product::Barcode(code)) => (ProductRef::Barcode(code.clone()), code.clone()),
+        None => {
+            return Err(AppError::invalid(
+                format!("lines[{index}].product_id"),
+                "give a product_id, sku or barcode",
+            ));
+        }
+    };
+    let quantity_field = format!("lines[{index}].quantity");
+    let quantity: Quantity =
+        line.quantity
+            .parse()
+            .map_err(|e: tillstream_kernel::QuantityError| {
+                AppError::invalid(&quantity_field, e.to_string())
+            })?;
+    Ok(LineRequest {
+        product,
+        product_key,
+        quantity,
+        discount: discount(
+            line.discount.as_ref(),
+            currency,
+            &format!("lines[{index}].discount"),
+        )?,
+    })
+}
+
+fn discount(
+    discount: Option<&pb::Discount>,
+    currency: Currency,
+    field: &str,
+) -> Result<Option<Discount>, AppError> {
+    use pb::discount::Kind;
+    match discount.and_then(|d| d.kind.as_ref()) {
+        None => Ok(None),
+        Some(Kind::Percent(text)) => Decimal::from_str_exact(text.trim())
+            .map(|p| Some(Discount::Percent(p)))
+            .map_err(|_| AppError::invalid(field, format!("`{text}` is not a decimal percent"))),
+        Some(Kind::Amount(text)) => Ok(Some(Discount::Amount(money(text, currency, field)?))),
+    }
+}
+
+fn money(text: &str, currency: Currency, field: &str) -> Result<Money, AppError> {
+    Money::parse(text, currency).map_err(|e| AppError::invalid(field, e.to_string()))
+}
+
+fn tender(method: &str) -> Option<Tender> {
+    Tender::ALL
+        .into_iter()
+        .find(|t| t.as_str() == method.trim())
+}
+
+pub fn sale(record: &SaleRecord, ledger_status: &str, ledger_entry_ids: Vec<String>) -> pb::Sale {
+    pb::Sale {
+        id: record.id.to_string(),
+        sale_number: record.sale_number.clone(),
+        status: "completed".to_owned(),
+        location_id: record.location_id.clone(),
+        cashier_id: record.cashier_id.clone(),
+        created_at: record.completed_at.clone(),
+        lines: record
+            .lines
+            .iter()
+            .map(|l| pb::SaleLine {
+                line_no: i32::try_from(l.line_no).unwrap_or(i32::MAX),
+                product_id: l.line.product_id.clone(),
+                sku: l.line.sku.clone(),
+                name: l.line.name.clone(),
+                quantity: l.line.quantity.to_string(),
+                unit_price: l.line.unit_price.to_string(),
+                gross: l.amounts.gross.to_string(),
+                discount: l.amounts.discount.to_string(),
+                net: l.amounts.net.to_string(),
+                tax_rate: l.line.tax_rate.normalize().to_string(),
+                tax: l.amounts.tax.to_string(),
+                line_total: l.amounts.line_total.to_string(),
+                revenue: l.amounts.revenue.to_string(),
+            })
+            .collect(),
+        subtotal: record.subtotal.to_string(),
+        discount_total: record.discount_total.to_string(),
+        tax_total: record.tax_total.to_string(),
+        total: record.total.to_string(),
+        payments: record
+            .payments
+            .iter()
+            .map(|p| pb::Payment {
+                method: p.method.as_str().to_owned(),
+                amount: p.amount.to_string(),
+                reference: p.reference.clone().unwrap_or_default(),
+            })
+            .collect(),
+        change: record.change.to_string(),
+        ledger_status: ledger_status.to_owned(),
+        ledger_entry_ids,
+        currency: record.total.currency().code().to_owned(),
+    }
+}
+
+pub fn sale_view(view: SaleView) -> pb::Sale {
+    sale(&view.record, &view.ledger_status, view.ledger_entry_ids)
+}

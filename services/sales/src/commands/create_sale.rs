@@ -1,0 +1,189 @@
+//! Ringing up a sale: lines resolved from the catalog copy, priced and paid by the
+//! contract's rules, numbered, and appended with the read model in one transaction. A
+//! client-chosen id or an idempotency key makes a retry answer the first sale.
+
+use chrono::{SecondsFormat, Utc};
+use serde::Serialize;
+use tillstream_eventstore::{
+    AppendRequest, EventMetadata, EventStore, IdempotencyKey, NewEvent, StoreError, request_hash,
+};
+use tillstream_kernel::{Currency, Decider, Money, Quantity};
+
+use crate::api::error::AppError;
+use crate::domain::pricing::{Discount, Payment, PricingPolicy};
+use crate::domain::sale::{CompleteSale, ResolvedLine, Sale, SaleId, SaleRecord};
+use crate::projections::catalog_copy::{self, ProductRef};
+use crate::projections::{sale_numbers, sales};
+
+/// A sale request, parsed; also what its idempotency hash is computed over.
+#[derive(Debug, Clone, Serialize)]
+pub struct SaleRequest {
+    pub id: Option<SaleId>,
+    pub location_id: String,
+    pub cashier_id: String,
+    pub lines: Vec<LineRequest>,
+    pub discount: Option<Discount>,
+    pub payments: Vec<Payment>,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LineRequest {
+    #[serde(skip)]
+    pub product: ProductRef,
+    /// For the hash: the product reference as given.
+    pub product_key: String,
+    pub quantity: Quantity,
+    pub discount: Option<Discount>,
+}
+
+pub async fn create_sale(
+    store: &EventStore,
+    policy: PricingPolicy,
+    request: SaleRequest,
+    idempotency_key: Option<String>,
+    metadata: EventMetadata,
+) -> Result<SaleRecord, AppError> {
+    let key = match (&idempotency_key, request.id) {
+        (Some(key), _) => Some(format!("sales.create_sale:{key}")),
+        (None, Some(id)) => Some(format!("sales.sale_id:{id}")),
+        (None, None) => None,
+    };
+    let key = match key {
+        Some(key) => Some(IdempotencyKey::new(key, request_hash(&request)?)),
+        None => None,
+    };
+    if let Some(key) = &key
+        && let Some(replay) = store.find_idempotent(key).await?
+    {
+        return Ok(serde_json::from_value(replay.response).map_err(StoreError::from)?);
+    }
+
+    let location_code = catalog_copy::location_code(store.pool(), &request.location_id)
+        .await
+        .map_err(StoreError::from)?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "location_id",
+                format!("no location with id `{}`", request.location_id),
+            )
+        })?;
+    let lines = resolve_lines(store, policy.currency, &request.lines).await?;
+    let id = request.id.unwrap_or_else(SaleId::generate);
+    let now = Utc::now();
+
+    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    let sale_number = sale_numbers::next(
+        &mut tx,
+        &request.location_id,
+        &location_code,
+        now.date_naive(),
+    )
+    .await
+    .map_err(StoreError::from)?;
+    let command = CompleteSale {
+        id,
+        sale_number,
+        location_id: request.location_id.clone(),
+        cashier_id: request.cashier_id.clone(),
+        completed_at: now.to_rfc3339_opts(SecondsFormat::Micros, true),
+        policy,
+        lines,
+        discount: request.discount,
+        payments: request.payments.clone(),
+        customer_name: request.customer_name.clone(),
+        customer_email: request.customer_email.clone(),
+        notes: request.notes.clone(),
+    };
+    let events = Sale::decide(&Sale::default(), &command)?;
+    let crate::domain::sale::Event::SaleCompleted { sale } = &events[0];
+    let record = (**sale).clone();
+
+    let new_events = events
+        .iter()
+        .map(NewEvent::from_domain)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StoreError::from)?;
+    let mut append =
+        AppendRequest::new(format!("sale-{id}"), 0, new_events).with_metadata(metadata);
+    if let Some(key) = key.clone() {
+        append = append.with_idempotency(
+            key,
+            serde_json::to_value(&record).map_err(StoreError::from)?,
+        );
+    }
+    match store.append_in(&mut tx, &append).await {
+        Ok(_) => {}
+        Err(StoreError::IdempotencyRace { .. }) => {
+            drop(tx);
+            return replay_after_race(store, key).await;
+        }
+        Err(StoreError::Conflict { .. }) => {
+            return Err(AppError::Conflict(format!(
+                "a sale with id `{id}` already exists"
+            )));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    sales::insert(&mut tx, &record)
+        .await
+        .map_err(StoreError::from)?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(sale_id = %id, sale_number = %record.sale_number, total = %record.total, "sale completed");
+    Ok(record)
+}
+
+async fn replay_after_race(
+    store: &EventStore,
+    key: Option<IdempotencyKey>,
+) -> Result<SaleRecord, AppError> {
+    let replay = match &key {
+        Some(key) => store.find_idempotent(key).await?,
+        None => None,
+    };
+    let replay = replay
+        .ok_or_else(|| AppError::Conflict("the same sale is being recorded; retry".into()))?;
+    Ok(serde_json::from_value(replay.response).map_err(StoreError::from)?)
+}
+
+/// Each line's product from the catalog copy; unknown or discontinued ones name the line.
+async fn resolve_lines(
+    store: &EventStore,
+    currency: Currency,
+    lines: &[LineRequest],
+) -> Result<Vec<ResolvedLine>, AppError> {
+    let mut resolved = Vec::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        let field = format!("lines[{index}].{}", line.product.field());
+        let product = catalog_copy::find_product(store.pool(), &line.product)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or_else(|| {
+                AppError::invalid(&field, format!("no product `{}`", line.product_key))
+            })?;
+        if product.status != "active" {
+            return Err(AppError::invalid(
+                &field,
+                format!("`{}` is discontinued", product.sku),
+            ));
+        }
+        if product.currency != currency.code() {
+            return Err(AppError::invalid(
+                &field,
+                format!("`{}` is priced in {}", product.sku, product.currency),
+            ));
+        }
+        resolved.push(ResolvedLine {
+            product_id: product.id,
+            sku: product.sku,
+            name: product.name,
+            unit_price: Money::new(product.price, currency),
+            tax_rate: product.tax_rate,
+            quantity: line.quantity,
+            discount: line.discount,
+        });
+    }
+    Ok(resolved)
+}

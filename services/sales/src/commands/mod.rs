@@ -1,0 +1,3 @@
+//! Sales' use cases.
+
+pub mod create_sale;

@@ -1,0 +1,27 @@
+//! Inventory's location events → `known_locations` (sale numbers carry the code).
+
+use prost::Message;
+use sqlx::PgConnection;
+use tillstream_messaging::{Handler, HandlerError, InboundEvent};
+use tillstream_proto::inventory::v1 as inventory;
+
+use crate::projections::catalog_copy;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Locations;
+
+impl Handler for Locations {
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        event: &InboundEvent,
+    ) -> Result<(), HandlerError> {
+        if event.ce_type != "tillstream.inventory.v1.LocationCreated" {
+            return Ok(());
+        }
+        let created = inventory::LocationCreated::decode(event.data.clone())
+            .map_err(|e| HandlerError::Reject(format!("not a LocationCreated: {e}")))?;
+        catalog_copy::upsert_location(tx, &created.location_id, &created.code).await?;
+        Ok(())
+    }
+}

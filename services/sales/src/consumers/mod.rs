@@ -1,0 +1,4 @@
+//! Sales' reactions to other services' events.
+
+pub mod catalog_products;
+pub mod locations;

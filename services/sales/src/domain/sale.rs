@@ -1,0 +1,257 @@
+//! The sale aggregate: completing a sale prices it by the contract's rules, checks the
+//! payments and records every computed amount in `SaleCompleted`.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tillstream_eventstore::DomainEvent;
+use tillstream_kernel::{Decider, Money, Quantity};
+
+use super::pricing::{
+    Discount, LineToPrice, Payment, PricedLine, PricingError, PricingPolicy, price, settle,
+};
+
+tillstream_kernel::typed_id!(
+    /// A sale's id; a till may choose it (offline sales, idempotent retries).
+    SaleId
+);
+
+/// A line with its product resolved from the catalog copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedLine {
+    pub product_id: String,
+    pub sku: String,
+    pub name: String,
+    pub unit_price: Money,
+    pub tax_rate: Decimal,
+    pub quantity: Quantity,
+    pub discount: Option<Discount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompleteSale {
+    pub id: SaleId,
+    pub sale_number: String,
+    pub location_id: String,
+    pub cashier_id: String,
+    /// RFC 3339.
+    pub completed_at: String,
+    pub policy: PricingPolicy,
+    pub lines: Vec<ResolvedLine>,
+    pub discount: Option<Discount>,
+    pub payments: Vec<Payment>,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// One line as sold: what was asked for and every amount computed for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoldLine {
+    pub line_no: u32,
+    #[serde(flatten)]
+    pub line: ResolvedLine,
+    pub amounts: PricedLine,
+}
+
+/// A completed sale, as stored in its event and answered to clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleRecord {
+    pub id: SaleId,
+    pub sale_number: String,
+    pub location_id: String,
+    pub cashier_id: String,
+    pub completed_at: String,
+    pub prices_include_tax: bool,
+    pub rules_version: u32,
+    pub lines: Vec<SoldLine>,
+    pub subtotal: Money,
+    pub discount_total: Money,
+    pub tax_total: Money,
+    pub total: Money,
+    pub payments: Vec<Payment>,
+    pub change: Money,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    SaleCompleted { sale: Box<SaleRecord> },
+}
+
+impl DomainEvent for Event {
+    fn event_type(&self) -> &'static str {
+        "SaleCompleted"
+    }
+
+    fn to_payload(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    fn from_payload(
+        _: &str,
+        _: i32,
+        payload: serde_json::Value,
+    ) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(payload)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaleError {
+    #[error("the sale is already completed")]
+    AlreadyCompleted,
+    #[error(transparent)]
+    Pricing(#[from] PricingError),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sale {
+    pub completed: bool,
+}
+
+impl Decider for Sale {
+    type State = Sale;
+    type Command = CompleteSale;
+    type Event = Event;
+    type Error = SaleError;
+
+    fn decide(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, SaleError> {
+        if state.completed {
+            return Err(SaleError::AlreadyCompleted);
+        }
+        let to_price: Vec<LineToPrice> = command
+            .lines
+            .iter()
+            .map(|l| LineToPrice {
+                unit_price: l.unit_price,
+                quantity: l.quantity,
+                tax_rate: l.tax_rate,
+                discount: l.discount,
+            })
+            .collect();
+        let priced = price(command.policy, &to_price, command.discount)?;
+        let change = settle(priced.total, &command.payments)?;
+        let lines = command
+            .lines
+            .iter()
+            .zip(priced.lines)
+            .zip(1u32..)
+            .map(|((line, amounts), line_no)| SoldLine {
+                line_no,
+                line: line.clone(),
+                amounts,
+            })
+            .collect();
+        let record = SaleRecord {
+            id: command.id,
+            sale_number: command.sale_number.clone(),
+            location_id: command.location_id.clone(),
+            cashier_id: command.cashier_id.clone(),
+            completed_at: command.completed_at.clone(),
+            prices_include_tax: command.policy.prices_include_tax,
+            rules_version: priced.rules_version,
+            lines,
+            subtotal: priced.subtotal,
+            discount_total: priced.discount_total,
+            tax_total: priced.tax_total,
+            total: priced.total,
+            payments: command.payments.clone(),
+            change,
+            customer_name: command.customer_name.clone(),
+            customer_email: command.customer_email.clone(),
+            notes: command.notes.clone(),
+        };
+        Ok(vec![Event::SaleCompleted {
+            sale: Box::new(record),
+        }])
+    }
+
+    fn evolve(_: Sale, event: &Event) -> Sale {
+        match event {
+            Event::SaleCompleted { .. } => Sale { completed: true },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tillstream_kernel::{Currency, Tender, given};
+
+    use super::*;
+
+    fn usd(s: &str) -> Money {
+        Money::parse(s, Currency::USD).unwrap()
+    }
+
+    fn command() -> CompleteSale {
+        let line = |sku: &str, price: &str, qty: i64| ResolvedLine {
+            product_id: format!("p-{sku}"),
+            sku: sku.into(),
+            name: sku.into(),
+            unit_price: usd(price),
+            tax_rate: "0.08".parse().unwrap(),
+            quantity: Quantity::from_units(qty),
+            discount: None,
+        };
+        CompleteSale {
+            id: SaleId::generate(),
+            sale_number: "S12-20261124-000001".into(),
+            location_id: "loc".into(),
+            cashier_id: "cashier".into(),
+            completed_at: "2026-11-24T12:00:00Z".into(),
+            policy: PricingPolicy {
+                currency: Currency::USD,
+                prices_include_tax: false,
+            },
+            lines: vec![line("A", "3.50", 2), line("B", "10.00", 1)],
+            discount: None,
+            payments: vec![
+                Payment {
+                    method: Tender::Card,
+                    amount: usd("10.00"),
+                    reference: Some("AUTH1".into()),
+                },
+                Payment {
+                    method: Tender::Cash,
+                    amount: usd("10.00"),
+                    reference: None,
+                },
+            ],
+            customer_name: None,
+            customer_email: None,
+            notes: None,
+        }
+    }
+
+    #[test]
+    fn a_completed_sale_records_every_amount_and_the_change() {
+        let events = given::<Sale>(vec![]).when(command()).outcome().unwrap();
+        let Event::SaleCompleted { sale } = &events[0];
+        // 7.00 + 0.56 and 10.00 + 0.80.
+        assert_eq!(
+            (sale.subtotal, sale.tax_total, sale.total),
+            (usd("17.00"), usd("1.36"), usd("18.36"))
+        );
+        assert_eq!(sale.change, usd("1.64"));
+        assert_eq!(sale.lines[1].line_no, 2);
+        assert_eq!(sale.lines[0].amounts.line_total, usd("7.56"));
+    }
+
+    #[test]
+    fn a_sale_completes_once_and_underpayment_is_refused() {
+        let done = given::<Sale>(vec![]).when(command()).outcome().unwrap();
+        given::<Sale>(done)
+            .when(command())
+            .then_error(SaleError::AlreadyCompleted);
+        let mut short = command();
+        short.payments.truncate(1);
+        let refused = given::<Sale>(vec![]).when(short).outcome().unwrap_err();
+        assert!(matches!(
+            refused,
+            SaleError::Pricing(PricingError::Underpaid { .. })
+        ));
+    }
+}

@@ -1,0 +1,5 @@
+//! Sales' read models and its copies of other services' data.
+
+pub mod catalog_copy;
+pub mod sale_numbers;
+pub mod sales;

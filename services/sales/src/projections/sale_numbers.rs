@@ -1,0 +1,26 @@
+//! Sale numbers: `<location code>-<YYYYMMDD>-<000123>`, unique, readable, increasing per
+//! location and day, never reused. The counter moves in the sale's transaction.
+
+use chrono::NaiveDate;
+use sqlx::PgConnection;
+
+pub async fn next(
+    tx: &mut PgConnection,
+    location_id: &str,
+    location_code: &str,
+    day: NaiveDate,
+) -> Result<String, sqlx::Error> {
+    let number: i64 = sqlx::query_scalar(
+        "INSERT INTO sale_number_counters (location_id, day, last) VALUES ($1, $2, 1)
+         ON CONFLICT (location_id, day) DO UPDATE SET last = sale_number_counters.last + 1
+         RETURNING last",
+    )
+    .bind(location_id)
+    .bind(day)
+    .fetch_one(tx)
+    .await?;
+    Ok(format!(
+        "{location_code}-{}-{number:06}",
+        day.format("%Y%m%d")
+    ))
+}

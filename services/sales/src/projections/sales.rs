@@ -1,0 +1,47 @@
+//! `sales`: each sale as clients read it, written inline with the sale; its ledger status
+//! follows the ledger's events.
+
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::sale::SaleRecord;
+
+/// A sale with where it stands in the books.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleView {
+    pub record: SaleRecord,
+    pub ledger_status: String,
+    pub ledger_entry_ids: Vec<String>,
+}
+
+pub async fn insert(tx: &mut PgConnection, record: &SaleRecord) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sales (id, sale_number, location_id, created_at, document)
+         VALUES ($1, $2, $3, $4::timestamptz, $5)",
+    )
+    .bind(record.id.to_string())
+    .bind(&record.sale_number)
+    .bind(&record.location_id)
+    .bind(&record.completed_at)
+    .bind(Json(record))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// By id or by sale number.
+pub async fn find(pool: &PgPool, id_or_number: &str) -> Result<Option<SaleView>, sqlx::Error> {
+    let row: Option<(Json<SaleRecord>, String, Vec<String>)> = sqlx::query_as(
+        "SELECT document, ledger_status, ledger_entry_ids FROM sales WHERE id = $1 OR sale_number = $1",
+    )
+    .bind(id_or_number.trim())
+    .fetch_optional(pool)
+    .await?;
+    Ok(
+        row.map(|(record, ledger_status, ledger_entry_ids)| SaleView {
+            record: record.0,
+            ledger_status,
+            ledger_entry_ids,
+        }),
+    )
+}

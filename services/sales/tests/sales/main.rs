@@ -1,0 +1,421 @@
+//! Sales over gRPC with the real catalog and inventory beside it: products and locations
+//! reach sales' copies through NATS, and a split-tender sale prices to the cent.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use std::time::Duration;
+
+use async_nats::jetstream;
+use prost::Message;
+use tillstream_messaging::{Naming, headers};
+use tillstream_proto::catalog::v1 as catalog;
+use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tillstream_proto::inventory::v1 as inventory;
+use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
+use tillstream_proto::sales::v1 as pb;
+use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
+use tillstream_service::ServiceSettings;
+use tillstream_service::grpc::field_of;
+use tillstream_test_support::{TestDatabase, TestPrefix, unique_name};
+use tokio_util::sync::CancellationToken;
+use tonic::Code;
+use tonic::transport::Channel;
+
+struct Stack {
+    catalog: CatalogServiceClient<Channel>,
+    inventory: InventoryServiceClient<Channel>,
+    sales: SalesServiceClient<Channel>,
+    naming: Naming,
+    stop: CancellationToken,
+    _prefix: TestPrefix,
+    _dbs: Vec<TestDatabase>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn settings(service: &'static str, prefix: &str, db_prefix: &str) -> ServiceSettings {
+    let (prefix, db_prefix) = (prefix.to_owned(), db_prefix.to_owned());
+    ServiceSettings::from_lookup(service, "127.0.0.1:0", move |name| match name {
+        "TILLSTREAM_SUBJECT_PREFIX" => Some(prefix.clone()),
+        "TILLSTREAM_DB_PREFIX" => Some(db_prefix.clone()),
+        "TILLSTREAM_DATABASE_URL" => Some(tillstream_test_support::database_server_url()),
+        "TILLSTREAM_NATS_URL" => Some(tillstream_test_support::nats_url()),
+        _ => None,
+    })
+    .unwrap()
+}
+
+async fn eventually<T, F, Fut>(mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("gave up waiting");
+}
+
+async fn start() -> Stack {
+    let prefix = TestPrefix::new();
+    let db_prefix = unique_name("tst");
+    let stop = CancellationToken::new();
+    let all = ["catalog", "inventory", "sales"].map(|s| settings(s, &prefix.prefix, &db_prefix));
+    let dbs = all
+        .iter()
+        .map(|s| TestDatabase {
+            server_url: s.database_url.clone(),
+            name: s.database.clone(),
+        })
+        .collect();
+    let naming = all[0].naming.clone();
+    let mut urls = Vec::new();
+    for s in all {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        urls.push(format!("http://{}", listener.local_addr().unwrap()));
+        match s.service {
+            "catalog" => drop(tokio::spawn(tillstream_catalog::serve(
+                s,
+                listener,
+                stop.clone(),
+            ))),
+            "inventory" => drop(tokio::spawn(tillstream_inventory::serve(
+                s,
+                listener,
+                stop.clone(),
+            ))),
+            _ => drop(tokio::spawn(tillstream_sales::serve(
+                s,
+                listener,
+                stop.clone(),
+            ))),
+        }
+    }
+    let channel = |url: String| async move {
+        let channel = Channel::from_shared(url).ok()?.connect().await.ok()?;
+        Some(channel)
+    };
+    let catalog = CatalogServiceClient::new(eventually(|| channel(urls[0].clone())).await);
+    let inventory = InventoryServiceClient::new(eventually(|| channel(urls[1].clone())).await);
+    let sales = SalesServiceClient::new(eventually(|| channel(urls[2].clone())).await);
+    let stack = Stack {
+        catalog,
+        inventory,
+        sales,
+        naming,
+        stop,
+        _prefix: prefix,
+        _dbs: dbs,
+    };
+    // Every service answers (migrations done) before the test starts.
+    let mut s = stack.sales.clone();
+    eventually(|| {
+        let mut s = s.clone();
+        async move {
+            s.get_sale(pb::GetSaleRequest {
+                id_or_number: "none".into(),
+            })
+            .await
+            .is_err_and(|e| e.code() == Code::NotFound)
+            .then_some(())
+        }
+    })
+    .await;
+    let _ = &mut s;
+    stack
+}
+
+fn product(sku: &str, price: &str, barcodes: &[&str]) -> catalog::CreateProductRequest {
+    catalog::CreateProductRequest {
+        sku: sku.into(),
+        name: format!("{sku} name"),
+        price: price.into(),
+        tax_rate: "0.08".into(),
+        barcodes: barcodes.iter().map(|b| (*b).to_owned()).collect(),
+        ..Default::default()
+    }
+}
+
+fn line(product: pb::sale_line_request::Product, quantity: &str) -> pb::SaleLineRequest {
+    pb::SaleLineRequest {
+        product: Some(product),
+        quantity: quantity.into(),
+        discount: None,
+    }
+}
+
+fn pay(method: &str, amount: &str) -> pb::PaymentRequest {
+    pb::PaymentRequest {
+        method: method.into(),
+        amount: amount.into(),
+        reference: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_split_tender_sale_prices_to_the_cent_and_is_published_once() {
+    let mut stack = start().await;
+    let tea = stack
+        .catalog
+        .create_product(product("TEA", "3.50", &[]))
+        .await
+        .unwrap()
+        .into_inner();
+    stack
+        .catalog
+        .create_product(product("MUG", "10.00", &["4006381333931"]))
+        .await
+        .unwrap();
+    let location = stack
+        .inventory
+        .create_location(inventory::CreateLocationRequest {
+            code: "S12".into(),
+            name: "Main".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    use pb::sale_line_request::Product;
+    let request = pb::CreateSaleRequest {
+        id: "01JD0000000000000000000042".into(),
+        location_id: location.id.clone(),
+        lines: vec![
+            line(Product::ProductId(tea.id.clone()), "2"),
+            line(Product::Barcode("4006381333931".into()), "1"),
+        ],
+        payments: vec![pay("card", "10.00"), pay("cash", "10")],
+        cashier_id: "cashier-1".into(),
+        ..Default::default()
+    };
+    // The products and the location reach sales through NATS; retry until they have.
+    let sales = stack.sales.clone();
+    let sale = eventually(|| {
+        let (mut sales, request) = (sales.clone(), request.clone());
+        async move { sales.create_sale(request).await.ok() }
+    })
+    .await
+    .into_inner();
+
+    let figures = [
+        &sale.subtotal,
+        &sale.discount_total,
+        &sale.tax_total,
+        &sale.total,
+        &sale.change,
+    ];
+    assert_eq!(figures, ["17.00", "0.00", "1.36", "18.36", "1.64"]);
+    assert_eq!(
+        (
+            sale.lines[0].gross.as_str(),
+            sale.lines[0].tax.as_str(),
+            sale.lines[0].line_total.as_str()
+        ),
+        ("7.00", "0.56", "7.56")
+    );
+    assert_eq!(sale.lines[1].sku, "MUG");
+    assert!(
+        sale.sale_number.starts_with("S12-") && sale.sale_number.ends_with("-000001"),
+        "{}",
+        sale.sale_number
+    );
+    assert_eq!(
+        (sale.status.as_str(), sale.ledger_status.as_str()),
+        ("completed", "pending")
+    );
+
+    // Read your writes, by id and by number; a retry answers the same sale.
+    let by_number = stack
+        .sales
+        .get_sale(pb::GetSaleRequest {
+            id_or_number: sale.sale_number.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_number, sale);
+    let retried = stack
+        .sales
+        .create_sale(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(retried, sale);
+    let changed = pb::CreateSaleRequest {
+        payments: vec![pay("cash", "50")],
+        ..request
+    };
+    let reused = stack.sales.create_sale(changed).await.unwrap_err();
+    assert_eq!(
+        (reused.code(), field_of(&reused)),
+        (Code::AlreadyExists, Some("idempotency_key"))
+    );
+
+    // Exactly one SaleCompleted on the sales stream, with the same figures.
+    let js = jetstream::new(
+        async_nats::connect(tillstream_test_support::nats_url())
+            .await
+            .unwrap(),
+    );
+    let stream = stack.naming.service_stream("sales");
+    let message = eventually(|| {
+        let js = js.clone();
+        let stream = stream.clone();
+        async move {
+            js.get_stream(&stream)
+                .await
+                .ok()?
+                .get_raw_message(1)
+                .await
+                .ok()
+        }
+    })
+    .await;
+    assert_eq!(
+        message.headers.get(headers::TYPE).unwrap().as_str(),
+        "tillstream.sales.v1.SaleCompleted"
+    );
+    let published = pb::SaleCompleted::decode(message.payload)
+        .unwrap()
+        .sale
+        .unwrap();
+    assert_eq!((published.id, published.total), (sale.id, sale.total));
+    let info = js
+        .get_stream(&stream)
+        .await
+        .unwrap()
+        .get_info()
+        .await
+        .unwrap();
+    assert_eq!(info.state.messages, 1, "the retry published nothing");
+}
+
+#[tokio::test]
+async fn a_bad_sale_is_refused_naming_the_field() {
+    let mut stack = start().await;
+    stack
+        .catalog
+        .create_product(product("TEA", "3.50", &[]))
+        .await
+        .unwrap();
+    let location = stack
+        .inventory
+        .create_location(inventory::CreateLocationRequest {
+            code: "S1".into(),
+            name: "One".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    use pb::sale_line_request::Product;
+    let base = pb::CreateSaleRequest {
+        location_id: location.id.clone(),
+        lines: vec![line(Product::Sku("TEA".into()), "1")],
+        payments: vec![pay("cash", "5")],
+        ..Default::default()
+    };
+    let sales = stack.sales.clone();
+    eventually(|| {
+        let (mut sales, request) = (sales.clone(), base.clone());
+        async move { sales.create_sale(request).await.ok() }
+    })
+    .await;
+
+    let cases = [
+        (
+            pb::CreateSaleRequest {
+                payments: vec![pay("card", "1.00")],
+                ..base.clone()
+            },
+            "payments",
+        ),
+        (
+            pb::CreateSaleRequest {
+                payments: vec![pay("card", "50.00")],
+                ..base.clone()
+            },
+            "payments[0].amount",
+        ),
+        (
+            pb::CreateSaleRequest {
+                payments: vec![pay("bitcoin", "5")],
+                ..base.clone()
+            },
+            "payments[0].method",
+        ),
+        (
+            pb::CreateSaleRequest {
+                payments: vec![pay("cash", "5.001")],
+                ..base.clone()
+            },
+            "payments[0].amount",
+        ),
+        (
+            pb::CreateSaleRequest {
+                lines: vec![line(Product::Sku("NOPE".into()), "1")],
+                ..base.clone()
+            },
+            "lines[0].sku",
+        ),
+        (
+            pb::CreateSaleRequest {
+                lines: vec![line(Product::Sku("TEA".into()), "0")],
+                ..base.clone()
+            },
+            "lines[0].quantity",
+        ),
+        (
+            pb::CreateSaleRequest {
+                lines: vec![line(Product::Sku("TEA".into()), "2.5e3")],
+                ..base.clone()
+            },
+            "lines[0].quantity",
+        ),
+        (
+            pb::CreateSaleRequest {
+                lines: vec![],
+                ..base.clone()
+            },
+            "lines",
+        ),
+        (
+            pb::CreateSaleRequest {
+                location_id: "elsewhere".into(),
+                ..base.clone()
+            },
+            "location_id",
+        ),
+        (
+            pb::CreateSaleRequest {
+                id: "not-a-ulid".into(),
+                ..base.clone()
+            },
+            "id",
+        ),
+        (
+            pb::CreateSaleRequest {
+                discount: Some(pb::Discount {
+                    kind: Some(pb::discount::Kind::Amount("9.00".into())),
+                }),
+                ..base.clone()
+            },
+            "discount",
+        ),
+    ];
+    for (request, expected) in cases {
+        let status = stack.sales.create_sale(request).await.unwrap_err();
+        assert_eq!(
+            (status.code(), field_of(&status)),
+            (Code::InvalidArgument, Some(expected)),
+            "{}",
+            status.message()
+        );
+    }
+}
