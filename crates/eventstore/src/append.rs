@@ -2,7 +2,7 @@
 //! one transaction, so a command either happened completely or not at all.
 
 use serde_json::Value;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::PgConnection;
 use tillstream_kernel::EventMetadata;
 use uuid::Uuid;
 
@@ -123,7 +123,7 @@ impl EventStore {
     /// command's result at once can be updated in the same commit.
     pub async fn append_in(
         &self,
-        tx: &mut Transaction<'_, Postgres>,
+        tx: &mut PgConnection,
         request: &AppendRequest,
     ) -> Result<Appended, StoreError> {
         write_claims(tx, &request.stream_id, &request.claims).await?;

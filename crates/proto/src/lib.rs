@@ -23,6 +23,12 @@ pub mod sales {
     }
 }
 
+pub mod ledger {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/tillstream.ledger.v1.rs"));
+    }
+}
+
 pub mod common {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/tillstream.common.v1.rs"));

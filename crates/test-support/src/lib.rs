@@ -24,6 +24,38 @@ pub fn database_server_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
+/// The environment a test stack's services read: the test's subject prefix and database
+/// prefix on the shared servers. Pass it to `ServiceSettings::from_lookup`.
+pub fn stack_env(
+    subject_prefix: &str,
+    db_prefix: &str,
+) -> impl Fn(&str) -> Option<String> + Clone + use<> {
+    let (subject_prefix, db_prefix) = (subject_prefix.to_owned(), db_prefix.to_owned());
+    move |name: &str| match name {
+        "TILLSTREAM_SUBJECT_PREFIX" => Some(subject_prefix.clone()),
+        "TILLSTREAM_DB_PREFIX" => Some(db_prefix.clone()),
+        "TILLSTREAM_DATABASE_URL" => Some(database_server_url()),
+        "TILLSTREAM_NATS_URL" => Some(nats_url()),
+        _ => None,
+    }
+}
+
+/// Retries `attempt` every 50 ms for up to 10 s until it gives a value; for effects that
+/// travel through NATS. Panics naming `what` when it never does.
+pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("gave up waiting until {what}");
+}
+
 /// Runs `future` to completion on a runtime of its own; for clean-up in `Drop`, which
 /// may run inside or outside a Tokio runtime.
 fn block_on_fresh_runtime<F>(future: F)

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::events::InventoryWire;
 use crate::api::grpc::InventoryApi;
 use crate::consumers::catalog_products::CatalogProducts;
+use crate::consumers::sales::SalesMovements;
 
 /// Inventory's own tables (after the event store's).
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/inventory");
@@ -52,6 +53,16 @@ pub async fn serve(
     );
     let mut tasks = vec![tokio::spawn(relay.run(shutdown.child_token()))];
     let catalog = ConsumerConfig::new(settings.naming.clone(), SERVICE, "catalog", "catalog");
+    let sales = ConsumerConfig::new(settings.naming.clone(), SERVICE, "sales", "sales");
+    tasks.push(tokio::spawn(run_consumer(
+        pool.clone(),
+        nats.clone(),
+        sales,
+        SalesMovements {
+            store: store.clone(),
+        },
+        shutdown.child_token(),
+    )));
     tasks.push(tokio::spawn(run_consumer(
         pool.clone(),
         nats.clone(),

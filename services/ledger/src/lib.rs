@@ -1,6 +1,100 @@
-//! The ledger service. So far its pure domain: the chart of accounts, balanced journal
-//! entries and the posting rules of the API contract ("Ledger and reports"). Commands,
-//! consumers of sales and inventory events, projections and the gRPC API join it with the
-//! walking skeleton.
+//! The ledger service: the chart of accounts and double-entry journal entries, posted in
+//! reaction to sales events (the money side) and inventory movements (the cost side), one
+//! entry per source event, and published as `EntryPosted`.
 
+pub mod api;
+pub mod commands;
+pub mod consumers;
 pub mod domain;
+pub mod projections;
+
+use std::sync::Arc;
+
+use sqlx::migrate::Migrator;
+use tillstream_eventstore::EventStore;
+use tillstream_messaging::{ConsumerConfig, Relay, RelayConfig};
+use tillstream_proto::ledger::v1::ledger_service_server::LedgerServiceServer;
+pub use tillstream_service::{ServiceSettings as Settings, StartError};
+use tillstream_service::{connect_database, connect_nats, run_consumer, standard_probe};
+use tillstream_telemetry::{install_metrics, ops_router};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::events::LedgerWire;
+use crate::api::grpc::LedgerApi;
+use crate::consumers::inventory::InventoryPostings;
+use crate::consumers::sales::SalesPostings;
+
+/// The ledger's own tables (after the event store's).
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/ledger");
+
+pub const SERVICE: &str = "ledger";
+
+/// Where the ledger listens unless `TILLSTREAM_LEDGER_ADDR` says otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:50064";
+
+/// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
+pub async fn serve(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
+    let pool = connect_database(&settings, &MIGRATOR).await?;
+    let store = EventStore::new(pool.clone());
+    let nats = connect_nats(&settings).await?;
+    let naming = settings.naming.clone();
+
+    let relay = Relay::new(
+        store.clone(),
+        nats.clone(),
+        Arc::new(LedgerWire),
+        RelayConfig::new(SERVICE, naming.clone()),
+    );
+    let sales = ConsumerConfig::new(naming.clone(), SERVICE, "sales", "sales");
+    let mut movements = ConsumerConfig::new(naming.clone(), SERVICE, "inventory", "inventory");
+    movements.filter_subject = Some(naming.aggregate_subjects("inventory", "stock"));
+    let inventory = InventoryPostings {
+        store: store.clone(),
+        currency: settings.currency,
+    };
+    let tasks = vec![
+        tokio::spawn(relay.run(shutdown.child_token())),
+        tokio::spawn(run_consumer(
+            pool.clone(),
+            nats.clone(),
+            sales,
+            SalesPostings {
+                store: store.clone(),
+            },
+            shutdown.child_token(),
+        )),
+        tokio::spawn(run_consumer(
+            pool.clone(),
+            nats.clone(),
+            movements,
+            inventory,
+            shutdown.child_token(),
+        )),
+    ];
+
+    let api = LedgerApi {
+        store,
+        currency: settings.currency,
+    };
+    let grpc = tonic::service::Routes::new(LedgerServiceServer::new(api)).into_axum_router();
+    let app = ops_router(
+        SERVICE,
+        standard_probe(pool, &MIGRATOR, nats),
+        install_metrics(),
+    )
+    .merge(grpc);
+    tracing::info!(addr = %listener.local_addr()?, "ledger listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await?;
+    shutdown.cancel();
+    for task in tasks {
+        let _ = task.await;
+    }
+    Ok(())
+}

@@ -1,7 +1,8 @@
 //! The sales service: sales priced from its own copy of the catalog by the contract's
 //! rules, paid with split tenders, numbered per location and day, and published as
 //! `SaleCompleted` with every computed amount. It keeps copies of the catalog and of the
-//! locations (fed by durable consumers) so a sale never waits on another service.
+//! locations (fed by durable consumers) so a sale never waits on another service, and
+//! follows the ledger's `EntryPosted` to show each sale's ledger status.
 
 pub mod api;
 pub mod commands;
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::events::SalesWire;
 use crate::api::grpc::SalesApi;
 use crate::consumers::catalog_products::CatalogProducts;
+use crate::consumers::ledger_entries::LedgerEntries;
 use crate::consumers::locations::Locations;
 use crate::domain::pricing::PricingPolicy;
 
@@ -55,7 +57,15 @@ pub async fn serve(
     let catalog = ConsumerConfig::new(naming.clone(), SERVICE, "catalog", "catalog");
     let mut locations = ConsumerConfig::new(naming.clone(), SERVICE, "locations", "inventory");
     locations.filter_subject = Some(naming.aggregate_subjects("inventory", "location"));
+    let ledger = ConsumerConfig::new(naming.clone(), SERVICE, "ledger", "ledger");
     let tasks = vec![
+        tokio::spawn(run_consumer(
+            pool.clone(),
+            nats.clone(),
+            ledger,
+            LedgerEntries,
+            shutdown.child_token(),
+        )),
         tokio::spawn(relay.run(shutdown.child_token())),
         tokio::spawn(run_consumer(
             pool.clone(),

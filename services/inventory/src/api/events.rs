@@ -53,6 +53,29 @@ impl WireFormat for InventoryWire {
                 };
                 ("StockReceived", data.encode_to_vec())
             }
+            "StockSold" => {
+                let decoded: stock_item::Event =
+                    event.decode().map_err(|e| error(e.to_string()))?;
+                let stock_item::Event::StockSold {
+                    quantity,
+                    unit_cost,
+                } = decoded
+                else {
+                    return Err(error("payload is not a StockSold".into()));
+                };
+                let (product_id, location_id) = stock_item::parse_stream_id(&event.stream_id)
+                    .ok_or_else(|| {
+                        error(format!("`{}` is not a stock item stream", event.stream_id))
+                    })?;
+                let data = pb::StockSold {
+                    product_id: product_id.to_owned(),
+                    location_id: location_id.to_owned(),
+                    quantity: quantity.normalize().to_string(),
+                    unit_cost: unit_cost.to_string(),
+                    sale_id: event.metadata.causation_id.clone().unwrap_or_default(),
+                };
+                ("StockSold", data.encode_to_vec())
+            }
             _ => return JsonWire.encode(service, event),
         };
         Ok(WireEvent {

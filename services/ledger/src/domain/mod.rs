@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod entry;
+pub mod journal;
 pub mod posting;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 //! Sales' reactions to other services' events.
 
 pub mod catalog_products;
+pub mod ledger_entries;
 pub mod locations;

@@ -45,3 +45,22 @@ pub async fn find(pool: &PgPool, id_or_number: &str) -> Result<Option<SaleView>,
         }),
     )
 }
+
+/// Records that the ledger posted `entry_id` for the sale (idempotent).
+pub async fn mark_posted(
+    tx: &mut PgConnection,
+    sale_id: &str,
+    entry_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sales SET ledger_status = 'posted',
+             ledger_entry_ids = CASE WHEN $2 = ANY(ledger_entry_ids) THEN ledger_entry_ids
+                                     ELSE array_append(ledger_entry_ids, $2) END
+         WHERE id = $1",
+    )
+    .bind(sale_id)
+    .bind(entry_id)
+    .execute(tx)
+    .await?;
+    Ok(())
+}

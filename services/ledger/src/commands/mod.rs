@@ -1,0 +1,3 @@
+//! The ledger's use cases.
+
+pub mod post_entry;

@@ -1,0 +1,3 @@
+//! The ledger's read models.
+
+pub mod journal;
