@@ -5,6 +5,12 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/tillstream_descriptor.bin"));
 
+pub mod auth {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/tillstream.auth.v1.rs"));
+    }
+}
+
 pub mod catalog {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/tillstream.catalog.v1.rs"));

@@ -32,6 +32,9 @@ pub enum StartError {
     Nats(String),
     #[error("listening: {0}")]
     Io(#[from] std::io::Error),
+    /// A service's own start-up step (a signing key, the bootstrap admin).
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// The service's database: created if missing, the event store's tables and then the

@@ -1,0 +1,4 @@
+//! The auth service's use cases.
+
+pub mod login;
+pub mod register_user;

@@ -1,0 +1,3 @@
+//! Pure auth logic: no I/O, no async.
+
+pub mod user;

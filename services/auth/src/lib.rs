@@ -1,0 +1,117 @@
+//! The auth service: users with roles and Argon2id credentials, EdDSA access tokens signed
+//! with a key kept in its database, and the JWKS every service verifies tokens with. On
+//! first start it creates the bootstrap admin.
+
+pub mod api;
+pub mod commands;
+pub mod domain;
+pub mod keys;
+pub mod projections;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use sqlx::migrate::Migrator;
+use tillstream_eventstore::{EventMetadata, EventStore};
+use tillstream_messaging::{Relay, RelayConfig};
+use tillstream_proto::auth::v1::auth_service_server::AuthServiceServer;
+pub use tillstream_service::{ServiceSettings as Settings, StartError};
+use tillstream_service::{connect_database, connect_nats, standard_probe};
+use tillstream_telemetry::{install_metrics, ops_router};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::events::AuthWire;
+use crate::api::grpc::AuthApi;
+use crate::domain::user::Role;
+
+/// The auth service's own tables (after the event store's).
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/auth");
+
+pub const SERVICE: &str = "auth";
+
+/// Where auth listens unless `TILLSTREAM_AUTH_ADDR` says otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:50065";
+
+/// Runs the service on `listener` until `shutdown`. `admin_password` is
+/// `TILLSTREAM_ADMIN_PASSWORD`; without it a password is generated and printed once.
+pub async fn serve(
+    settings: Settings,
+    admin_password: Option<String>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
+    let pool = connect_database(&settings, &MIGRATOR).await?;
+    let store = EventStore::new(pool.clone());
+    let nats = connect_nats(&settings).await?;
+    bootstrap_admin(&store, admin_password).await?;
+    keys::current(&pool)
+        .await
+        .map_err(|e| StartError::Setup(format!("signing key: {e}")))?;
+
+    let relay = Relay::new(
+        store.clone(),
+        nats.clone(),
+        Arc::new(AuthWire),
+        RelayConfig::new(SERVICE, settings.naming.clone()),
+    );
+    let relay_task = tokio::spawn(relay.run(shutdown.child_token()));
+    let grpc =
+        tonic::service::Routes::new(AuthServiceServer::new(AuthApi { store })).into_axum_router();
+    let app = ops_router(
+        SERVICE,
+        standard_probe(pool, &MIGRATOR, nats),
+        install_metrics(),
+    )
+    .merge(grpc);
+    tracing::info!(addr = %listener.local_addr()?, "auth listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await?;
+    shutdown.cancel();
+    let _ = relay_task.await;
+    Ok(())
+}
+
+/// Creates `admin` if no user exists yet.
+async fn bootstrap_admin(store: &EventStore, password: Option<String>) -> Result<(), StartError> {
+    let exists = projections::users::any(store.pool())
+        .await
+        .map_err(|e| StartError::Store(e.into()))?;
+    if exists {
+        return Ok(());
+    }
+    let (password, generated) = match password {
+        Some(password) => (password, false),
+        None => (
+            generate_password().map_err(|e| StartError::Setup(format!("randomness: {e}")))?,
+            true,
+        ),
+    };
+    let metadata = EventMetadata {
+        actor: Some("bootstrap".into()),
+        ..Default::default()
+    };
+    match commands::register_user::register_user(store, "admin", &password, Role::Admin, metadata)
+        .await
+    {
+        Ok(_) if generated => {
+            // Printed once, to the console only, never logged.
+            println!("tillstream: created user `admin` with password {password}");
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        // Another instance bootstrapped at the same moment.
+        Err(api::error::AppError::Store(tillstream_eventstore::StoreError::Duplicate {
+            ..
+        })) => Ok(()),
+        Err(error) => Err(StartError::Setup(format!("bootstrap admin: {error}"))),
+    }
+}
+
+fn generate_password() -> Result<String, getrandom::Error> {
+    use base64::Engine;
+    let mut bytes = [0u8; 18];
+    getrandom::getrandom(&mut bytes)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}

@@ -1,0 +1,3 @@
+//! The auth service's read models.
+
+pub mod users;

@@ -1,0 +1,187 @@
+//! The auth service over gRPC against the real PostgreSQL and NATS.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use tillstream_auth::tokens::Claims;
+use tillstream_auth::{DEFAULT_ADDR, SERVICE, Settings, serve};
+use tillstream_proto::auth::v1 as pb;
+use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
+use tillstream_service::grpc::field_of;
+use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
+use tokio_util::sync::CancellationToken;
+use tonic::Code;
+use tonic::transport::Channel;
+
+struct Running {
+    client: AuthServiceClient<Channel>,
+    stop: CancellationToken,
+    _prefix: TestPrefix,
+    _db: TestDatabase,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn start() -> Running {
+    let prefix = TestPrefix::new();
+    let settings = Settings::from_lookup(
+        SERVICE,
+        DEFAULT_ADDR,
+        stack_env(&prefix.prefix, &unique_name("tst")),
+    )
+    .unwrap();
+    let db = TestDatabase {
+        server_url: settings.database_url.clone(),
+        name: settings.database.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    tokio::spawn(serve(
+        settings,
+        Some("correct horse battery".into()),
+        listener,
+        stop.clone(),
+    ));
+    let client = eventually("auth answers", || {
+        let url = url.clone();
+        async move {
+            let mut client = AuthServiceClient::connect(url).await.ok()?;
+            client.get_jwks(pb::GetJwksRequest {}).await.ok()?;
+            Some(client)
+        }
+    })
+    .await;
+    Running {
+        client,
+        stop,
+        _prefix: prefix,
+        _db: db,
+    }
+}
+
+fn login(username: &str, password: &str) -> pb::LoginRequest {
+    pb::LoginRequest {
+        username: username.into(),
+        password: password.into(),
+    }
+}
+
+#[tokio::test]
+async fn the_bootstrap_admin_logs_in_and_its_token_verifies_against_the_jwks() {
+    let mut auth = start().await;
+    let tokens = auth
+        .client
+        .login(login("admin", "correct horse battery"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (tokens.token_type.as_str(), tokens.expires_in),
+        ("Bearer", 900)
+    );
+
+    let jwks: JwkSet = serde_json::from_str(
+        &auth
+            .client
+            .get_jwks(pb::GetJwksRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .json,
+    )
+    .unwrap();
+    let header = jsonwebtoken::decode_header(&tokens.access_token).unwrap();
+    assert_eq!(header.alg, Algorithm::EdDSA);
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&["tillstream"]);
+    let claims = jsonwebtoken::decode::<Claims>(
+        &tokens.access_token,
+        &DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(
+        (claims.name.as_str(), claims.role.as_str()),
+        ("admin", "admin")
+    );
+}
+
+#[tokio::test]
+async fn bad_credentials_all_get_the_same_answer() {
+    let mut auth = start().await;
+    for (user, password) in [
+        ("admin", "wrong password"),
+        ("nobody", "correct horse battery"),
+        ("a b", "x"),
+    ] {
+        let status = auth.client.login(login(user, password)).await.unwrap_err();
+        assert_eq!(
+            (status.code(), status.message()),
+            (Code::Unauthenticated, "unknown user or wrong password")
+        );
+    }
+}
+
+#[tokio::test]
+async fn users_are_created_with_a_role_and_unique_names() {
+    let mut auth = start().await;
+    let create = |username: &str, password: &str, role: &str| pb::CreateUserRequest {
+        username: username.into(),
+        password: password.into(),
+        role: role.into(),
+    };
+    let cashier = auth
+        .client
+        .create_user(create("Carol", "till password", "cashier"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (cashier.username.as_str(), cashier.role.as_str()),
+        ("carol", "cashier")
+    );
+    auth.client
+        .login(login("carol", "till password"))
+        .await
+        .unwrap();
+
+    let cases = [
+        (
+            create("carol", "another password", "cashier"),
+            Code::AlreadyExists,
+            "username",
+        ),
+        (
+            create("dave", "short", "cashier"),
+            Code::InvalidArgument,
+            "password",
+        ),
+        (
+            create("dave", "long enough", "root"),
+            Code::InvalidArgument,
+            "role",
+        ),
+        (
+            create("d", "long enough", "cashier"),
+            Code::InvalidArgument,
+            "username",
+        ),
+    ];
+    for (request, code, field) in cases {
+        let status = auth.client.create_user(request).await.unwrap_err();
+        assert_eq!(
+            (status.code(), field_of(&status)),
+            (code, Some(field)),
+            "{}",
+            status.message()
+        );
+    }
+}
