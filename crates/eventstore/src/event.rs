@@ -1,13 +1,15 @@
 //! Events going in and coming out of the store, and the cursor readers keep.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tillstream_kernel::{EventMetadata, Ulid};
 
 /// A service's event enum: each variant knows its stable type name and schema version.
-/// Payloads are the variant's JSON; the usual way is `#[serde(tag = "type")]` on the enum,
-/// so `to_payload` and `from_payload` are plain serde.
-pub trait DomainEvent: Sized {
+/// Payloads are the enum's JSON (`#[serde(tag = "type")]` is the usual shape); override
+/// `from_payload` to read older schema versions.
+pub trait DomainEvent: Serialize + DeserializeOwned {
     /// The event's type name; never changes once published.
     fn event_type(&self) -> &'static str;
 
@@ -16,13 +18,17 @@ pub trait DomainEvent: Sized {
         1
     }
 
-    fn to_payload(&self) -> Result<Value, serde_json::Error>;
+    fn to_payload(&self) -> Result<Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
 
     fn from_payload(
-        event_type: &str,
-        schema_version: i32,
+        _event_type: &str,
+        _schema_version: i32,
         payload: Value,
-    ) -> Result<Self, serde_json::Error>;
+    ) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(payload)
+    }
 }
 
 /// An event about to be appended.

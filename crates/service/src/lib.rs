@@ -3,6 +3,7 @@
 //! being down never stops a service), report readiness, and stop on Ctrl-C or SIGTERM.
 
 pub mod grpc;
+mod process;
 mod settings;
 mod signals;
 
@@ -18,6 +19,7 @@ use tillstream_messaging::{
 use tillstream_telemetry::{Dependency, Probe};
 use tokio_util::sync::CancellationToken;
 
+pub use process::{run_main, serve_http, spawn_relay};
 pub use settings::{ServiceSettings, SettingsError};
 pub use signals::stop_on_signal;
 

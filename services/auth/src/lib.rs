@@ -13,11 +13,9 @@ use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::{EventMetadata, EventStore};
-use tillstream_messaging::{Relay, RelayConfig};
 use tillstream_proto::auth::v1::auth_service_server::AuthServiceServer;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tillstream_service::{connect_database, connect_nats, standard_probe};
-use tillstream_telemetry::{install_metrics, ops_router};
+use tillstream_service::{connect_database, connect_nats, serve_http, spawn_relay, standard_probe};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -49,28 +47,18 @@ pub async fn serve(
         .await
         .map_err(|e| StartError::Setup(format!("signing key: {e}")))?;
 
-    let relay = Relay::new(
-        store.clone(),
-        nats.clone(),
-        Arc::new(AuthWire),
-        RelayConfig::new(SERVICE, settings.naming.clone()),
-    );
-    let relay_task = tokio::spawn(relay.run(shutdown.child_token()));
-    let grpc =
-        tonic::service::Routes::new(AuthServiceServer::new(AuthApi { store })).into_axum_router();
-    let app = ops_router(
+    let relay = spawn_relay(&store, &nats, Arc::new(AuthWire), &settings, &shutdown);
+    let grpc = tonic::service::Routes::new(AuthServiceServer::new(AuthApi { store }));
+    let probe = standard_probe(pool, &MIGRATOR, nats);
+    serve_http(
         SERVICE,
-        standard_probe(pool, &MIGRATOR, nats),
-        install_metrics(),
+        listener,
+        grpc.into_axum_router(),
+        probe,
+        shutdown,
+        vec![relay],
     )
-    .merge(grpc);
-    tracing::info!(addr = %listener.local_addr()?, "auth listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await?;
-    shutdown.cancel();
-    let _ = relay_task.await;
-    Ok(())
+    .await
 }
 
 /// Creates `admin` if no user exists yet.

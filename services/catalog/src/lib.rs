@@ -12,11 +12,9 @@ use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::EventStore;
-use tillstream_messaging::{Relay, RelayConfig};
 use tillstream_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tillstream_service::{connect_database, connect_nats, standard_probe};
-use tillstream_telemetry::{install_metrics, ops_router};
+use tillstream_service::{connect_database, connect_nats, serve_http, spawn_relay, standard_probe};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -40,31 +38,19 @@ pub async fn serve(
     let pool = connect_database(&settings, &MIGRATOR).await?;
     let store = EventStore::new(pool.clone());
     let nats = connect_nats(&settings).await?;
-
-    let relay = Relay::new(
-        store.clone(),
-        nats.clone(),
-        Arc::new(CatalogWire),
-        RelayConfig::new(SERVICE, settings.naming.clone()),
-    );
-    let relay_task = tokio::spawn(relay.run(shutdown.child_token()));
-
-    let api = CatalogApi {
+    let relay = spawn_relay(&store, &nats, Arc::new(CatalogWire), &settings, &shutdown);
+    let grpc = tonic::service::Routes::new(CatalogServiceServer::new(CatalogApi {
         store,
         currency: settings.currency,
-    };
-    let grpc = tonic::service::Routes::new(CatalogServiceServer::new(api)).into_axum_router();
-    let app = ops_router(
+    }));
+    let probe = standard_probe(pool, &MIGRATOR, nats);
+    serve_http(
         SERVICE,
-        standard_probe(pool, &MIGRATOR, nats),
-        install_metrics(),
+        listener,
+        grpc.into_axum_router(),
+        probe,
+        shutdown,
+        vec![relay],
     )
-    .merge(grpc);
-    tracing::info!(addr = %listener.local_addr()?, "catalog listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await?;
-    shutdown.cancel();
-    let _ = relay_task.await;
-    Ok(())
+    .await
 }

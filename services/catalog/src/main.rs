@@ -1,35 +1,13 @@
-//! `tillstream-catalog`: configuration from the environment, then the service.
+//! `tillstream-catalog`: the service, configured from the environment.
 
 use std::process::ExitCode;
 
-use tillstream_catalog::{DEFAULT_ADDR, SERVICE, Settings, serve};
-use tillstream_service::stop_on_signal;
-use tokio_util::sync::CancellationToken;
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    tillstream_telemetry::init_logging(SERVICE);
-    let settings = match Settings::from_env(SERVICE, DEFAULT_ADDR) {
-        Ok(settings) => settings,
-        Err(error) => {
-            tracing::error!(%error, "bad configuration");
-            return ExitCode::from(2);
-        }
-    };
-    let listener = match tokio::net::TcpListener::bind(settings.addr).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            tracing::error!(%error, addr = %settings.addr, "cannot listen");
-            return ExitCode::FAILURE;
-        }
-    };
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
-    match serve(settings, listener, shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "stopped");
-            ExitCode::FAILURE
-        }
-    }
+    tillstream_service::run_main(
+        tillstream_catalog::SERVICE,
+        tillstream_catalog::DEFAULT_ADDR,
+        tillstream_catalog::serve,
+    )
+    .await
 }

@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::EventStore;
-use tillstream_messaging::{ConsumerConfig, Relay, RelayConfig};
+use tillstream_messaging::ConsumerConfig;
 use tillstream_proto::inventory::v1::inventory_service_server::InventoryServiceServer;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tillstream_service::{connect_database, connect_nats, run_consumer, standard_probe};
-use tillstream_telemetry::{install_metrics, ops_router};
+use tillstream_service::{
+    connect_database, connect_nats, run_consumer, serve_http, spawn_relay, standard_probe,
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -44,48 +45,37 @@ pub async fn serve(
     let pool = connect_database(&settings, &MIGRATOR).await?;
     let store = EventStore::new(pool.clone());
     let nats = connect_nats(&settings).await?;
-
-    let relay = Relay::new(
-        store.clone(),
-        nats.clone(),
-        Arc::new(InventoryWire),
-        RelayConfig::new(SERVICE, settings.naming.clone()),
-    );
-    let mut tasks = vec![tokio::spawn(relay.run(shutdown.child_token()))];
-    let catalog = ConsumerConfig::new(settings.naming.clone(), SERVICE, "catalog", "catalog");
-    let sales = ConsumerConfig::new(settings.naming.clone(), SERVICE, "sales", "sales");
-    tasks.push(tokio::spawn(run_consumer(
-        pool.clone(),
-        nats.clone(),
-        sales,
-        SalesMovements {
-            store: store.clone(),
-        },
-        shutdown.child_token(),
-    )));
-    tasks.push(tokio::spawn(run_consumer(
-        pool.clone(),
-        nats.clone(),
-        catalog,
-        CatalogProducts,
-        shutdown.child_token(),
-    )));
-
-    let api = InventoryApi { store };
-    let grpc = tonic::service::Routes::new(InventoryServiceServer::new(api)).into_axum_router();
-    let app = ops_router(
+    let naming = &settings.naming;
+    let catalog = ConsumerConfig::new(naming.clone(), SERVICE, "catalog", "catalog");
+    let sales = ConsumerConfig::new(naming.clone(), SERVICE, "sales", "sales");
+    let tasks = vec![
+        spawn_relay(&store, &nats, Arc::new(InventoryWire), &settings, &shutdown),
+        tokio::spawn(run_consumer(
+            pool.clone(),
+            nats.clone(),
+            catalog,
+            CatalogProducts,
+            shutdown.child_token(),
+        )),
+        tokio::spawn(run_consumer(
+            pool.clone(),
+            nats.clone(),
+            sales,
+            SalesMovements {
+                store: store.clone(),
+            },
+            shutdown.child_token(),
+        )),
+    ];
+    let grpc = tonic::service::Routes::new(InventoryServiceServer::new(InventoryApi { store }));
+    let probe = standard_probe(pool, &MIGRATOR, nats);
+    serve_http(
         SERVICE,
-        standard_probe(pool, &MIGRATOR, nats),
-        install_metrics(),
+        listener,
+        grpc.into_axum_router(),
+        probe,
+        shutdown,
+        tasks,
     )
-    .merge(grpc);
-    tracing::info!(addr = %listener.local_addr()?, "inventory listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await?;
-    shutdown.cancel();
-    for task in tasks {
-        let _ = task.await;
-    }
-    Ok(())
+    .await
 }

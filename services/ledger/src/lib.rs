@@ -12,11 +12,12 @@ use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::EventStore;
-use tillstream_messaging::{ConsumerConfig, Relay, RelayConfig};
+use tillstream_messaging::ConsumerConfig;
 use tillstream_proto::ledger::v1::ledger_service_server::LedgerServiceServer;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tillstream_service::{connect_database, connect_nats, run_consumer, standard_probe};
-use tillstream_telemetry::{install_metrics, ops_router};
+use tillstream_service::{
+    connect_database, connect_nats, run_consumer, serve_http, spawn_relay, standard_probe,
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -42,14 +43,7 @@ pub async fn serve(
     let pool = connect_database(&settings, &MIGRATOR).await?;
     let store = EventStore::new(pool.clone());
     let nats = connect_nats(&settings).await?;
-    let naming = settings.naming.clone();
-
-    let relay = Relay::new(
-        store.clone(),
-        nats.clone(),
-        Arc::new(LedgerWire),
-        RelayConfig::new(SERVICE, naming.clone()),
-    );
+    let naming = &settings.naming;
     let sales = ConsumerConfig::new(naming.clone(), SERVICE, "sales", "sales");
     let mut movements = ConsumerConfig::new(naming.clone(), SERVICE, "inventory", "inventory");
     movements.filter_subject = Some(naming.aggregate_subjects("inventory", "stock"));
@@ -58,7 +52,7 @@ pub async fn serve(
         currency: settings.currency,
     };
     let tasks = vec![
-        tokio::spawn(relay.run(shutdown.child_token())),
+        spawn_relay(&store, &nats, Arc::new(LedgerWire), &settings, &shutdown),
         tokio::spawn(run_consumer(
             pool.clone(),
             nats.clone(),
@@ -76,25 +70,18 @@ pub async fn serve(
             shutdown.child_token(),
         )),
     ];
-
-    let api = LedgerApi {
+    let grpc = tonic::service::Routes::new(LedgerServiceServer::new(LedgerApi {
         store,
         currency: settings.currency,
-    };
-    let grpc = tonic::service::Routes::new(LedgerServiceServer::new(api)).into_axum_router();
-    let app = ops_router(
+    }));
+    let probe = standard_probe(pool, &MIGRATOR, nats);
+    serve_http(
         SERVICE,
-        standard_probe(pool, &MIGRATOR, nats),
-        install_metrics(),
+        listener,
+        grpc.into_axum_router(),
+        probe,
+        shutdown,
+        tasks,
     )
-    .merge(grpc);
-    tracing::info!(addr = %listener.local_addr()?, "ledger listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await?;
-    shutdown.cancel();
-    for task in tasks {
-        let _ = task.await;
-    }
-    Ok(())
+    .await
 }

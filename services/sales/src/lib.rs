@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::EventStore;
-use tillstream_messaging::{ConsumerConfig, Relay, RelayConfig};
+use tillstream_messaging::ConsumerConfig;
 use tillstream_proto::sales::v1::sales_service_server::SalesServiceServer;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tillstream_service::{connect_database, connect_nats, run_consumer, standard_probe};
-use tillstream_telemetry::{install_metrics, ops_router};
+use tillstream_service::{
+    connect_database, connect_nats, run_consumer, serve_http, spawn_relay, standard_probe,
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -46,27 +47,13 @@ pub async fn serve(
     let pool = connect_database(&settings, &MIGRATOR).await?;
     let store = EventStore::new(pool.clone());
     let nats = connect_nats(&settings).await?;
-    let naming = settings.naming.clone();
-
-    let relay = Relay::new(
-        store.clone(),
-        nats.clone(),
-        Arc::new(SalesWire),
-        RelayConfig::new(SERVICE, naming.clone()),
-    );
+    let naming = &settings.naming;
     let catalog = ConsumerConfig::new(naming.clone(), SERVICE, "catalog", "catalog");
     let mut locations = ConsumerConfig::new(naming.clone(), SERVICE, "locations", "inventory");
     locations.filter_subject = Some(naming.aggregate_subjects("inventory", "location"));
     let ledger = ConsumerConfig::new(naming.clone(), SERVICE, "ledger", "ledger");
     let tasks = vec![
-        tokio::spawn(run_consumer(
-            pool.clone(),
-            nats.clone(),
-            ledger,
-            LedgerEntries,
-            shutdown.child_token(),
-        )),
-        tokio::spawn(relay.run(shutdown.child_token())),
+        spawn_relay(&store, &nats, Arc::new(SalesWire), &settings, &shutdown),
         tokio::spawn(run_consumer(
             pool.clone(),
             nats.clone(),
@@ -81,27 +68,27 @@ pub async fn serve(
             Locations,
             shutdown.child_token(),
         )),
+        tokio::spawn(run_consumer(
+            pool.clone(),
+            nats.clone(),
+            ledger,
+            LedgerEntries,
+            shutdown.child_token(),
+        )),
     ];
-
     let policy = PricingPolicy {
         currency: settings.currency,
         prices_include_tax: settings.prices_include_tax,
     };
-    let api = SalesApi { store, policy };
-    let grpc = tonic::service::Routes::new(SalesServiceServer::new(api)).into_axum_router();
-    let app = ops_router(
+    let grpc = tonic::service::Routes::new(SalesServiceServer::new(SalesApi { store, policy }));
+    let probe = standard_probe(pool, &MIGRATOR, nats);
+    serve_http(
         SERVICE,
-        standard_probe(pool, &MIGRATOR, nats),
-        install_metrics(),
+        listener,
+        grpc.into_axum_router(),
+        probe,
+        shutdown,
+        tasks,
     )
-    .merge(grpc);
-    tracing::info!(addr = %listener.local_addr()?, "sales listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await?;
-    shutdown.cancel();
-    for task in tasks {
-        let _ = task.await;
-    }
-    Ok(())
+    .await
 }

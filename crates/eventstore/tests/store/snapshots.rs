@@ -1,5 +1,4 @@
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tillstream_eventstore::{AppendRequest, DomainEvent, NewEvent};
 use tillstream_kernel::Decider;
 
@@ -21,14 +20,6 @@ impl DomainEvent for Moved {
             Moved::Received { .. } => "Received",
             Moved::Sold { .. } => "Sold",
         }
-    }
-
-    fn to_payload(&self) -> Result<Value, serde_json::Error> {
-        serde_json::to_value(self)
-    }
-
-    fn from_payload(_: &str, _: i32, payload: Value) -> Result<Self, serde_json::Error> {
-        serde_json::from_value(payload)
     }
 }
 

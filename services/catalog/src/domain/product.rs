@@ -50,18 +50,6 @@ impl DomainEvent for Event {
             Event::ProductCreated { .. } => "ProductCreated",
         }
     }
-
-    fn to_payload(&self) -> Result<serde_json::Value, serde_json::Error> {
-        serde_json::to_value(self)
-    }
-
-    fn from_payload(
-        _: &str,
-        _: i32,
-        payload: serde_json::Value,
-    ) -> Result<Self, serde_json::Error> {
-        serde_json::from_value(payload)
-    }
 }
 
 /// A product rule broken; `field` is the request field at fault.

@@ -313,18 +313,6 @@ impl tillstream_eventstore::DomainEvent for Event {
             Event::LowStock { .. } => "LowStock",
         }
     }
-
-    fn to_payload(&self) -> Result<serde_json::Value, serde_json::Error> {
-        serde_json::to_value(self)
-    }
-
-    fn from_payload(
-        _: &str,
-        _: i32,
-        payload: serde_json::Value,
-    ) -> Result<Self, serde_json::Error> {
-        serde_json::from_value(payload)
-    }
 }
 
 /// A stock item's stream: one per (product, location).

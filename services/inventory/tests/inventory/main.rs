@@ -3,15 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-use std::time::Duration;
-
 use tillstream_proto::catalog::v1 as catalog;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tillstream_proto::inventory::v1 as pb;
 use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
 use tillstream_service::ServiceSettings;
 use tillstream_service::grpc::field_of;
-use tillstream_test_support::{TestDatabase, TestPrefix, unique_name};
+use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -31,15 +29,7 @@ impl Drop for Stack {
 }
 
 fn settings(service: &'static str, prefix: &str, db_prefix: &str) -> ServiceSettings {
-    let (prefix, db_prefix) = (prefix.to_owned(), db_prefix.to_owned());
-    ServiceSettings::from_lookup(service, "127.0.0.1:0", move |name| match name {
-        "TILLSTREAM_SUBJECT_PREFIX" => Some(prefix.clone()),
-        "TILLSTREAM_DB_PREFIX" => Some(db_prefix.clone()),
-        "TILLSTREAM_DATABASE_URL" => Some(tillstream_test_support::database_server_url()),
-        "TILLSTREAM_NATS_URL" => Some(tillstream_test_support::nats_url()),
-        _ => None,
-    })
-    .unwrap()
+    ServiceSettings::from_lookup(service, "127.0.0.1:0", stack_env(prefix, db_prefix)).unwrap()
 }
 
 async fn start() -> Stack {
@@ -68,7 +58,7 @@ async fn start() -> Stack {
         inventory_listener,
         stop.clone(),
     ));
-    let inventory = loop_until_ok(|| async {
+    let inventory = eventually("the service answers", || async {
         let mut client = InventoryServiceClient::connect(inventory_url.clone())
             .await
             .ok()?;
@@ -79,7 +69,7 @@ async fn start() -> Stack {
         Some(client)
     })
     .await;
-    let catalog = loop_until_ok(|| async {
+    let catalog = eventually("the service answers", || async {
         let mut client = CatalogServiceClient::connect(catalog_url.clone())
             .await
             .ok()?;
@@ -98,20 +88,6 @@ async fn start() -> Stack {
         _prefix: prefix,
         _dbs: dbs,
     }
-}
-
-async fn loop_until_ok<T, F, Fut>(mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..200 {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("gave up waiting");
 }
 
 fn receipt(
@@ -160,7 +136,7 @@ async fn receipts_of_a_catalog_product_raise_stock_and_move_the_average_cost() {
 
     // The product reaches inventory through the catalog's stream; until then it is unknown.
     let mut inventory = stack.inventory.clone();
-    let first = loop_until_ok(|| {
+    let first = eventually("the service answers", || {
         let request = receipt(&location.id, &product.id, "10", "2.00");
         let mut client = inventory.clone();
         async move { client.receive_stock(request).await.ok() }

@@ -85,18 +85,6 @@ impl DomainEvent for Event {
     fn event_type(&self) -> &'static str {
         "SaleCompleted"
     }
-
-    fn to_payload(&self) -> Result<serde_json::Value, serde_json::Error> {
-        serde_json::to_value(self)
-    }
-
-    fn from_payload(
-        _: &str,
-        _: i32,
-        payload: serde_json::Value,
-    ) -> Result<Self, serde_json::Error> {
-        serde_json::from_value(payload)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-use std::time::Duration;
-
 use async_nats::jetstream;
 use prost::Message;
 use tillstream_messaging::{Naming, headers};
@@ -16,7 +14,7 @@ use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
 use tillstream_service::ServiceSettings;
 use tillstream_service::grpc::field_of;
-use tillstream_test_support::{TestDatabase, TestPrefix, unique_name};
+use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -38,29 +36,7 @@ impl Drop for Stack {
 }
 
 fn settings(service: &'static str, prefix: &str, db_prefix: &str) -> ServiceSettings {
-    let (prefix, db_prefix) = (prefix.to_owned(), db_prefix.to_owned());
-    ServiceSettings::from_lookup(service, "127.0.0.1:0", move |name| match name {
-        "TILLSTREAM_SUBJECT_PREFIX" => Some(prefix.clone()),
-        "TILLSTREAM_DB_PREFIX" => Some(db_prefix.clone()),
-        "TILLSTREAM_DATABASE_URL" => Some(tillstream_test_support::database_server_url()),
-        "TILLSTREAM_NATS_URL" => Some(tillstream_test_support::nats_url()),
-        _ => None,
-    })
-    .unwrap()
-}
-
-async fn eventually<T, F, Fut>(mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..200 {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("gave up waiting");
+    ServiceSettings::from_lookup(service, "127.0.0.1:0", stack_env(prefix, db_prefix)).unwrap()
 }
 
 async fn start() -> Stack {
@@ -102,9 +78,15 @@ async fn start() -> Stack {
         let channel = Channel::from_shared(url).ok()?.connect().await.ok()?;
         Some(channel)
     };
-    let catalog = CatalogServiceClient::new(eventually(|| channel(urls[0].clone())).await);
-    let inventory = InventoryServiceClient::new(eventually(|| channel(urls[1].clone())).await);
-    let sales = SalesServiceClient::new(eventually(|| channel(urls[2].clone())).await);
+    let catalog = CatalogServiceClient::new(
+        eventually("the service answers", || channel(urls[0].clone())).await,
+    );
+    let inventory = InventoryServiceClient::new(
+        eventually("the service answers", || channel(urls[1].clone())).await,
+    );
+    let sales = SalesServiceClient::new(
+        eventually("the service answers", || channel(urls[2].clone())).await,
+    );
     let stack = Stack {
         catalog,
         inventory,
@@ -116,7 +98,7 @@ async fn start() -> Stack {
     };
     // Every service answers (migrations done) before the test starts.
     let mut s = stack.sales.clone();
-    eventually(|| {
+    eventually("the service answers", || {
         let mut s = s.clone();
         async move {
             s.get_sale(pb::GetSaleRequest {
@@ -197,7 +179,7 @@ async fn a_split_tender_sale_prices_to_the_cent_and_is_published_once() {
     };
     // The products and the location reach sales through NATS; retry until they have.
     let sales = stack.sales.clone();
-    let sale = eventually(|| {
+    let sale = eventually("sales knows the products and the location", || {
         let (mut sales, request) = (sales.clone(), request.clone());
         async move { sales.create_sale(request).await.ok() }
     })
@@ -265,7 +247,7 @@ async fn a_split_tender_sale_prices_to_the_cent_and_is_published_once() {
             .unwrap(),
     );
     let stream = stack.naming.service_stream("sales");
-    let message = eventually(|| {
+    let message = eventually("SaleCompleted is published", || {
         let js = js.clone();
         let stream = stream.clone();
         async move {
@@ -322,7 +304,7 @@ async fn a_bad_sale_is_refused_naming_the_field() {
         ..Default::default()
     };
     let sales = stack.sales.clone();
-    eventually(|| {
+    eventually("the service answers", || {
         let (mut sales, request) = (sales.clone(), base.clone());
         async move { sales.create_sale(request).await.ok() }
     })
