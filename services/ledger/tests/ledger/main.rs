@@ -18,34 +18,59 @@ use tonic::transport::Channel;
 
 const SERVICES: [&str; 4] = ["catalog", "inventory", "sales", "ledger"];
 
+/// The environment the stack's services read (`stack_env`).
+type Env = dyn Fn(&str) -> Option<String>;
+
 struct Stack {
     channels: Vec<Channel>,
     stop: CancellationToken,
     _prefix: TestPrefix,
     _dbs: Vec<TestDatabase>,
+    env: Box<Env>,
+    ledger_stop: CancellationToken,
 }
 
 impl Drop for Stack {
     fn drop(&mut self) {
         self.stop.cancel();
+        self.ledger_stop.cancel();
     }
 }
 
 async fn start() -> Stack {
+    let mut stack = start_without_ledger().await;
+    stack.start_ledger().await;
+    stack
+}
+
+/// Catalog, inventory and sales; the ledger is started later (or never).
+async fn start_without_ledger() -> Stack {
     let prefix = TestPrefix::new();
     let env = stack_env(&prefix.prefix, &unique_name("tst"));
-    let stop = CancellationToken::new();
-    let mut dbs = Vec::new();
-    let mut channels = Vec::new();
-    for service in SERVICES {
-        let settings = ServiceSettings::from_lookup(service, "127.0.0.1:0", env.clone()).unwrap();
-        dbs.push(TestDatabase {
+    let mut stack = Stack {
+        channels: Vec::new(),
+        stop: CancellationToken::new(),
+        _prefix: prefix,
+        _dbs: Vec::new(),
+        env: Box::new(env),
+        ledger_stop: CancellationToken::new(),
+    };
+    for service in &SERVICES[..3] {
+        stack.start_service(service).await;
+    }
+    stack
+}
+
+impl Stack {
+    async fn start_service(&mut self, service: &'static str) {
+        let settings = ServiceSettings::from_lookup(service, "127.0.0.1:0", &*self.env).unwrap();
+        self._dbs.push(TestDatabase {
             server_url: settings.database_url.clone(),
             name: settings.database.clone(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let stop = stop.clone();
+        let stop = self.stop.clone();
         match service {
             "catalog" => drop(tokio::spawn(tillstream_catalog::serve(
                 settings, listener, stop,
@@ -57,7 +82,9 @@ async fn start() -> Stack {
                 settings, listener, stop,
             ))),
             _ => drop(tokio::spawn(tillstream_ledger::serve(
-                settings, listener, stop,
+                settings,
+                listener,
+                self.ledger_stop.clone(),
             ))),
         }
         let channel = eventually("the service listens", || {
@@ -65,26 +92,23 @@ async fn start() -> Stack {
             async move { Channel::from_shared(url).ok()?.connect().await.ok() }
         })
         .await;
-        channels.push(channel);
+        self.channels.push(channel);
     }
-    let stack = Stack {
-        channels,
-        stop,
-        _prefix: prefix,
-        _dbs: dbs,
-    };
-    let ledger = LedgerServiceClient::new(stack.channels[3].clone());
-    eventually("the ledger answers", || {
-        let mut ledger = ledger.clone();
-        async move {
-            ledger
-                .get_trial_balance(pb::GetTrialBalanceRequest {})
-                .await
-                .ok()
-        }
-    })
-    .await;
-    stack
+
+    async fn start_ledger(&mut self) {
+        self.start_service("ledger").await;
+        let ledger = LedgerServiceClient::new(self.channels[3].clone());
+        eventually("the ledger answers", || {
+            let mut ledger = ledger.clone();
+            async move {
+                ledger
+                    .get_trial_balance(pb::GetTrialBalanceRequest {})
+                    .await
+                    .ok()
+            }
+        })
+        .await;
+    }
 }
 
 #[tokio::test]
@@ -252,4 +276,94 @@ async fn a_sale_drops_stock_posts_balanced_entries_once_and_shows_as_posted() {
     assert_eq!(balance("1200"), "10.00", "12.50 received less 2.50 sold");
     assert_eq!(balance("2000"), "-12.50");
     assert_eq!(balance("4000"), "-7.00");
+}
+
+#[tokio::test]
+async fn sales_go_on_while_the_ledger_is_down_and_each_posts_once_when_it_returns() {
+    let mut stack = start_without_ledger().await;
+    let mut catalog = CatalogServiceClient::new(stack.channels[0].clone());
+    let mut inventory = InventoryServiceClient::new(stack.channels[1].clone());
+    let sales_client = SalesServiceClient::new(stack.channels[2].clone());
+    let tea = catalog
+        .create_product(catalog::CreateProductRequest {
+            sku: "TEA".into(),
+            name: "Tea".into(),
+            price: "2.00".into(),
+            tax_rate: "0".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let location = inventory
+        .create_location(inventory::CreateLocationRequest {
+            code: "S7".into(),
+            name: "Seven".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let request = sales::CreateSaleRequest {
+        location_id: location.id.clone(),
+        lines: vec![sales::SaleLineRequest {
+            product: Some(sales::sale_line_request::Product::ProductId(tea.id.clone())),
+            quantity: "1".into(),
+            discount: None,
+        }],
+        payments: vec![sales::PaymentRequest {
+            method: "cash".into(),
+            amount: "2.00".into(),
+            reference: String::new(),
+        }],
+        ..Default::default()
+    };
+    // No ledger process: sales still succeed and answer pending.
+    let mut sale_ids = Vec::new();
+    for _ in 0..3 {
+        let sale = eventually("sales knows the product and location", || {
+            let (mut sales, request) = (sales_client.clone(), request.clone());
+            async move { sales.create_sale(request).await.ok() }
+        })
+        .await
+        .into_inner();
+        assert_eq!(sale.ledger_status, "pending");
+        sale_ids.push(sale.id);
+    }
+
+    stack.start_ledger().await;
+    let ledger = LedgerServiceClient::new(stack.channels[3].clone());
+    for id in &sale_ids {
+        eventually("each sale shows as posted", || {
+            let (mut sales, id) = (sales_client.clone(), id.clone());
+            async move {
+                let sale = sales
+                    .get_sale(sales::GetSaleRequest { id_or_number: id })
+                    .await
+                    .ok()?
+                    .into_inner();
+                (sale.ledger_status == "posted").then_some(())
+            }
+        })
+        .await;
+        let mut ledger = ledger.clone();
+        let entries = ledger
+            .list_entries(pb::ListEntriesRequest {
+                source_id: id.clone(),
+                account: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .entries;
+        assert_eq!(entries.len(), 1, "sale {id} is posted exactly once");
+    }
+    let mut ledger = ledger.clone();
+    let trial = ledger
+        .get_trial_balance(pb::GetTrialBalanceRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(trial.total_debits, trial.total_credits);
+    let revenue = trial.accounts.iter().find(|a| a.code == "4000").unwrap();
+    assert_eq!(revenue.balance, "-6.00", "three sales of 2.00, once each");
 }
