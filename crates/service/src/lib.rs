@@ -2,6 +2,8 @@
 //! connect to its database (created and migrated) and to NATS (in the background: NATS
 //! being down never stops a service), report readiness, and stop on Ctrl-C or SIGTERM.
 
+pub mod addrs;
+pub mod copies;
 pub mod grpc;
 mod process;
 mod settings;

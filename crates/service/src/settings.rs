@@ -45,7 +45,7 @@ impl ServiceSettings {
             message,
         };
         let db_prefix = get("TILLSTREAM_DB_PREFIX", "tillstream");
-        let addr_variable = format!("TILLSTREAM_{}_ADDR", service.to_ascii_uppercase());
+        let addr_variable = crate::addrs::addr_variable(service);
         let addr = get(&addr_variable, default_addr);
         let currency = get("TILLSTREAM_CURRENCY", "USD");
         let include_tax = get("TILLSTREAM_PRICES_INCLUDE_TAX", "false");

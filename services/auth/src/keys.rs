@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::EncodingKey;
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -61,10 +61,6 @@ impl Key {
         let mut der = PKCS8_ED25519_PREFIX.to_vec();
         der.extend_from_slice(&self.seed);
         EncodingKey::from_ed_der(&der)
-    }
-
-    pub fn decoding_key(&self) -> DecodingKey {
-        DecodingKey::from_ed_der(&self.public_key)
     }
 
     pub fn jwk(&self) -> serde_json::Value {

@@ -29,7 +29,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/auth");
 pub const SERVICE: &str = "auth";
 
 /// Where auth listens unless `TILLSTREAM_AUTH_ADDR` says otherwise.
-pub const DEFAULT_ADDR: &str = "127.0.0.1:50065";
+pub const DEFAULT_ADDR: &str = tillstream_service::addrs::AUTH;
 
 /// Runs the service on `listener` until `shutdown`. `admin_password` is
 /// `TILLSTREAM_ADMIN_PASSWORD`; without it a password is generated and printed once.
@@ -42,10 +42,10 @@ pub async fn serve(
     let pool = connect_database(&settings, &MIGRATOR).await?;
     let store = EventStore::new(pool.clone());
     let nats = connect_nats(&settings).await?;
-    bootstrap_admin(&store, admin_password).await?;
-    keys::current(&pool)
-        .await
-        .map_err(|e| StartError::Setup(format!("signing key: {e}")))?;
+    if let Some(password) = bootstrap(&store, admin_password).await? {
+        // Printed once, to the console only, never logged.
+        println!("tillstream: created user `admin` with password {password}");
+    }
 
     let relay = spawn_relay(&store, &nats, Arc::new(AuthWire), &settings, &shutdown);
     let grpc = tonic::service::Routes::new(AuthServiceServer::new(AuthApi { store }));
@@ -61,13 +61,29 @@ pub async fn serve(
     .await
 }
 
-/// Creates `admin` if no user exists yet.
-async fn bootstrap_admin(store: &EventStore, password: Option<String>) -> Result<(), StartError> {
+/// What auth needs before it can answer: its signing key and, when no user exists yet,
+/// `admin` with `admin_password` or a generated password, which is returned (to be shown
+/// once). `tillstream up` calls this before it starts the service, to print that password.
+pub async fn bootstrap(
+    store: &EventStore,
+    admin_password: Option<String>,
+) -> Result<Option<String>, StartError> {
+    keys::current(store.pool())
+        .await
+        .map_err(|e| StartError::Setup(format!("signing key: {e}")))?;
+    bootstrap_admin(store, admin_password).await
+}
+
+/// Creates `admin` if no user exists yet; the password when it was generated.
+async fn bootstrap_admin(
+    store: &EventStore,
+    password: Option<String>,
+) -> Result<Option<String>, StartError> {
     let exists = projections::users::any(store.pool())
         .await
         .map_err(|e| StartError::Store(e.into()))?;
     if exists {
-        return Ok(());
+        return Ok(None);
     }
     let (password, generated) = match password {
         Some(password) => (password, false),
@@ -83,16 +99,11 @@ async fn bootstrap_admin(store: &EventStore, password: Option<String>) -> Result
     match commands::register_user::register_user(store, "admin", &password, Role::Admin, metadata)
         .await
     {
-        Ok(_) if generated => {
-            // Printed once, to the console only, never logged.
-            println!("tillstream: created user `admin` with password {password}");
-            Ok(())
-        }
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(generated.then_some(password)),
         // Another instance bootstrapped at the same moment.
         Err(api::error::AppError::Store(tillstream_eventstore::StoreError::Duplicate {
             ..
-        })) => Ok(()),
+        })) => Ok(None),
         Err(error) => Err(StartError::Setup(format!("bootstrap admin: {error}"))),
     }
 }

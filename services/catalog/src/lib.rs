@@ -27,7 +27,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/catalog");
 pub const SERVICE: &str = "catalog";
 
 /// Where the catalog listens unless `TILLSTREAM_CATALOG_ADDR` says otherwise.
-pub const DEFAULT_ADDR: &str = "127.0.0.1:50061";
+pub const DEFAULT_ADDR: &str = tillstream_service::addrs::CATALOG;
 
 /// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
 pub async fn serve(

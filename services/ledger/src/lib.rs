@@ -32,7 +32,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/ledger");
 pub const SERVICE: &str = "ledger";
 
 /// Where the ledger listens unless `TILLSTREAM_LEDGER_ADDR` says otherwise.
-pub const DEFAULT_ADDR: &str = "127.0.0.1:50064";
+pub const DEFAULT_ADDR: &str = tillstream_service::addrs::LEDGER;
 
 /// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
 pub async fn serve(

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use crate::api::error::AppError;
 use crate::commands::login::login;
 use crate::commands::register_user::register_user;
-use crate::domain::user::Role;
+use crate::domain::user::{Role, UserError};
 use crate::keys;
 use crate::tokens::ACCESS_TOKEN_TTL;
 
@@ -43,7 +43,10 @@ impl AuthService for AuthApi {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let request = request.into_inner();
-        let role: Role = request.role.parse().map_err(AppError::from)?;
+        let role: Role = request
+            .role
+            .parse()
+            .map_err(|e: tillstream_access::UnknownRole| AppError::from(UserError::from(e)))?;
         let metadata = EventMetadata {
             actor,
             ..Default::default()

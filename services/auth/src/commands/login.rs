@@ -35,11 +35,15 @@ pub async fn login(store: &EventStore, username: &str, password: &str) -> Result
     let key = keys::current(store.pool())
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    let role = user
+        .role
+        .parse()
+        .map_err(|e: tillstream_access::UnknownRole| AppError::Internal(e.to_string()))?;
     tokens::issue(
         &key,
         &user.id,
         &user.username,
-        &user.role,
+        role,
         chrono::Utc::now().timestamp(),
     )
     .map_err(|e| AppError::Internal(e.to_string()))

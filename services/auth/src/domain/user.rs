@@ -1,8 +1,5 @@
 //! The user aggregate: a username (unique by claim), a role and a password hash.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use tillstream_eventstore::DomainEvent;
 use tillstream_kernel::Decider;
@@ -12,49 +9,14 @@ tillstream_kernel::typed_id!(
     UserId
 );
 
-/// Roles are ordered: a route open to a role is open to every role above it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Cashier,
-    Manager,
-    Admin,
-}
+pub use tillstream_access::Role;
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Cashier => "cashier",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
+impl From<tillstream_access::UnknownRole> for UserError {
+    fn from(_: tillstream_access::UnknownRole) -> Self {
+        UserError::Invalid {
+            field: "role",
+            message: "use admin, manager or cashier",
         }
-    }
-
-    /// Whether this role may do what `required` may.
-    pub fn allows(self, required: Role) -> bool {
-        self >= required
-    }
-}
-
-impl FromStr for Role {
-    type Err = UserError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "cashier" => Ok(Role::Cashier),
-            "manager" => Ok(Role::Manager),
-            "admin" => Ok(Role::Admin),
-            _ => Err(UserError::Invalid {
-                field: "role",
-                message: "use admin, manager or cashier",
-            }),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

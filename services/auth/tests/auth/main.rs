@@ -4,7 +4,7 @@
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use tillstream_auth::tokens::Claims;
+use tillstream_access::Claims;
 use tillstream_auth::{DEFAULT_ADDR, SERVICE, Settings, serve};
 use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
