@@ -34,7 +34,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/inventory");
 pub const SERVICE: &str = "inventory";
 
 /// Where inventory listens unless `TILLSTREAM_INVENTORY_ADDR` says otherwise.
-pub const DEFAULT_ADDR: &str = "127.0.0.1:50062";
+pub const DEFAULT_ADDR: &str = tillstream_service::addrs::INVENTORY;
 
 /// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
 pub async fn serve(

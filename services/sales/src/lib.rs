@@ -36,7 +36,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sales");
 pub const SERVICE: &str = "sales";
 
 /// Where sales listens unless `TILLSTREAM_SALES_ADDR` says otherwise.
-pub const DEFAULT_ADDR: &str = "127.0.0.1:50063";
+pub const DEFAULT_ADDR: &str = tillstream_service::addrs::SALES;
 
 /// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
 pub async fn serve(

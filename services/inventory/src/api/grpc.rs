@@ -117,10 +117,33 @@ fn level_to_proto(row: StockLevelRow) -> pb::StockLevel {
         product_id: row.product_id,
         location_id: row.location_id,
         on_hand: row.on_hand.normalize().to_string(),
-        avg_cost: row.avg_cost.round_dp(4).normalize().to_string(),
+        avg_cost: cost_text(row.avg_cost),
         reorder_point: row
             .reorder_point
             .map(|r| r.normalize().to_string())
             .unwrap_or_default(),
+    }
+}
+
+/// A unit cost: at least the cents, and up to four places, as an average can need them.
+fn cost_text(cost: Decimal) -> String {
+    let mut cost = cost.round_dp(4).normalize();
+    if cost.scale() < 2 {
+        cost.rescale(2);
+    }
+    cost.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::dec;
+
+    use super::cost_text;
+
+    #[test]
+    fn costs_show_cents_and_at_most_four_places() {
+        assert_eq!(cost_text(dec!(1.2)), "1.20");
+        assert_eq!(cost_text(dec!(3)), "3.00");
+        assert_eq!(cost_text(dec!(1.234567)), "1.2346");
     }
 }

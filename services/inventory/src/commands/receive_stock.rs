@@ -5,6 +5,7 @@
 use rust_decimal::Decimal;
 use tillstream_eventstore::{AppendRequest, EventMetadata, EventStore, NewEvent, StoreError};
 use tillstream_kernel::Decider;
+use tillstream_service::copies::settle;
 
 use super::CONFLICT_RETRIES;
 use crate::api::error::AppError;
@@ -35,10 +36,10 @@ pub async fn receive_stock(
             "a receipt needs at least one line",
         ));
     }
-    if !locations::exists(store.pool(), location_id)
+    let location_known = settle(|| locations::exists(store.pool(), location_id), |k| *k)
         .await
-        .map_err(StoreError::from)?
-    {
+        .map_err(StoreError::from)?;
+    if !location_known {
         return Err(AppError::invalid(
             "location_id",
             format!("no location with id `{location_id}`"),
@@ -51,9 +52,12 @@ pub async fn receive_stock(
             "the product is listed twice; put its quantity on one line",
         ));
     }
-    let unknown = known_products::unknown(store.pool(), &ids)
-        .await
-        .map_err(StoreError::from)?;
+    let unknown = settle(
+        || known_products::unknown(store.pool(), &ids),
+        Vec::is_empty,
+    )
+    .await
+    .map_err(StoreError::from)?;
     if let Some(index) = lines.iter().position(|l| unknown.contains(&l.product_id)) {
         return Err(AppError::invalid(
             format!("lines[{index}].product_id"),

@@ -46,12 +46,24 @@ impl Handler for SalesMovements {
             actor: Some("inventory".into()),
             ..Default::default()
         };
+        // Lines of one product share a stock item: decided together and appended once, as
+        // the item cannot be reloaded inside this uncommitted transaction between lines.
+        let mut by_product: Vec<(&str, Vec<Quantity>)> = Vec::new();
         for line in &sale.lines {
             let quantity: Quantity = line
                 .quantity
                 .parse()
                 .map_err(|e| HandlerError::Reject(format!("line {}: {e}", line.line_no)))?;
-            self.sell(tx, &line.product_id, &sale.location_id, quantity, &metadata)
+            match by_product
+                .iter_mut()
+                .find(|(product, _)| *product == line.product_id)
+            {
+                Some((_, quantities)) => quantities.push(quantity),
+                None => by_product.push((&line.product_id, vec![quantity])),
+            }
+        }
+        for (product_id, quantities) in by_product {
+            self.sell(tx, product_id, &sale.location_id, &quantities, &metadata)
                 .await?;
         }
         Ok(())
@@ -64,7 +76,7 @@ impl SalesMovements {
         tx: &mut PgConnection,
         product_id: &str,
         location_id: &str,
-        quantity: Quantity,
+        quantities: &[Quantity],
         metadata: &EventMetadata,
     ) -> Result<(), HandlerError> {
         let stream = stock_item::stream_id(product_id, location_id);
@@ -73,14 +85,17 @@ impl SalesMovements {
             .load_state::<StockItem>(&stream, STATE_SCHEMA, SNAPSHOT_EVERY)
             .await
             .map_err(retry)?;
-        let events = StockItem::decide(
-            &loaded.state,
-            &Command::Sell {
+        let mut state = loaded.state;
+        let mut events = Vec::new();
+        for quantity in quantities {
+            let command = Command::Sell {
                 quantity: quantity.value(),
-            },
-        )
-        .map_err(|e| HandlerError::Reject(e.to_string()))?;
-        let state = events.iter().fold(loaded.state, StockItem::evolve);
+            };
+            let decided = StockItem::decide(&state, &command)
+                .map_err(|e| HandlerError::Reject(e.to_string()))?;
+            state = decided.iter().fold(state, StockItem::evolve);
+            events.extend(decided);
+        }
         let new_events = events
             .iter()
             .map(NewEvent::from_domain)

@@ -152,7 +152,7 @@ async fn receipts_of_a_catalog_product_raise_stock_and_move_the_average_cost() {
     let level = &second.levels[0];
     assert_eq!(
         (level.on_hand.as_str(), level.avg_cost.as_str()),
-        ("15", "2.5")
+        ("15", "2.50")
     );
     assert_eq!(
         (level.reorder_point.as_str(), level.below_reorder),

@@ -8,6 +8,7 @@ use tillstream_eventstore::{
     AppendRequest, EventMetadata, EventStore, IdempotencyKey, NewEvent, StoreError, request_hash,
 };
 use tillstream_kernel::{Currency, Decider, Money, Quantity};
+use tillstream_service::copies::settle;
 
 use crate::api::error::AppError;
 use crate::domain::pricing::{Discount, Payment, PricingPolicy};
@@ -61,15 +62,18 @@ pub async fn create_sale(
         return Ok(serde_json::from_value(replay.response).map_err(StoreError::from)?);
     }
 
-    let location_code = catalog_copy::location_code(store.pool(), &request.location_id)
-        .await
-        .map_err(StoreError::from)?
-        .ok_or_else(|| {
-            AppError::invalid(
-                "location_id",
-                format!("no location with id `{}`", request.location_id),
-            )
-        })?;
+    let location_code = settle(
+        || catalog_copy::location_code(store.pool(), &request.location_id),
+        Option::is_some,
+    )
+    .await
+    .map_err(StoreError::from)?
+    .ok_or_else(|| {
+        AppError::invalid(
+            "location_id",
+            format!("no location with id `{}`", request.location_id),
+        )
+    })?;
     let lines = resolve_lines(store, policy.currency, &request.lines).await?;
     let id = request.id.unwrap_or_else(SaleId::generate);
     let now = Utc::now();
@@ -157,12 +161,13 @@ async fn resolve_lines(
     let mut resolved = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate() {
         let field = format!("lines[{index}].{}", line.product.field());
-        let product = catalog_copy::find_product(store.pool(), &line.product)
-            .await
-            .map_err(StoreError::from)?
-            .ok_or_else(|| {
-                AppError::invalid(&field, format!("no product `{}`", line.product_key))
-            })?;
+        let product = settle(
+            || catalog_copy::find_product(store.pool(), &line.product),
+            Option::is_some,
+        )
+        .await
+        .map_err(StoreError::from)?
+        .ok_or_else(|| AppError::invalid(&field, format!("no product `{}`", line.product_key)))?;
         if product.status != "active" {
             return Err(AppError::invalid(
                 &field,
