@@ -1,0 +1,153 @@
+//! The gateway: the REST contract (`api-v1.md`) in front, the services' gRPC behind. It owns
+//! nothing; it authenticates, authorises, validates the shape of requests and forwards.
+
+pub mod access;
+pub mod error;
+pub mod json;
+pub mod routes;
+mod settings;
+pub mod trace;
+pub mod upstream;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use tillstream_service::stop_on_signal;
+use tillstream_telemetry::{Dependency, Probe, install_metrics, ops_router};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use settings::{GatewaySettings, SettingsError};
+
+use crate::access::KeyCache;
+use crate::error::ApiError;
+use crate::upstream::Upstreams;
+
+pub const SERVICE: &str = "gateway";
+
+/// The largest JSON body a route accepts.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// What every handler reaches: the services and auth's keys.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub upstreams: Upstreams,
+    pub keys: KeyCache,
+}
+
+impl AppState {
+    pub fn new(settings: &GatewaySettings) -> Self {
+        let upstreams = Upstreams::connect_lazy(&settings.upstreams);
+        let keys = KeyCache::new(upstreams.auth.clone());
+        AppState { upstreams, keys }
+    }
+}
+
+/// The REST routes of the contract, the operations routes, JSON 404 and 405.
+pub fn router(state: AppState) -> Router {
+    use routes::{auth, catalog, inventory, ledger, sales};
+    let api = Router::new()
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/me", get(auth::me))
+        .route("/.well-known/jwks.json", get(auth::jwks))
+        .route("/api/v1/users", post(auth::create_user))
+        .route("/api/v1/products", post(catalog::create))
+        .route("/api/v1/products/lookup", get(catalog::lookup))
+        .route("/api/v1/products/{id}", get(catalog::get))
+        .route(
+            "/api/v1/locations",
+            post(inventory::create_location).get(inventory::list_locations),
+        )
+        .route("/api/v1/stock/receipts", post(inventory::receive))
+        .route("/api/v1/stock", get(inventory::stock))
+        .route("/api/v1/sales", post(sales::create))
+        .route("/api/v1/sales/{id}", get(sales::get))
+        .route("/api/v1/ledger/entries", get(ledger::entries))
+        .route("/api/v1/ledger/trial-balance", get(ledger::trial_balance))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state.clone());
+    let ops = ops_router(SERVICE, readiness_probe(state), install_metrics());
+    ops.merge(api)
+        .layer(axum::middleware::from_fn(trace::traced))
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::not_found("no such route; see /api/v1/openapi.json")
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}
+
+/// Ready when every service is. Auth answers `/readyz` only once its bootstrap admin
+/// exists (it creates it before it listens), so that is covered too.
+fn readiness_probe(state: AppState) -> Probe {
+    Arc::new(move || {
+        let upstreams = state.upstreams.clone();
+        Box::pin(async move {
+            upstreams
+                .readiness()
+                .await
+                .into_iter()
+                .map(|(name, outcome)| Dependency {
+                    name,
+                    up: outcome.is_ok(),
+                    required: true,
+                    detail: outcome.err(),
+                })
+                .collect()
+        })
+    })
+}
+
+/// Serves the REST side on `listener` until `shutdown`, then drains in-flight requests.
+pub async fn serve(
+    settings: GatewaySettings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = router(AppState::new(&settings));
+    tracing::info!(service = SERVICE, addr = %listener.local_addr()?, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+/// The whole of the gateway's `main`: logs, settings from the environment (exit code 2 and
+/// the variable named when one is wrong), the listener, Ctrl-C/SIGTERM, then `serve`.
+pub async fn run_main() -> ExitCode {
+    tillstream_telemetry::init_logging(SERVICE);
+    let settings = match GatewaySettings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::error!(%error, "bad configuration");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(settings.http_addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(%error, addr = %settings.http_addr, "cannot listen");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    match serve(settings, listener, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "stopped");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The REST contract's routes, one module per service behind them.
+
+pub mod auth;
+pub mod catalog;
+pub mod inventory;
+pub mod ledger;
+pub mod sales;
+
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// `?page=&limit=` as the contract has them: pages from 1, limit 50 by default, clamped to 200.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub page: u32,
+    pub limit: u32,
+}
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+impl Paging {
+    pub fn parse(page: Option<&str>, limit: Option<&str>) -> Result<Self, ApiError> {
+        let number =
+            |name: &str, text: Option<&str>, default: u32| match text {
+                None | Some("") => Ok(default),
+                Some(text) => text.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    ApiError::malformed(Some(name.to_owned()), "a whole number ≥ 1")
+                }),
+            };
+        Ok(Paging {
+            page: number("page", page, 1)?,
+            limit: number("limit", limit, DEFAULT_LIMIT)?.min(MAX_LIMIT),
+        })
+    }
+
+    /// One page of everything, for lists the services answer in full.
+    pub fn page_of<T>(self, all: Vec<T>) -> Page<T> {
+        let total = all.len() as u64;
+        let skip =
+            usize::try_from(u64::from(self.page - 1) * u64::from(self.limit)).unwrap_or(usize::MAX);
+        let data = all
+            .into_iter()
+            .skip(skip)
+            .take(self.limit as usize)
+            .collect();
+        Page {
+            data,
+            meta: PageMeta {
+                page: self.page,
+                limit: self.limit,
+                total,
+                pages: total.div_ceil(u64::from(self.limit)),
+            },
+        }
+    }
+}
+
+/// The query parameters every list takes.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    pub page: Option<String>,
+    pub limit: Option<String>,
+}
+
+impl PageQuery {
+    pub fn paging(&self) -> Result<Paging, ApiError> {
+        Paging::parse(self.page.as_deref(), self.limit.as_deref())
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub meta: PageMeta,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PageMeta {
+    pub page: u32,
+    pub limit: u32,
+    pub total: u64,
+    pub pages: u64,
+}
+
+/// The `Idempotency-Key` header, passed to the service that stores it with the events.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(String::new()),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && k.len() <= 255)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ApiError::malformed(
+                    Some("Idempotency-Key".into()),
+                    "use 1 to 255 visible ASCII characters",
+                )
+            }),
+    }
+}
+
+/// `201 Created` with the resource.
+pub type Created<T> = (StatusCode, axum::Json<T>);
+
+pub fn created<T>(value: T) -> Created<T> {
+    (StatusCode::CREATED, axum::Json(value))
+}
+
+/// Empty text as absent, for optional proto strings.
+pub fn optional(text: String) -> Option<String> {
+    Some(text).filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+
+    #[test]
+    fn paging_defaults_clamps_and_counts_pages() {
+        assert_eq!(
+            Paging::parse(None, None).unwrap(),
+            Paging { page: 1, limit: 50 }
+        );
+        assert_eq!(Paging::parse(Some("2"), Some("1000")).unwrap().limit, 200);
+        assert!(Paging::parse(Some("0"), None).is_err());
+        assert!(Paging::parse(None, Some("-1")).is_err());
+        let page = Paging { page: 2, limit: 2 }.page_of(vec![1, 2, 3, 4, 5]);
+        assert_eq!(
+            (page.data, page.meta.total, page.meta.pages),
+            (vec![3, 4], 5, 3)
+        );
+        let beyond = Paging {
+            page: u32::MAX,
+            limit: 200,
+        }
+        .page_of(vec![1]);
+        assert!(beyond.data.is_empty());
+    }
+}

@@ -1,0 +1,263 @@
+//! Ringing up a sale and reading it back.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use tillstream_proto::sales::v1 as pb;
+use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
+
+use super::{Created, created, idempotency_key};
+use crate::AppState;
+use crate::access::Cashier;
+use crate::error::ApiError;
+use crate::json::{DecimalText, JsonBody, MoneyText};
+use crate::upstream::request;
+
+#[derive(Debug, Deserialize)]
+pub struct NewSale {
+    #[serde(default)]
+    id: Option<String>,
+    location_id: String,
+    lines: Vec<NewLine>,
+    discount: Option<DiscountBody>,
+    #[serde(default)]
+    payments: Vec<PaymentBody>,
+    customer: Option<Customer>,
+    notes: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewLine {
+    product_id: Option<String>,
+    sku: Option<String>,
+    barcode: Option<String>,
+    quantity: DecimalText,
+    discount: Option<DiscountBody>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DiscountBody {
+    percent: Option<DecimalText>,
+    amount: Option<MoneyText>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PaymentBody {
+    method: String,
+    amount: MoneyText,
+    reference: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Customer {
+    name: Option<String>,
+    email: Option<String>,
+}
+
+impl NewSale {
+    fn into_request(
+        self,
+        cashier_id: String,
+        idempotency_key: String,
+    ) -> Result<pb::CreateSaleRequest, ApiError> {
+        let lines = self
+            .lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, line)| line.into_request(i))
+            .collect::<Result<_, _>>()?;
+        let (customer_name, customer_email) = self
+            .customer
+            .map(|c| (c.name.unwrap_or_default(), c.email.unwrap_or_default()))
+            .unwrap_or_default();
+        Ok(pb::CreateSaleRequest {
+            id: self.id.unwrap_or_default(),
+            location_id: self.location_id,
+            lines,
+            discount: discount(self.discount, "discount")?,
+            payments: self
+                .payments
+                .into_iter()
+                .map(|p| pb::PaymentRequest {
+                    method: p.method,
+                    amount: p.amount.0,
+                    reference: p.reference.unwrap_or_default(),
+                })
+                .collect(),
+            customer_name,
+            customer_email,
+            notes: self.notes.unwrap_or_default(),
+            idempotency_key,
+            cashier_id,
+        })
+    }
+}
+
+impl NewLine {
+    fn into_request(self, index: usize) -> Result<pb::SaleLineRequest, ApiError> {
+        use pb::sale_line_request::Product;
+        let product = match (self.product_id, self.sku, self.barcode) {
+            (Some(id), None, None) => Product::ProductId(id),
+            (None, Some(sku), None) => Product::Sku(sku),
+            (None, None, Some(barcode)) => Product::Barcode(barcode),
+            _ => {
+                return Err(ApiError::invalid(
+                    format!("lines[{index}].product_id"),
+                    "give exactly one of product_id, sku or barcode",
+                ));
+            }
+        };
+        Ok(pb::SaleLineRequest {
+            product: Some(product),
+            quantity: self.quantity.0,
+            discount: discount(self.discount, &format!("lines[{index}].discount"))?,
+        })
+    }
+}
+
+fn discount(body: Option<DiscountBody>, field: &str) -> Result<Option<pb::Discount>, ApiError> {
+    use pb::discount::Kind;
+    let Some(body) = body else {
+        return Ok(None);
+    };
+    let kind = match (body.percent, body.amount) {
+        (Some(percent), None) => Kind::Percent(percent.0),
+        (None, Some(amount)) => Kind::Amount(amount.0),
+        _ => {
+            return Err(ApiError::invalid(
+                field,
+                "give exactly one of `percent` or `amount`",
+            ));
+        }
+    };
+    Ok(Some(pb::Discount { kind: Some(kind) }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SaleView {
+    id: String,
+    sale_number: String,
+    status: String,
+    location_id: String,
+    cashier_id: String,
+    created_at: String,
+    currency: String,
+    lines: Vec<LineView>,
+    subtotal: String,
+    discount_total: String,
+    tax_total: String,
+    total: String,
+    payments: Vec<PaymentView>,
+    change: String,
+    ledger_status: String,
+    ledger_entry_ids: Vec<String>,
+    returns: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LineView {
+    line_no: i32,
+    product_id: String,
+    sku: String,
+    name: String,
+    quantity: String,
+    unit_price: String,
+    gross: String,
+    discount: String,
+    net: String,
+    tax_rate: String,
+    tax: String,
+    line_total: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PaymentView {
+    method: String,
+    amount: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+}
+
+impl From<pb::Sale> for SaleView {
+    fn from(s: pb::Sale) -> Self {
+        SaleView {
+            id: s.id,
+            sale_number: s.sale_number,
+            status: s.status,
+            location_id: s.location_id,
+            cashier_id: s.cashier_id,
+            created_at: s.created_at,
+            currency: s.currency,
+            lines: s
+                .lines
+                .into_iter()
+                .map(|l| LineView {
+                    line_no: l.line_no,
+                    product_id: l.product_id,
+                    sku: l.sku,
+                    name: l.name,
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    gross: l.gross,
+                    discount: l.discount,
+                    net: l.net,
+                    tax_rate: l.tax_rate,
+                    tax: l.tax,
+                    line_total: l.line_total,
+                })
+                .collect(),
+            subtotal: s.subtotal,
+            discount_total: s.discount_total,
+            tax_total: s.tax_total,
+            total: s.total,
+            payments: s
+                .payments
+                .into_iter()
+                .map(|p| PaymentView {
+                    method: p.method,
+                    amount: p.amount,
+                    reference: super::optional(p.reference),
+                })
+                .collect(),
+            change: s.change,
+            ledger_status: s.ledger_status,
+            ledger_entry_ids: s.ledger_entry_ids,
+            // Returns arrive with the sales issue; until then a sale has none.
+            returns: Vec::new(),
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Cashier,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<NewSale>,
+) -> Result<Created<SaleView>, ApiError> {
+    let message = body.into_request(caller.claims.sub.clone(), idempotency_key(&headers)?)?;
+    let sale = client(&state)
+        .create_sale(request(message, Some(&caller.claims)))
+        .await
+        .map_err(|status| ApiError::from_status("sales", &status))?;
+    Ok(created(sale.into_inner().into()))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Cashier,
+    Path(id_or_number): Path<String>,
+) -> Result<Json<SaleView>, ApiError> {
+    let sale = client(&state)
+        .get_sale(request(
+            pb::GetSaleRequest { id_or_number },
+            Some(&caller.claims),
+        ))
+        .await
+        .map_err(|status| ApiError::from_status("sales", &status))?;
+    Ok(Json(sale.into_inner().into()))
+}
+
+fn client(state: &AppState) -> SalesServiceClient<tonic::transport::Channel> {
+    SalesServiceClient::new(state.upstreams.sales.clone())
+}

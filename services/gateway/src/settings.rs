@@ -1,0 +1,76 @@
+//! The gateway's configuration from the environment (the README's table).
+
+use std::net::SocketAddr;
+
+use tillstream_service::addrs;
+
+use crate::upstream::UpstreamAddrs;
+
+/// A variable that is set but unusable; the message names it.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: `{value}` is not host:port")]
+pub struct SettingsError {
+    pub variable: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySettings {
+    /// `TILLSTREAM_HTTP_ADDR`.
+    pub http_addr: SocketAddr,
+    pub upstreams: UpstreamAddrs,
+}
+
+impl GatewaySettings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let addr = |variable: &str, default: &str| {
+            let value = lookup(variable).unwrap_or_else(|| default.to_owned());
+            value
+                .trim()
+                .parse::<SocketAddr>()
+                .map_err(|_| SettingsError {
+                    variable: variable.to_owned(),
+                    value,
+                })
+        };
+        let service = |name: &str| {
+            addr(
+                &addrs::addr_variable(name),
+                addrs::default_addr(name).unwrap_or(addrs::HTTP),
+            )
+        };
+        Ok(GatewaySettings {
+            http_addr: addr("TILLSTREAM_HTTP_ADDR", addrs::HTTP)?,
+            upstreams: UpstreamAddrs {
+                catalog: service("catalog")?,
+                inventory: service("inventory")?,
+                sales: service("sales")?,
+                ledger: service("ledger")?,
+                auth: service("auth")?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+
+    #[test]
+    fn defaults_and_a_bad_address_named() {
+        let settings = GatewaySettings::from_lookup(|_| None).unwrap();
+        assert_eq!(settings.http_addr.to_string(), addrs::HTTP);
+        assert_eq!(settings.upstreams.sales.to_string(), addrs::SALES);
+        let error = GatewaySettings::from_lookup(|n| {
+            (n == "TILLSTREAM_LEDGER_ADDR").then(|| "ledger".to_owned())
+        })
+        .unwrap_err();
+        assert_eq!(error.variable, "TILLSTREAM_LEDGER_ADDR");
+    }
+}

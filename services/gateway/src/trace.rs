@@ -1,0 +1,108 @@
+//! Every request gets a trace id: the one in its W3C `traceparent` when it carries one,
+//! else a new one. It names the request's span, goes to the services in `traceparent`,
+//! comes back in `x-trace-id` and in every error body.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+tokio::task_local! {
+    static TRACE_ID: String;
+}
+
+/// The trace id of the request being handled, or `""` outside one.
+pub fn current_trace_id() -> String {
+    TRACE_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// A `traceparent` for a call made on behalf of the current request, with a new span id.
+pub fn child_traceparent() -> Option<String> {
+    let trace_id = current_trace_id();
+    (!trace_id.is_empty()).then(|| format!("00-{trace_id}-{}-01", random_hex::<8>()))
+}
+
+/// The middleware: trace id, span, `x-trace-id`, and the request metrics.
+pub async fn traced(request: Request, next: Next) -> Response {
+    let trace_id = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(trace_id_of)
+        .unwrap_or_else(random_hex::<16>);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let span = tracing::info_span!("http", %method, %route, trace_id = %trace_id, status = tracing::field::Empty);
+    let started = Instant::now();
+    let mut response = TRACE_ID
+        .scope(trace_id.clone(), next.run(request))
+        .instrument(span.clone())
+        .await;
+    let status = response.status().as_u16();
+    span.record("status", status);
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels[..2])
+        .record(started.elapsed().as_secs_f64());
+    if let Ok(value) = HeaderValue::from_str(&trace_id) {
+        response.headers_mut().insert("x-trace-id", value);
+    }
+    response
+}
+
+/// The trace id of a version-00 `traceparent`, when it is well formed and not all zeros.
+fn trace_id_of(traceparent: &str) -> Option<String> {
+    let mut parts = traceparent.trim().split('-');
+    let (version, trace_id) = (parts.next()?, parts.next()?);
+    let valid = version == "00"
+        && trace_id.len() == 32
+        && trace_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && trace_id.bytes().any(|b| b != b'0');
+    valid.then(|| trace_id.to_owned())
+}
+
+fn random_hex<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        // Without the OS's randomness a trace id need only be unlikely to repeat.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        for (byte, source) in bytes.iter_mut().zip(nanos.to_le_bytes().iter().cycle()) {
+            *byte = *source;
+        }
+    }
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_traceparents_trace_id_is_kept_and_a_bad_one_ignored() {
+        let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        assert_eq!(
+            trace_id_of(&format!("00-{id}-00f067aa0ba902b7-01")).as_deref(),
+            Some(id)
+        );
+        assert_eq!(
+            trace_id_of("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+            None
+        );
+        assert_eq!(trace_id_of("garbage"), None);
+        assert_eq!(random_hex::<16>().len(), 32);
+    }
+}

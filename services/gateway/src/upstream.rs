@@ -1,0 +1,118 @@
+//! The five services behind the gateway: one lazily connected gRPC channel each (a service
+//! that is down answers `Unavailable` at once rather than hanging a request), the metadata
+//! every call carries, and each service's readiness.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::http::{self, StatusCode};
+use tillstream_access::Claims;
+use tonic::transport::{Channel, Endpoint};
+use tower::ServiceExt;
+
+use crate::trace::{child_traceparent, current_trace_id};
+
+/// How long a connection attempt may take before the service counts as down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long one call may take before the client gets a 504.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The services' names, in the order of `Upstreams::all`.
+pub const SERVICES: [&str; 5] = ["catalog", "inventory", "sales", "ledger", "auth"];
+
+/// Where each service listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamAddrs {
+    pub catalog: SocketAddr,
+    pub inventory: SocketAddr,
+    pub sales: SocketAddr,
+    pub ledger: SocketAddr,
+    pub auth: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    pub catalog: Channel,
+    pub inventory: Channel,
+    pub sales: Channel,
+    pub ledger: Channel,
+    pub auth: Channel,
+}
+
+impl Upstreams {
+    pub fn connect_lazy(addrs: &UpstreamAddrs) -> Self {
+        let channel = |addr: SocketAddr| {
+            let uri = format!("http://{addr}");
+            // `from_shared` only fails on a malformed URI, and a socket address never is one.
+            Endpoint::from_shared(uri)
+                .unwrap_or_else(|_| Endpoint::from_static("http://127.0.0.1:1"))
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(CALL_TIMEOUT)
+                .tcp_nodelay(true)
+                .connect_lazy()
+        };
+        Upstreams {
+            catalog: channel(addrs.catalog),
+            inventory: channel(addrs.inventory),
+            sales: channel(addrs.sales),
+            ledger: channel(addrs.ledger),
+            auth: channel(addrs.auth),
+        }
+    }
+
+    fn all(&self) -> [(&'static str, &Channel); 5] {
+        [
+            (SERVICES[0], &self.catalog),
+            (SERVICES[1], &self.inventory),
+            (SERVICES[2], &self.sales),
+            (SERVICES[3], &self.ledger),
+            (SERVICES[4], &self.auth),
+        ]
+    }
+
+    /// Each service's readiness, asked over its own channel: services serve `/readyz` on
+    /// the port they serve gRPC on.
+    pub async fn readiness(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let checks = self
+            .all()
+            .map(|(name, channel)| async move { (name, ready(channel.clone()).await) });
+        futures_join_all(checks).await
+    }
+}
+
+async fn ready(channel: Channel) -> Result<(), String> {
+    let request = http::Request::get("/readyz")
+        .body(tonic::body::Body::empty())
+        .map_err(|e| e.to_string())?;
+    let response = channel
+        .oneshot(request)
+        .await
+        .map_err(|e| format!("unreachable: {e}"))?;
+    match response.status() {
+        StatusCode::OK => Ok(()),
+        status => Err(format!("answers {status}")),
+    }
+}
+
+async fn futures_join_all<F: std::future::Future>(futures: [F; 5]) -> Vec<F::Output> {
+    let [a, b, c, d, e] = futures;
+    let (a, b, c, d, e) = tokio::join!(a, b, c, d, e);
+    vec![a, b, c, d, e]
+}
+
+/// A request to a service on behalf of `caller`: the trace context, the correlation id
+/// (the trace id) and the acting user go along as metadata.
+pub fn request<T>(message: T, caller: Option<&Claims>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let metadata = request.metadata_mut();
+    if let Some(value) = child_traceparent().and_then(|v| v.parse().ok()) {
+        metadata.insert("traceparent", value);
+    }
+    if let Ok(value) = current_trace_id().parse() {
+        metadata.insert("x-correlation-id", value);
+    }
+    if let Some(value) = caller.and_then(|c| c.sub.parse().ok()) {
+        metadata.insert("x-actor", value);
+    }
+    request
+}
