@@ -1,0 +1,58 @@
+//! The command line.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Tillstream's ops CLI. Configuration comes from the environment (see the README's table).
+#[derive(Debug, Parser)]
+#[command(name = "tillstream", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the whole system: prepares the databases, migrations and streams, starts every
+    /// service and the gateway as child processes, restarts one that dies, and stops them
+    /// all on Ctrl-C or SIGTERM.
+    Up,
+    /// Run one process of the system in the foreground (what `up` starts for each child).
+    Serve {
+        #[arg(value_enum)]
+        process: Process,
+    },
+}
+
+/// The processes of the system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Process {
+    Auth,
+    Catalog,
+    Inventory,
+    Sales,
+    Ledger,
+    Gateway,
+}
+
+impl Process {
+    /// In start order: auth first (the gateway needs its keys), the gateway last.
+    pub const ALL: [Process; 6] = [
+        Process::Auth,
+        Process::Catalog,
+        Process::Inventory,
+        Process::Sales,
+        Process::Ledger,
+        Process::Gateway,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Process::Auth => "auth",
+            Process::Catalog => "catalog",
+            Process::Inventory => "inventory",
+            Process::Sales => "sales",
+            Process::Ledger => "ledger",
+            Process::Gateway => "gateway",
+        }
+    }
+}

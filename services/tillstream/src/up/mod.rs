@@ -1,0 +1,76 @@
+//! `tillstream up`: the whole system on one machine. Prepares what the services need
+//! (databases, migrations, streams, the bootstrap admin), starts every service and then the
+//! gateway as child processes on free loopback ports (unless `TILLSTREAM_<SERVICE>_ADDR`
+//! says where), waits until the gateway is ready, and supervises until Ctrl-C or SIGTERM.
+
+mod plan;
+mod prepare;
+mod supervise;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use tillstream_service::stop_on_signal;
+use tokio_util::sync::CancellationToken;
+
+use crate::serve::admin_password;
+
+pub use plan::Plan;
+
+/// How long the system may take to become ready before `up` gives up.
+const READY_WITHIN: Duration = Duration::from_secs(120);
+
+pub async fn up() -> ExitCode {
+    let plan = match Plan::from_env() {
+        Ok(plan) => plan,
+        Err(error) => {
+            eprintln!("tillstream: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let generated_password = match prepare::prepare(&plan, admin_password()).await {
+        Ok(password) => password,
+        Err(error) => {
+            eprintln!("tillstream: cannot prepare the system: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let children = supervise::start_all(&plan, &shutdown);
+
+    let started = Instant::now();
+    let ready = tokio::select! {
+        ready = supervise::wait_ready(plan.http_addr, READY_WITHIN) => ready,
+        () = shutdown.cancelled() => false,
+    };
+    if ready {
+        println!(
+            "tillstream: ready in {:.1}s; the gateway is at http://{}",
+            started.elapsed().as_secs_f64(),
+            plan.http_addr
+        );
+        if let Some(password) = generated_password {
+            println!("tillstream: log in as `admin` with password {password} (shown once)");
+        }
+    } else if !shutdown.is_cancelled() {
+        eprintln!(
+            "tillstream: the gateway at http://{} was not ready within {}s; stopping",
+            plan.http_addr,
+            READY_WITHIN.as_secs()
+        );
+        shutdown.cancel();
+    }
+    shutdown.cancelled().await;
+    println!("tillstream: stopping");
+    for child in children {
+        let _ = child.await;
+    }
+    println!("tillstream: stopped");
+    if ready {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,89 @@
+//! What `up` does before it starts anything: each service's database created and migrated,
+//! auth's signing key and bootstrap admin, and the JetStream streams. The services do the
+//! same when they start, idempotently; doing it here first turns a wrong database URL into
+//! one clear message instead of six crash loops, and lets `up` print the admin's password.
+
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use tillstream_eventstore::EventStore;
+use tillstream_messaging::{StreamSettings, ensure_dead_letter_stream, ensure_service_stream};
+use tillstream_service::{ServiceSettings, StartError, addrs, connect_database};
+
+use super::Plan;
+
+/// How long `up` waits for NATS before leaving the streams to the services.
+const NATS_PATIENCE: Duration = Duration::from_secs(3);
+
+/// Prepares everything; the bootstrap admin's password when one was generated.
+pub async fn prepare(
+    plan: &Plan,
+    admin_password: Option<String>,
+) -> Result<Option<String>, StartError> {
+    let lookup = plan.lookup();
+    let mut generated = None;
+    let mut naming = None;
+    let mut nats_url = String::new();
+    for service in addrs::SERVICES {
+        let default = addrs::default_addr(service).unwrap_or(addrs::HTTP);
+        let settings = ServiceSettings::from_lookup(service, default, &lookup)
+            .map_err(|e| StartError::Setup(e.to_string()))?;
+        let pool = connect_database(&settings, migrator(service)).await?;
+        if service == "auth" {
+            let store = EventStore::new(pool.clone());
+            generated = tillstream_auth::bootstrap(&store, admin_password.clone()).await?;
+        }
+        pool.close().await;
+        println!("tillstream: database {} is ready", settings.database);
+        nats_url = settings.nats_url.clone();
+        naming = Some(settings.naming);
+    }
+    if let Some(naming) = naming {
+        create_streams(&nats_url, &naming).await;
+    }
+    Ok(generated)
+}
+
+fn migrator(service: &str) -> &'static Migrator {
+    match service {
+        "auth" => &tillstream_auth::MIGRATOR,
+        "catalog" => &tillstream_catalog::MIGRATOR,
+        "inventory" => &tillstream_inventory::MIGRATOR,
+        "sales" => &tillstream_sales::MIGRATOR,
+        _ => &tillstream_ledger::MIGRATOR,
+    }
+}
+
+/// Creates the streams, or says why not: NATS being away does not stop the system (the
+/// services create their streams when it comes).
+async fn create_streams(url: &str, naming: &tillstream_messaging::Naming) {
+    let connect = async_nats::ConnectOptions::new()
+        .connection_timeout(NATS_PATIENCE)
+        .connect(url);
+    let client = match tokio::time::timeout(NATS_PATIENCE, connect).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(error)) => {
+            println!(
+                "tillstream: NATS at {url} is not answering ({error}); the services will create their streams when it is"
+            );
+            return;
+        }
+        Err(_) => {
+            println!(
+                "tillstream: NATS at {url} is not answering; the services will create their streams when it is"
+            );
+            return;
+        }
+    };
+    let js = async_nats::jetstream::new(client);
+    let settings = StreamSettings::default();
+    for service in addrs::SERVICES {
+        if let Err(error) = ensure_service_stream(&js, naming, service, &settings).await {
+            println!("tillstream: stream for {service}: {error}");
+        }
+    }
+    if let Err(error) = ensure_dead_letter_stream(&js, naming, &settings).await {
+        println!("tillstream: dead-letter stream: {error}");
+    }
+    println!("tillstream: streams under `{}` are ready", naming.prefix());
+}

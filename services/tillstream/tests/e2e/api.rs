@@ -1,0 +1,92 @@
+//! A POS frontend's view of the gateway: JSON over HTTP with a bearer token.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub struct Api {
+    client: reqwest::Client,
+    base: String,
+}
+
+/// One answer: its status, its JSON body (or `Null`) and its trace id.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub trace_id: Option<String>,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Self {
+        Api {
+            client: reqwest::Client::new(),
+            base: base.to_owned(),
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let trace_id = response
+            .headers()
+            .get("x-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            trace_id,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::GET, path, Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Answer {
+        self.call(Method::POST, path, Some(token), Some(body), &[])
+            .await
+    }
+
+    /// Logs in; the access token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let body = serde_json::json!({"username": username, "password": password});
+        let answer = self
+            .call(Method::POST, "/api/v1/auth/login", None, Some(&body), &[])
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "login: {:?}", answer.body);
+        assert_eq!(answer.body["token_type"], "Bearer");
+        answer.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Posts and expects 201; the created resource.
+    pub async fn create(&self, path: &str, token: &str, body: &Value) -> Value {
+        let answer = self.post(path, token, body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::CREATED,
+            "POST {path}: {}",
+            answer.body
+        );
+        answer.body
+    }
+}

@@ -1,0 +1,134 @@
+//! The whole system started the way an operator starts it: `tillstream up` as a child
+//! process, on a private subject prefix, private databases and a free gateway port.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tillstream_test_support::{
+    TestDatabase, TestPrefix, database_server_url, free_port, nats_url, unique_name,
+};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+const SERVICES: [&str; 5] = ["auth", "catalog", "inventory", "sales", "ledger"];
+
+pub struct System {
+    pub url: String,
+    pub admin_password: String,
+    /// The pid of each process, as `up` last reported it.
+    pub pids: HashMap<String, i32>,
+    up: Child,
+    lines: mpsc::UnboundedReceiver<String>,
+    _databases: Vec<TestDatabase>,
+    _prefix: TestPrefix,
+}
+
+impl System {
+    /// Runs `tillstream up` and waits for its "ready" line.
+    pub async fn up() -> System {
+        let prefix = TestPrefix::new();
+        let db_prefix = unique_name("e2e");
+        let http_addr = format!("127.0.0.1:{}", free_port().unwrap());
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tillstream"));
+        command
+            .arg("up")
+            .env("TILLSTREAM_SUBJECT_PREFIX", &prefix.prefix)
+            .env("TILLSTREAM_DB_PREFIX", &db_prefix)
+            .env("TILLSTREAM_DATABASE_URL", database_server_url())
+            .env("TILLSTREAM_NATS_URL", nats_url())
+            .env("TILLSTREAM_HTTP_ADDR", &http_addr)
+            .env("RUST_LOG", "warn")
+            .env_remove("TILLSTREAM_ADMIN_PASSWORD")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        for service in SERVICES {
+            command.env_remove(format!("TILLSTREAM_{}_ADDR", service.to_uppercase()));
+        }
+        let mut up = command.spawn().unwrap();
+        let databases = SERVICES
+            .iter()
+            .map(|service| TestDatabase {
+                server_url: database_server_url(),
+                name: format!("{db_prefix}_{service}"),
+            })
+            .collect();
+        let stdout = up.stdout.take().unwrap();
+        let (sender, lines) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                eprintln!("up| {line}");
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut system = System {
+            url: format!("http://{http_addr}"),
+            admin_password: String::new(),
+            pids: HashMap::new(),
+            up,
+            lines,
+            _databases: databases,
+            _prefix: prefix,
+        };
+        system.wait_for_line("tillstream: ready").await;
+        // The generated password follows the ready line.
+        let line = system.wait_for_line("log in as `admin`").await;
+        system.admin_password = line
+            .split("with password ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("up prints the generated admin password")
+            .to_owned();
+        system
+    }
+
+    /// Reads `up`'s output until a line containing `needle`; returns that line. Notes the
+    /// pid of every process it sees started.
+    pub async fn wait_for_line(&mut self, needle: &str) -> String {
+        let wait = async {
+            while let Some(line) = self.lines.recv().await {
+                if let Some(rest) = line.strip_prefix("tillstream: started ") {
+                    let name = rest.split_whitespace().next().unwrap_or_default();
+                    self.pids.insert(name.to_owned(), pid_in(&line));
+                }
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+            panic!("`tillstream up` ended before printing {needle:?}");
+        };
+        tokio::time::timeout(Duration::from_secs(120), wait)
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} from `tillstream up` within 120 s"))
+    }
+
+    /// SIGTERM to `up`; it must stop every child and exit cleanly.
+    pub async fn stop(mut self) {
+        let pid = i32::try_from(self.up.id().unwrap()).unwrap();
+        kill(Pid::from_raw(pid), Signal::SIGTERM).unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(30), self.up.wait())
+            .await
+            .expect("up stops within 30 s")
+            .unwrap();
+        assert!(status.success(), "up exited with {status}");
+    }
+}
+
+/// The pid in a "started <process> (pid N)" line.
+pub fn pid_in(line: &str) -> i32 {
+    line.split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {line:?}"))
+}
+
+/// Whether a process is still there.
+pub fn alive(pid: i32) -> bool {
+    kill(Pid::from_raw(pid), None).is_ok()
+}
