@@ -106,7 +106,26 @@ impl Required for AdminRole {
 #[derive(Debug)]
 pub struct Caller<R> {
     pub claims: Claims,
+    /// The bearer token as sent, forwarded so the services can verify it themselves.
+    pub token: String,
     role: PhantomData<R>,
+}
+
+impl<R> Caller<R> {
+    /// Who a call to a service is made for.
+    pub fn on_behalf(&self) -> Option<OnBehalf<'_>> {
+        Some(OnBehalf {
+            claims: &self.claims,
+            token: &self.token,
+        })
+    }
+}
+
+/// The caller as the services see them: the verified claims and the token itself.
+#[derive(Debug, Clone, Copy)]
+pub struct OnBehalf<'a> {
+    pub claims: &'a Claims,
+    pub token: &'a str,
 }
 
 /// Any signed-in user: every role includes the cashier's.
@@ -140,6 +159,7 @@ impl<R: Required> FromRequestParts<AppState> for Caller<R> {
         }
         Ok(Caller {
             claims,
+            token: token.to_owned(),
             role: PhantomData,
         })
     }

@@ -117,7 +117,14 @@ impl ApiError {
             Code::ResourceExhausted => {
                 let mut error =
                     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
-                error.retry_after = Some(1);
+                error.retry_after = Some(
+                    status
+                        .metadata()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(1),
+                );
                 error
             }
             Code::DeadlineExceeded => ApiError::new(

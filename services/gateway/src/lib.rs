@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use tillstream_service::stop_on_signal;
 use tillstream_telemetry::{Dependency, Probe, install_metrics, ops_router};
 use tokio::net::TcpListener;
@@ -52,9 +52,17 @@ pub fn router(state: AppState) -> Router {
     use routes::{auth, catalog, inventory, ledger, sales};
     let api = Router::new()
         .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/pin-login", post(auth::pin_login))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/auth/me", get(auth::me))
         .route("/.well-known/jwks.json", get(auth::jwks))
-        .route("/api/v1/users", post(auth::create_user))
+        .route(
+            "/api/v1/users",
+            post(auth::create_user).get(auth::list_users),
+        )
+        .route("/api/v1/users/{id}", patch(auth::update_user))
+        .route("/api/v1/users/{id}/pin", post(auth::set_pin))
         .route("/api/v1/products", post(catalog::create))
         .route("/api/v1/products/lookup", get(catalog::lookup))
         .route("/api/v1/products/{id}", get(catalog::get))
@@ -118,9 +126,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = router(AppState::new(&settings));
     tracing::info!(service = SERVICE, addr = %listener.local_addr()?, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
 }
 
 /// The whole of the gateway's `main`: logs, settings from the environment (exit code 2 and

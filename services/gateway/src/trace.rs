@@ -2,9 +2,10 @@
 //! else a new one. It names the request's span, goes to the services in `traceparent`,
 //! comes back in `x-trace-id` and in every error body.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -12,6 +13,12 @@ use tracing::Instrument;
 
 tokio::task_local! {
     static TRACE_ID: String;
+    static CLIENT_ADDR: Option<String>;
+}
+
+/// The address of the client of the request being handled (for per-address lockout).
+pub fn current_client_addr() -> Option<String> {
+    CLIENT_ADDR.try_with(Clone::clone).ok().flatten()
 }
 
 /// The trace id of the request being handled, or `""` outside one.
@@ -39,9 +46,16 @@ pub async fn traced(request: Request, next: Next) -> Response {
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let span = tracing::info_span!("http", %method, %route, trace_id = %trace_id, status = tracing::field::Empty);
+    let client_addr = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip().to_string());
     let started = Instant::now();
     let mut response = TRACE_ID
-        .scope(trace_id.clone(), next.run(request))
+        .scope(
+            trace_id.clone(),
+            CLIENT_ADDR.scope(client_addr, next.run(request)),
+        )
         .instrument(span.clone())
         .await;
     let status = response.status().as_u16();

@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::http::{self, StatusCode};
-use tillstream_access::Claims;
 use tonic::transport::{Channel, Endpoint};
 use tower::ServiceExt;
 
-use crate::trace::{child_traceparent, current_trace_id};
+use crate::access::OnBehalf;
+use crate::trace::{child_traceparent, current_client_addr, current_trace_id};
 
 /// How long a connection attempt may take before the service counts as down.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -101,8 +101,9 @@ async fn futures_join_all<F: std::future::Future>(futures: [F; 5]) -> Vec<F::Out
 }
 
 /// A request to a service on behalf of `caller`: the trace context, the correlation id
-/// (the trace id) and the acting user go along as metadata.
-pub fn request<T>(message: T, caller: Option<&Claims>) -> tonic::Request<T> {
+/// (the trace id), the acting user and their token go along as metadata, and the client's
+/// address when the gateway knows it.
+pub fn request<T>(message: T, caller: Option<OnBehalf<'_>>) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     let metadata = request.metadata_mut();
     if let Some(value) = child_traceparent().and_then(|v| v.parse().ok()) {
@@ -111,8 +112,16 @@ pub fn request<T>(message: T, caller: Option<&Claims>) -> tonic::Request<T> {
     if let Ok(value) = current_trace_id().parse() {
         metadata.insert("x-correlation-id", value);
     }
-    if let Some(value) = caller.and_then(|c| c.sub.parse().ok()) {
-        metadata.insert("x-actor", value);
+    if let Some(caller) = caller {
+        if let Ok(value) = caller.claims.sub.parse() {
+            metadata.insert("x-actor", value);
+        }
+        if let Ok(value) = format!("Bearer {}", caller.token).parse() {
+            metadata.insert("authorization", value);
+        }
+    }
+    if let Some(value) = current_client_addr().and_then(|addr| addr.parse().ok()) {
+        metadata.insert("x-client-addr", value);
     }
     request
 }

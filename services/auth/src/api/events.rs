@@ -12,22 +12,50 @@ pub struct AuthWire;
 
 impl WireFormat for AuthWire {
     fn encode(&self, _service: &str, event: &RecordedEvent) -> Result<WireEvent, MessagingError> {
-        let Event::UserRegistered {
-            id, username, role, ..
-        } = event.decode().map_err(|e| MessagingError::Encode {
+        let decoded: Event = event.decode().map_err(|e| MessagingError::Encode {
             event_id: event.event_id.to_string(),
             reason: e.to_string(),
         })?;
-        let data = pb::UserRegistered {
-            user_id: id.to_string(),
-            username,
-            role: role.to_string(),
+        // The user id is the stream's: `user-<id>`.
+        let user_id = event
+            .stream_id
+            .strip_prefix("user-")
+            .unwrap_or(&event.stream_id)
+            .to_owned();
+        let (name, data) = match decoded {
+            Event::UserRegistered {
+                id, username, role, ..
+            } => (
+                "UserRegistered",
+                pb::UserRegistered {
+                    user_id: id.to_string(),
+                    username,
+                    role: role.to_string(),
+                }
+                .encode_to_vec(),
+            ),
+            Event::RoleChanged { from, to } => (
+                "RoleChanged",
+                pb::RoleChanged {
+                    user_id,
+                    from: from.to_string(),
+                    to: to.to_string(),
+                }
+                .encode_to_vec(),
+            ),
+            Event::PasswordChanged { .. } => (
+                "PasswordChanged",
+                pb::PasswordChanged { user_id }.encode_to_vec(),
+            ),
+            Event::PinSet { .. } => ("PinSet", pb::PinSet { user_id }.encode_to_vec()),
+            Event::UserDisabled => ("UserDisabled", pb::UserDisabled { user_id }.encode_to_vec()),
+            Event::UserEnabled => ("UserEnabled", pb::UserEnabled { user_id }.encode_to_vec()),
         };
         Ok(WireEvent {
-            ce_type: "tillstream.auth.v1.UserRegistered".to_owned(),
+            ce_type: format!("tillstream.auth.v1.{name}"),
             content_type: "application/protobuf".to_owned(),
-            dataschema: "proto/auth/v1/auth.proto#UserRegistered".to_owned(),
-            data: data.encode_to_vec().into(),
+            dataschema: format!("proto/auth/v1/auth.proto#{name}"),
+            data: data.into(),
         })
     }
 }

@@ -1,16 +1,20 @@
-//! `tillstream.auth.v1.AuthService`.
+//! `tillstream.auth.v1.AuthService`. Calls that change users verify the caller's access
+//! token here, against auth's own keys, whatever the gateway already checked.
 
+use tillstream_access::{Claims, KeySet, Role};
 use tillstream_eventstore::{EventMetadata, EventStore};
 use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_server::AuthService;
 use tonic::{Request, Response, Status};
 
 use crate::api::error::AppError;
-use crate::commands::login::login;
+use crate::commands::change_user::{UserChanges, set_pin, update_user};
+use crate::commands::login::{Secret, login};
 use crate::commands::register_user::register_user;
-use crate::domain::user::{Role, UserError};
+use crate::commands::sessions::{self, Tokens};
+use crate::domain::user::UserError;
 use crate::keys;
-use crate::tokens::ACCESS_TOKEN_TTL;
+use crate::projections::users::{self, UserRow};
 
 #[derive(Debug, Clone)]
 pub struct AuthApi {
@@ -24,47 +28,113 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::LoginRequest>,
     ) -> Result<Response<pb::Tokens>, Status> {
+        let addr = header(&request, "x-client-addr");
         let request = request.into_inner();
-        let access_token = login(&self.store, &request.username, &request.password).await?;
-        Ok(Response::new(pb::Tokens {
-            access_token,
-            token_type: "Bearer".to_owned(),
-            expires_in: i64::try_from(ACCESS_TOKEN_TTL.as_secs()).unwrap_or(900),
-        }))
+        let secret = Secret::Password(&request.password);
+        let tokens = login(&self.store, &request.username, secret, addr.as_deref()).await?;
+        Ok(Response::new(tokens_to_proto(tokens)))
     }
 
+    #[tracing::instrument(skip_all, fields(username = %request.get_ref().username))]
+    async fn pin_login(
+        &self,
+        request: Request<pb::PinLoginRequest>,
+    ) -> Result<Response<pb::Tokens>, Status> {
+        let addr = header(&request, "x-client-addr");
+        let request = request.into_inner();
+        let secret = Secret::Pin(&request.pin);
+        let tokens = login(&self.store, &request.username, secret, addr.as_deref()).await?;
+        Ok(Response::new(tokens_to_proto(tokens)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn refresh(
+        &self,
+        request: Request<pb::RefreshRequest>,
+    ) -> Result<Response<pb::Tokens>, Status> {
+        let tokens = sessions::refresh(self.store.pool(), &request.get_ref().refresh_token).await?;
+        Ok(Response::new(tokens_to_proto(tokens)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn logout(
+        &self,
+        request: Request<pb::LogoutRequest>,
+    ) -> Result<Response<pb::LogoutResponse>, Status> {
+        let caller = self.caller(&request, Role::Cashier).await?;
+        sessions::logout(
+            self.store.pool(),
+            &request.get_ref().refresh_token,
+            &caller.sub,
+        )
+        .await?;
+        Ok(Response::new(pb::LogoutResponse {}))
+    }
+
+    #[tracing::instrument(skip_all, fields(username = %request.get_ref().username))]
     async fn create_user(
         &self,
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let actor = request
-            .metadata()
-            .get("x-actor")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let caller = self.caller(&request, Role::Admin).await?;
         let request = request.into_inner();
-        let role: Role = request
-            .role
-            .parse()
-            .map_err(|e: tillstream_access::UnknownRole| AppError::from(UserError::from(e)))?;
-        let metadata = EventMetadata {
-            actor,
-            ..Default::default()
-        };
+        let role = parse_role(&request.role)?;
         let row = register_user(
             &self.store,
             &request.username,
             &request.password,
             role,
-            metadata,
+            metadata(&caller),
         )
         .await?;
-        Ok(Response::new(pb::User {
-            id: row.id,
-            username: row.username,
-            role: row.role,
-            disabled: row.disabled,
+        Ok(Response::new(user_to_proto(row)))
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        self.caller(&request, Role::Admin).await?;
+        let rows = users::all(self.store.pool())
+            .await
+            .map_err(AppError::from)?;
+        Ok(Response::new(pb::ListUsersResponse {
+            users: rows.into_iter().map(user_to_proto).collect(),
         }))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %request.get_ref().id))]
+    async fn update_user(
+        &self,
+        request: Request<pb::UpdateUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let caller = self.caller(&request, Role::Admin).await?;
+        let request = request.into_inner();
+        let changes = UserChanges {
+            role: request.role.as_deref().map(parse_role).transpose()?,
+            disabled: request.disabled,
+            password: request.password,
+        };
+        let row = update_user(&self.store, &request.id, changes, metadata(&caller)).await?;
+        Ok(Response::new(user_to_proto(row)))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %request.get_ref().id))]
+    async fn set_pin(
+        &self,
+        request: Request<pb::SetPinRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let caller = self.caller(&request, Role::Manager).await?;
+        let request = request.into_inner();
+        let row = set_pin(
+            &self.store,
+            &request.id,
+            &request.pin,
+            caller.role,
+            metadata(&caller),
+        )
+        .await?;
+        Ok(Response::new(user_to_proto(row)))
     }
 
     async fn get_jwks(&self, _: Request<pb::GetJwksRequest>) -> Result<Response<pb::Jwks>, Status> {
@@ -74,5 +144,70 @@ impl AuthService for AuthApi {
         Ok(Response::new(pb::Jwks {
             json: keys::jwks(&keys).to_string(),
         }))
+    }
+}
+
+impl AuthApi {
+    /// The verified caller, if their role allows `required`.
+    async fn caller<T>(&self, request: &Request<T>, required: Role) -> Result<Claims, Status> {
+        let token = header(request, "authorization")
+            .and_then(|v| v.strip_prefix("Bearer ").map(str::to_owned))
+            .ok_or_else(|| Status::unauthenticated("an access token is required"))?;
+        let keys = keys::all(self.store.pool())
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let key_set = KeySet::from_jwks(&keys::jwks(&keys).to_string())
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let claims = key_set
+            .verify(&token)
+            .map_err(|_| Status::unauthenticated("the access token is not valid"))?;
+        if !claims.role.allows(required) {
+            return Err(Status::permission_denied(format!(
+                "this needs the {required} role or above"
+            )));
+        }
+        Ok(claims)
+    }
+}
+
+fn header<T>(request: &Request<T>, name: &str) -> Option<String> {
+    request
+        .metadata()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn metadata(caller: &Claims) -> EventMetadata {
+    EventMetadata {
+        actor: Some(caller.sub.clone()),
+        ..Default::default()
+    }
+}
+
+fn parse_role(text: &str) -> Result<Role, AppError> {
+    text.parse()
+        .map_err(|e: tillstream_access::UnknownRole| AppError::from(UserError::from(e)))
+}
+
+fn tokens_to_proto(tokens: Tokens) -> pb::Tokens {
+    pb::Tokens {
+        access_token: tokens.access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: i64::try_from(tokens.expires_in.as_secs()).unwrap_or(i64::MAX),
+        refresh_token: tokens.refresh_token,
+    }
+}
+
+fn user_to_proto(row: UserRow) -> pb::User {
+    pb::User {
+        id: row.id,
+        username: row.username,
+        role: row.role,
+        disabled: row.disabled,
+        has_pin: row.pin_hash.is_some(),
+        created_at: row
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     }
 }

@@ -9,44 +9,58 @@ use argon2::password_hash::phc::PasswordHash;
 use tillstream_eventstore::EventStore;
 
 use crate::api::error::AppError;
+use crate::commands::lockout;
 use crate::commands::register_user::hash_password;
+use crate::commands::sessions::{self, Tokens};
 use crate::domain::user::normalize_username;
-use crate::keys;
 use crate::projections::users;
-use crate::tokens;
 
-/// Issues an access token, or `Unauthenticated` whatever was wrong.
-pub async fn login(store: &EventStore, username: &str, password: &str) -> Result<String, AppError> {
+/// What a user proves themselves with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret<'a> {
+    Password(&'a str),
+    /// A till PIN; only users with one set can use it.
+    Pin(&'a str),
+}
+
+/// Starts a session, or answers `Unauthenticated` whatever was wrong, or `LockedOut` after
+/// too many failures for the username or from `client_addr`.
+pub async fn login(
+    store: &EventStore,
+    username: &str,
+    secret: Secret<'_>,
+    client_addr: Option<&str>,
+) -> Result<Tokens, AppError> {
+    let pool = store.pool();
+    lockout::check(pool, username, client_addr).await?;
     let user = match normalize_username(username) {
-        Ok(name) => users::by_username(store.pool(), &name)
-            .await
-            .map_err(|e| AppError::Store(e.into()))?,
+        Ok(name) => users::by_username(pool, &name).await?,
         Err(_) => None,
     };
-    // Verify against a dummy hash when there is no user, so timing does not tell.
-    let hash = match &user {
-        Some(user) => user.password_hash.clone(),
+    let stored = user.as_ref().and_then(|u| match secret {
+        Secret::Password(_) => Some(u.password_hash.clone()),
+        Secret::Pin(_) => u.pin_hash.clone(),
+    });
+    // Verify against a dummy hash when there is nothing to verify against, so timing does
+    // not tell an unknown user from a wrong secret.
+    let hash = match stored {
+        Some(hash) => hash,
         None => dummy_hash().await?,
     };
-    let matches = verify(password, &hash).await?;
-    let Some(user) = user.filter(|u| matches && !u.disabled) else {
-        return Err(AppError::Unauthenticated);
+    let given = match secret {
+        Secret::Password(password) => password,
+        Secret::Pin(pin) => pin,
     };
-    let key = keys::current(store.pool())
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let role = user
-        .role
-        .parse()
-        .map_err(|e: tillstream_access::UnknownRole| AppError::Internal(e.to_string()))?;
-    tokens::issue(
-        &key,
-        &user.id,
-        &user.username,
-        role,
-        chrono::Utc::now().timestamp(),
-    )
-    .map_err(|e| AppError::Internal(e.to_string()))
+    let matches = verify(given, &hash).await?
+        && user
+            .as_ref()
+            .is_some_and(|u| matches!(secret, Secret::Password(_)) || u.pin_hash.is_some());
+    let Some(user) = user.filter(|u| matches && !u.disabled) else {
+        lockout::record_failure(pool, username, client_addr).await?;
+        return Err(AppError::BAD_CREDENTIALS);
+    };
+    lockout::reset(pool, username).await?;
+    sessions::start(pool, &user).await
 }
 
 async fn verify(password: &str, hash: &str) -> Result<bool, AppError> {

@@ -1,4 +1,7 @@
 //! The auth service's use cases.
 
+pub mod change_user;
+pub mod lockout;
 pub mod login;
 pub mod register_user;
+pub mod sessions;

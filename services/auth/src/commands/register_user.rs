@@ -44,6 +44,8 @@ pub async fn register_user(
         role: role.to_string(),
         disabled: false,
         password_hash,
+        pin_hash: None,
+        created_at: chrono::Utc::now(),
     };
     let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
     store.append_in(&mut tx, &request).await?;

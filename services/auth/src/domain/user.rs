@@ -34,6 +34,19 @@ pub enum Command {
         role: Role,
         password_hash: String,
     },
+    ChangeRole {
+        role: Role,
+    },
+    ChangePassword {
+        password_hash: String,
+    },
+    /// `by` is the role of whoever sets it: nobody sets a PIN for a role above their own.
+    SetPin {
+        pin_hash: String,
+        by: Role,
+    },
+    Disable,
+    Enable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,11 +58,30 @@ pub enum Event {
         role: Role,
         password_hash: String,
     },
+    RoleChanged {
+        from: Role,
+        to: Role,
+    },
+    PasswordChanged {
+        password_hash: String,
+    },
+    PinSet {
+        pin_hash: String,
+    },
+    UserDisabled,
+    UserEnabled,
 }
 
 impl DomainEvent for Event {
     fn event_type(&self) -> &'static str {
-        "UserRegistered"
+        match self {
+            Event::UserRegistered { .. } => "UserRegistered",
+            Event::RoleChanged { .. } => "RoleChanged",
+            Event::PasswordChanged { .. } => "PasswordChanged",
+            Event::PinSet { .. } => "PinSet",
+            Event::UserDisabled => "UserDisabled",
+            Event::UserEnabled => "UserEnabled",
+        }
     }
 }
 
@@ -57,11 +89,15 @@ impl DomainEvent for Event {
 pub enum UserError {
     #[error("the user already exists")]
     AlreadyExists,
+    #[error("no such user")]
+    NotFound,
     #[error("{message}")]
     Invalid {
         field: &'static str,
         message: &'static str,
     },
+    #[error("a {by} cannot set the PIN of a {target}")]
+    Forbidden { by: Role, target: Role },
 }
 
 /// A username as stored: trimmed, lower-case, 3 to 64 of `a-z 0-9 . _ -`.
@@ -91,9 +127,22 @@ pub fn check_password(password: &str) -> Result<(), UserError> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A till PIN: 4 to 8 digits.
+pub fn check_pin(pin: &str) -> Result<(), UserError> {
+    if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(UserError::Invalid {
+            field: "pin",
+            message: "a PIN has 4 to 8 digits",
+        });
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub registered: bool,
+    pub role: Option<Role>,
+    pub disabled: bool,
 }
 
 impl Decider for User {
@@ -103,26 +152,66 @@ impl Decider for User {
     type Error = UserError;
 
     fn decide(state: &User, command: &Command) -> Result<Vec<Event>, UserError> {
-        let Command::Register {
+        if let Command::Register {
             id,
             username,
             role,
             password_hash,
-        } = command;
-        if state.registered {
-            return Err(UserError::AlreadyExists);
+        } = command
+        {
+            if state.registered {
+                return Err(UserError::AlreadyExists);
+            }
+            let username = normalize_username(username)?;
+            return Ok(vec![Event::UserRegistered {
+                id: *id,
+                username,
+                role: *role,
+                password_hash: password_hash.clone(),
+            }]);
         }
-        let username = normalize_username(username)?;
-        Ok(vec![Event::UserRegistered {
-            id: *id,
-            username,
-            role: *role,
-            password_hash: password_hash.clone(),
-        }])
+        let Some(current_role) = state.role.filter(|_| state.registered) else {
+            return Err(UserError::NotFound);
+        };
+        // Repeating a change that already holds records nothing: a retried request is harmless.
+        Ok(match command {
+            Command::Register { .. } => Vec::new(),
+            Command::ChangeRole { role } if *role == current_role => Vec::new(),
+            Command::ChangeRole { role } => vec![Event::RoleChanged {
+                from: current_role,
+                to: *role,
+            }],
+            Command::ChangePassword { password_hash } => vec![Event::PasswordChanged {
+                password_hash: password_hash.clone(),
+            }],
+            Command::SetPin { by, .. } if !by.allows(current_role) => {
+                return Err(UserError::Forbidden {
+                    by: *by,
+                    target: current_role,
+                });
+            }
+            Command::SetPin { pin_hash, .. } => vec![Event::PinSet {
+                pin_hash: pin_hash.clone(),
+            }],
+            Command::Disable if state.disabled => Vec::new(),
+            Command::Disable => vec![Event::UserDisabled],
+            Command::Enable if !state.disabled => Vec::new(),
+            Command::Enable => vec![Event::UserEnabled],
+        })
     }
 
-    fn evolve(_: User, _: &Event) -> User {
-        User { registered: true }
+    fn evolve(mut state: User, event: &Event) -> User {
+        match event {
+            Event::UserRegistered { role, .. } => {
+                state.registered = true;
+                state.role = Some(*role);
+            }
+            Event::RoleChanged { to, .. } => state.role = Some(*to),
+            Event::UserDisabled => state.disabled = true,
+            Event::UserEnabled => state.disabled = false,
+            Event::PasswordChanged { .. } | Event::PinSet { .. } => {}
+        }
+        state
     }
 }
 
@@ -170,5 +259,68 @@ mod tests {
         assert!(normalize_username("ålice").is_err());
         assert!(check_password("short").is_err());
         assert!(check_password("long enough").is_ok());
+    }
+
+    fn registered(role: Role) -> Vec<Event> {
+        vec![Event::UserRegistered {
+            id: UserId::generate(),
+            username: "carol".into(),
+            role,
+            password_hash: "h".into(),
+        }]
+    }
+
+    #[test]
+    fn role_changes_and_disabling_record_only_what_changes() {
+        given::<User>(registered(Role::Cashier))
+            .when(Command::ChangeRole {
+                role: Role::Manager,
+            })
+            .then(vec![Event::RoleChanged {
+                from: Role::Cashier,
+                to: Role::Manager,
+            }]);
+        given::<User>(registered(Role::Cashier))
+            .when(Command::ChangeRole {
+                role: Role::Cashier,
+            })
+            .then(vec![]);
+        given::<User>(registered(Role::Cashier))
+            .when(Command::Disable)
+            .then(vec![Event::UserDisabled]);
+        let mut disabled = registered(Role::Cashier);
+        disabled.push(Event::UserDisabled);
+        given::<User>(disabled.clone())
+            .when(Command::Disable)
+            .then(vec![]);
+        given::<User>(disabled)
+            .when(Command::Enable)
+            .then(vec![Event::UserEnabled]);
+        given::<User>(vec![])
+            .when(Command::Disable)
+            .then_error(UserError::NotFound);
+    }
+
+    #[test]
+    fn a_pin_is_set_by_someone_of_the_same_role_or_above() {
+        let pin = |by| Command::SetPin {
+            pin_hash: "p".into(),
+            by,
+        };
+        given::<User>(registered(Role::Cashier))
+            .when(pin(Role::Manager))
+            .then(vec![Event::PinSet {
+                pin_hash: "p".into(),
+            }]);
+        given::<User>(registered(Role::Admin))
+            .when(pin(Role::Manager))
+            .then_error(UserError::Forbidden {
+                by: Role::Manager,
+                target: Role::Admin,
+            });
+        assert!(check_pin("1234").is_ok() && check_pin("12345678").is_ok());
+        for bad in ["123", "123456789", "12a4", "１２３４", ""] {
+            assert!(check_pin(bad).is_err(), "{bad:?}");
+        }
     }
 }

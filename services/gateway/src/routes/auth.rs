@@ -1,17 +1,18 @@
 //! Logging in, who am I, the public keys, and users.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
 
-use super::{Created, created};
+use super::{Created, Page, PageQuery, created};
 use crate::AppState;
-use crate::access::{Admin, AnyUser};
+use crate::access::{Admin, AnyUser, Manager};
 use crate::error::ApiError;
-use crate::json::JsonBody;
+use crate::json::{JsonBody, Query};
 use crate::upstream::request;
 
 #[derive(Debug, Deserialize)]
@@ -23,30 +24,91 @@ pub struct LoginBody {
 #[derive(Debug, Serialize)]
 pub struct TokensView {
     access_token: String,
+    refresh_token: String,
     token_type: String,
     expires_in: i64,
+}
+
+impl From<pb::Tokens> for TokensView {
+    fn from(tokens: pb::Tokens) -> Self {
+        TokensView {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            token_type: tokens.token_type,
+            expires_in: tokens.expires_in,
+        }
+    }
 }
 
 pub async fn login(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<TokensView>, ApiError> {
+    let message = pb::LoginRequest {
+        username: body.username,
+        password: body.password,
+    };
     let tokens = client(&state)
-        .login(request(
-            pb::LoginRequest {
-                username: body.username,
-                password: body.password,
-            },
-            None,
-        ))
+        .login(request(message, None))
         .await
-        .map_err(|status| ApiError::from_status("auth", &status))?
-        .into_inner();
-    Ok(Json(TokensView {
-        access_token: tokens.access_token,
-        token_type: tokens.token_type,
-        expires_in: tokens.expires_in,
-    }))
+        .map_err(|status| ApiError::from_status("auth", &status))?;
+    Ok(Json(tokens.into_inner().into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PinLoginBody {
+    username: String,
+    pin: String,
+}
+
+pub async fn pin_login(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<PinLoginBody>,
+) -> Result<Json<TokensView>, ApiError> {
+    let message = pb::PinLoginRequest {
+        username: body.username,
+        pin: body.pin,
+    };
+    let tokens = client(&state)
+        .pin_login(request(message, None))
+        .await
+        .map_err(|status| ApiError::from_status("auth", &status))?;
+    Ok(Json(tokens.into_inner().into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RefreshBody {
+    refresh_token: String,
+}
+
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<Json<TokensView>, ApiError> {
+    let message = pb::RefreshRequest {
+        refresh_token: body.refresh_token,
+    };
+    let tokens = client(&state)
+        .refresh(request(message, None))
+        .await
+        .map_err(|status| ApiError::from_status("auth", &status))?;
+    Ok(Json(tokens.into_inner().into()))
+}
+
+/// 204: the session is over (also when it already was).
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: AnyUser,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<StatusCode, ApiError> {
+    let message = pb::LogoutRequest {
+        refresh_token: body.refresh_token,
+    };
+    client(&state)
+        .logout(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("auth", &status))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +154,21 @@ pub struct UserView {
     username: String,
     role: String,
     disabled: bool,
+    has_pin: bool,
+    created_at: String,
+}
+
+impl From<pb::User> for UserView {
+    fn from(user: pb::User) -> Self {
+        UserView {
+            id: user.id,
+            username: user.username,
+            role: user.role,
+            disabled: user.disabled,
+            has_pin: user.has_pin,
+            created_at: user.created_at,
+        }
+    }
 }
 
 pub async fn create_user(
@@ -106,17 +183,74 @@ pub async fn create_user(
                 password: body.password,
                 role: body.role,
             },
-            Some(&caller.claims),
+            caller.on_behalf(),
         ))
         .await
+        .map_err(|status| ApiError::from_status("auth", &status))?;
+    Ok(created(user.into_inner().into()))
+}
+
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Admin,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<UserView>>, ApiError> {
+    let paging = query.paging()?;
+    let users = client(&state)
+        .list_users(request(pb::ListUsersRequest {}, caller.on_behalf()))
+        .await
         .map_err(|status| ApiError::from_status("auth", &status))?
-        .into_inner();
-    Ok(created(UserView {
-        id: user.id,
-        username: user.username,
-        role: user.role,
-        disabled: user.disabled,
-    }))
+        .into_inner()
+        .users;
+    Ok(Json(
+        paging.page_of(users.into_iter().map(Into::into).collect()),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    role: Option<String>,
+    disabled: Option<bool>,
+    password: Option<String>,
+}
+
+pub async fn update_user(
+    State(state): State<AppState>,
+    caller: Admin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UserPatch>,
+) -> Result<Json<UserView>, ApiError> {
+    let message = pb::UpdateUserRequest {
+        id,
+        role: body.role,
+        disabled: body.disabled,
+        password: body.password,
+    };
+    let user = client(&state)
+        .update_user(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("auth", &status))?;
+    Ok(Json(user.into_inner().into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PinBody {
+    pin: String,
+}
+
+pub async fn set_pin(
+    State(state): State<AppState>,
+    caller: Manager,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PinBody>,
+) -> Result<Json<UserView>, ApiError> {
+    let message = pb::SetPinRequest { id, pin: body.pin };
+    let user = client(&state)
+        .set_pin(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("auth", &status))?;
+    Ok(Json(user.into_inner().into()))
 }
 
 fn client(state: &AppState) -> AuthServiceClient<tonic::transport::Channel> {

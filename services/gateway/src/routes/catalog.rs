@@ -74,7 +74,7 @@ pub async fn create(
         idempotency_key: idempotency_key(&headers)?,
     };
     let product = client(&state)
-        .create_product(request(message, Some(&caller.claims)))
+        .create_product(request(message, caller.on_behalf()))
         .await
         .map_err(|status| ApiError::from_status("catalog", &status))?;
     Ok(created(product.into_inner().into()))
@@ -86,7 +86,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<ProductView>, ApiError> {
     let product = client(&state)
-        .get_product(request(pb::GetProductRequest { id }, Some(&caller.claims)))
+        .get_product(request(pb::GetProductRequest { id }, caller.on_behalf()))
         .await
         .map_err(|status| ApiError::from_status("catalog", &status))?;
     Ok(Json(product.into_inner().into()))
@@ -117,7 +117,7 @@ pub async fn lookup(
     let product = client(&state)
         .lookup_product(request(
             pb::LookupProductRequest { key: Some(key) },
-            Some(&caller.claims),
+            caller.on_behalf(),
         ))
         .await
         .map_err(|status| ApiError::from_status("catalog", &status))?;

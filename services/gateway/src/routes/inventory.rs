@@ -47,7 +47,7 @@ pub async fn create_location(
                 code: body.code,
                 name: body.name,
             },
-            Some(&caller.claims),
+            caller.on_behalf(),
         ))
         .await
         .map_err(|status| ApiError::from_status("inventory", &status))?;
@@ -61,7 +61,7 @@ pub async fn list_locations(
 ) -> Result<Json<Page<LocationView>>, ApiError> {
     let paging = query.paging()?;
     let locations = client(&state)
-        .list_locations(request(pb::ListLocationsRequest {}, Some(&caller.claims)))
+        .list_locations(request(pb::ListLocationsRequest {}, caller.on_behalf()))
         .await
         .map_err(|status| ApiError::from_status("inventory", &status))?
         .into_inner()
@@ -124,7 +124,7 @@ pub async fn receive(
         lines: lines.clone(),
     };
     let levels = client(&state)
-        .receive_stock(request(message, Some(&caller.claims)))
+        .receive_stock(request(message, caller.on_behalf()))
         .await
         .map_err(|status| ApiError::from_status("inventory", &status))?
         .into_inner()
@@ -188,7 +188,7 @@ pub async fn stock(
                 location_id: query.location_id.unwrap_or_default(),
                 product_id: query.product_id.unwrap_or_default(),
             },
-            Some(&caller.claims),
+            caller.on_behalf(),
         ))
         .await
         .map_err(|status| ApiError::from_status("inventory", &status))?

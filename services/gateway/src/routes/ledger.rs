@@ -50,7 +50,7 @@ pub async fn entries(
                 source_id: query.source_id.unwrap_or_default(),
                 account: query.account.unwrap_or_default(),
             },
-            Some(&caller.claims),
+            caller.on_behalf(),
         ))
         .await
         .map_err(|status| ApiError::from_status("ledger", &status))?
@@ -101,7 +101,7 @@ pub async fn trial_balance(
     caller: Manager,
 ) -> Result<Json<TrialBalanceView>, ApiError> {
     let balance = client(&state)
-        .get_trial_balance(request(pb::GetTrialBalanceRequest {}, Some(&caller.claims)))
+        .get_trial_balance(request(pb::GetTrialBalanceRequest {}, caller.on_behalf()))
         .await
         .map_err(|status| ApiError::from_status("ledger", &status))?
         .into_inner();

@@ -237,7 +237,7 @@ pub async fn create(
 ) -> Result<Created<SaleView>, ApiError> {
     let message = body.into_request(caller.claims.sub.clone(), idempotency_key(&headers)?)?;
     let sale = client(&state)
-        .create_sale(request(message, Some(&caller.claims)))
+        .create_sale(request(message, caller.on_behalf()))
         .await
         .map_err(|status| ApiError::from_status("sales", &status))?;
     Ok(created(sale.into_inner().into()))
@@ -251,7 +251,7 @@ pub async fn get(
     let sale = client(&state)
         .get_sale(request(
             pb::GetSaleRequest { id_or_number },
-            Some(&caller.claims),
+            caller.on_behalf(),
         ))
         .await
         .map_err(|status| ApiError::from_status("sales", &status))?;
