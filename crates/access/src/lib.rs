@@ -2,7 +2,10 @@
 //! published key set (JWKS) and a verification that accepts EdDSA signatures by a known
 //! `kid` only, so `alg: none` and HMAC keyed with a public key never pass.
 
+pub mod matrix;
 mod role;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 use std::collections::HashMap;
 

@@ -2,44 +2,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::SigningKey;
 use jsonwebtoken::{EncodingKey, Header};
 
 use super::*;
+use crate::testing::TestSigner;
 
-/// RFC 8410's PKCS#8 prefix for an Ed25519 private key; the seed follows.
-const PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-
-struct TestKey {
-    kid: &'static str,
-    seed: [u8; 32],
-}
-
-impl TestKey {
-    fn x(&self) -> String {
-        URL_SAFE_NO_PAD.encode(
-            SigningKey::from_bytes(&self.seed)
-                .verifying_key()
-                .to_bytes(),
-        )
-    }
-
-    fn jwk(&self) -> serde_json::Value {
-        serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": self.x(), "kid": self.kid, "alg": "EdDSA", "use": "sig"})
-    }
-
-    fn sign(&self, claims: &serde_json::Value) -> String {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.to_owned());
-        let mut der = PKCS8_PREFIX.to_vec();
-        der.extend_from_slice(&self.seed);
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&der)).unwrap()
-    }
-}
-
-fn keys(keys: &[&TestKey]) -> KeySet {
+fn keys(keys: &[&TestSigner]) -> KeySet {
     let jwks = serde_json::json!({"keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>()});
     KeySet::from_jwks(&jwks.to_string()).unwrap()
 }
@@ -49,14 +17,8 @@ fn claims(role: &str, exp_in: i64) -> serde_json::Value {
     serde_json::json!({"sub": "u1", "name": "alice", "role": role, "iss": ISSUER, "iat": now, "exp": now + exp_in})
 }
 
-const OLD: TestKey = TestKey {
-    kid: "old",
-    seed: [1; 32],
-};
-const NEW: TestKey = TestKey {
-    kid: "new",
-    seed: [2; 32],
-};
+const OLD: TestSigner = TestSigner::new("old", [1; 32]);
+const NEW: TestSigner = TestSigner::new("new", [2; 32]);
 
 #[test]
 fn a_token_verifies_with_the_key_its_kid_names() {

@@ -1,15 +1,17 @@
 //! Who is calling: the bearer token verified against auth's published keys (fetched once,
 //! fetched again when a token names a key we have not seen, at most every few seconds), and
-//! the role a route needs checked before its body is read, so 403 comes before 422.
+//! the role the matrix gives the route checked before its body is read.
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::header;
 use axum::http::request::Parts;
-use tillstream_access::{Claims, KeySet, Role, TokenError};
+use axum::middleware::Next;
+use axum::response::Response;
+use tillstream_access::matrix::{self, Access};
+use tillstream_access::{Claims, KeySet, TokenError};
 use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
 use tokio::sync::{Mutex, RwLock};
@@ -31,9 +33,14 @@ pub struct KeyCache {
 
 impl KeyCache {
     pub fn new(auth: Channel) -> Self {
+        Self::with_keys(auth, KeySet::default())
+    }
+
+    /// A cache that starts with `keys` (tests sign with a key of their own).
+    pub fn with_keys(auth: Channel, keys: KeySet) -> Self {
         KeyCache {
             auth: AuthServiceClient::new(auth),
-            keys: Arc::default(),
+            keys: Arc::new(RwLock::new(keys)),
             last_fetch: Arc::default(),
         }
     }
@@ -80,38 +87,15 @@ impl KeyCache {
     }
 }
 
-/// The role a route needs, as a type, so the extractor can check it.
-pub trait Required {
-    const ROLE: Role;
-}
-
-#[derive(Debug)]
-pub struct CashierRole;
-#[derive(Debug)]
-pub struct ManagerRole;
-#[derive(Debug)]
-pub struct AdminRole;
-
-impl Required for CashierRole {
-    const ROLE: Role = Role::Cashier;
-}
-impl Required for ManagerRole {
-    const ROLE: Role = Role::Manager;
-}
-impl Required for AdminRole {
-    const ROLE: Role = Role::Admin;
-}
-
-/// An authenticated caller whose role allows `R`'s routes.
-#[derive(Debug)]
-pub struct Caller<R> {
+/// The caller of a route that needs a role, authenticated and authorized by `authorize`.
+#[derive(Debug, Clone)]
+pub struct Caller {
     pub claims: Claims,
     /// The bearer token as sent, forwarded so the services can verify it themselves.
     pub token: String,
-    role: PhantomData<R>,
 }
 
-impl<R> Caller<R> {
+impl Caller {
     /// Who a call to a service is made for.
     pub fn on_behalf(&self) -> Option<OnBehalf<'_>> {
         Some(OnBehalf {
@@ -128,39 +112,58 @@ pub struct OnBehalf<'a> {
     pub token: &'a str,
 }
 
-/// Any signed-in user: every role includes the cashier's.
-pub type AnyUser = Caller<CashierRole>;
-pub type Cashier = Caller<CashierRole>;
-pub type Manager = Caller<ManagerRole>;
-pub type Admin = Caller<AdminRole>;
-
-impl<R: Required> FromRequestParts<AppState> for Caller<R> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .ok_or_else(|| {
-                ApiError::unauthenticated("send `Authorization: Bearer <access token>`")
-            })?;
-        let claims = state.keys.verify(token).await?;
-        if !claims.role.allows(R::ROLE) {
+/// The layer in front of every route: looks the route up in the role matrix
+/// (`tillstream_access::matrix`), verifies the bearer token and checks the role before any
+/// handler reads the body, so 401 and 403 come before 400 and 422. A route missing from the
+/// matrix is refused: the table is the one place access is decided.
+pub async fn authorize(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let rule = matrix::access(request.method().as_str(), &path).ok_or_else(|| {
+        tracing::error!(%path, method = %request.method(), "route missing from the role matrix");
+        ApiError::forbidden("this route has no access rule")
+    })?;
+    if let Access::AtLeast(required) = rule {
+        let token = bearer(request.headers()).ok_or_else(|| {
+            ApiError::unauthenticated("send `Authorization: Bearer <access token>`")
+        })?;
+        let claims = state.keys.verify(&token).await?;
+        if !claims.role.allows(required) {
             return Err(ApiError::forbidden(format!(
-                "this needs the {} role or above; you are {}",
-                R::ROLE,
+                "this needs the {required} role or above; you are {}",
                 claims.role
             )));
         }
-        Ok(Caller {
-            claims,
-            token: token.to_owned(),
-            role: PhantomData,
-        })
+        request.extensions_mut().insert(Caller { claims, token });
+    }
+    Ok(next.run(request).await)
+}
+
+fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        // Present whenever the matrix gives the route a role; a handler that asks for a
+        // caller on a public route gets the same answer as an anonymous client.
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthenticated("this route needs an access token"))
     }
 }

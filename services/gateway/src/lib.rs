@@ -76,6 +76,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sales/{id}", get(sales::get))
         .route("/api/v1/ledger/entries", get(ledger::entries))
         .route("/api/v1/ledger/trial-balance", get(ledger::trial_balance))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::authorize,
+        ))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

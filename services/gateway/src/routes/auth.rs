@@ -10,7 +10,7 @@ use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
 
 use super::{Created, Page, PageQuery, created};
 use crate::AppState;
-use crate::access::{Admin, AnyUser, Manager};
+use crate::access::Caller;
 use crate::error::ApiError;
 use crate::json::{JsonBody, Query};
 use crate::upstream::request;
@@ -98,7 +98,7 @@ pub async fn refresh(
 /// 204: the session is over (also when it already was).
 pub async fn logout(
     State(state): State<AppState>,
-    caller: AnyUser,
+    caller: Caller,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<StatusCode, ApiError> {
     let message = pb::LogoutRequest {
@@ -118,7 +118,7 @@ pub struct MeView {
     role: String,
 }
 
-pub async fn me(caller: AnyUser) -> Json<MeView> {
+pub async fn me(caller: Caller) -> Json<MeView> {
     Json(MeView {
         id: caller.claims.sub,
         username: caller.claims.name,
@@ -173,7 +173,7 @@ impl From<pb::User> for UserView {
 
 pub async fn create_user(
     State(state): State<AppState>,
-    caller: Admin,
+    caller: Caller,
     JsonBody(body): JsonBody<NewUser>,
 ) -> Result<Created<UserView>, ApiError> {
     let user = client(&state)
@@ -192,7 +192,7 @@ pub async fn create_user(
 
 pub async fn list_users(
     State(state): State<AppState>,
-    caller: Admin,
+    caller: Caller,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Page<UserView>>, ApiError> {
     let paging = query.paging()?;
@@ -217,7 +217,7 @@ pub struct UserPatch {
 
 pub async fn update_user(
     State(state): State<AppState>,
-    caller: Admin,
+    caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UserPatch>,
 ) -> Result<Json<UserView>, ApiError> {
@@ -241,7 +241,7 @@ pub struct PinBody {
 
 pub async fn set_pin(
     State(state): State<AppState>,
-    caller: Manager,
+    caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PinBody>,
 ) -> Result<Json<UserView>, ApiError> {

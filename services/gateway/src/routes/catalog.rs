@@ -9,7 +9,7 @@ use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 
 use super::{Created, created, idempotency_key, optional};
 use crate::AppState;
-use crate::access::{AnyUser, Manager};
+use crate::access::Caller;
 use crate::error::ApiError;
 use crate::json::{DecimalText, JsonBody, MoneyText, Query};
 use crate::upstream::request;
@@ -59,7 +59,7 @@ impl From<pb::Product> for ProductView {
 
 pub async fn create(
     State(state): State<AppState>,
-    caller: Manager,
+    caller: Caller,
     headers: HeaderMap,
     JsonBody(body): JsonBody<NewProduct>,
 ) -> Result<Created<ProductView>, ApiError> {
@@ -82,7 +82,7 @@ pub async fn create(
 
 pub async fn get(
     State(state): State<AppState>,
-    caller: AnyUser,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ProductView>, ApiError> {
     let product = client(&state)
@@ -100,7 +100,7 @@ pub struct LookupQuery {
 
 pub async fn lookup(
     State(state): State<AppState>,
-    caller: AnyUser,
+    caller: Caller,
     Query(query): Query<LookupQuery>,
 ) -> Result<Json<ProductView>, ApiError> {
     use pb::lookup_product_request::Key;

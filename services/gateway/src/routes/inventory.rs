@@ -8,7 +8,7 @@ use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceC
 
 use super::{Created, Page, PageQuery, created, optional};
 use crate::AppState;
-use crate::access::{AnyUser, Manager};
+use crate::access::Caller;
 use crate::error::ApiError;
 use crate::json::{DecimalText, JsonBody, MoneyText, Query};
 use crate::upstream::request;
@@ -38,7 +38,7 @@ impl From<pb::Location> for LocationView {
 
 pub async fn create_location(
     State(state): State<AppState>,
-    caller: Manager,
+    caller: Caller,
     JsonBody(body): JsonBody<NewLocation>,
 ) -> Result<Created<LocationView>, ApiError> {
     let location = client(&state)
@@ -56,7 +56,7 @@ pub async fn create_location(
 
 pub async fn list_locations(
     State(state): State<AppState>,
-    caller: AnyUser,
+    caller: Caller,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Page<LocationView>>, ApiError> {
     let paging = query.paging()?;
@@ -105,7 +105,7 @@ pub struct ReceiptLineView {
 
 pub async fn receive(
     State(state): State<AppState>,
-    caller: Manager,
+    caller: Caller,
     JsonBody(body): JsonBody<NewReceipt>,
 ) -> Result<Created<ReceiptView>, ApiError> {
     let lines: Vec<pb::ReceiptLine> = body
@@ -178,7 +178,7 @@ pub struct StockQuery {
 
 pub async fn stock(
     State(state): State<AppState>,
-    caller: AnyUser,
+    caller: Caller,
     Query(query): Query<StockQuery>,
 ) -> Result<Json<Page<StockLevelView>>, ApiError> {
     let paging = super::Paging::parse(query.page.as_deref(), query.limit.as_deref())?;

@@ -8,7 +8,7 @@ use tillstream_proto::ledger::v1::ledger_service_client::LedgerServiceClient;
 
 use super::{Page, Paging};
 use crate::AppState;
-use crate::access::Manager;
+use crate::access::Caller;
 use crate::error::ApiError;
 use crate::json::Query;
 use crate::upstream::request;
@@ -40,7 +40,7 @@ pub struct EntryLineView {
 
 pub async fn entries(
     State(state): State<AppState>,
-    caller: Manager,
+    caller: Caller,
     Query(query): Query<EntriesQuery>,
 ) -> Result<Json<Page<EntryView>>, ApiError> {
     let paging = Paging::parse(query.page.as_deref(), query.limit.as_deref())?;
@@ -98,7 +98,7 @@ pub struct AccountView {
 
 pub async fn trial_balance(
     State(state): State<AppState>,
-    caller: Manager,
+    caller: Caller,
 ) -> Result<Json<TrialBalanceView>, ApiError> {
     let balance = client(&state)
         .get_trial_balance(request(pb::GetTrialBalanceRequest {}, caller.on_behalf()))

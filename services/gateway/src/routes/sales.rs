@@ -9,7 +9,7 @@ use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
 
 use super::{Created, created, idempotency_key};
 use crate::AppState;
-use crate::access::Cashier;
+use crate::access::Caller;
 use crate::error::ApiError;
 use crate::json::{DecimalText, JsonBody, MoneyText};
 use crate::upstream::request;
@@ -231,7 +231,7 @@ impl From<pb::Sale> for SaleView {
 
 pub async fn create(
     State(state): State<AppState>,
-    caller: Cashier,
+    caller: Caller,
     headers: HeaderMap,
     JsonBody(body): JsonBody<NewSale>,
 ) -> Result<Created<SaleView>, ApiError> {
@@ -245,7 +245,7 @@ pub async fn create(
 
 pub async fn get(
     State(state): State<AppState>,
-    caller: Cashier,
+    caller: Caller,
     Path(id_or_number): Path<String>,
 ) -> Result<Json<SaleView>, ApiError> {
     let sale = client(&state)

@@ -1,0 +1,122 @@
+//! The role matrix: who may call each route of the REST contract. One table, read by the
+//! gateway's authorization layer and tested route by route; `docs/api.md` prints it.
+
+use crate::Role;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed.
+    Public,
+    /// A valid token whose role is this one or above.
+    AtLeast(Role),
+}
+
+/// One route: the method, the path as the router writes it (`{id}` for a parameter), and
+/// who may call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn rule(method: &'static str, path: &'static str, access: Access) -> Rule {
+    Rule {
+        method,
+        path,
+        access,
+    }
+}
+
+use Access::{AtLeast, Public};
+use Role::{Admin, Cashier, Manager};
+
+/// Every route of the contract.
+pub const RULES: &[Rule] = &[
+    rule("POST", "/api/v1/auth/login", Public),
+    rule("POST", "/api/v1/auth/pin-login", Public),
+    rule("POST", "/api/v1/auth/refresh", Public),
+    rule("POST", "/api/v1/auth/logout", AtLeast(Cashier)),
+    rule("GET", "/api/v1/auth/me", AtLeast(Cashier)),
+    rule("GET", "/.well-known/jwks.json", Public),
+    rule("POST", "/api/v1/users", AtLeast(Admin)),
+    rule("GET", "/api/v1/users", AtLeast(Admin)),
+    rule("PATCH", "/api/v1/users/{id}", AtLeast(Admin)),
+    rule("POST", "/api/v1/users/{id}/pin", AtLeast(Manager)),
+    rule("POST", "/api/v1/products", AtLeast(Manager)),
+    rule("GET", "/api/v1/products", AtLeast(Cashier)),
+    rule("GET", "/api/v1/products/lookup", AtLeast(Cashier)),
+    rule("GET", "/api/v1/products/{id}", AtLeast(Cashier)),
+    rule("PATCH", "/api/v1/products/{id}", AtLeast(Manager)),
+    rule(
+        "POST",
+        "/api/v1/products/{id}/discontinue",
+        AtLeast(Manager),
+    ),
+    rule("POST", "/api/v1/products/imports", AtLeast(Manager)),
+    rule("GET", "/api/v1/products/imports/{id}", AtLeast(Manager)),
+    rule(
+        "POST",
+        "/api/v1/products/imports/{id}/retry",
+        AtLeast(Manager),
+    ),
+    rule("POST", "/api/v1/locations", AtLeast(Manager)),
+    rule("GET", "/api/v1/locations", AtLeast(Cashier)),
+    rule("POST", "/api/v1/stock/receipts", AtLeast(Manager)),
+    rule("POST", "/api/v1/stock/adjustments", AtLeast(Manager)),
+    rule("POST", "/api/v1/stock/counts", AtLeast(Manager)),
+    rule("POST", "/api/v1/stock/transfers", AtLeast(Manager)),
+    rule("GET", "/api/v1/stock", AtLeast(Cashier)),
+    rule("GET", "/api/v1/stock/movements", AtLeast(Manager)),
+    rule("POST", "/api/v1/sales", AtLeast(Cashier)),
+    rule("GET", "/api/v1/sales", AtLeast(Cashier)),
+    rule("GET", "/api/v1/sales/{id}", AtLeast(Cashier)),
+    rule("POST", "/api/v1/sales/{id}/returns", AtLeast(Manager)),
+    rule("POST", "/api/v1/sales/{id}/void", AtLeast(Manager)),
+    rule("POST", "/api/v1/sales/batch", AtLeast(Cashier)),
+    rule("GET", "/api/v1/sales/{id}/receipt", AtLeast(Cashier)),
+    rule("GET", "/api/v1/ledger/accounts", AtLeast(Manager)),
+    rule("GET", "/api/v1/ledger/trial-balance", AtLeast(Manager)),
+    rule("GET", "/api/v1/ledger/entries", AtLeast(Manager)),
+    rule("POST", "/api/v1/ledger/entries", AtLeast(Manager)),
+    rule(
+        "POST",
+        "/api/v1/ledger/entries/{id}/reverse",
+        AtLeast(Manager),
+    ),
+    rule("GET", "/api/v1/reports/daily", AtLeast(Manager)),
+    rule("GET", "/api/v1/openapi.json", Public),
+    rule("GET", "/healthz", Public),
+    rule("GET", "/readyz", Public),
+    rule("GET", "/metrics", Public),
+];
+
+/// The rule for a route, by method and router path.
+pub fn access(method: &str, path: &str) -> Option<Access> {
+    RULES
+        .iter()
+        .find(|r| r.method.eq_ignore_ascii_case(method) && r.path == path)
+        .map(|r| r.access)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_appears_once() {
+        for (i, a) in RULES.iter().enumerate() {
+            assert!(
+                !RULES[i + 1..]
+                    .iter()
+                    .any(|b| a.method == b.method && a.path == b.path),
+                "{} {} twice",
+                a.method,
+                a.path
+            );
+        }
+        assert_eq!(access("get", "/api/v1/sales/{id}"), Some(AtLeast(Cashier)));
+        assert_eq!(access("DELETE", "/api/v1/sales/{id}"), None);
+    }
+}
