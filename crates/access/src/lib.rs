@@ -2,6 +2,7 @@
 //! published key set (JWKS) and a verification that accepts EdDSA signatures by a known
 //! `kid` only, so `alg: none` and HMAC keyed with a public key never pass.
 
+mod cache;
 pub mod matrix;
 mod role;
 #[cfg(any(test, feature = "testing"))]
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
+pub use cache::VerifiedTokens;
 pub use role::{Role, UnknownRole};
 
 /// The issuer every access token names.

@@ -72,7 +72,7 @@ pub async fn serve_http(
 ) -> Result<(), StartError> {
     let app = ops_router(service, probe, install_metrics()).merge(grpc);
     tracing::info!(service, addr = %listener.local_addr()?, "listening");
-    axum::serve(listener, app)
+    axum::serve(without_nagle(listener), app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await?;
     shutdown.cancel();
@@ -80,4 +80,20 @@ pub async fn serve_http(
         let _ = task.await;
     }
     Ok(())
+}
+
+/// `listener` with `TCP_NODELAY` on every connection. gRPC answers in several small writes
+/// (headers, data, trailers); with Nagle's algorithm against the client's delayed ACK each
+/// call waited ~40 ms for nothing.
+pub fn without_nagle(
+    listener: TcpListener,
+) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(set_nodelay as fn(&mut tokio::net::TcpStream))
+}
+
+fn set_nodelay(stream: &mut tokio::net::TcpStream) {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "cannot set TCP_NODELAY");
+    }
 }

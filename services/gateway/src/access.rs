@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 use tillstream_access::matrix::{self, Access};
-use tillstream_access::{Claims, KeySet, TokenError};
+use tillstream_access::{Claims, KeySet, TokenError, VerifiedTokens};
 use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
 use tokio::sync::{Mutex, RwLock};
@@ -28,6 +28,7 @@ const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(5);
 pub struct KeyCache {
     auth: AuthServiceClient<Channel>,
     keys: Arc<RwLock<KeySet>>,
+    verified: Arc<VerifiedTokens>,
     last_fetch: Arc<Mutex<Option<Instant>>>,
 }
 
@@ -41,16 +42,18 @@ impl KeyCache {
         KeyCache {
             auth: AuthServiceClient::new(auth),
             keys: Arc::new(RwLock::new(keys)),
+            verified: Arc::default(),
             last_fetch: Arc::default(),
         }
     }
 
     /// The claims of a valid `token`.
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let first = self.keys.read().await.verify(token);
+        let now = unix_now();
+        let first = self.verified.verify(&*self.keys.read().await, token, now);
         let outcome = match first {
             Err(error) if error.is_unknown_key() && self.refresh().await? => {
-                self.keys.read().await.verify(token)
+                self.verified.verify(&*self.keys.read().await, token, now)
             }
             outcome => outcome,
         };
@@ -82,6 +85,7 @@ impl KeyCache {
             ApiError::from_status("auth", &tonic::Status::unavailable(error.to_string()))
         })?;
         *self.keys.write().await = keys;
+        self.verified.clear();
         *last = Some(Instant::now());
         Ok(true)
     }
@@ -166,4 +170,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .cloned()
             .ok_or_else(|| ApiError::unauthenticated("this route needs an access token"))
     }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

@@ -131,7 +131,7 @@ pub async fn serve(
     let app = router(AppState::new(&settings));
     tracing::info!(service = SERVICE, addr = %listener.local_addr()?, "listening");
     axum::serve(
-        listener,
+        tillstream_service::without_nagle(listener),
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown.cancelled_owned())
