@@ -21,6 +21,23 @@ pub enum Command {
         #[arg(value_enum)]
         process: Process,
     },
+    /// Manage users directly in the auth database (no running system needed).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is asked for (twice, unechoed) on a terminal, or read as
+    /// one line from standard input: `echo "$PASSWORD" | tillstream user create …`.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = ["admin", "manager", "cashier"])]
+        role: String,
+    },
 }
 
 /// The processes of the system.

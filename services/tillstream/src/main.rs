@@ -3,6 +3,7 @@
 mod cli;
 mod serve;
 mod up;
+mod user;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,13 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve { process } => serve::serve(process),
+        Command::User { command } => match current_thread_runtime() {
+            Ok(runtime) => runtime.block_on(user::run(command)),
+            Err(error) => {
+                eprintln!("tillstream: no runtime: {error}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
