@@ -8,12 +8,13 @@ pub struct Api {
     base: String,
 }
 
-/// One answer: its status, its JSON body (or `Null`) and its trace id.
+/// One answer: its status, its JSON body (or `Null`), its trace id and `Retry-After`.
 #[derive(Debug)]
 pub struct Answer {
     pub status: StatusCode,
     pub body: Value,
     pub trace_id: Option<String>,
+    pub retry_after: Option<String>,
 }
 
 impl Api {
@@ -49,12 +50,18 @@ impl Api {
             .get("x-trace-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Answer {
             status,
             body,
             trace_id,
+            retry_after,
         }
     }
 
@@ -67,12 +74,15 @@ impl Api {
             .await
     }
 
+    /// Posts without a token.
+    pub async fn post_anonymous(&self, path: &str, body: &Value) -> Answer {
+        self.call(Method::POST, path, None, Some(body), &[]).await
+    }
+
     /// Logs in; the access token.
     pub async fn login(&self, username: &str, password: &str) -> String {
         let body = serde_json::json!({"username": username, "password": password});
-        let answer = self
-            .call(Method::POST, "/api/v1/auth/login", None, Some(&body), &[])
-            .await;
+        let answer = self.post_anonymous("/api/v1/auth/login", &body).await;
         assert_eq!(answer.status, StatusCode::OK, "login: {:?}", answer.body);
         assert_eq!(answer.body["token_type"], "Bearer");
         answer.body["access_token"].as_str().unwrap().to_owned()

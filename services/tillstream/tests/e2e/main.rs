@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod api;
+mod auth;
 mod system;
 
 use std::time::Duration;
