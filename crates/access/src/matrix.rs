@@ -92,6 +92,72 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/metrics", Public),
 ];
 
+/// Every gRPC method of the services, by its path (`/<package>.<Service>/<Method>`). The
+/// services check the forwarded token against these themselves; auth checks its own.
+pub const GRPC_RULES: &[(&str, Access)] = &[
+    ("/tillstream.auth.v1.AuthService/Login", Public),
+    ("/tillstream.auth.v1.AuthService/PinLogin", Public),
+    ("/tillstream.auth.v1.AuthService/Refresh", Public),
+    ("/tillstream.auth.v1.AuthService/Logout", AtLeast(Cashier)),
+    ("/tillstream.auth.v1.AuthService/CreateUser", AtLeast(Admin)),
+    ("/tillstream.auth.v1.AuthService/ListUsers", AtLeast(Admin)),
+    ("/tillstream.auth.v1.AuthService/UpdateUser", AtLeast(Admin)),
+    ("/tillstream.auth.v1.AuthService/SetPin", AtLeast(Manager)),
+    ("/tillstream.auth.v1.AuthService/GetJwks", Public),
+    (
+        "/tillstream.catalog.v1.CatalogService/CreateProduct",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.catalog.v1.CatalogService/GetProduct",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.catalog.v1.CatalogService/LookupProduct",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.inventory.v1.InventoryService/CreateLocation",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.InventoryService/ListLocations",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.inventory.v1.InventoryService/ReceiveStock",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.InventoryService/GetStock",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.SalesService/CreateSale",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.SalesService/GetSale",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.ledger.v1.LedgerService/ListEntries",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.ledger.v1.LedgerService/GetTrialBalance",
+        AtLeast(Manager),
+    ),
+];
+
+/// The rule for a gRPC method, by its path.
+pub fn grpc_access(path: &str) -> Option<Access> {
+    GRPC_RULES
+        .iter()
+        .find(|(method, _)| *method == path)
+        .map(|(_, access)| *access)
+}
+
 /// The rule for a route, by method and router path.
 pub fn access(method: &str, path: &str) -> Option<Access> {
     RULES
@@ -118,5 +184,31 @@ mod tests {
         }
         assert_eq!(access("get", "/api/v1/sales/{id}"), Some(AtLeast(Cashier)));
         assert_eq!(access("DELETE", "/api/v1/sales/{id}"), None);
+    }
+
+    #[test]
+    fn every_rpc_in_proto_has_exactly_one_grpc_rule() {
+        use prost::Message;
+        let set = prost_types::FileDescriptorSet::decode(tillstream_proto::FILE_DESCRIPTOR_SET)
+            .unwrap_or_default();
+        let mut methods: Vec<String> = set
+            .file
+            .iter()
+            .flat_map(|file| {
+                let package = file.package().to_owned();
+                file.service.iter().flat_map(move |service| {
+                    let prefix = format!("/{package}.{}/", service.name());
+                    service
+                        .method
+                        .iter()
+                        .map(move |method| format!("{prefix}{}", method.name()))
+                })
+            })
+            .collect();
+        methods.sort();
+        let mut ruled: Vec<String> = GRPC_RULES.iter().map(|(m, _)| (*m).to_owned()).collect();
+        ruled.sort();
+        assert!(!methods.is_empty());
+        assert_eq!(methods, ruled);
     }
 }

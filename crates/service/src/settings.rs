@@ -26,6 +26,10 @@ pub struct ServiceSettings {
     pub addr: SocketAddr,
     pub currency: Currency,
     pub prices_include_tax: bool,
+    /// Where auth serves the key set tokens are verified with (`TILLSTREAM_AUTH_ADDR`).
+    pub auth_addr: SocketAddr,
+    /// `TILLSTREAM_JWKS`: a key set to trust instead of asking auth (pinned keys, tests).
+    pub jwks: Option<String>,
 }
 
 impl ServiceSettings {
@@ -48,6 +52,8 @@ impl ServiceSettings {
         let addr_variable = crate::addrs::addr_variable(service);
         let addr = get(&addr_variable, default_addr);
         let currency = get("TILLSTREAM_CURRENCY", "USD");
+        let auth_variable = crate::addrs::addr_variable("auth");
+        let auth_addr = get(&auth_variable, crate::addrs::AUTH);
         let include_tax = get("TILLSTREAM_PRICES_INCLUDE_TAX", "false");
         Ok(ServiceSettings {
             service,
@@ -67,6 +73,13 @@ impl ServiceSettings {
                 .map_err(|e: tillstream_kernel::MoneyError| {
                     bad("TILLSTREAM_CURRENCY", e.to_string())
                 })?,
+            auth_addr: auth_addr.parse().map_err(|e| {
+                bad(
+                    &auth_variable,
+                    format!("`{auth_addr}` is not host:port ({e})"),
+                )
+            })?,
+            jwks: lookup("TILLSTREAM_JWKS").filter(|j| !j.trim().is_empty()),
             prices_include_tax: match include_tax.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => true,
                 "false" | "0" | "no" => false,

@@ -4,6 +4,7 @@
 //! when the test panics.
 
 mod database;
+pub mod grpc;
 mod nats;
 
 pub use database::TestDatabase;
@@ -36,6 +37,7 @@ pub fn stack_env(
         "TILLSTREAM_DB_PREFIX" => Some(db_prefix.clone()),
         "TILLSTREAM_DATABASE_URL" => Some(database_server_url()),
         "TILLSTREAM_NATS_URL" => Some(nats_url()),
+        "TILLSTREAM_JWKS" => Some(grpc::test_jwks()),
         _ => None,
     }
 }

@@ -85,7 +85,7 @@ pub async fn serve(
     serve_http(
         SERVICE,
         listener,
-        grpc.into_axum_router(),
+        tillstream_service::guard(grpc.into_axum_router(), &settings)?,
         probe,
         shutdown,
         tasks,

@@ -12,13 +12,14 @@ use tillstream_catalog::{DEFAULT_ADDR, SERVICE, Settings, serve};
 use tillstream_messaging::{Naming, headers};
 use tillstream_proto::catalog::v1 as pb;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tillstream_test_support::grpc::{Authed, connect_as_admin};
 use tillstream_test_support::{TestDatabase, TestPrefix, unique_name};
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
-use tonic::transport::Channel;
 
 struct Running {
-    client: CatalogServiceClient<Channel>,
+    client: CatalogServiceClient<Authed>,
+    addr: SocketAddr,
     naming: Naming,
     stop: CancellationToken,
     _prefix: TestPrefix,
@@ -43,6 +44,7 @@ async fn start() -> Running {
             "TILLSTREAM_DB_PREFIX" => Some(db_prefix.clone()),
             "TILLSTREAM_DATABASE_URL" => Some(tillstream_test_support::database_server_url()),
             "TILLSTREAM_NATS_URL" => Some(tillstream_test_support::nats_url()),
+            "TILLSTREAM_JWKS" => Some(tillstream_test_support::grpc::test_jwks()),
             _ => None,
         }
     };
@@ -59,6 +61,7 @@ async fn start() -> Running {
     let client = connect(addr).await;
     Running {
         client,
+        addr,
         naming,
         stop,
         _prefix: prefix,
@@ -66,9 +69,10 @@ async fn start() -> Running {
     }
 }
 
-async fn connect(addr: SocketAddr) -> CatalogServiceClient<Channel> {
+async fn connect(addr: SocketAddr) -> CatalogServiceClient<Authed> {
     for _ in 0..100 {
-        if let Ok(client) = CatalogServiceClient::connect(format!("http://{addr}")).await {
+        if let Some(channel) = connect_as_admin(format!("http://{addr}")).await {
+            let client = CatalogServiceClient::new(channel);
             // Connected is not ready: wait until a call is answered.
             let mut probe = client.clone();
             if probe
@@ -82,6 +86,50 @@ async fn connect(addr: SocketAddr) -> CatalogServiceClient<Channel> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the catalog never answered on {addr}");
+}
+
+#[tokio::test]
+async fn the_service_checks_the_callers_token_and_role_itself() {
+    use tillstream_access::Role;
+    use tillstream_access::testing::TestSigner;
+    use tillstream_test_support::grpc::authed;
+
+    let catalog = start().await;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", catalog.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut anonymous = CatalogServiceClient::new(channel.clone());
+    let status = anonymous.create_product(coffee()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    let mut cashier = CatalogServiceClient::new(authed(channel.clone(), Role::Cashier));
+    let status = cashier.create_product(coffee()).await.unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::PermissionDenied,
+        "{}",
+        status.message()
+    );
+    // A cashier may read.
+    let status = cashier
+        .get_product(pb::GetProductRequest { id: "none".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+
+    // A token signed by a key the service does not trust.
+    let stranger = TestSigner::new("test-support", [7; 32]);
+    let mut request = tonic::Request::new(coffee());
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", stranger.token(Role::Admin))
+            .parse()
+            .unwrap(),
+    );
+    let status = anonymous.create_product(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
 }
 
 fn coffee() -> pb::CreateProductRequest {

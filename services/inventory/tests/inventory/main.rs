@@ -9,14 +9,14 @@ use tillstream_proto::inventory::v1 as pb;
 use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
 use tillstream_service::ServiceSettings;
 use tillstream_service::grpc::field_of;
+use tillstream_test_support::grpc::{Authed, connect_as_admin};
 use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
-use tonic::transport::Channel;
 
 struct Stack {
-    catalog: CatalogServiceClient<Channel>,
-    inventory: InventoryServiceClient<Channel>,
+    catalog: CatalogServiceClient<Authed>,
+    inventory: InventoryServiceClient<Authed>,
     stop: CancellationToken,
     _prefix: TestPrefix,
     _dbs: Vec<TestDatabase>,
@@ -59,9 +59,8 @@ async fn start() -> Stack {
         stop.clone(),
     ));
     let inventory = eventually("the service answers", || async {
-        let mut client = InventoryServiceClient::connect(inventory_url.clone())
-            .await
-            .ok()?;
+        let mut client =
+            InventoryServiceClient::new(connect_as_admin(inventory_url.clone()).await?);
         client
             .list_locations(pb::ListLocationsRequest {})
             .await
@@ -70,9 +69,7 @@ async fn start() -> Stack {
     })
     .await;
     let catalog = eventually("the service answers", || async {
-        let mut client = CatalogServiceClient::connect(catalog_url.clone())
-            .await
-            .ok()?;
+        let mut client = CatalogServiceClient::new(connect_as_admin(catalog_url.clone()).await?);
         let probe = client
             .get_product(catalog::GetProductRequest { id: "none".into() })
             .await;

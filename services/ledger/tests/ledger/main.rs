@@ -12,9 +12,9 @@ use tillstream_proto::ledger::v1::ledger_service_client::LedgerServiceClient;
 use tillstream_proto::sales::v1 as sales;
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
 use tillstream_service::ServiceSettings;
+use tillstream_test_support::grpc::{Authed, connect_as_admin};
 use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 const SERVICES: [&str; 4] = ["catalog", "inventory", "sales", "ledger"];
 
@@ -22,7 +22,7 @@ const SERVICES: [&str; 4] = ["catalog", "inventory", "sales", "ledger"];
 type Env = dyn Fn(&str) -> Option<String>;
 
 struct Stack {
-    channels: Vec<Channel>,
+    channels: Vec<Authed>,
     stop: CancellationToken,
     _prefix: TestPrefix,
     _dbs: Vec<TestDatabase>,
@@ -89,7 +89,7 @@ impl Stack {
         }
         let channel = eventually("the service listens", || {
             let url = url.clone();
-            async move { Channel::from_shared(url).ok()?.connect().await.ok() }
+            connect_as_admin(url)
         })
         .await;
         self.channels.push(channel);

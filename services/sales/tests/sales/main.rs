@@ -14,15 +14,15 @@ use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
 use tillstream_service::ServiceSettings;
 use tillstream_service::grpc::field_of;
+use tillstream_test_support::grpc::{Authed, connect_as_admin};
 use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
-use tonic::transport::Channel;
 
 struct Stack {
-    catalog: CatalogServiceClient<Channel>,
-    inventory: InventoryServiceClient<Channel>,
-    sales: SalesServiceClient<Channel>,
+    catalog: CatalogServiceClient<Authed>,
+    inventory: InventoryServiceClient<Authed>,
+    sales: SalesServiceClient<Authed>,
     naming: Naming,
     stop: CancellationToken,
     _prefix: TestPrefix,
@@ -74,10 +74,7 @@ async fn start() -> Stack {
             ))),
         }
     }
-    let channel = |url: String| async move {
-        let channel = Channel::from_shared(url).ok()?.connect().await.ok()?;
-        Some(channel)
-    };
+    let channel = connect_as_admin;
     let catalog = CatalogServiceClient::new(
         eventually("the service answers", || channel(urls[0].clone())).await,
     );

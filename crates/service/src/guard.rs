@@ -1,0 +1,142 @@
+//! Every service checks the caller itself, not only the gateway: the `authorization`
+//! metadata must carry an access token that verifies against auth's key set, with a role the
+//! matrix (`tillstream_access::matrix::GRPC_RULES`) allows for the method. A method missing
+//! from the matrix is refused. Keys come from auth (`GetJwks` at `TILLSTREAM_AUTH_ADDR`,
+//! fetched when a token names a key not seen yet, at most every few seconds) or are pinned
+//! by `TILLSTREAM_JWKS`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use tillstream_access::matrix::{self, Access};
+use tillstream_access::{Claims, KeySet, VerifiedTokens};
+use tillstream_proto::auth::v1 as pb;
+use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
+use tokio::sync::{Mutex, RwLock};
+use tonic::Status;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::{ServiceSettings, StartError};
+
+const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(5);
+
+/// Wraps a service's gRPC routes so that every call is authenticated and authorized.
+pub fn guard(grpc: Router, settings: &ServiceSettings) -> Result<Router, StartError> {
+    let guard = Guard::new(settings)?;
+    Ok(grpc.layer(axum::middleware::from_fn_with_state(guard, check)))
+}
+
+#[derive(Debug, Clone)]
+struct Guard {
+    auth: Option<AuthServiceClient<Channel>>,
+    keys: Arc<RwLock<KeySet>>,
+    verified: Arc<VerifiedTokens>,
+    last_fetch: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Guard {
+    fn new(settings: &ServiceSettings) -> Result<Self, StartError> {
+        let (auth, keys) = match &settings.jwks {
+            Some(jwks) => (
+                None,
+                KeySet::from_jwks(jwks)
+                    .map_err(|e| StartError::Setup(format!("TILLSTREAM_JWKS: {e}")))?,
+            ),
+            None => {
+                let endpoint = Endpoint::from_shared(format!("http://{}", settings.auth_addr))
+                    .map_err(|e| StartError::Setup(format!("TILLSTREAM_AUTH_ADDR: {e}")))?
+                    .connect_timeout(Duration::from_secs(1))
+                    .timeout(Duration::from_secs(5));
+                (
+                    Some(AuthServiceClient::new(endpoint.connect_lazy())),
+                    KeySet::default(),
+                )
+            }
+        };
+        Ok(Guard {
+            auth,
+            keys: Arc::new(RwLock::new(keys)),
+            verified: Arc::default(),
+            last_fetch: Arc::default(),
+        })
+    }
+
+    async fn verify(&self, token: &str) -> Result<Claims, Status> {
+        let now = unix_now();
+        let first = self.verified.verify(&*self.keys.read().await, token, now);
+        let outcome = match first {
+            Err(error) if error.is_unknown_key() && self.refresh().await? => {
+                self.verified.verify(&*self.keys.read().await, token, now)
+            }
+            outcome => outcome,
+        };
+        outcome.map_err(|error| Status::unauthenticated(format!("access token: {error}")))
+    }
+
+    /// Fetches auth's key set again unless that was done a moment ago; whether it was.
+    async fn refresh(&self) -> Result<bool, Status> {
+        let Some(auth) = &self.auth else {
+            return Ok(false);
+        };
+        let mut last = self.last_fetch.lock().await;
+        if last.is_some_and(|at| at.elapsed() < REFRESH_AT_MOST_EVERY) {
+            return Ok(false);
+        }
+        let jwks = auth
+            .clone()
+            .get_jwks(pb::GetJwksRequest {})
+            .await
+            .map_err(|status| {
+                tracing::warn!(error = %status.message(), "cannot fetch auth's key set");
+                Status::unavailable("auth's key set is unavailable")
+            })?
+            .into_inner()
+            .json;
+        let keys = KeySet::from_jwks(&jwks)
+            .map_err(|e| Status::unavailable(format!("auth's key set: {e}")))?;
+        *self.keys.write().await = keys;
+        self.verified.clear();
+        *last = Some(Instant::now());
+        Ok(true)
+    }
+}
+
+async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let required = match matrix::grpc_access(&path) {
+        Some(Access::Public) => return next.run(request).await,
+        Some(Access::AtLeast(role)) => role,
+        None => {
+            tracing::error!(%path, "gRPC method missing from the role matrix");
+            return Status::permission_denied("this method has no access rule").into_http();
+        }
+    };
+    let token = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(token) = token else {
+        return Status::unauthenticated("an access token is required").into_http();
+    };
+    match guard.verify(token).await {
+        Ok(claims) if claims.role.allows(required) => next.run(request).await,
+        Ok(claims) => Status::permission_denied(format!(
+            "this needs the {required} role or above; the caller is {}",
+            claims.role
+        ))
+        .into_http(),
+        Err(status) => status.into_http(),
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
