@@ -47,6 +47,10 @@ impl WireFormat for AuthWire {
                 "PasswordChanged",
                 pb::PasswordChanged { user_id }.encode_to_vec(),
             ),
+            Event::PasswordRehashed { .. } => (
+                "PasswordRehashed",
+                pb::PasswordRehashed { user_id }.encode_to_vec(),
+            ),
             Event::PinSet { .. } => ("PinSet", pb::PinSet { user_id }.encode_to_vec()),
             Event::UserDisabled => ("UserDisabled", pb::UserDisabled { user_id }.encode_to_vec()),
             Event::UserEnabled => ("UserEnabled", pb::UserEnabled { user_id }.encode_to_vec()),

@@ -65,6 +65,20 @@ pub async fn set_pin(
     change(store, id, &[command], metadata).await
 }
 
+/// Stores `password_hash`, the user's own password hashed with the current parameters.
+pub async fn rehash_password(
+    store: &EventStore,
+    id: &str,
+    password_hash: String,
+) -> Result<UserRow, AppError> {
+    let metadata = EventMetadata {
+        actor: Some("auth".into()),
+        ..Default::default()
+    };
+    let command = Command::RehashPassword { password_hash };
+    change(store, id, &[command], metadata).await
+}
+
 async fn change(
     store: &EventStore,
     id: &str,

@@ -9,9 +9,9 @@ use argon2::password_hash::phc::PasswordHash;
 use tillstream_eventstore::EventStore;
 
 use crate::api::error::AppError;
-use crate::commands::lockout;
 use crate::commands::register_user::hash_password;
 use crate::commands::sessions::{self, Tokens};
+use crate::commands::{change_user, lockout};
 use crate::domain::user::normalize_username;
 use crate::projections::users;
 
@@ -60,7 +60,38 @@ pub async fn login(
         return Err(AppError::BAD_CREDENTIALS);
     };
     lockout::reset(pool, username).await?;
+    if matches!(secret, Secret::Password(_)) && needs_rehash(&user.password_hash) {
+        rehash(store, &user.id, given).await;
+    }
     sessions::start(pool, &user).await
+}
+
+/// Whether `hash` was made with other than the current Argon2id parameters (OWASP's
+/// recommendation moves; hashes follow at the next login, when the password is at hand).
+pub fn needs_rehash(hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return true;
+    };
+    let current = argon2::Params::default();
+    parsed.algorithm.as_str() != "argon2id"
+        || argon2::Params::try_from(&parsed).map_or(true, |params| {
+            (params.m_cost(), params.t_cost(), params.p_cost())
+                != (current.m_cost(), current.t_cost(), current.p_cost())
+        })
+}
+
+/// A login never fails for want of a rehash; the next one tries again.
+async fn rehash(store: &EventStore, user_id: &str, password: &str) {
+    let outcome = match hash_password(password).await {
+        Ok(hash) => change_user::rehash_password(store, user_id, hash)
+            .await
+            .map(|_| ()),
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(()) => tracing::info!(%user_id, "password rehashed with the current parameters"),
+        Err(error) => tracing::warn!(%user_id, %error, "password rehash failed"),
+    }
 }
 
 async fn verify(password: &str, hash: &str) -> Result<bool, AppError> {

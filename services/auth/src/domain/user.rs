@@ -40,6 +40,10 @@ pub enum Command {
     ChangePassword {
         password_hash: String,
     },
+    /// The same password hashed again with the current Argon2id parameters, at login.
+    RehashPassword {
+        password_hash: String,
+    },
     /// `by` is the role of whoever sets it: nobody sets a PIN for a role above their own.
     SetPin {
         pin_hash: String,
@@ -65,6 +69,10 @@ pub enum Event {
     PasswordChanged {
         password_hash: String,
     },
+    /// Not a new password: sessions stay.
+    PasswordRehashed {
+        password_hash: String,
+    },
     PinSet {
         pin_hash: String,
     },
@@ -78,6 +86,7 @@ impl DomainEvent for Event {
             Event::UserRegistered { .. } => "UserRegistered",
             Event::RoleChanged { .. } => "RoleChanged",
             Event::PasswordChanged { .. } => "PasswordChanged",
+            Event::PasswordRehashed { .. } => "PasswordRehashed",
             Event::PinSet { .. } => "PinSet",
             Event::UserDisabled => "UserDisabled",
             Event::UserEnabled => "UserEnabled",
@@ -184,6 +193,9 @@ impl Decider for User {
             Command::ChangePassword { password_hash } => vec![Event::PasswordChanged {
                 password_hash: password_hash.clone(),
             }],
+            Command::RehashPassword { password_hash } => vec![Event::PasswordRehashed {
+                password_hash: password_hash.clone(),
+            }],
             Command::SetPin { by, .. } if !by.allows(current_role) => {
                 return Err(UserError::Forbidden {
                     by: *by,
@@ -209,7 +221,9 @@ impl Decider for User {
             Event::RoleChanged { to, .. } => state.role = Some(*to),
             Event::UserDisabled => state.disabled = true,
             Event::UserEnabled => state.disabled = false,
-            Event::PasswordChanged { .. } | Event::PinSet { .. } => {}
+            Event::PasswordChanged { .. }
+            | Event::PasswordRehashed { .. }
+            | Event::PinSet { .. } => {}
         }
         state
     }

@@ -54,10 +54,12 @@ pub async fn apply(tx: &mut PgConnection, id: &str, event: &Event) -> Result<(),
         Event::RoleChanged { to, .. } => {
             text("UPDATE users SET role = $2 WHERE id = $1", to.as_str())
         }
-        Event::PasswordChanged { password_hash } => text(
-            "UPDATE users SET password_hash = $2 WHERE id = $1",
-            password_hash,
-        ),
+        Event::PasswordChanged { password_hash } | Event::PasswordRehashed { password_hash } => {
+            text(
+                "UPDATE users SET password_hash = $2 WHERE id = $1",
+                password_hash,
+            )
+        }
         Event::PinSet { pin_hash } => {
             text("UPDATE users SET pin_hash = $2 WHERE id = $1", pin_hash)
         }

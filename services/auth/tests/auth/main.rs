@@ -549,3 +549,43 @@ async fn a_manager_sets_a_cashiers_pin_and_the_till_logs_in_with_it() {
         .unwrap_err();
     assert_eq!(as_cashier.code(), Code::PermissionDenied);
 }
+
+#[tokio::test]
+async fn a_password_hashed_with_old_parameters_is_rehashed_at_login() {
+    use argon2::password_hash::PasswordHasher;
+    use tillstream_auth::commands::login::needs_rehash;
+
+    let mut auth = start().await;
+    auth.user("carol", "cashier").await;
+    // As if hashed years ago, with weaker parameters.
+    let params = argon2::Params::new(4096, 3, 1, None).unwrap();
+    let old = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(b"till password")
+        .unwrap()
+        .to_string();
+    assert!(needs_rehash(&old));
+    let pool = auth._db.pool(1).await.unwrap();
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE username = 'carol'")
+        .bind(&old)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let session = auth.tokens("carol", "till password").await;
+    let stored: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE username = 'carol'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_ne!(stored, old);
+    assert!(!needs_rehash(&stored), "{stored}");
+    // Not a new password: the session lives on, and the password still works.
+    auth.client
+        .refresh(pb::RefreshRequest {
+            refresh_token: session.refresh_token,
+        })
+        .await
+        .unwrap();
+    auth.tokens("carol", "till password").await;
+    pool.close().await;
+}
