@@ -128,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let server = tokio::spawn(tillstream_auth::serve(
         settings,
-        Some("correct horse battery".into()),
+        tillstream_auth::AuthOptions::with_admin_password("correct horse battery"),
         listener,
         stop.clone(),
     ));

@@ -31,18 +31,67 @@ pub const SERVICE: &str = "auth";
 /// Where auth listens unless `TILLSTREAM_AUTH_ADDR` says otherwise.
 pub const DEFAULT_ADDR: &str = tillstream_service::addrs::AUTH;
 
-/// Runs the service on `listener` until `shutdown`. `admin_password` is
-/// `TILLSTREAM_ADMIN_PASSWORD`; without it a password is generated and printed once.
+/// What auth reads from the environment beyond the common settings.
+#[derive(Clone, Default)]
+pub struct AuthOptions {
+    /// `TILLSTREAM_ADMIN_PASSWORD`: the bootstrap admin's; generated and printed once when
+    /// unset.
+    pub admin_password: Option<String>,
+    /// `TILLSTREAM_SIGNING_KEY` or the contents of `TILLSTREAM_SIGNING_KEY_FILE`: the key
+    /// that signs; without one a key is generated once and kept in the auth database.
+    pub signing_key: Option<String>,
+}
+
+impl std::fmt::Debug for AuthOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are never printed.
+        f.debug_struct("AuthOptions")
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "…"))
+            .field("signing_key", &self.signing_key.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl AuthOptions {
+    /// From the environment; an unreadable key file is an error naming the variable.
+    pub fn from_env() -> Result<Self, StartError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let signing_key = match (
+            var("TILLSTREAM_SIGNING_KEY"),
+            var("TILLSTREAM_SIGNING_KEY_FILE"),
+        ) {
+            (Some(key), _) => Some(key),
+            (None, Some(path)) => Some(std::fs::read_to_string(&path).map_err(|e| {
+                StartError::Setup(format!("TILLSTREAM_SIGNING_KEY_FILE: {path}: {e}"))
+            })?),
+            (None, None) => None,
+        };
+        Ok(AuthOptions {
+            admin_password: var("TILLSTREAM_ADMIN_PASSWORD"),
+            signing_key,
+        })
+    }
+
+    /// Only the bootstrap admin's password.
+    pub fn with_admin_password(password: impl Into<String>) -> Self {
+        AuthOptions {
+            admin_password: Some(password.into()),
+            signing_key: None,
+        }
+    }
+}
+
+/// Runs the service on `listener` until `shutdown`.
 pub async fn serve(
     settings: Settings,
-    admin_password: Option<String>,
+    options: AuthOptions,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
     let pool = connect_database(&settings, &MIGRATOR).await?;
     let store = EventStore::new(pool.clone());
     let nats = connect_nats(&settings).await?;
-    if let Some(password) = bootstrap(&store, admin_password).await? {
+    if let Some(password) = bootstrap(&store, options).await? {
         // Printed once, to the console only, never logged.
         println!("tillstream: created user `admin` with password {password}");
     }
@@ -61,17 +110,24 @@ pub async fn serve(
     .await
 }
 
-/// What auth needs before it can answer: its signing key and, when no user exists yet,
-/// `admin` with `admin_password` or a generated password, which is returned (to be shown
-/// once). `tillstream up` calls this before it starts the service, to print that password.
+/// What auth needs before it can answer: its signing key (the configured one installed, or
+/// one generated once) and, when no user exists yet, `admin` with the configured password or
+/// a generated one, which is returned (to be shown once). `tillstream up` calls this before
+/// it starts the service, to print that password.
 pub async fn bootstrap(
     store: &EventStore,
-    admin_password: Option<String>,
+    options: AuthOptions,
 ) -> Result<Option<String>, StartError> {
-    keys::current(store.pool())
-        .await
-        .map_err(|e| StartError::Setup(format!("signing key: {e}")))?;
-    bootstrap_admin(store, admin_password).await
+    let key = match &options.signing_key {
+        Some(text) => {
+            let key = keys::parse_configured(text)
+                .map_err(|e| StartError::Setup(format!("TILLSTREAM_SIGNING_KEY: {e}")))?;
+            keys::install(store.pool(), &key).await
+        }
+        None => keys::current(store.pool()).await,
+    };
+    key.map_err(|e| StartError::Setup(format!("signing key: {e}")))?;
+    bootstrap_admin(store, options.admin_password).await
 }
 
 /// Creates `admin` if no user exists yet; the password when it was generated.

@@ -4,15 +4,18 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // The bootstrap admin's password; generated and printed once when unset.
-    let admin_password = std::env::var("TILLSTREAM_ADMIN_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty());
+    let options = match tillstream_auth::AuthOptions::from_env() {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("tillstream-auth: {error}");
+            return ExitCode::from(2);
+        }
+    };
     tillstream_service::run_main(
         tillstream_auth::SERVICE,
         tillstream_auth::DEFAULT_ADDR,
         |settings, listener, shutdown| {
-            tillstream_auth::serve(settings, admin_password, listener, shutdown)
+            tillstream_auth::serve(settings, options, listener, shutdown)
         },
     )
     .await

@@ -21,6 +21,11 @@ pub enum Command {
         #[arg(value_enum)]
         process: Process,
     },
+    /// Manage the keys that sign access tokens, directly in the auth database.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Manage users directly in the auth database (no running system needed).
     User {
         #[command(subcommand)]
@@ -72,4 +77,12 @@ impl Process {
             Process::Gateway => "gateway",
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a new signing key: it signs from now on, and the previous one still verifies
+    /// until the tokens it signed expire (15 minutes). With `TILLSTREAM_SIGNING_KEY(_FILE)`
+    /// set, rotate by configuring the new key and restarting auth instead.
+    Rotate,
 }

@@ -23,6 +23,13 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve { process } => serve::serve(process),
+        Command::Keys { command } => match current_thread_runtime() {
+            Ok(runtime) => runtime.block_on(user::keys(command)),
+            Err(error) => {
+                eprintln!("tillstream: no runtime: {error}");
+                ExitCode::FAILURE
+            }
+        },
         Command::User { command } => match current_thread_runtime() {
             Ok(runtime) => runtime.block_on(user::run(command)),
             Err(error) => {

@@ -23,11 +23,17 @@ pub fn serve(process: Process) -> ExitCode {
     runtime.block_on(async move {
         match process {
             Process::Auth => {
-                let admin_password = admin_password();
+                let options = match tillstream_auth::AuthOptions::from_env() {
+                    Ok(options) => options,
+                    Err(error) => {
+                        eprintln!("tillstream: {error}");
+                        return ExitCode::from(2);
+                    }
+                };
                 run_main(
                     tillstream_auth::SERVICE,
                     tillstream_auth::DEFAULT_ADDR,
-                    |s, l, t| tillstream_auth::serve(s, admin_password, l, t),
+                    |s, l, t| tillstream_auth::serve(s, options, l, t),
                 )
                 .await
             }
@@ -70,13 +76,6 @@ pub fn serve(process: Process) -> ExitCode {
 
 /// Set by `up` in its children's environment, to its own process id.
 pub const SUPERVISED: &str = "TILLSTREAM_SUPERVISED";
-
-/// `TILLSTREAM_ADMIN_PASSWORD`, the bootstrap admin's password; generated when unset.
-pub fn admin_password() -> Option<String> {
-    std::env::var("TILLSTREAM_ADMIN_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty())
-}
 
 /// A child of `up` stops when `up` does, even when `up` is killed with SIGKILL and cannot
 /// stop it: the kernel sends SIGTERM when the parent goes.

@@ -1,6 +1,7 @@
-//! `tillstream user create`: a user written straight into the auth database, for the first
-//! manager of a store or an admin who lost their password. It uses the auth service's own
-//! command, so the username claim, the password policy and the event are the same.
+//! `tillstream user create` and `tillstream keys rotate`: straight into the auth database.
+//! A user for the first manager of a store or an admin who lost their password, through the
+//! auth service's own command, so the username claim, the password policy and the event are
+//! the same; a new signing key through auth's own key store.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -8,7 +9,36 @@ use std::process::ExitCode;
 use tillstream_eventstore::{EventMetadata, EventStore};
 use tillstream_service::{ServiceSettings, addrs, connect_database};
 
-use crate::cli::UserCommand;
+use crate::cli::{KeysCommand, UserCommand};
+
+pub async fn keys(command: KeysCommand) -> ExitCode {
+    let KeysCommand::Rotate = command;
+    let outcome = async {
+        let store = auth_store().await?;
+        tillstream_auth::keys::rotate(store.pool())
+            .await
+            .map_err(|e| format!("cannot rotate: {e}"))
+    }
+    .await;
+    match outcome {
+        Ok(key) => {
+            println!("tillstream: key {} signs from now on", key.kid);
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("tillstream: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn auth_store() -> Result<EventStore, String> {
+    let settings = ServiceSettings::from_env("auth", addrs::AUTH).map_err(|e| e.to_string())?;
+    let pool = connect_database(&settings, &tillstream_auth::MIGRATOR)
+        .await
+        .map_err(|e| format!("auth database {}: {e}", settings.database))?;
+    Ok(EventStore::new(pool))
+}
 
 pub async fn run(command: UserCommand) -> ExitCode {
     let UserCommand::Create { username, role } = command;
@@ -29,11 +59,7 @@ async fn create(username: &str, role: &str) -> Result<String, String> {
         .parse()
         .map_err(|e: tillstream_access::UnknownRole| e.to_string())?;
     let password = read_password()?;
-    let settings = ServiceSettings::from_env("auth", addrs::AUTH).map_err(|e| e.to_string())?;
-    let pool = connect_database(&settings, &tillstream_auth::MIGRATOR)
-        .await
-        .map_err(|e| format!("auth database {}: {e}", settings.database))?;
-    let store = EventStore::new(pool);
+    let store = auth_store().await?;
     let metadata = EventMetadata {
         actor: Some("tillstream-cli".into()),
         ..Default::default()

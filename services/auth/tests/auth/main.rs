@@ -44,7 +44,7 @@ async fn start() -> Running {
     let stop = CancellationToken::new();
     tokio::spawn(serve(
         settings,
-        Some("correct horse battery".into()),
+        tillstream_auth::AuthOptions::with_admin_password("correct horse battery"),
         listener,
         stop.clone(),
     ));
@@ -588,4 +588,103 @@ async fn a_password_hashed_with_old_parameters_is_rehashed_at_login() {
         .unwrap();
     auth.tokens("carol", "till password").await;
     pool.close().await;
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+async fn jwks_kids(auth: &mut Running) -> Vec<String> {
+    let json = auth
+        .client
+        .get_jwks(pb::GetJwksRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .json;
+    let set: JwkSet = serde_json::from_str(&json).unwrap();
+    set.keys
+        .iter()
+        .map(|k| k.common.key_id.clone().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn after_a_rotation_the_new_key_signs_and_the_old_verifies_until_its_tokens_expire() {
+    let mut auth = start().await;
+    let before = auth.admin().await;
+    let pool = auth._db.pool(1).await.unwrap();
+    let rotated = tillstream_auth::keys::rotate(&pool).await.unwrap();
+    let after = auth.admin().await;
+    assert_eq!(kid_of(&after), rotated.kid);
+    assert_ne!(kid_of(&before), rotated.kid);
+    let kids = jwks_kids(&mut auth).await;
+    assert_eq!(kids, [rotated.kid.clone(), kid_of(&before)], "newest first");
+    // The old token still works where tokens are checked.
+    auth.client
+        .list_users(as_user(pb::ListUsersRequest {}, &before))
+        .await
+        .unwrap();
+
+    // Once the old key was superseded longer ago than a token lives, it leaves the set.
+    sqlx::query(
+        "UPDATE signing_keys SET activated_at = now() - CASE WHEN kid = $1 THEN interval '17 minutes' ELSE interval '1 hour' END",
+    )
+    .bind(&rotated.kid)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(jwks_kids(&mut auth).await, std::slice::from_ref(&rotated.kid));
+    let expired_key = auth
+        .client
+        .list_users(as_user(pb::ListUsersRequest {}, &before))
+        .await
+        .unwrap_err();
+    assert_eq!(expired_key.code(), Code::Unauthenticated);
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_configured_signing_key_signs_under_a_kid_derived_from_it() {
+    let prefix = TestPrefix::new();
+    let settings = Settings::from_lookup(
+        SERVICE,
+        DEFAULT_ADDR,
+        stack_env(&prefix.prefix, &unique_name("tst")),
+    )
+    .unwrap();
+    let _db = TestDatabase {
+        server_url: settings.database_url.clone(),
+        name: settings.database.clone(),
+    };
+    let seed = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+    let expected = tillstream_auth::keys::parse_configured(seed).unwrap().kid;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    let options = tillstream_auth::AuthOptions {
+        admin_password: Some("correct horse battery".into()),
+        signing_key: Some(seed.into()),
+    };
+    tokio::spawn(serve(settings, options, listener, stop.clone()));
+    let mut client = eventually("auth answers", || {
+        let url = url.clone();
+        async move { AuthServiceClient::connect(url).await.ok() }
+    })
+    .await;
+    let tokens = eventually("admin logs in", || {
+        let mut client = client.clone();
+        async move {
+            client
+                .login(login("admin", "correct horse battery"))
+                .await
+                .ok()
+        }
+    })
+    .await
+    .into_inner();
+    assert_eq!(kid_of(&tokens.access_token), expected);
+    assert!(expected.starts_with("cfg-"));
+    client.get_jwks(pb::GetJwksRequest {}).await.unwrap();
+    stop.cancel();
 }

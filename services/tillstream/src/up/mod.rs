@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 use tillstream_service::stop_on_signal;
 use tokio_util::sync::CancellationToken;
 
-use crate::serve::admin_password;
-
 pub use plan::Plan;
 
 /// How long the system may take to become ready before `up` gives up.
@@ -28,7 +26,14 @@ pub async fn up() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let generated_password = match prepare::prepare(&plan, admin_password()).await {
+    let auth = match tillstream_auth::AuthOptions::from_env() {
+        Ok(auth) => auth,
+        Err(error) => {
+            eprintln!("tillstream: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let generated_password = match prepare::prepare(&plan, auth).await {
         Ok(password) => password,
         Err(error) => {
             eprintln!("tillstream: cannot prepare the system: {error}");

@@ -18,7 +18,7 @@ const NATS_PATIENCE: Duration = Duration::from_secs(3);
 /// Prepares everything; the bootstrap admin's password when one was generated.
 pub async fn prepare(
     plan: &Plan,
-    admin_password: Option<String>,
+    auth: tillstream_auth::AuthOptions,
 ) -> Result<Option<String>, StartError> {
     let lookup = plan.lookup();
     let mut generated = None;
@@ -31,7 +31,7 @@ pub async fn prepare(
         let pool = connect_database(&settings, migrator(service)).await?;
         if service == "auth" {
             let store = EventStore::new(pool.clone());
-            generated = tillstream_auth::bootstrap(&store, admin_password.clone()).await?;
+            generated = tillstream_auth::bootstrap(&store, auth.clone()).await?;
         }
         pool.close().await;
         println!("tillstream: database {} is ready", settings.database);
