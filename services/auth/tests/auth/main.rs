@@ -634,7 +634,10 @@ async fn after_a_rotation_the_new_key_signs_and_the_old_verifies_until_its_token
     .execute(&pool)
     .await
     .unwrap();
-    assert_eq!(jwks_kids(&mut auth).await, std::slice::from_ref(&rotated.kid));
+    assert_eq!(
+        jwks_kids(&mut auth).await,
+        std::slice::from_ref(&rotated.kid)
+    );
     let expired_key = auth
         .client
         .list_users(as_user(pb::ListUsersRequest {}, &before))
