@@ -2,9 +2,12 @@
 //! metadata must carry an access token that verifies against auth's key set, with a role the
 //! matrix (`tillstream_access::matrix::GRPC_RULES`) allows for the method. A method missing
 //! from the matrix is refused. Keys come from auth (`GetJwks` at `TILLSTREAM_AUTH_ADDR`,
-//! fetched when a token names a key not seen yet, at most every few seconds) or are pinned
-//! by `TILLSTREAM_JWKS`.
+//! fetched when a token names a key not seen yet, at most every few seconds), are pinned by
+//! `TILLSTREAM_JWKS`, or — in auth itself — are read from its own store. The verified claims
+//! go into the request's extensions, where handlers find who is calling.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,51 +21,76 @@ use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
 use tokio::sync::{Mutex, RwLock};
 use tonic::Status;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 use crate::{ServiceSettings, StartError};
 
 const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(5);
 
-/// Wraps a service's gRPC routes so that every call is authenticated and authorized.
+/// Fetches a JWKS document (JSON): from auth over gRPC, or from auth's own store.
+pub type FetchKeys =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>> + Send + Sync>;
+
+/// Wraps a service's gRPC routes so that every call is authenticated and authorized, with
+/// keys from `TILLSTREAM_JWKS` or else from auth at `TILLSTREAM_AUTH_ADDR`.
 pub fn guard(grpc: Router, settings: &ServiceSettings) -> Result<Router, StartError> {
-    let guard = Guard::new(settings)?;
+    let guard = match &settings.jwks {
+        Some(jwks) => Guard::pinned(
+            KeySet::from_jwks(jwks)
+                .map_err(|e| StartError::Setup(format!("TILLSTREAM_JWKS: {e}")))?,
+        ),
+        None => {
+            let endpoint = Endpoint::from_shared(format!("http://{}", settings.auth_addr))
+                .map_err(|e| StartError::Setup(format!("TILLSTREAM_AUTH_ADDR: {e}")))?
+                .connect_timeout(Duration::from_secs(1))
+                .timeout(Duration::from_secs(5));
+            let auth = AuthServiceClient::new(endpoint.connect_lazy());
+            let fetch: FetchKeys = Arc::new(move || {
+                let mut auth = auth.clone();
+                Box::pin(async move {
+                    auth.get_jwks(pb::GetJwksRequest {})
+                        .await
+                        .map(|answer| answer.into_inner().json)
+                        .map_err(|status| status.message().to_owned())
+                })
+            });
+            Guard::fetching(fetch)
+        }
+    };
     Ok(grpc.layer(axum::middleware::from_fn_with_state(guard, check)))
 }
 
-#[derive(Debug, Clone)]
+/// The same guard with keys from `fetch` (auth reads its own store).
+pub fn guard_with(grpc: Router, fetch: FetchKeys) -> Router {
+    grpc.layer(axum::middleware::from_fn_with_state(
+        Guard::fetching(fetch),
+        check,
+    ))
+}
+
+#[derive(Clone)]
 struct Guard {
-    auth: Option<AuthServiceClient<Channel>>,
+    fetch: Option<FetchKeys>,
     keys: Arc<RwLock<KeySet>>,
     verified: Arc<VerifiedTokens>,
     last_fetch: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Guard {
-    fn new(settings: &ServiceSettings) -> Result<Self, StartError> {
-        let (auth, keys) = match &settings.jwks {
-            Some(jwks) => (
-                None,
-                KeySet::from_jwks(jwks)
-                    .map_err(|e| StartError::Setup(format!("TILLSTREAM_JWKS: {e}")))?,
-            ),
-            None => {
-                let endpoint = Endpoint::from_shared(format!("http://{}", settings.auth_addr))
-                    .map_err(|e| StartError::Setup(format!("TILLSTREAM_AUTH_ADDR: {e}")))?
-                    .connect_timeout(Duration::from_secs(1))
-                    .timeout(Duration::from_secs(5));
-                (
-                    Some(AuthServiceClient::new(endpoint.connect_lazy())),
-                    KeySet::default(),
-                )
-            }
-        };
-        Ok(Guard {
-            auth,
+    fn pinned(keys: KeySet) -> Self {
+        Guard {
+            fetch: None,
             keys: Arc::new(RwLock::new(keys)),
             verified: Arc::default(),
             last_fetch: Arc::default(),
-        })
+        }
+    }
+
+    fn fetching(fetch: FetchKeys) -> Self {
+        Guard {
+            fetch: Some(fetch),
+            ..Guard::pinned(KeySet::default())
+        }
     }
 
     async fn verify(&self, token: &str) -> Result<Claims, Status> {
@@ -79,23 +107,17 @@ impl Guard {
 
     /// Fetches auth's key set again unless that was done a moment ago; whether it was.
     async fn refresh(&self) -> Result<bool, Status> {
-        let Some(auth) = &self.auth else {
+        let Some(fetch) = &self.fetch else {
             return Ok(false);
         };
         let mut last = self.last_fetch.lock().await;
         if last.is_some_and(|at| at.elapsed() < REFRESH_AT_MOST_EVERY) {
             return Ok(false);
         }
-        let jwks = auth
-            .clone()
-            .get_jwks(pb::GetJwksRequest {})
-            .await
-            .map_err(|status| {
-                tracing::warn!(error = %status.message(), "cannot fetch auth's key set");
-                Status::unavailable("auth's key set is unavailable")
-            })?
-            .into_inner()
-            .json;
+        let jwks = fetch().await.map_err(|error| {
+            tracing::warn!(%error, "cannot fetch auth's key set");
+            Status::unavailable("auth's key set is unavailable")
+        })?;
         let keys = KeySet::from_jwks(&jwks)
             .map_err(|e| Status::unavailable(format!("auth's key set: {e}")))?;
         *self.keys.write().await = keys;
@@ -105,7 +127,15 @@ impl Guard {
     }
 }
 
-async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("fetches", &self.fetch.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+async fn check(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let required = match matrix::grpc_access(&path) {
         Some(Access::Public) => return next.run(request).await,
@@ -120,12 +150,15 @@ async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Resp
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .map(|t| t.trim().to_owned());
     let Some(token) = token else {
         return Status::unauthenticated("an access token is required").into_http();
     };
-    match guard.verify(token).await {
-        Ok(claims) if claims.role.allows(required) => next.run(request).await,
+    match guard.verify(&token).await {
+        Ok(claims) if claims.role.allows(required) => {
+            request.extensions_mut().insert(claims);
+            next.run(request).await
+        }
         Ok(claims) => Status::permission_denied(format!(
             "this needs the {required} role or above; the caller is {}",
             claims.role

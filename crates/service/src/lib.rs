@@ -22,7 +22,7 @@ use tillstream_messaging::{
 use tillstream_telemetry::{Dependency, Probe};
 use tokio_util::sync::CancellationToken;
 
-pub use guard::guard;
+pub use guard::{FetchKeys, guard, guard_with};
 pub use process::{run_main, serve_http, spawn_relay, without_nagle};
 pub use settings::{ServiceSettings, SettingsError};
 pub use signals::stop_on_signal;

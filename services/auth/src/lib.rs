@@ -14,8 +14,10 @@ use std::sync::Arc;
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::{EventMetadata, EventStore};
 use tillstream_proto::auth::v1::auth_service_server::AuthServiceServer;
+use tillstream_service::{
+    FetchKeys, connect_database, connect_nats, guard_with, serve_http, spawn_relay, standard_probe,
+};
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tillstream_service::{connect_database, connect_nats, serve_http, spawn_relay, standard_probe};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -97,12 +99,22 @@ pub async fn serve(
     }
 
     let relay = spawn_relay(&store, &nats, Arc::new(AuthWire), &settings, &shutdown);
+    let own_keys: FetchKeys = {
+        let pool = pool.clone();
+        Arc::new(move || {
+            let pool = pool.clone();
+            Box::pin(async move {
+                let keys = keys::all(&pool).await.map_err(|e| e.to_string())?;
+                Ok(keys::jwks(&keys).to_string())
+            })
+        })
+    };
     let grpc = tonic::service::Routes::new(AuthServiceServer::new(AuthApi { store }));
     let probe = standard_probe(pool, &MIGRATOR, nats);
     serve_http(
         SERVICE,
         listener,
-        grpc.into_axum_router(),
+        guard_with(grpc.into_axum_router(), own_keys),
         probe,
         shutdown,
         vec![relay],

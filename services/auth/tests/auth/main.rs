@@ -638,12 +638,18 @@ async fn after_a_rotation_the_new_key_signs_and_the_old_verifies_until_its_token
         jwks_kids(&mut auth).await,
         std::slice::from_ref(&rotated.kid)
     );
-    let expired_key = auth
+    // A verifier that fetches the set now no longer knows the old key. (Verifiers that saw
+    // the token before remember it only until it expires, which in real time is by now.)
+    let json = auth
         .client
-        .list_users(as_user(pb::ListUsersRequest {}, &before))
+        .get_jwks(pb::GetJwksRequest {})
         .await
-        .unwrap_err();
-    assert_eq!(expired_key.code(), Code::Unauthenticated);
+        .unwrap()
+        .into_inner()
+        .json;
+    let fresh = tillstream_access::KeySet::from_jwks(&json).unwrap();
+    assert!(fresh.verify(&before).unwrap_err().is_unknown_key());
+    assert!(fresh.verify(&after).is_ok());
     pool.close().await;
 }
 
