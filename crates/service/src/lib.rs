@@ -6,6 +6,7 @@ pub mod addrs;
 pub mod copies;
 pub mod grpc;
 mod guard;
+mod keys;
 mod process;
 mod settings;
 mod signals;
@@ -22,7 +23,8 @@ use tillstream_messaging::{
 use tillstream_telemetry::{Dependency, Probe};
 use tokio_util::sync::CancellationToken;
 
-pub use guard::{FetchKeys, guard, guard_with};
+pub use guard::{guard, guard_with};
+pub use keys::{FetchKeys, RefreshingKeys, VerifyError, fetch_from_auth};
 pub use process::{run_main, serve_http, spawn_relay, without_nagle};
 pub use settings::{ServiceSettings, SettingsError};
 pub use signals::stop_on_signal;

@@ -2,93 +2,35 @@
 //! fetched again when a token names a key we have not seen, at most every few seconds), and
 //! the role the matrix gives the route checked before its body is read.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 use tillstream_access::matrix::{self, Access};
-use tillstream_access::{Claims, KeySet, TokenError, VerifiedTokens};
-use tillstream_proto::auth::v1 as pb;
-use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
-use tokio::sync::{Mutex, RwLock};
-use tonic::transport::Channel;
+use tillstream_access::{Claims, TokenError};
+use tillstream_service::{RefreshingKeys, VerifyError};
 
 use crate::AppState;
 use crate::error::ApiError;
 
-/// How often an unknown `kid` may send us back to auth for the key set.
-const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(5);
+/// Auth's key set as the gateway sees it; see `tillstream_service::RefreshingKeys`.
+pub type KeyCache = RefreshingKeys;
 
-/// Auth's key set, cached.
-#[derive(Debug, Clone)]
-pub struct KeyCache {
-    auth: AuthServiceClient<Channel>,
-    keys: Arc<RwLock<KeySet>>,
-    verified: Arc<VerifiedTokens>,
-    last_fetch: Arc<Mutex<Option<Instant>>>,
-}
-
-impl KeyCache {
-    pub fn new(auth: Channel) -> Self {
-        Self::with_keys(auth, KeySet::default())
-    }
-
-    /// A cache that starts with `keys` (tests sign with a key of their own).
-    pub fn with_keys(auth: Channel, keys: KeySet) -> Self {
-        KeyCache {
-            auth: AuthServiceClient::new(auth),
-            keys: Arc::new(RwLock::new(keys)),
-            verified: Arc::default(),
-            last_fetch: Arc::default(),
+/// The claims of a valid `token`, or the answer for a client whose token is not.
+pub async fn verify(keys: &KeyCache, token: &str) -> Result<Claims, ApiError> {
+    keys.verify(token).await.map_err(|error| match error {
+        VerifyError::Token(TokenError::Expired) => {
+            ApiError::unauthenticated("the access token has expired; log in again")
         }
-    }
-
-    /// The claims of a valid `token`.
-    pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let now = unix_now();
-        let first = self.verified.verify(&*self.keys.read().await, token, now);
-        let outcome = match first {
-            Err(error) if error.is_unknown_key() && self.refresh().await? => {
-                self.verified.verify(&*self.keys.read().await, token, now)
-            }
-            outcome => outcome,
-        };
-        outcome.map_err(|error| {
+        VerifyError::Token(error) => {
             tracing::debug!(%error, "token refused");
-            ApiError::unauthenticated(match error {
-                TokenError::Expired => "the access token has expired; log in again",
-                _ => "the access token is not valid",
-            })
-        })
-    }
-
-    /// Fetches the key set again unless that was done a moment ago; whether it was.
-    async fn refresh(&self) -> Result<bool, ApiError> {
-        let mut last = self.last_fetch.lock().await;
-        if last.is_some_and(|at| at.elapsed() < REFRESH_AT_MOST_EVERY) {
-            return Ok(false);
+            ApiError::unauthenticated("the access token is not valid")
         }
-        let jwks = self
-            .auth
-            .clone()
-            .get_jwks(pb::GetJwksRequest {})
-            .await
-            .map_err(|status| ApiError::from_status("auth", &status))?
-            .into_inner()
-            .json;
-        let keys = KeySet::from_jwks(&jwks).map_err(|error| {
-            tracing::error!(%error, "auth published a bad key set");
-            ApiError::from_status("auth", &tonic::Status::unavailable(error.to_string()))
-        })?;
-        *self.keys.write().await = keys;
-        self.verified.clear();
-        *last = Some(Instant::now());
-        Ok(true)
-    }
+        VerifyError::KeysUnavailable(error) => {
+            ApiError::from_status("auth", &tonic::Status::unavailable(error))
+        }
+    })
 }
 
 /// The caller of a route that needs a role, authenticated and authorized by `authorize`.
@@ -138,7 +80,7 @@ pub async fn authorize(
         let token = bearer(request.headers()).ok_or_else(|| {
             ApiError::unauthenticated("send `Authorization: Bearer <access token>`")
         })?;
-        let claims = state.keys.verify(&token).await?;
+        let claims = verify(&state.keys, &token).await?;
         if !claims.role.allows(required) {
             return Err(ApiError::forbidden(format!(
                 "this needs the {required} role or above; you are {}",
@@ -170,10 +112,4 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .cloned()
             .ok_or_else(|| ApiError::unauthenticated("this route needs an access token"))
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

@@ -42,7 +42,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(settings: &GatewaySettings) -> Self {
         let upstreams = Upstreams::connect_lazy(&settings.upstreams);
-        let keys = KeyCache::new(upstreams.auth.clone());
+        let keys = KeyCache::fetching(tillstream_service::fetch_from_auth(upstreams.auth.clone()));
         AppState { upstreams, keys }
     }
 }

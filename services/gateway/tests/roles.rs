@@ -57,7 +57,7 @@ fn app() -> axum::Router {
         ledger: nowhere,
         auth: nowhere,
     });
-    let keys = KeyCache::with_keys(upstreams.auth.clone(), SIGNER.key_set());
+    let keys = KeyCache::pinned(SIGNER.key_set());
     router(AppState { upstreams, keys })
 }
 
