@@ -54,6 +54,7 @@ pub const RULES: &[Rule] = &[
         "/api/v1/products/{id}/discontinue",
         AtLeast(Manager),
     ),
+    rule("POST", "/api/v1/products/{id}/reactivate", AtLeast(Manager)),
     rule("POST", "/api/v1/products/imports", AtLeast(Manager)),
     rule("GET", "/api/v1/products/imports/{id}", AtLeast(Manager)),
     rule(
@@ -115,6 +116,18 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
     (
         "/tillstream.catalog.v1.CatalogService/LookupProduct",
         AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.catalog.v1.CatalogService/UpdateProduct",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.catalog.v1.CatalogService/DiscontinueProduct",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.catalog.v1.CatalogService/ReactivateProduct",
+        AtLeast(Manager),
     ),
     (
         "/tillstream.inventory.v1.InventoryService/CreateLocation",

@@ -65,7 +65,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/users/{id}/pin", post(auth::set_pin))
         .route("/api/v1/products", post(catalog::create))
         .route("/api/v1/products/lookup", get(catalog::lookup))
-        .route("/api/v1/products/{id}", get(catalog::get))
+        .route(
+            "/api/v1/products/{id}",
+            get(catalog::get).patch(catalog::update),
+        )
+        .route(
+            "/api/v1/products/{id}/discontinue",
+            post(catalog::discontinue),
+        )
+        .route(
+            "/api/v1/products/{id}/reactivate",
+            post(catalog::reactivate),
+        )
         .route(
             "/api/v1/locations",
             post(inventory::create_location).get(inventory::list_locations),

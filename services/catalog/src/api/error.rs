@@ -33,6 +33,7 @@ impl From<ProductError> for AppError {
     fn from(error: ProductError) -> Self {
         match error {
             ProductError::AlreadyExists => AppError::Conflict("the product already exists".into()),
+            ProductError::NotFound => AppError::NotFound("no such product".into()),
             ProductError::Invalid { field, message } => AppError::Invalid { field, message },
         }
     }

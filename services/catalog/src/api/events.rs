@@ -18,6 +18,11 @@ impl WireFormat for CatalogWire {
             reason,
         };
         let decoded: Event = event.decode().map_err(|e| encode_error(e.to_string()))?;
+        let product_id = event
+            .stream_id
+            .strip_prefix("product-")
+            .unwrap_or(&event.stream_id)
+            .to_owned();
         let (name, data) = match decoded {
             Event::ProductCreated { id, details } => (
                 "ProductCreated",
@@ -39,6 +44,71 @@ impl WireFormat for CatalogWire {
                 }
                 .encode_to_vec(),
             ),
+            Event::ProductRenamed { name } => (
+                "ProductRenamed",
+                pb::ProductRenamed { product_id, name }.encode_to_vec(),
+            ),
+            Event::ProductRepriced {
+                old_price,
+                new_price,
+            } => (
+                "ProductRepriced",
+                pb::ProductRepriced {
+                    product_id,
+                    old_price: Some(money(old_price)),
+                    new_price: Some(money(new_price)),
+                }
+                .encode_to_vec(),
+            ),
+            Event::TaxRateChanged { old_rate, new_rate } => (
+                "TaxRateChanged",
+                pb::TaxRateChanged {
+                    product_id,
+                    old_rate: old_rate.to_string(),
+                    new_rate: new_rate.to_string(),
+                }
+                .encode_to_vec(),
+            ),
+            Event::BarcodeAdded { barcode } => (
+                "BarcodeAdded",
+                pb::BarcodeAdded {
+                    product_id,
+                    barcode,
+                }
+                .encode_to_vec(),
+            ),
+            Event::BarcodeRemoved { barcode } => (
+                "BarcodeRemoved",
+                pb::BarcodeRemoved {
+                    product_id,
+                    barcode,
+                }
+                .encode_to_vec(),
+            ),
+            Event::CategoryChanged { category } => (
+                "CategoryChanged",
+                pb::CategoryChanged {
+                    product_id,
+                    category: category.unwrap_or_default(),
+                }
+                .encode_to_vec(),
+            ),
+            Event::ReorderPointChanged { reorder_point } => (
+                "ReorderPointChanged",
+                pb::ReorderPointChanged {
+                    product_id,
+                    reorder_point: reorder_point.map(|r| r.to_string()).unwrap_or_default(),
+                }
+                .encode_to_vec(),
+            ),
+            Event::ProductDiscontinued => (
+                "ProductDiscontinued",
+                pb::ProductDiscontinued { product_id }.encode_to_vec(),
+            ),
+            Event::ProductReactivated => (
+                "ProductReactivated",
+                pb::ProductReactivated { product_id }.encode_to_vec(),
+            ),
         };
         Ok(WireEvent {
             ce_type: format!("tillstream.catalog.v1.{name}"),
@@ -46,5 +116,12 @@ impl WireFormat for CatalogWire {
             dataschema: format!("proto/catalog/v1/catalog.proto#{name}"),
             data: data.into(),
         })
+    }
+}
+
+fn money(value: tillstream_kernel::Money) -> PbMoney {
+    PbMoney {
+        amount: value.to_string(),
+        currency: value.currency().code().to_owned(),
     }
 }

@@ -8,8 +8,9 @@ use tillstream_proto::catalog::v1::catalog_service_server::CatalogService;
 use tonic::{Request, Response, Status};
 
 use crate::api::error::AppError;
+use crate::commands::change_product::change_product;
 use crate::commands::create_product::{CreateProduct, create_product};
-use crate::domain::product::ProductDetails;
+use crate::domain::product::{Command, ProductChanges, ProductDetails};
 use crate::projections::products::{self, ProductRow};
 
 #[derive(Debug, Clone)]
@@ -25,12 +26,7 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<pb::CreateProductRequest>,
     ) -> Result<Response<pb::Product>, Status> {
-        let metadata = EventMetadata {
-            traceparent: header(&request, "traceparent"),
-            correlation_id: header(&request, "x-correlation-id"),
-            actor: header(&request, "x-actor"),
-            ..Default::default()
-        };
+        let metadata = metadata_of(&request);
         let request = request.into_inner();
         let key = Some(request.idempotency_key.clone()).filter(|k| !k.is_empty());
         let details = parse_details(request, self.currency)?;
@@ -72,6 +68,115 @@ impl CatalogService for CatalogApi {
         };
         found(row, || format!("no product with {what}"))
     }
+
+    #[tracing::instrument(skip_all, fields(product_id = %request.get_ref().id))]
+    async fn update_product(
+        &self,
+        request: Request<pb::UpdateProductRequest>,
+    ) -> Result<Response<pb::Product>, Status> {
+        let metadata = metadata_of(&request);
+        let request = request.into_inner();
+        let changes = parse_changes(&request, self.currency)?;
+        let row = change_product(
+            &self.store,
+            &request.id,
+            Command::Update { changes },
+            expected(request.expected_version),
+            metadata,
+        )
+        .await?;
+        Ok(Response::new(to_proto(row)))
+    }
+
+    #[tracing::instrument(skip_all, fields(product_id = %request.get_ref().id))]
+    async fn discontinue_product(
+        &self,
+        request: Request<pb::ProductStatusRequest>,
+    ) -> Result<Response<pb::Product>, Status> {
+        self.set_status(request, Command::Discontinue).await
+    }
+
+    #[tracing::instrument(skip_all, fields(product_id = %request.get_ref().id))]
+    async fn reactivate_product(
+        &self,
+        request: Request<pb::ProductStatusRequest>,
+    ) -> Result<Response<pb::Product>, Status> {
+        self.set_status(request, Command::Reactivate).await
+    }
+}
+
+impl CatalogApi {
+    async fn set_status(
+        &self,
+        request: Request<pb::ProductStatusRequest>,
+        command: Command,
+    ) -> Result<Response<pb::Product>, Status> {
+        let metadata = metadata_of(&request);
+        let request = request.into_inner();
+        let row = change_product(
+            &self.store,
+            &request.id,
+            command,
+            expected(request.expected_version),
+            metadata,
+        )
+        .await?;
+        Ok(Response::new(to_proto(row)))
+    }
+}
+
+fn metadata_of<T>(request: &Request<T>) -> EventMetadata {
+    EventMetadata {
+        traceparent: header(request, "traceparent"),
+        correlation_id: header(request, "x-correlation-id"),
+        actor: header(request, "x-actor"),
+        ..Default::default()
+    }
+}
+
+/// `expected_version` 0 means "whatever it is now".
+fn expected(version: i64) -> Option<i64> {
+    (version > 0).then_some(version)
+}
+
+fn parse_changes(
+    request: &pb::UpdateProductRequest,
+    currency: Currency,
+) -> Result<ProductChanges, AppError> {
+    let optional_decimal = |text: &str, field: &str| match text.trim() {
+        "" => Ok(None),
+        text => decimal(text, field).map(Some),
+    };
+    Ok(ProductChanges {
+        name: request.name.clone(),
+        price: request
+            .price
+            .as_deref()
+            .map(|p| {
+                Money::parse(p, currency).map_err(|e| AppError::invalid("price", e.to_string()))
+            })
+            .transpose()?,
+        tax_rate: request
+            .tax_rate
+            .as_deref()
+            .map(|t| decimal(t, "tax_rate"))
+            .transpose()?,
+        barcodes: request.replace_barcodes.then(|| {
+            request
+                .barcodes
+                .iter()
+                .map(|b| b.trim().to_owned())
+                .collect()
+        }),
+        category: request
+            .change_category
+            .then(|| Some(request.category.trim().to_owned()).filter(|c| !c.is_empty())),
+        reorder_point: if request.change_reorder_point {
+            Some(optional_decimal(&request.reorder_point, "reorder_point")?)
+        } else {
+            None
+        },
+    })
 }
 
 fn header<T>(request: &Request<T>, name: &str) -> Option<String> {

@@ -1,4 +1,5 @@
-//! The product aggregate. So far: creation, with the rules a new product must satisfy.
+//! The product aggregate: creation with the rules a product must satisfy, edits that record
+//! one event per thing that changed, discontinuing and reactivating.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -27,12 +28,29 @@ pub struct ProductDetails {
     pub reorder_point: Option<Decimal>,
 }
 
+/// An edit: absent fields stay as they are; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductChanges {
+    pub name: Option<String>,
+    pub price: Option<Money>,
+    pub tax_rate: Option<Decimal>,
+    /// The complete new list of codes.
+    pub barcodes: Option<Vec<String>>,
+    pub category: Option<Option<String>>,
+    pub reorder_point: Option<Option<Decimal>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Create {
         id: ProductId,
         details: ProductDetails,
     },
+    Update {
+        changes: ProductChanges,
+    },
+    Discontinue,
+    Reactivate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,12 +60,46 @@ pub enum Event {
         id: ProductId,
         details: ProductDetails,
     },
+    ProductRenamed {
+        name: String,
+    },
+    ProductRepriced {
+        old_price: Money,
+        new_price: Money,
+    },
+    TaxRateChanged {
+        old_rate: Decimal,
+        new_rate: Decimal,
+    },
+    BarcodeAdded {
+        barcode: String,
+    },
+    BarcodeRemoved {
+        barcode: String,
+    },
+    CategoryChanged {
+        category: Option<String>,
+    },
+    ReorderPointChanged {
+        reorder_point: Option<Decimal>,
+    },
+    ProductDiscontinued,
+    ProductReactivated,
 }
 
 impl DomainEvent for Event {
     fn event_type(&self) -> &'static str {
         match self {
             Event::ProductCreated { .. } => "ProductCreated",
+            Event::ProductRenamed { .. } => "ProductRenamed",
+            Event::ProductRepriced { .. } => "ProductRepriced",
+            Event::TaxRateChanged { .. } => "TaxRateChanged",
+            Event::BarcodeAdded { .. } => "BarcodeAdded",
+            Event::BarcodeRemoved { .. } => "BarcodeRemoved",
+            Event::CategoryChanged { .. } => "CategoryChanged",
+            Event::ReorderPointChanged { .. } => "ReorderPointChanged",
+            Event::ProductDiscontinued => "ProductDiscontinued",
+            Event::ProductReactivated => "ProductReactivated",
         }
     }
 }
@@ -57,6 +109,8 @@ impl DomainEvent for Event {
 pub enum ProductError {
     #[error("the product already exists")]
     AlreadyExists,
+    #[error("no such product")]
+    NotFound,
     #[error("{message}")]
     Invalid { field: String, message: String },
 }
@@ -68,10 +122,12 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> ProductError
     }
 }
 
-/// The folded state: whether the product exists, and its details.
+/// The folded state: whether the product exists, its details, whether it is sold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub details: Option<ProductDetails>,
+    #[serde(default)]
+    pub discontinued: bool,
 }
 
 impl Decider for Product {
@@ -81,26 +137,133 @@ impl Decider for Product {
     type Error = ProductError;
 
     fn decide(state: &Product, command: &Command) -> Result<Vec<Event>, ProductError> {
-        match command {
-            Command::Create { id, details } => {
-                if state.details.is_some() {
-                    return Err(ProductError::AlreadyExists);
-                }
-                validate(details)?;
-                Ok(vec![Event::ProductCreated {
-                    id: *id,
-                    details: details.clone(),
-                }])
+        if let Command::Create { id, details } = command {
+            if state.details.is_some() {
+                return Err(ProductError::AlreadyExists);
             }
+            validate(details)?;
+            return Ok(vec![Event::ProductCreated {
+                id: *id,
+                details: details.clone(),
+            }]);
         }
+        let Some(current) = &state.details else {
+            return Err(ProductError::NotFound);
+        };
+        Ok(match command {
+            Command::Create { .. } => Vec::new(),
+            Command::Update { changes } => update(current, changes)?,
+            Command::Discontinue if state.discontinued => Vec::new(),
+            Command::Discontinue => vec![Event::ProductDiscontinued],
+            Command::Reactivate if !state.discontinued => Vec::new(),
+            Command::Reactivate => vec![Event::ProductReactivated],
+        })
     }
 
     fn evolve(mut state: Product, event: &Event) -> Product {
+        if let Event::ProductCreated { details, .. } = event {
+            state.details = Some(details.clone());
+            return state;
+        }
         match event {
-            Event::ProductCreated { details, .. } => state.details = Some(details.clone()),
+            Event::ProductDiscontinued => state.discontinued = true,
+            Event::ProductReactivated => state.discontinued = false,
+            _ => {}
+        }
+        if let Some(details) = state.details.as_mut() {
+            match event {
+                Event::ProductRenamed { name } => details.name.clone_from(name),
+                Event::ProductRepriced { new_price, .. } => details.price = *new_price,
+                Event::TaxRateChanged { new_rate, .. } => details.tax_rate = *new_rate,
+                Event::BarcodeAdded { barcode } => details.barcodes.push(barcode.clone()),
+                Event::BarcodeRemoved { barcode } => details.barcodes.retain(|b| b != barcode),
+                Event::CategoryChanged { category } => details.category.clone_from(category),
+                Event::ReorderPointChanged { reorder_point } => {
+                    details.reorder_point = *reorder_point;
+                }
+                _ => {}
+            }
         }
         state
     }
+}
+
+/// One event per field that changes; the product as edited must satisfy every rule.
+fn update(current: &ProductDetails, changes: &ProductChanges) -> Result<Vec<Event>, ProductError> {
+    let mut edited = current.clone();
+    if let Some(name) = &changes.name {
+        edited.name = name.trim().to_owned();
+    }
+    if let Some(price) = changes.price {
+        if price.currency() != current.price.currency() {
+            return Err(invalid("price", "a price stays in the store's currency"));
+        }
+        edited.price = price;
+    }
+    if let Some(rate) = changes.tax_rate {
+        edited.tax_rate = rate;
+    }
+    if let Some(barcodes) = &changes.barcodes {
+        edited.barcodes.clone_from(barcodes);
+    }
+    if let Some(category) = &changes.category {
+        edited.category = category
+            .as_ref()
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty());
+    }
+    if let Some(reorder_point) = changes.reorder_point {
+        edited.reorder_point = reorder_point;
+    }
+    validate(&edited)?;
+
+    let mut events = Vec::new();
+    if edited.name != current.name {
+        events.push(Event::ProductRenamed {
+            name: edited.name.clone(),
+        });
+    }
+    if edited.price != current.price {
+        events.push(Event::ProductRepriced {
+            old_price: current.price,
+            new_price: edited.price,
+        });
+    }
+    if edited.tax_rate != current.tax_rate {
+        events.push(Event::TaxRateChanged {
+            old_rate: current.tax_rate,
+            new_rate: edited.tax_rate,
+        });
+    }
+    for code in current
+        .barcodes
+        .iter()
+        .filter(|c| !edited.barcodes.contains(c))
+    {
+        events.push(Event::BarcodeRemoved {
+            barcode: code.clone(),
+        });
+    }
+    for code in edited
+        .barcodes
+        .iter()
+        .filter(|c| !current.barcodes.contains(c))
+    {
+        events.push(Event::BarcodeAdded {
+            barcode: code.clone(),
+        });
+    }
+    if edited.category != current.category {
+        events.push(Event::CategoryChanged {
+            category: edited.category.clone(),
+        });
+    }
+    if edited.reorder_point != current.reorder_point {
+        events.push(Event::ReorderPointChanged {
+            reorder_point: edited.reorder_point,
+        });
+    }
+    Ok(events)
 }
 
 fn validate(details: &ProductDetails) -> Result<(), ProductError> {
@@ -222,5 +385,79 @@ mod tests {
             field_of(|d| d.barcodes.push("4006381333931".into())),
             "barcodes[1]"
         );
+    }
+
+    fn created() -> Vec<Event> {
+        vec![Event::ProductCreated {
+            id: ProductId::generate(),
+            details: details(),
+        }]
+    }
+
+    #[test]
+    fn an_edit_records_one_event_per_change_and_nothing_for_the_same_values() {
+        let changes = ProductChanges {
+            name: Some("Café en grano 1 kg".into()),
+            price: Some(Money::parse("13.10", Currency::USD).unwrap()),
+            tax_rate: Some("0.08".parse().unwrap()),
+            barcodes: Some(vec!["96385074".into()]),
+            category: Some(None),
+            reorder_point: None,
+        };
+        given::<Product>(created())
+            .when(Command::Update { changes })
+            .then(vec![
+                Event::ProductRenamed {
+                    name: "Café en grano 1 kg".into(),
+                },
+                Event::ProductRepriced {
+                    old_price: Money::parse("12.50", Currency::USD).unwrap(),
+                    new_price: Money::parse("13.10", Currency::USD).unwrap(),
+                },
+                Event::BarcodeRemoved {
+                    barcode: "4006381333931".into(),
+                },
+                Event::BarcodeAdded {
+                    barcode: "96385074".into(),
+                },
+                Event::CategoryChanged { category: None },
+            ]);
+        given::<Product>(created())
+            .when(Command::Update {
+                changes: ProductChanges {
+                    name: Some(" Café molido 1 kg ".into()),
+                    ..Default::default()
+                },
+            })
+            .then(vec![]);
+    }
+
+    #[test]
+    fn an_edit_obeys_the_creation_rules_and_needs_a_product() {
+        let bad_price = ProductChanges {
+            price: Some(Money::parse("-1", Currency::USD).unwrap()),
+            ..Default::default()
+        };
+        given::<Product>(created())
+            .when(Command::Update { changes: bad_price })
+            .then_error(invalid("price", "a price cannot be negative"));
+        given::<Product>(vec![])
+            .when(Command::Discontinue)
+            .then_error(ProductError::NotFound);
+    }
+
+    #[test]
+    fn discontinuing_and_reactivating_happen_once_each() {
+        given::<Product>(created())
+            .when(Command::Discontinue)
+            .then(vec![Event::ProductDiscontinued]);
+        let mut gone = created();
+        gone.push(Event::ProductDiscontinued);
+        given::<Product>(gone.clone())
+            .when(Command::Discontinue)
+            .then(vec![]);
+        given::<Product>(gone)
+            .when(Command::Reactivate)
+            .then(vec![Event::ProductReactivated]);
     }
 }

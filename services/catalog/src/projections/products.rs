@@ -4,7 +4,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
-use crate::domain::product::{ProductDetails, ProductId};
+use std::str::FromStr;
+
+use crate::domain::product::{Product, ProductDetails, ProductId};
 
 /// One product as the API answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
@@ -38,6 +40,38 @@ impl ProductRow {
             version,
         }
     }
+}
+
+impl ProductRow {
+    /// The row for a product's folded state at `version`.
+    pub fn from_state(id: &str, state: &Product, version: i64) -> Option<Self> {
+        let details = state.details.as_ref()?;
+        let mut row = ProductRow::created(ProductId::from_str(id).ok()?, details, version);
+        if state.discontinued {
+            "discontinued".clone_into(&mut row.status);
+        }
+        Some(row)
+    }
+}
+
+/// Writes every column of an existing product's row.
+pub async fn replace(tx: &mut PgConnection, row: &ProductRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE products SET name = $2, price = $3, tax_rate = $4, barcodes = $5, category = $6, \
+                reorder_point = $7, status = $8, version = $9 WHERE id = $1",
+    )
+    .bind(&row.id)
+    .bind(&row.name)
+    .bind(row.price)
+    .bind(row.tax_rate)
+    .bind(&row.barcodes)
+    .bind(&row.category)
+    .bind(row.reorder_point)
+    .bind(&row.status)
+    .bind(row.version)
+    .execute(tx)
+    .await?;
+    Ok(())
 }
 
 macro_rules! select_products {

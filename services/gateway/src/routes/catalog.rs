@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tillstream_proto::catalog::v1 as pb;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 
-use super::{Created, created, idempotency_key, optional};
+use super::{Created, created, idempotency_key, if_match, optional};
 use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
@@ -119,6 +119,94 @@ pub async fn lookup(
             pb::LookupProductRequest { key: Some(key) },
             caller.on_behalf(),
         ))
+        .await
+        .map_err(|status| ApiError::from_status("catalog", &status))?;
+    Ok(Json(product.into_inner().into()))
+}
+
+/// A product edit: absent fields stay; `null` clears `category` and `reorder_point`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductPatch {
+    name: Option<String>,
+    price: Option<MoneyText>,
+    tax_rate: Option<DecimalText>,
+    barcodes: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    category: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    reorder_point: Option<Option<DecimalText>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`, by `default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ProductPatch>,
+) -> Result<Json<ProductView>, ApiError> {
+    let message = pb::UpdateProductRequest {
+        id,
+        expected_version: if_match(&headers)?.unwrap_or(0),
+        name: body.name,
+        price: body.price.map(|p| p.0),
+        tax_rate: body.tax_rate.map(|t| t.0),
+        replace_barcodes: body.barcodes.is_some(),
+        barcodes: body.barcodes.unwrap_or_default(),
+        change_category: body.category.is_some(),
+        category: body.category.flatten().unwrap_or_default(),
+        change_reorder_point: body.reorder_point.is_some(),
+        reorder_point: body
+            .reorder_point
+            .flatten()
+            .map(|r| r.0)
+            .unwrap_or_default(),
+    };
+    let product = client(&state)
+        .update_product(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("catalog", &status))?;
+    Ok(Json(product.into_inner().into()))
+}
+
+pub async fn discontinue(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ProductView>, ApiError> {
+    let message = pb::ProductStatusRequest {
+        id,
+        expected_version: if_match(&headers)?.unwrap_or(0),
+    };
+    let product = client(&state)
+        .discontinue_product(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("catalog", &status))?;
+    Ok(Json(product.into_inner().into()))
+}
+
+pub async fn reactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ProductView>, ApiError> {
+    let message = pb::ProductStatusRequest {
+        id,
+        expected_version: if_match(&headers)?.unwrap_or(0),
+    };
+    let product = client(&state)
+        .reactivate_product(request(message, caller.on_behalf()))
         .await
         .map_err(|status| ApiError::from_status("catalog", &status))?;
     Ok(Json(product.into_inner().into()))

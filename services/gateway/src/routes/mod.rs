@@ -104,6 +104,26 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     }
 }
 
+/// `If-Match`: the version the client last read, bare or quoted (`3`, `"3"`, `W/"3"`).
+pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get("if-match") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|v| *v >= 1)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::malformed(
+                Some("If-Match".into()),
+                "the version you last read, such as 3",
+            )
+        })
+}
+
 /// `201 Created` with the resource.
 pub type Created<T> = (StatusCode, axum::Json<T>);
 
@@ -121,6 +141,20 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
+
+    #[test]
+    fn if_match_takes_a_bare_or_quoted_version() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("if-match", value.parse().unwrap());
+            if_match(&headers)
+        };
+        assert_eq!(with("3").unwrap(), Some(3));
+        assert_eq!(with("\"3\"").unwrap(), Some(3));
+        assert_eq!(with("W/\"12\"").unwrap(), Some(12));
+        assert!(with("abc").is_err() && with("0").is_err());
+        assert_eq!(if_match(&HeaderMap::new()).unwrap(), None);
+    }
 
     #[test]
     fn paging_defaults_clamps_and_counts_pages() {

@@ -31,8 +31,47 @@ impl Handler for CatalogProducts {
                     .await?;
                 Ok(())
             }
-            // Other catalog events do not concern inventory (yet).
+            "tillstream.catalog.v1.ReorderPointChanged" => {
+                let changed = catalog::ReorderPointChanged::decode(event.data.clone())
+                    .map_err(|e| HandlerError::Reject(format!("not a ReorderPointChanged: {e}")))?;
+                let point = match changed.reorder_point.trim() {
+                    "" => None,
+                    text => Some(Decimal::from_str_exact(text).map_err(|_| {
+                        HandlerError::Reject(format!("reorder_point `{text}` is not a decimal"))
+                    })?),
+                };
+                step(tx, event, &changed.product_id, Some(point)).await
+            }
+            // Every other step of a product only moves the copy's version along.
+            other if other.starts_with("tillstream.catalog.v1.") => {
+                let Some(id) = event
+                    .stream_id
+                    .as_deref()
+                    .and_then(|s| s.strip_prefix("product-"))
+                else {
+                    return Ok(()); // another catalog aggregate (imports)
+                };
+                step(tx, event, id, None).await
+            }
             _ => Ok(()),
         }
+    }
+}
+
+/// One step of a product's stream, applied on top of the one before it or retried.
+async fn step(
+    tx: &mut PgConnection,
+    event: &InboundEvent,
+    product_id: &str,
+    reorder_point: Option<Option<Decimal>>,
+) -> Result<(), HandlerError> {
+    let version = event.stream_version.ok_or_else(|| {
+        HandlerError::Reject(format!("{} without a stream version", event.ce_type))
+    })?;
+    match known_products::apply_change(tx, product_id, version, reorder_point).await? {
+        Some(()) => Ok(()),
+        None => Err(HandlerError::Retry(format!(
+            "product {product_id} step {version} arrived before the step it follows"
+        ))),
     }
 }

@@ -12,7 +12,7 @@ pub async fn upsert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO known_products (id, sku, reorder_point) VALUES ($1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET sku = EXCLUDED.sku, reorder_point = EXCLUDED.reorder_point",
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(id)
     .bind(sku)
@@ -20,6 +20,39 @@ pub async fn upsert(
     .execute(tx)
     .await?;
     Ok(())
+}
+
+/// Applies step `version` of product `id` (a new reorder point, or `None` for a step that
+/// changes nothing inventory keeps), only on top of step `version - 1`. Whether it was
+/// applied now or before (`Some`), or an earlier step has not arrived yet (`None`).
+pub async fn apply_change(
+    tx: &mut PgConnection,
+    id: &str,
+    version: i64,
+    reorder_point: Option<Option<Decimal>>,
+) -> Result<Option<()>, sqlx::Error> {
+    let query = match reorder_point {
+        Some(point) => sqlx::query(
+            "UPDATE known_products SET reorder_point = $3, version = $2 WHERE id = $1 AND version = $2 - 1",
+        )
+        .bind(id.to_owned())
+        .bind(version)
+        .bind(point),
+        None => sqlx::query(
+            "UPDATE known_products SET version = $2 WHERE id = $1 AND version = $2 - 1",
+        )
+        .bind(id.to_owned())
+        .bind(version),
+    };
+    if query.execute(&mut *tx).await?.rows_affected() == 1 {
+        return Ok(Some(()));
+    }
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM known_products WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    Ok(current.filter(|c| *c >= version).map(|_| ()))
 }
 
 /// The ids among `ids` that inventory has not heard of.

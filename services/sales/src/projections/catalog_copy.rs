@@ -42,9 +42,7 @@ pub async fn upsert_product(
     sqlx::query(
         "INSERT INTO catalog_products (id, sku, name, price, currency, tax_rate, barcodes, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (id) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name, price = EXCLUDED.price,
-             currency = EXCLUDED.currency, tax_rate = EXCLUDED.tax_rate, barcodes = EXCLUDED.barcodes,
-             status = EXCLUDED.status",
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(&product.id)
     .bind(&product.sku)
@@ -57,6 +55,95 @@ pub async fn upsert_product(
     .execute(tx)
     .await?;
     Ok(())
+}
+
+/// One step of a product's stream, as far as the sales copy cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyChange {
+    Name(String),
+    Price(Decimal),
+    TaxRate(Decimal),
+    AddBarcode(String),
+    RemoveBarcode(String),
+    Status(&'static str),
+    /// A step that changes nothing sales keeps (category, reorder point): only the version.
+    Nothing,
+}
+
+/// What applying a step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Now,
+    /// The copy already reflects this step (a redelivery).
+    Before,
+    /// An earlier step (or the product itself) has not arrived yet.
+    Gap,
+}
+
+/// Applies step `version` of product `id`, only on top of step `version - 1`.
+pub async fn apply_change(
+    tx: &mut PgConnection,
+    id: &str,
+    version: i64,
+    change: &CopyChange,
+) -> Result<Applied, sqlx::Error> {
+    let text = |sql: &'static str, value: &str| {
+        sqlx::query(sql)
+            .bind(id.to_owned())
+            .bind(version)
+            .bind(value.to_owned())
+    };
+    let number = |sql: &'static str, value: Decimal| {
+        sqlx::query(sql)
+            .bind(id.to_owned())
+            .bind(version)
+            .bind(value)
+    };
+    let query = match change {
+        CopyChange::Name(name) => text(
+            "UPDATE catalog_products SET name = $3, version = $2 WHERE id = $1 AND version = $2 - 1",
+            name,
+        ),
+        CopyChange::Price(price) => number(
+            "UPDATE catalog_products SET price = $3, version = $2 WHERE id = $1 AND version = $2 - 1",
+            *price,
+        ),
+        CopyChange::TaxRate(rate) => number(
+            "UPDATE catalog_products SET tax_rate = $3, version = $2 WHERE id = $1 AND version = $2 - 1",
+            *rate,
+        ),
+        CopyChange::AddBarcode(code) => text(
+            "UPDATE catalog_products SET barcodes = array_append(array_remove(barcodes, $3), $3), \
+             version = $2 WHERE id = $1 AND version = $2 - 1",
+            code,
+        ),
+        CopyChange::RemoveBarcode(code) => text(
+            "UPDATE catalog_products SET barcodes = array_remove(barcodes, $3), version = $2 \
+             WHERE id = $1 AND version = $2 - 1",
+            code,
+        ),
+        CopyChange::Status(status) => text(
+            "UPDATE catalog_products SET status = $3, version = $2 WHERE id = $1 AND version = $2 - 1",
+            status,
+        ),
+        CopyChange::Nothing => sqlx::query(
+            "UPDATE catalog_products SET version = $2 WHERE id = $1 AND version = $2 - 1",
+        )
+        .bind(id.to_owned())
+        .bind(version),
+    };
+    if query.execute(&mut *tx).await?.rows_affected() == 1 {
+        return Ok(Applied::Now);
+    }
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM catalog_products WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    Ok(match current {
+        Some(current) if current >= version => Applied::Before,
+        _ => Applied::Gap,
+    })
 }
 
 pub async fn find_product(

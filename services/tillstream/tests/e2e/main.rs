@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod catalog;
 mod system;
 
 use std::time::Duration;
