@@ -118,6 +118,10 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
         AtLeast(Cashier),
     ),
     (
+        "/tillstream.catalog.v1.CatalogService/SearchProducts",
+        AtLeast(Cashier),
+    ),
+    (
         "/tillstream.catalog.v1.CatalogService/UpdateProduct",
         AtLeast(Manager),
     ),

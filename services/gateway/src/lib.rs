@@ -63,7 +63,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/users/{id}", patch(auth::update_user))
         .route("/api/v1/users/{id}/pin", post(auth::set_pin))
-        .route("/api/v1/products", post(catalog::create))
+        .route(
+            "/api/v1/products",
+            post(catalog::create).get(catalog::search),
+        )
         .route("/api/v1/products/lookup", get(catalog::lookup))
         .route(
             "/api/v1/products/{id}",

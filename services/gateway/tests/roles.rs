@@ -32,6 +32,7 @@ const SERVED_NOW: &[&str] = &[
     "PATCH /api/v1/users/{id}",
     "POST /api/v1/users/{id}/pin",
     "POST /api/v1/products",
+    "GET /api/v1/products",
     "GET /api/v1/products/lookup",
     "GET /api/v1/products/{id}",
     "PATCH /api/v1/products/{id}",

@@ -12,6 +12,7 @@ use crate::commands::change_product::change_product;
 use crate::commands::create_product::{CreateProduct, create_product};
 use crate::domain::product::{Command, ProductChanges, ProductDetails};
 use crate::projections::products::{self, ProductRow};
+use crate::projections::search::{SearchQuery, search};
 
 #[derive(Debug, Clone)]
 pub struct CatalogApi {
@@ -67,6 +68,38 @@ impl CatalogService for CatalogApi {
             None => return Err(AppError::invalid("barcode", "give a barcode or a sku").into()),
         };
         found(row, || format!("no product with {what}"))
+    }
+
+    async fn search_products(
+        &self,
+        request: Request<pb::SearchProductsRequest>,
+    ) -> Result<Response<pb::SearchProductsResponse>, Status> {
+        let request = request.into_inner();
+        let status = match request.status.trim() {
+            "" => None,
+            status @ ("active" | "discontinued") => Some(status.to_owned()),
+            other => {
+                return Err(AppError::invalid(
+                    "status",
+                    format!("`{other}` is not active or discontinued"),
+                )
+                .into());
+            }
+        };
+        let limit = request.limit.clamp(1, 200);
+        let page = request.page.max(1);
+        let query = SearchQuery {
+            text: Some(request.q).filter(|q| !q.trim().is_empty()),
+            category: Some(request.category).filter(|c| !c.trim().is_empty()),
+            status,
+            offset: i64::from(page - 1) * i64::from(limit),
+            limit: i64::from(limit),
+        };
+        let (rows, total) = search(self.store.pool(), &query).await.map_err(internal)?;
+        Ok(Response::new(pb::SearchProductsResponse {
+            products: rows.into_iter().map(to_proto).collect(),
+            total,
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(product_id = %request.get_ref().id))]

@@ -1,3 +1,4 @@
 //! The catalog's read models.
 
 pub mod products;
+pub mod search;

@@ -6,6 +6,7 @@ use sqlx::{PgConnection, PgPool};
 
 use std::str::FromStr;
 
+use super::search::fold;
 use crate::domain::product::{Product, ProductDetails, ProductId};
 
 /// One product as the API answers it.
@@ -58,7 +59,8 @@ impl ProductRow {
 pub async fn replace(tx: &mut PgConnection, row: &ProductRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE products SET name = $2, price = $3, tax_rate = $4, barcodes = $5, category = $6, \
-                reorder_point = $7, status = $8, version = $9 WHERE id = $1",
+                reorder_point = $7, status = $8, version = $9, search_name = $10, updated_at = now() \
+          WHERE id = $1",
     )
     .bind(&row.id)
     .bind(&row.name)
@@ -69,6 +71,7 @@ pub async fn replace(tx: &mut PgConnection, row: &ProductRow) -> Result<(), sqlx
     .bind(row.reorder_point)
     .bind(&row.status)
     .bind(row.version)
+    .bind(fold(&row.name))
     .execute(tx)
     .await?;
     Ok(())
@@ -86,8 +89,8 @@ macro_rules! select_products {
 
 pub async fn insert(tx: &mut PgConnection, row: &ProductRow) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO products (id, sku, name, price, currency, tax_rate, barcodes, category, reorder_point, status, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO products (id, sku, name, price, currency, tax_rate, barcodes, category, reorder_point, status, version, search_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&row.id)
     .bind(&row.sku)
@@ -100,6 +103,7 @@ pub async fn insert(tx: &mut PgConnection, row: &ProductRow) -> Result<(), sqlx:
     .bind(row.reorder_point)
     .bind(&row.status)
     .bind(row.version)
+    .bind(fold(&row.name))
     .execute(tx)
     .await?;
     Ok(())

@@ -378,3 +378,125 @@ async fn a_retried_create_with_its_idempotency_key_answers_the_first_product() {
         (Code::AlreadyExists, "idempotency_key")
     );
 }
+
+#[tokio::test]
+async fn search_finds_names_without_case_or_accents_skus_and_barcodes_in_pages() {
+    let mut catalog = start().await;
+    let product =
+        |sku: &str, name: &str, category: &str, barcodes: Vec<String>| pb::CreateProductRequest {
+            sku: sku.into(),
+            name: name.into(),
+            price: "1.00".into(),
+            tax_rate: "0".into(),
+            barcodes,
+            category: category.into(),
+            reorder_point: String::new(),
+            idempotency_key: String::new(),
+        };
+    let mut ids = Vec::new();
+    for request in [
+        product(
+            "CAF-1",
+            "Café Crème",
+            "Coffee",
+            vec!["4006381333931".into()],
+        ),
+        product("CAF-2", "Cafetière 1 l", "Kitchen", vec![]),
+        product("DEC-1", "Decaf coffee", "coffee", vec![]),
+        product("TEA-1", "Green tea", "Tea", vec![]),
+    ] {
+        ids.push(
+            catalog
+                .client
+                .create_product(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .id,
+        );
+    }
+    let search =
+        |q: &str, category: &str, status: &str, page: u32, limit: u32| pb::SearchProductsRequest {
+            q: q.into(),
+            category: category.into(),
+            status: status.into(),
+            page,
+            limit,
+        };
+    let names = |answer: pb::SearchProductsResponse| {
+        (
+            answer
+                .products
+                .into_iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>(),
+            answer.total,
+        )
+    };
+    let mut client = catalog.client.clone();
+    let mut run =
+        async |request| names(client.search_products(request).await.unwrap().into_inner());
+
+    assert_eq!(
+        run(search("CAF", "", "", 1, 50)).await,
+        (
+            vec![
+                "Café Crème".to_owned(),
+                "Cafetière 1 l".into(),
+                "Decaf coffee".into()
+            ],
+            3
+        ),
+        "prefix matches first, then anywhere in the name, accents and case ignored"
+    );
+    assert_eq!(run(search("crème", "", "", 1, 50)).await.0, ["Café Crème"]);
+    assert_eq!(
+        run(search("tea-", "", "", 1, 50)).await.0,
+        ["Green tea"],
+        "SKU prefix"
+    );
+    assert_eq!(
+        run(search("4006381333931", "", "", 1, 50)).await.0,
+        ["Café Crème"]
+    );
+    assert_eq!(
+        run(search("", "COFFEE", "", 1, 50)).await.0,
+        ["Café Crème", "Decaf coffee"],
+        "category, any case"
+    );
+    assert_eq!(
+        run(search("100%", "", "", 1, 50)).await.1,
+        0,
+        "% is literal"
+    );
+    assert_eq!(
+        run(search("", "", "", 2, 3)).await,
+        (vec!["Green tea".to_owned()], 4),
+        "the second page of three"
+    );
+    assert_eq!(
+        run(search("", "", "", 9, 3)).await,
+        (vec![], 4),
+        "past the end"
+    );
+
+    catalog
+        .client
+        .discontinue_product(pb::ProductStatusRequest {
+            id: ids[3].clone(),
+            expected_version: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        run(search("", "", "discontinued", 1, 50)).await.0,
+        ["Green tea"]
+    );
+    assert_eq!(run(search("", "", "active", 1, 50)).await.1, 3);
+    let bad = catalog
+        .client
+        .search_products(search("", "", "gone", 1, 50))
+        .await
+        .unwrap_err();
+    assert_eq!(tillstream_service::grpc::field_of(&bad), Some("status"));
+}

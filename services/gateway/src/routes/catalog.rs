@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tillstream_proto::catalog::v1 as pb;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 
-use super::{Created, created, idempotency_key, if_match, optional};
+use super::{Created, Page, Paging, created, idempotency_key, if_match, optional};
 use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
@@ -90,6 +90,40 @@ pub async fn get(
         .await
         .map_err(|status| ApiError::from_status("catalog", &status))?;
     Ok(Json(product.into_inner().into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    q: Option<String>,
+    category: Option<String>,
+    status: Option<String>,
+    page: Option<String>,
+    limit: Option<String>,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<Page<ProductView>>, ApiError> {
+    let paging = Paging::parse(query.page.as_deref(), query.limit.as_deref())?;
+    let message = pb::SearchProductsRequest {
+        q: query.q.unwrap_or_default(),
+        category: query.category.unwrap_or_default(),
+        status: query.status.unwrap_or_default(),
+        page: paging.page,
+        limit: paging.limit,
+    };
+    let found = client(&state)
+        .search_products(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("catalog", &status))?
+        .into_inner();
+    let total = u64::try_from(found.total).unwrap_or(0);
+    Ok(Json(paging.page_from(
+        found.products.into_iter().map(Into::into).collect(),
+        total,
+    )))
 }
 
 #[derive(Debug, Deserialize)]

@@ -36,6 +36,19 @@ impl Paging {
         })
     }
 
+    /// A page the service already cut, with the total it counted.
+    pub fn page_from<T>(self, data: Vec<T>, total: u64) -> Page<T> {
+        Page {
+            data,
+            meta: PageMeta {
+                page: self.page,
+                limit: self.limit,
+                total,
+                pages: total.div_ceil(u64::from(self.limit)),
+            },
+        }
+    }
+
     /// One page of everything, for lists the services answer in full.
     pub fn page_of<T>(self, all: Vec<T>) -> Page<T> {
         let total = all.len() as u64;
