@@ -1,4 +1,5 @@
 //! Pure catalog logic: no I/O, no async.
 
 pub mod barcode;
+pub mod import;
 pub mod product;
