@@ -118,6 +118,18 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
         AtLeast(Cashier),
     ),
     (
+        "/tillstream.catalog.v1.CatalogService/CreateImport",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.catalog.v1.CatalogService/GetImport",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.catalog.v1.CatalogService/RetryImport",
+        AtLeast(Manager),
+    ),
+    (
         "/tillstream.catalog.v1.CatalogService/SearchProducts",
         AtLeast(Cashier),
     ),

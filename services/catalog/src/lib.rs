@@ -16,6 +16,7 @@ use tillstream_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
 use tillstream_service::{connect_database, connect_nats, serve_http, spawn_relay, standard_probe};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::events::CatalogWire;
@@ -25,6 +26,9 @@ use crate::api::grpc::CatalogApi;
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/catalog");
 
 pub const SERVICE: &str = "catalog";
+
+/// The largest gRPC request: a 20 MB CSV and its envelope.
+pub const IMPORT_MESSAGE_LIMIT: usize = 21 * 1024 * 1024;
 
 /// Where the catalog listens unless `TILLSTREAM_CATALOG_ADDR` says otherwise.
 pub const DEFAULT_ADDR: &str = tillstream_service::addrs::CATALOG;
@@ -39,10 +43,22 @@ pub async fn serve(
     let store = EventStore::new(pool.clone());
     let nats = connect_nats(&settings).await?;
     let relay = spawn_relay(&store, &nats, Arc::new(CatalogWire), &settings, &shutdown);
-    let grpc = tonic::service::Routes::new(CatalogServiceServer::new(CatalogApi {
+    let wake_imports = Arc::new(Notify::new());
+    let imports = tokio::spawn(commands::imports::run_worker(
+        store.clone(),
+        settings.currency,
+        wake_imports.clone(),
+        shutdown.child_token(),
+    ));
+    let api = CatalogApi {
         store,
         currency: settings.currency,
-    }));
+        wake_imports,
+    };
+    // A CSV import may be 20 MB.
+    let grpc = tonic::service::Routes::new(
+        CatalogServiceServer::new(api).max_decoding_message_size(IMPORT_MESSAGE_LIMIT),
+    );
     let probe = standard_probe(pool, &MIGRATOR, nats);
     serve_http(
         SERVICE,
@@ -50,7 +66,7 @@ pub async fn serve(
         tillstream_service::guard(grpc.into_axum_router(), &settings)?,
         probe,
         shutdown,
-        vec![relay],
+        vec![relay, imports],
     )
     .await
 }

@@ -49,7 +49,8 @@ impl AppState {
 
 /// The REST routes of the contract, the operations routes, JSON 404 and 405.
 pub fn router(state: AppState) -> Router {
-    use routes::{auth, catalog, inventory, ledger, sales};
+    use routes::{auth, catalog, imports, inventory, ledger, sales};
+    let csv_limit = DefaultBodyLimit::max(imports::CSV_LIMIT);
     let api = Router::new()
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/pin-login", post(auth::pin_login))
@@ -68,6 +69,15 @@ pub fn router(state: AppState) -> Router {
             post(catalog::create).get(catalog::search),
         )
         .route("/api/v1/products/lookup", get(catalog::lookup))
+        .route(
+            "/api/v1/products/imports",
+            post(imports::create).layer(csv_limit),
+        )
+        .route("/api/v1/products/imports/{id}", get(imports::get))
+        .route(
+            "/api/v1/products/imports/{id}/retry",
+            post(imports::retry).layer(csv_limit),
+        )
         .route(
             "/api/v1/products/{id}",
             get(catalog::get).patch(catalog::update),

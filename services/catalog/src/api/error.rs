@@ -29,6 +29,12 @@ impl AppError {
     }
 }
 
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        AppError::Store(error.into())
+    }
+}
+
 impl From<ProductError> for AppError {
     fn from(error: ProductError) -> Self {
         match error {

@@ -8,9 +8,17 @@ use tillstream_proto::catalog::v1::catalog_service_server::CatalogService;
 use tonic::{Request, Response, Status};
 
 use crate::api::error::AppError;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
 use crate::commands::change_product::change_product;
 use crate::commands::create_product::{CreateProduct, create_product};
+use crate::commands::imports::{create_import, retry_import};
+use crate::domain::import::RowError;
+use crate::domain::import_job::ImportMode;
 use crate::domain::product::{Command, ProductChanges, ProductDetails};
+use crate::projections::imports::{self as import_rows, JobRow};
 use crate::projections::products::{self, ProductRow};
 use crate::projections::search::{SearchQuery, search};
 
@@ -18,6 +26,8 @@ use crate::projections::search::{SearchQuery, search};
 pub struct CatalogApi {
     pub store: EventStore,
     pub currency: Currency,
+    /// Wakes the import worker when a job is queued.
+    pub wake_imports: Arc<Notify>,
 }
 
 #[tonic::async_trait]
@@ -68,6 +78,56 @@ impl CatalogService for CatalogApi {
             None => return Err(AppError::invalid("barcode", "give a barcode or a sku").into()),
         };
         found(row, || format!("no product with {what}"))
+    }
+
+    #[tracing::instrument(skip_all, fields(bytes = request.get_ref().csv.len()))]
+    async fn create_import(
+        &self,
+        request: Request<pb::CreateImportRequest>,
+    ) -> Result<Response<pb::ImportJob>, Status> {
+        let metadata = metadata_of(&request);
+        let request = request.into_inner();
+        let mode = match request.mode.trim() {
+            "" | "create" => ImportMode::Create,
+            "upsert" => ImportMode::Upsert,
+            other => {
+                return Err(AppError::invalid(
+                    "mode",
+                    format!("`{other}` is not create or upsert"),
+                )
+                .into());
+            }
+        };
+        let job = create_import(&self.store, &request.csv, mode, metadata).await?;
+        self.wake_imports.notify_one();
+        Ok(Response::new(job_to_proto(job, Vec::new())))
+    }
+
+    async fn get_import(
+        &self,
+        request: Request<pb::GetImportRequest>,
+    ) -> Result<Response<pb::ImportJob>, Status> {
+        let id = request.into_inner().id;
+        let pool = self.store.pool();
+        let job = import_rows::job(pool, &id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| AppError::NotFound(format!("no import with id `{id}`")))?;
+        let errors = import_rows::errors(pool, &id).await.map_err(internal)?;
+        Ok(Response::new(job_to_proto(job, errors)))
+    }
+
+    #[tracing::instrument(skip_all, fields(import_id = %request.get_ref().id))]
+    async fn retry_import(
+        &self,
+        request: Request<pb::RetryImportRequest>,
+    ) -> Result<Response<pb::ImportJob>, Status> {
+        let metadata = metadata_of(&request);
+        let request = request.into_inner();
+        let csv = (!request.csv.is_empty()).then_some(request.csv.as_slice());
+        let job = retry_import(&self.store, &request.id, csv, metadata).await?;
+        self.wake_imports.notify_one();
+        Ok(Response::new(job_to_proto(job, Vec::new())))
     }
 
     async fn search_products(
@@ -263,6 +323,26 @@ fn parse_details(
 fn decimal(text: &str, field: &str) -> Result<Decimal, AppError> {
     Decimal::from_str_exact(text.trim())
         .map_err(|_| AppError::invalid(field, format!("`{text}` is not a decimal number")))
+}
+
+fn job_to_proto(job: JobRow, errors: Vec<RowError>) -> pb::ImportJob {
+    pb::ImportJob {
+        id: job.id,
+        status: job.status,
+        mode: job.mode,
+        total_rows: job.total_rows,
+        succeeded: job.succeeded,
+        failed: job.failed,
+        errors: errors
+            .into_iter()
+            .map(|e| pb::ImportRowError {
+                row: e.row,
+                sku: e.sku,
+                field: e.field,
+                message: e.message,
+            })
+            .collect(),
+    }
 }
 
 fn to_proto(row: ProductRow) -> pb::Product {

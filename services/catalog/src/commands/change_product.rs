@@ -3,6 +3,7 @@
 //! barcodes claimed and released, and the events appended with the read model in one
 //! transaction.
 
+use sqlx::PgConnection;
 use tillstream_eventstore::{
     AppendRequest, Claim, EventMetadata, EventStore, NewEvent, StoreError,
 };
@@ -49,6 +50,22 @@ async fn try_change(
     expected_version: Option<i64>,
     metadata: &EventMetadata,
 ) -> Result<ProductRow, AppError> {
+    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    let row = change_in(&mut tx, store, id, command, expected_version, metadata).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(row)
+}
+
+/// The change inside the caller's transaction (an import's chunk). The product is loaded
+/// from what is committed; a concurrent change makes the append fail with a conflict.
+pub async fn change_in(
+    tx: &mut PgConnection,
+    store: &EventStore,
+    id: &str,
+    command: &Command,
+    expected_version: Option<i64>,
+    metadata: &EventMetadata,
+) -> Result<ProductRow, AppError> {
     let stream = format!("product-{id}");
     let loaded = store
         .load_state::<Product>(&stream, STATE_SCHEMA, SNAPSHOT_EVERY)
@@ -88,12 +105,10 @@ async fn try_change(
     let request = AppendRequest::new(stream, loaded.version, new_events)
         .with_claims(claims)
         .with_metadata(metadata.clone());
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    store.append_in(&mut tx, &request).await?;
-    products::replace(&mut tx, &row)
+    store.append_in(&mut *tx, &request).await?;
+    products::replace(&mut *tx, &row)
         .await
         .map_err(StoreError::from)?;
-    tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(product_id = %id, changes = events.len(), version, "product changed");
     Ok(row)
 }

@@ -1,6 +1,7 @@
 //! Creating a product: SKU and barcodes claimed, events appended and the read model
 //! written in one transaction; an idempotency key replays the first answer.
 
+use sqlx::PgConnection;
 use tillstream_eventstore::{
     AppendRequest, Claim, EventMetadata, EventStore, IdempotencyKey, NewEvent, StoreError,
     request_hash,
@@ -53,6 +54,19 @@ async fn append(
     command: &CreateProduct,
     key: Option<IdempotencyKey>,
 ) -> Result<ProductRow, AppError> {
+    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    let row = create_in(&mut tx, store, command, key).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(row)
+}
+
+/// The creation inside the caller's transaction (an import's chunk).
+pub async fn create_in(
+    tx: &mut PgConnection,
+    store: &EventStore,
+    command: &CreateProduct,
+    key: Option<IdempotencyKey>,
+) -> Result<ProductRow, AppError> {
     let id = ProductId::generate();
     let events = Product::decide(
         &Product::default(),
@@ -82,12 +96,10 @@ async fn append(
             request.with_idempotency(key, serde_json::to_value(&row).map_err(StoreError::from)?);
     }
 
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    store.append_in(&mut tx, &request).await?;
-    products::insert(&mut tx, &row)
+    store.append_in(&mut *tx, &request).await?;
+    products::insert(&mut *tx, &row)
         .await
         .map_err(StoreError::from)?;
-    tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(product_id = %id, sku = %row.sku, "product created");
     Ok(row)
 }

@@ -2,3 +2,4 @@
 
 pub mod change_product;
 pub mod create_product;
+pub mod imports;

@@ -2,4 +2,5 @@
 
 pub mod barcode;
 pub mod import;
+pub mod import_job;
 pub mod product;

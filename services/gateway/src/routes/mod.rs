@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod imports;
 pub mod inventory;
 pub mod ledger;
 pub mod sales;

@@ -25,6 +25,10 @@ impl Api {
         }
     }
 
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     pub async fn call(
         &self,
         method: Method,

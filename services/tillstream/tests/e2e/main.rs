@@ -7,6 +7,7 @@
 mod api;
 mod auth;
 mod catalog;
+mod imports;
 mod system;
 
 use std::time::Duration;
