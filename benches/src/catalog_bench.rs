@@ -31,7 +31,9 @@ fn options() -> anyhow::Result<Options> {
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let value = args.next().with_context(|| format!("{arg} needs a value"))?;
+        let value = args
+            .next()
+            .with_context(|| format!("{arg} needs a value"))?;
         match arg.as_str() {
             "--rows" => options.rows = value.parse().context("--rows")?,
             "--requests" => options.requests = value.parse().context("--requests")?,
@@ -62,7 +64,11 @@ async fn timed(
     for _ in 0..requests {
         let started = Instant::now();
         let response = client.get(url).bearer_auth(token).send().await?;
-        anyhow::ensure!(response.status().is_success(), "{url}: {}", response.status());
+        anyhow::ensure!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
         response.bytes().await?;
         histogram.record(u64::try_from(started.elapsed().as_micros())?)?;
     }
@@ -86,7 +92,11 @@ async fn main() -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let catalog_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let catalog_addr = catalog_listener.local_addr()?;
-    let catalog = tokio::spawn(tillstream_catalog::serve(settings, catalog_listener, stop.clone()));
+    let catalog = tokio::spawn(tillstream_catalog::serve(
+        settings,
+        catalog_listener,
+        stop.clone(),
+    ));
     let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let gateway_addr = gateway_listener.local_addr()?;
     let gateway_settings = GatewaySettings::from_lookup(|name| match name {
@@ -119,7 +129,10 @@ async fn main() -> anyhow::Result<()> {
             i % 40
         ));
     }
-    println!("## Catalog through the gateway ({} products)\n", options.rows);
+    println!(
+        "## Catalog through the gateway ({} products)\n",
+        options.rows
+    );
     let started = Instant::now();
     let queued: serde_json::Value = loop {
         let response = client
@@ -146,11 +159,20 @@ async fn main() -> anyhow::Result<()> {
         if job["status"] == "completed" {
             break;
         }
-        anyhow::ensure!(job["status"] != "completed_with_errors", "rows failed: {job}");
+        anyhow::ensure!(
+            job["status"] != "completed_with_errors",
+            "rows failed: {job}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let last = format!("{base}/api/v1/products?q=SKU-{:06}", options.rows - 1);
-    let found: serde_json::Value = client.get(&last).bearer_auth(&token).send().await?.json().await?;
+    let found: serde_json::Value = client
+        .get(&last)
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
     anyhow::ensure!(found["meta"]["total"] == 1, "the last row is searchable");
     let seconds = started.elapsed().as_secs_f64();
     println!(
@@ -159,17 +181,29 @@ async fn main() -> anyhow::Result<()> {
         options.rows as f64 / seconds
     );
 
-    let floor = timed(&client, &format!("{base}/healthz"), &token, options.requests).await?;
+    let floor = timed(
+        &client,
+        &format!("{base}/healthz"),
+        &token,
+        options.requests,
+    )
+    .await?;
     let lookup = timed(
         &client,
-        &format!("{base}/api/v1/products/lookup?barcode={}", ean13(options.rows / 2)),
+        &format!(
+            "{base}/api/v1/products/lookup?barcode={}",
+            ean13(options.rows / 2)
+        ),
         &token,
         options.requests,
     )
     .await?;
     let search = timed(
         &client,
-        &format!("{base}/api/v1/products?q=product%20{}%20caf&limit=20", options.rows / 3),
+        &format!(
+            "{base}/api/v1/products?q=product%20{}%20caf&limit=20",
+            options.rows / 3
+        ),
         &token,
         options.requests / 4,
     )

@@ -133,6 +133,120 @@ impl EventStore {
         append_events(tx, request).await
     }
 
+    /// Starts many new streams at once inside the caller's transaction (bulk work such as a
+    /// product import): every request's events at versions 1.., and all their claims
+    /// (acquisitions only), in two statements. A stream that already exists is a `Conflict`
+    /// and a claim held elsewhere a `Duplicate`; either way the caller's transaction must be
+    /// rolled back, as some of the rest may be written.
+    pub async fn create_streams_in(
+        &self,
+        tx: &mut PgConnection,
+        requests: &[AppendRequest],
+    ) -> Result<(), StoreError> {
+        let (mut claim_names, mut claim_values, mut owners) = (Vec::new(), Vec::new(), Vec::new());
+        for request in requests {
+            for claim in &request.claims {
+                if let Claim::Acquire { claim, value } = claim {
+                    claim_names.push(claim.as_str());
+                    claim_values.push(value.as_str());
+                    owners.push(request.stream_id.as_str());
+                }
+            }
+        }
+        if !claim_names.is_empty() {
+            let taken: Vec<(String, String)> = sqlx::query_as(
+                "INSERT INTO claims (claim, value, owner) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) \
+                 ON CONFLICT (claim, value) DO NOTHING RETURNING claim, value",
+            )
+            .bind(&claim_names)
+            .bind(&claim_values)
+            .bind(&owners)
+            .fetch_all(&mut *tx)
+            .await?;
+            if taken.len() < claim_names.len() {
+                let missing = claim_names
+                    .iter()
+                    .zip(&claim_values)
+                    .find(|(c, v)| !taken.iter().any(|(tc, tv)| tc == *c && tv == *v));
+                let (claim, value) = missing.map_or(("claim", ""), |(c, v)| (*c, *v));
+                return Err(StoreError::Duplicate {
+                    claim: claim.to_owned(),
+                    value: value.to_owned(),
+                });
+            }
+        }
+        let (mut streams, mut versions, mut ids, mut types, mut schemas, mut payloads, mut metas) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
+        for request in requests {
+            if request.expected_version != 0 {
+                return Err(StoreError::Conflict {
+                    stream_id: request.stream_id.clone(),
+                    expected: request.expected_version,
+                    actual: -1,
+                });
+            }
+            let metadata = serde_json::to_value(&request.metadata)?;
+            for (index, event) in request.events.iter().enumerate() {
+                streams.push(request.stream_id.as_str());
+                versions.push(i64::try_from(index).unwrap_or(i64::MAX) + 1);
+                ids.push(Uuid::from(event.event_id));
+                types.push(event.event_type.as_str());
+                schemas.push(event.schema_version);
+                payloads.push(&event.payload);
+                metas.push(metadata.clone());
+            }
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, payload, metadata) \
+             SELECT * FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::text[], $5::int4[], $6::jsonb[], $7::jsonb[])",
+        )
+        .bind(&streams)
+        .bind(&versions)
+        .bind(&ids)
+        .bind(&types)
+        .bind(&schemas)
+        .bind(&payloads)
+        .bind(&metas)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e))
+                if e.constraint() == Some("events_stream_version_key") =>
+            {
+                Err(StoreError::Conflict {
+                    stream_id: "one of the new streams".to_owned(),
+                    expected: 0,
+                    actual: -1,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Which of `values` are held under `claim`, and by which stream.
+    pub async fn claims_held(
+        &self,
+        conn: &mut PgConnection,
+        claim: &str,
+        values: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT value, owner FROM claims WHERE claim = $1 AND value = ANY($2)")
+                .bind(claim)
+                .bind(values)
+                .fetch_all(conn)
+                .await?,
+        )
+    }
+
     /// The stream's current version (0 if it has no events).
     pub async fn stream_version(&self, stream_id: &str) -> Result<i64, StoreError> {
         current_version(&mut *self.pool.acquire().await?, stream_id).await

@@ -4,23 +4,26 @@
 //! at most the chunk in flight — which is done again from scratch, creating nothing twice.
 //! Several workers (several catalog instances) share jobs by `FOR UPDATE SKIP LOCKED`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgConnection;
-use tillstream_eventstore::{AppendRequest, EventMetadata, EventStore, NewEvent, StoreError};
+use tillstream_eventstore::{
+    AppendRequest, Claim, EventMetadata, EventStore, NewEvent, StoreError,
+};
 use tillstream_kernel::{Currency, Decider};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::error::AppError;
 use crate::commands::change_product::change_in;
-use crate::commands::create_product::{CreateProduct, create_in};
+
 use crate::domain::import::{CsvRow, RowError, changes_of, parse_csv, product_of};
 use crate::domain::import_job::{ImportId, ImportJob, ImportMode, JobCommand, JobError};
-use crate::domain::product::Command;
+use crate::domain::product::{Command, Product, ProductDetails, ProductError, ProductId};
 use crate::projections::imports::{self as rows, JobRow};
-use crate::projections::products;
+use crate::projections::products::{self, ProductRow};
 
 /// Rows per transaction: large enough to amortize the commit, small enough that a crash
 /// redoes little and progress moves visibly.
@@ -147,20 +150,10 @@ pub async fn process_chunk(store: &EventStore, currency: Currency) -> Result<boo
         actor: Some(format!("import-{id}")),
         ..Default::default()
     };
-    let mut succeeded = 0u32;
-    let mut failed = Vec::new();
-    for row in &pending {
-        match import_row(&mut tx, store, currency, mode, &id, row, &metadata).await? {
-            Ok(()) => {
-                succeeded += 1;
-                rows::mark(&mut tx, &id, row.row, None).await?;
-            }
-            Err(error) => {
-                rows::mark(&mut tx, &id, row.row, Some(&error)).await?;
-                failed.push(error);
-            }
-        }
-    }
+    let outcomes = import_chunk(&mut tx, store, currency, mode, &id, &pending, &metadata).await?;
+    rows::mark_all(&mut tx, &id, &outcomes).await?;
+    let failed: Vec<RowError> = outcomes.into_iter().filter_map(|(_, e)| e).collect();
+    let succeeded = u32::try_from(pending.len() - failed.len()).unwrap_or(u32::MAX);
     let remaining = u32::try_from(rows::pending_count(&mut tx, &id).await?).unwrap_or(u32::MAX);
     let command = JobCommand::RecordChunk {
         succeeded,
@@ -178,68 +171,196 @@ pub async fn process_chunk(store: &EventStore, currency: Currency) -> Result<boo
     Ok(true)
 }
 
-/// One row inside a savepoint: `Ok(Err(..))` is a row error (its writes undone), `Err(..)`
-/// a failure of the chunk itself.
-async fn import_row(
+/// A chunk's rows, checked together and written in bulk: parsed and validated, refused when
+/// their SKU is on an earlier row of the file, their barcode on an earlier row of the chunk,
+/// or a SKU or barcode is already claimed; new products created with two statements for the
+/// events and claims and one for the read model. In upsert mode, rows whose SKU exists edit
+/// that product, each in a savepoint. The outcome of every row, in order.
+async fn import_chunk(
     tx: &mut PgConnection,
     store: &EventStore,
     currency: Currency,
     mode: ImportMode,
     job_id: &str,
-    row: &CsvRow,
+    chunk: &[CsvRow],
     metadata: &EventMetadata,
-) -> Result<Result<(), RowError>, AppError> {
-    let details = match product_of(row, currency) {
-        Ok(details) => details,
-        Err(error) => return Ok(Err(error)),
+) -> Result<Vec<(u32, Option<RowError>)>, AppError> {
+    let skus: Vec<String> = chunk.iter().map(|r| r.sku().to_owned()).collect();
+    let first_rows: HashMap<String, i32> = rows::first_rows(&mut *tx, job_id, &skus)
+        .await?
+        .into_iter()
+        .collect();
+    let existing: HashMap<String, String> = match mode {
+        ImportMode::Upsert => products::ids_by_sku(store.pool(), &skus)
+            .await?
+            .into_iter()
+            .collect(),
+        ImportMode::Create => HashMap::new(),
     };
-    if let Some(first) = rows::earlier_row_with_sku(&mut *tx, job_id, row).await? {
-        return Ok(Err(RowError::new(
+    let barcodes: Vec<String> = chunk
+        .iter()
+        .map(|r| r.get("barcode").to_owned())
+        .filter(|b| !b.is_empty())
+        .collect();
+    let held_skus: HashMap<String, String> = store
+        .claims_held(&mut *tx, "sku", &skus)
+        .await?
+        .into_iter()
+        .collect();
+    let held_barcodes: HashMap<String, String> = store
+        .claims_held(&mut *tx, "barcode", &barcodes)
+        .await?
+        .into_iter()
+        .collect();
+
+    let mut outcomes = Vec::with_capacity(chunk.len());
+    let mut creations = Vec::new();
+    let mut new_rows = Vec::new();
+    let mut updates = Vec::new();
+    let mut chunk_barcodes: HashMap<String, u32> = HashMap::new();
+    for row in chunk {
+        let checked = check_row(
+            row,
+            currency,
+            &first_rows,
+            &held_skus,
+            &held_barcodes,
+            &mut chunk_barcodes,
+            existing.get(row.sku()),
+        );
+        match checked {
+            Err(error) => outcomes.push((row.row, Some(error))),
+            Ok(Checked::Update(product_id, details)) => {
+                updates.push((outcomes.len(), row, product_id, details));
+                outcomes.push((row.row, None));
+            }
+            Ok(Checked::Create(request, product)) => {
+                creations.push(request);
+                new_rows.push(product);
+                outcomes.push((row.row, None));
+            }
+        }
+    }
+    let metadata_for = |request: AppendRequest| request.with_metadata(metadata.clone());
+    let creations: Vec<AppendRequest> = creations.into_iter().map(metadata_for).collect();
+    store.create_streams_in(&mut *tx, &creations).await?;
+    products::insert_many(&mut *tx, &new_rows).await?;
+    for (index, row, product_id, details) in updates {
+        if let Some(error) =
+            update_row(&mut *tx, store, row, &product_id, &details, metadata).await?
+        {
+            outcomes[index].1 = Some(error);
+        }
+    }
+    Ok(outcomes)
+}
+
+enum Checked {
+    Create(AppendRequest, ProductRow),
+    Update(String, ProductDetails),
+}
+
+/// One row against what the chunk found: a new product to create, an existing one to
+/// edit (upsert), or the row's error.
+fn check_row(
+    row: &CsvRow,
+    currency: Currency,
+    first_rows: &HashMap<String, i32>,
+    held_skus: &HashMap<String, String>,
+    held_barcodes: &HashMap<String, String>,
+    chunk_barcodes: &mut HashMap<String, u32>,
+    existing: Option<&String>,
+) -> Result<Checked, RowError> {
+    let details = product_of(row, currency)?;
+    if let Some(first) = first_rows.get(row.sku())
+        && i64::from(*first) < i64::from(row.row)
+    {
+        return Err(RowError::new(
             row,
             "sku",
             format!("the SKU is also on row {first}"),
-        )));
+        ));
     }
-    let existing = match mode {
-        ImportMode::Upsert => products::by_sku(store.pool(), row.sku()).await?,
-        ImportMode::Create => None,
-    };
+    if let Some(product_id) = existing {
+        return Ok(Checked::Update(product_id.clone(), details));
+    }
+    let id = ProductId::generate();
+    let events = Product::decide(
+        &Product::default(),
+        &Command::Create {
+            id,
+            details: details.clone(),
+        },
+    )
+    .map_err(|error| match error {
+        ProductError::Invalid { field, message } => RowError::new(row, &field, message),
+        other => RowError::new(row, "row", other.to_string()),
+    })?;
+    if held_skus.contains_key(row.sku()) {
+        return Err(RowError::new(
+            row,
+            "sku",
+            format!("`{}` is already in the catalog", row.sku()),
+        ));
+    }
+    for code in &details.barcodes {
+        if held_barcodes.contains_key(code) {
+            return Err(RowError::new(
+                row,
+                "barcode",
+                format!("barcode `{code}` belongs to another product"),
+            ));
+        }
+        if let Some(first) = chunk_barcodes.get(code) {
+            return Err(RowError::new(
+                row,
+                "barcode",
+                format!("barcode `{code}` is also on row {first}"),
+            ));
+        }
+    }
+    for code in &details.barcodes {
+        chunk_barcodes.insert(code.clone(), row.row);
+    }
+    let product = ProductRow::created(id, &details, events.len() as i64);
+    let mut claims = vec![Claim::acquire("sku", product.sku.clone())];
+    claims.extend(
+        details
+            .barcodes
+            .iter()
+            .map(|c| Claim::acquire("barcode", c.clone())),
+    );
+    let new_events = events
+        .iter()
+        .map(NewEvent::from_domain)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| RowError::new(row, "row", e.to_string()))?;
+    let request = AppendRequest::new(format!("product-{id}"), 0, new_events).with_claims(claims);
+    Ok(Checked::Create(request, product))
+}
+
+/// An upsert's edit of an existing product, in a savepoint: its row error, if any.
+async fn update_row(
+    tx: &mut PgConnection,
+    store: &EventStore,
+    row: &CsvRow,
+    product_id: &str,
+    details: &ProductDetails,
+    metadata: &EventMetadata,
+) -> Result<Option<RowError>, AppError> {
     let mut savepoint = sqlx::Connection::begin(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-    let outcome = match existing {
-        Some(product) => change_in(
-            &mut savepoint,
-            store,
-            &product.id,
-            &Command::Update {
-                changes: changes_of(&details),
-            },
-            None,
-            metadata,
-        )
-        .await
-        .map(|_| ()),
-        None => {
-            let command = CreateProduct {
-                details,
-                idempotency_key: None,
-                metadata: metadata.clone(),
-            };
-            create_in(&mut savepoint, store, &command, None)
-                .await
-                .map(|_| ())
-        }
+    let command = Command::Update {
+        changes: changes_of(details),
     };
-    let row_error = match outcome {
-        Ok(()) => {
+    let outcome = change_in(&mut savepoint, store, product_id, &command, None, metadata).await;
+    let error = match outcome {
+        Ok(_) => {
             savepoint.commit().await.map_err(StoreError::from)?;
-            return Ok(Ok(()));
+            return Ok(None);
         }
         Err(AppError::Invalid { field, message }) => RowError::new(row, &field, message),
-        Err(AppError::Store(StoreError::Duplicate { claim, value })) if claim == "sku" => {
-            RowError::new(row, "sku", format!("`{value}` is already in the catalog"))
-        }
         Err(AppError::Store(StoreError::Duplicate { claim, value })) => RowError::new(
             row,
             &claim,
@@ -253,7 +374,7 @@ async fn import_row(
         Err(other) => return Err(other),
     };
     savepoint.rollback().await.map_err(StoreError::from)?;
-    Ok(Err(row_error))
+    Ok(Some(error))
 }
 
 async fn append(

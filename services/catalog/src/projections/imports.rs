@@ -120,6 +120,48 @@ pub async fn pending_count(tx: &mut PgConnection, id: &str) -> Result<i64, sqlx:
         .await
 }
 
+/// For each of `skus`, the first row of the file that has it.
+pub async fn first_rows(
+    tx: &mut PgConnection,
+    id: &str,
+    skus: &[String],
+) -> Result<Vec<(String, i32)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT sku, min(row_no) FROM import_rows WHERE job_id = $1 AND sku = ANY($2) GROUP BY sku",
+    )
+    .bind(id)
+    .bind(skus)
+    .fetch_all(tx)
+    .await
+}
+
+/// Every row's outcome in one statement: done (`None`) or failed.
+pub async fn mark_all(
+    tx: &mut PgConnection,
+    id: &str,
+    outcomes: &[(u32, Option<RowError>)],
+) -> Result<(), sqlx::Error> {
+    let data: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|(row, error)| {
+            json!({"row_no": row, "field": error.as_ref().map(|e| &e.field),
+                   "message": error.as_ref().map(|e| &e.message)})
+        })
+        .collect();
+    sqlx::query(
+        "UPDATE import_rows AS r \
+            SET state = CASE WHEN o.field IS NULL THEN 'done' ELSE 'failed' END, \
+                field = o.field, message = o.message \
+           FROM jsonb_to_recordset($2) AS o(row_no int, field text, message text) \
+          WHERE r.job_id = $1 AND r.row_no = o.row_no",
+    )
+    .bind(id)
+    .bind(serde_json::Value::Array(data))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 /// The first earlier row of the same file with the same SKU, if any.
 pub async fn earlier_row_with_sku(
     tx: &mut PgConnection,

@@ -109,6 +109,48 @@ pub async fn insert(tx: &mut PgConnection, row: &ProductRow) -> Result<(), sqlx:
     Ok(())
 }
 
+/// Many new products in one statement (an import's chunk).
+pub async fn insert_many(tx: &mut PgConnection, rows: &[ProductRow]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let data: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "sku": r.sku, "name": r.name, "price": r.price.to_string(),
+                "currency": r.currency, "tax_rate": r.tax_rate.to_string(), "barcodes": r.barcodes,
+                "category": r.category, "reorder_point": r.reorder_point.map(|p| p.to_string()),
+                "status": r.status, "version": r.version, "search_name": fold(&r.name),
+            })
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO products (id, sku, name, price, currency, tax_rate, barcodes, category, \
+                              reorder_point, status, version, search_name) \
+         SELECT id, sku, name, price, currency, tax_rate, barcodes, category, reorder_point, \
+                status, version, search_name \
+           FROM jsonb_to_recordset($1) AS p(id text, sku text, name text, price numeric, \
+                currency text, tax_rate numeric, barcodes text[], category text, \
+                reorder_point numeric, status text, version bigint, search_name text)",
+    )
+    .bind(serde_json::Value::Array(data))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The ids of the products with these SKUs, by SKU.
+pub async fn ids_by_sku(
+    pool: &PgPool,
+    skus: &[String],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT sku, id FROM products WHERE sku = ANY($1)")
+        .bind(skus)
+        .fetch_all(pool)
+        .await
+}
+
 pub async fn by_id(pool: &PgPool, id: &str) -> Result<Option<ProductRow>, sqlx::Error> {
     sqlx::query_as(select_products!("id = $1"))
         .bind(id)
