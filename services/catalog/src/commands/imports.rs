@@ -165,6 +165,14 @@ pub async fn process_chunk(store: &EventStore, currency: Currency) -> Result<boo
     let state = events.iter().fold(loaded.state, ImportJob::evolve);
     rows::update_job(&mut tx, &id, &state, loaded.version + events.len() as i64).await?;
     tx.commit().await.map_err(StoreError::from)?;
+    if remaining == 0 {
+        // A bulk load leaves the planner's statistics behind; without fresh ones a barcode
+        // lookup may scan the table instead of using its index.
+        sqlx::query("ANALYZE products")
+            .execute(store.pool())
+            .await
+            .map_err(StoreError::from)?;
+    }
     metrics::counter!("tillstream_import_rows_total", "outcome" => "succeeded")
         .increment(u64::from(succeeded));
     tracing::info!(import_id = %id, chunk = pending.len(), succeeded, remaining, "import chunk done");
@@ -234,7 +242,8 @@ async fn import_chunk(
                 updates.push((outcomes.len(), row, product_id, details));
                 outcomes.push((row.row, None));
             }
-            Ok(Checked::Create(request, product)) => {
+            Ok(Checked::Create(created)) => {
+                let (request, product) = *created;
                 creations.push(request);
                 new_rows.push(product);
                 outcomes.push((row.row, None));
@@ -256,7 +265,7 @@ async fn import_chunk(
 }
 
 enum Checked {
-    Create(AppendRequest, ProductRow),
+    Create(Box<(AppendRequest, ProductRow)>),
     Update(String, ProductDetails),
 }
 
@@ -336,7 +345,7 @@ fn check_row(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| RowError::new(row, "row", e.to_string()))?;
     let request = AppendRequest::new(format!("product-{id}"), 0, new_events).with_claims(claims);
-    Ok(Checked::Create(request, product))
+    Ok(Checked::Create(Box::new((request, product))))
 }
 
 /// An upsert's edit of an existing product, in a savepoint: its row error, if any.

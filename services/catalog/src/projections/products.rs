@@ -166,8 +166,13 @@ pub async fn by_sku(pool: &PgPool, sku: &str) -> Result<Option<ProductRow>, sqlx
 }
 
 pub async fn by_barcode(pool: &PgPool, barcode: &str) -> Result<Option<ProductRow>, sqlx::Error> {
-    sqlx::query_as(select_products!("barcodes @> ARRAY[$1]::text[]"))
-        .bind(barcode.trim())
-        .fetch_optional(pool)
-        .await
+    // Through the barcode's claim (a unique b-tree key, `product-<id>` as owner): the till's
+    // scan stays two index lookups however many products there are, where the GIN index on
+    // the array left the planner scanning after bulk loads.
+    sqlx::query_as(select_products!(
+        "id = (SELECT substr(owner, 9) FROM claims WHERE claim = 'barcode' AND value = $1)"
+    ))
+    .bind(barcode.trim())
+    .fetch_optional(pool)
+    .await
 }
