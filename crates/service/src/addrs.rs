@@ -30,3 +30,59 @@ pub fn default_addr(service: &str) -> Option<&'static str> {
 pub fn addr_variable(service: &str) -> String {
     format!("TILLSTREAM_{}_ADDR", service.to_ascii_uppercase())
 }
+
+/// Where to reach a process: `host:port`, the host a name or an address (`auth:50065` in a
+/// container network, `127.0.0.1:50065` on one machine).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HostPort(String);
+
+impl std::str::FromStr for HostPort {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let (host, port) = text
+            .rsplit_once(':')
+            .ok_or_else(|| format!("`{text}` is not host:port"))?;
+        let host_ok = !host.is_empty()
+            && host.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':')
+            });
+        if !host_ok || port.parse::<u16>().is_err() {
+            return Err(format!("`{text}` is not host:port"));
+        }
+        Ok(HostPort(text.to_owned()))
+    }
+}
+
+impl std::fmt::Display for HostPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<std::net::SocketAddr> for HostPort {
+    fn from(addr: std::net::SocketAddr) -> Self {
+        HostPort(addr.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HostPort;
+
+    #[test]
+    fn names_and_addresses_are_host_and_port() {
+        for good in [
+            "auth:50065",
+            "127.0.0.1:1",
+            "[::1]:8080",
+            "auth.pos.svc.cluster.local:50065",
+        ] {
+            assert!(good.parse::<HostPort>().is_ok(), "{good}");
+        }
+        for bad in ["auth", ":50065", "auth:port", "auth:70000", "a b:1"] {
+            assert!(bad.parse::<HostPort>().is_err(), "{bad}");
+        }
+    }
+}

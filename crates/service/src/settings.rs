@@ -27,7 +27,7 @@ pub struct ServiceSettings {
     pub currency: Currency,
     pub prices_include_tax: bool,
     /// Where auth serves the key set tokens are verified with (`TILLSTREAM_AUTH_ADDR`).
-    pub auth_addr: SocketAddr,
+    pub auth_addr: crate::addrs::HostPort,
     /// `TILLSTREAM_JWKS`: a key set to trust instead of asking auth (pinned keys, tests).
     pub jwks: Option<String>,
 }

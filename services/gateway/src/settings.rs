@@ -38,10 +38,12 @@ impl GatewaySettings {
                 })
         };
         let service = |name: &str| {
-            addr(
-                &addrs::addr_variable(name),
-                addrs::default_addr(name).unwrap_or(addrs::HTTP),
-            )
+            let variable = addrs::addr_variable(name);
+            let value = lookup(&variable)
+                .unwrap_or_else(|| addrs::default_addr(name).unwrap_or(addrs::HTTP).to_owned());
+            value
+                .parse::<addrs::HostPort>()
+                .map_err(|_| SettingsError { variable, value })
         };
         Ok(GatewaySettings {
             http_addr: addr("TILLSTREAM_HTTP_ADDR", addrs::HTTP)?,
@@ -72,5 +74,11 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(error.variable, "TILLSTREAM_LEDGER_ADDR");
+        // In a container network services are reached by name.
+        let named = GatewaySettings::from_lookup(|n| {
+            (n == "TILLSTREAM_SALES_ADDR").then(|| "sales:50063".to_owned())
+        })
+        .unwrap();
+        assert_eq!(named.upstreams.sales.to_string(), "sales:50063");
     }
 }

@@ -2,8 +2,8 @@
 //! that is down answers `Unavailable` at once rather than hanging a request), the metadata
 //! every call carries, and each service's readiness.
 
-use std::net::SocketAddr;
 use std::time::Duration;
+use tillstream_service::addrs::HostPort;
 
 use axum::http::{self, StatusCode};
 use tonic::transport::{Channel, Endpoint};
@@ -20,14 +20,14 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// The services' names, in the order of `Upstreams::all`.
 pub const SERVICES: [&str; 5] = ["catalog", "inventory", "sales", "ledger", "auth"];
 
-/// Where each service listens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where each service is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamAddrs {
-    pub catalog: SocketAddr,
-    pub inventory: SocketAddr,
-    pub sales: SocketAddr,
-    pub ledger: SocketAddr,
-    pub auth: SocketAddr,
+    pub catalog: HostPort,
+    pub inventory: HostPort,
+    pub sales: HostPort,
+    pub ledger: HostPort,
+    pub auth: HostPort,
 }
 
 #[derive(Debug, Clone)]
@@ -41,9 +41,9 @@ pub struct Upstreams {
 
 impl Upstreams {
     pub fn connect_lazy(addrs: &UpstreamAddrs) -> Self {
-        let channel = |addr: SocketAddr| {
+        let channel = |addr: &HostPort| {
             let uri = format!("http://{addr}");
-            // `from_shared` only fails on a malformed URI, and a socket address never is one.
+            // `from_shared` only fails on a malformed URI; a checked host:port never is one.
             Endpoint::from_shared(uri)
                 .unwrap_or_else(|_| Endpoint::from_static("http://127.0.0.1:1"))
                 .connect_timeout(CONNECT_TIMEOUT)
@@ -52,11 +52,11 @@ impl Upstreams {
                 .connect_lazy()
         };
         Upstreams {
-            catalog: channel(addrs.catalog),
-            inventory: channel(addrs.inventory),
-            sales: channel(addrs.sales),
-            ledger: channel(addrs.ledger),
-            auth: channel(addrs.auth),
+            catalog: channel(&addrs.catalog),
+            inventory: channel(&addrs.inventory),
+            sales: channel(&addrs.sales),
+            ledger: channel(&addrs.ledger),
+            auth: channel(&addrs.auth),
         }
     }
 

@@ -16,6 +16,9 @@ pub enum Command {
     /// service and the gateway as child processes, restarts one that dies, and stops them
     /// all on Ctrl-C or SIGTERM.
     Up,
+    /// Create the databases, apply the migrations, create the streams and the bootstrap
+    /// admin, then exit (what `up` does first; a deployment's migration job).
+    Migrate,
     /// Run one process of the system in the foreground (what `up` starts for each child).
     Serve {
         #[arg(value_enum)]

@@ -5,6 +5,7 @@ mod serve;
 mod up;
 mod user;
 
+use std::future::Future;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -15,33 +16,24 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         // `up` supervises children from the main thread: a child's parent-death signal
         // fires when the thread that spawned it ends, so that must be the last to end.
-        Command::Up => match current_thread_runtime() {
-            Ok(runtime) => runtime.block_on(up::up()),
-            Err(error) => {
-                eprintln!("tillstream: no runtime: {error}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Up => on_this_thread(up::up()),
+        Command::Migrate => on_this_thread(up::migrate()),
         Command::Serve { process } => serve::serve(process),
-        Command::Keys { command } => match current_thread_runtime() {
-            Ok(runtime) => runtime.block_on(user::keys(command)),
-            Err(error) => {
-                eprintln!("tillstream: no runtime: {error}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::User { command } => match current_thread_runtime() {
-            Ok(runtime) => runtime.block_on(user::run(command)),
-            Err(error) => {
-                eprintln!("tillstream: no runtime: {error}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Keys { command } => on_this_thread(user::keys(command)),
+        Command::User { command } => on_this_thread(user::run(command)),
     }
 }
 
-fn current_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
+/// Runs `work` on a runtime on the main thread.
+fn on_this_thread(work: impl Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+    {
+        Ok(runtime) => runtime.block_on(work),
+        Err(error) => {
+            eprintln!("tillstream: no runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

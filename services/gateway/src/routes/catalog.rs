@@ -218,15 +218,7 @@ pub async fn discontinue(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<ProductView>, ApiError> {
-    let message = pb::ProductStatusRequest {
-        id,
-        expected_version: if_match(&headers)?.unwrap_or(0),
-    };
-    let product = client(&state)
-        .discontinue_product(request(message, caller.on_behalf()))
-        .await
-        .map_err(|status| ApiError::from_status("catalog", &status))?;
-    Ok(Json(product.into_inner().into()))
+    set_status(&state, &caller, id, &headers, Status::Discontinued).await
 }
 
 pub async fn reactivate(
@@ -235,14 +227,33 @@ pub async fn reactivate(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<ProductView>, ApiError> {
+    set_status(&state, &caller, id, &headers, Status::Active).await
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Status {
+    Active,
+    Discontinued,
+}
+
+async fn set_status(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    headers: &HeaderMap,
+    status: Status,
+) -> Result<Json<ProductView>, ApiError> {
     let message = pb::ProductStatusRequest {
         id,
-        expected_version: if_match(&headers)?.unwrap_or(0),
+        expected_version: if_match(headers)?.unwrap_or(0),
     };
-    let product = client(&state)
-        .reactivate_product(request(message, caller.on_behalf()))
-        .await
-        .map_err(|status| ApiError::from_status("catalog", &status))?;
+    let mut catalog = client(state);
+    let request = request(message, caller.on_behalf());
+    let product = match status {
+        Status::Active => catalog.reactivate_product(request).await,
+        Status::Discontinued => catalog.discontinue_product(request).await,
+    }
+    .map_err(|status| ApiError::from_status("catalog", &status))?;
     Ok(Json(product.into_inner().into()))
 }
 

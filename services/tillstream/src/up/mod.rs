@@ -4,7 +4,7 @@
 //! says where), waits until the gateway is ready, and supervises until Ctrl-C or SIGTERM.
 
 mod plan;
-mod prepare;
+pub mod prepare;
 mod supervise;
 
 use std::process::ExitCode;
@@ -33,7 +33,7 @@ pub async fn up() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let generated_password = match prepare::prepare(&plan, auth).await {
+    let generated_password = match prepare::prepare(plan.lookup(), auth).await {
         Ok(password) => password,
         Err(error) => {
             eprintln!("tillstream: cannot prepare the system: {error}");
@@ -77,5 +77,28 @@ pub async fn up() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `tillstream migrate`: what `up` prepares, and nothing else (a deployment's migration job).
+pub async fn migrate() -> ExitCode {
+    let auth = match tillstream_auth::AuthOptions::from_env() {
+        Ok(auth) => auth,
+        Err(error) => {
+            eprintln!("tillstream: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match prepare::prepare(|name| std::env::var(name).ok(), auth).await {
+        Ok(generated) => {
+            if let Some(password) = generated {
+                println!("tillstream: log in as `admin` with password {password} (shown once)");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("tillstream: cannot prepare the system: {error}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -10,17 +10,14 @@ use tillstream_eventstore::EventStore;
 use tillstream_messaging::{StreamSettings, ensure_dead_letter_stream, ensure_service_stream};
 use tillstream_service::{ServiceSettings, StartError, addrs, connect_database};
 
-use super::Plan;
-
 /// How long `up` waits for NATS before leaving the streams to the services.
 const NATS_PATIENCE: Duration = Duration::from_secs(3);
 
 /// Prepares everything; the bootstrap admin's password when one was generated.
 pub async fn prepare(
-    plan: &Plan,
+    lookup: impl Fn(&str) -> Option<String>,
     auth: tillstream_auth::AuthOptions,
 ) -> Result<Option<String>, StartError> {
-    let lookup = plan.lookup();
     let mut generated = None;
     let mut naming = None;
     let mut nats_url = String::new();
