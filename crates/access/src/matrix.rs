@@ -158,8 +158,24 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
         AtLeast(Manager),
     ),
     (
+        "/tillstream.inventory.v1.InventoryService/AdjustStock",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.InventoryService/CountStock",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.InventoryService/TransferStock",
+        AtLeast(Manager),
+    ),
+    (
         "/tillstream.inventory.v1.InventoryService/GetStock",
         AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.inventory.v1.InventoryService/ListMovements",
+        AtLeast(Manager),
     ),
     (
         "/tillstream.sales.v1.SalesService/CreateSale",

@@ -95,7 +95,11 @@ pub fn router(state: AppState) -> Router {
             post(inventory::create_location).get(inventory::list_locations),
         )
         .route("/api/v1/stock/receipts", post(inventory::receive))
+        .route("/api/v1/stock/adjustments", post(inventory::adjust))
+        .route("/api/v1/stock/counts", post(inventory::count))
+        .route("/api/v1/stock/transfers", post(inventory::transfer))
         .route("/api/v1/stock", get(inventory::stock))
+        .route("/api/v1/stock/movements", get(inventory::movements))
         .route("/api/v1/sales", post(sales::create))
         .route("/api/v1/sales/{id}", get(sales::get))
         .route("/api/v1/ledger/entries", get(ledger::entries))

@@ -1,4 +1,5 @@
-//! Locations, stock receipts and stock levels.
+//! Locations, stock movements (receipts, adjustments, counts, transfers), levels now or
+//! at a past moment, and the movement history.
 
 use axum::Json;
 use axum::extract::State;
@@ -86,14 +87,64 @@ pub struct ReceiptLine {
     unit_cost: MoneyText,
 }
 
+/// What a stock command recorded: its id (the movements' reference unless the request
+/// gave one), the movements and the levels they left.
+#[derive(Debug, Serialize)]
+pub struct RecordedView {
+    id: String,
+    movements: Vec<MovementView>,
+    levels: Vec<StockLevelView>,
+}
+
+impl From<pb::StockMovementsResponse> for RecordedView {
+    fn from(r: pb::StockMovementsResponse) -> Self {
+        RecordedView {
+            id: r.id,
+            movements: r.movements.into_iter().map(Into::into).collect(),
+            levels: r.levels.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MovementView {
+    product_id: String,
+    location_id: String,
+    kind: String,
+    /// Signed: the change to the level.
+    quantity: String,
+    unit_cost: String,
+    reference: Option<String>,
+    reason: Option<String>,
+    occurred_at: String,
+    on_hand_after: String,
+}
+
+impl From<pb::Movement> for MovementView {
+    fn from(m: pb::Movement) -> Self {
+        MovementView {
+            product_id: m.product_id,
+            location_id: m.location_id,
+            kind: m.kind,
+            quantity: m.quantity,
+            unit_cost: m.unit_cost,
+            reference: optional(m.reference),
+            reason: optional(m.reason),
+            occurred_at: m.occurred_at,
+            on_hand_after: m.on_hand_after,
+        }
+    }
+}
+
+/// A receipt as it was received, with what it recorded.
 #[derive(Debug, Serialize)]
 pub struct ReceiptView {
     location_id: String,
     supplier: Option<String>,
     reference: Option<String>,
     lines: Vec<ReceiptLineView>,
-    /// The stock levels the receipt left.
-    levels: Vec<StockLevelView>,
+    #[serde(flatten)]
+    recorded: RecordedView,
 }
 
 #[derive(Debug, Serialize)]
@@ -123,12 +174,11 @@ pub async fn receive(
         reference: body.reference.clone().unwrap_or_default(),
         lines: lines.clone(),
     };
-    let levels = client(&state)
+    let recorded = client(&state)
         .receive_stock(request(message, caller.on_behalf()))
         .await
         .map_err(|status| ApiError::from_status("inventory", &status))?
-        .into_inner()
-        .levels;
+        .into_inner();
     Ok(created(ReceiptView {
         location_id: body.location_id,
         supplier: body.supplier,
@@ -141,8 +191,115 @@ pub async fn receive(
                 unit_cost: l.unit_cost,
             })
             .collect(),
-        levels: levels.into_iter().map(Into::into).collect(),
+        recorded: RecordedView::from(pb::StockMovementsResponse {
+            id: recorded.id,
+            movements: recorded.movements,
+            levels: recorded.levels,
+        }),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewAdjustment {
+    location_id: String,
+    product_id: String,
+    delta: DecimalText,
+    reason: String,
+}
+
+pub async fn adjust(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewAdjustment>,
+) -> Result<Created<RecordedView>, ApiError> {
+    let message = pb::AdjustStockRequest {
+        location_id: body.location_id,
+        product_id: body.product_id,
+        delta: body.delta.0,
+        reason: body.reason,
+    };
+    let recorded = client(&state)
+        .adjust_stock(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("inventory", &status))?;
+    Ok(created(recorded.into_inner().into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewCount {
+    location_id: String,
+    lines: Vec<CountLine>,
+    /// When the shelves were counted (RFC 3339); now when absent.
+    counted_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CountLine {
+    product_id: String,
+    counted: DecimalText,
+}
+
+pub async fn count(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewCount>,
+) -> Result<Created<RecordedView>, ApiError> {
+    let message = pb::CountStockRequest {
+        location_id: body.location_id,
+        lines: body
+            .lines
+            .into_iter()
+            .map(|line| pb::CountLine {
+                product_id: line.product_id,
+                counted: line.counted.0,
+            })
+            .collect(),
+        counted_at: body.counted_at.unwrap_or_default(),
+    };
+    let recorded = client(&state)
+        .count_stock(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("inventory", &status))?;
+    Ok(created(recorded.into_inner().into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewTransfer {
+    from_location_id: String,
+    to_location_id: String,
+    lines: Vec<TransferLine>,
+    reference: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TransferLine {
+    product_id: String,
+    quantity: DecimalText,
+}
+
+pub async fn transfer(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewTransfer>,
+) -> Result<Created<RecordedView>, ApiError> {
+    let message = pb::TransferStockRequest {
+        from_location_id: body.from_location_id,
+        to_location_id: body.to_location_id,
+        lines: body
+            .lines
+            .into_iter()
+            .map(|line| pb::TransferLine {
+                product_id: line.product_id,
+                quantity: line.quantity.0,
+            })
+            .collect(),
+        reference: body.reference.unwrap_or_default(),
+    };
+    let recorded = client(&state)
+        .transfer_stock(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("inventory", &status))?;
+    Ok(created(recorded.into_inner().into()))
 }
 
 #[derive(Debug, Serialize)]
@@ -172,6 +329,8 @@ impl From<pb::StockLevel> for StockLevelView {
 pub struct StockQuery {
     location_id: Option<String>,
     product_id: Option<String>,
+    below_reorder: Option<String>,
+    as_of: Option<String>,
     page: Option<String>,
     limit: Option<String>,
 }
@@ -182,21 +341,79 @@ pub async fn stock(
     Query(query): Query<StockQuery>,
 ) -> Result<Json<Page<StockLevelView>>, ApiError> {
     let paging = super::Paging::parse(query.page.as_deref(), query.limit.as_deref())?;
-    let levels = client(&state)
+    let below_reorder = match query.below_reorder.as_deref() {
+        None | Some("" | "false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => {
+            return Err(ApiError::malformed(
+                Some("below_reorder".into()),
+                "true or false",
+            ));
+        }
+    };
+    let as_of = match query.as_of.as_deref().map(str::trim) {
+        None | Some("") => String::new(),
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|_| text.to_owned())
+            .map_err(|_| {
+                ApiError::malformed(
+                    Some("as_of".into()),
+                    "an RFC 3339 date and time, e.g. 2026-11-24T14:03:00Z",
+                )
+            })?,
+    };
+    let found = client(&state)
         .get_stock(request(
             pb::GetStockRequest {
                 location_id: query.location_id.unwrap_or_default(),
                 product_id: query.product_id.unwrap_or_default(),
+                below_reorder,
+                as_of,
+                page: paging.page,
+                limit: paging.limit,
             },
             caller.on_behalf(),
         ))
         .await
         .map_err(|status| ApiError::from_status("inventory", &status))?
-        .into_inner()
-        .levels;
-    Ok(Json(
-        paging.page_of(levels.into_iter().map(Into::into).collect()),
-    ))
+        .into_inner();
+    Ok(Json(paging.page_from(
+        found.levels.into_iter().map(Into::into).collect(),
+        found.total,
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MovementQuery {
+    location_id: Option<String>,
+    product_id: Option<String>,
+    page: Option<String>,
+    limit: Option<String>,
+}
+
+pub async fn movements(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<MovementQuery>,
+) -> Result<Json<Page<MovementView>>, ApiError> {
+    let paging = super::Paging::parse(query.page.as_deref(), query.limit.as_deref())?;
+    let found = client(&state)
+        .list_movements(request(
+            pb::ListMovementsRequest {
+                location_id: query.location_id.unwrap_or_default(),
+                product_id: query.product_id.unwrap_or_default(),
+                page: paging.page,
+                limit: paging.limit,
+            },
+            caller.on_behalf(),
+        ))
+        .await
+        .map_err(|status| ApiError::from_status("inventory", &status))?
+        .into_inner();
+    Ok(Json(paging.page_from(
+        found.movements.into_iter().map(Into::into).collect(),
+        found.total,
+    )))
 }
 
 fn client(state: &AppState) -> InventoryServiceClient<tonic::transport::Channel> {

@@ -1,5 +1,6 @@
 //! `tillstream.inventory.v1.InventoryService`.
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
 use tillstream_proto::inventory::v1 as pb;
@@ -7,10 +8,15 @@ use tillstream_proto::inventory::v1::inventory_service_server::InventoryService;
 use tonic::{Request, Response, Status};
 
 use crate::api::error::AppError;
+use crate::commands::adjust_stock::adjust_stock;
+use crate::commands::checks::Recorded;
+use crate::commands::count_stock::{CountLine, count_stock};
 use crate::commands::create_location::create_location;
 use crate::commands::receive_stock::{ReceiptLine, receive_stock};
+use crate::commands::transfer_stock::{TransferLine, transfer_stock};
 use crate::projections::locations::{self, LocationRow};
-use crate::projections::stock_levels::{self, StockLevelRow};
+use crate::projections::movements::{self, MovementRow};
+use crate::projections::stock_levels::{self, LevelFilter, StockLevelRow};
 
 #[derive(Debug, Clone)]
 pub struct InventoryApi {
@@ -59,11 +65,101 @@ impl InventoryService for InventoryApi {
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
-        let levels =
-            receive_stock(&self.store, request.location_id.trim(), &lines, metadata).await?;
+        let reference = optional(&request.reference);
+        let recorded = receive_stock(
+            &self.store,
+            request.location_id.trim(),
+            reference,
+            &lines,
+            metadata,
+        )
+        .await?;
         Ok(Response::new(pb::ReceiveStockResponse {
-            levels: levels.into_iter().map(level_to_proto).collect(),
+            id: recorded.id,
+            movements: recorded
+                .movements
+                .into_iter()
+                .map(movement_to_proto)
+                .collect(),
+            levels: recorded.levels.into_iter().map(level_to_proto).collect(),
         }))
+    }
+
+    async fn adjust_stock(
+        &self,
+        request: Request<pb::AdjustStockRequest>,
+    ) -> Result<Response<pb::StockMovementsResponse>, Status> {
+        let metadata = metadata_of(&request);
+        let request = request.into_inner();
+        let delta = decimal(&request.delta, "delta")?;
+        let recorded = adjust_stock(
+            &self.store,
+            request.location_id.trim(),
+            request.product_id.trim(),
+            delta,
+            &request.reason,
+            metadata,
+        )
+        .await?;
+        Ok(Response::new(recorded_to_proto(recorded)))
+    }
+
+    async fn count_stock(
+        &self,
+        request: Request<pb::CountStockRequest>,
+    ) -> Result<Response<pb::StockMovementsResponse>, Status> {
+        let metadata = metadata_of(&request);
+        let request = request.into_inner();
+        let lines = request
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                Ok(CountLine {
+                    product_id: line.product_id.trim().to_owned(),
+                    counted: decimal(&line.counted, &format!("lines[{i}].counted"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        let counted_at = moment(&request.counted_at, "counted_at")?;
+        let recorded = count_stock(
+            &self.store,
+            request.location_id.trim(),
+            &lines,
+            counted_at,
+            metadata,
+        )
+        .await?;
+        Ok(Response::new(recorded_to_proto(recorded)))
+    }
+
+    async fn transfer_stock(
+        &self,
+        request: Request<pb::TransferStockRequest>,
+    ) -> Result<Response<pb::StockMovementsResponse>, Status> {
+        let metadata = metadata_of(&request);
+        let request = request.into_inner();
+        let lines = request
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                Ok(TransferLine {
+                    product_id: line.product_id.trim().to_owned(),
+                    quantity: decimal(&line.quantity, &format!("lines[{i}].quantity"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        let recorded = transfer_stock(
+            &self.store,
+            request.from_location_id.trim(),
+            request.to_location_id.trim(),
+            optional(&request.reference),
+            &lines,
+            metadata,
+        )
+        .await?;
+        Ok(Response::new(recorded_to_proto(recorded)))
     }
 
     async fn get_stock(
@@ -71,15 +167,69 @@ impl InventoryService for InventoryApi {
         request: Request<pb::GetStockRequest>,
     ) -> Result<Response<pb::GetStockResponse>, Status> {
         let request = request.into_inner();
-        let filter = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-        let (product, location) = (filter(&request.product_id), filter(&request.location_id));
-        let rows = stock_levels::find(self.store.pool(), product.as_deref(), location.as_deref())
+        let filter = LevelFilter {
+            product_id: optional(&request.product_id).map(str::to_owned),
+            location_id: optional(&request.location_id).map(str::to_owned),
+            below_reorder: request.below_reorder,
+            as_of: moment(&request.as_of, "as_of")?,
+        };
+        let (limit, offset) = paging(request.page, request.limit);
+        let (rows, total) = stock_levels::page(self.store.pool(), &filter, limit, offset)
             .await
             .map_err(|e| AppError::Store(StoreError::from(e)))?;
         Ok(Response::new(pb::GetStockResponse {
             levels: rows.into_iter().map(level_to_proto).collect(),
+            total,
         }))
     }
+
+    async fn list_movements(
+        &self,
+        request: Request<pb::ListMovementsRequest>,
+    ) -> Result<Response<pb::ListMovementsResponse>, Status> {
+        let request = request.into_inner();
+        let (limit, offset) = paging(request.page, request.limit);
+        let (rows, total) = movements::page(
+            self.store.pool(),
+            optional(&request.product_id),
+            optional(&request.location_id),
+            limit,
+            offset,
+        )
+        .await
+        .map_err(|e| AppError::Store(StoreError::from(e)))?;
+        Ok(Response::new(pb::ListMovementsResponse {
+            movements: rows.into_iter().map(movement_to_proto).collect(),
+            total,
+        }))
+    }
+}
+
+/// A page's size and offset; page 0 is the first and a limit of 0 the default.
+fn paging(page: u32, limit: u32) -> (u32, u64) {
+    let limit = match limit {
+        0 => 50,
+        n => n.min(200),
+    };
+    let offset = u64::from(page.max(1) - 1) * u64::from(limit);
+    (limit, offset)
+}
+
+fn optional(text: &str) -> Option<&str> {
+    Some(text.trim()).filter(|t| !t.is_empty())
+}
+
+/// An RFC 3339 moment; empty means none.
+fn moment(text: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+    optional(text)
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|_| {
+                    AppError::invalid(field, format!("`{t}` is not an RFC 3339 date and time"))
+                })
+        })
+        .transpose()
 }
 
 fn metadata_of<T>(request: &Request<T>) -> EventMetadata {
@@ -108,6 +258,32 @@ fn location_to_proto(row: LocationRow) -> pb::Location {
         id: row.id,
         code: row.code,
         name: row.name,
+    }
+}
+
+fn recorded_to_proto(recorded: Recorded) -> pb::StockMovementsResponse {
+    pb::StockMovementsResponse {
+        id: recorded.id,
+        movements: recorded
+            .movements
+            .into_iter()
+            .map(movement_to_proto)
+            .collect(),
+        levels: recorded.levels.into_iter().map(level_to_proto).collect(),
+    }
+}
+
+fn movement_to_proto(row: MovementRow) -> pb::Movement {
+    pb::Movement {
+        product_id: row.product_id,
+        location_id: row.location_id,
+        kind: row.kind,
+        quantity: row.quantity.normalize().to_string(),
+        unit_cost: cost_text(row.unit_cost),
+        reference: row.reference.unwrap_or_default(),
+        reason: row.reason.unwrap_or_default(),
+        occurred_at: row.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        on_hand_after: row.on_hand_after.normalize().to_string(),
     }
 }
 

@@ -1,21 +1,22 @@
-//! Sales events → stock movements: a completed sale sells each line's quantity from its
-//! location's stock, at the average cost of that moment. Stock may go negative (the goods
-//! are already in the customer's hands); the item then raises its alert. A sale of a
-//! product or location inventory has not heard of yet is recorded all the same.
+//! Sales events → stock movements, each in the consumer's transaction with its inbox row
+//! (a redelivered event moves nothing twice):
+//! - completed: each line's quantity is sold from the sale's location at the average cost
+//!   of that moment. Stock may go negative (the goods are already in the customer's hands)
+//!   and a product or location inventory has not heard of yet is recorded all the same.
+//! - returned with restock: the goods go back at the cost they left with.
+//! - voided: everything the sale took goes back at the cost it left with.
 
 use prost::Message;
+use rust_decimal::Decimal;
 use sqlx::PgConnection;
-use tillstream_eventstore::{AppendRequest, EventMetadata, EventStore, NewEvent, StoreError};
-use tillstream_kernel::{Decider, Quantity};
+use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
+use tillstream_kernel::Quantity;
 use tillstream_messaging::{Handler, HandlerError, InboundEvent};
 use tillstream_proto::sales::v1 as sales;
 
-use crate::domain::stock_item::{self, Command, StockItem};
-use crate::projections::stock_levels;
-
-/// Snapshot a stock item after this many events have to be folded to load it.
-const SNAPSHOT_EVERY: usize = 200;
-const STATE_SCHEMA: i32 = 1;
+use crate::commands::stock_batch::{BatchError, StockBatch};
+use crate::domain::stock_item::Command;
+use crate::projections::movements;
 
 #[derive(Debug, Clone)]
 pub struct SalesMovements {
@@ -28,88 +29,135 @@ impl Handler for SalesMovements {
         tx: &mut PgConnection,
         event: &InboundEvent,
     ) -> Result<(), HandlerError> {
-        if event.ce_type != "tillstream.sales.v1.SaleCompleted" {
-            return Ok(());
-        }
-        let completed = sales::SaleCompleted::decode(event.data.clone())
-            .map_err(|e| HandlerError::Reject(format!("not a SaleCompleted: {e}")))?;
-        let sale = completed
-            .sale
-            .ok_or_else(|| HandlerError::Reject("SaleCompleted without a sale".into()))?;
-        let metadata = EventMetadata {
-            correlation_id: event
-                .correlation_id
-                .clone()
-                .or_else(|| Some(sale.id.clone())),
-            causation_id: Some(sale.id.clone()),
-            traceparent: event.traceparent.clone(),
-            actor: Some("inventory".into()),
-            ..Default::default()
-        };
-        // Lines of one product share a stock item: decided together and appended once, as
-        // the item cannot be reloaded inside this uncommitted transaction between lines.
-        let mut by_product: Vec<(&str, Vec<Quantity>)> = Vec::new();
-        for line in &sale.lines {
-            let quantity: Quantity = line
-                .quantity
-                .parse()
-                .map_err(|e| HandlerError::Reject(format!("line {}: {e}", line.line_no)))?;
-            match by_product
-                .iter_mut()
-                .find(|(product, _)| *product == line.product_id)
-            {
-                Some((_, quantities)) => quantities.push(quantity),
-                None => by_product.push((&line.product_id, vec![quantity])),
+        match event.ce_type.as_str() {
+            "tillstream.sales.v1.SaleCompleted" => {
+                let completed = decode::<sales::SaleCompleted>(event)?;
+                let sale = completed
+                    .sale
+                    .ok_or_else(|| HandlerError::Reject("SaleCompleted without a sale".into()))?;
+                let mut lines = Vec::with_capacity(sale.lines.len());
+                for line in &sale.lines {
+                    lines.push((
+                        line.product_id.as_str(),
+                        quantity(&line.quantity, line.line_no)?,
+                    ));
+                }
+                let mut batch = StockBatch::new(&self.store, metadata(event, &sale.id));
+                // Lines of one product are sold one after the other from the same item.
+                for (product_id, quantity) in lines {
+                    let command = Command::Sell { quantity };
+                    batch
+                        .apply(tx, product_id, &sale.location_id, &command)
+                        .await
+                        .map_err(handler_error)?;
+                }
+                Ok(())
             }
+            "tillstream.sales.v1.SaleReturned" => {
+                let returned = decode::<sales::SaleReturned>(event)?;
+                if !returned.restock {
+                    return Ok(());
+                }
+                let sold = self
+                    .sold(tx, &returned.sale_id, &returned.location_id)
+                    .await?;
+                let mut batch = StockBatch::new(&self.store, metadata(event, &returned.sale_id));
+                for line in &returned.lines {
+                    let quantity = quantity(&line.quantity, line.line_no)?;
+                    let unit_cost = sold
+                        .iter()
+                        .find(|(product, _, _)| *product == line.product_id)
+                        .map(|(_, _, cost)| *cost)
+                        .ok_or_else(|| {
+                            HandlerError::Reject(format!(
+                                "sale {} sold no product {} at {}",
+                                returned.sale_id, line.product_id, returned.location_id
+                            ))
+                        })?;
+                    let command = Command::Restock {
+                        quantity,
+                        unit_cost,
+                    };
+                    batch
+                        .apply(tx, &line.product_id, &returned.location_id, &command)
+                        .await
+                        .map_err(handler_error)?;
+                }
+                Ok(())
+            }
+            "tillstream.sales.v1.SaleVoided" => {
+                let voided = decode::<sales::SaleVoided>(event)?;
+                let sold = self.sold(tx, &voided.sale_id, &voided.location_id).await?;
+                let mut batch = StockBatch::new(&self.store, metadata(event, &voided.sale_id));
+                for (product_id, quantity, unit_cost) in sold {
+                    let command = Command::ReverseSale {
+                        quantity,
+                        unit_cost,
+                    };
+                    batch
+                        .apply(tx, &product_id, &voided.location_id, &command)
+                        .await
+                        .map_err(handler_error)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
         }
-        for (product_id, quantities) in by_product {
-            self.sell(tx, product_id, &sale.location_id, &quantities, &metadata)
-                .await?;
-        }
-        Ok(())
     }
 }
 
 impl SalesMovements {
-    async fn sell(
+    /// What the sale took from stock. A return or void comes after its sale on the same
+    /// stream, so an empty answer means the sale is still on its way: try again later.
+    async fn sold(
         &self,
         tx: &mut PgConnection,
-        product_id: &str,
+        sale_id: &str,
         location_id: &str,
-        quantities: &[Quantity],
-        metadata: &EventMetadata,
-    ) -> Result<(), HandlerError> {
-        let stream = stock_item::stream_id(product_id, location_id);
-        let loaded = self
-            .store
-            .load_state::<StockItem>(&stream, STATE_SCHEMA, SNAPSHOT_EVERY)
-            .await
-            .map_err(retry)?;
-        let mut state = loaded.state;
-        let mut events = Vec::new();
-        for quantity in quantities {
-            let command = Command::Sell {
-                quantity: quantity.value(),
-            };
-            let decided = StockItem::decide(&state, &command)
-                .map_err(|e| HandlerError::Reject(e.to_string()))?;
-            state = decided.iter().fold(state, StockItem::evolve);
-            events.extend(decided);
+    ) -> Result<Vec<(String, Decimal, Decimal)>, HandlerError> {
+        let sold = movements::sold_for_sale(tx, sale_id, location_id).await?;
+        if sold.is_empty() {
+            return Err(HandlerError::Retry(format!(
+                "sale {sale_id} has not been taken from stock yet"
+            )));
         }
-        let new_events = events
-            .iter()
-            .map(NewEvent::from_domain)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| HandlerError::Reject(e.to_string()))?;
-        let request =
-            AppendRequest::new(stream, loaded.version, new_events).with_metadata(metadata.clone());
-        // A concurrent movement of the same item: the whole message is retried.
-        let appended = self.store.append_in(tx, &request).await.map_err(retry)?;
-        stock_levels::upsert(tx, product_id, location_id, &state, appended.version).await?;
-        Ok(())
+        Ok(sold)
     }
 }
 
-fn retry(error: StoreError) -> HandlerError {
-    HandlerError::Retry(error.to_string())
+fn decode<M: Message + Default>(event: &InboundEvent) -> Result<M, HandlerError> {
+    M::decode(event.data.clone())
+        .map_err(|e| HandlerError::Reject(format!("{} does not decode: {e}", event.ce_type)))
+}
+
+fn quantity(text: &str, line_no: i32) -> Result<Decimal, HandlerError> {
+    text.parse::<Quantity>()
+        .map(|q| q.value())
+        .map_err(|e| HandlerError::Reject(format!("line {line_no}: {e}")))
+}
+
+/// The sale is every movement's cause and reference.
+fn metadata(event: &InboundEvent, sale_id: &str) -> EventMetadata {
+    EventMetadata {
+        correlation_id: event
+            .correlation_id
+            .clone()
+            .or_else(|| Some(sale_id.to_owned())),
+        causation_id: Some(sale_id.to_owned()),
+        traceparent: event.traceparent.clone(),
+        actor: Some("inventory".into()),
+        ..Default::default()
+    }
+}
+
+/// A refusal can only come from a malformed event (a zero quantity); a store error, most
+/// often a concurrent movement of the same item, is worth another try.
+fn handler_error(error: BatchError) -> HandlerError {
+    match error {
+        BatchError::Refused(refusal) => HandlerError::Reject(refusal.to_string()),
+        BatchError::Store(StoreError::Conflict { .. }) => {
+            HandlerError::Retry("a concurrent movement of the same item".into())
+        }
+        BatchError::Store(error) => HandlerError::Retry(error.to_string()),
+    }
 }

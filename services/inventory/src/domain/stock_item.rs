@@ -47,6 +47,7 @@ pub enum Command {
     },
     Adjust {
         delta: Decimal,
+        reason: String,
     },
     /// The quantity counted. `expected` is the level at the count's moment as the counter
     /// saw it; sales rung up while counting come after it and are not lost.
@@ -90,6 +91,8 @@ pub enum Event {
     StockAdjusted {
         delta: Decimal,
         unit_cost: Decimal,
+        #[serde(default)]
+        reason: String,
     },
     /// Signed difference between what was counted and what was expected.
     StockCounted {
@@ -141,6 +144,42 @@ impl StockError {
     }
 }
 
+impl Event {
+    /// The movement's kind as the history shows it; `None` for alerts and settings.
+    pub fn movement_kind(&self) -> Option<&'static str> {
+        Some(match self {
+            Event::StockReceived { .. } => "received",
+            Event::StockSold { .. } => "sold",
+            Event::StockReturned { .. } => "returned",
+            Event::StockVoidReversed { .. } => "void_reversed",
+            Event::StockAdjusted { .. } => "adjusted",
+            Event::StockCounted { .. } => "counted",
+            Event::StockTransferredOut { .. } => "transferred_out",
+            Event::StockTransferredIn { .. } => "transferred_in",
+            Event::ReorderPointChanged { .. }
+            | Event::StockWentNegative { .. }
+            | Event::LowStock { .. } => return None,
+        })
+    }
+
+    /// The unit cost recorded on a movement.
+    pub fn unit_cost(&self) -> Option<Decimal> {
+        match self {
+            Event::StockReceived { unit_cost, .. }
+            | Event::StockSold { unit_cost, .. }
+            | Event::StockReturned { unit_cost, .. }
+            | Event::StockVoidReversed { unit_cost, .. }
+            | Event::StockAdjusted { unit_cost, .. }
+            | Event::StockCounted { unit_cost, .. }
+            | Event::StockTransferredOut { unit_cost, .. }
+            | Event::StockTransferredIn { unit_cost, .. } => Some(*unit_cost),
+            Event::ReorderPointChanged { .. }
+            | Event::StockWentNegative { .. }
+            | Event::LowStock { .. } => None,
+        }
+    }
+}
+
 impl StockItem {
     /// The level change a movement makes (0 for alerts and settings).
     pub fn delta_of(event: &Event) -> Decimal {
@@ -168,7 +207,7 @@ impl Decider for StockItem {
 
     fn decide(state: &StockItem, command: &Command) -> Result<Vec<Event>, StockError> {
         let cost = state.avg_cost;
-        let movement = match *command {
+        let movement = match command.clone() {
             Command::Receive {
                 quantity,
                 unit_cost,
@@ -203,10 +242,13 @@ impl Decider for StockItem {
                     unit_cost: cost_of(unit_cost)?,
                 }
             }
-            Command::Adjust { delta } if delta.is_zero() => return Err(StockError::ZeroAdjustment),
-            Command::Adjust { delta } => Event::StockAdjusted {
+            Command::Adjust { delta, .. } if delta.is_zero() => {
+                return Err(StockError::ZeroAdjustment);
+            }
+            Command::Adjust { delta, reason } => Event::StockAdjusted {
                 delta,
                 unit_cost: cost,
+                reason,
             },
             Command::Count { counted, .. } if counted < Decimal::ZERO => {
                 return Err(StockError::NegativeCount);

@@ -159,7 +159,14 @@ fn bad_movements_are_refused_with_the_field() {
         refuse(Command::Sell { quantity: d("-1") }),
         StockError::QuantityNotPositive
     );
-    assert_eq!(refuse(Command::Adjust { delta: d("0") }).field(), "delta");
+    assert_eq!(
+        refuse(Command::Adjust {
+            delta: d("0"),
+            reason: String::new()
+        })
+        .field(),
+        "delta"
+    );
     assert_eq!(
         refuse(Command::Count {
             counted: d("-1"),
@@ -190,7 +197,8 @@ fn arb_command() -> impl Strategy<Value = Command> {
         (-5_000i64..5_000)
             .prop_filter("non-zero", |n| *n != 0)
             .prop_map(|n| Command::Adjust {
-                delta: Decimal::new(n, 3)
+                delta: Decimal::new(n, 3),
+                reason: "found".into(),
             }),
         qty.clone()
             .prop_map(|quantity| Command::TransferOut { quantity }),

@@ -65,3 +65,16 @@ pub async fn unknown(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx:
     .fetch_all(pool)
     .await
 }
+
+/// The product's reorder point as the catalog last said (`None`: none, or not heard of).
+pub async fn reorder_point(
+    conn: &mut PgConnection,
+    id: &str,
+) -> Result<Option<Decimal>, sqlx::Error> {
+    let point: Option<Option<Decimal>> =
+        sqlx::query_scalar("SELECT reorder_point FROM known_products WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(point.flatten())
+}

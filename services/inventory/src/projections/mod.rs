@@ -2,4 +2,5 @@
 
 pub mod known_products;
 pub mod locations;
+pub mod movements;
 pub mod stock_levels;

@@ -1,8 +1,9 @@
 //! `stock_levels`: each stock item's level and average cost, written inline with every
 //! movement; the reorder point comes from the catalog copy when read.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 use crate::domain::stock_item::StockItem;
 
@@ -46,21 +47,81 @@ pub async fn upsert(
     Ok(())
 }
 
-/// Levels matching the filters (`None` matches all), by product then location.
-pub async fn find(
+/// Which levels to list; `None` matches all.
+#[derive(Debug, Clone, Default)]
+pub struct LevelFilter {
+    pub product_id: Option<String>,
+    pub location_id: Option<String>,
+    /// Only items at or below their reorder point.
+    pub below_reorder: bool,
+    /// Levels as they were then, from the movement history.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// The current levels, or those at `as_of` (the last movement at or before it), matching
+/// the filter, by product then location.
+const LEVELS: &str = "
+    WITH levels AS (
+        SELECT product_id, location_id, on_hand, avg_cost FROM stock_levels
+        WHERE $3::timestamptz IS NULL
+          AND ($1::text IS NULL OR product_id = $1) AND ($2::text IS NULL OR location_id = $2)
+        UNION ALL
+        (SELECT DISTINCT ON (product_id, location_id)
+                product_id, location_id, on_hand_after, avg_cost_after
+         FROM stock_movements
+         WHERE $3::timestamptz IS NOT NULL AND occurred_at <= $3
+           AND ($1::text IS NULL OR product_id = $1) AND ($2::text IS NULL OR location_id = $2)
+         ORDER BY product_id, location_id, occurred_at DESC, version DESC)
+    )
+    SELECT l.product_id, l.location_id, l.on_hand, l.avg_cost, k.reorder_point
+    FROM levels l LEFT JOIN known_products k ON k.id = l.product_id
+    WHERE NOT $4 OR (k.reorder_point IS NOT NULL AND l.on_hand <= k.reorder_point)";
+
+/// One page of the levels matching `filter`, and how many match in all.
+pub async fn page(
     pool: &PgPool,
-    product_id: Option<&str>,
-    location_id: Option<&str>,
+    filter: &LevelFilter,
+    limit: u32,
+    offset: u64,
+) -> Result<(Vec<StockLevelRow>, u64), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT count(*) FROM ({LEVELS}) matching"
+    )))
+    .bind(filter.product_id.as_deref())
+    .bind(filter.location_id.as_deref())
+    .bind(filter.as_of)
+    .bind(filter.below_reorder)
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query_as(AssertSqlSafe(format!(
+        "{LEVELS} ORDER BY l.product_id, l.location_id LIMIT $5 OFFSET $6"
+    )))
+    .bind(filter.product_id.as_deref())
+    .bind(filter.location_id.as_deref())
+    .bind(filter.as_of)
+    .bind(filter.below_reorder)
+    .bind(i64::from(limit))
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    Ok((rows, u64::try_from(total).unwrap_or(0)))
+}
+
+/// The current levels of the given (product, location) items.
+pub async fn of_items(
+    pool: &PgPool,
+    items: &[(String, String)],
 ) -> Result<Vec<StockLevelRow>, sqlx::Error> {
+    let (products, locations): (Vec<String>, Vec<String>) = items.iter().cloned().unzip();
     sqlx::query_as(
         "SELECT s.product_id, s.location_id, s.on_hand, s.avg_cost, k.reorder_point
-         FROM stock_levels s LEFT JOIN known_products k ON k.id = s.product_id
-         WHERE ($1::text IS NULL OR s.product_id = $1) AND ($2::text IS NULL OR s.location_id = $2)
-         ORDER BY s.product_id, s.location_id
-         LIMIT 1000",
+         FROM unnest($1::text[], $2::text[]) AS wanted(product_id, location_id)
+         JOIN stock_levels s USING (product_id, location_id)
+         LEFT JOIN known_products k ON k.id = s.product_id
+         ORDER BY s.product_id, s.location_id",
     )
-    .bind(product_id)
-    .bind(location_id)
+    .bind(products)
+    .bind(locations)
     .fetch_all(pool)
     .await
 }

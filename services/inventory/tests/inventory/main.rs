@@ -1,14 +1,21 @@
 //! Inventory over gRPC with the real catalog beside it: products reach inventory's copy of
-//! the catalog through NATS, receipts raise stock and move the average cost.
+//! the catalog through NATS; sales events are published on the sales stream as the sales
+//! service would.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+mod movements;
+mod receipts;
+mod sales;
+
+use async_nats::HeaderMap;
+use prost::Message;
+use tillstream_messaging::{Naming, StreamSettings, ensure_service_stream, headers};
 use tillstream_proto::catalog::v1 as catalog;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tillstream_proto::inventory::v1 as pb;
 use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
 use tillstream_service::ServiceSettings;
-use tillstream_service::grpc::field_of;
 use tillstream_test_support::grpc::{Authed, connect_as_admin};
 use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
 use tokio_util::sync::CancellationToken;
@@ -18,7 +25,7 @@ struct Stack {
     catalog: CatalogServiceClient<Authed>,
     inventory: InventoryServiceClient<Authed>,
     stop: CancellationToken,
-    _prefix: TestPrefix,
+    prefix: TestPrefix,
     _dbs: Vec<TestDatabase>,
 }
 
@@ -82,9 +89,163 @@ async fn start() -> Stack {
         catalog,
         inventory,
         stop,
-        _prefix: prefix,
+        prefix,
         _dbs: dbs,
     }
+}
+
+impl Stack {
+    async fn location(&mut self, code: &str) -> String {
+        let request = pb::CreateLocationRequest {
+            code: code.into(),
+            name: format!("Store {code}"),
+        };
+        self.inventory
+            .create_location(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .id
+    }
+
+    /// A catalog product, once inventory's copy knows it.
+    async fn product(&mut self, sku: &str, reorder_point: &str) -> String {
+        let request = catalog::CreateProductRequest {
+            sku: sku.into(),
+            name: format!("Product {sku}"),
+            price: "5.00".into(),
+            tax_rate: "0.08".into(),
+            reorder_point: reorder_point.into(),
+            ..Default::default()
+        };
+        let id = self
+            .catalog
+            .create_product(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .id;
+        // A count of nothing at a location nobody uses tells when the copy has it.
+        let probe = self.location(&format!("PROBE-{sku}")).await;
+        let inventory = self.inventory.clone();
+        eventually("inventory knows the product", || {
+            let mut client = inventory.clone();
+            let request = pb::GetStockRequest::default();
+            let count = pb::CountStockRequest {
+                location_id: probe.clone(),
+                lines: vec![pb::CountLine {
+                    product_id: id.clone(),
+                    counted: "0".into(),
+                }],
+                counted_at: String::new(),
+            };
+            async move {
+                let answer = client.count_stock(count).await;
+                answer.ok()?;
+                client.get_stock(request).await.ok()
+            }
+        })
+        .await;
+        id
+    }
+
+    async fn receive(&mut self, location: &str, product: &str, quantity: &str, cost: &str) {
+        self.inventory
+            .receive_stock(receipt(location, product, quantity, cost))
+            .await
+            .unwrap();
+    }
+
+    async fn level(&mut self, location: &str, product: &str) -> pb::StockLevel {
+        let request = pb::GetStockRequest {
+            location_id: location.into(),
+            product_id: product.into(),
+            ..Default::default()
+        };
+        let mut levels = self
+            .inventory
+            .get_stock(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .levels;
+        assert_eq!(levels.len(), 1, "one level for the item");
+        levels.remove(0)
+    }
+
+    async fn movements(&mut self, location: &str, product: &str) -> Vec<pb::Movement> {
+        let request = pb::ListMovementsRequest {
+            location_id: location.into(),
+            product_id: product.into(),
+            page: 1,
+            limit: 200,
+        };
+        self.inventory
+            .list_movements(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .movements
+    }
+
+    /// Publishes a sales event as the sales service's relay would; `event_id` is the
+    /// inbox's key, so publishing it again is a redelivery.
+    async fn publish_sales_event(&self, event_id: &str, name: &str, sale_id: &str, data: Vec<u8>) {
+        let client = async_nats::connect(&self.prefix.url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let naming = Naming::new(self.prefix.prefix.clone()).unwrap();
+        ensure_service_stream(&js, &naming, "sales", &StreamSettings::default())
+            .await
+            .unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            headers::MSG_ID,
+            tillstream_kernel::Ulid::generate().to_string().as_str(),
+        );
+        h.insert(headers::SPECVERSION, "1.0");
+        h.insert(headers::ID, event_id);
+        h.insert(
+            headers::TYPE,
+            format!("tillstream.sales.v1.{name}").as_str(),
+        );
+        h.insert(headers::SUBJECT, format!("sale-{sale_id}").as_str());
+        h.insert(headers::DATACONTENTTYPE, "application/protobuf");
+        let subject = naming.event_subject("sales", "sale", name);
+        js.publish_with_headers(subject, h, data.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+}
+
+/// A fresh event id.
+fn event_id() -> String {
+    tillstream_kernel::Ulid::generate().to_string()
+}
+
+/// A sale of `lines` (product, quantity) at `location`, as `SaleCompleted`'s bytes.
+fn sale_completed(sale_id: &str, location: &str, lines: &[(&str, &str)]) -> Vec<u8> {
+    use tillstream_proto::sales::v1 as sales;
+    let lines = (1..)
+        .zip(lines)
+        .map(|(line_no, (product_id, quantity))| sales::SaleLine {
+            line_no,
+            product_id: (*product_id).into(),
+            quantity: (*quantity).into(),
+            ..Default::default()
+        })
+        .collect();
+    sales::SaleCompleted {
+        sale: Some(sales::Sale {
+            id: sale_id.into(),
+            location_id: location.into(),
+            lines,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
 }
 
 fn receipt(
@@ -102,129 +263,5 @@ fn receipt(
             quantity: quantity.into(),
             unit_cost: unit_cost.into(),
         }],
-    }
-}
-
-#[tokio::test]
-async fn receipts_of_a_catalog_product_raise_stock_and_move_the_average_cost() {
-    let mut stack = start().await;
-    let product = stack
-        .catalog
-        .create_product(catalog::CreateProductRequest {
-            sku: "BEANS".into(),
-            name: "Beans".into(),
-            price: "9.99".into(),
-            tax_rate: "0.08".into(),
-            reorder_point: "12".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let location = stack
-        .inventory
-        .create_location(pb::CreateLocationRequest {
-            code: "S12".into(),
-            name: "Main Street".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-
-    // The product reaches inventory through the catalog's stream; until then it is unknown.
-    let mut inventory = stack.inventory.clone();
-    let first = eventually("the service answers", || {
-        let request = receipt(&location.id, &product.id, "10", "2.00");
-        let mut client = inventory.clone();
-        async move { client.receive_stock(request).await.ok() }
-    })
-    .await
-    .into_inner();
-    assert_eq!(first.levels.len(), 1);
-    let second = inventory
-        .receive_stock(receipt(&location.id, &product.id, "5", "3.50"))
-        .await
-        .unwrap()
-        .into_inner();
-    let level = &second.levels[0];
-    assert_eq!(
-        (level.on_hand.as_str(), level.avg_cost.as_str()),
-        ("15", "2.50")
-    );
-    assert_eq!(
-        (level.reorder_point.as_str(), level.below_reorder),
-        ("12", false)
-    );
-
-    let stock = inventory
-        .get_stock(pb::GetStockRequest {
-            location_id: location.id.clone(),
-            product_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(stock.levels, second.levels, "read your writes");
-}
-
-#[tokio::test]
-async fn receipts_name_the_field_of_an_unknown_product_location_or_bad_number() {
-    let mut stack = start().await;
-    let location = stack
-        .inventory
-        .create_location(pb::CreateLocationRequest {
-            code: "S1".into(),
-            name: "One".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let duplicate = stack
-        .inventory
-        .create_location(pb::CreateLocationRequest {
-            code: "S1".into(),
-            name: "Again".into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(
-        (duplicate.code(), field_of(&duplicate)),
-        (Code::AlreadyExists, Some("code"))
-    );
-
-    let unknown_product = "01JD0000000000000000000000";
-    let cases = [
-        (
-            receipt(&location.id, unknown_product, "1", "1"),
-            "lines[0].product_id",
-        ),
-        (
-            receipt("01JD0000000000000000000001", unknown_product, "1", "1"),
-            "location_id",
-        ),
-        (
-            receipt(&location.id, unknown_product, "many", "1"),
-            "lines[0].quantity",
-        ),
-        (
-            receipt(&location.id, unknown_product, "1", "1,50"),
-            "lines[0].unit_cost",
-        ),
-        (
-            pb::ReceiveStockRequest {
-                location_id: location.id.clone(),
-                ..Default::default()
-            },
-            "lines",
-        ),
-    ];
-    for (request, expected) in cases {
-        let status = stack.inventory.receive_stock(request).await.unwrap_err();
-        assert_eq!(
-            (status.code(), field_of(&status)),
-            (Code::InvalidArgument, Some(expected)),
-            "{}",
-            status.message()
-        );
     }
 }

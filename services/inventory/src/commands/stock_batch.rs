@@ -1,0 +1,202 @@
+//! Applying stock commands inside one transaction: each item is loaded once (from its
+//! snapshot, so a long history costs no more than a short one), decided with the catalog
+//! copy's reorder point, appended, and its level and movement rows written beside it. A
+//! document's movements (a receipt, a count, both sides of a transfer, a sale's lines) land
+//! together or not at all.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use sqlx::PgConnection;
+use tillstream_eventstore::{AppendRequest, EventMetadata, EventStore, NewEvent, StoreError};
+use tillstream_kernel::Decider;
+
+use super::CONFLICT_RETRIES;
+use crate::api::error::AppError;
+use crate::domain::stock_item::{self, Command, Event, StockError, StockItem};
+use crate::projections::movements::{self, MovementRow};
+use crate::projections::{known_products, stock_levels};
+
+/// Snapshot a stock item after this many events have to be folded to load it.
+pub const SNAPSHOT_EVERY: usize = 200;
+/// The snapshot schema of `StockItem`; bump when its shape changes.
+pub const STATE_SCHEMA: i32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error(transparent)]
+    Refused(#[from] StockError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for BatchError {
+    fn from(error: sqlx::Error) -> Self {
+        BatchError::Store(error.into())
+    }
+}
+
+#[derive(Debug)]
+struct Item {
+    state: StockItem,
+    version: i64,
+}
+
+/// The items one transaction has touched, and the movements it recorded.
+#[derive(Debug)]
+pub struct StockBatch<'s> {
+    store: &'s EventStore,
+    metadata: EventMetadata,
+    items: HashMap<(String, String), Item>,
+    recorded: Vec<MovementRow>,
+}
+
+impl<'s> StockBatch<'s> {
+    /// `metadata.causation_id` becomes every movement's reference.
+    pub fn new(store: &'s EventStore, metadata: EventMetadata) -> Self {
+        StockBatch {
+            store,
+            metadata,
+            items: HashMap::new(),
+            recorded: Vec::new(),
+        }
+    }
+
+    /// The item's state as this transaction sees it.
+    pub async fn state(
+        &mut self,
+        tx: &mut PgConnection,
+        product_id: &str,
+        location_id: &str,
+    ) -> Result<&StockItem, BatchError> {
+        Ok(&self.item(tx, product_id, location_id).await?.state)
+    }
+
+    async fn item(
+        &mut self,
+        tx: &mut PgConnection,
+        product_id: &str,
+        location_id: &str,
+    ) -> Result<&mut Item, BatchError> {
+        let key = (product_id.to_owned(), location_id.to_owned());
+        match self.items.entry(key) {
+            Entry::Occupied(item) => Ok(item.into_mut()),
+            Entry::Vacant(slot) => {
+                let stream = stock_item::stream_id(product_id, location_id);
+                let loaded = self
+                    .store
+                    .load_state::<StockItem>(&stream, STATE_SCHEMA, SNAPSHOT_EVERY)
+                    .await?;
+                let mut state = loaded.state;
+                // The catalog owns reorder points; the copy's is the one alerts compare with.
+                state.reorder_point = known_products::reorder_point(tx, product_id).await?;
+                Ok(slot.insert(Item {
+                    state,
+                    version: loaded.version,
+                }))
+            }
+        }
+    }
+
+    /// Decides `command` on the item and appends what it decided, with the item's level
+    /// and movement rows, in `tx`. Returns the events.
+    pub async fn apply(
+        &mut self,
+        tx: &mut PgConnection,
+        product_id: &str,
+        location_id: &str,
+        command: &Command,
+    ) -> Result<Vec<Event>, BatchError> {
+        let store = self.store;
+        let reference = self.metadata.causation_id.clone();
+        let metadata = self.metadata.clone();
+        let item = self.item(tx, product_id, location_id).await?;
+        let events = StockItem::decide(&item.state, command)?;
+        let first_version = item.version + 1;
+        let mut rows = Vec::new();
+        let mut state = item.state.clone();
+        for (offset, event) in (0i64..).zip(&events) {
+            state = StockItem::evolve(state, event);
+            let (Some(kind), Some(unit_cost)) = (event.movement_kind(), event.unit_cost()) else {
+                continue;
+            };
+            rows.push(MovementRow {
+                product_id: product_id.to_owned(),
+                location_id: location_id.to_owned(),
+                version: first_version + offset,
+                kind: kind.to_owned(),
+                quantity: StockItem::delta_of(event),
+                unit_cost,
+                on_hand_after: state.on_hand,
+                avg_cost_after: state.avg_cost,
+                reference: reference.clone(),
+                reason: match event {
+                    Event::StockAdjusted { reason, .. } if !reason.is_empty() => {
+                        Some(reason.clone())
+                    }
+                    _ => None,
+                },
+                occurred_at: chrono::DateTime::UNIX_EPOCH,
+            });
+        }
+        let new_events = events
+            .iter()
+            .map(NewEvent::from_domain)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::from)?;
+        let request = AppendRequest::new(
+            stock_item::stream_id(product_id, location_id),
+            item.version,
+            new_events,
+        )
+        .with_metadata(metadata);
+        let appended = store.append_in(tx, &request).await?;
+        stock_levels::upsert(tx, product_id, location_id, &state, appended.version).await?;
+        if let Some(at) = movements::insert(tx, &rows).await? {
+            rows.iter_mut().for_each(|row| row.occurred_at = at);
+        }
+        item.state = state;
+        item.version = appended.version;
+        self.recorded.extend(rows);
+        Ok(events)
+    }
+
+    /// The movements recorded, in order.
+    pub fn into_movements(self) -> Vec<MovementRow> {
+        self.recorded
+    }
+}
+
+/// A document of stock movements (a receipt, a count, a transfer…): what it moves, given
+/// a batch and the transaction.
+pub trait StockDocument {
+    fn record(
+        &self,
+        batch: &mut StockBatch<'_>,
+        tx: &mut PgConnection,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
+}
+
+/// Records `document` in a transaction with a fresh batch, deciding again from the start
+/// when a concurrent movement of one of its items got in first. Returns the movements.
+pub async fn in_transaction(
+    store: &EventStore,
+    metadata: &EventMetadata,
+    document: &impl StockDocument,
+) -> Result<Vec<MovementRow>, AppError> {
+    let mut attempt = 1;
+    loop {
+        let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+        let mut batch = StockBatch::new(store, metadata.clone());
+        match document.record(&mut batch, &mut tx).await {
+            Err(AppError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => {
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+            Ok(()) => {
+                tx.commit().await.map_err(StoreError::from)?;
+                return Ok(batch.into_movements());
+            }
+        }
+    }
+}
