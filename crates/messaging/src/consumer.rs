@@ -203,72 +203,131 @@ impl<H: Handler> Consumer<H> {
                 .max_messages(self.config.batch_size)
                 .expires(Duration::from_millis(500))
                 .messages();
-            let mut batch = tokio::select! {
+            let batch = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 batch = fetched => batch.map_err(MessagingError::nats)?,
             };
-            while let Some(message) = batch.next().await {
-                let message = message.map_err(MessagingError::nats)?;
+            // Whatever has arrived is applied together: one commit for a backlog's hundred
+            // events, no waiting for company when a single one comes in.
+            let mut chunks = batch.ready_chunks(self.config.batch_size.max(1));
+            while let Some(chunk) = chunks.next().await {
+                let mut messages = Vec::with_capacity(chunk.len());
+                for message in chunk {
+                    messages.push(message.map_err(MessagingError::nats)?);
+                }
                 if shutdown.is_cancelled() {
-                    let _ = message.ack_with(AckKind::Nak(None)).await;
+                    for message in messages {
+                        let _ = message.ack_with(AckKind::Nak(None)).await;
+                    }
                     continue;
                 }
-                self.process(message).await?;
+                self.process(messages).await?;
             }
         }
         Ok(())
     }
 
-    /// Handles one message. Returns an error only when the message could not even be
-    /// acknowledged, which means the connection is gone.
-    async fn process(&self, message: jetstream::Message) -> Result<(), MessagingError> {
-        let event = match InboundEvent::parse(&message) {
-            Ok(event) => event,
-            Err(reason) => {
-                warn!(subject = %message.subject, %reason, "malformed event");
-                send_to_dead_letters(&self.js, &self.config, &message, &reason).await?;
-                message
-                    .ack_with(AckKind::Term)
-                    .await
-                    .map_err(MessagingError::nats)?;
-                self.count("dead_lettered");
-                return Ok(());
+    /// Handles a chunk of messages in one transaction, each event behind its own savepoint
+    /// so one that fails leaves the others' effects in place. Acknowledges only after the
+    /// commit; returns an error only when a message could not even be acknowledged, which
+    /// means the connection is gone.
+    async fn process(&self, messages: Vec<jetstream::Message>) -> Result<(), MessagingError> {
+        let events: Vec<Result<InboundEvent, String>> =
+            messages.iter().map(InboundEvent::parse).collect();
+        let outcomes = match self.apply_all(&events).await {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                // The transaction itself failed (the database went away, the commit was
+                // refused): nothing was applied, everything comes again.
+                warn!(%error, consumer = %self.config.durable_name(), "batch not applied; will retry");
+                let retry = HandlerError::Retry(error.to_string());
+                events.iter().map(|_| Err(retry.clone())).collect()
             }
         };
-        let span = info_span!(
-            "consume",
-            consumer = %self.config.durable_name(),
-            event_id = %event.event_id,
-            ce_type = %event.ce_type,
-            deliveries = event.deliveries,
-            traceparent = event.traceparent.as_deref().unwrap_or(""),
-        );
-        let outcome = self.apply(&event).instrument(span).await;
-        let ack = match outcome {
-            Ok(Outcome::Applied | Outcome::Duplicate) => AckKind::Ack,
-            Err(HandlerError::Reject(reason)) => {
-                send_to_dead_letters(&self.js, &self.config, &message, &reason).await?;
-                self.count("dead_lettered");
-                AckKind::Term
-            }
-            Err(HandlerError::Retry(reason)) if event.deliveries >= self.config.max_deliver => {
-                let reason = format!("gave up after {} deliveries: {reason}", event.deliveries);
-                send_to_dead_letters(&self.js, &self.config, &message, &reason).await?;
-                self.count("dead_lettered");
-                AckKind::Term
-            }
-            Err(HandlerError::Retry(reason)) => {
-                warn!(event_id = %event.event_id, deliveries = event.deliveries, %reason, "event will be retried");
-                self.count("retried");
-                AckKind::Nak(Some(self.config.backoff_for(event.deliveries)))
-            }
-        };
-        message.ack_with(ack).await.map_err(MessagingError::nats)
+        for ((message, event), outcome) in messages.iter().zip(&events).zip(outcomes) {
+            let ack = match (event, outcome) {
+                (Err(reason), _) => {
+                    warn!(subject = %message.subject, %reason, "malformed event");
+                    self.dead_letter(message, reason).await?
+                }
+                (Ok(_), Ok(Outcome::Applied)) => {
+                    self.count("applied");
+                    AckKind::Ack
+                }
+                (Ok(_), Ok(Outcome::Duplicate)) => {
+                    self.count("duplicate");
+                    AckKind::Ack
+                }
+                (Ok(_), Err(HandlerError::Reject(reason))) => {
+                    self.dead_letter(message, &reason).await?
+                }
+                (Ok(event), Err(HandlerError::Retry(reason)))
+                    if event.deliveries >= self.config.max_deliver =>
+                {
+                    let reason = format!("gave up after {} deliveries: {reason}", event.deliveries);
+                    self.dead_letter(message, &reason).await?
+                }
+                (Ok(event), Err(HandlerError::Retry(reason))) => {
+                    warn!(event_id = %event.event_id, deliveries = event.deliveries, %reason, "event will be retried");
+                    self.count("retried");
+                    AckKind::Nak(Some(self.config.backoff_for(event.deliveries)))
+                }
+            };
+            message.ack_with(ack).await.map_err(MessagingError::nats)?;
+        }
+        Ok(())
     }
 
-    /// Inbox row and effects in one transaction.
-    async fn apply(&self, event: &InboundEvent) -> Result<Outcome, HandlerError> {
+    async fn dead_letter(
+        &self,
+        message: &jetstream::Message,
+        reason: &str,
+    ) -> Result<AckKind, MessagingError> {
+        send_to_dead_letters(&self.js, &self.config, message, reason).await?;
+        self.count("dead_lettered");
+        Ok(AckKind::Term)
+    }
+
+    /// Every well-formed event's inbox row and effects, in one transaction. The outcome of
+    /// each (malformed ones are skipped, their outcome unused).
+    async fn apply_all(
+        &self,
+        events: &[Result<InboundEvent, String>],
+    ) -> Result<Vec<Result<Outcome, HandlerError>>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        let mut outcomes = Vec::with_capacity(events.len());
+        for event in events {
+            let Ok(event) = event else {
+                outcomes.push(Ok(Outcome::Duplicate));
+                continue;
+            };
+            let span = info_span!(
+                "consume",
+                consumer = %self.config.durable_name(),
+                event_id = %event.event_id,
+                ce_type = %event.ce_type,
+                deliveries = event.deliveries,
+                traceparent = event.traceparent.as_deref().unwrap_or(""),
+            );
+            sqlx::query("SAVEPOINT event").execute(&mut *tx).await?;
+            let outcome = self.apply(&mut tx, event).instrument(span).await;
+            let end = match outcome {
+                Ok(_) => "RELEASE SAVEPOINT event",
+                Err(_) => "ROLLBACK TO SAVEPOINT event",
+            };
+            sqlx::query(end).execute(&mut *tx).await?;
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// One event's inbox row and effects; a redelivered event finds its row and does nothing.
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &InboundEvent,
+    ) -> Result<Outcome, HandlerError> {
         let fresh = sqlx::query(
             "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
@@ -279,13 +338,9 @@ impl<H: Handler> Consumer<H> {
         .rows_affected()
             == 1;
         if !fresh {
-            tx.rollback().await?;
-            self.count("duplicate");
             return Ok(Outcome::Duplicate);
         }
-        self.handler.handle(&mut tx, event).await?;
-        tx.commit().await?;
-        self.count("applied");
+        self.handler.handle(tx, event).await?;
         Ok(Outcome::Applied)
     }
 

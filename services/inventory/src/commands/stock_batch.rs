@@ -1,5 +1,5 @@
-//! Applying stock commands inside one transaction: each item is loaded once (from its
-//! snapshot, so a long history costs no more than a short one), decided with the catalog
+//! Applying stock commands inside one transaction: each item is loaded once, in the
+//! transaction (from its snapshot, so a long history costs no more than a short one), decided with the catalog
 //! copy's reorder point, appended, and its level and movement rows written beside it. A
 //! document's movements (a receipt, a count, both sides of a transfer, a sale's lines) land
 //! together or not at all.
@@ -83,10 +83,13 @@ impl<'s> StockBatch<'s> {
             Entry::Occupied(item) => Ok(item.into_mut()),
             Entry::Vacant(slot) => {
                 let stream = stock_item::stream_id(product_id, location_id);
-                let loaded = self
-                    .store
-                    .load_state::<StockItem>(&stream, STATE_SCHEMA, SNAPSHOT_EVERY)
-                    .await?;
+                let loaded = EventStore::load_state_in::<StockItem>(
+                    tx,
+                    &stream,
+                    STATE_SCHEMA,
+                    SNAPSHOT_EVERY,
+                )
+                .await?;
                 let mut state = loaded.state;
                 // The catalog owns reorder points; the copy's is the one alerts compare with.
                 state.reorder_point = known_products::reorder_point(tx, product_id).await?;

@@ -1,0 +1,307 @@
+//! The inventory benchmark, in one run on one machine, against the real PostgreSQL and NATS:
+//! - catching up a backlog: N sale events published while inventory is stopped, then the
+//!   time until every one is a movement (movements/s), beside PostgreSQL's raw single-row
+//!   insert commit rate measured in the same run;
+//! - command latency on a stock item with N movements (the one those sales hit) against a
+//!   fresh one (goal: a p50 ratio ≤ 1.5; snapshots keep the load bounded).
+//!
+//! `cargo run --release -p tillstream-benches --bin inventory-bench -- [--sales N] [--commands N]`
+
+#![allow(clippy::float_arithmetic, reason = "rates and ratios, never money")]
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use async_nats::HeaderMap;
+use futures::StreamExt;
+use hdrhistogram::Histogram;
+use prost::Message;
+use tillstream_messaging::{Naming, StreamSettings, ensure_service_stream, headers};
+use tillstream_proto::catalog::v1 as catalog;
+use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tillstream_proto::inventory::v1 as pb;
+use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
+use tillstream_proto::sales::v1 as sales;
+use tillstream_service::ServiceSettings;
+use tillstream_test_support::grpc::{Authed, connect_as_admin};
+use tillstream_test_support::{TestDatabase, TestPrefix, stack_env, unique_name};
+use tokio_util::sync::CancellationToken;
+
+struct Options {
+    sales: usize,
+    commands: usize,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut options = Options {
+        sales: 100_000,
+        commands: 1_000,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args
+            .next()
+            .with_context(|| format!("{arg} needs a value"))?;
+        match arg.as_str() {
+            "--sales" => options.sales = value.parse().context("--sales")?,
+            "--commands" => options.commands = value.parse().context("--commands")?,
+            other => anyhow::bail!("unknown option {other}; use --sales N, --commands N"),
+        }
+    }
+    Ok(options)
+}
+
+fn ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
+    histogram.value_at_quantile(quantile) as f64 / 1000.0
+}
+
+/// Starts inventory on a fresh port; the client once it answers.
+async fn start_inventory(
+    settings: &ServiceSettings,
+    stop: &CancellationToken,
+) -> anyhow::Result<InventoryServiceClient<Authed>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(tillstream_inventory::serve(
+        settings.clone(),
+        listener,
+        stop.clone(),
+    ));
+    for _ in 0..100 {
+        if let Some(channel) = connect_as_admin(url.clone()).await {
+            let mut client = InventoryServiceClient::new(channel);
+            if client
+                .list_locations(pb::ListLocationsRequest {})
+                .await
+                .is_ok()
+            {
+                return Ok(client);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("inventory did not start")
+}
+
+/// PostgreSQL's floor: single-row inserts, each its own commit, per second.
+async fn raw_insert_rate(settings: &ServiceSettings, rows: usize) -> anyhow::Result<f64> {
+    let pool = sqlx::PgPool::connect(&format!(
+        "{}/{}",
+        settings.database_url.trim_end_matches('/'),
+        settings.database
+    ))
+    .await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id bigint PRIMARY KEY, body text)")
+        .execute(&pool)
+        .await?;
+    let started = Instant::now();
+    for id in 0..i64::try_from(rows)? {
+        sqlx::query("INSERT INTO bench_raw VALUES ($1, 'x')")
+            .bind(id)
+            .execute(&pool)
+            .await?;
+    }
+    Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn publish_sales(
+    prefix: &TestPrefix,
+    location: &str,
+    product: &str,
+    count: usize,
+) -> anyhow::Result<()> {
+    let client = async_nats::connect(&prefix.url).await?;
+    let js = async_nats::jetstream::new(client);
+    let naming = Naming::new(prefix.prefix.clone()).map_err(anyhow::Error::msg)?;
+    ensure_service_stream(&js, &naming, "sales", &StreamSettings::default()).await?;
+    let subject = naming.event_subject("sales", "sale", "SaleCompleted");
+    let acks = futures::stream::iter(0..count)
+        .map(|_| {
+            let sale_id = ulid::Ulid::generate().to_string();
+            let data = sales::SaleCompleted {
+                sale: Some(sales::Sale {
+                    id: sale_id.clone(),
+                    location_id: location.into(),
+                    lines: vec![sales::SaleLine {
+                        line_no: 1,
+                        product_id: product.into(),
+                        quantity: "1".into(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let mut h = HeaderMap::new();
+            h.insert(headers::MSG_ID, sale_id.as_str());
+            h.insert(headers::SPECVERSION, "1.0");
+            h.insert(headers::ID, sale_id.as_str());
+            h.insert(headers::TYPE, "tillstream.sales.v1.SaleCompleted");
+            h.insert(headers::SUBJECT, format!("sale-{sale_id}").as_str());
+            let (js, subject) = (js.clone(), subject.clone());
+            async move {
+                js.publish_with_headers(subject, h, data.encode_to_vec().into())
+                    .await?
+                    .await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(256);
+    acks.collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(())
+}
+
+async fn on_hand(
+    inventory: &mut InventoryServiceClient<Authed>,
+    location: &str,
+    product: &str,
+) -> anyhow::Result<String> {
+    let levels = inventory
+        .get_stock(pb::GetStockRequest {
+            location_id: location.into(),
+            product_id: product.into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .levels;
+    Ok(levels
+        .first()
+        .map(|l| l.on_hand.clone())
+        .unwrap_or_default())
+}
+
+async fn adjust_latency(
+    inventory: &mut InventoryServiceClient<Authed>,
+    location: &str,
+    product: &str,
+    commands: usize,
+) -> anyhow::Result<Histogram<u64>> {
+    let mut histogram = Histogram::<u64>::new(3)?;
+    for i in 0..commands {
+        let request = pb::AdjustStockRequest {
+            location_id: location.into(),
+            product_id: product.into(),
+            delta: if i % 2 == 0 { "1" } else { "-1" }.into(),
+            reason: "bench".into(),
+        };
+        let started = Instant::now();
+        inventory.adjust_stock(request).await?;
+        histogram.record(u64::try_from(started.elapsed().as_micros())?)?;
+    }
+    Ok(histogram)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = options()?;
+    let prefix = TestPrefix::new();
+    let env = stack_env(&prefix.prefix, &unique_name("bench"));
+    let catalog_settings = ServiceSettings::from_lookup("catalog", "127.0.0.1:0", env.clone())?;
+    let settings = ServiceSettings::from_lookup("inventory", "127.0.0.1:0", env)?;
+    let _dbs = [&catalog_settings, &settings].map(|s| TestDatabase {
+        server_url: s.database_url.clone(),
+        name: s.database.clone(),
+    });
+    let stop = CancellationToken::new();
+    let catalog_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let catalog_url = format!("http://{}", catalog_listener.local_addr()?);
+    tokio::spawn(tillstream_catalog::serve(
+        catalog_settings,
+        catalog_listener,
+        stop.clone(),
+    ));
+    let first_run = stop.child_token();
+    let mut inventory = start_inventory(&settings, &first_run).await?;
+    let mut catalog = CatalogServiceClient::new(
+        connect_as_admin(catalog_url)
+            .await
+            .context("catalog answers")?,
+    );
+    let location = inventory
+        .create_location(pb::CreateLocationRequest {
+            code: "BENCH".into(),
+            name: "Bench".into(),
+        })
+        .await?
+        .into_inner()
+        .id;
+    let mut products = Vec::new();
+    for sku in ["HOT", "FRESH"] {
+        let id = catalog
+            .create_product(catalog::CreateProductRequest {
+                sku: sku.into(),
+                name: sku.into(),
+                price: "1.00".into(),
+                tax_rate: "0".into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .id;
+        // Known once a receipt of it is accepted.
+        let receipt = pb::ReceiveStockRequest {
+            location_id: location.clone(),
+            lines: vec![pb::ReceiptLine {
+                product_id: id.clone(),
+                quantity: "1000000".into(),
+                unit_cost: "0.50".into(),
+            }],
+            ..Default::default()
+        };
+        while inventory.receive_stock(receipt.clone()).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        products.push(id);
+    }
+    let (hot, fresh) = (products[0].clone(), products[1].clone());
+    let raw = raw_insert_rate(&settings, 2_000).await?;
+
+    // A backlog: sales rung up while inventory was down.
+    first_run.cancel();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    publish_sales(&prefix, &location, &hot, options.sales).await?;
+    let started = Instant::now();
+    let mut inventory = start_inventory(&settings, &stop.child_token()).await?;
+    let expected = (1_000_000 - options.sales).to_string();
+    while on_hand(&mut inventory, &location, &hot).await? != expected {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let rate = options.sales as f64 / seconds;
+    println!("## Inventory ({} sale events of one item)\n", options.sales);
+    println!(
+        "backlog caught up: {} movements in {seconds:.1} s = **{rate:.0} movements/s**; \
+         PostgreSQL raw single-row insert commits: {raw:.0}/s (ratio {:.2})\n",
+        options.sales,
+        rate / raw
+    );
+
+    let fresh_latency = adjust_latency(&mut inventory, &location, &fresh, options.commands).await?;
+    let hot_latency = adjust_latency(&mut inventory, &location, &hot, options.commands).await?;
+    println!("| adjustment on | p50 ms | p99 ms | max ms |\n|---|---|---|---|");
+    for (name, h) in [
+        ("a fresh item (baseline)", &fresh_latency),
+        (
+            &*format!("an item with {} movements", options.sales),
+            &hot_latency,
+        ),
+    ] {
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.2} |",
+            ms(h, 0.5),
+            ms(h, 0.99),
+            h.max() as f64 / 1000.0
+        );
+    }
+    println!(
+        "\np50 ratio long / fresh: **{:.2}** (goal ≤ 1.5)",
+        ms(&hot_latency, 0.5) / ms(&fresh_latency, 0.5)
+    );
+    stop.cancel();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(())
+}
