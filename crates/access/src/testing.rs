@@ -56,7 +56,7 @@ impl TestSigner {
     /// A token for `role`, valid for a minute.
     pub fn token(&self, role: Role) -> String {
         let now = chrono_free_now();
-        self.sign(&serde_json::json!({"sub": format!("user-{role}"), "name": role.as_str(), "role": role, "iss": ISSUER, "iat": now, "exp": now + 60}))
+        self.sign(&serde_json::json!({"sub": format!("user-{role}"), "name": role.as_str(), "role": role, "iss": ISSUER, "iat": now, "exp": now + 3600}))
     }
 }
 

@@ -18,7 +18,7 @@ use crate::projections::movements::{self, MovementRow};
 use crate::projections::{known_products, stock_levels};
 
 /// Snapshot a stock item after this many events have to be folded to load it.
-pub const SNAPSHOT_EVERY: usize = 200;
+pub const SNAPSHOT_EVERY: usize = 20;
 /// The snapshot schema of `StockItem`; bump when its shape changes.
 pub const STATE_SCHEMA: i32 = 1;
 

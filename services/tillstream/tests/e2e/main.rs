@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod catalog;
 mod imports;
+mod stock;
 mod system;
 
 use std::time::Duration;
