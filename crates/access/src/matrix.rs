@@ -178,6 +178,14 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
         AtLeast(Manager),
     ),
     (
+        "/tillstream.sales.v1.SalesService/ReturnSale",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.sales.v1.SalesService/VoidSale",
+        AtLeast(Manager),
+    ),
+    (
         "/tillstream.sales.v1.SalesService/CreateSale",
         AtLeast(Cashier),
     ),

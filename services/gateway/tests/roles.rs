@@ -51,6 +51,8 @@ const SERVED_NOW: &[&str] = &[
     "GET /api/v1/stock/movements",
     "POST /api/v1/sales",
     "GET /api/v1/sales/{id}",
+    "POST /api/v1/sales/{id}/returns",
+    "POST /api/v1/sales/{id}/void",
     "GET /api/v1/ledger/entries",
     "GET /api/v1/ledger/trial-balance",
     "GET /healthz",

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod imports;
 pub mod inventory;
 pub mod ledger;
+pub mod sale_changes;
 pub mod sales;
 
 use axum::http::{HeaderMap, StatusCode};

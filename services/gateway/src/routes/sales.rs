@@ -1,4 +1,4 @@
-//! Ringing up a sale and reading it back.
+//! Ringing up a sale and reading it back (returns and voids: `sale_changes`).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
 
+use super::sale_changes::ReturnView;
 use super::{Created, created, idempotency_key};
 use crate::AppState;
 use crate::access::Caller;
@@ -49,6 +50,16 @@ pub struct PaymentBody {
     reference: Option<String>,
 }
 
+impl PaymentBody {
+    pub fn into_request(self) -> pb::PaymentRequest {
+        pb::PaymentRequest {
+            method: self.method,
+            amount: self.amount.0,
+            reference: self.reference.unwrap_or_default(),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Customer {
     name: Option<String>,
@@ -79,11 +90,7 @@ impl NewSale {
             payments: self
                 .payments
                 .into_iter()
-                .map(|p| pb::PaymentRequest {
-                    method: p.method,
-                    amount: p.amount.0,
-                    reference: p.reference.unwrap_or_default(),
-                })
+                .map(PaymentBody::into_request)
                 .collect(),
             customer_name,
             customer_email,
@@ -152,7 +159,7 @@ pub struct SaleView {
     change: String,
     ledger_status: String,
     ledger_entry_ids: Vec<String>,
-    returns: Vec<serde_json::Value>,
+    returns: Vec<ReturnView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -177,6 +184,16 @@ pub struct PaymentView {
     amount: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     reference: Option<String>,
+}
+
+impl From<pb::Payment> for PaymentView {
+    fn from(p: pb::Payment) -> Self {
+        PaymentView {
+            method: p.method,
+            amount: p.amount,
+            reference: super::optional(p.reference),
+        }
+    }
 }
 
 impl From<pb::Sale> for SaleView {
@@ -211,20 +228,11 @@ impl From<pb::Sale> for SaleView {
             discount_total: s.discount_total,
             tax_total: s.tax_total,
             total: s.total,
-            payments: s
-                .payments
-                .into_iter()
-                .map(|p| PaymentView {
-                    method: p.method,
-                    amount: p.amount,
-                    reference: super::optional(p.reference),
-                })
-                .collect(),
+            payments: s.payments.into_iter().map(PaymentView::from).collect(),
             change: s.change,
             ledger_status: s.ledger_status,
             ledger_entry_ids: s.ledger_entry_ids,
-            // Returns arrive with the sales issue; until then a sale has none.
-            returns: Vec::new(),
+            returns: s.returns.into_iter().map(ReturnView::from).collect(),
         }
     }
 }

@@ -8,6 +8,7 @@ use tillstream_proto::sales::v1 as pb;
 use crate::api::error::AppError;
 use crate::commands::create_sale::{LineRequest, SaleRequest};
 use crate::domain::pricing::{Discount, Payment};
+use crate::domain::returns::{ReturnLineRequest, ReturnRecord};
 use crate::domain::sale::{SaleId, SaleRecord};
 use crate::projections::catalog_copy::ProductRef;
 use crate::projections::sales::SaleView;
@@ -32,23 +33,7 @@ pub fn sale_request(
     if lines.is_empty() {
         return Err(AppError::invalid("lines", "a sale needs at least one line"));
     }
-    let payments = request
-        .payments
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            Ok(Payment {
-                method: tender(&p.method).ok_or_else(|| {
-                    AppError::invalid(
-                        format!("payments[{i}].method"),
-                        "use cash, card, voucher or other",
-                    )
-                })?,
-                amount: money(&p.amount, currency, &format!("payments[{i}].amount"))?,
-                reference: Some(p.reference.trim().to_owned()).filter(|r| !r.is_empty()),
-            })
-        })
-        .collect::<Result<Vec<_>, AppError>>()?;
+    let payments = payments(&request.payments, currency, "payments")?;
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     Ok(SaleRequest {
         id,
@@ -61,6 +46,86 @@ pub fn sale_request(
         customer_email: text(&request.customer_email),
         notes: text(&request.notes),
     })
+}
+
+/// Payments or refunds, each method and amount checked; `field` names the list.
+fn payments(
+    requested: &[pb::PaymentRequest],
+    currency: Currency,
+    field: &str,
+) -> Result<Vec<Payment>, AppError> {
+    requested
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Ok(Payment {
+                method: tender(&p.method).ok_or_else(|| {
+                    AppError::invalid(
+                        format!("{field}[{i}].method"),
+                        "use cash, card, voucher or other",
+                    )
+                })?,
+                amount: money(&p.amount, currency, &format!("{field}[{i}].amount"))?,
+                reference: Some(p.reference.trim().to_owned()).filter(|r| !r.is_empty()),
+            })
+        })
+        .collect()
+}
+
+/// A return request, parsed: the lines asked back and the refunds.
+pub fn return_request(
+    request: &pb::ReturnSaleRequest,
+    currency: Currency,
+) -> Result<(Vec<ReturnLineRequest>, Vec<Payment>), AppError> {
+    let lines = request
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let line_no = u32::try_from(line.line_no).map_err(|_| {
+                AppError::invalid(format!("lines[{i}].line_no"), "a line number from 1")
+            })?;
+            let quantity = line
+                .quantity
+                .parse::<Quantity>()
+                .map_err(|e| AppError::invalid(format!("lines[{i}].quantity"), e.to_string()))?;
+            Ok(ReturnLineRequest { line_no, quantity })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok((lines, payments(&request.refunds, currency, "refunds")?))
+}
+
+pub fn sale_return(record: &ReturnRecord) -> pb::SaleReturn {
+    pb::SaleReturn {
+        id: record.id.clone(),
+        returned_at: record.returned_at.clone(),
+        lines: record
+            .lines
+            .iter()
+            .map(|l| pb::ReturnedLine {
+                line_no: i32::try_from(l.line_no).unwrap_or(i32::MAX),
+                product_id: l.product_id.clone(),
+                quantity: l.quantity.to_string(),
+                refund: l.refund.to_string(),
+                tax: l.tax.to_string(),
+                revenue: l.revenue.to_string(),
+            })
+            .collect(),
+        refunds: record.refunds.iter().map(payment).collect(),
+        restock: record.restock,
+        reason: record.reason.clone().unwrap_or_default(),
+        refund_total: record.refund_total.to_string(),
+        tax: record.tax.to_string(),
+        revenue: record.revenue.to_string(),
+    }
+}
+
+fn payment(p: &Payment) -> pb::Payment {
+    pb::Payment {
+        method: p.method.as_str().to_owned(),
+        amount: p.amount.to_string(),
+        reference: p.reference.clone().unwrap_or_default(),
+    }
 }
 
 fn line_request(
@@ -155,22 +220,18 @@ pub fn sale(record: &SaleRecord, ledger_status: &str, ledger_entry_ids: Vec<Stri
         discount_total: record.discount_total.to_string(),
         tax_total: record.tax_total.to_string(),
         total: record.total.to_string(),
-        payments: record
-            .payments
-            .iter()
-            .map(|p| pb::Payment {
-                method: p.method.as_str().to_owned(),
-                amount: p.amount.to_string(),
-                reference: p.reference.clone().unwrap_or_default(),
-            })
-            .collect(),
+        payments: record.payments.iter().map(payment).collect(),
         change: record.change.to_string(),
         ledger_status: ledger_status.to_owned(),
         ledger_entry_ids,
         currency: record.total.currency().code().to_owned(),
+        returns: Vec::new(),
     }
 }
 
 pub fn sale_view(view: SaleView) -> pb::Sale {
-    sale(&view.record, &view.ledger_status, view.ledger_entry_ids)
+    let mut answer = sale(&view.record, &view.ledger_status, view.ledger_entry_ids);
+    answer.status = view.status;
+    answer.returns = view.returns.iter().map(sale_return).collect();
+    answer
 }

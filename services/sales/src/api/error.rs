@@ -30,8 +30,13 @@ impl AppError {
 impl From<SaleError> for AppError {
     fn from(error: SaleError) -> Self {
         match error {
-            SaleError::AlreadyCompleted => AppError::Conflict(error.to_string()),
+            SaleError::AlreadyCompleted | SaleError::Voided | SaleError::HasReturns => {
+                AppError::Conflict(error.to_string())
+            }
+            SaleError::NotCompleted => AppError::NotFound(error.to_string()),
+            SaleError::NoReason => AppError::invalid("reason", error.to_string()),
             SaleError::Pricing(pricing) => AppError::invalid(pricing.field(), pricing.to_string()),
+            SaleError::Return(refused) => AppError::invalid(refused.field(), refused.to_string()),
         }
     }
 }

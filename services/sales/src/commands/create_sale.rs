@@ -12,7 +12,7 @@ use tillstream_service::copies::settle;
 
 use crate::api::error::AppError;
 use crate::domain::pricing::{Discount, Payment, PricingPolicy};
-use crate::domain::sale::{CompleteSale, ResolvedLine, Sale, SaleId, SaleRecord};
+use crate::domain::sale::{Command, CompleteSale, Event, ResolvedLine, Sale, SaleId, SaleRecord};
 use crate::projections::catalog_copy::{self, ProductRef};
 use crate::projections::{sale_numbers, sales};
 
@@ -101,8 +101,10 @@ pub async fn create_sale(
         customer_email: request.customer_email.clone(),
         notes: request.notes.clone(),
     };
-    let events = Sale::decide(&Sale::default(), &command)?;
-    let crate::domain::sale::Event::SaleCompleted { sale } = &events[0];
+    let events = Sale::decide(&Sale::default(), &Command::Complete(Box::new(command)))?;
+    let Some(Event::SaleCompleted { sale }) = events.first() else {
+        return Err(AppError::Conflict("the sale was not completed".into()));
+    };
     let record = (**sale).clone();
 
     let new_events = events

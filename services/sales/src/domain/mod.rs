@@ -1,4 +1,5 @@
 //! Pure sales logic: no I/O, no async.
 
 pub mod pricing;
+pub mod returns;
 pub mod sale;

@@ -1,5 +1,6 @@
 //! The sale aggregate: completing a sale prices it by the contract's rules, checks the
-//! payments and records every computed amount in `SaleCompleted`.
+//! payments and records every computed amount in `SaleCompleted`. A completed sale can then
+//! take returns (see `returns`) until it is voided, and be voided once, before any return.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -9,6 +10,7 @@ use tillstream_kernel::{Decider, Money, Quantity};
 use super::pricing::{
     Discount, LineToPrice, Payment, PricedLine, PricingError, PricingPolicy, price, settle,
 };
+use super::returns::{ReturnError, ReturnRecord, ReturnSale, price_return};
 
 tillstream_kernel::typed_id!(
     /// A sale's id; a till may choose it (offline sales, idempotent retries).
@@ -78,36 +80,134 @@ pub struct SaleRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Event {
-    SaleCompleted { sale: Box<SaleRecord> },
+    SaleCompleted {
+        sale: Box<SaleRecord>,
+    },
+    SaleReturned {
+        location_id: String,
+        #[serde(rename = "return")]
+        returned: Box<ReturnRecord>,
+    },
+    SaleVoided {
+        location_id: String,
+        reason: String,
+        voided_at: String,
+    },
 }
 
 impl DomainEvent for Event {
     fn event_type(&self) -> &'static str {
-        "SaleCompleted"
+        match self {
+            Event::SaleCompleted { .. } => "SaleCompleted",
+            Event::SaleReturned { .. } => "SaleReturned",
+            Event::SaleVoided { .. } => "SaleVoided",
+        }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Complete(Box<CompleteSale>),
+    Return(ReturnSale),
+    Void {
+        reason: String,
+        /// RFC 3339.
+        voided_at: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SaleError {
     #[error("the sale is already completed")]
     AlreadyCompleted,
+    #[error("no such sale")]
+    NotCompleted,
+    #[error("the sale is voided")]
+    Voided,
+    #[error("the sale has returns; return the rest instead of voiding it")]
+    HasReturns,
+    #[error("a void needs a reason")]
+    NoReason,
     #[error(transparent)]
     Pricing(#[from] PricingError),
+    #[error(transparent)]
+    Return(#[from] ReturnError),
 }
 
+/// A sale's state: the record, what of each line went back, whether it was voided.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sale {
-    pub completed: bool,
+    pub record: Option<Box<SaleRecord>>,
+    /// Returned quantity per line, by position.
+    pub returned: Vec<Quantity>,
+    pub returns: usize,
+    pub voided: bool,
 }
 
 impl Decider for Sale {
     type State = Sale;
-    type Command = CompleteSale;
+    type Command = Command;
     type Event = Event;
     type Error = SaleError;
 
-    fn decide(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, SaleError> {
-        if state.completed {
+    fn decide(state: &Sale, command: &Command) -> Result<Vec<Event>, SaleError> {
+        match command {
+            Command::Complete(complete) => complete_sale(state, complete),
+            Command::Return(request) => {
+                let record = state.record.as_ref().ok_or(SaleError::NotCompleted)?;
+                if state.voided {
+                    return Err(SaleError::Voided);
+                }
+                let returned = price_return(record, &state.returned, request)?;
+                Ok(vec![Event::SaleReturned {
+                    location_id: record.location_id.clone(),
+                    returned: Box::new(returned),
+                }])
+            }
+            Command::Void { reason, voided_at } => {
+                let record = state.record.as_ref().ok_or(SaleError::NotCompleted)?;
+                if state.voided {
+                    return Err(SaleError::Voided);
+                }
+                if state.returns > 0 {
+                    return Err(SaleError::HasReturns);
+                }
+                if reason.trim().is_empty() {
+                    return Err(SaleError::NoReason);
+                }
+                Ok(vec![Event::SaleVoided {
+                    location_id: record.location_id.clone(),
+                    reason: reason.trim().to_owned(),
+                    voided_at: voided_at.clone(),
+                }])
+            }
+        }
+    }
+
+    fn evolve(mut state: Sale, event: &Event) -> Sale {
+        match event {
+            Event::SaleCompleted { sale } => {
+                state.returned = vec![Quantity::from_units(0); sale.lines.len()];
+                state.record = Some(sale.clone());
+            }
+            Event::SaleReturned { returned, .. } => {
+                for line in &returned.lines {
+                    let position = usize::try_from(line.line_no).unwrap_or(0).saturating_sub(1);
+                    if let Some(sum) = state.returned.get_mut(position) {
+                        *sum = sum.checked_add(line.quantity).unwrap_or(*sum);
+                    }
+                }
+                state.returns += 1;
+            }
+            Event::SaleVoided { .. } => state.voided = true,
+        }
+        state
+    }
+}
+
+fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, SaleError> {
+    {
+        if state.record.is_some() {
             return Err(SaleError::AlreadyCompleted);
         }
         let to_price: Vec<LineToPrice> = command
@@ -155,12 +255,6 @@ impl Decider for Sale {
         Ok(vec![Event::SaleCompleted {
             sale: Box::new(record),
         }])
-    }
-
-    fn evolve(_: Sale, event: &Event) -> Sale {
-        match event {
-            Event::SaleCompleted { .. } => Sale { completed: true },
-        }
     }
 }
 
@@ -216,8 +310,13 @@ mod tests {
 
     #[test]
     fn a_completed_sale_records_every_amount_and_the_change() {
-        let events = given::<Sale>(vec![]).when(command()).outcome().unwrap();
-        let Event::SaleCompleted { sale } = &events[0];
+        let events = given::<Sale>(vec![])
+            .when(Command::Complete(Box::new(command())))
+            .outcome()
+            .unwrap();
+        let Event::SaleCompleted { sale } = &events[0] else {
+            panic!("a sale completes");
+        };
         // 7.00 + 0.56 and 10.00 + 0.80.
         assert_eq!(
             (sale.subtotal, sale.tax_total, sale.total),
@@ -230,13 +329,19 @@ mod tests {
 
     #[test]
     fn a_sale_completes_once_and_underpayment_is_refused() {
-        let done = given::<Sale>(vec![]).when(command()).outcome().unwrap();
+        let done = given::<Sale>(vec![])
+            .when(Command::Complete(Box::new(command())))
+            .outcome()
+            .unwrap();
         given::<Sale>(done)
-            .when(command())
+            .when(Command::Complete(Box::new(command())))
             .then_error(SaleError::AlreadyCompleted);
         let mut short = command();
         short.payments.truncate(1);
-        let refused = given::<Sale>(vec![]).when(short).outcome().unwrap_err();
+        let refused = given::<Sale>(vec![])
+            .when(Command::Complete(Box::new(short)))
+            .outcome()
+            .unwrap_err();
         assert!(matches!(
             refused,
             SaleError::Pricing(PricingError::Underpaid { .. })

@@ -4,12 +4,17 @@
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 
+use crate::domain::returns::ReturnRecord;
 use crate::domain::sale::SaleRecord;
 
 /// A sale with where it stands in the books.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaleView {
     pub record: SaleRecord,
+    /// `completed` or `voided`.
+    pub status: String,
+    /// Oldest first.
+    pub returns: Vec<ReturnRecord>,
     pub ledger_status: String,
     pub ledger_entry_ids: Vec<String>,
 }
@@ -31,19 +36,52 @@ pub async fn insert(tx: &mut PgConnection, record: &SaleRecord) -> Result<(), sq
 
 /// By id or by sale number.
 pub async fn find(pool: &PgPool, id_or_number: &str) -> Result<Option<SaleView>, sqlx::Error> {
-    let row: Option<(Json<SaleRecord>, String, Vec<String>)> = sqlx::query_as(
-        "SELECT document, ledger_status, ledger_entry_ids FROM sales WHERE id = $1 OR sale_number = $1",
+    type Row = (
+        Json<SaleRecord>,
+        String,
+        Json<Vec<ReturnRecord>>,
+        String,
+        Vec<String>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT document, status, returns, ledger_status, ledger_entry_ids FROM sales
+         WHERE id = $1 OR sale_number = $1",
     )
     .bind(id_or_number.trim())
     .fetch_optional(pool)
     .await?;
-    Ok(
-        row.map(|(record, ledger_status, ledger_entry_ids)| SaleView {
+    Ok(row.map(
+        |(record, status, returns, ledger_status, ledger_entry_ids)| SaleView {
             record: record.0,
+            status,
+            returns: returns.0,
             ledger_status,
             ledger_entry_ids,
-        }),
-    )
+        },
+    ))
+}
+
+/// Adds a return to its sale, written with the return's event.
+pub async fn add_return(
+    tx: &mut PgConnection,
+    sale_id: &str,
+    returned: &ReturnRecord,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sales SET returns = returns || jsonb_build_array($2::jsonb) WHERE id = $1")
+        .bind(sale_id)
+        .bind(Json(returned))
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Marks a sale voided, with the void's event.
+pub async fn mark_voided(tx: &mut PgConnection, sale_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sales SET status = 'voided' WHERE id = $1")
+        .bind(sale_id)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
 /// Records that the ledger posted `entry_id` for the sale (idempotent).

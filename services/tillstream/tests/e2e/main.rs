@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod catalog;
 mod imports;
+mod returns;
 mod stock;
 mod system;
 

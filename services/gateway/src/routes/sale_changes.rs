@@ -1,0 +1,140 @@
+//! Changing a sale after the fact (a manager): returns and voids.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use tillstream_proto::sales::v1 as pb;
+use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
+
+use super::sales::{PaymentBody, PaymentView, SaleView};
+use super::{Created, created, idempotency_key};
+use crate::AppState;
+use crate::access::Caller;
+use crate::error::ApiError;
+use crate::json::{DecimalText, JsonBody};
+use crate::upstream::request;
+
+#[derive(Debug, Deserialize)]
+pub struct NewReturn {
+    lines: Vec<ReturnLineBody>,
+    #[serde(default)]
+    refunds: Vec<PaymentBody>,
+    restock: Option<bool>,
+    reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReturnLineBody {
+    line_no: i32,
+    quantity: DecimalText,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReturnView {
+    id: String,
+    returned_at: String,
+    lines: Vec<ReturnedLineView>,
+    refunds: Vec<PaymentView>,
+    restock: bool,
+    reason: Option<String>,
+    refund_total: String,
+    tax: String,
+    revenue: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReturnedLineView {
+    line_no: i32,
+    product_id: String,
+    quantity: String,
+    refund: String,
+    tax: String,
+    revenue: String,
+}
+
+impl From<pb::SaleReturn> for ReturnView {
+    fn from(r: pb::SaleReturn) -> Self {
+        ReturnView {
+            id: r.id,
+            returned_at: r.returned_at,
+            lines: r
+                .lines
+                .into_iter()
+                .map(|l| ReturnedLineView {
+                    line_no: l.line_no,
+                    product_id: l.product_id,
+                    quantity: l.quantity,
+                    refund: l.refund,
+                    tax: l.tax,
+                    revenue: l.revenue,
+                })
+                .collect(),
+            refunds: r.refunds.into_iter().map(PaymentView::from).collect(),
+            restock: r.restock,
+            reason: super::optional(r.reason),
+            refund_total: r.refund_total,
+            tax: r.tax,
+            revenue: r.revenue,
+        }
+    }
+}
+
+pub async fn return_goods(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NewReturn>,
+) -> Result<Created<ReturnView>, ApiError> {
+    let message = pb::ReturnSaleRequest {
+        sale_id: id,
+        lines: body
+            .lines
+            .into_iter()
+            .map(|l| pb::ReturnLineRequest {
+                line_no: l.line_no,
+                quantity: l.quantity.0,
+            })
+            .collect(),
+        refunds: body
+            .refunds
+            .into_iter()
+            .map(PaymentBody::into_request)
+            .collect(),
+        restock: body.restock,
+        reason: body.reason.unwrap_or_default(),
+        idempotency_key: idempotency_key(&headers)?,
+    };
+    let returned = client(&state)
+        .return_sale(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("sales", &status))?;
+    Ok(created(returned.into_inner().into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VoidBody {
+    reason: String,
+}
+
+pub async fn void(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<VoidBody>,
+) -> Result<Json<SaleView>, ApiError> {
+    let message = pb::VoidSaleRequest {
+        sale_id: id,
+        reason: body.reason,
+    };
+    let sale = client(&state)
+        .void_sale(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("sales", &status))?;
+    Ok(Json(sale.into_inner().into()))
+}
+
+fn client(state: &AppState) -> SalesServiceClient<tonic::transport::Channel> {
+    SalesServiceClient::new(state.upstreams.sales.clone())
+}

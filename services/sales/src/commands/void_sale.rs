@@ -1,0 +1,26 @@
+//! Voiding a whole sale (a manager): once, and not after a return. Stock and the ledger
+//! reverse what they recorded for it when they see `SaleVoided`.
+
+use chrono::{SecondsFormat, Utc};
+use tillstream_eventstore::{EventMetadata, EventStore};
+
+use super::changes::{change_sale, sale_id};
+use crate::api::error::AppError;
+use crate::domain::sale::Command;
+
+/// Voids the sale `id_or_number`; its id.
+pub async fn void_sale(
+    store: &EventStore,
+    id_or_number: &str,
+    reason: &str,
+    metadata: EventMetadata,
+) -> Result<String, AppError> {
+    let sale_id = sale_id(store, id_or_number).await?;
+    let command = Command::Void {
+        reason: reason.to_owned(),
+        voided_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+    };
+    change_sale(store, &sale_id, &command, None, &metadata).await?;
+    tracing::info!(%sale_id, "sale voided");
+    Ok(sale_id)
+}
