@@ -59,6 +59,7 @@ pub async fn serve(
             sales,
             SalesPostings {
                 store: store.clone(),
+                currency: settings.currency,
             },
             shutdown.child_token(),
         )),

@@ -1,4 +1,6 @@
-//! Inventory movements → cost entries at the cost recorded on the movement.
+//! Inventory movements → cost entries at the cost recorded on the movement: sold, returned
+//! to stock, void-reversed, received; adjustments and count differences against shrinkage.
+//! Transfers post nothing.
 
 use prost::Message;
 use rust_decimal::Decimal;
@@ -27,37 +29,82 @@ impl Handler for InventoryPostings {
     ) -> Result<(), HandlerError> {
         let reject =
             |e: &dyn std::fmt::Display| HandlerError::Reject(format!("{}: {e}", event.ce_type));
+        let data = event.data.clone();
+        // (source kind, product, location, signed quantity, unit cost) of the movement.
         let (kind, product, location, quantity, unit_cost) = match event.ce_type.as_str() {
             "tillstream.inventory.v1.StockSold" => {
-                let sold =
-                    inventory::StockSold::decode(event.data.clone()).map_err(|e| reject(&e))?;
+                let m = inventory::StockSold::decode(data).map_err(|e| reject(&e))?;
                 (
                     "stock_sold",
-                    sold.product_id,
-                    sold.location_id,
-                    sold.quantity,
-                    sold.unit_cost,
+                    m.product_id,
+                    m.location_id,
+                    m.quantity,
+                    m.unit_cost,
                 )
             }
             "tillstream.inventory.v1.StockReceived" => {
-                let received =
-                    inventory::StockReceived::decode(event.data.clone()).map_err(|e| reject(&e))?;
+                let m = inventory::StockReceived::decode(data).map_err(|e| reject(&e))?;
                 (
                     "stock_received",
-                    received.product_id,
-                    received.location_id,
-                    received.quantity,
-                    received.unit_cost,
+                    m.product_id,
+                    m.location_id,
+                    m.quantity,
+                    m.unit_cost,
                 )
             }
+            "tillstream.inventory.v1.StockReturned" => {
+                let m = inventory::StockReturned::decode(data).map_err(|e| reject(&e))?;
+                (
+                    "stock_returned",
+                    m.product_id,
+                    m.location_id,
+                    m.quantity,
+                    m.unit_cost,
+                )
+            }
+            "tillstream.inventory.v1.StockVoidReversed" => {
+                let m = inventory::StockVoidReversed::decode(data).map_err(|e| reject(&e))?;
+                (
+                    "stock_void_reversed",
+                    m.product_id,
+                    m.location_id,
+                    m.quantity,
+                    m.unit_cost,
+                )
+            }
+            "tillstream.inventory.v1.StockAdjusted" => {
+                let m = inventory::StockAdjusted::decode(data).map_err(|e| reject(&e))?;
+                (
+                    "stock_adjusted",
+                    m.product_id,
+                    m.location_id,
+                    m.delta,
+                    m.unit_cost,
+                )
+            }
+            "tillstream.inventory.v1.StockCounted" => {
+                let m = inventory::StockCounted::decode(data).map_err(|e| reject(&e))?;
+                (
+                    "stock_counted",
+                    m.product_id,
+                    m.location_id,
+                    m.delta,
+                    m.unit_cost,
+                )
+            }
+            // Transfers move value between locations, not between accounts.
             _ => return Ok(()),
         };
         let decimal = |text: &str| Decimal::from_str_exact(text).map_err(|e| reject(&e));
-        let cost = Money::new(decimal(&quantity)? * decimal(&unit_cost)?, self.currency);
-        let movement = if kind == "stock_sold" {
-            StockCost::Sold(cost)
-        } else {
-            StockCost::Received(cost)
+        let signed = decimal(&quantity)?;
+        let cost = Money::new(signed.abs() * decimal(&unit_cost)?, self.currency);
+        let movement = match kind {
+            "stock_sold" => StockCost::Sold(cost),
+            "stock_received" => StockCost::Received(cost),
+            "stock_returned" => StockCost::ReturnedToStock(cost),
+            "stock_void_reversed" => StockCost::VoidReversed(cost),
+            _ if signed.is_sign_negative() => StockCost::Lost(cost),
+            _ => StockCost::Gained(cost),
         };
         let Some(lines) = stock_entry(self.currency, movement).map_err(|e| reject(&e))? else {
             return Ok(());

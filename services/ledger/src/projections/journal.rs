@@ -3,6 +3,10 @@
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
 
+use tillstream_kernel::{Currency, Money};
+
+use crate::domain::accounts::Account;
+use crate::domain::entry::EntryLine;
 use crate::domain::journal::PostedEntry;
 
 pub async fn insert(tx: &mut PgConnection, entry: &PostedEntry) -> Result<(), sqlx::Error> {
@@ -97,4 +101,40 @@ pub async fn account_totals(pool: &PgPool) -> Result<Vec<(String, Decimal, Decim
     sqlx::query_as("SELECT account, sum(debit), sum(credit) FROM journal_lines GROUP BY account ORDER BY account")
         .fetch_all(pool)
         .await
+}
+
+/// The lines of the entry posted for a source (e.g. a sale's money entry), if any, in
+/// `currency` (the store's).
+pub async fn entry_of_source(
+    conn: &mut PgConnection,
+    source_type: &str,
+    source_id: &str,
+    currency: Currency,
+) -> Result<Option<Vec<EntryLine>>, sqlx::Error> {
+    let rows: Vec<(String, Decimal, Decimal)> = sqlx::query_as(
+        "SELECT l.account, l.debit, l.credit FROM journal_entries e
+         JOIN journal_lines l ON l.entry_id = e.id
+         WHERE e.source_type = $1 AND e.source_id = $2
+           AND e.id = (SELECT id FROM journal_entries
+                       WHERE source_type = $1 AND source_id = $2 ORDER BY posted_at LIMIT 1)
+         ORDER BY l.line_no",
+    )
+    .bind(source_type)
+    .bind(source_id)
+    .fetch_all(conn)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let lines = rows
+        .into_iter()
+        .filter_map(|(account, debit, credit)| {
+            Some(EntryLine {
+                account: Account::from_code(&account)?,
+                debit: Money::new(debit, currency),
+                credit: Money::new(credit, currency),
+            })
+        })
+        .collect();
+    Ok(Some(lines))
 }

@@ -25,7 +25,11 @@ impl Handler for LedgerEntries {
         let entry = posted
             .entry
             .ok_or_else(|| HandlerError::Reject("EntryPosted without an entry".into()))?;
-        if entry.source_type == "sale" {
+        // A sale's own entry, and those of its returns and void, are listed on it.
+        if matches!(
+            entry.source_type.as_str(),
+            "sale" | "sale_return" | "sale_void"
+        ) {
             sales::mark_posted(tx, &entry.source_id, &entry.id).await?;
         }
         Ok(())
