@@ -194,6 +194,18 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
         AtLeast(Cashier),
     ),
     (
+        "/tillstream.sales.v1.SalesService/CreateSaleBatch",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.SalesService/ListSales",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.SalesService/GetReceipt",
+        AtLeast(Cashier),
+    ),
+    (
         "/tillstream.ledger.v1.LedgerService/ListEntries",
         AtLeast(Manager),
     ),

@@ -49,7 +49,7 @@ impl AppState {
 
 /// The REST routes of the contract, the operations routes, JSON 404 and 405.
 pub fn router(state: AppState) -> Router {
-    use routes::{auth, catalog, imports, inventory, ledger, sale_changes, sales};
+    use routes::{auth, catalog, imports, inventory, ledger, sale_batches, sale_changes, sales};
     let csv_limit = DefaultBodyLimit::max(imports::CSV_LIMIT);
     let api = Router::new()
         .route("/api/v1/auth/login", post(auth::login))
@@ -100,13 +100,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stock/transfers", post(inventory::transfer))
         .route("/api/v1/stock", get(inventory::stock))
         .route("/api/v1/stock/movements", get(inventory::movements))
-        .route("/api/v1/sales", post(sales::create))
+        .route("/api/v1/sales", post(sales::create).get(sales::list))
         .route("/api/v1/sales/{id}", get(sales::get))
         .route(
             "/api/v1/sales/{id}/returns",
             post(sale_changes::return_goods),
         )
         .route("/api/v1/sales/{id}/void", post(sale_changes::void))
+        .route("/api/v1/sales/{id}/receipt", get(sales::receipt))
+        .route("/api/v1/sales/batch", post(sale_batches::upload))
         .route("/api/v1/ledger/entries", get(ledger::entries))
         .route("/api/v1/ledger/trial-balance", get(ledger::trial_balance))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -16,6 +16,8 @@ use crate::trace::{child_traceparent, current_client_addr, current_trace_id};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long one call may take before the client gets a 504.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an offline till's upload (up to 1,000 sales) may take.
+const BULK_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The services' names, in the order of `Upstreams::all`.
 pub const SERVICES: [&str; 5] = ["catalog", "inventory", "sales", "ledger", "auth"];
@@ -35,26 +37,30 @@ pub struct Upstreams {
     pub catalog: Channel,
     pub inventory: Channel,
     pub sales: Channel,
+    /// Sales again, for uploads of many sales, which take longer than one call should.
+    pub sales_bulk: Channel,
     pub ledger: Channel,
     pub auth: Channel,
 }
 
 impl Upstreams {
     pub fn connect_lazy(addrs: &UpstreamAddrs) -> Self {
-        let channel = |addr: &HostPort| {
+        let with_timeout = |addr: &HostPort, timeout: Duration| {
             let uri = format!("http://{addr}");
             // `from_shared` only fails on a malformed URI; a checked host:port never is one.
             Endpoint::from_shared(uri)
                 .unwrap_or_else(|_| Endpoint::from_static("http://127.0.0.1:1"))
                 .connect_timeout(CONNECT_TIMEOUT)
-                .timeout(CALL_TIMEOUT)
+                .timeout(timeout)
                 .tcp_nodelay(true)
                 .connect_lazy()
         };
+        let channel = |addr: &HostPort| with_timeout(addr, CALL_TIMEOUT);
         Upstreams {
             catalog: channel(&addrs.catalog),
             inventory: channel(&addrs.inventory),
             sales: channel(&addrs.sales),
+            sales_bulk: with_timeout(&addrs.sales, BULK_TIMEOUT),
             ledger: channel(&addrs.ledger),
             auth: channel(&addrs.auth),
         }

@@ -75,6 +75,10 @@ pub async fn serve(
             LedgerEntries,
             shutdown.child_token(),
         )),
+        tokio::spawn(projections::pending::watch(
+            pool.clone(),
+            shutdown.child_token(),
+        )),
     ];
     let policy = PricingPolicy {
         currency: settings.currency,

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod imports;
 pub mod inventory;
 pub mod ledger;
+pub mod sale_batches;
 pub mod sale_changes;
 pub mod sales;
 

@@ -2,17 +2,18 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
 
 use super::sale_changes::ReturnView;
-use super::{Created, created, idempotency_key};
+use super::{Created, Page, created, idempotency_key};
 use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
-use crate::json::{DecimalText, JsonBody, MoneyText};
+use crate::json::{DecimalText, JsonBody, MoneyText, Query};
 use crate::upstream::request;
 
 #[derive(Debug, Deserialize)]
@@ -26,6 +27,8 @@ pub struct NewSale {
     payments: Vec<PaymentBody>,
     customer: Option<Customer>,
     notes: Option<String>,
+    /// When an offline till rang it up (RFC 3339); batches only.
+    captured_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,6 +38,8 @@ pub struct NewLine {
     barcode: Option<String>,
     quantity: DecimalText,
     discount: Option<DiscountBody>,
+    /// The price an offline till charged.
+    unit_price: Option<MoneyText>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,7 +72,12 @@ pub struct Customer {
 }
 
 impl NewSale {
-    fn into_request(
+    /// The till's own id, if it sent one.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    pub fn into_request(
         self,
         cashier_id: String,
         idempotency_key: String,
@@ -97,6 +107,7 @@ impl NewSale {
             notes: self.notes.unwrap_or_default(),
             idempotency_key,
             cashier_id,
+            captured_at: self.captured_at.unwrap_or_default(),
         })
     }
 }
@@ -119,6 +130,7 @@ impl NewLine {
             product: Some(product),
             quantity: self.quantity.0,
             discount: discount(self.discount, &format!("lines[{index}].discount"))?,
+            unit_price: self.unit_price.map(|p| p.0).unwrap_or_default(),
         })
     }
 }
@@ -176,6 +188,9 @@ pub struct LineView {
     tax_rate: String,
     tax: String,
     line_total: String,
+    /// The catalog's price, when an offline till charged another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    catalog_price: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -222,6 +237,7 @@ impl From<pb::Sale> for SaleView {
                     tax_rate: l.tax_rate,
                     tax: l.tax,
                     line_total: l.line_total,
+                    catalog_price: super::optional(l.catalog_price),
                 })
                 .collect(),
             subtotal: s.subtotal,
@@ -264,6 +280,93 @@ pub async fn get(
         .await
         .map_err(|status| ApiError::from_status("sales", &status))?;
     Ok(Json(sale.into_inner().into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SaleQuery {
+    from: Option<String>,
+    to: Option<String>,
+    location_id: Option<String>,
+    ledger_status: Option<String>,
+    page: Option<String>,
+    limit: Option<String>,
+}
+
+/// `?from=&to=` are dates (`2026-11-24`, the whole day in UTC) or RFC 3339 times.
+fn range_param(name: &str, text: Option<String>) -> Result<String, ApiError> {
+    let text = text.unwrap_or_default().trim().to_owned();
+    let valid = text.is_empty()
+        || chrono::DateTime::parse_from_rfc3339(&text).is_ok()
+        || chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").is_ok();
+    if valid {
+        Ok(text)
+    } else {
+        Err(ApiError::malformed(
+            Some(name.to_owned()),
+            "a date (2026-11-24) or an RFC 3339 time",
+        ))
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<SaleQuery>,
+) -> Result<Json<Page<SaleView>>, ApiError> {
+    let paging = super::Paging::parse(query.page.as_deref(), query.limit.as_deref())?;
+    let ledger_status = query.ledger_status.unwrap_or_default();
+    if !matches!(ledger_status.as_str(), "" | "pending" | "posted") {
+        return Err(ApiError::malformed(
+            Some("ledger_status".into()),
+            "pending or posted",
+        ));
+    }
+    let message = pb::ListSalesRequest {
+        from: range_param("from", query.from)?,
+        to: range_param("to", query.to)?,
+        location_id: query.location_id.unwrap_or_default(),
+        ledger_status,
+        page: paging.page,
+        limit: paging.limit,
+    };
+    let found = client(&state)
+        .list_sales(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("sales", &status))?
+        .into_inner();
+    Ok(Json(paging.page_from(
+        found.sales.into_iter().map(Into::into).collect(),
+        found.total,
+    )))
+}
+
+/// The receipt as `text/plain` (40 columns), or `text/html` when the client accepts it
+/// and not plain text first.
+pub async fn receipt(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id_or_number): Path<String>,
+) -> Result<Response, ApiError> {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let wants_html = match (accept.find("text/html"), accept.find("text/plain")) {
+        (Some(html), Some(plain)) => html < plain,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    let message = pb::GetReceiptRequest {
+        id_or_number,
+        format: if wants_html { "html" } else { "text" }.into(),
+    };
+    let receipt = client(&state)
+        .get_receipt(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("sales", &status))?
+        .into_inner();
+    Ok(([(header::CONTENT_TYPE, receipt.content_type)], receipt.body).into_response())
 }
 
 fn client(state: &AppState) -> SalesServiceClient<tonic::transport::Channel> {

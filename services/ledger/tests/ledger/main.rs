@@ -159,6 +159,7 @@ async fn a_sale_drops_stock_posts_balanced_entries_once_and_shows_as_posted() {
             product: Some(sales::sale_line_request::Product::ProductId(tea.id.clone())),
             quantity: "2".into(),
             discount: None,
+            unit_price: String::new(),
         }],
         payments: vec![
             sales::PaymentRequest {
@@ -309,6 +310,7 @@ async fn sales_go_on_while_the_ledger_is_down_and_each_posts_once_when_it_return
             product: Some(sales::sale_line_request::Product::ProductId(tea.id.clone())),
             quantity: "1".into(),
             discount: None,
+            unit_price: String::new(),
         }],
         payments: vec![sales::PaymentRequest {
             method: "cash".into(),

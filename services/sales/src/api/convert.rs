@@ -1,6 +1,7 @@
 //! Between the protobuf messages and the domain: parsing requests (naming the field that
 //! fails) and rendering sales.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tillstream_kernel::{Currency, Money, Quantity, Tender};
 use tillstream_proto::sales::v1 as pb;
@@ -45,6 +46,16 @@ pub fn sale_request(
         customer_name: text(&request.customer_name),
         customer_email: text(&request.customer_email),
         notes: text(&request.notes),
+        captured_at: match request.captured_at.trim() {
+            "" => None,
+            at => Some(
+                DateTime::parse_from_rfc3339(at)
+                    .map_err(|_| {
+                        AppError::invalid("captured_at", format!("`{at}` is not an RFC 3339 time"))
+                    })?
+                    .with_timezone(&Utc),
+            ),
+        },
     })
 }
 
@@ -152,10 +163,25 @@ fn line_request(
             .map_err(|e: tillstream_kernel::QuantityError| {
                 AppError::invalid(&quantity_field, e.to_string())
             })?;
+    let unit_price = match line.unit_price.trim() {
+        "" => None,
+        price => Some(money(
+            price,
+            currency,
+            &format!("lines[{index}].unit_price"),
+        )?),
+    };
+    if unit_price.is_some_and(|p| p.is_negative()) {
+        return Err(AppError::invalid(
+            format!("lines[{index}].unit_price"),
+            "a price cannot be negative",
+        ));
+    }
     Ok(LineRequest {
         product,
         product_key,
         quantity,
+        unit_price,
         discount: discount(
             line.discount.as_ref(),
             currency,
@@ -214,6 +240,11 @@ pub fn sale(record: &SaleRecord, ledger_status: &str, ledger_entry_ids: Vec<Stri
                 tax: l.amounts.tax.to_string(),
                 line_total: l.amounts.line_total.to_string(),
                 revenue: l.amounts.revenue.to_string(),
+                catalog_price: l
+                    .line
+                    .catalog_price
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
             })
             .collect(),
         subtotal: record.subtotal.to_string(),

@@ -1,5 +1,6 @@
 //! `tillstream.sales.v1.SalesService`.
 
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
 use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_server::SalesService;
@@ -7,11 +8,13 @@ use tonic::{Request, Response, Status};
 
 use crate::api::convert;
 use crate::api::error::AppError;
-use crate::commands::create_sale::create_sale;
+use crate::commands::create_sale::{Recorded, create_sale};
 use crate::commands::return_sale::{ReturnRequest, return_sale};
 use crate::commands::void_sale::void_sale;
 use crate::domain::pricing::PricingPolicy;
-use crate::projections::sales;
+use crate::domain::receipt::{self, ReceiptContext};
+use crate::projections::catalog_copy;
+use crate::projections::sales::{self, SaleFilter};
 
 #[derive(Debug, Clone)]
 pub struct SalesApi {
@@ -30,8 +33,12 @@ impl SalesService for SalesApi {
         let request = request.into_inner();
         let key = Some(request.idempotency_key.trim().to_owned()).filter(|k| !k.is_empty());
         let parsed = convert::sale_request(&request, self.policy.currency)?;
-        let record = create_sale(&self.store, self.policy, parsed, key, metadata).await?;
-        Ok(Response::new(convert::sale(&record, "pending", Vec::new())))
+        let recorded = create_sale(&self.store, self.policy, parsed, key, metadata).await?;
+        Ok(Response::new(convert::sale(
+            &recorded.record,
+            "pending",
+            Vec::new(),
+        )))
     }
 
     async fn get_sale(
@@ -79,6 +86,183 @@ impl SalesService for SalesApi {
             .map_err(|e| AppError::Store(StoreError::from(e)))?;
         view.map(|v| Response::new(convert::sale_view(v)))
             .ok_or_else(|| AppError::NotFound(format!("no sale `{id}`")).into())
+    }
+
+    #[tracing::instrument(skip_all, fields(sales = request.get_ref().sales.len()))]
+    async fn create_sale_batch(
+        &self,
+        request: Request<pb::CreateSaleBatchRequest>,
+    ) -> Result<Response<pb::CreateSaleBatchResponse>, Status> {
+        let metadata = metadata_of(&request);
+        let cashier = metadata.actor.clone().unwrap_or_default();
+        let mut results = Vec::new();
+        for sale in request.into_inner().sales {
+            let outcome = self.offline_sale(&sale, &cashier, metadata.clone()).await;
+            let result = match outcome {
+                Ok(recorded) => pb::SaleBatchResult {
+                    id: recorded.record.id.to_string(),
+                    status: if recorded.replayed {
+                        "already_recorded"
+                    } else {
+                        "created"
+                    }
+                    .into(),
+                    sale: Some(convert::sale(&recorded.record, "pending", Vec::new())),
+                    ..Default::default()
+                },
+                // The store or the network failed: the whole batch is answered as such and
+                // the till sends it again; what was created is found, not created twice.
+                Err(AppError::Store(error)) => return Err(AppError::Store(error).into()),
+                Err(refused) => {
+                    let (code, field) = match &refused {
+                        AppError::Invalid { field, .. } => ("validation_failed", field.clone()),
+                        AppError::Conflict(_) => ("conflict", String::new()),
+                        _ => ("not_found", String::new()),
+                    };
+                    pb::SaleBatchResult {
+                        id: sale.id.trim().to_owned(),
+                        status: "rejected".into(),
+                        error_code: code.into(),
+                        error_message: refused.to_string(),
+                        error_field: field,
+                        ..Default::default()
+                    }
+                }
+            };
+            results.push(result);
+        }
+        Ok(Response::new(pb::CreateSaleBatchResponse { results }))
+    }
+
+    async fn list_sales(
+        &self,
+        request: Request<pb::ListSalesRequest>,
+    ) -> Result<Response<pb::ListSalesResponse>, Status> {
+        let request = request.into_inner();
+        let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let ledger_status = text(&request.ledger_status);
+        if let Some(status) = &ledger_status
+            && status != "pending"
+            && status != "posted"
+        {
+            return Err(AppError::invalid("ledger_status", "pending or posted").into());
+        }
+        let filter = SaleFilter {
+            from: range_start(&request.from, "from")?,
+            until: range_end(&request.to, "to")?,
+            location_id: text(&request.location_id),
+            ledger_status,
+        };
+        let limit = match request.limit {
+            0 => 50,
+            n => n.min(200),
+        };
+        let offset = u64::from(request.page.max(1) - 1) * u64::from(limit);
+        let (views, total) = sales::page(self.store.pool(), &filter, limit, offset)
+            .await
+            .map_err(|e| AppError::Store(StoreError::from(e)))?;
+        Ok(Response::new(pb::ListSalesResponse {
+            sales: views.into_iter().map(convert::sale_view).collect(),
+            total,
+        }))
+    }
+
+    async fn get_receipt(
+        &self,
+        request: Request<pb::GetReceiptRequest>,
+    ) -> Result<Response<pb::Receipt>, Status> {
+        let request = request.into_inner();
+        let store_error = |e: sqlx::Error| AppError::Store(StoreError::from(e));
+        let view = sales::find(self.store.pool(), &request.id_or_number)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| AppError::NotFound(format!("no sale `{}`", request.id_or_number)))?;
+        let code = catalog_copy::location_code(self.store.pool(), &view.record.location_id)
+            .await
+            .map_err(store_error)?
+            .unwrap_or_default();
+        let context = ReceiptContext {
+            location_code: &code,
+            voided: view.status == "voided",
+            returns: &view.returns,
+        };
+        let (content_type, body) = match request.format.trim() {
+            "" | "text" => (
+                "text/plain; charset=utf-8",
+                receipt::text(&view.record, &context),
+            ),
+            "html" => (
+                "text/html; charset=utf-8",
+                receipt::html(&view.record, &context),
+            ),
+            _ => return Err(AppError::invalid("format", "text or html").into()),
+        };
+        Ok(Response::new(pb::Receipt {
+            content_type: content_type.to_owned(),
+            body,
+        }))
+    }
+}
+
+/// `text` as the start of a range: a moment, or a date's midnight (UTC).
+fn range_start(text: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+    moment(text, field, 0)
+}
+
+/// `text` as the exclusive end of a range: just after a moment, or the next midnight after
+/// a date, so `to=2026-11-24` includes the whole day.
+fn range_end(text: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+    moment(text, field, 1)
+}
+
+fn moment(text: &str, field: &str, days_after: i64) -> Result<Option<DateTime<Utc>>, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        let at = at.with_timezone(&Utc);
+        return Ok(Some(if days_after > 0 {
+            at + TimeDelta::microseconds(1)
+        } else {
+            at
+        }));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|day| day.checked_add_days(chrono::Days::new(days_after.unsigned_abs())))
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .map(|midnight| Some(midnight.and_utc()))
+        .ok_or_else(|| {
+            AppError::invalid(
+                field,
+                format!("`{text}` is neither a date nor an RFC 3339 time"),
+            )
+        })
+}
+
+impl SalesApi {
+    /// One sale of a batch: it must carry the till's own id and its capture time.
+    async fn offline_sale(
+        &self,
+        sale: &pb::CreateSaleRequest,
+        cashier: &str,
+        metadata: EventMetadata,
+    ) -> Result<Recorded, AppError> {
+        if sale.id.trim().is_empty() {
+            return Err(AppError::invalid(
+                "id",
+                "an offline sale carries the till's id",
+            ));
+        }
+        if sale.captured_at.trim().is_empty() {
+            return Err(AppError::invalid("captured_at", "when the till rang it up"));
+        }
+        let mut parsed = convert::sale_request(sale, self.policy.currency)?;
+        if parsed.cashier_id.is_empty() {
+            cashier.clone_into(&mut parsed.cashier_id);
+        }
+        create_sale(&self.store, self.policy, parsed, None, metadata).await
     }
 }
 

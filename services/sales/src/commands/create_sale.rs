@@ -2,7 +2,7 @@
 //! contract's rules, numbered, and appended with the read model in one transaction. A
 //! client-chosen id or an idempotency key makes a retry answer the first sale.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::Serialize;
 use tillstream_eventstore::{
     AppendRequest, EventMetadata, EventStore, IdempotencyKey, NewEvent, StoreError, request_hash,
@@ -28,6 +28,8 @@ pub struct SaleRequest {
     pub customer_name: Option<String>,
     pub customer_email: Option<String>,
     pub notes: Option<String>,
+    /// When an offline till rang it up; it dates and numbers the sale.
+    pub captured_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +40,18 @@ pub struct LineRequest {
     pub product_key: String,
     pub quantity: Quantity,
     pub discount: Option<Discount>,
+    /// The price an offline till charged.
+    pub unit_price: Option<Money>,
+}
+
+/// How far ahead of this clock a till's clock may be.
+const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+/// A recorded sale, and whether this request recorded it or found it recorded before.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub record: SaleRecord,
+    pub replayed: bool,
 }
 
 pub async fn create_sale(
@@ -46,7 +60,16 @@ pub async fn create_sale(
     request: SaleRequest,
     idempotency_key: Option<String>,
     metadata: EventMetadata,
-) -> Result<SaleRecord, AppError> {
+) -> Result<Recorded, AppError> {
+    if request
+        .captured_at
+        .is_some_and(|at| at > Utc::now() + CLOCK_SKEW)
+    {
+        return Err(AppError::invalid(
+            "captured_at",
+            "a sale cannot be captured in the future",
+        ));
+    }
     let key = match (&idempotency_key, request.id) {
         (Some(key), _) => Some(format!("sales.create_sale:{key}")),
         (None, Some(id)) => Some(format!("sales.sale_id:{id}")),
@@ -59,7 +82,10 @@ pub async fn create_sale(
     if let Some(key) = &key
         && let Some(replay) = store.find_idempotent(key).await?
     {
-        return Ok(serde_json::from_value(replay.response).map_err(StoreError::from)?);
+        return Ok(Recorded {
+            record: serde_json::from_value(replay.response).map_err(StoreError::from)?,
+            replayed: true,
+        });
     }
 
     let location_code = settle(
@@ -74,9 +100,10 @@ pub async fn create_sale(
             format!("no location with id `{}`", request.location_id),
         )
     })?;
-    let lines = resolve_lines(store, policy.currency, &request.lines).await?;
+    let offline = request.captured_at.is_some();
+    let lines = resolve_lines(store, policy.currency, &request.lines, offline).await?;
     let id = request.id.unwrap_or_else(SaleId::generate);
-    let now = Utc::now();
+    let now = request.captured_at.unwrap_or_else(Utc::now);
 
     let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
     let sale_number = sale_numbers::next(
@@ -124,7 +151,10 @@ pub async fn create_sale(
         Ok(_) => {}
         Err(StoreError::IdempotencyRace { .. }) => {
             drop(tx);
-            return replay_after_race(store, key).await;
+            return Ok(Recorded {
+                record: replay_after_race(store, key).await?,
+                replayed: true,
+            });
         }
         Err(StoreError::Conflict { .. }) => {
             return Err(AppError::Conflict(format!(
@@ -137,8 +167,11 @@ pub async fn create_sale(
         .await
         .map_err(StoreError::from)?;
     tx.commit().await.map_err(StoreError::from)?;
-    tracing::info!(sale_id = %id, sale_number = %record.sale_number, total = %record.total, "sale completed");
-    Ok(record)
+    tracing::info!(sale_id = %id, sale_number = %record.sale_number, total = %record.total, offline, "sale completed");
+    Ok(Recorded {
+        record,
+        replayed: false,
+    })
 }
 
 async fn replay_after_race(
@@ -155,10 +188,13 @@ async fn replay_after_race(
 }
 
 /// Each line's product from the catalog copy; unknown or discontinued ones name the line.
+/// A sale captured offline keeps the price the till charged, and may hold a product
+/// discontinued since: the goods are already gone.
 async fn resolve_lines(
     store: &EventStore,
     currency: Currency,
     lines: &[LineRequest],
+    offline: bool,
 ) -> Result<Vec<ResolvedLine>, AppError> {
     let mut resolved = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate() {
@@ -170,7 +206,7 @@ async fn resolve_lines(
         .await
         .map_err(StoreError::from)?
         .ok_or_else(|| AppError::invalid(&field, format!("no product `{}`", line.product_key)))?;
-        if product.status != "active" {
+        if product.status != "active" && !offline {
             return Err(AppError::invalid(
                 &field,
                 format!("`{}` is discontinued", product.sku),
@@ -182,14 +218,17 @@ async fn resolve_lines(
                 format!("`{}` is priced in {}", product.sku, product.currency),
             ));
         }
+        let catalog_price = Money::new(product.price, currency);
+        let unit_price = line.unit_price.unwrap_or(catalog_price);
         resolved.push(ResolvedLine {
             product_id: product.id,
             sku: product.sku,
             name: product.name,
-            unit_price: Money::new(product.price, currency),
+            unit_price,
             tax_rate: product.tax_rate,
             quantity: line.quantity,
             discount: line.discount,
+            catalog_price: (unit_price != catalog_price).then_some(catalog_price),
         });
     }
     Ok(resolved)

@@ -215,6 +215,7 @@ mod tests {
             tax_rate: rate.parse().unwrap(),
             quantity: Quantity::from_units(qty),
             discount: None,
+            catalog_price: None,
         };
         let command = CompleteSale {
             id: SaleId::generate(),

@@ -27,6 +27,9 @@ pub struct ResolvedLine {
     pub tax_rate: Decimal,
     pub quantity: Quantity,
     pub discount: Option<Discount>,
+    /// The catalog's price when an offline till charged another (`unit_price`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_price: Option<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,6 +280,7 @@ mod tests {
             tax_rate: "0.08".parse().unwrap(),
             quantity: Quantity::from_units(qty),
             discount: None,
+            catalog_price: None,
         };
         CompleteSale {
             id: SaleId::generate(),

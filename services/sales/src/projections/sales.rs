@@ -1,6 +1,7 @@
 //! `sales`: each sale as clients read it, written inline with the sale; its ledger status
 //! follows the ledger's events.
 
+use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 
@@ -36,13 +37,6 @@ pub async fn insert(tx: &mut PgConnection, record: &SaleRecord) -> Result<(), sq
 
 /// By id or by sale number.
 pub async fn find(pool: &PgPool, id_or_number: &str) -> Result<Option<SaleView>, sqlx::Error> {
-    type Row = (
-        Json<SaleRecord>,
-        String,
-        Json<Vec<ReturnRecord>>,
-        String,
-        Vec<String>,
-    );
     let row: Option<Row> = sqlx::query_as(
         "SELECT document, status, returns, ledger_status, ledger_entry_ids FROM sales
          WHERE id = $1 OR sale_number = $1",
@@ -50,14 +44,76 @@ pub async fn find(pool: &PgPool, id_or_number: &str) -> Result<Option<SaleView>,
     .bind(id_or_number.trim())
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(
-        |(record, status, returns, ledger_status, ledger_entry_ids)| SaleView {
-            record: record.0,
-            status,
-            returns: returns.0,
-            ledger_status,
-            ledger_entry_ids,
-        },
+    Ok(row.map(view))
+}
+
+type Row = (
+    Json<SaleRecord>,
+    String,
+    Json<Vec<ReturnRecord>>,
+    String,
+    Vec<String>,
+);
+
+fn view((record, status, returns, ledger_status, ledger_entry_ids): Row) -> SaleView {
+    SaleView {
+        record: record.0,
+        status,
+        returns: returns.0,
+        ledger_status,
+        ledger_entry_ids,
+    }
+}
+
+/// Which sales to list; `None` matches all.
+#[derive(Debug, Clone, Default)]
+pub struct SaleFilter {
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub until: Option<DateTime<Utc>>,
+    pub location_id: Option<String>,
+    pub ledger_status: Option<String>,
+}
+
+/// One page of the sales matching `filter`, newest first, and how many match in all.
+pub async fn page(
+    pool: &PgPool,
+    filter: &SaleFilter,
+    limit: u32,
+    offset: u64,
+) -> Result<(Vec<SaleView>, u64), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sales
+         WHERE ($1::timestamptz IS NULL OR created_at >= $1)
+           AND ($2::timestamptz IS NULL OR created_at < $2)
+           AND ($3::text IS NULL OR location_id = $3)
+           AND ($4::text IS NULL OR ledger_status = $4)",
+    )
+    .bind(filter.from)
+    .bind(filter.until)
+    .bind(filter.location_id.as_deref())
+    .bind(filter.ledger_status.as_deref())
+    .fetch_one(pool)
+    .await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT document, status, returns, ledger_status, ledger_entry_ids FROM sales
+         WHERE ($1::timestamptz IS NULL OR created_at >= $1)
+           AND ($2::timestamptz IS NULL OR created_at < $2)
+           AND ($3::text IS NULL OR location_id = $3)
+           AND ($4::text IS NULL OR ledger_status = $4)
+         ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6",
+    )
+    .bind(filter.from)
+    .bind(filter.until)
+    .bind(filter.location_id.as_deref())
+    .bind(filter.ledger_status.as_deref())
+    .bind(i64::from(limit))
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    Ok((
+        rows.into_iter().map(view).collect(),
+        u64::try_from(total).unwrap_or(0),
     ))
 }
 

@@ -126,7 +126,7 @@ fn line(product: pb::sale_line_request::Product, quantity: &str) -> pb::SaleLine
     pb::SaleLineRequest {
         product: Some(product),
         quantity: quantity.into(),
-        discount: None,
+        ..Default::default()
     }
 }
 

@@ -6,9 +6,11 @@
 
 mod api;
 mod auth;
+mod batches;
 mod catalog;
 mod imports;
 mod returns;
+mod sales;
 mod stock;
 mod system;
 

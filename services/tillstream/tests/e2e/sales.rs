@@ -1,0 +1,126 @@
+//! Listing sales and printing receipts over HTTP.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tillstream_test_support::eventually;
+
+use crate::api::Api;
+use crate::system::System;
+
+#[tokio::test]
+async fn sales_are_listed_newest_first_and_print_on_40_columns() {
+    let system = System::up().await;
+    let api = Api::new(&system.url);
+    let admin = api.login("admin", &system.admin_password).await;
+    let shop = api
+        .create(
+            "/api/v1/locations",
+            &admin,
+            &json!({"code": "S7", "name": "Shop"}),
+        )
+        .await;
+    let shop = shop["id"].as_str().unwrap().to_owned();
+    api.create(
+        "/api/v1/products",
+        &admin,
+        &json!({"sku": "TEA", "name": "Thé <vert> & jasmin, feuilles entières, grand sachet",
+                "price": "3.50", "tax_rate": "0.08"}),
+    )
+    .await;
+    let sale = |cash: &str| {
+        json!({"location_id": shop, "lines": [{"sku": "TEA", "quantity": 2}],
+               "payments": [{"method": "cash", "amount": cash}]})
+    };
+    let first: Value = eventually("sales knows the tea", || async {
+        let answer = api.post("/api/v1/sales", &admin, &sale("10.00")).await;
+        (answer.status == StatusCode::CREATED).then_some(answer.body)
+    })
+    .await;
+    let second = api.create("/api/v1/sales", &admin, &sale("7.56")).await;
+
+    let today = &first["created_at"].as_str().unwrap()[..10];
+    let listed = api
+        .get(
+            &format!("/api/v1/sales?location_id={shop}&from={today}&to={today}&limit=1"),
+            &admin,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(
+        (&listed.body["meta"]["total"], &listed.body["meta"]["pages"]),
+        (&json!(2), &json!(2))
+    );
+    assert_eq!(listed.body["data"][0]["id"], second["id"], "newest first");
+    let nothing = api
+        .get("/api/v1/sales?from=2001-01-01&to=2001-01-02", &admin)
+        .await;
+    assert_eq!(nothing.body["meta"]["total"], 0);
+    eventually("both sales are posted", || async {
+        let posted = api.get("/api/v1/sales?ledger_status=posted", &admin).await;
+        (posted.body["meta"]["total"] == 2).then_some(())
+    })
+    .await;
+    for bad in ["from=yesterday", "ledger_status=maybe", "page=0"] {
+        let answer = api.get(&format!("/api/v1/sales?{bad}"), &admin).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            answer.body
+        );
+    }
+
+    let number = first["sale_number"].as_str().unwrap();
+    let text = reqwest::Client::new()
+        .get(format!("{}/api/v1/sales/{number}/receipt", system.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), StatusCode::OK);
+    assert!(
+        text.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let body = text.text().await.unwrap();
+    assert!(body.lines().all(|l| l.chars().count() <= 40), "{body}");
+    assert!(body.contains(number), "{body}");
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("TOTAL") && l.ends_with("USD 7.56")),
+        "{body}"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("Change") && l.ends_with("2.44")),
+        "{body}"
+    );
+
+    let html = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/sales/{number}/receipt"),
+            Some(&admin),
+            None,
+            &[("accept", "text/html,application/xhtml+xml")],
+        )
+        .await;
+    assert_eq!(html.status, StatusCode::OK);
+    let page = reqwest::Client::new()
+        .get(format!("{}/api/v1/sales/{number}/receipt", system.url))
+        .bearer_auth(&admin)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Thé &lt;vert&gt; &amp; jasmin"), "{page}");
+    let missing = api
+        .get("/api/v1/sales/S7-20010101-000001/receipt", &admin)
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
