@@ -81,6 +81,7 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/api/v1/ledger/trial-balance", AtLeast(Manager)),
     rule("GET", "/api/v1/ledger/entries", AtLeast(Manager)),
     rule("POST", "/api/v1/ledger/entries", AtLeast(Manager)),
+    rule("GET", "/api/v1/ledger/entries/{id}", AtLeast(Manager)),
     rule(
         "POST",
         "/api/v1/ledger/entries/{id}/reverse",
@@ -211,6 +212,14 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
     ),
     (
         "/tillstream.ledger.v1.LedgerService/GetTrialBalance",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.ledger.v1.LedgerService/PostEntry",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.ledger.v1.LedgerService/ReverseEntry",
         AtLeast(Manager),
     ),
 ];

@@ -7,6 +7,7 @@ pub mod copies;
 pub mod grpc;
 mod guard;
 mod keys;
+pub mod moments;
 mod process;
 mod settings;
 mod signals;

@@ -109,7 +109,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sales/{id}/void", post(sale_changes::void))
         .route("/api/v1/sales/{id}/receipt", get(sales::receipt))
         .route("/api/v1/sales/batch", post(sale_batches::upload))
-        .route("/api/v1/ledger/entries", get(ledger::entries))
+        .route(
+            "/api/v1/ledger/entries",
+            get(ledger::entries).post(ledger::post_entry),
+        )
+        // Entries are never edited or deleted: PATCH and DELETE here are 405.
+        .route("/api/v1/ledger/entries/{id}", get(ledger::entry))
+        .route("/api/v1/ledger/entries/{id}/reverse", post(ledger::reverse))
+        .route("/api/v1/ledger/accounts", get(ledger::accounts))
         .route("/api/v1/ledger/trial-balance", get(ledger::trial_balance))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -351,17 +351,7 @@ pub async fn stock(
             ));
         }
     };
-    let as_of = match query.as_of.as_deref().map(str::trim) {
-        None | Some("") => String::new(),
-        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
-            .map(|_| text.to_owned())
-            .map_err(|_| {
-                ApiError::malformed(
-                    Some("as_of".into()),
-                    "an RFC 3339 date and time, e.g. 2026-11-24T14:03:00Z",
-                )
-            })?,
-    };
+    let as_of = super::moment_param("as_of", query.as_of)?;
     let found = client(&state)
         .get_stock(request(
             pb::GetStockRequest {

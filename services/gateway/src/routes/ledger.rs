@@ -1,22 +1,26 @@
-//! Journal entries and the trial balance.
+//! Journal entries (listed, posted by hand, reversed), account balances and the trial
+//! balance at any moment.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tillstream_proto::ledger::v1 as pb;
 use tillstream_proto::ledger::v1::ledger_service_client::LedgerServiceClient;
 
-use super::{Page, Paging};
+use super::{Created, Page, Paging, created, idempotency_key, moment_param, optional, range_param};
 use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
-use crate::json::Query;
+use crate::json::{JsonBody, MoneyText, Query};
 use crate::upstream::request;
 
 #[derive(Debug, Deserialize)]
 pub struct EntriesQuery {
     account: Option<String>,
     source_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     page: Option<String>,
     limit: Option<String>,
 }
@@ -29,6 +33,10 @@ pub struct EntryView {
     source_id: String,
     memo: String,
     lines: Vec<EntryLineView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reverses: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reversed_by: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -38,27 +46,9 @@ pub struct EntryLineView {
     credit: String,
 }
 
-pub async fn entries(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(query): Query<EntriesQuery>,
-) -> Result<Json<Page<EntryView>>, ApiError> {
-    let paging = Paging::parse(query.page.as_deref(), query.limit.as_deref())?;
-    let entries = client(&state)
-        .list_entries(request(
-            pb::ListEntriesRequest {
-                source_id: query.source_id.unwrap_or_default(),
-                account: query.account.unwrap_or_default(),
-            },
-            caller.on_behalf(),
-        ))
-        .await
-        .map_err(|status| ApiError::from_status("ledger", &status))?
-        .into_inner()
-        .entries;
-    let views = entries
-        .into_iter()
-        .map(|e| EntryView {
+impl From<pb::Entry> for EntryView {
+    fn from(e: pb::Entry) -> Self {
+        EntryView {
             id: e.id,
             posted_at: e.posted_at,
             source_type: e.source_type,
@@ -73,9 +63,163 @@ pub async fn entries(
                     credit: l.credit,
                 })
                 .collect(),
-        })
-        .collect();
-    Ok(Json(paging.page_of(views)))
+            reverses: optional(e.reverses),
+            reversed_by: optional(e.reversed_by),
+        }
+    }
+}
+
+pub async fn entries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<EntriesQuery>,
+) -> Result<Json<Page<EntryView>>, ApiError> {
+    let paging = Paging::parse(query.page.as_deref(), query.limit.as_deref())?;
+    let message = pb::ListEntriesRequest {
+        source_id: query.source_id.unwrap_or_default(),
+        account: query.account.unwrap_or_default(),
+        from: range_param("from", query.from)?,
+        to: range_param("to", query.to)?,
+        page: paging.page,
+        limit: paging.limit,
+        id: String::new(),
+    };
+    let found = client(&state)
+        .list_entries(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("ledger", &status))?
+        .into_inner();
+    Ok(Json(paging.page_from(
+        found.entries.into_iter().map(Into::into).collect(),
+        found.total,
+    )))
+}
+
+/// One entry, with what reverses it or what it reverses.
+pub async fn entry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<EntryView>, ApiError> {
+    let message = pb::ListEntriesRequest {
+        id: id.clone(),
+        limit: 1,
+        ..Default::default()
+    };
+    let found = client(&state)
+        .list_entries(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("ledger", &status))?
+        .into_inner();
+    found
+        .entries
+        .into_iter()
+        .next()
+        .map(|e| Json(e.into()))
+        .ok_or_else(|| ApiError::not_found(format!("no entry `{id}`")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewEntry {
+    memo: String,
+    lines: Vec<NewEntryLine>,
+}
+
+/// A debit or a credit (the other absent or "0").
+#[derive(Debug, Deserialize)]
+pub struct NewEntryLine {
+    account: String,
+    debit: Option<MoneyText>,
+    credit: Option<MoneyText>,
+}
+
+pub async fn post_entry(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<NewEntry>,
+) -> Result<Created<EntryView>, ApiError> {
+    let message = pb::PostEntryRequest {
+        memo: body.memo,
+        lines: body
+            .lines
+            .into_iter()
+            .map(|l| pb::EntryLine {
+                account: l.account,
+                debit: l.debit.map(|m| m.0).unwrap_or_default(),
+                credit: l.credit.map(|m| m.0).unwrap_or_default(),
+            })
+            .collect(),
+        idempotency_key: idempotency_key(&headers)?,
+    };
+    let entry = client(&state)
+        .post_entry(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("ledger", &status))?;
+    Ok(created(entry.into_inner().into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReverseBody {
+    reason: String,
+}
+
+pub async fn reverse(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReverseBody>,
+) -> Result<Created<EntryView>, ApiError> {
+    let message = pb::ReverseEntryRequest {
+        id,
+        reason: body.reason,
+    };
+    let entry = client(&state)
+        .reverse_entry(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("ledger", &status))?;
+    Ok(created(entry.into_inner().into()))
+}
+
+/// `{code, name, type, balance}` per account of the chart (balance: debit − credit).
+#[derive(Debug, Serialize)]
+pub struct AccountBalanceView {
+    code: String,
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    balance: String,
+}
+
+pub async fn accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<AccountBalanceView>>, ApiError> {
+    let balance = client(&state)
+        .get_trial_balance(request(
+            pb::GetTrialBalanceRequest::default(),
+            caller.on_behalf(),
+        ))
+        .await
+        .map_err(|status| ApiError::from_status("ledger", &status))?
+        .into_inner();
+    Ok(Json(
+        balance
+            .accounts
+            .into_iter()
+            .map(|a| AccountBalanceView {
+                code: a.code,
+                name: a.name,
+                kind: a.r#type,
+                balance: a.balance,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TrialBalanceQuery {
+    as_of: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -99,9 +243,13 @@ pub struct AccountView {
 pub async fn trial_balance(
     State(state): State<AppState>,
     caller: Caller,
+    Query(query): Query<TrialBalanceQuery>,
 ) -> Result<Json<TrialBalanceView>, ApiError> {
+    let message = pb::GetTrialBalanceRequest {
+        as_of: moment_param("as_of", query.as_of)?,
+    };
     let balance = client(&state)
-        .get_trial_balance(request(pb::GetTrialBalanceRequest {}, caller.on_behalf()))
+        .get_trial_balance(request(message, caller.on_behalf()))
         .await
         .map_err(|status| ApiError::from_status("ledger", &status))?
         .into_inner();

@@ -152,6 +152,36 @@ pub fn optional(text: String) -> Option<String> {
     Some(text).filter(|t| !t.is_empty())
 }
 
+/// A range bound in a query (`?from=&to=`): a date (`2026-11-24`, the whole day in UTC) or
+/// an RFC 3339 time, passed on as given; anything else is a 400 naming the parameter.
+pub fn range_param(name: &str, text: Option<String>) -> Result<String, ApiError> {
+    let text = text.unwrap_or_default().trim().to_owned();
+    let valid = text.is_empty()
+        || chrono::DateTime::parse_from_rfc3339(&text).is_ok()
+        || chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").is_ok();
+    if valid {
+        Ok(text)
+    } else {
+        Err(ApiError::malformed(
+            Some(name.to_owned()),
+            "a date (2026-11-24) or an RFC 3339 time",
+        ))
+    }
+}
+
+/// A moment in a query (`?as_of=`): an RFC 3339 time, or a 400 naming the parameter.
+pub fn moment_param(name: &str, text: Option<String>) -> Result<String, ApiError> {
+    let text = text.unwrap_or_default().trim().to_owned();
+    if text.is_empty() || chrono::DateTime::parse_from_rfc3339(&text).is_ok() {
+        Ok(text)
+    } else {
+        Err(ApiError::malformed(
+            Some(name.to_owned()),
+            "an RFC 3339 date and time, e.g. 2026-11-24T14:03:00Z",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]

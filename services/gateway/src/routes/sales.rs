@@ -9,7 +9,7 @@ use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
 
 use super::sale_changes::ReturnView;
-use super::{Created, Page, created, idempotency_key};
+use super::{Created, Page, created, idempotency_key, range_param};
 use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
@@ -290,22 +290,6 @@ pub struct SaleQuery {
     ledger_status: Option<String>,
     page: Option<String>,
     limit: Option<String>,
-}
-
-/// `?from=&to=` are dates (`2026-11-24`, the whole day in UTC) or RFC 3339 times.
-fn range_param(name: &str, text: Option<String>) -> Result<String, ApiError> {
-    let text = text.unwrap_or_default().trim().to_owned();
-    let valid = text.is_empty()
-        || chrono::DateTime::parse_from_rfc3339(&text).is_ok()
-        || chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").is_ok();
-    if valid {
-        Ok(text)
-    } else {
-        Err(ApiError::malformed(
-            Some(name.to_owned()),
-            "a date (2026-11-24) or an RFC 3339 time",
-        ))
-    }
 }
 
 pub async fn list(

@@ -221,15 +221,7 @@ fn optional(text: &str) -> Option<&str> {
 
 /// An RFC 3339 moment; empty means none.
 fn moment(text: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
-    optional(text)
-        .map(|t| {
-            DateTime::parse_from_rfc3339(t)
-                .map(|at| at.with_timezone(&Utc))
-                .map_err(|_| {
-                    AppError::invalid(field, format!("`{t}` is not an RFC 3339 date and time"))
-                })
-        })
-        .transpose()
+    tillstream_service::moments::moment(text).map_err(|e| AppError::invalid(field, e))
 }
 
 fn metadata_of<T>(request: &Request<T>) -> EventMetadata {

@@ -46,5 +46,12 @@ pub fn entry_to_proto(entry: &PostedEntry) -> pb::Entry {
                 credit: l.credit.to_string(),
             })
             .collect(),
+        // A reversal names the entry it reverses; the reversed one learns of it later.
+        reverses: if entry.source.kind == "reversal" {
+            entry.source.id.clone()
+        } else {
+            String::new()
+        },
+        reversed_by: String::new(),
     }
 }

@@ -1,14 +1,16 @@
 //! `tillstream.ledger.v1.LedgerService`.
 
-use tillstream_eventstore::EventStore;
+use tillstream_eventstore::{EventMetadata, EventStore};
 use tillstream_kernel::{Currency, Money};
 use tillstream_proto::ledger::v1 as pb;
 use tillstream_proto::ledger::v1::ledger_service_server::LedgerService;
-use tillstream_service::grpc::store_status;
-use tonic::{Request, Response, Status};
+use tillstream_service::grpc::{status_with_field, store_status};
+use tillstream_service::moments::{moment, range_end, range_start};
+use tonic::{Code, Request, Response, Status};
 
+use crate::commands::manual::{LineRequest, ManualError, post_manual, reverse};
 use crate::domain::accounts::{Account, AccountType};
-use crate::projections::journal;
+use crate::projections::journal::{self, EntryFilter, EntryRow, LineRow};
 
 #[derive(Debug, Clone)]
 pub struct LedgerApi {
@@ -23,42 +25,35 @@ impl LedgerService for LedgerApi {
         request: Request<pb::ListEntriesRequest>,
     ) -> Result<Response<pb::ListEntriesResponse>, Status> {
         let request = request.into_inner();
-        let filter = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-        let rows = journal::entries(
-            self.store.pool(),
-            filter(&request.source_id).as_deref(),
-            filter(&request.account).as_deref(),
-        )
-        .await
-        .map_err(internal)?;
-        let money = |amount| Money::new(amount, self.currency).to_string();
+        let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let filter = EntryFilter {
+            id: text(&request.id),
+            source_id: text(&request.source_id),
+            account: text(&request.account),
+            from: range_start(&request.from).map_err(|e| invalid("from", e))?,
+            until: range_end(&request.to).map_err(|e| invalid("to", e))?,
+        };
+        let limit = match request.limit {
+            0 => 50,
+            n => n.min(200),
+        };
+        let offset = u64::from(request.page.max(1) - 1) * u64::from(limit);
+        let (rows, total) = journal::entries(self.store.pool(), &filter, limit, offset)
+            .await
+            .map_err(internal)?;
         let entries = rows
             .into_iter()
-            .map(|(row, lines)| pb::Entry {
-                id: row.id,
-                posted_at: row.posted_at,
-                source_type: row.source_type,
-                source_id: row.source_id,
-                source_event_id: row.source_event_id,
-                memo: row.memo,
-                lines: lines
-                    .into_iter()
-                    .map(|l| pb::EntryLine {
-                        account: l.account,
-                        debit: money(l.debit),
-                        credit: money(l.credit),
-                    })
-                    .collect(),
-            })
+            .map(|(row, lines)| self.entry(row, lines))
             .collect();
-        Ok(Response::new(pb::ListEntriesResponse { entries }))
+        Ok(Response::new(pb::ListEntriesResponse { entries, total }))
     }
 
     async fn get_trial_balance(
         &self,
-        _: Request<pb::GetTrialBalanceRequest>,
+        request: Request<pb::GetTrialBalanceRequest>,
     ) -> Result<Response<pb::TrialBalance>, Status> {
-        let totals = journal::account_totals(self.store.pool())
+        let as_of = moment(&request.into_inner().as_of).map_err(|e| invalid("as_of", e))?;
+        let totals = journal::account_totals(self.store.pool(), as_of)
             .await
             .map_err(internal)?;
         let currency = self.currency;
@@ -96,6 +91,125 @@ impl LedgerService for LedgerApi {
             total_debits: total_debits.to_string(),
             total_credits: total_credits.to_string(),
         }))
+    }
+
+    async fn post_entry(
+        &self,
+        request: Request<pb::PostEntryRequest>,
+    ) -> Result<Response<pb::Entry>, Status> {
+        let metadata = metadata_of(&request);
+        let request = request.into_inner();
+        let lines: Vec<LineRequest> = request
+            .lines
+            .iter()
+            .map(|l| LineRequest {
+                account: l.account.clone(),
+                debit: l.debit.clone(),
+                credit: l.credit.clone(),
+            })
+            .collect();
+        let key = Some(request.idempotency_key.trim()).filter(|k| !k.is_empty());
+        let id = post_manual(
+            &self.store,
+            self.currency,
+            &request.memo,
+            &lines,
+            key,
+            metadata,
+        )
+        .await
+        .map_err(manual_status)?;
+        self.read_entry(&id).await.map(Response::new)
+    }
+
+    async fn reverse_entry(
+        &self,
+        request: Request<pb::ReverseEntryRequest>,
+    ) -> Result<Response<pb::Entry>, Status> {
+        let metadata = metadata_of(&request);
+        let request = request.into_inner();
+        let id = reverse(
+            &self.store,
+            self.currency,
+            &request.id,
+            &request.reason,
+            metadata,
+        )
+        .await
+        .map_err(manual_status)?;
+        self.read_entry(&id).await.map(Response::new)
+    }
+}
+
+impl LedgerApi {
+    fn entry(&self, row: EntryRow, lines: Vec<LineRow>) -> pb::Entry {
+        let money = |amount| Money::new(amount, self.currency).to_string();
+        pb::Entry {
+            reverses: if row.source_type == "reversal" {
+                row.source_id.clone()
+            } else {
+                String::new()
+            },
+            reversed_by: row.reversed_by.unwrap_or_default(),
+            id: row.id,
+            posted_at: row.posted_at,
+            source_type: row.source_type,
+            source_id: row.source_id,
+            source_event_id: row.source_event_id,
+            memo: row.memo,
+            lines: lines
+                .into_iter()
+                .map(|l| pb::EntryLine {
+                    account: l.account,
+                    debit: money(l.debit),
+                    credit: money(l.credit),
+                })
+                .collect(),
+        }
+    }
+
+    /// An entry just written, read back as clients see it.
+    async fn read_entry(&self, id: &str) -> Result<pb::Entry, Status> {
+        let filter = EntryFilter {
+            id: Some(id.to_owned()),
+            ..Default::default()
+        };
+        let (rows, _) = journal::entries(self.store.pool(), &filter, 1, 0)
+            .await
+            .map_err(internal)?;
+        rows.into_iter()
+            .next()
+            .map(|(row, lines)| self.entry(row, lines))
+            .ok_or_else(|| Status::not_found(format!("no entry `{id}`")))
+    }
+}
+
+fn manual_status(error: ManualError) -> Status {
+    match error {
+        ManualError::Invalid { field, message } => invalid(&field, message),
+        ManualError::NotFound(message) => Status::not_found(message),
+        ManualError::Conflict(message) => Status::already_exists(message),
+        ManualError::Store(error) => store_status(error, str::to_owned),
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Status {
+    status_with_field(Code::InvalidArgument, Some(field), message)
+}
+
+fn metadata_of<T>(request: &Request<T>) -> EventMetadata {
+    let header = |name: &str| {
+        request
+            .metadata()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    EventMetadata {
+        traceparent: header("traceparent"),
+        correlation_id: header("x-correlation-id"),
+        actor: header("x-actor"),
+        ..Default::default()
     }
 }
 

@@ -1,3 +1,4 @@
 //! The ledger's use cases.
 
+pub mod manual;
 pub mod post_entry;

@@ -3,6 +3,8 @@
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
 
+use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
 use tillstream_kernel::{Currency, Money};
 
 use crate::domain::accounts::Account;
@@ -48,6 +50,8 @@ pub struct EntryRow {
     pub source_id: String,
     pub source_event_id: String,
     pub memo: String,
+    /// The reversal of this entry, if any.
+    pub reversed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -58,22 +62,55 @@ pub struct LineRow {
     pub credit: Decimal,
 }
 
-/// Entries (newest first, at most 500) matching the filters, with their lines.
+/// Which entries to list; `None` matches all.
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    pub id: Option<String>,
+    pub source_id: Option<String>,
+    pub account: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub until: Option<DateTime<Utc>>,
+}
+
+const MATCHING: &str = "
+    FROM journal_entries e
+    WHERE ($1::text IS NULL OR e.id = $1)
+      AND ($2::text IS NULL OR e.source_id = $2)
+      AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM journal_lines l WHERE l.entry_id = e.id AND l.account = $3))
+      AND ($4::timestamptz IS NULL OR e.posted_at >= $4)
+      AND ($5::timestamptz IS NULL OR e.posted_at < $5)";
+
+/// One page of the entries matching `filter` (newest first) with their lines, and the total.
 pub async fn entries(
     pool: &PgPool,
-    source_id: Option<&str>,
-    account: Option<&str>,
-) -> Result<Vec<(EntryRow, Vec<LineRow>)>, sqlx::Error> {
-    let rows: Vec<EntryRow> = sqlx::query_as(
-        "SELECT id, to_char(posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS posted_at,
-                source_type, source_id, source_event_id, memo
-         FROM journal_entries e
-         WHERE ($1::text IS NULL OR source_id = $1)
-           AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM journal_lines l WHERE l.entry_id = e.id AND l.account = $2))
-         ORDER BY posted_at DESC, id DESC LIMIT 500",
-    )
-    .bind(source_id)
-    .bind(account)
+    filter: &EntryFilter,
+    limit: u32,
+    offset: u64,
+) -> Result<(Vec<(EntryRow, Vec<LineRow>)>, u64), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) {MATCHING}")))
+        .bind(filter.id.as_deref())
+        .bind(filter.source_id.as_deref())
+        .bind(filter.account.as_deref())
+        .bind(filter.from)
+        .bind(filter.until)
+        .fetch_one(pool)
+        .await?;
+    let rows: Vec<EntryRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT e.id, to_char(e.posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS posted_at,
+                e.source_type, e.source_id, e.source_event_id, e.memo,
+                (SELECT r.id FROM journal_entries r
+                 WHERE r.source_type = 'reversal' AND r.source_id = e.id LIMIT 1) AS reversed_by
+         {MATCHING}
+         ORDER BY e.posted_at DESC, e.id DESC LIMIT $6 OFFSET $7"
+    )))
+    .bind(filter.id.as_deref())
+    .bind(filter.source_id.as_deref())
+    .bind(filter.account.as_deref())
+    .bind(filter.from)
+    .bind(filter.until)
+    .bind(i64::from(limit))
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
     .fetch_all(pool)
     .await?;
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
@@ -83,7 +120,7 @@ pub async fn entries(
     .bind(&ids)
     .fetch_all(pool)
     .await?;
-    Ok(rows
+    let entries = rows
         .into_iter()
         .map(|row| {
             let mine = lines
@@ -93,14 +130,35 @@ pub async fn entries(
                 .collect();
             (row, mine)
         })
-        .collect())
+        .collect();
+    Ok((entries, u64::try_from(total).unwrap_or(0)))
 }
 
-/// Σ debit and Σ credit per account.
-pub async fn account_totals(pool: &PgPool) -> Result<Vec<(String, Decimal, Decimal)>, sqlx::Error> {
-    sqlx::query_as("SELECT account, sum(debit), sum(credit) FROM journal_lines GROUP BY account ORDER BY account")
-        .fetch_all(pool)
+/// The entry posted from `source_event_id` (a manual entry's idempotency), if any.
+pub async fn id_by_source_event(
+    pool: &PgPool,
+    source_event_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM journal_entries WHERE source_event_id = $1")
+        .bind(source_event_id)
+        .fetch_optional(pool)
         .await
+}
+
+/// Σ debit and Σ credit per account, of the entries posted up to `as_of` (all: `None`).
+pub async fn account_totals(
+    pool: &PgPool,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<Vec<(String, Decimal, Decimal)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT l.account, sum(l.debit), sum(l.credit)
+         FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+         WHERE $1::timestamptz IS NULL OR e.posted_at <= $1
+         GROUP BY l.account ORDER BY l.account",
+    )
+    .bind(as_of)
+    .fetch_all(pool)
+    .await
 }
 
 /// The lines of the entry posted for a source (e.g. a sale's money entry), if any, in

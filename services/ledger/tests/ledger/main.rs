@@ -102,7 +102,7 @@ impl Stack {
             let mut ledger = ledger.clone();
             async move {
                 ledger
-                    .get_trial_balance(pb::GetTrialBalanceRequest {})
+                    .get_trial_balance(pb::GetTrialBalanceRequest::default())
                     .await
                     .ok()
             }
@@ -223,7 +223,7 @@ async fn a_sale_drops_stock_posts_balanced_entries_once_and_shows_as_posted() {
     let entries = ledger
         .list_entries(pb::ListEntriesRequest {
             source_id: sale.id.clone(),
-            account: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -252,7 +252,7 @@ async fn a_sale_drops_stock_posts_balanced_entries_once_and_shows_as_posted() {
         let mut ledger = ledger.clone();
         async move {
             let trial = ledger
-                .get_trial_balance(pb::GetTrialBalanceRequest {})
+                .get_trial_balance(pb::GetTrialBalanceRequest::default())
                 .await
                 .ok()?
                 .into_inner();
@@ -351,7 +351,7 @@ async fn sales_go_on_while_the_ledger_is_down_and_each_posts_once_when_it_return
         let entries = ledger
             .list_entries(pb::ListEntriesRequest {
                 source_id: id.clone(),
-                account: String::new(),
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -361,7 +361,7 @@ async fn sales_go_on_while_the_ledger_is_down_and_each_posts_once_when_it_return
     }
     let mut ledger = ledger.clone();
     let trial = ledger
-        .get_trial_balance(pb::GetTrialBalanceRequest {})
+        .get_trial_balance(pb::GetTrialBalanceRequest::default())
         .await
         .unwrap()
         .into_inner();

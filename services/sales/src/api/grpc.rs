@@ -1,9 +1,9 @@
 //! `tillstream.sales.v1.SalesService`.
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
 use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_server::SalesService;
+use tillstream_service::moments::{range_end, range_start};
 use tonic::{Request, Response, Status};
 
 use crate::api::convert;
@@ -148,8 +148,8 @@ impl SalesService for SalesApi {
             return Err(AppError::invalid("ledger_status", "pending or posted").into());
         }
         let filter = SaleFilter {
-            from: range_start(&request.from, "from")?,
-            until: range_end(&request.to, "to")?,
+            from: range_start(&request.from).map_err(|e| AppError::invalid("from", e))?,
+            until: range_end(&request.to).map_err(|e| AppError::invalid("to", e))?,
             location_id: text(&request.location_id),
             ledger_status,
         };
@@ -202,43 +202,6 @@ impl SalesService for SalesApi {
             body,
         }))
     }
-}
-
-/// `text` as the start of a range: a moment, or a date's midnight (UTC).
-fn range_start(text: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
-    moment(text, field, 0)
-}
-
-/// `text` as the exclusive end of a range: just after a moment, or the next midnight after
-/// a date, so `to=2026-11-24` includes the whole day.
-fn range_end(text: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
-    moment(text, field, 1)
-}
-
-fn moment(text: &str, field: &str, days_after: i64) -> Result<Option<DateTime<Utc>>, AppError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        let at = at.with_timezone(&Utc);
-        return Ok(Some(if days_after > 0 {
-            at + TimeDelta::microseconds(1)
-        } else {
-            at
-        }));
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|day| day.checked_add_days(chrono::Days::new(days_after.unsigned_abs())))
-        .and_then(|day| day.and_hms_opt(0, 0, 0))
-        .map(|midnight| Some(midnight.and_utc()))
-        .ok_or_else(|| {
-            AppError::invalid(
-                field,
-                format!("`{text}` is neither a date nor an RFC 3339 time"),
-            )
-        })
 }
 
 impl SalesApi {

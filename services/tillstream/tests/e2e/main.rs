@@ -9,6 +9,7 @@ mod auth;
 mod batches;
 mod catalog;
 mod imports;
+mod ledger;
 mod returns;
 mod sales;
 mod stock;
