@@ -222,6 +222,10 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
         "/tillstream.ledger.v1.LedgerService/ReverseEntry",
         AtLeast(Manager),
     ),
+    (
+        "/tillstream.ledger.v1.LedgerService/GetDailyReport",
+        AtLeast(Manager),
+    ),
 ];
 
 /// The rule for a gRPC method, by its path.

@@ -117,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ledger/entries/{id}", get(ledger::entry))
         .route("/api/v1/ledger/entries/{id}/reverse", post(ledger::reverse))
         .route("/api/v1/ledger/accounts", get(ledger::accounts))
+        .route("/api/v1/reports/daily", get(ledger::daily_report))
         .route("/api/v1/ledger/trial-balance", get(ledger::trial_balance))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -61,6 +61,7 @@ const SERVED_NOW: &[&str] = &[
     "GET /api/v1/ledger/entries/{id}",
     "POST /api/v1/ledger/entries/{id}/reverse",
     "GET /api/v1/ledger/accounts",
+    "GET /api/v1/reports/daily",
     "GET /api/v1/ledger/trial-balance",
     "GET /healthz",
     "GET /readyz",

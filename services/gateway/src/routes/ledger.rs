@@ -271,6 +271,60 @@ pub async fn trial_balance(
     }))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct DailyQuery {
+    date: Option<String>,
+    location_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DailyReportView {
+    date: String,
+    sales_count: u64,
+    gross: String,
+    discounts: String,
+    net: String,
+    tax: String,
+    returns: String,
+    total: String,
+    by_tender: std::collections::BTreeMap<String, String>,
+}
+
+/// The day's Z-report figures (`date` defaults to today, UTC; all locations unless one).
+pub async fn daily_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<DailyQuery>,
+) -> Result<Json<DailyReportView>, ApiError> {
+    let date = query.date.unwrap_or_default().trim().to_owned();
+    if !date.is_empty() && chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_err() {
+        return Err(ApiError::malformed(
+            Some("date".into()),
+            "a date such as 2026-11-24",
+        ));
+    }
+    let message = pb::GetDailyReportRequest {
+        date,
+        location_id: query.location_id.unwrap_or_default(),
+    };
+    let report = client(&state)
+        .get_daily_report(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("ledger", &status))?
+        .into_inner();
+    Ok(Json(DailyReportView {
+        date: report.date,
+        sales_count: report.sales_count,
+        gross: report.gross,
+        discounts: report.discounts,
+        net: report.net,
+        tax: report.tax,
+        returns: report.returns,
+        total: report.total,
+        by_tender: report.by_tender.into_iter().collect(),
+    }))
+}
+
 fn client(state: &AppState) -> LedgerServiceClient<tonic::transport::Channel> {
     LedgerServiceClient::new(state.upstreams.ledger.clone())
 }

@@ -1,5 +1,6 @@
 //! `tillstream.ledger.v1.LedgerService`.
 
+use chrono::{NaiveDate, Utc};
 use tillstream_eventstore::{EventMetadata, EventStore};
 use tillstream_kernel::{Currency, Money};
 use tillstream_proto::ledger::v1 as pb;
@@ -10,6 +11,7 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::commands::manual::{LineRequest, ManualError, post_manual, reverse};
 use crate::domain::accounts::{Account, AccountType};
+use crate::projections::daily;
 use crate::projections::journal::{self, EntryFilter, EntryRow, LineRow};
 
 #[derive(Debug, Clone)]
@@ -138,6 +140,38 @@ impl LedgerService for LedgerApi {
         .await
         .map_err(manual_status)?;
         self.read_entry(&id).await.map(Response::new)
+    }
+
+    async fn get_daily_report(
+        &self,
+        request: Request<pb::GetDailyReportRequest>,
+    ) -> Result<Response<pb::DailyReport>, Status> {
+        let request = request.into_inner();
+        let day = match request.date.trim() {
+            "" => Utc::now().date_naive(),
+            text => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| invalid("date", format!("`{text}` is not a date (2026-11-24)")))?,
+        };
+        let location = Some(request.location_id.trim()).filter(|l| !l.is_empty());
+        let report = daily::read(self.store.pool(), day, location)
+            .await
+            .map_err(internal)?;
+        let money = |amount| Money::new(amount, self.currency).to_string();
+        Ok(Response::new(pb::DailyReport {
+            date: day.to_string(),
+            sales_count: u64::try_from(report.sales_count).unwrap_or(0),
+            gross: money(report.gross),
+            discounts: money(report.discounts),
+            net: money(report.net),
+            tax: money(report.tax),
+            returns: money(report.returns),
+            total: money(report.total),
+            by_tender: report
+                .by_tender
+                .into_iter()
+                .map(|(tender, amount)| (tender, money(amount)))
+                .collect(),
+        }))
     }
 }
 

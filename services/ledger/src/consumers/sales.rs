@@ -2,7 +2,9 @@
 //! against revenue and sales tax; `SaleReturned` books returned revenue and tax against the
 //! refund tenders; `SaleVoided` posts the exact reverse of the sale's own entry.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
+use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::EventStore;
 use tillstream_kernel::{Currency, Money, Tender};
@@ -14,7 +16,7 @@ use crate::commands::post_entry::post_entry;
 use crate::domain::entry::Lines;
 use crate::domain::journal::Source;
 use crate::domain::posting::{ReturnMoney, SaleMoney, return_entry, sale_entry, void_entry};
-use crate::projections::journal;
+use crate::projections::{daily, journal};
 
 #[derive(Debug, Clone)]
 pub struct SalesPostings {
@@ -53,7 +55,11 @@ impl SalesPostings {
         let lines = sale_entry(currency, &money)
             .map_err(|e| HandlerError::Reject(format!("sale {}: {e}", sale.id)))?;
         let memo = format!("Sale {}", sale.sale_number);
-        self.post(tx, event, "sale", &sale.id, memo, lines).await
+        if self.post(tx, event, "sale", &sale.id, memo, lines).await? {
+            let figures = sale_figures(&sale, &money).map_err(HandlerError::Reject)?;
+            daily::record_sale(tx, &figures).await?;
+        }
+        Ok(())
     }
 
     async fn returned(
@@ -90,8 +96,19 @@ impl SalesPostings {
         let lines = return_entry(currency, &ret)
             .map_err(|e| HandlerError::Reject(format!("{context}: {e}")))?;
         let memo = format!("Return {}", returned.return_id);
-        self.post(tx, event, "sale_return", &returned.sale_id, memo, lines)
-            .await
+        if self
+            .post(tx, event, "sale_return", &returned.sale_id, memo, lines)
+            .await?
+        {
+            let day = day_of(&returned.returned_at).map_err(HandlerError::Reject)?;
+            let refunds: Vec<(String, Decimal)> = ret
+                .refunds
+                .iter()
+                .map(|(tender, amount)| (tender.as_str().to_owned(), amount.amount()))
+                .collect();
+            daily::record_return(tx, day, &returned.location_id, &refunds).await?;
+        }
+        Ok(())
     }
 
     async fn voided(
@@ -113,15 +130,14 @@ impl SalesPostings {
         let entry = Lines::new(self.currency, entry)
             .map_err(|e| HandlerError::Reject(format!("sale {}'s entry: {e}", voided.sale_id)))?;
         let memo = format!("Void of sale {}: {}", voided.sale_id, voided.reason);
-        self.post(
-            tx,
-            event,
-            "sale_void",
-            &voided.sale_id,
-            memo,
-            void_entry(&entry),
-        )
-        .await
+        let lines = void_entry(&entry);
+        if self
+            .post(tx, event, "sale_void", &voided.sale_id, memo, lines)
+            .await?
+        {
+            daily::record_void(tx, &voided.sale_id).await?;
+        }
+        Ok(())
     }
 
     async fn post(
@@ -132,17 +148,51 @@ impl SalesPostings {
         sale_id: &str,
         memo: String,
         lines: Lines,
-    ) -> Result<(), HandlerError> {
+    ) -> Result<bool, HandlerError> {
         let source = Source {
             kind: kind.into(),
             id: sale_id.to_owned(),
             event_id: event.event_id.to_string(),
         };
-        post_entry(&self.store, tx, source, memo, lines, metadata_for(event))
+        let posted = post_entry(&self.store, tx, source, memo, lines, metadata_for(event))
             .await
             .map_err(retry)?;
-        Ok(())
+        Ok(posted.is_some())
     }
+}
+
+/// The UTC day of an RFC 3339 time.
+fn day_of(rfc3339: &str) -> Result<NaiveDate, String> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|at| at.with_timezone(&Utc).date_naive())
+        .map_err(|e| format!("`{rfc3339}`: {e}"))
+}
+
+/// What a sale adds to its day's report, from the amounts the sale event stores.
+fn sale_figures(sale: &sales::Sale, money: &SaleMoney) -> Result<daily::SaleFigures, String> {
+    let amount = |text: &str| {
+        Decimal::from_str_exact(text).map_err(|e| format!("sale {}: `{text}`: {e}", sale.id))
+    };
+    let mut tenders = std::collections::BTreeMap::new();
+    for (tender, paid) in &money.payments {
+        *tenders
+            .entry(tender.as_str().to_owned())
+            .or_insert(Decimal::ZERO) += paid.amount();
+    }
+    // Change leaves the drawer: cash takings are net of it.
+    *tenders.entry("cash".to_owned()).or_insert(Decimal::ZERO) -= money.change.amount();
+    tenders.retain(|_, amount| !amount.is_zero());
+    Ok(daily::SaleFigures {
+        sale_id: sale.id.clone(),
+        day: day_of(&sale.created_at)?,
+        location_id: sale.location_id.clone(),
+        gross: amount(&sale.subtotal)?,
+        discounts: amount(&sale.discount_total)?,
+        net: money.revenue.amount(),
+        tax: amount(&sale.tax_total)?,
+        total: amount(&sale.total)?,
+        tenders,
+    })
 }
 
 fn tender(method: &str) -> Result<Tender, String> {

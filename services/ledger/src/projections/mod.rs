@@ -1,3 +1,4 @@
 //! The ledger's read models.
 
+pub mod daily;
 pub mod journal;
