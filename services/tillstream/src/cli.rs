@@ -34,6 +34,24 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The dead letters: events a consumer could not apply.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List dead letters, oldest first, one JSON object per line.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Publish a letter's event again to its subject, then remove the letter.
+    Replay { sequence: u64 },
+    /// Remove a letter without replaying it.
+    Drop { sequence: u64 },
 }
 
 #[derive(Debug, Subcommand)]

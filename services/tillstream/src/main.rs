@@ -1,6 +1,7 @@
 //! `tillstream`: the ops CLI.
 
 mod cli;
+mod dlq;
 mod serve;
 mod up;
 mod user;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         Command::Serve { process } => serve::serve(process),
         Command::Keys { command } => on_this_thread(user::keys(command)),
         Command::User { command } => on_this_thread(user::run(command)),
+        Command::Dlq { command } => on_this_thread(dlq::run(command)),
     }
 }
 
