@@ -34,6 +34,8 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The stack's JetStream streams and durable consumers with their lag, as JSON lines.
+    Streams,
     /// The dead letters: events a consumer could not apply.
     Dlq {
         #[command(subcommand)]

@@ -3,6 +3,7 @@
 mod cli;
 mod dlq;
 mod serve;
+mod streams;
 mod up;
 mod user;
 
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         Command::Keys { command } => on_this_thread(user::keys(command)),
         Command::User { command } => on_this_thread(user::run(command)),
         Command::Dlq { command } => on_this_thread(dlq::run(command)),
+        Command::Streams => on_this_thread(streams::run()),
     }
 }
 

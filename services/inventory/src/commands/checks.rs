@@ -89,6 +89,7 @@ impl Recorded {
             .iter()
             .map(|m| (m.product_id.clone(), m.location_id.clone()))
             .collect();
+        items.sort();
         items.dedup();
         let levels = stock_levels::of_items(store.pool(), &items)
             .await
