@@ -14,12 +14,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::routing::{get, patch, post};
 use tillstream_service::stop_on_signal;
 use tillstream_telemetry::{Dependency, Probe, install_metrics, ops_router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use settings::{GatewaySettings, SettingsError};
 
@@ -37,14 +38,49 @@ pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub struct AppState {
     pub upstreams: Upstreams,
     pub keys: KeyCache,
+    /// Browser origins allowed to call the API.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 impl AppState {
     pub fn new(settings: &GatewaySettings) -> Self {
         let upstreams = Upstreams::connect_lazy(&settings.upstreams);
         let keys = KeyCache::fetching(tillstream_service::fetch_from_auth(upstreams.auth.clone()));
-        AppState { upstreams, keys }
+        let cors_origins = settings
+            .cors_origins
+            .iter()
+            .filter_map(|origin| HeaderValue::from_str(origin).ok())
+            .collect();
+        AppState {
+            upstreams,
+            keys,
+            cors_origins,
+        }
     }
+}
+
+/// Cross-origin calls from the configured origins (web registers in a browser): preflights
+/// are answered here, before routing and authentication; the trace id and `Retry-After` are
+/// readable by the page.
+fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
+    use axum::http::{HeaderName, Method};
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("traceparent"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-trace-id"),
+            header::RETRY_AFTER,
+            header::ETAG,
+        ])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// The REST routes of the contract, the operations routes, JSON 404 and 405.
@@ -127,9 +163,15 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state.clone());
+    let origins = state.cors_origins.clone();
     let ops = ops_router(SERVICE, readiness_probe(state), install_metrics());
-    ops.merge(api)
-        .layer(axum::middleware::from_fn(trace::traced))
+    let app = ops.merge(api);
+    let app = if origins.is_empty() {
+        app
+    } else {
+        app.layer(cors(origins))
+    };
+    app.layer(axum::middleware::from_fn(trace::traced))
 }
 
 async fn unknown_route() -> ApiError {

@@ -8,10 +8,11 @@ use crate::upstream::UpstreamAddrs;
 
 /// A variable that is set but unusable; the message names it.
 #[derive(Debug, thiserror::Error)]
-#[error("{variable}: `{value}` is not host:port")]
+#[error("{variable}: `{value}` is not {expected}")]
 pub struct SettingsError {
     pub variable: String,
     pub value: String,
+    pub expected: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,9 @@ pub struct GatewaySettings {
     /// `TILLSTREAM_HTTP_ADDR`.
     pub http_addr: SocketAddr,
     pub upstreams: UpstreamAddrs,
+    /// `TILLSTREAM_CORS_ORIGINS`: the browser origins allowed to call the API (none: no
+    /// cross-origin browser calls).
+    pub cors_origins: Vec<String>,
 }
 
 impl GatewaySettings {
@@ -35,15 +39,18 @@ impl GatewaySettings {
                 .map_err(|_| SettingsError {
                     variable: variable.to_owned(),
                     value,
+                    expected: "host:port",
                 })
         };
         let service = |name: &str| {
             let variable = addrs::addr_variable(name);
             let value = lookup(&variable)
                 .unwrap_or_else(|| addrs::default_addr(name).unwrap_or(addrs::HTTP).to_owned());
-            value
-                .parse::<addrs::HostPort>()
-                .map_err(|_| SettingsError { variable, value })
+            value.parse::<addrs::HostPort>().map_err(|_| SettingsError {
+                variable,
+                value,
+                expected: "host:port",
+            })
         };
         Ok(GatewaySettings {
             http_addr: addr("TILLSTREAM_HTTP_ADDR", addrs::HTTP)?,
@@ -54,8 +61,35 @@ impl GatewaySettings {
                 ledger: service("ledger")?,
                 auth: service("auth")?,
             },
+            cors_origins: cors_origins(lookup("TILLSTREAM_CORS_ORIGINS"))?,
         })
     }
+}
+
+/// Comma-separated origins, each `scheme://host[:port]` without a path.
+fn cors_origins(value: Option<String>) -> Result<Vec<String>, SettingsError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let valid = origin.split_once("://").is_some_and(|(scheme, rest)| {
+                matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains('/')
+            });
+            if valid {
+                Ok(origin.to_owned())
+            } else {
+                Err(SettingsError {
+                    variable: "TILLSTREAM_CORS_ORIGINS".into(),
+                    value: origin.to_owned(),
+                    expected: "an origin such as https://till.example.com",
+                })
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -74,6 +108,17 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(error.variable, "TILLSTREAM_LEDGER_ADDR");
+        let origins = GatewaySettings::from_lookup(|n| {
+            (n == "TILLSTREAM_CORS_ORIGINS")
+                .then(|| "https://till.example.com, http://localhost:5173".to_owned())
+        })
+        .unwrap();
+        assert_eq!(origins.cors_origins.len(), 2);
+        let bad = GatewaySettings::from_lookup(|n| {
+            (n == "TILLSTREAM_CORS_ORIGINS").then(|| "till.example.com/app".to_owned())
+        })
+        .unwrap_err();
+        assert_eq!(bad.variable, "TILLSTREAM_CORS_ORIGINS");
         // In a container network services are reached by name.
         let named = GatewaySettings::from_lookup(|n| {
             (n == "TILLSTREAM_SALES_ADDR").then(|| "sales:50063".to_owned())

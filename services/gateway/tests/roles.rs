@@ -79,7 +79,11 @@ fn app() -> axum::Router {
         auth: nowhere,
     });
     let keys = KeyCache::pinned(SIGNER.key_set());
-    router(AppState { upstreams, keys })
+    router(AppState {
+        upstreams,
+        keys,
+        cors_origins: Vec::new(),
+    })
 }
 
 async fn status(method: &str, path: &str, role: Option<Role>) -> StatusCode {
