@@ -26,6 +26,9 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
 }
 
+/// What tonic's client says when a call outlives the channel's timeout.
+const TONIC_TIMEOUT: &str = "Timeout expired";
+
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
@@ -127,6 +130,12 @@ impl ApiError {
                 );
                 error
             }
+            // The channel's own call timeout comes back as CANCELLED with tonic's message.
+            Code::Cancelled if message == TONIC_TIMEOUT => ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                format!("the {service} service did not answer in time"),
+            ),
             Code::DeadlineExceeded => ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "timeout",
@@ -210,6 +219,13 @@ mod tests {
         let error = ApiError::from_status("ledger", &down);
         assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(error.message.contains("ledger"));
+
+        let slow = tonic::Status::cancelled("Timeout expired");
+        assert_eq!(
+            ApiError::from_status("sales", &slow).status,
+            StatusCode::GATEWAY_TIMEOUT,
+            "the call timeout is a 504, not a 503"
+        );
 
         let bug = tonic::Status::internal("boom");
         let error = ApiError::from_status("sales", &bug);
