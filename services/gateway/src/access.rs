@@ -61,7 +61,8 @@ pub struct OnBehalf<'a> {
 /// The layer in front of every route: looks the route up in the role matrix
 /// (`tillstream_access::matrix`), verifies the bearer token and checks the role before any
 /// handler reads the body, so 401 and 403 come before 400 and 422. A route missing from the
-/// matrix is refused: the table is the one place access is decided.
+/// matrix is refused: the table is the one place access is decided. The rate limits are
+/// checked here too: the client address's first, the user's once the token is verified.
 pub async fn authorize(
     State(state): State<AppState>,
     mut request: Request,
@@ -72,6 +73,9 @@ pub async fn authorize(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
+    if let Some(addr) = crate::trace::current_client_addr() {
+        state.limits.check_addr(&addr)?;
+    }
     let rule = matrix::access(request.method().as_str(), &path).ok_or_else(|| {
         tracing::error!(%path, method = %request.method(), "route missing from the role matrix");
         ApiError::forbidden("this route has no access rule")
@@ -81,6 +85,7 @@ pub async fn authorize(
             ApiError::unauthenticated("send `Authorization: Bearer <access token>`")
         })?;
         let claims = verify(&state.keys, &token).await?;
+        state.limits.check_user(&claims.sub)?;
         if !claims.role.allows(required) {
             return Err(ApiError::forbidden(format!(
                 "this needs the {required} role or above; you are {}",

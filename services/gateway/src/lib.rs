@@ -4,6 +4,7 @@
 pub mod access;
 pub mod error;
 pub mod json;
+pub mod limits;
 pub mod routes;
 mod settings;
 pub mod trace;
@@ -26,6 +27,7 @@ pub use settings::{GatewaySettings, SettingsError};
 
 use crate::access::KeyCache;
 use crate::error::ApiError;
+use crate::limits::RateLimits;
 use crate::upstream::Upstreams;
 
 pub const SERVICE: &str = "gateway";
@@ -40,6 +42,7 @@ pub struct AppState {
     pub keys: KeyCache,
     /// Browser origins allowed to call the API.
     pub cors_origins: Vec<HeaderValue>,
+    pub limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -55,6 +58,10 @@ impl AppState {
             upstreams,
             keys,
             cors_origins,
+            limits: Arc::new(RateLimits::new(
+                settings.rate_limit_user_rps,
+                settings.rate_limit_addr_rps,
+            )),
         }
     }
 }

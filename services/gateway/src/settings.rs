@@ -23,6 +23,9 @@ pub struct GatewaySettings {
     /// `TILLSTREAM_CORS_ORIGINS`: the browser origins allowed to call the API (none: no
     /// cross-origin browser calls).
     pub cors_origins: Vec<String>,
+    /// `TILLSTREAM_RATE_LIMIT_USER_RPS` (50) and `…_ADDR_RPS` (200); 0 turns one off.
+    pub rate_limit_user_rps: u32,
+    pub rate_limit_addr_rps: u32,
 }
 
 impl GatewaySettings {
@@ -62,7 +65,25 @@ impl GatewaySettings {
                 auth: service("auth")?,
             },
             cors_origins: cors_origins(lookup("TILLSTREAM_CORS_ORIGINS"))?,
+            rate_limit_user_rps: rate(&lookup, "TILLSTREAM_RATE_LIMIT_USER_RPS", 50)?,
+            rate_limit_addr_rps: rate(&lookup, "TILLSTREAM_RATE_LIMIT_ADDR_RPS", 200)?,
         })
+    }
+}
+
+/// Requests per second, a whole number (0: no limit).
+fn rate(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &str,
+    default: u32,
+) -> Result<u32, SettingsError> {
+    match lookup(variable) {
+        None => Ok(default),
+        Some(value) => value.trim().parse().map_err(|_| SettingsError {
+            variable: variable.to_owned(),
+            value,
+            expected: "a whole number of requests per second (0: no limit)",
+        }),
     }
 }
 
@@ -119,6 +140,15 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(bad.variable, "TILLSTREAM_CORS_ORIGINS");
+        assert_eq!(
+            (settings.rate_limit_user_rps, settings.rate_limit_addr_rps),
+            (50, 200)
+        );
+        let bad = GatewaySettings::from_lookup(|n| {
+            (n == "TILLSTREAM_RATE_LIMIT_USER_RPS").then(|| "fast".to_owned())
+        })
+        .unwrap_err();
+        assert_eq!(bad.variable, "TILLSTREAM_RATE_LIMIT_USER_RPS");
         // In a container network services are reached by name.
         let named = GatewaySettings::from_lookup(|n| {
             (n == "TILLSTREAM_SALES_ADDR").then(|| "sales:50063".to_owned())

@@ -13,6 +13,7 @@ use tillstream_access::Role;
 use tillstream_access::matrix::{Access, RULES};
 use tillstream_access::testing::TestSigner;
 use tillstream_gateway::access::KeyCache;
+use tillstream_gateway::limits::RateLimits;
 use tillstream_gateway::upstream::{UpstreamAddrs, Upstreams};
 use tillstream_gateway::{AppState, router};
 use tower::ServiceExt;
@@ -83,6 +84,7 @@ fn app() -> axum::Router {
         upstreams,
         keys,
         cors_origins: Vec::new(),
+        limits: std::sync::Arc::new(RateLimits::off()),
     })
 }
 
