@@ -7,6 +7,7 @@
 
 mod inbound;
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use async_nats::jetstream::{self, AckKind, consumer::pull};
 use futures::StreamExt;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 use uuid::Uuid;
 
 pub use inbound::InboundEvent;
@@ -42,11 +43,28 @@ impl From<sqlx::Error> for HandlerError {
 
 /// Applies one event inside the consumer's transaction (which also holds the inbox row).
 pub trait Handler: Send + Sync + 'static {
+    /// Whether `handle_chunk` is worth trying before handling a chunk event by event.
+    const HANDLES_CHUNKS: bool = false;
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,
         event: &'a InboundEvent,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+
+    /// Applies a chunk of fresh events at once (a backlog's hundred sales in a few
+    /// statements), inside a savepoint of the consumer's. `Ok(false)` or any error: nothing
+    /// the chunk wrote is kept and its events are handled one by one, so a handler takes
+    /// this fast path only for the chunks it fully understands and leaves the rest (mixed
+    /// kinds, a duplicate, a malformed event) to `handle`, which says what went wrong.
+    fn handle_chunk<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        events: &'a [&'a InboundEvent],
+    ) -> impl Future<Output = Result<bool, HandlerError>> + Send + 'a {
+        let _ = (tx, events);
+        async { Ok(false) }
+    }
 }
 
 /// A consumer's settings.
@@ -295,6 +313,13 @@ impl<H: Handler> Consumer<H> {
         events: &[Result<InboundEvent, String>],
     ) -> Result<Vec<Result<Outcome, HandlerError>>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        if H::HANDLES_CHUNKS
+            && events.len() > 1
+            && let Some(outcomes) = self.apply_chunk(&mut tx, events).await?
+        {
+            tx.commit().await?;
+            return Ok(outcomes);
+        }
         let mut outcomes = Vec::with_capacity(events.len());
         for event in events {
             let Ok(event) = event else {
@@ -320,6 +345,64 @@ impl<H: Handler> Consumer<H> {
         }
         tx.commit().await?;
         Ok(outcomes)
+    }
+
+    /// The chunk's inbox rows and the handler's fast path, behind one savepoint; `None`
+    /// (and nothing written) when the handler declines or fails, so the caller goes event
+    /// by event.
+    async fn apply_chunk(
+        &self,
+        tx: &mut PgConnection,
+        events: &[Result<InboundEvent, String>],
+    ) -> Result<Option<Vec<Result<Outcome, HandlerError>>>, sqlx::Error> {
+        let well_formed: Vec<&InboundEvent> =
+            events.iter().filter_map(|e| e.as_ref().ok()).collect();
+        let ids: Vec<Uuid> = well_formed.iter().map(|e| Uuid::from(e.event_id)).collect();
+        let span = info_span!(
+            "consume_chunk",
+            consumer = %self.config.durable_name(),
+            events = well_formed.len(),
+        );
+        async {
+            sqlx::query("SAVEPOINT chunk").execute(&mut *tx).await?;
+            let fresh: Vec<Uuid> = sqlx::query_scalar(
+                "INSERT INTO inbox (consumer, event_id) SELECT $1, id FROM unnest($2::uuid[]) AS t(id) \
+                 ON CONFLICT DO NOTHING RETURNING event_id",
+            )
+            .bind(self.config.durable_name())
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut fresh: HashSet<Uuid> = fresh.into_iter().collect();
+            let mut to_apply = Vec::with_capacity(fresh.len());
+            // A message delivered twice in one chunk is applied once.
+            let outcomes: Vec<Result<Outcome, HandlerError>> = events
+                .iter()
+                .map(|event| match event {
+                    Ok(event) if fresh.remove(&Uuid::from(event.event_id)) => {
+                        to_apply.push(event);
+                        Ok(Outcome::Applied)
+                    }
+                    _ => Ok(Outcome::Duplicate),
+                })
+                .collect();
+            let applied = to_apply.is_empty()
+                || match self.handler.handle_chunk(tx, &to_apply).await {
+                    Ok(applied) => applied,
+                    Err(error) => {
+                        debug!(%error, "chunk not applied at once; going event by event");
+                        false
+                    }
+                };
+            if !applied {
+                sqlx::query("ROLLBACK TO SAVEPOINT chunk").execute(&mut *tx).await?;
+                return Ok(None);
+            }
+            sqlx::query("RELEASE SAVEPOINT chunk").execute(&mut *tx).await?;
+            Ok(Some(outcomes))
+        }
+        .instrument(span)
+        .await
     }
 
     /// One event's inbox row and effects; a redelivered event finds its row and does nothing.

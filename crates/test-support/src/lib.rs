@@ -6,6 +6,7 @@
 mod database;
 pub mod grpc;
 mod nats;
+pub mod sales_events;
 
 pub use database::TestDatabase;
 pub use nats::{PrivateNats, TestPrefix, free_port, nats_url};

@@ -7,8 +7,10 @@ pub mod commands;
 pub mod consumers;
 pub mod domain;
 pub mod projections;
+pub mod reconcile;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::EventStore;
@@ -25,6 +27,12 @@ use crate::api::events::LedgerWire;
 use crate::api::grpc::LedgerApi;
 use crate::consumers::inventory::InventoryPostings;
 use crate::consumers::sales::SalesPostings;
+use crate::reconcile::Reconciler;
+
+/// How often the sales stream is reconciled against the journal, and how long an event may
+/// wait for its entry before it counts as a gap (the consumer's retries fit well inside).
+const RECONCILE_EVERY: Duration = Duration::from_secs(60);
+const RECONCILE_GRACE: Duration = Duration::from_secs(120);
 
 /// The ledger's own tables (after the event store's).
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/ledger");
@@ -51,7 +59,14 @@ pub async fn serve(
         store: store.clone(),
         currency: settings.currency,
     };
+    let reconciler = Reconciler {
+        pool: pool.clone(),
+        js: async_nats::jetstream::new(nats.clone()),
+        naming: naming.clone(),
+        grace: RECONCILE_GRACE,
+    };
     let tasks = vec![
+        tokio::spawn(reconciler.run(RECONCILE_EVERY, shutdown.child_token())),
         spawn_relay(&store, &nats, Arc::new(LedgerWire), &settings, &shutdown),
         tokio::spawn(run_consumer(
             pool.clone(),

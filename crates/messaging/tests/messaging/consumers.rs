@@ -182,3 +182,110 @@ async fn a_malformed_event_goes_to_the_dead_letters_at_once() {
     assert_eq!(letters.depth().await.unwrap(), 0);
     stop.cancel();
 }
+
+/// Applies whole chunks with one statement, but declines any chunk holding `SKU-7`, which
+/// then goes event by event through `handle`.
+#[derive(Clone)]
+struct RecordChunks;
+
+impl Handler for RecordChunks {
+    const HANDLES_CHUNKS: bool = true;
+
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        event: &InboundEvent,
+    ) -> Result<(), HandlerError> {
+        let data = event.json().map_err(HandlerError::Reject)?;
+        sqlx::query("INSERT INTO seen (sku) VALUES ($1)")
+            .bind(data["sku"].as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO calls (kind, events) VALUES ('event', 1)")
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn handle_chunk(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&InboundEvent],
+    ) -> Result<bool, HandlerError> {
+        let skus = events
+            .iter()
+            .map(|e| {
+                Ok(e.json().map_err(HandlerError::Reject)?["sku"]
+                    .as_str()
+                    .map(str::to_owned))
+            })
+            .collect::<Result<Vec<_>, HandlerError>>()?;
+        if skus.iter().any(|s| s.as_deref() == Some("SKU-7")) {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO seen (sku) SELECT * FROM unnest($1::text[])")
+            .bind(&skus)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO calls (kind, events) VALUES ('chunk', $1)")
+            .bind(i32::try_from(events.len()).unwrap())
+            .execute(&mut *tx)
+            .await?;
+        Ok(true)
+    }
+}
+
+#[tokio::test]
+async fn a_chunk_is_applied_at_once_and_one_it_declines_goes_event_by_event() {
+    let fx = Fixture::shared().await;
+    stream_ready(&fx).await;
+    for table in [
+        "CREATE TABLE seen (sku text NOT NULL)",
+        "CREATE TABLE calls (kind text NOT NULL, events int NOT NULL)",
+    ] {
+        sqlx::query(table).execute(fx.store.pool()).await.unwrap();
+    }
+    // A backlog before the consumer starts, so it arrives in chunks.
+    fx.append_products(0, 40).await;
+    let relay = fx.relay();
+    fx.publish_everything(&relay).await;
+    let mut config = ConsumerConfig::new(fx.naming.clone(), "sales", "chunks", SERVICE);
+    config.batch_size = 10;
+    let consumer = Consumer::new(
+        fx.store.pool().clone(),
+        fx.client.clone(),
+        RecordChunks,
+        config,
+    );
+    let stop = CancellationToken::new();
+    tokio::spawn(consumer.run(stop.clone()));
+    wait_until("forty applied", || async {
+        seen_skus(&fx).await.len() == 40
+    })
+    .await;
+
+    // Redelivered, the whole backlog has no second effect, chunk or not.
+    relay
+        .republish_from(tillstream_eventstore::Cursor::START)
+        .await
+        .unwrap();
+    fx.publish_everything(&relay).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.cancel();
+    let mut expected: Vec<String> = (0..40).map(|n| format!("SKU-{n}")).collect();
+    expected.sort();
+    assert_eq!(seen_skus(&fx).await, expected);
+    let calls: Vec<(String, i64)> =
+        sqlx::query_as("SELECT kind, sum(events)::bigint FROM calls GROUP BY kind ORDER BY kind")
+            .fetch_all(fx.store.pool())
+            .await
+            .unwrap();
+    let chunked = calls.iter().find(|(k, _)| k == "chunk").map_or(0, |c| c.1);
+    let one_by_one = calls.iter().find(|(k, _)| k == "event").map_or(0, |c| c.1);
+    assert_eq!(chunked + one_by_one, 40, "{calls:?}");
+    assert!(chunked > 1, "some events went in chunks: {calls:?}");
+    assert!(
+        one_by_one >= 1,
+        "the chunk with SKU-7 went event by event: {calls:?}"
+    );
+}

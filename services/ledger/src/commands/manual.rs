@@ -5,7 +5,7 @@
 use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
 use tillstream_kernel::{Currency, Money, Ulid};
 
-use super::post_entry::post_entry;
+use super::post_entry::{Posting, post_entry};
 use crate::domain::accounts::Account;
 use crate::domain::entry::{EntryError, EntryLine, Lines};
 use crate::domain::journal::{EntryId, Source};
@@ -104,7 +104,17 @@ pub async fn post_manual(
         event_id: event_id.clone(),
     };
     let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    let posted = post_entry(store, &mut tx, source, memo.to_owned(), lines, metadata).await?;
+    let posted = post_entry(
+        store,
+        &mut tx,
+        Posting {
+            source,
+            memo: memo.to_owned(),
+            lines,
+            metadata,
+        },
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     match posted {
         Some(entry) => Ok(entry.id.to_string()),
@@ -162,7 +172,17 @@ pub async fn reverse(
     };
     let memo = format!("Reversal of {}: {reason}", entry.id);
     let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    let posted = post_entry(store, &mut tx, source, memo, reversal, metadata).await?;
+    let posted = post_entry(
+        store,
+        &mut tx,
+        Posting {
+            source,
+            memo,
+            lines: reversal,
+            metadata,
+        },
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     posted
         .map(|e| e.id.to_string())

@@ -11,7 +11,7 @@ use tillstream_messaging::{Handler, HandlerError, InboundEvent};
 use tillstream_proto::inventory::v1 as inventory;
 
 use super::{metadata_for, retry};
-use crate::commands::post_entry::post_entry;
+use crate::commands::post_entry::{Posting, post_entry};
 use crate::domain::journal::Source;
 use crate::domain::posting::{StockCost, stock_entry};
 
@@ -115,9 +115,18 @@ impl Handler for InventoryPostings {
             event_id: event.event_id.to_string(),
         };
         let memo = format!("{kind} {quantity} × {unit_cost}");
-        post_entry(&self.store, tx, source, memo, lines, metadata_for(event))
-            .await
-            .map_err(retry)?;
+        post_entry(
+            &self.store,
+            tx,
+            Posting {
+                source,
+                memo,
+                lines,
+                metadata: metadata_for(event),
+            },
+        )
+        .await
+        .map_err(retry)?;
         Ok(())
     }
 }

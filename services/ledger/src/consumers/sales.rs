@@ -12,7 +12,7 @@ use tillstream_messaging::{Handler, HandlerError, InboundEvent};
 use tillstream_proto::sales::v1 as sales;
 
 use super::{metadata_for, retry};
-use crate::commands::post_entry::post_entry;
+use crate::commands::post_entry::{Posting, post_entries, post_entry};
 use crate::domain::entry::Lines;
 use crate::domain::journal::Source;
 use crate::domain::posting::{ReturnMoney, SaleMoney, return_entry, sale_entry, void_entry};
@@ -24,18 +24,75 @@ pub struct SalesPostings {
     pub currency: Currency,
 }
 
+const COMPLETED: &str = "tillstream.sales.v1.SaleCompleted";
+
 impl Handler for SalesPostings {
+    const HANDLES_CHUNKS: bool = true;
+
     async fn handle(
         &self,
         tx: &mut PgConnection,
         event: &InboundEvent,
     ) -> Result<(), HandlerError> {
         match event.ce_type.as_str() {
-            "tillstream.sales.v1.SaleCompleted" => self.completed(tx, event).await,
+            COMPLETED => self.completed(tx, event).await,
             "tillstream.sales.v1.SaleReturned" => self.returned(tx, event).await,
             "tillstream.sales.v1.SaleVoided" => self.voided(tx, event).await,
             _ => Ok(()),
         }
+    }
+
+    /// A run of completed sales (a backlog after an outage, a busy hour) posts in a few
+    /// statements. Returns and voids read earlier entries, so a chunk holding one goes
+    /// event by event, as does any chunk with something `handle` would refuse.
+    async fn handle_chunk(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&InboundEvent],
+    ) -> Result<bool, HandlerError> {
+        if events.iter().any(|event| event.ce_type != COMPLETED) {
+            return Ok(false);
+        }
+        let (postings, figures): (Vec<_>, Vec<_>) = events
+            .iter()
+            .map(|event| completed_posting(event))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .unzip();
+        post_entries(&self.store, tx, postings)
+            .await
+            .map_err(retry)?;
+        daily::record_sales(tx, &figures).await?;
+        Ok(true)
+    }
+}
+
+/// A completed sale's money entry and what it adds to its day.
+fn completed_posting(event: &InboundEvent) -> Result<(Posting, daily::SaleFigures), HandlerError> {
+    let completed = sales::SaleCompleted::decode(event.data.clone())
+        .map_err(|e| HandlerError::Reject(format!("not a SaleCompleted: {e}")))?;
+    let sale = completed
+        .sale
+        .ok_or_else(|| HandlerError::Reject("SaleCompleted without a sale".into()))?;
+    let money = sale_money(&sale).map_err(HandlerError::Reject)?;
+    let currency = money.revenue.currency();
+    let lines = sale_entry(currency, &money)
+        .map_err(|e| HandlerError::Reject(format!("sale {}: {e}", sale.id)))?;
+    let figures = sale_figures(&sale, &money).map_err(HandlerError::Reject)?;
+    let posting = Posting {
+        source: source("sale", &sale.id, event),
+        memo: format!("Sale {}", sale.sale_number),
+        lines,
+        metadata: metadata_for(event),
+    };
+    Ok((posting, figures))
+}
+
+fn source(kind: &str, sale_id: &str, event: &InboundEvent) -> Source {
+    Source {
+        kind: kind.into(),
+        id: sale_id.to_owned(),
+        event_id: event.event_id.to_string(),
     }
 }
 
@@ -45,19 +102,9 @@ impl SalesPostings {
         tx: &mut PgConnection,
         event: &InboundEvent,
     ) -> Result<(), HandlerError> {
-        let completed = sales::SaleCompleted::decode(event.data.clone())
-            .map_err(|e| HandlerError::Reject(format!("not a SaleCompleted: {e}")))?;
-        let sale = completed
-            .sale
-            .ok_or_else(|| HandlerError::Reject("SaleCompleted without a sale".into()))?;
-        let money = sale_money(&sale).map_err(HandlerError::Reject)?;
-        let currency = money.revenue.currency();
-        let lines = sale_entry(currency, &money)
-            .map_err(|e| HandlerError::Reject(format!("sale {}: {e}", sale.id)))?;
-        let memo = format!("Sale {}", sale.sale_number);
-        if self.post(tx, event, "sale", &sale.id, memo, lines).await? {
-            let figures = sale_figures(&sale, &money).map_err(HandlerError::Reject)?;
-            daily::record_sale(tx, &figures).await?;
+        let (posting, figures) = completed_posting(event)?;
+        if self.post(tx, posting).await? {
+            daily::record_sales(tx, std::slice::from_ref(&figures)).await?;
         }
         Ok(())
     }
@@ -96,10 +143,13 @@ impl SalesPostings {
         let lines = return_entry(currency, &ret)
             .map_err(|e| HandlerError::Reject(format!("{context}: {e}")))?;
         let memo = format!("Return {}", returned.return_id);
-        if self
-            .post(tx, event, "sale_return", &returned.sale_id, memo, lines)
-            .await?
-        {
+        let posting = Posting {
+            source: source("sale_return", &returned.sale_id, event),
+            memo,
+            lines,
+            metadata: metadata_for(event),
+        };
+        if self.post(tx, posting).await? {
             let day = day_of(&returned.returned_at).map_err(HandlerError::Reject)?;
             let refunds: Vec<(String, Decimal)> = ret
                 .refunds
@@ -131,32 +181,20 @@ impl SalesPostings {
             .map_err(|e| HandlerError::Reject(format!("sale {}'s entry: {e}", voided.sale_id)))?;
         let memo = format!("Void of sale {}: {}", voided.sale_id, voided.reason);
         let lines = void_entry(&entry);
-        if self
-            .post(tx, event, "sale_void", &voided.sale_id, memo, lines)
-            .await?
-        {
+        let posting = Posting {
+            source: source("sale_void", &voided.sale_id, event),
+            memo,
+            lines,
+            metadata: metadata_for(event),
+        };
+        if self.post(tx, posting).await? {
             daily::record_void(tx, &voided.sale_id).await?;
         }
         Ok(())
     }
 
-    async fn post(
-        &self,
-        tx: &mut PgConnection,
-        event: &InboundEvent,
-        kind: &str,
-        sale_id: &str,
-        memo: String,
-        lines: Lines,
-    ) -> Result<bool, HandlerError> {
-        let source = Source {
-            kind: kind.into(),
-            id: sale_id.to_owned(),
-            event_id: event.event_id.to_string(),
-        };
-        let posted = post_entry(&self.store, tx, source, memo, lines, metadata_for(event))
-            .await
-            .map_err(retry)?;
+    async fn post(&self, tx: &mut PgConnection, posting: Posting) -> Result<bool, HandlerError> {
+        let posted = post_entry(&self.store, tx, posting).await.map_err(retry)?;
         Ok(posted.is_some())
     }
 }

@@ -38,38 +38,91 @@ pub struct DailyReport {
     pub by_tender: BTreeMap<String, Decimal>,
 }
 
-/// Adds (`sign` 1) or takes away (`sign` -1, a void) a sale's figures.
-async fn apply_sale(
-    tx: &mut PgConnection,
-    sale: &SaleFigures,
-    sign: Decimal,
-) -> Result<(), sqlx::Error> {
-    let count = if sign.is_sign_negative() { -1 } else { 1 };
-    sqlx::query(
-        "INSERT INTO daily_reports (day, location_id, sales_count, gross, discounts, net, tax, total)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (day, location_id) DO UPDATE SET
-             sales_count = daily_reports.sales_count + EXCLUDED.sales_count,
-             gross = daily_reports.gross + EXCLUDED.gross,
-             discounts = daily_reports.discounts + EXCLUDED.discounts,
-             net = daily_reports.net + EXCLUDED.net,
-             tax = daily_reports.tax + EXCLUDED.tax,
-             total = daily_reports.total + EXCLUDED.total",
-    )
-    .bind(sale.day)
-    .bind(&sale.location_id)
-    .bind(count)
-    .bind(sale.gross * sign)
-    .bind(sale.discounts * sign)
-    .bind(sale.net * sign)
-    .bind(sale.tax * sign)
-    .bind(sale.total * sign)
-    .execute(&mut *tx)
-    .await?;
-    for (tender, amount) in &sale.tenders {
-        add_tender(tx, sale.day, &sale.location_id, tender, *amount * sign).await?;
+/// What a set of sales adds to each (day, location) and each of its tenders.
+#[derive(Debug, Default)]
+struct Totals {
+    days: BTreeMap<(NaiveDate, String), DayTotals>,
+    tenders: BTreeMap<(NaiveDate, String, String), Decimal>,
+}
+
+#[derive(Debug, Default)]
+struct DayTotals {
+    count: i32,
+    gross: Decimal,
+    discounts: Decimal,
+    net: Decimal,
+    tax: Decimal,
+    total: Decimal,
+}
+
+impl Totals {
+    /// Adds (`sign` 1) or takes away (`sign` -1, a void) a sale's figures.
+    fn add(&mut self, sale: &SaleFigures, sign: Decimal) {
+        let day = self
+            .days
+            .entry((sale.day, sale.location_id.clone()))
+            .or_default();
+        day.count += if sign.is_sign_negative() { -1 } else { 1 };
+        day.gross += sale.gross * sign;
+        day.discounts += sale.discounts * sign;
+        day.net += sale.net * sign;
+        day.tax += sale.tax * sign;
+        day.total += sale.total * sign;
+        for (tender, amount) in &sale.tenders {
+            *self
+                .tenders
+                .entry((sale.day, sale.location_id.clone(), tender.clone()))
+                .or_default() += *amount * sign;
+        }
     }
-    Ok(())
+
+    /// Adds the totals to the report's rows: two statements however many days they span.
+    async fn apply(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let (days, locations): (Vec<NaiveDate>, Vec<&str>) =
+            self.days.keys().map(|(d, l)| (*d, l.as_str())).unzip();
+        let column = |f: fn(&DayTotals) -> Decimal| self.days.values().map(f).collect::<Vec<_>>();
+        let counts: Vec<i32> = self.days.values().map(|t| t.count).collect();
+        sqlx::query(
+            "INSERT INTO daily_reports (day, location_id, sales_count, gross, discounts, net, tax, total)
+             SELECT * FROM unnest($1::date[], $2::text[], $3::int4[], $4::numeric[], $5::numeric[],
+                                  $6::numeric[], $7::numeric[], $8::numeric[])
+             ON CONFLICT (day, location_id) DO UPDATE SET
+                 sales_count = daily_reports.sales_count + EXCLUDED.sales_count,
+                 gross = daily_reports.gross + EXCLUDED.gross,
+                 discounts = daily_reports.discounts + EXCLUDED.discounts,
+                 net = daily_reports.net + EXCLUDED.net,
+                 tax = daily_reports.tax + EXCLUDED.tax,
+                 total = daily_reports.total + EXCLUDED.total",
+        )
+        .bind(&days)
+        .bind(&locations)
+        .bind(&counts)
+        .bind(column(|t| t.gross))
+        .bind(column(|t| t.discounts))
+        .bind(column(|t| t.net))
+        .bind(column(|t| t.tax))
+        .bind(column(|t| t.total))
+        .execute(&mut *tx)
+        .await?;
+        let keys = self.tenders.keys();
+        let days: Vec<NaiveDate> = keys.clone().map(|(d, _, _)| *d).collect();
+        let locations: Vec<&str> = keys.clone().map(|(_, l, _)| l.as_str()).collect();
+        let tenders: Vec<&str> = keys.map(|(_, _, t)| t.as_str()).collect();
+        let amounts: Vec<Decimal> = self.tenders.values().copied().collect();
+        sqlx::query(
+            "INSERT INTO daily_tenders (day, location_id, tender, amount)
+             SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::numeric[])
+             ON CONFLICT (day, location_id, tender) DO UPDATE
+             SET amount = daily_tenders.amount + EXCLUDED.amount",
+        )
+        .bind(&days)
+        .bind(&locations)
+        .bind(&tenders)
+        .bind(&amounts)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
 }
 
 async fn add_tender(
@@ -93,24 +146,35 @@ async fn add_tender(
     Ok(())
 }
 
-/// A completed sale joins its day.
-pub async fn record_sale(tx: &mut PgConnection, sale: &SaleFigures) -> Result<(), sqlx::Error> {
+/// Completed sales join their days; each is remembered so a void can take it away again.
+pub async fn record_sales(tx: &mut PgConnection, sales: &[SaleFigures]) -> Result<(), sqlx::Error> {
+    let ids: Vec<&str> = sales.iter().map(|s| s.sale_id.as_str()).collect();
+    let days: Vec<NaiveDate> = sales.iter().map(|s| s.day).collect();
+    let locations: Vec<&str> = sales.iter().map(|s| s.location_id.as_str()).collect();
+    let column = |f: fn(&SaleFigures) -> Decimal| sales.iter().map(f).collect::<Vec<_>>();
+    let tenders: Vec<Json<&BTreeMap<String, Decimal>>> =
+        sales.iter().map(|s| Json(&s.tenders)).collect();
     sqlx::query(
         "INSERT INTO report_sales (sale_id, day, location_id, gross, discounts, net, tax, total, tenders)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::numeric[], $5::numeric[],
+                              $6::numeric[], $7::numeric[], $8::numeric[], $9::jsonb[])",
     )
-    .bind(&sale.sale_id)
-    .bind(sale.day)
-    .bind(&sale.location_id)
-    .bind(sale.gross)
-    .bind(sale.discounts)
-    .bind(sale.net)
-    .bind(sale.tax)
-    .bind(sale.total)
-    .bind(Json(&sale.tenders))
+    .bind(&ids)
+    .bind(&days)
+    .bind(&locations)
+    .bind(column(|s| s.gross))
+    .bind(column(|s| s.discounts))
+    .bind(column(|s| s.net))
+    .bind(column(|s| s.tax))
+    .bind(column(|s| s.total))
+    .bind(&tenders)
     .execute(&mut *tx)
     .await?;
-    apply_sale(tx, sale, Decimal::ONE).await
+    let mut totals = Totals::default();
+    for sale in sales {
+        totals.add(sale, Decimal::ONE);
+    }
+    totals.apply(tx).await
 }
 
 /// A voided sale leaves the day it was rung up on; `false` when the sale is unknown.
@@ -146,7 +210,9 @@ pub async fn record_void(tx: &mut PgConnection, sale_id: &str) -> Result<bool, s
         total,
         tenders: tenders.0,
     };
-    apply_sale(tx, &sale, Decimal::NEGATIVE_ONE).await?;
+    let mut totals = Totals::default();
+    totals.add(&sale, Decimal::NEGATIVE_ONE);
+    totals.apply(tx).await?;
     Ok(true)
 }
 

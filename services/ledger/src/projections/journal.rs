@@ -11,29 +11,45 @@ use crate::domain::accounts::Account;
 use crate::domain::entry::EntryLine;
 use crate::domain::journal::PostedEntry;
 
-pub async fn insert(tx: &mut PgConnection, entry: &PostedEntry) -> Result<(), sqlx::Error> {
+/// Writes `entries` and their lines: two statements however many there are.
+pub async fn insert(tx: &mut PgConnection, entries: &[PostedEntry]) -> Result<(), sqlx::Error> {
+    let ids: Vec<String> = entries.iter().map(|e| e.id.to_string()).collect();
+    let posted_at: Vec<&str> = entries.iter().map(|e| e.posted_at.as_str()).collect();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.source.kind.as_str()).collect();
+    let source_ids: Vec<&str> = entries.iter().map(|e| e.source.id.as_str()).collect();
+    let event_ids: Vec<&str> = entries.iter().map(|e| e.source.event_id.as_str()).collect();
+    let memos: Vec<&str> = entries.iter().map(|e| e.memo.as_str()).collect();
     sqlx::query(
         "INSERT INTO journal_entries (id, posted_at, source_type, source_id, source_event_id, memo)
-         VALUES ($1, $2::timestamptz, $3, $4, $5, $6)",
+         SELECT id, posted_at::timestamptz, source_type, source_id, source_event_id, memo
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+              AS e(id, posted_at, source_type, source_id, source_event_id, memo)",
     )
-    .bind(entry.id.to_string())
-    .bind(&entry.posted_at)
-    .bind(&entry.source.kind)
-    .bind(&entry.source.id)
-    .bind(&entry.source.event_id)
-    .bind(&entry.memo)
+    .bind(&ids)
+    .bind(&posted_at)
+    .bind(&kinds)
+    .bind(&source_ids)
+    .bind(&event_ids)
+    .bind(&memos)
     .execute(&mut *tx)
     .await?;
-    let lines = entry.lines.as_slice();
-    let accounts: Vec<&str> = lines.iter().map(|l| l.account.code()).collect();
-    let debits: Vec<Decimal> = lines.iter().map(|l| l.debit.amount()).collect();
-    let credits: Vec<Decimal> = lines.iter().map(|l| l.credit.amount()).collect();
+    let (mut entry_ids, mut line_nos, mut accounts, mut debits, mut credits) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (entry, id) in entries.iter().zip(&ids) {
+        for (line_no, line) in (1_i32..).zip(entry.lines.as_slice()) {
+            entry_ids.push(id.as_str());
+            line_nos.push(line_no);
+            accounts.push(line.account.code());
+            debits.push(line.debit.amount());
+            credits.push(line.credit.amount());
+        }
+    }
     sqlx::query(
         "INSERT INTO journal_lines (entry_id, line_no, account, debit, credit)
-         SELECT $1, l.ord, l.account, l.debit, l.credit
-         FROM unnest($2::text[], $3::numeric[], $4::numeric[]) WITH ORDINALITY AS l(account, debit, credit, ord)",
+         SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::numeric[], $5::numeric[])",
     )
-    .bind(entry.id.to_string())
+    .bind(&entry_ids)
+    .bind(&line_nos)
     .bind(&accounts)
     .bind(&debits)
     .bind(&credits)

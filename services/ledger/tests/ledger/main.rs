@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+mod backlog;
+
 use tillstream_proto::catalog::v1 as catalog;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tillstream_proto::inventory::v1 as inventory;
