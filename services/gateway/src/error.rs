@@ -9,7 +9,7 @@ use tonic::Code;
 use crate::trace::current_trace_id;
 
 /// One thing wrong with a request, naming the field (`lines[0].quantity`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Detail {
     pub field: String,
     pub message: String,

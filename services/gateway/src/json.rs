@@ -269,3 +269,37 @@ mod tests {
         assert!(serde_urlencoded_deserializer("q=%zz").is_err());
     }
 }
+
+/// `"12.50"`: the schema of money in a request.
+impl utoipa::PartialSchema for MoneyText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$"))
+            .description(Some("Money as a decimal string, never a JSON number"))
+            .examples(["12.50"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for MoneyText {}
+
+/// `"0.350"` or `2`: the schema of a quantity or rate in a request.
+impl utoipa::PartialSchema for DecimalText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::OneOfBuilder::new()
+            .item(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$")),
+            )
+            .item(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer),
+            )
+            .description(Some("A decimal string such as \"0.350\", or an integer"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DecimalText {}

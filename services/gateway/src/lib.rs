@@ -5,6 +5,7 @@ pub mod access;
 pub mod error;
 pub mod json;
 pub mod limits;
+pub mod openapi;
 pub mod routes;
 mod settings;
 pub mod trace;
@@ -162,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ledger/accounts", get(ledger::accounts))
         .route("/api/v1/reports/daily", get(ledger::daily_report))
         .route("/api/v1/ledger/trial-balance", get(ledger::trial_balance))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::authorize,

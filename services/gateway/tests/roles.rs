@@ -64,6 +64,7 @@ const SERVED_NOW: &[&str] = &[
     "GET /api/v1/ledger/accounts",
     "GET /api/v1/reports/daily",
     "GET /api/v1/ledger/trial-balance",
+    "GET /api/v1/openapi.json",
     "GET /healthz",
     "GET /readyz",
     "GET /metrics",

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
+use utoipa::ToSchema;
 
 use super::{Created, Page, PageQuery, created};
 use crate::AppState;
@@ -15,13 +16,15 @@ use crate::error::ApiError;
 use crate::json::{JsonBody, Query};
 use crate::upstream::request;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"username": "ada", "password": "correct horse battery staple"}))]
 pub struct LoginBody {
     username: String,
     password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"access_token": "eyJhbGciOiJFZERTQSIs…", "refresh_token": "01JD5…", "token_type": "Bearer", "expires_in": 900}))]
 pub struct TokensView {
     access_token: String,
     refresh_token: String,
@@ -40,6 +43,8 @@ impl From<pb::Tokens> for TokensView {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginBody,
+    responses((status = 200, description = "Tokens", body = TokensView)))]
 pub async fn login(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<LoginBody>,
@@ -55,12 +60,15 @@ pub async fn login(
     Ok(Json(tokens.into_inner().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"username": "ada", "pin": "4821"}))]
 pub struct PinLoginBody {
     username: String,
     pin: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/pin-login", request_body = PinLoginBody,
+    responses((status = 200, description = "Tokens", body = TokensView)))]
 pub async fn pin_login(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<PinLoginBody>,
@@ -76,11 +84,14 @@ pub async fn pin_login(
     Ok(Json(tokens.into_inner().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"refresh_token": "01JD5…"}))]
 pub struct RefreshBody {
     refresh_token: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/refresh", request_body = RefreshBody,
+    responses((status = 200, description = "Tokens", body = TokensView)))]
 pub async fn refresh(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
@@ -96,6 +107,8 @@ pub async fn refresh(
 }
 
 /// 204: the session is over (also when it already was).
+#[utoipa::path(post, path = "/api/v1/auth/logout", request_body = RefreshBody,
+    responses((status = 204, description = "Logged out")))]
 pub async fn logout(
     State(state): State<AppState>,
     caller: Caller,
@@ -111,13 +124,15 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "username": "ada", "role": "manager"}))]
 pub struct MeView {
     id: String,
     username: String,
     role: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/auth/me", responses((status = 200, description = "The caller", body = MeView)))]
 pub async fn me(caller: Caller) -> Json<MeView> {
     Json(MeView {
         id: caller.claims.sub,
@@ -127,6 +142,8 @@ pub async fn me(caller: Caller) -> Json<MeView> {
 }
 
 /// The JWKS exactly as auth publishes it.
+#[utoipa::path(get, path = "/.well-known/jwks.json",
+    responses((status = 200, description = "The public keys tokens are signed with (RFC 7517)", body = Object)))]
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     let jwks = client(&state)
         .get_jwks(request(pb::GetJwksRequest {}, None))
@@ -141,14 +158,16 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"username": "bo", "password": "a long passphrase", "role": "cashier"}))]
 pub struct NewUser {
     username: String,
     password: String,
     role: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "username": "bo", "role": "cashier", "disabled": false, "has_pin": true, "created_at": "2026-11-24T09:00:00Z"}))]
 pub struct UserView {
     id: String,
     username: String,
@@ -171,6 +190,8 @@ impl From<pb::User> for UserView {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/users", request_body = NewUser,
+    responses((status = 201, description = "Created", body = UserView)))]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -190,6 +211,8 @@ pub async fn create_user(
     Ok(created(user.into_inner().into()))
 }
 
+#[utoipa::path(get, path = "/api/v1/users", params(PageQuery),
+    responses((status = 200, description = "A page of users", body = Page<UserView>)))]
 pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
@@ -207,14 +230,17 @@ pub async fn list_users(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "manager", "disabled": false}))]
 pub struct UserPatch {
     role: Option<String>,
     disabled: Option<bool>,
     password: Option<String>,
 }
 
+#[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = String, Path, description = "The user's id")),
+    request_body = UserPatch, responses((status = 200, description = "The user", body = UserView)))]
 pub async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -234,11 +260,14 @@ pub async fn update_user(
     Ok(Json(user.into_inner().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"pin": "4821"}))]
 pub struct PinBody {
     pin: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{id}/pin", params(("id" = String, Path, description = "The user's id")),
+    request_body = PinBody, responses((status = 200, description = "The user", body = UserView)))]
 pub async fn set_pin(
     State(state): State<AppState>,
     caller: Caller,

@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tillstream_proto::catalog::v1 as pb;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{Created, Page, Paging, created, idempotency_key, if_match, optional};
 use crate::AppState;
@@ -14,7 +15,8 @@ use crate::error::ApiError;
 use crate::json::{DecimalText, JsonBody, MoneyText, Query};
 use crate::upstream::request;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"sku": "TEA-EG-100", "name": "Earl Grey 100 g", "price": "4.95", "tax_rate": "0.07", "barcodes": ["4006381333931"], "category": "tea", "reorder_point": "12"}))]
 pub struct NewProduct {
     sku: String,
     name: String,
@@ -26,7 +28,8 @@ pub struct NewProduct {
     reorder_point: Option<DecimalText>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "sku": "TEA-EG-100", "name": "Earl Grey 100 g", "price": "4.95", "tax_rate": "0.07", "barcodes": ["4006381333931"], "category": "tea", "reorder_point": "12", "status": "active", "version": 1}))]
 pub struct ProductView {
     id: String,
     sku: String,
@@ -57,6 +60,8 @@ impl From<pb::Product> for ProductView {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/products", params(("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")), request_body = NewProduct,
+    responses((status = 201, description = "Created", body = ProductView), (status = 409, description = "The SKU or a barcode is taken", body = crate::openapi::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -80,6 +85,7 @@ pub async fn create(
     Ok(created(product.into_inner().into()))
 }
 
+#[utoipa::path(get, path = "/api/v1/products/{id}", params(("id" = String, Path, description = "The product's id")), responses((status = 200, description = "The product", body = ProductView)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -92,15 +98,21 @@ pub async fn get(
     Ok(Json(product.into_inner().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// Words of the name or a SKU prefix; case and accents do not matter.
     q: Option<String>,
     category: Option<String>,
+    /// `active` or `discontinued`.
     status: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1)]
     page: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/products", params(SearchQuery), responses((status = 200, description = "A page of products", body = Page<ProductView>)))]
 pub async fn search(
     State(state): State<AppState>,
     caller: Caller,
@@ -126,12 +138,15 @@ pub async fn search(
     )))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LookupQuery {
+    /// A scanned barcode (exactly one of `barcode` or `sku`).
     barcode: Option<String>,
     sku: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/products/lookup", params(LookupQuery), responses((status = 200, description = "The product", body = ProductView)))]
 pub async fn lookup(
     State(state): State<AppState>,
     caller: Caller,
@@ -159,16 +174,19 @@ pub async fn lookup(
 }
 
 /// A product edit: absent fields stay; `null` clears `category` and `reorder_point`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"price": "5.25", "category": null}))]
 pub struct ProductPatch {
     name: Option<String>,
     price: Option<MoneyText>,
     tax_rate: Option<DecimalText>,
     barcodes: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     category: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DecimalText>)]
     reorder_point: Option<Option<DecimalText>>,
 }
 
@@ -181,6 +199,8 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+#[utoipa::path(patch, path = "/api/v1/products/{id}", params(("id" = String, Path, description = "The product's id"), ("If-Match" = Option<String>, Header, description = "The version last read (`3` or `\"3\"`); a stale one is a 409")), request_body = ProductPatch,
+    responses((status = 200, description = "The product", body = ProductView), (status = 409, description = "Edited since `If-Match`'s version, or a barcode is taken", body = crate::openapi::ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -212,6 +232,7 @@ pub async fn update(
     Ok(Json(product.into_inner().into()))
 }
 
+#[utoipa::path(post, path = "/api/v1/products/{id}/discontinue", params(("id" = String, Path, description = "The product's id"), ("If-Match" = Option<String>, Header, description = "The version last read (`3` or `\"3\"`); a stale one is a 409")), responses((status = 200, description = "The product", body = ProductView)))]
 pub async fn discontinue(
     State(state): State<AppState>,
     caller: Caller,
@@ -221,6 +242,7 @@ pub async fn discontinue(
     set_status(&state, &caller, id, &headers, Status::Discontinued).await
 }
 
+#[utoipa::path(post, path = "/api/v1/products/{id}/reactivate", params(("id" = String, Path, description = "The product's id"), ("If-Match" = Option<String>, Header, description = "The version last read (`3` or `\"3\"`); a stale one is a 409")), responses((status = 200, description = "The product", body = ProductView)))]
 pub async fn reactivate(
     State(state): State<AppState>,
     caller: Caller,

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tillstream_proto::catalog::v1 as pb;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::access::Caller;
@@ -19,12 +20,15 @@ use crate::upstream::request;
 /// The largest CSV the gateway accepts (the contract: 20 MB).
 pub const CSV_LIMIT: usize = 20 * 1024 * 1024;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
+    /// `create` (default) or `upsert`.
     mode: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "status": "completed", "mode": "create", "total_rows": 3, "succeeded": 2, "failed": 1, "errors": [{"row": 3, "sku": "TEA-X", "field": "price", "message": "not an amount"}]}))]
 pub struct ImportView {
     id: String,
     status: String,
@@ -35,7 +39,7 @@ pub struct ImportView {
     errors: Vec<RowErrorView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RowErrorView {
     row: u32,
     sku: String,
@@ -66,6 +70,9 @@ impl From<pb::ImportJob> for ImportView {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/products/imports", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "A CSV file: sku,name,price,tax_rate,barcodes,category,reorder_point"),
+    responses((status = 202, description = "Accepted: the job runs in the background; poll it", body = ImportView)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -85,6 +92,7 @@ pub async fn create(
     Ok((StatusCode::ACCEPTED, Json(job.into_inner().into())))
 }
 
+#[utoipa::path(get, path = "/api/v1/products/imports/{id}", params(("id" = String, Path, description = "The import's id")), responses((status = 200, description = "The job", body = ImportView)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -98,6 +106,9 @@ pub async fn get(
 }
 
 /// 202: the failed rows are queued again, from the corrected file when one is sent.
+#[utoipa::path(post, path = "/api/v1/products/imports/{id}/retry", params(("id" = String, Path, description = "The import's id")),
+    request_body(content = Option<String>, content_type = "text/csv", description = "A corrected file, or nothing to retry the failed rows as they were"),
+    responses((status = 202, description = "Accepted: the job runs in the background; poll it", body = ImportView)))]
 pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,

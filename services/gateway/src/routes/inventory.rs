@@ -6,6 +6,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use tillstream_proto::inventory::v1 as pb;
 use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{Created, Page, PageQuery, created, optional};
 use crate::AppState;
@@ -14,13 +15,14 @@ use crate::error::ApiError;
 use crate::json::{DecimalText, JsonBody, MoneyText, Query};
 use crate::upstream::request;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"code": "S12", "name": "High Street"}))]
 pub struct NewLocation {
     code: String,
     name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LocationView {
     id: String,
     code: String,
@@ -37,6 +39,8 @@ impl From<pb::Location> for LocationView {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/locations", request_body = NewLocation,
+    responses((status = 201, description = "Created", body = LocationView), (status = 409, description = "The code is taken", body = crate::openapi::ErrorBody)))]
 pub async fn create_location(
     State(state): State<AppState>,
     caller: Caller,
@@ -55,6 +59,7 @@ pub async fn create_location(
     Ok(created(location.into_inner().into()))
 }
 
+#[utoipa::path(get, path = "/api/v1/locations", params(super::PageQuery), responses((status = 200, description = "A page of locations", body = Page<LocationView>)))]
 pub async fn list_locations(
     State(state): State<AppState>,
     caller: Caller,
@@ -72,7 +77,8 @@ pub async fn list_locations(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"location_id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "supplier": "Tea Traders", "reference": "PO-1042", "lines": [{"product_id": "01JD5X0M2B7C4N9V1Z3K6H8G5F", "quantity": "24", "unit_cost": "2.10"}]}))]
 pub struct NewReceipt {
     location_id: String,
     supplier: Option<String>,
@@ -80,7 +86,7 @@ pub struct NewReceipt {
     lines: Vec<ReceiptLine>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ReceiptLine {
     product_id: String,
     quantity: DecimalText,
@@ -89,7 +95,7 @@ pub struct ReceiptLine {
 
 /// What a stock command recorded: its id (the movements' reference unless the request
 /// gave one), the movements and the levels they left.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RecordedView {
     id: String,
     movements: Vec<MovementView>,
@@ -106,7 +112,7 @@ impl From<pb::StockMovementsResponse> for RecordedView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MovementView {
     product_id: String,
     location_id: String,
@@ -137,7 +143,7 @@ impl From<pb::Movement> for MovementView {
 }
 
 /// A receipt as it was received, with what it recorded.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ReceiptView {
     location_id: String,
     supplier: Option<String>,
@@ -147,13 +153,14 @@ pub struct ReceiptView {
     recorded: RecordedView,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ReceiptLineView {
     product_id: String,
     quantity: String,
     unit_cost: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/stock/receipts", request_body = NewReceipt, responses((status = 201, description = "Received", body = ReceiptView)))]
 pub async fn receive(
     State(state): State<AppState>,
     caller: Caller,
@@ -199,7 +206,8 @@ pub async fn receive(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"location_id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "product_id": "01JD5X0M2B7C4N9V1Z3K6H8G5F", "delta": "-2", "reason": "damaged"}))]
 pub struct NewAdjustment {
     location_id: String,
     product_id: String,
@@ -207,6 +215,7 @@ pub struct NewAdjustment {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/stock/adjustments", request_body = NewAdjustment, responses((status = 201, description = "Adjusted", body = RecordedView)))]
 pub async fn adjust(
     State(state): State<AppState>,
     caller: Caller,
@@ -225,7 +234,8 @@ pub async fn adjust(
     Ok(created(recorded.into_inner().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"location_id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "lines": [{"product_id": "01JD5X0M2B7C4N9V1Z3K6H8G5F", "counted": "17"}], "counted_at": "2026-11-24T07:30:00Z"}))]
 pub struct NewCount {
     location_id: String,
     lines: Vec<CountLine>,
@@ -233,12 +243,13 @@ pub struct NewCount {
     counted_at: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CountLine {
     product_id: String,
     counted: DecimalText,
 }
 
+#[utoipa::path(post, path = "/api/v1/stock/counts", request_body = NewCount, responses((status = 201, description = "The differences recorded", body = RecordedView)))]
 pub async fn count(
     State(state): State<AppState>,
     caller: Caller,
@@ -263,7 +274,8 @@ pub async fn count(
     Ok(created(recorded.into_inner().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"from_location_id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "to_location_id": "01JD5W3A1B2C3D4E5F6G7H8J9K", "lines": [{"product_id": "01JD5X0M2B7C4N9V1Z3K6H8G5F", "quantity": "6"}]}))]
 pub struct NewTransfer {
     from_location_id: String,
     to_location_id: String,
@@ -271,12 +283,14 @@ pub struct NewTransfer {
     reference: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct TransferLine {
     product_id: String,
     quantity: DecimalText,
 }
 
+#[utoipa::path(post, path = "/api/v1/stock/transfers", request_body = NewTransfer,
+    responses((status = 201, description = "Moved: every line or none", body = RecordedView)))]
 pub async fn transfer(
     State(state): State<AppState>,
     caller: Caller,
@@ -302,7 +316,7 @@ pub async fn transfer(
     Ok(created(recorded.into_inner().into()))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StockLevelView {
     product_id: String,
     location_id: String,
@@ -325,16 +339,23 @@ impl From<pb::StockLevel> for StockLevelView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StockQuery {
     location_id: Option<String>,
     product_id: Option<String>,
+    /// Only items at or below their reorder point.
+    #[param(value_type = Option<bool>)]
     below_reorder: Option<String>,
+    /// Levels as they were at this moment (RFC 3339).
     as_of: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1)]
     page: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/stock", params(StockQuery), responses((status = 200, description = "A page of stock levels", body = Page<StockLevelView>)))]
 pub async fn stock(
     State(state): State<AppState>,
     caller: Caller,
@@ -373,14 +394,18 @@ pub async fn stock(
     )))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MovementQuery {
     location_id: Option<String>,
     product_id: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1)]
     page: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/stock/movements", params(MovementQuery), responses((status = 200, description = "A page of movements, newest first", body = Page<MovementView>)))]
 pub async fn movements(
     State(state): State<AppState>,
     caller: Caller,

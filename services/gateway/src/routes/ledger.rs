@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tillstream_proto::ledger::v1 as pb;
 use tillstream_proto::ledger::v1::ledger_service_client::LedgerServiceClient;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{Created, Page, Paging, created, idempotency_key, moment_param, optional, range_param};
 use crate::AppState;
@@ -15,17 +16,24 @@ use crate::error::ApiError;
 use crate::json::{JsonBody, MoneyText, Query};
 use crate::upstream::request;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EntriesQuery {
+    /// An account code of the chart, e.g. `4000`.
     account: Option<String>,
+    /// A sale id, for its entries.
     source_id: Option<String>,
+    /// A date (the whole day, UTC) or an RFC 3339 time; inclusive.
     from: Option<String>,
+    /// A date (the whole day, UTC) or an RFC 3339 time; inclusive.
     to: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1)]
     page: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EntryView {
     id: String,
     posted_at: String,
@@ -39,7 +47,7 @@ pub struct EntryView {
     reversed_by: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EntryLineView {
     account: String,
     debit: String,
@@ -69,6 +77,7 @@ impl From<pb::Entry> for EntryView {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/ledger/entries", params(EntriesQuery), responses((status = 200, description = "A page of entries", body = Page<EntryView>)))]
 pub async fn entries(
     State(state): State<AppState>,
     caller: Caller,
@@ -96,6 +105,7 @@ pub async fn entries(
 }
 
 /// One entry, with what reverses it or what it reverses.
+#[utoipa::path(get, path = "/api/v1/ledger/entries/{id}", params(("id" = String, Path, description = "The entry's id")), responses((status = 200, description = "The entry", body = EntryView)))]
 pub async fn entry(
     State(state): State<AppState>,
     caller: Caller,
@@ -119,20 +129,23 @@ pub async fn entry(
         .ok_or_else(|| ApiError::not_found(format!("no entry `{id}`")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"memo": "Float for the till", "lines": [{"account": "1000", "debit": "200.00"}, {"account": "1100", "credit": "200.00"}]}))]
 pub struct NewEntry {
     memo: String,
     lines: Vec<NewEntryLine>,
 }
 
 /// A debit or a credit (the other absent or "0").
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewEntryLine {
     account: String,
     debit: Option<MoneyText>,
     credit: Option<MoneyText>,
 }
 
+#[utoipa::path(post, path = "/api/v1/ledger/entries", params(("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")), request_body = NewEntry,
+    responses((status = 201, description = "Posted", body = EntryView)))]
 pub async fn post_entry(
     State(state): State<AppState>,
     caller: Caller,
@@ -159,11 +172,14 @@ pub async fn post_entry(
     Ok(created(entry.into_inner().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "posted to the wrong account"}))]
 pub struct ReverseBody {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/ledger/entries/{id}/reverse", params(("id" = String, Path, description = "The entry's id")), request_body = ReverseBody,
+    responses((status = 201, description = "The reversing entry", body = EntryView), (status = 409, description = "Already reversed", body = crate::openapi::ErrorBody)))]
 pub async fn reverse(
     State(state): State<AppState>,
     caller: Caller,
@@ -182,7 +198,7 @@ pub async fn reverse(
 }
 
 /// `{code, name, type, balance}` per account of the chart (balance: debit − credit).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AccountBalanceView {
     code: String,
     name: String,
@@ -191,6 +207,7 @@ pub struct AccountBalanceView {
     balance: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/ledger/accounts", responses((status = 200, description = "The chart of accounts with balances", body = Vec<AccountBalanceView>)))]
 pub async fn accounts(
     State(state): State<AppState>,
     caller: Caller,
@@ -217,19 +234,21 @@ pub async fn accounts(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TrialBalanceQuery {
+    /// RFC 3339; balances of the entries posted up to then.
     as_of: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TrialBalanceView {
     accounts: Vec<AccountView>,
     total_debits: String,
     total_credits: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AccountView {
     code: String,
     name: String,
@@ -240,6 +259,7 @@ pub struct AccountView {
     balance: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/ledger/trial-balance", params(TrialBalanceQuery), responses((status = 200, description = "The trial balance", body = TrialBalanceView)))]
 pub async fn trial_balance(
     State(state): State<AppState>,
     caller: Caller,
@@ -271,13 +291,15 @@ pub async fn trial_balance(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DailyQuery {
+    /// `YYYY-MM-DD` (UTC); today when absent.
     date: Option<String>,
     location_id: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DailyReportView {
     date: String,
     sales_count: u64,
@@ -291,6 +313,7 @@ pub struct DailyReportView {
 }
 
 /// The day's Z-report figures (`date` defaults to today, UTC; all locations unless one).
+#[utoipa::path(get, path = "/api/v1/reports/daily", params(DailyQuery), responses((status = 200, description = "The day's Z-report figures", body = DailyReportView)))]
 pub async fn daily_report(
     State(state): State<AppState>,
     caller: Caller,

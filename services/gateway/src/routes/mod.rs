@@ -11,6 +11,7 @@ pub mod sales;
 
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 
@@ -75,9 +76,14 @@ impl Paging {
 }
 
 /// The query parameters every list takes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// From 1.
+    #[param(value_type = Option<u32>, minimum = 1)]
     pub page: Option<String>,
+    /// 50 unless given; at most 200.
+    #[param(value_type = Option<u32>, minimum = 1)]
     pub limit: Option<String>,
 }
 
@@ -87,13 +93,13 @@ impl PageQuery {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
     pub data: Vec<T>,
     pub meta: PageMeta,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PageMeta {
     pub page: u32,
     pub limit: u32,

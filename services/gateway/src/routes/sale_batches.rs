@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use tillstream_proto::sales::v1 as pb;
+use utoipa::ToSchema;
 
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
 
@@ -19,17 +20,17 @@ use crate::upstream::request;
 /// More sales than this in one request is a 422: split the upload.
 const MAX_SALES: usize = 1_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewBatch {
     sales: Vec<NewSale>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BatchView {
     results: Vec<ResultView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ResultView {
     id: String,
     /// `created`, `already_recorded` or `rejected`.
@@ -40,7 +41,7 @@ pub struct ResultView {
     error: Option<ErrorView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorView {
     code: String,
     message: String,
@@ -67,6 +68,8 @@ fn rejected(id: String, index: usize, code: &str, message: String, field: &str) 
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/sales/batch", request_body = NewBatch,
+    responses((status = 200, description = "One result per sale, in order: `created`, `already_recorded` or `rejected`", body = BatchView)))]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,

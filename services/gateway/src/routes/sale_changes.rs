@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
+use utoipa::ToSchema;
 
 use super::sales::{PaymentBody, PaymentView, SaleView};
 use super::{Created, created, idempotency_key};
@@ -15,7 +16,8 @@ use crate::error::ApiError;
 use crate::json::{DecimalText, JsonBody};
 use crate::upstream::request;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"lines": [{"line_no": 1, "quantity": "1"}], "refunds": [{"method": "cash", "amount": "4.95"}], "restock": true, "reason": "unopened"}))]
 pub struct NewReturn {
     lines: Vec<ReturnLineBody>,
     #[serde(default)]
@@ -24,13 +26,13 @@ pub struct NewReturn {
     reason: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ReturnLineBody {
     line_no: i32,
     quantity: DecimalText,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ReturnView {
     id: String,
     returned_at: String,
@@ -43,7 +45,7 @@ pub struct ReturnView {
     revenue: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ReturnedLineView {
     line_no: i32,
     product_id: String,
@@ -80,6 +82,9 @@ impl From<pb::SaleReturn> for ReturnView {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/sales/{id}/returns", params(("id" = String, Path, description = "The sale's id or its sale number"), ("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")),
+    request_body = NewReturn, responses((status = 201, description = "Returned and refunded", body = ReturnView),
+        (status = 409, description = "The sale is voided, or more would be returned than was sold", body = crate::openapi::ErrorBody)))]
 pub async fn return_goods(
     State(state): State<AppState>,
     caller: Caller,
@@ -113,11 +118,15 @@ pub async fn return_goods(
     Ok(created(returned.into_inner().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "rung up twice"}))]
 pub struct VoidBody {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/sales/{id}/void", params(("id" = String, Path, description = "The sale's id or its sale number")),
+    request_body = VoidBody, responses((status = 200, description = "The voided sale", body = crate::routes::sales::SaleView),
+        (status = 409, description = "Already voided, or it has returns", body = crate::openapi::ErrorBody)))]
 pub async fn void(
     State(state): State<AppState>,
     caller: Caller,

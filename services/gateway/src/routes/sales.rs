@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
+use utoipa::{IntoParams, ToSchema};
 
 use super::sale_changes::ReturnView;
 use super::{Created, Page, created, idempotency_key, range_param};
@@ -16,7 +17,8 @@ use crate::error::ApiError;
 use crate::json::{DecimalText, JsonBody, MoneyText, Query};
 use crate::upstream::request;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01JD6A7B8C9D0E1F2G3H4J5K6M", "location_id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "lines": [{"barcode": "4006381333931", "quantity": "2"}, {"sku": "MUG-01", "quantity": 1, "discount": {"percent": "10"}}], "payments": [{"method": "card", "amount": "5.00"}, {"method": "cash", "amount": "20.00"}]}))]
 pub struct NewSale {
     #[serde(default)]
     id: Option<String>,
@@ -31,7 +33,7 @@ pub struct NewSale {
     captured_at: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewLine {
     product_id: Option<String>,
     sku: Option<String>,
@@ -42,13 +44,13 @@ pub struct NewLine {
     unit_price: Option<MoneyText>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct DiscountBody {
     percent: Option<DecimalText>,
     amount: Option<MoneyText>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct PaymentBody {
     method: String,
     amount: MoneyText,
@@ -65,7 +67,7 @@ impl PaymentBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct Customer {
     name: Option<String>,
     email: Option<String>,
@@ -153,7 +155,7 @@ fn discount(body: Option<DiscountBody>, field: &str) -> Result<Option<pb::Discou
     Ok(Some(pb::Discount { kind: Some(kind) }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SaleView {
     id: String,
     sale_number: String,
@@ -174,7 +176,7 @@ pub struct SaleView {
     returns: Vec<ReturnView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LineView {
     line_no: i32,
     product_id: String,
@@ -193,7 +195,7 @@ pub struct LineView {
     catalog_price: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentView {
     method: String,
     amount: String,
@@ -253,6 +255,9 @@ impl From<pb::Sale> for SaleView {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/sales", params(("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")), request_body = NewSale,
+    responses((status = 201, description = "Rung up; `ledger_status` is `pending` until the ledger books it", body = SaleView),
+              (status = 409, description = "`idempotency_key_reused` with another body, or `idempotency_in_progress`", body = crate::openapi::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -267,6 +272,8 @@ pub async fn create(
     Ok(created(sale.into_inner().into()))
 }
 
+#[utoipa::path(get, path = "/api/v1/sales/{id}", params(("id" = String, Path, description = "The sale's id or its sale number")),
+    responses((status = 200, description = "The sale", body = SaleView)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -282,16 +289,23 @@ pub async fn get(
     Ok(Json(sale.into_inner().into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SaleQuery {
+    /// A date (the whole day, UTC) or an RFC 3339 time; inclusive.
     from: Option<String>,
+    /// A date (the whole day, UTC) or an RFC 3339 time; inclusive.
     to: Option<String>,
     location_id: Option<String>,
+    /// `pending` or `posted`.
     ledger_status: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1)]
     page: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/sales", params(SaleQuery), responses((status = 200, description = "A page of sales, newest first", body = Page<SaleView>)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -326,6 +340,9 @@ pub async fn list(
 
 /// The receipt as `text/plain` (40 columns), or `text/html` when the client accepts it
 /// and not plain text first.
+#[utoipa::path(get, path = "/api/v1/sales/{id}/receipt", params(("id" = String, Path, description = "The sale's id or its sale number")),
+    responses((status = 200, description = "The receipt: 40 columns of text, or HTML when `Accept` prefers it",
+        content((String = "text/plain"), (String = "text/html")))))]
 pub async fn receipt(
     State(state): State<AppState>,
     caller: Caller,

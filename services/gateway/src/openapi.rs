@@ -1,0 +1,288 @@
+//! The OpenAPI 3.1 document at `/api/v1/openapi.json`, generated from the handlers' own
+//! annotations and types. What every operation shares is added here once, from the same
+//! tables the gateway enforces: who may call it (the role matrix gives the security
+//! requirement and the 401/403), the error body for every error status, `x-trace-id`.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use tillstream_access::matrix::{Access, RULES};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, ResponseBuilder, Tag};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::routes::{auth, catalog, imports, inventory, ledger, sale_batches, sale_changes, sales};
+
+/// The error body of every answer that is not a success.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"error": {"code": "validation_failed", "message": "quantity must be positive",
+    "details": [{"field": "lines[0].quantity", "message": "quantity must be positive"}],
+    "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}}))]
+pub struct ErrorBody {
+    pub error: ErrorFields,
+}
+
+#[derive(Debug, ToSchema)]
+pub struct ErrorFields {
+    /// Stable snake_case: `malformed_request`, `validation_failed`, `unauthenticated`,
+    /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `duplicate`,
+    /// `idempotency_key_reused`, `idempotency_in_progress`, `payload_too_large`,
+    /// `unsupported_media_type`, `rate_limited`, `service_unavailable`, `timeout`,
+    /// `internal`.
+    pub code: String,
+    /// For people; not to be parsed.
+    pub message: String,
+    /// The fields at fault, for 400 and 422.
+    pub details: Vec<crate::error::Detail>,
+    /// The request's trace id, also in the `x-trace-id` header.
+    pub trace_id: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tillstream",
+        description = "The point-of-sale back end's REST API: catalog, stock, sales, the books and staff accounts. \
+                       Money is always a decimal string; lists are paged with `page` and `limit`.",
+        version = "1"
+    ),
+    paths(
+        auth::login, auth::pin_login, auth::refresh, auth::logout, auth::me, auth::jwks,
+        auth::create_user, auth::list_users, auth::update_user, auth::set_pin,
+        catalog::create, catalog::search, catalog::lookup, catalog::get, catalog::update,
+        catalog::discontinue, catalog::reactivate,
+        imports::create, imports::get, imports::retry,
+        inventory::create_location, inventory::list_locations, inventory::receive,
+        inventory::adjust, inventory::count, inventory::transfer, inventory::stock,
+        inventory::movements,
+        sales::create, sales::list, sales::get, sales::receipt,
+        sale_changes::return_goods, sale_changes::void, sale_batches::upload,
+        ledger::entries, ledger::post_entry, ledger::entry, ledger::reverse, ledger::accounts,
+        ledger::daily_report, ledger::trial_balance,
+        openapi_json,
+    ),
+    components(schemas(ErrorBody, ErrorFields)),
+    modifiers(&Shared),
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
+pub async fn openapi_json() -> Response {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    let document = DOCUMENT.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_json()
+            .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document.as_str(),
+    )
+        .into_response()
+}
+
+/// The shared parts: security, tags and error responses, from the role matrix.
+#[derive(Debug)]
+struct Shared;
+
+const BEARER: &str = "bearer";
+
+/// Error statuses every operation can answer, and when.
+const ERRORS: &[(&str, &str)] = &[
+    (
+        "400",
+        "The request could not be read (malformed JSON, a bad parameter); `details` names the field",
+    ),
+    ("404", "No such resource"),
+    (
+        "413",
+        "The body is too large (2 MiB; 20 MiB for CSV imports)",
+    ),
+    ("415", "The body is not `application/json`"),
+    (
+        "422",
+        "The request was read but is not valid; `details` names the fields",
+    ),
+    (
+        "429",
+        "Too many requests; `Retry-After` says when to try again",
+    ),
+    (
+        "503",
+        "A service behind the gateway is unavailable; the message names it",
+    ),
+    ("504", "A service behind the gateway did not answer in time"),
+];
+
+const CALLER_ERRORS: &[(&str, &str)] = &[
+    ("401", "No valid access token"),
+    ("403", "The caller's role may not do this"),
+];
+
+impl Modify for Shared {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT (EdDSA)")
+                    .build(),
+            ),
+        );
+        let mut tags = std::collections::BTreeSet::new();
+        for (path, item) in &mut openapi.paths.paths {
+            for (method, operation) in [
+                ("GET", &mut item.get),
+                ("POST", &mut item.post),
+                ("PATCH", &mut item.patch),
+                ("PUT", &mut item.put),
+                ("DELETE", &mut item.delete),
+            ] {
+                let Some(operation) = operation.as_mut() else {
+                    continue;
+                };
+                let tag = tag_of(path);
+                tags.insert(tag);
+                operation.tags = Some(vec![tag.to_owned()]);
+                let access = RULES
+                    .iter()
+                    .find(|r| r.method == method && r.path == path)
+                    .map(|r| r.access);
+                let mut errors = ERRORS.to_vec();
+                if let Some(Access::AtLeast(role)) = access {
+                    operation.security =
+                        Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+                    errors.extend_from_slice(CALLER_ERRORS);
+                    let note = format!("Role: {role} or above.");
+                    operation.description = Some(match operation.description.take() {
+                        Some(text) => format!("{text}\n\n{note}"),
+                        None => note,
+                    });
+                }
+                add_errors(operation, &errors);
+            }
+        }
+        openapi.tags = Some(tags.into_iter().map(|t| Tag::new(t)).collect());
+    }
+}
+
+fn add_errors(operation: &mut Operation, errors: &[(&str, &str)]) {
+    for (status, description) in errors {
+        if operation.responses.responses.contains_key(*status) {
+            continue;
+        }
+        let response = ResponseBuilder::new()
+            .description(*description)
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))))
+                    .build(),
+            )
+            .build();
+        operation
+            .responses
+            .responses
+            .insert((*status).to_owned(), RefOr::T(response));
+    }
+}
+
+/// The tag of a path: the part of the API it belongs to.
+fn tag_of(path: &str) -> &'static str {
+    let rest = path.trim_start_matches("/api/v1/");
+    match rest.split('/').next().unwrap_or_default() {
+        "auth" | "users" | ".well-known" => "auth",
+        "products" => "catalog",
+        "locations" | "stock" => "inventory",
+        "sales" => "sales",
+        "ledger" | "reports" => "ledger",
+        _ if path.starts_with("/.well-known") => "auth",
+        _ => "meta",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn documented() -> BTreeSet<String> {
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut routes = BTreeSet::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                routes.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+        routes
+    }
+
+    /// The role matrix lists every route the router serves (the gateway's role test
+    /// proves that route by route), so the document and the router hold the same routes.
+    #[test]
+    fn every_route_is_documented_and_every_documented_route_exists() {
+        // Probes and metrics are for operators (docs/operations.md), not API clients.
+        let operations = ["/healthz", "/readyz", "/metrics"];
+        let served: BTreeSet<String> = RULES
+            .iter()
+            .filter(|r| !operations.contains(&r.path))
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        let documented = documented();
+        let missing: Vec<_> = served.difference(&documented).collect();
+        let extra: Vec<_> = documented.difference(&served).collect();
+        assert!(
+            missing.is_empty(),
+            "routes without documentation: {missing:?}"
+        );
+        assert!(
+            extra.is_empty(),
+            "documented routes that are not served: {extra:?}"
+        );
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1_with_security_from_the_role_matrix() {
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+        let login = &document["paths"]["/api/v1/auth/login"]["post"];
+        assert!(login.get("security").is_none(), "login is public");
+        assert!(login["responses"].get("401").is_none());
+        let void = &document["paths"]["/api/v1/sales/{id}/void"]["post"];
+        assert_eq!(void["security"][0]["bearer"], serde_json::json!([]));
+        assert!(void["description"].as_str().unwrap().contains("manager"));
+        for status in [
+            "400", "401", "403", "404", "409", "422", "429", "503", "504",
+        ] {
+            assert_eq!(
+                void["responses"][status]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{status}"
+            );
+        }
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        for name in [
+            "NewSale",
+            "SaleView",
+            "ErrorBody",
+            "EntryView",
+            "ProductView",
+        ] {
+            assert!(schemas.contains_key(name), "{name}");
+        }
+        assert!(
+            schemas["NewSale"].get("example").is_some()
+                || schemas["NewSale"].get("examples").is_some()
+        );
+    }
+}
