@@ -72,7 +72,61 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     deserializer
         .end()
         .map_err(|e| ApiError::malformed(None, format!("the body is not valid JSON: {e}")))?;
+    if let Some(field) = field_with_nul(bytes) {
+        return Err(ApiError::invalid(field, NUL_MESSAGE));
+    }
     Ok(value)
+}
+
+const NUL_MESSAGE: &str = "must not contain NUL characters (\\u0000)";
+
+/// The path of a string (or key) holding a NUL character, which no field of ours means
+/// and PostgreSQL's text cannot store. Only bodies that spell `\u0000` are walked.
+fn field_with_nul(bytes: &[u8]) -> Option<String> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+        let join = |key: &str| {
+            if path.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
+        match value {
+            serde_json::Value::String(text) if text.contains('\0') => Some(if path.is_empty() {
+                "body".into()
+            } else {
+                path.to_owned()
+            }),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+                if key.contains('\0') {
+                    Some(join(&key.replace('\0', "\\u0000")))
+                } else {
+                    walk(item, &join(key))
+                }
+            }),
+            _ => None,
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&value, "")
+}
+
+/// Refuses a path with an encoded NUL (`%00`) before any handler reads its parameters.
+pub async fn no_nul_in_path(
+    request: Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    if request.uri().path().to_ascii_lowercase().contains("%00") {
+        return Err(ApiError::malformed(Some("path".into()), NUL_MESSAGE));
+    }
+    Ok(next.run(request).await)
 }
 
 /// The field a data error is about: its path, or for a missing field the path of the
@@ -127,6 +181,9 @@ fn serde_urlencoded_deserializer(query: &str) -> Result<serde_json::Value, Strin
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let (key, value) = (percent_decode(key)?, percent_decode(value)?);
+        if key.contains('\0') || value.contains('\0') {
+            return Err(format!("`{}` {NUL_MESSAGE}", key.replace('\0', "%00")));
+        }
         object.insert(key, serde_json::Value::String(value));
     }
     Ok(serde_json::Value::Object(object))
@@ -201,6 +258,40 @@ impl<'de> serde::Deserialize<'de> for DecimalText {
     }
 }
 
+/// `"12.50"`: the schema of money in a request.
+impl utoipa::PartialSchema for MoneyText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$"))
+            .description(Some("Money as a decimal string, never a JSON number"))
+            .examples(["12.50"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for MoneyText {}
+
+/// `"0.350"` or `2`: the schema of a quantity or rate in a request.
+impl utoipa::PartialSchema for DecimalText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::OneOfBuilder::new()
+            .item(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$")),
+            )
+            .item(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer),
+            )
+            .description(Some("A decimal string such as \"0.350\", or an integer"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DecimalText {}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
@@ -263,43 +354,24 @@ mod tests {
     }
 
     #[test]
+    fn a_nul_character_is_refused_naming_its_field() {
+        let body = r#"{"location_id": "a\u0000b", "lines": []}"#;
+        assert_eq!(
+            field_of(body),
+            (StatusCode::UNPROCESSABLE_ENTITY, "location_id".into())
+        );
+        let body = r#"{"location_id": "l", "lines": [{"quantity": "1", "price": "\u0000"}]}"#;
+        assert_eq!(field_of(body).1, "lines[0].price");
+        // An escaped backslash before `u0000` is no NUL.
+        let ok: Sale = parse(r#"{"location_id": "\\u0000", "lines": []}"#.as_bytes()).unwrap();
+        assert_eq!(ok.location_id, "\\u0000");
+        assert!(serde_urlencoded_deserializer("q=a%00b").is_err());
+    }
+
+    #[test]
     fn queries_are_percent_decoded() {
         let value = serde_urlencoded_deserializer("q=caf%C3%A9+au+lait&page=2").unwrap();
         assert_eq!(value["q"], "café au lait");
         assert!(serde_urlencoded_deserializer("q=%zz").is_err());
     }
 }
-
-/// `"12.50"`: the schema of money in a request.
-impl utoipa::PartialSchema for MoneyText {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$"))
-            .description(Some("Money as a decimal string, never a JSON number"))
-            .examples(["12.50"])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for MoneyText {}
-
-/// `"0.350"` or `2`: the schema of a quantity or rate in a request.
-impl utoipa::PartialSchema for DecimalText {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::OneOfBuilder::new()
-            .item(
-                utoipa::openapi::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$")),
-            )
-            .item(
-                utoipa::openapi::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::Integer),
-            )
-            .description(Some("A decimal string such as \"0.350\", or an integer"))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for DecimalText {}

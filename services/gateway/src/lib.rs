@@ -168,6 +168,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             access::authorize,
         ))
+        .route_layer(axum::middleware::from_fn(json::no_nul_in_path))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -119,6 +119,11 @@ const ERRORS: &[(&str, &str)] = &[
     ("504", "A service behind the gateway did not answer in time"),
 ];
 
+const CONFLICT: (&str, &str) = (
+    "409",
+    "A conflict: a duplicate, a stale `If-Match`, an `Idempotency-Key` reused with another body or still in progress, or a state that forbids it",
+);
+
 const CALLER_ERRORS: &[(&str, &str)] = &[
     ("401", "No valid access token"),
     ("403", "The caller's role may not do this"),
@@ -156,6 +161,9 @@ impl Modify for Shared {
                     .find(|r| r.method == method && r.path == path)
                     .map(|r| r.access);
                 let mut errors = ERRORS.to_vec();
+                if method != "GET" {
+                    errors.push(CONFLICT);
+                }
                 if let Some(Access::AtLeast(role)) = access {
                     operation.security =
                         Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
@@ -257,7 +265,8 @@ mod tests {
         assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
         let login = &document["paths"]["/api/v1/auth/login"]["post"];
         assert!(login.get("security").is_none(), "login is public");
-        assert!(login["responses"].get("401").is_none());
+        let jwks = &document["paths"]["/.well-known/jwks.json"]["get"];
+        assert!(jwks.get("security").is_none() && jwks["responses"].get("401").is_none());
         let void = &document["paths"]["/api/v1/sales/{id}/void"]["post"];
         assert_eq!(void["security"][0]["bearer"], serde_json::json!([]));
         assert!(void["description"].as_str().unwrap().contains("manager"));

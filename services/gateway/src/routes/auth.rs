@@ -44,7 +44,8 @@ impl From<pb::Tokens> for TokensView {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginBody,
-    responses((status = 200, description = "Tokens", body = TokensView)))]
+    responses((status = 200, description = "Tokens", body = TokensView),
+        (status = 401, description = "Unknown user, wrong secret, or a spent or revoked token", body = crate::openapi::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<LoginBody>,
@@ -68,7 +69,8 @@ pub struct PinLoginBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/pin-login", request_body = PinLoginBody,
-    responses((status = 200, description = "Tokens", body = TokensView)))]
+    responses((status = 200, description = "Tokens", body = TokensView),
+        (status = 401, description = "Unknown user, wrong secret, or a spent or revoked token", body = crate::openapi::ErrorBody)))]
 pub async fn pin_login(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<PinLoginBody>,
@@ -91,7 +93,8 @@ pub struct RefreshBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/refresh", request_body = RefreshBody,
-    responses((status = 200, description = "Tokens", body = TokensView)))]
+    responses((status = 200, description = "Tokens", body = TokensView),
+        (status = 401, description = "Unknown user, wrong secret, or a spent or revoked token", body = crate::openapi::ErrorBody)))]
 pub async fn refresh(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
