@@ -177,7 +177,7 @@ impl Modify for Shared {
                 add_errors(operation, &errors);
             }
         }
-        openapi.tags = Some(tags.into_iter().map(|t| Tag::new(t)).collect());
+        openapi.tags = Some(tags.into_iter().map(Tag::new).collect());
     }
 }
 
