@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod error;
+pub mod in_flight;
 pub mod json;
 pub mod limits;
 pub mod openapi;
@@ -44,6 +45,7 @@ pub struct AppState {
     /// Browser origins allowed to call the API.
     pub cors_origins: Vec<HeaderValue>,
     pub limits: Arc<RateLimits>,
+    pub in_flight: in_flight::InFlight,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
                 settings.rate_limit_user_rps,
                 settings.rate_limit_addr_rps,
             )),
+            in_flight: in_flight::InFlight::default(),
         }
     }
 }
@@ -164,6 +167,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports/daily", get(ledger::daily_report))
         .route("/api/v1/ledger/trial-balance", get(ledger::trial_balance))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.in_flight.clone(),
+            in_flight::guard,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::authorize,

@@ -33,6 +33,7 @@ fn app(limits: RateLimits) -> axum::Router {
         keys: KeyCache::pinned(SIGNER.key_set()),
         cors_origins: Vec::new(),
         limits: Arc::new(limits),
+        in_flight: Default::default(),
     })
 }
 

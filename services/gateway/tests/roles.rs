@@ -86,6 +86,7 @@ fn app() -> axum::Router {
         keys,
         cors_origins: Vec::new(),
         limits: std::sync::Arc::new(RateLimits::off()),
+        in_flight: Default::default(),
     })
 }
 
