@@ -187,6 +187,7 @@ async fn adjust_latency(
             product_id: product.into(),
             delta: if i % 2 == 0 { "1" } else { "-1" }.into(),
             reason: "bench".into(),
+            ..Default::default()
         };
         let started = Instant::now();
         inventory.adjust_stock(request).await?;

@@ -78,6 +78,19 @@ impl EventStore {
         }
     }
 
+    /// Records `key` with `response` inside the caller's transaction, for commands whose
+    /// response is known only once their effects are written. `IdempotencyRace` when a
+    /// concurrent request with the key got there first (roll back and read its response).
+    pub async fn record_idempotency_in(
+        &self,
+        conn: &mut PgConnection,
+        key: &IdempotencyKey,
+        response: &Value,
+        stream_id: &str,
+    ) -> Result<(), StoreError> {
+        record(conn, key, response, stream_id).await
+    }
+
     /// Deletes expired keys; returns how many. Run it now and then; correctness does not
     /// depend on it, since expired keys are ignored and overwritten.
     pub async fn purge_expired_idempotency_keys(&self) -> Result<u64, StoreError> {

@@ -3,12 +3,13 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tillstream_proto::inventory::v1 as pb;
 use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Created, Page, PageQuery, created, optional};
+use super::{Created, Page, PageQuery, created, idempotency_key, optional};
 use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
@@ -160,10 +161,11 @@ pub struct ReceiptLineView {
     unit_cost: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/stock/receipts", request_body = NewReceipt, responses((status = 201, description = "Received", body = ReceiptView)))]
+#[utoipa::path(post, path = "/api/v1/stock/receipts", params(("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")), request_body = NewReceipt, responses((status = 201, description = "Received", body = ReceiptView)))]
 pub async fn receive(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<NewReceipt>,
 ) -> Result<Created<ReceiptView>, ApiError> {
     let lines: Vec<pb::ReceiptLine> = body
@@ -176,6 +178,7 @@ pub async fn receive(
         })
         .collect();
     let message = pb::ReceiveStockRequest {
+        idempotency_key: idempotency_key(&headers)?,
         location_id: body.location_id.clone(),
         supplier: body.supplier.clone().unwrap_or_default(),
         reference: body.reference.clone().unwrap_or_default(),
@@ -215,13 +218,15 @@ pub struct NewAdjustment {
     reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/stock/adjustments", request_body = NewAdjustment, responses((status = 201, description = "Adjusted", body = RecordedView)))]
+#[utoipa::path(post, path = "/api/v1/stock/adjustments", params(("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")), request_body = NewAdjustment, responses((status = 201, description = "Adjusted", body = RecordedView)))]
 pub async fn adjust(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<NewAdjustment>,
 ) -> Result<Created<RecordedView>, ApiError> {
     let message = pb::AdjustStockRequest {
+        idempotency_key: idempotency_key(&headers)?,
         location_id: body.location_id,
         product_id: body.product_id,
         delta: body.delta.0,
@@ -249,13 +254,15 @@ pub struct CountLine {
     counted: DecimalText,
 }
 
-#[utoipa::path(post, path = "/api/v1/stock/counts", request_body = NewCount, responses((status = 201, description = "The differences recorded", body = RecordedView)))]
+#[utoipa::path(post, path = "/api/v1/stock/counts", params(("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")), request_body = NewCount, responses((status = 201, description = "The differences recorded", body = RecordedView)))]
 pub async fn count(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<NewCount>,
 ) -> Result<Created<RecordedView>, ApiError> {
     let message = pb::CountStockRequest {
+        idempotency_key: idempotency_key(&headers)?,
         location_id: body.location_id,
         lines: body
             .lines
@@ -289,14 +296,16 @@ pub struct TransferLine {
     quantity: DecimalText,
 }
 
-#[utoipa::path(post, path = "/api/v1/stock/transfers", request_body = NewTransfer,
+#[utoipa::path(post, path = "/api/v1/stock/transfers", params(("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")), request_body = NewTransfer,
     responses((status = 201, description = "Moved: every line or none", body = RecordedView)))]
 pub async fn transfer(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<NewTransfer>,
 ) -> Result<Created<RecordedView>, ApiError> {
     let message = pb::TransferStockRequest {
+        idempotency_key: idempotency_key(&headers)?,
         from_location_id: body.from_location_id,
         to_location_id: body.to_location_id,
         lines: body

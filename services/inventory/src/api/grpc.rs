@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
-use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
+use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey, StoreError, request_hash};
 use tillstream_proto::inventory::v1 as pb;
 use tillstream_proto::inventory::v1::inventory_service_server::InventoryService;
 use tonic::{Request, Response, Status};
@@ -53,6 +53,7 @@ impl InventoryService for InventoryApi {
     ) -> Result<Response<pb::ReceiveStockResponse>, Status> {
         let metadata = metadata_of(&request);
         let request = request.into_inner();
+        let idempotency = idempotency_of("receive_stock", &request, |r| &mut r.idempotency_key)?;
         let lines = request
             .lines
             .iter()
@@ -72,6 +73,7 @@ impl InventoryService for InventoryApi {
             reference,
             &lines,
             metadata,
+            idempotency,
         )
         .await?;
         Ok(Response::new(pb::ReceiveStockResponse {
@@ -91,6 +93,7 @@ impl InventoryService for InventoryApi {
     ) -> Result<Response<pb::StockMovementsResponse>, Status> {
         let metadata = metadata_of(&request);
         let request = request.into_inner();
+        let idempotency = idempotency_of("adjust_stock", &request, |r| &mut r.idempotency_key)?;
         let delta = decimal(&request.delta, "delta")?;
         let recorded = adjust_stock(
             &self.store,
@@ -99,6 +102,7 @@ impl InventoryService for InventoryApi {
             delta,
             &request.reason,
             metadata,
+            idempotency,
         )
         .await?;
         Ok(Response::new(recorded_to_proto(recorded)))
@@ -110,6 +114,7 @@ impl InventoryService for InventoryApi {
     ) -> Result<Response<pb::StockMovementsResponse>, Status> {
         let metadata = metadata_of(&request);
         let request = request.into_inner();
+        let idempotency = idempotency_of("count_stock", &request, |r| &mut r.idempotency_key)?;
         let lines = request
             .lines
             .iter()
@@ -128,6 +133,7 @@ impl InventoryService for InventoryApi {
             &lines,
             counted_at,
             metadata,
+            idempotency,
         )
         .await?;
         Ok(Response::new(recorded_to_proto(recorded)))
@@ -139,6 +145,7 @@ impl InventoryService for InventoryApi {
     ) -> Result<Response<pb::StockMovementsResponse>, Status> {
         let metadata = metadata_of(&request);
         let request = request.into_inner();
+        let idempotency = idempotency_of("transfer_stock", &request, |r| &mut r.idempotency_key)?;
         let lines = request
             .lines
             .iter()
@@ -157,6 +164,7 @@ impl InventoryService for InventoryApi {
             optional(&request.reference),
             &lines,
             metadata,
+            idempotency,
         )
         .await?;
         Ok(Response::new(recorded_to_proto(recorded)))
@@ -300,6 +308,22 @@ fn cost_text(cost: Decimal) -> String {
         cost.rescale(2);
     }
     cost.to_string()
+}
+
+/// The request's idempotency key, scoped to the command, with a hash of the rest of the
+/// request so a key reused for another request is refused.
+fn idempotency_of<M: prost::Message + Clone>(
+    command: &str,
+    request: &M,
+    key_of: impl Fn(&mut M) -> &mut String,
+) -> Result<Option<IdempotencyKey>, AppError> {
+    let mut rest = request.clone();
+    let key = std::mem::take(key_of(&mut rest)).trim().to_owned();
+    if key.is_empty() {
+        return Ok(None);
+    }
+    let hash = request_hash(&rest.encode_to_vec())?;
+    Ok(Some(IdempotencyKey::new(format!("{command}:{key}"), hash)))
 }
 
 #[cfg(test)]

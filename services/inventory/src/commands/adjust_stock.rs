@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
-use tillstream_eventstore::{EventMetadata, EventStore};
+use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey};
 
 use super::checks::{Recorded, refused_at, require_location, require_products};
 use super::stock_batch::{StockBatch, StockDocument, in_transaction};
@@ -19,6 +19,7 @@ pub async fn adjust_stock(
     delta: Decimal,
     reason: &str,
     metadata: EventMetadata,
+    idempotency: Option<IdempotencyKey>,
 ) -> Result<Recorded, AppError> {
     let reason = reason.trim();
     if reason.is_empty() {
@@ -48,8 +49,7 @@ pub async fn adjust_stock(
             reason: reason.to_owned(),
         },
     };
-    let movements = in_transaction(store, &metadata, &adjustment).await?;
-    Recorded::read(store, id, movements).await
+    in_transaction(store, &metadata, &adjustment, id, idempotency.as_ref()).await
 }
 
 struct Adjustment<'a> {

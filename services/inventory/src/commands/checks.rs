@@ -71,7 +71,8 @@ pub fn refused_at(prefix: &str) -> impl Fn(BatchError) -> AppError + '_ {
 }
 
 /// What a stock command recorded: its reference, the movements and the levels they left.
-#[derive(Debug, Clone)]
+/// Kept as the answer to a repeat of its `Idempotency-Key`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Recorded {
     pub id: String,
     pub movements: Vec<MovementRow>,
@@ -79,9 +80,9 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    /// Reads the levels the movements left (committed, so what any reader now sees).
+    /// Reads the levels the movements left, inside the transaction that wrote them.
     pub async fn read(
-        store: &EventStore,
+        conn: &mut sqlx::PgConnection,
         id: String,
         movements: Vec<MovementRow>,
     ) -> Result<Self, AppError> {
@@ -91,7 +92,7 @@ impl Recorded {
             .collect();
         items.sort();
         items.dedup();
-        let levels = stock_levels::of_items(store.pool(), &items)
+        let levels = stock_levels::of_items(conn, &items)
             .await
             .map_err(StoreError::from)?;
         Ok(Recorded {

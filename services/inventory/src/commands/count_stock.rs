@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
-use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
+use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey, StoreError};
 
 use super::checks::{Recorded, refused_at, require_location, require_products};
 use super::stock_batch::{StockBatch, StockDocument, in_transaction};
@@ -28,6 +28,7 @@ pub async fn count_stock(
     lines: &[CountLine],
     counted_at: Option<DateTime<Utc>>,
     metadata: EventMetadata,
+    idempotency: Option<IdempotencyKey>,
 ) -> Result<Recorded, AppError> {
     if counted_at.is_some_and(|at| at > Utc::now() + CLOCK_SKEW) {
         return Err(AppError::invalid(
@@ -48,8 +49,7 @@ pub async fn count_stock(
         lines,
         counted_at,
     };
-    let movements = in_transaction(store, &metadata, &count).await?;
-    Recorded::read(store, id, movements).await
+    in_transaction(store, &metadata, &count, id, idempotency.as_ref()).await
 }
 
 struct Count<'c> {

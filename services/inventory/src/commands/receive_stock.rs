@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
-use tillstream_eventstore::{EventMetadata, EventStore};
+use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey};
 
 use super::checks::{Recorded, refused_at, require_location, require_products};
 use super::stock_batch::{StockBatch, StockDocument, in_transaction};
@@ -25,6 +25,7 @@ pub async fn receive_stock(
     reference: Option<&str>,
     lines: &[ReceiptLine],
     metadata: EventMetadata,
+    idempotency: Option<IdempotencyKey>,
 ) -> Result<Recorded, AppError> {
     require_location(store, location_id, "location_id").await?;
     let ids: Vec<String> = lines.iter().map(|l| l.product_id.clone()).collect();
@@ -35,8 +36,7 @@ pub async fn receive_stock(
         ..metadata
     };
     let receipt = Receipt { location_id, lines };
-    let movements = in_transaction(store, &metadata, &receipt).await?;
-    Recorded::read(store, id, movements).await
+    in_transaction(store, &metadata, &receipt, id, idempotency.as_ref()).await
 }
 
 struct Receipt<'r> {

@@ -8,10 +8,13 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use sqlx::PgConnection;
-use tillstream_eventstore::{AppendRequest, EventMetadata, EventStore, NewEvent, StoreError};
+use tillstream_eventstore::{
+    AppendRequest, EventMetadata, EventStore, IdempotencyKey, NewEvent, StoreError,
+};
 use tillstream_kernel::Decider;
 
 use super::CONFLICT_RETRIES;
+use super::checks::Recorded;
 use crate::api::error::AppError;
 use crate::domain::stock_item::{self, Command, Event, StockError, StockItem};
 use crate::projections::movements::{self, MovementRow};
@@ -181,12 +184,19 @@ pub trait StockDocument {
 }
 
 /// Records `document` in a transaction with a fresh batch, deciding again from the start
-/// when a concurrent movement of one of its items got in first. Returns the movements.
+/// when a concurrent movement of one of its items got in first. Returns what it recorded
+/// under `id`; with an `Idempotency-Key`, remembers that in the same transaction and answers
+/// a repeat of the key with it, recording nothing twice.
 pub async fn in_transaction(
     store: &EventStore,
     metadata: &EventMetadata,
     document: &impl StockDocument,
-) -> Result<Vec<MovementRow>, AppError> {
+    id: String,
+    idempotency: Option<&IdempotencyKey>,
+) -> Result<Recorded, AppError> {
+    if let Some(replayed) = replay(store, idempotency).await? {
+        return Ok(replayed);
+    }
     let mut attempt = 1;
     loop {
         let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
@@ -194,12 +204,48 @@ pub async fn in_transaction(
         match document.record(&mut batch, &mut tx).await {
             Err(AppError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => {
                 attempt += 1;
+                continue;
             }
             Err(error) => return Err(error),
-            Ok(()) => {
-                tx.commit().await.map_err(StoreError::from)?;
-                return Ok(batch.into_movements());
+            Ok(()) => {}
+        }
+        let recorded = Recorded::read(&mut tx, id.clone(), batch.into_movements()).await?;
+        if let Some(key) = idempotency {
+            let response = serde_json::to_value(&recorded).map_err(StoreError::from)?;
+            match store
+                .record_idempotency_in(&mut tx, key, &response, &id)
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::IdempotencyRace { .. }) if attempt < CONFLICT_RETRIES => {
+                    // A repeat running at the same time committed first: its answer is ours.
+                    drop(tx);
+                    if let Some(replayed) = replay(store, idempotency).await? {
+                        return Ok(replayed);
+                    }
+                    attempt += 1;
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
             }
         }
+        tx.commit().await.map_err(StoreError::from)?;
+        return Ok(recorded);
     }
+}
+
+/// The answer kept for the key, if it was used already (with another request:
+/// `IdempotencyMismatch`).
+async fn replay(
+    store: &EventStore,
+    idempotency: Option<&IdempotencyKey>,
+) -> Result<Option<Recorded>, AppError> {
+    let Some(key) = idempotency else {
+        return Ok(None);
+    };
+    let Some(replay) = store.find_idempotent(key).await? else {
+        return Ok(None);
+    };
+    let recorded = serde_json::from_value(replay.response).map_err(StoreError::from)?;
+    Ok(Some(recorded))
 }

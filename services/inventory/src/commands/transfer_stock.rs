@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
-use tillstream_eventstore::{EventMetadata, EventStore};
+use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey};
 
 use super::checks::{Recorded, refused_at, require_location, require_products};
 use super::stock_batch::{StockBatch, StockDocument, in_transaction};
@@ -23,6 +23,7 @@ pub async fn transfer_stock(
     reference: Option<&str>,
     lines: &[TransferLine],
     metadata: EventMetadata,
+    idempotency: Option<IdempotencyKey>,
 ) -> Result<Recorded, AppError> {
     require_location(store, from_location_id, "from_location_id").await?;
     require_location(store, to_location_id, "to_location_id").await?;
@@ -44,8 +45,7 @@ pub async fn transfer_stock(
         to_location_id,
         lines,
     };
-    let movements = in_transaction(store, &metadata, &transfer).await?;
-    Recorded::read(store, id, movements).await
+    in_transaction(store, &metadata, &transfer, id, idempotency.as_ref()).await
 }
 
 struct Transfer<'t> {

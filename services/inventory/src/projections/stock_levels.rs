@@ -7,7 +7,7 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 use crate::domain::stock_item::StockItem;
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct StockLevelRow {
     pub product_id: String,
     pub location_id: String,
@@ -109,7 +109,7 @@ pub async fn page(
 
 /// The current levels of the given (product, location) items.
 pub async fn of_items(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     items: &[(String, String)],
 ) -> Result<Vec<StockLevelRow>, sqlx::Error> {
     let (products, locations): (Vec<String>, Vec<String>) = items.iter().cloned().unzip();

@@ -139,6 +139,7 @@ impl Stack {
                     counted: "0".into(),
                 }],
                 counted_at: String::new(),
+                ..Default::default()
             };
             async move {
                 let answer = client.count_stock(count).await;
@@ -264,5 +265,6 @@ fn receipt(
             quantity: quantity.into(),
             unit_cost: unit_cost.into(),
         }],
+        ..Default::default()
     }
 }

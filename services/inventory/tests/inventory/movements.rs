@@ -14,6 +14,7 @@ fn adjustment(location: &str, product: &str, delta: &str, reason: &str) -> pb::A
         product_id: product.into(),
         delta: delta.into(),
         reason: reason.into(),
+        ..Default::default()
     }
 }
 
@@ -25,6 +26,7 @@ fn count(location: &str, product: &str, counted: &str, counted_at: &str) -> pb::
             counted: counted.into(),
         }],
         counted_at: counted_at.into(),
+        ..Default::default()
     }
 }
 
@@ -40,6 +42,7 @@ fn transfer(from: &str, to: &str, lines: &[(&str, &str)]) -> pb::TransferStockRe
             })
             .collect(),
         reference: String::new(),
+        ..Default::default()
     }
 }
 
@@ -330,4 +333,70 @@ async fn low_and_negative_stock_show_in_the_read_model_and_are_published() {
         }
     }
     assert_eq!(alerts, ["low", "negative"]);
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_records_once_and_answers_the_first_result() {
+    let mut stack = start().await;
+    let shop = stack.location("S1").await;
+    let beans = stack.product("BEANS", "").await;
+    stack.receive(&shop, &beans, "10", "2.00").await;
+
+    let keyed = pb::AdjustStockRequest {
+        idempotency_key: "till-7-adjust-1".into(),
+        ..adjustment(&shop, &beans, "-3", "dropped a crate")
+    };
+    let first = stack
+        .inventory
+        .adjust_stock(keyed.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    // Concurrent and later repeats, as a till retrying after a timeout sends them.
+    let (mut one, mut two) = (stack.inventory.clone(), stack.inventory.clone());
+    let (a, b) = tokio::join!(
+        one.adjust_stock(keyed.clone()),
+        two.adjust_stock(keyed.clone())
+    );
+    for repeat in [a.unwrap().into_inner(), b.unwrap().into_inner()] {
+        assert_eq!(repeat, first);
+    }
+    assert_eq!(first.levels[0].on_hand, "7");
+    let history = stack.movements(&shop, &beans).await;
+    assert_eq!(
+        history.len(),
+        2,
+        "one receipt and one adjustment: {history:?}"
+    );
+
+    // The key with another request is refused, naming the key.
+    let other = pb::AdjustStockRequest {
+        delta: "-4".into(),
+        ..keyed.clone()
+    };
+    let refused = stack.inventory.adjust_stock(other).await.unwrap_err();
+    assert_eq!(
+        field(&refused),
+        (Code::AlreadyExists, Some("idempotency_key"))
+    );
+
+    // The same key names a different command elsewhere: a receipt is its own.
+    let receipt = pb::ReceiveStockRequest {
+        location_id: shop.clone(),
+        lines: vec![pb::ReceiptLine {
+            product_id: beans.clone(),
+            quantity: "5".into(),
+            unit_cost: "2.00".into(),
+        }],
+        idempotency_key: "till-7-adjust-1".into(),
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        stack
+            .inventory
+            .receive_stock(receipt.clone())
+            .await
+            .unwrap();
+    }
+    assert_eq!(stack.movements(&shop, &beans).await[0].on_hand_after, "12");
 }

@@ -143,6 +143,7 @@ async fn run(stack: &mut Stack, model: &mut Model, ops: Vec<Op>) {
                     product_id: p,
                     delta: qty(delta).to_string(),
                     reason: "property".into(),
+                    ..Default::default()
                 };
                 stack.inventory.adjust_stock(request).await.unwrap();
                 model.moved(item, qty(delta));
@@ -156,6 +157,7 @@ async fn run(stack: &mut Stack, model: &mut Model, ops: Vec<Op>) {
                         counted: qty(counted).to_string(),
                     }],
                     counted_at: String::new(),
+                    ..Default::default()
                 };
                 stack.inventory.count_stock(request).await.unwrap();
                 let before = model.level.get(&item).copied().unwrap_or_default();
@@ -174,6 +176,7 @@ async fn run(stack: &mut Stack, model: &mut Model, ops: Vec<Op>) {
                         quantity: qty(quantity).to_string(),
                     }],
                     reference: String::new(),
+                    ..Default::default()
                 };
                 stack.inventory.transfer_stock(request).await.unwrap();
                 model.moved(item, -qty(quantity));

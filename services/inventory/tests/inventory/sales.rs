@@ -194,6 +194,7 @@ async fn a_count_keeps_the_sales_rung_up_while_it_was_taken() {
             counted: "9".into(),
         }],
         counted_at,
+        ..Default::default()
     };
     let recorded = stack
         .inventory
