@@ -4,13 +4,24 @@
 
 use tillstream_eventstore::StoreError;
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 /// The metadata key that names the request field an error is about.
 pub const FIELD_METADATA: &str = "tillstream-field";
 
-/// A status with `field` in its metadata.
+/// A status naming `field` twice: as a standard `google.rpc.BadRequest` field violation in
+/// the status details (what gRPC clients of the gateway read, with `tonic-types` or any
+/// richer-error library), and in the metadata entry (what the gateway maps to JSON).
 pub fn status_with_field(code: Code, field: Option<&str>, message: impl Into<String>) -> Status {
-    let mut status = Status::new(code, message.into());
+    let message = message.into();
+    let mut status = match field {
+        Some(field) => Status::with_error_details(
+            code,
+            message.clone(),
+            ErrorDetails::with_bad_request_violation(field, message),
+        ),
+        None => Status::new(code, message),
+    };
     if let Some(field) = field
         && let Ok(value) = field.parse()
     {

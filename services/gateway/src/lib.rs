@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod error;
+pub mod grpc;
 pub mod in_flight;
 pub mod json;
 pub mod limits;
@@ -230,14 +231,44 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = router(AppState::new(&settings));
-    tracing::info!(service = SERVICE, addr = %listener.local_addr()?, "listening");
-    axum::serve(
-        tillstream_service::without_nagle(listener),
+    serve_all(settings, listener, None, shutdown).await
+}
+
+/// Serves REST on `http`, and the gRPC mirror on `grpc` when given, until `shutdown`; both
+/// drain their in-flight requests before this returns.
+pub async fn serve_all(
+    settings: GatewaySettings,
+    http: TcpListener,
+    grpc: Option<TcpListener>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let state = AppState::new(&settings);
+    let grpc_side = match grpc {
+        None => None,
+        Some(listener) => {
+            let app = grpc::router(&state.upstreams, shutdown.child_token())
+                .map_err(std::io::Error::other)?;
+            tracing::info!(service = SERVICE, addr = %listener.local_addr()?, "gRPC listening");
+            let serving = axum::serve(
+                tillstream_service::without_nagle(listener),
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+            Some(tokio::spawn(serving.into_future()))
+        }
+    };
+    let app = router(state);
+    tracing::info!(service = SERVICE, addr = %http.local_addr()?, "listening");
+    let rest = axum::serve(
+        tillstream_service::without_nagle(http),
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
+    .await;
+    if let Some(grpc_side) = grpc_side {
+        grpc_side.await.map_err(std::io::Error::other)??;
+    }
+    rest
 }
 
 /// The whole of the gateway's `main`: logs, settings from the environment (exit code 2 and
@@ -258,9 +289,16 @@ pub async fn run_main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let grpc = match tokio::net::TcpListener::bind(settings.grpc_addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(%error, addr = %settings.grpc_addr, "cannot listen");
+            return ExitCode::FAILURE;
+        }
+    };
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    match serve(settings, listener, shutdown).await {
+    match serve_all(settings, listener, Some(grpc), shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "stopped");

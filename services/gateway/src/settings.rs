@@ -19,6 +19,8 @@ pub struct SettingsError {
 pub struct GatewaySettings {
     /// `TILLSTREAM_HTTP_ADDR`.
     pub http_addr: SocketAddr,
+    /// `TILLSTREAM_GRPC_ADDR`: the gRPC mirror of the API.
+    pub grpc_addr: SocketAddr,
     pub upstreams: UpstreamAddrs,
     /// `TILLSTREAM_CORS_ORIGINS`: the browser origins allowed to call the API (none: no
     /// cross-origin browser calls).
@@ -57,6 +59,7 @@ impl GatewaySettings {
         };
         Ok(GatewaySettings {
             http_addr: addr("TILLSTREAM_HTTP_ADDR", addrs::HTTP)?,
+            grpc_addr: addr("TILLSTREAM_GRPC_ADDR", addrs::GRPC)?,
             upstreams: UpstreamAddrs {
                 catalog: service("catalog")?,
                 inventory: service("inventory")?,

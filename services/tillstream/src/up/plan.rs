@@ -68,6 +68,27 @@ impl Plan {
             });
         }
         addrs.insert(variable.to_owned(), http_addr);
+        // The gateway's gRPC side: as given, else its usual port, else any free one (two
+        // stacks on one machine, such as the end-to-end tests, must not collide on it).
+        let variable = "TILLSTREAM_GRPC_ADDR";
+        let grpc_addr = match lookup(variable) {
+            Some(value) => parse(variable, value)?,
+            None => match addrs::GRPC
+                .parse::<SocketAddr>()
+                .ok()
+                .filter(|addr| TcpListener::bind(addr).is_ok())
+            {
+                Some(addr) => addr,
+                None => {
+                    let listener = TcpListener::bind("127.0.0.1:0").map_err(PlanError::NoPort)?;
+                    let addr = listener.local_addr().map_err(PlanError::NoPort)?;
+                    held.push(listener);
+                    addr
+                }
+            },
+        };
+        addrs.insert(variable.to_owned(), grpc_addr);
+        drop(held);
         Ok(Plan { addrs, http_addr })
     }
 

@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod batches;
 mod catalog;
+mod grpc;
 mod imports;
 mod ledger;
 mod returns;

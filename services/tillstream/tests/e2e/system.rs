@@ -17,6 +17,8 @@ const SERVICES: [&str; 5] = ["auth", "catalog", "inventory", "sales", "ledger"];
 
 pub struct System {
     pub url: String,
+    /// The gateway's gRPC side, `http://host:port`.
+    pub grpc_url: String,
     pub admin_password: String,
     /// The pid of each process, as `up` last reported it.
     pub pids: HashMap<String, i32>,
@@ -32,6 +34,7 @@ impl System {
         let prefix = TestPrefix::new();
         let db_prefix = unique_name("e2e");
         let http_addr = format!("127.0.0.1:{}", free_port().unwrap());
+        let grpc_addr = format!("127.0.0.1:{}", free_port().unwrap());
         let mut command = Command::new(env!("CARGO_BIN_EXE_tillstream"));
         command
             .arg("up")
@@ -40,6 +43,7 @@ impl System {
             .env("TILLSTREAM_DATABASE_URL", database_server_url())
             .env("TILLSTREAM_NATS_URL", nats_url())
             .env("TILLSTREAM_HTTP_ADDR", &http_addr)
+            .env("TILLSTREAM_GRPC_ADDR", &grpc_addr)
             .env("RUST_LOG", "warn")
             .env_remove("TILLSTREAM_ADMIN_PASSWORD")
             .stdout(std::process::Stdio::piped())
@@ -68,6 +72,7 @@ impl System {
         });
         let mut system = System {
             url: format!("http://{http_addr}"),
+            grpc_url: format!("http://{grpc_addr}"),
             admin_password: String::new(),
             pids: HashMap::new(),
             up,

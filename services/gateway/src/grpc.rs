@@ -1,0 +1,172 @@
+//! The gateway's gRPC side on `TILLSTREAM_GRPC_ADDR`: every service's operations under
+//! their own names (`tillstream.<service>.v1.<Name>Service`), passed through to the service
+//! as they are — the `authorization` metadata included, which the service verifies against
+//! the same role matrix — plus server reflection (v1 and v1alpha, so grpcurl and older
+//! clients both list and describe the API) and the standard health service, whose status
+//! per service follows that service's readiness.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower::{Service, ServiceExt};
+
+use crate::trace::child_traceparent;
+use crate::upstream::Upstreams;
+
+/// Each service as the gateway mirrors it: its gRPC name and the channel to it.
+fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Channel); 5] {
+    [
+        (
+            "auth",
+            "tillstream.auth.v1.AuthService",
+            upstreams.auth.clone(),
+        ),
+        (
+            "catalog",
+            "tillstream.catalog.v1.CatalogService",
+            upstreams.catalog.clone(),
+        ),
+        (
+            "inventory",
+            "tillstream.inventory.v1.InventoryService",
+            upstreams.inventory.clone(),
+        ),
+        (
+            "sales",
+            "tillstream.sales.v1.SalesService",
+            upstreams.sales.clone(),
+        ),
+        (
+            "ledger",
+            "tillstream.ledger.v1.LedgerService",
+            upstreams.ledger.clone(),
+        ),
+    ]
+}
+
+/// How often the health statuses follow the services' readiness.
+const HEALTH_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum GrpcError {
+    #[error("server reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// The gRPC router, and the task keeping the health statuses current until `shutdown`.
+pub fn router(upstreams: &Upstreams, shutdown: CancellationToken) -> Result<Router, GrpcError> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tillstream_proto::FILE_DESCRIPTOR_SET);
+    let reflection_v1 = reflection.build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tillstream_proto::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let (reporter, health) = tonic_health::server::health_reporter();
+    tokio::spawn(follow_readiness(upstreams.clone(), reporter, shutdown));
+
+    let mut router = tonic::service::Routes::new(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .into_axum_router();
+    for (name, grpc_name, channel) in services(upstreams) {
+        router = router.route_service(
+            &format!("/{grpc_name}/{{method}}"),
+            PassThrough {
+                service: name,
+                channel,
+            },
+        );
+    }
+    Ok(router.layer(axum::middleware::from_fn(crate::trace::traced)))
+}
+
+/// Sets each service's health (and the overall one, `""`) from its readiness.
+async fn follow_readiness(
+    upstreams: Upstreams,
+    reporter: HealthReporter,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let readiness = upstreams.readiness().await;
+        let mut all_up = true;
+        for (name, grpc_name, _) in services(&upstreams) {
+            let up = readiness
+                .iter()
+                .any(|(service, outcome)| *service == name && outcome.is_ok());
+            all_up &= up;
+            reporter.set_service_status(grpc_name, serving(up)).await;
+        }
+        reporter.set_service_status("", serving(all_up)).await;
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(HEALTH_EVERY) => {}
+        }
+    }
+}
+
+fn serving(up: bool) -> ServingStatus {
+    if up {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    }
+}
+
+/// Passes a call to a service unchanged (path, metadata, body), adding the gateway's
+/// `traceparent` when the client sent none. A service that cannot be reached answers
+/// `UNAVAILABLE` naming it, at once; a call outliving the channel's timeout
+/// `DEADLINE_EXCEEDED`.
+#[derive(Debug, Clone)]
+struct PassThrough {
+    service: &'static str,
+    channel: Channel,
+}
+
+impl Service<Request<Body>> for PassThrough {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let (service, channel) = (self.service, self.channel.clone());
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            if !parts.headers.contains_key("traceparent")
+                && let Some(traceparent) = child_traceparent()
+                && let Ok(value) = HeaderValue::from_str(&traceparent)
+            {
+                parts.headers.insert("traceparent", value);
+            }
+            let request = Request::from_parts(parts, tonic::body::Body::new(body));
+            let answer = match channel.oneshot(request).await {
+                Ok(response) => response.map(Body::new),
+                Err(error) => {
+                    let status = if error.to_string().contains("timed out") {
+                        tonic::Status::deadline_exceeded(format!(
+                            "the {service} service did not answer in time"
+                        ))
+                    } else {
+                        tracing::warn!(service, %error, "upstream unavailable");
+                        tonic::Status::unavailable(format!("the {service} service is unavailable"))
+                    };
+                    status.into_http::<Body>()
+                }
+            };
+            Ok(answer)
+        })
+    }
+}
