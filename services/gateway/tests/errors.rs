@@ -1,0 +1,261 @@
+//! Every class of error the gateway answers by itself, with its status and the contract's
+//! body: `{"error": {code, message, details, trace_id}}`, `x-trace-id` equal to the body's
+//! trace id, and `Retry-After` where the contract puts one. The services are not running
+//! (nothing listens on port 1): a call that reaches one is the 503 naming it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::Value;
+use tillstream_access::Role;
+use tillstream_access::testing::TestSigner;
+use tillstream_gateway::access::KeyCache;
+use tillstream_gateway::limits::RateLimits;
+use tillstream_gateway::upstream::{UpstreamAddrs, Upstreams};
+use tillstream_gateway::{AppState, router};
+use tower::ServiceExt;
+
+const SIGNER: TestSigner = TestSigner::new("test-key", [9; 32]);
+
+fn app() -> axum::Router {
+    let nowhere: tillstream_service::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
+    let upstreams = Upstreams::connect_lazy(&UpstreamAddrs {
+        catalog: nowhere.clone(),
+        inventory: nowhere.clone(),
+        sales: nowhere.clone(),
+        ledger: nowhere.clone(),
+        auth: nowhere,
+    });
+    router(AppState {
+        upstreams,
+        keys: KeyCache::pinned(SIGNER.key_set()),
+        cors_origins: Vec::new(),
+        limits: std::sync::Arc::new(RateLimits::off()),
+        in_flight: Default::default(),
+    })
+}
+
+struct Answer {
+    status: StatusCode,
+    error: Value,
+    retry_after: Option<String>,
+}
+
+async fn send(
+    method: &str,
+    path: &str,
+    role: Option<Role>,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+) -> Answer {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(role) = role {
+        request = request.header("authorization", format!("Bearer {}", SIGNER.token(role)));
+    }
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let response = app()
+        .oneshot(request.body(body.into()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let (trace_header, retry_after) = (header("x-trace-id"), header("retry-after"));
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    let error = body["error"].clone();
+    // The shape every error has.
+    assert!(error["code"].is_string(), "{body}");
+    assert!(error["message"].is_string(), "{body}");
+    assert!(error["details"].is_array(), "{body}");
+    let trace_id = error["trace_id"].as_str().unwrap();
+    assert_eq!(trace_id.len(), 32, "{body}");
+    assert_eq!(trace_header.as_deref(), Some(trace_id));
+    Answer {
+        status,
+        error,
+        retry_after,
+    }
+}
+
+fn json(text: &str) -> Body {
+    Body::from(text.to_owned())
+}
+
+#[tokio::test]
+async fn each_error_class_has_its_status_code_and_body() {
+    let manager = Some(Role::Manager);
+    let json_type = Some("application/json");
+    let cases = [
+        (
+            send(
+                "POST",
+                "/api/v1/sales",
+                manager,
+                json_type,
+                json("{\"location_id\": "),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+        ),
+        (
+            send(
+                "GET",
+                "/api/v1/stock?as_of=yesterday",
+                manager,
+                None,
+                Body::empty(),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+        ),
+        (
+            send("GET", "/api/v1/products", None, None, Body::empty()).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            send(
+                "POST",
+                "/api/v1/users",
+                Some(Role::Cashier),
+                json_type,
+                json("{}"),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            send("GET", "/api/v1/no-such-thing", manager, None, Body::empty()).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            send(
+                "DELETE",
+                "/api/v1/ledger/entries/01JD0000000000000000000000",
+                manager,
+                None,
+                Body::empty(),
+            )
+            .await,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            send(
+                "POST",
+                "/api/v1/sales",
+                manager,
+                json_type,
+                vec![b' '; 3 << 20],
+            )
+            .await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            send(
+                "POST",
+                "/api/v1/sales",
+                manager,
+                Some("text/plain"),
+                json("{}"),
+            )
+            .await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            send(
+                "POST",
+                "/api/v1/products/imports",
+                manager,
+                json_type,
+                json("{}"),
+            )
+            .await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            send(
+                "POST",
+                "/api/v1/sales",
+                manager,
+                json_type,
+                json(r#"{"location_id": 7, "lines": []}"#),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            send(
+                "GET",
+                "/api/v1/products/lookup?sku=TEA",
+                manager,
+                None,
+                Body::empty(),
+            )
+            .await,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+        ),
+    ];
+    for (answer, status, code) in cases {
+        assert_eq!(
+            (answer.status, answer.error["code"].as_str().unwrap()),
+            (status, code)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_field_error_names_the_field_and_a_stopped_service_is_named_at_once() {
+    let manager = Some(Role::Manager);
+    let wrong_type = send(
+        "POST",
+        "/api/v1/sales",
+        manager,
+        Some("application/json"),
+        json(r#"{"location_id": "L", "lines": [{"sku": "TEA", "quantity": "1"}], "payments": [{"method": "cash", "amount": 5}]}"#),
+    )
+    .await;
+    assert_eq!(
+        wrong_type.error["details"][0]["field"],
+        "payments[0].amount"
+    );
+
+    let started = std::time::Instant::now();
+    let down = send("GET", "/api/v1/sales/S-1", manager, None, Body::empty()).await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(down.error["message"], "the sales service is unavailable");
+    assert_eq!(down.retry_after.as_deref(), Some("1"));
+    // "At once": a refused connection, not a hang until some timeout.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // A body over 2 MiB is 413; a CSV import takes up to 20 MiB (then the service is asked).
+    let csv = vec![b'a'; 3 << 20];
+    let import = send(
+        "POST",
+        "/api/v1/products/imports",
+        manager,
+        Some("text/csv"),
+        csv,
+    )
+    .await;
+    assert_eq!(import.status, StatusCode::SERVICE_UNAVAILABLE);
+}
