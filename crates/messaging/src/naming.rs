@@ -40,6 +40,11 @@ impl Naming {
         )
     }
 
+    /// `pos.sales.*.SaleCompleted`: one type of event, whatever its aggregate.
+    pub fn event_type_subjects(&self, service: &str, event_type: &str) -> String {
+        format!("{}.{}.*.{}", self.prefix, token(service), token(event_type))
+    }
+
     /// `pos.sales.>`: everything a service publishes.
     pub fn service_subjects(&self, service: &str) -> String {
         format!("{}.{}.>", self.prefix, token(service))

@@ -36,6 +36,22 @@ pub enum Command {
     },
     /// The stack's JetStream streams and durable consumers with their lag, as JSON lines.
     Streams,
+    /// The stack's events as JSON lines (attributes and decoded data), following new ones
+    /// until Ctrl-C: `tillstream tail --service sales --type SaleCompleted | jq .data`.
+    Tail {
+        /// One service's events (auth, catalog, inventory, sales, ledger); all when absent.
+        #[arg(long)]
+        service: Option<String>,
+        /// One event type, e.g. `SaleCompleted`; all when absent.
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        /// Start from the oldest event kept instead of only new ones.
+        #[arg(long)]
+        from_start: bool,
+        /// Stop once caught up instead of following.
+        #[arg(long)]
+        no_follow: bool,
+    },
     /// The dead letters: events a consumer could not apply.
     Dlq {
         #[command(subcommand)]

@@ -4,6 +4,7 @@ mod cli;
 mod dlq;
 mod serve;
 mod streams;
+mod tail;
 mod up;
 mod user;
 
@@ -25,6 +26,17 @@ fn main() -> ExitCode {
         Command::User { command } => on_this_thread(user::run(command)),
         Command::Dlq { command } => on_this_thread(dlq::run(command)),
         Command::Streams => on_this_thread(streams::run()),
+        Command::Tail {
+            service,
+            event_type,
+            from_start,
+            no_follow,
+        } => on_this_thread(tail::run(tail::TailOptions {
+            service,
+            event_type,
+            from_start,
+            no_follow,
+        })),
     }
 }
 
