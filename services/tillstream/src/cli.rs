@@ -52,10 +52,29 @@ pub enum Command {
         #[arg(long)]
         no_follow: bool,
     },
+    /// The relays that publish each service's store to JetStream.
+    Relay {
+        #[command(subcommand)]
+        command: RelayCommand,
+    },
     /// The dead letters: events a consumer could not apply.
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RelayCommand {
+    /// Publish the stores to JetStream again (after a broker lost its data): rewinds each
+    /// relay, which the running services follow on their next round.
+    Republish {
+        /// `start` for everything, or an event position to republish from.
+        #[arg(long)]
+        from: String,
+        /// One service; all five when absent.
+        #[arg(long)]
+        service: Option<String>,
     },
 }
 

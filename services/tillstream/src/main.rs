@@ -2,6 +2,7 @@
 
 mod cli;
 mod dlq;
+mod relay;
 mod serve;
 mod streams;
 mod tail;
@@ -26,6 +27,9 @@ fn main() -> ExitCode {
         Command::User { command } => on_this_thread(user::run(command)),
         Command::Dlq { command } => on_this_thread(dlq::run(command)),
         Command::Streams => on_this_thread(streams::run()),
+        Command::Relay {
+            command: cli::RelayCommand::Republish { from, service },
+        } => on_this_thread(relay::republish(&from, service.as_deref())),
         Command::Tail {
             service,
             event_type,

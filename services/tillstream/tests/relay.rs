@@ -1,0 +1,108 @@
+//! `tillstream relay republish --from`: after the broker lost a service's stream, the
+//! relay's checkpoint goes back and its next rounds publish the store again, whole or from
+//! a position.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tillstream_eventstore::{AppendRequest, Cursor, DatabaseConfig, EventStore, NewEvent};
+use tillstream_messaging::{
+    JsonWire, Naming, Relay, RelayConfig, StreamSettings, ensure_service_stream,
+};
+use tillstream_test_support::{
+    TestDatabase, TestPrefix, database_server_url, nats_url, unique_name,
+};
+use tokio::process::Command;
+
+async fn republish(db_prefix: &str, prefix: &TestPrefix, from: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_tillstream"))
+        .args(["relay", "republish", "--service", "catalog", "--from", from])
+        .env("TILLSTREAM_DB_PREFIX", db_prefix)
+        .env("TILLSTREAM_DATABASE_URL", database_server_url())
+        .env("TILLSTREAM_SUBJECT_PREFIX", &prefix.prefix)
+        .env("TILLSTREAM_NATS_URL", nats_url())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+async fn publish_all(relay: &Relay) {
+    while relay.publish_batch().await.unwrap() > 0 {}
+}
+
+#[tokio::test]
+async fn a_lost_stream_is_published_again_from_the_store() {
+    let prefix = TestPrefix::new();
+    let db_prefix = unique_name("relay");
+    let database = TestDatabase {
+        server_url: database_server_url(),
+        name: format!("{db_prefix}_catalog"),
+    };
+    let pool =
+        tillstream_eventstore::connect(&DatabaseConfig::new(&database.server_url, &database.name))
+            .await
+            .unwrap();
+    let store = EventStore::new(pool);
+    for n in 0..3 {
+        let event = NewEvent::new("ProductCreated", json!({"sku": format!("SKU-{n}")}));
+        store
+            .append(AppendRequest::new(format!("product-{n}"), 0, vec![event]))
+            .await
+            .unwrap();
+    }
+    let naming = Naming::new(prefix.prefix.clone()).unwrap();
+    let client = async_nats::connect(&prefix.url).await.unwrap();
+    let relay = Relay::new(
+        store.clone(),
+        client.clone(),
+        Arc::new(JsonWire),
+        RelayConfig::new("catalog", naming.clone()),
+    );
+    let js = async_nats::jetstream::new(client);
+    ensure_service_stream(&js, &naming, "catalog", &StreamSettings::default())
+        .await
+        .unwrap();
+    publish_all(&relay).await;
+    let messages = |js: async_nats::jetstream::Context| {
+        let name = naming.service_stream("catalog");
+        async move {
+            js.get_stream(&name)
+                .await
+                .unwrap()
+                .get_info()
+                .await
+                .unwrap()
+                .state
+                .messages
+        }
+    };
+    assert_eq!(messages(js.clone()).await, 3);
+
+    // The broker loses everything.
+    js.get_stream(naming.service_stream("catalog"))
+        .await
+        .unwrap()
+        .purge()
+        .await
+        .unwrap();
+    let said = republish(&db_prefix, &prefix, "start").await;
+    assert!(said.contains("\"service\":\"catalog\""), "{said}");
+    assert_eq!(relay.position().await.unwrap().0, Cursor::START);
+    publish_all(&relay).await;
+    assert_eq!(messages(js.clone()).await, 3);
+
+    // From a position: that event and the ones after it (here, the last one).
+    let last = store.head().await.unwrap();
+    republish(&db_prefix, &prefix, &last.position.to_string()).await;
+    publish_all(&relay).await;
+    assert_eq!(messages(js.clone()).await, 4);
+    assert_eq!(relay.position().await.unwrap().0, last);
+}
