@@ -217,7 +217,12 @@ impl EventStore {
         .execute(&mut *tx)
         .await;
         match inserted {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                for request in requests {
+                    count_appended(&request.events);
+                }
+                Ok(())
+            }
             Err(sqlx::Error::Database(e))
                 if e.constraint() == Some("events_stream_version_key") =>
             {
@@ -280,16 +285,28 @@ async fn append_events(
         insert_many(conn, request, &metadata).await
     };
     match inserted {
-        Ok(positions) if positions.len() == count => Ok(Appended {
-            version: request.expected_version + count as i64,
-            last_position: positions.iter().copied().max().unwrap_or_default(),
-        }),
+        Ok(positions) if positions.len() == count => {
+            count_appended(&request.events);
+            Ok(Appended {
+                version: request.expected_version + count as i64,
+                last_position: positions.iter().copied().max().unwrap_or_default(),
+            })
+        }
         // The version check failed: nothing was inserted.
         Ok(_) => Err(conflict(conn, request).await),
         Err(sqlx::Error::Database(e)) if e.constraint() == Some("events_stream_version_key") => {
             Err(conflict(conn, request).await)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// `tillstream_events_appended_total{type}`: written in a transaction (one its caller then
+/// rolls back is counted too; the relay's published count is the committed truth).
+fn count_appended(events: &[NewEvent]) {
+    for event in events {
+        metrics::counter!("tillstream_events_appended_total", "type" => event.event_type.clone())
+            .increment(1);
     }
 }
 

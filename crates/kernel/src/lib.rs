@@ -9,7 +9,7 @@ pub mod quantity;
 pub mod tender;
 
 pub use decider::{Decider, Given, given};
-pub use metadata::EventMetadata;
+pub use metadata::{EventMetadata, trace_id_of};
 pub use money::{Currency, Money, MoneyError};
 pub use quantity::{Quantity, QuantityError};
 pub use rust_decimal::Decimal;

@@ -20,3 +20,18 @@ pub struct EventMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracestate: Option<String>,
 }
+
+/// The trace id of a version-00 W3C `traceparent` (`00-<trace id>-<span id>-<flags>`), when
+/// it is well formed and not all zeros: what logs and spans carry to join one sale's work
+/// across processes.
+pub fn trace_id_of(traceparent: &str) -> Option<&str> {
+    let mut parts = traceparent.trim().split('-');
+    let (version, trace_id) = (parts.next()?, parts.next()?);
+    let valid = version == "00"
+        && trace_id.len() == 32
+        && trace_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && trace_id.bytes().any(|b| b != b'0');
+    valid.then_some(trace_id)
+}

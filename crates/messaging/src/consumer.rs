@@ -333,6 +333,11 @@ impl<H: Handler> Consumer<H> {
                 ce_type = %event.ce_type,
                 deliveries = event.deliveries,
                 traceparent = event.traceparent.as_deref().unwrap_or(""),
+                trace_id = event
+                    .traceparent
+                    .as_deref()
+                    .and_then(tillstream_kernel::trace_id_of)
+                    .unwrap_or(""),
             );
             sqlx::query("SAVEPOINT event").execute(&mut *tx).await?;
             let outcome = self.apply(&mut tx, event).instrument(span).await;

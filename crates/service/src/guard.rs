@@ -16,6 +16,7 @@ use tillstream_access::KeySet;
 use tillstream_access::matrix::{self, Access};
 use tonic::Status;
 use tonic::transport::Endpoint;
+use tracing::Instrument;
 
 use crate::keys::{FetchKeys, RefreshingKeys, VerifyError, fetch_from_auth};
 use crate::{ServiceSettings, StartError};
@@ -47,7 +48,35 @@ pub fn guard_with(grpc: Router, fetch: FetchKeys) -> Router {
     ))
 }
 
-async fn check(State(keys): State<RefreshingKeys>, mut request: Request, next: Next) -> Response {
+/// Every call in a `grpc` span carrying the caller's trace id (from `traceparent`), so each
+/// log line of it has the id, and counted and timed per method and status code.
+async fn check(State(keys): State<RefreshingKeys>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let trace_id = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(tillstream_kernel::trace_id_of)
+        .unwrap_or("")
+        .to_owned();
+    let span = tracing::info_span!("grpc", method = %path, trace_id = %trace_id);
+    let started = std::time::Instant::now();
+    let response = authorize(keys, request, next).instrument(span).await;
+    // Errors travel as trailers-only responses, with the status among the headers.
+    let code = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("0")
+        .to_owned();
+    metrics::counter!("grpc_server_requests_total", "method" => path.clone(), "code" => code)
+        .increment(1);
+    metrics::histogram!("grpc_server_request_duration_seconds", "method" => path)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn authorize(keys: RefreshingKeys, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let required = match matrix::grpc_access(&path) {
         Some(Access::Public) => return next.run(request).await,

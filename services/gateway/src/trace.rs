@@ -76,15 +76,7 @@ pub async fn traced(request: Request, next: Next) -> Response {
 
 /// The trace id of a version-00 `traceparent`, when it is well formed and not all zeros.
 fn trace_id_of(traceparent: &str) -> Option<String> {
-    let mut parts = traceparent.trim().split('-');
-    let (version, trace_id) = (parts.next()?, parts.next()?);
-    let valid = version == "00"
-        && trace_id.len() == 32
-        && trace_id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        && trace_id.bytes().any(|b| b != b'0');
-    valid.then(|| trace_id.to_owned())
+    tillstream_kernel::trace_id_of(traceparent).map(str::to_owned)
 }
 
 fn random_hex<const N: usize>() -> String {

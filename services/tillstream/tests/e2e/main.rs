@@ -11,6 +11,7 @@ mod catalog;
 mod grpc;
 mod imports;
 mod ledger;
+mod metrics;
 mod returns;
 mod sales;
 mod stock;

@@ -19,6 +19,8 @@ pub struct System {
     pub url: String,
     /// The gateway's gRPC side, `http://host:port`.
     pub grpc_url: String,
+    /// Each service's `http://host:port` (gRPC and its operations endpoints).
+    pub service_urls: HashMap<String, String>,
     pub admin_password: String,
     /// The pid of each process, as `up` last reported it.
     pub pids: HashMap<String, i32>,
@@ -48,8 +50,11 @@ impl System {
             .env_remove("TILLSTREAM_ADMIN_PASSWORD")
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true);
+        let mut service_urls = HashMap::new();
         for service in SERVICES {
-            command.env_remove(format!("TILLSTREAM_{}_ADDR", service.to_uppercase()));
+            let addr = format!("127.0.0.1:{}", free_port().unwrap());
+            command.env(format!("TILLSTREAM_{}_ADDR", service.to_uppercase()), &addr);
+            service_urls.insert(service.to_owned(), format!("http://{addr}"));
         }
         let mut up = command.spawn().unwrap();
         let databases = SERVICES
@@ -73,6 +78,7 @@ impl System {
         let mut system = System {
             url: format!("http://{http_addr}"),
             grpc_url: format!("http://{grpc_addr}"),
+            service_urls,
             admin_password: String::new(),
             pids: HashMap::new(),
             up,
