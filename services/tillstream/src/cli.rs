@@ -52,6 +52,11 @@ pub enum Command {
         #[arg(long)]
         no_follow: bool,
     },
+    /// Fill a running system with demo data through its REST API.
+    Seed {
+        #[command(subcommand)]
+        command: SeedCommand,
+    },
     /// The relays that publish each service's store to JetStream.
     Relay {
         #[command(subcommand)]
@@ -61,6 +66,25 @@ pub enum Command {
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SeedCommand {
+    /// A realistic store: staff (a manager, two cashiers), two locations, a catalog with
+    /// barcodes, stock at both, and a week of sales uploaded as the tills' offline batches.
+    /// Logs in as `admin` with `TILLSTREAM_ADMIN_PASSWORD`.
+    Demo {
+        /// The gateway.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value_t = 2_000)]
+        products: usize,
+        #[arg(long, default_value_t = 7)]
+        days: usize,
+        /// Sales per location and day.
+        #[arg(long, default_value_t = 150)]
+        sales_per_day: usize,
     },
 }
 

@@ -3,6 +3,7 @@
 mod cli;
 mod dlq;
 mod relay;
+mod seed;
 mod serve;
 mod streams;
 mod tail;
@@ -27,6 +28,27 @@ fn main() -> ExitCode {
         Command::User { command } => on_this_thread(user::run(command)),
         Command::Dlq { command } => on_this_thread(dlq::run(command)),
         Command::Streams => on_this_thread(streams::run()),
+        Command::Seed {
+            command:
+                cli::SeedCommand::Demo {
+                    url,
+                    products,
+                    days,
+                    sales_per_day,
+                },
+        } => match std::env::var("TILLSTREAM_ADMIN_PASSWORD") {
+            Ok(admin_password) => on_this_thread(seed::run(seed::SeedOptions {
+                url,
+                admin_password,
+                products,
+                days,
+                sales_per_day,
+            })),
+            Err(_) => {
+                eprintln!("tillstream: set TILLSTREAM_ADMIN_PASSWORD to the admin's password");
+                ExitCode::from(2)
+            }
+        },
         Command::Relay {
             command: cli::RelayCommand::Republish { from, service },
         } => on_this_thread(relay::republish(&from, service.as_deref())),

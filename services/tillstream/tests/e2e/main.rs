@@ -14,6 +14,7 @@ mod ledger;
 mod metrics;
 mod returns;
 mod sales;
+mod seed;
 mod stock;
 mod system;
 

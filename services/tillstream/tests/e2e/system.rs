@@ -19,6 +19,8 @@ pub struct System {
     pub url: String,
     /// The gateway's gRPC side, `http://host:port`.
     pub grpc_url: String,
+    /// `TILLSTREAM_SUBJECT_PREFIX` of this system.
+    pub subject_prefix: String,
     /// Each service's `http://host:port` (gRPC and its operations endpoints).
     pub service_urls: HashMap<String, String>,
     pub admin_password: String,
@@ -79,6 +81,7 @@ impl System {
             url: format!("http://{http_addr}"),
             grpc_url: format!("http://{grpc_addr}"),
             service_urls,
+            subject_prefix: prefix.prefix.clone(),
             admin_password: String::new(),
             pids: HashMap::new(),
             up,
