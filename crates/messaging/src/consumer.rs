@@ -21,8 +21,11 @@ use uuid::Uuid;
 
 pub use inbound::InboundEvent;
 
-use crate::dead_letter::send_to_dead_letters;
+use crate::dead_letter::{report_depth, send_to_dead_letters};
 use crate::{MessagingError, Naming};
+
+/// How often a consumer reports its dead-letter depth.
+const DEPTH_EVERY: Duration = Duration::from_secs(15);
 
 /// Why a handler did not apply an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -215,7 +218,12 @@ impl<H: Handler> Consumer<H> {
 
     async fn consume(&self, shutdown: &CancellationToken) -> Result<(), MessagingError> {
         let consumer = self.ensure().await?;
+        let mut depth_reported: Option<std::time::Instant> = None;
         while !shutdown.is_cancelled() {
+            if depth_reported.is_none_or(|at| at.elapsed() >= DEPTH_EVERY) {
+                report_depth(&self.js, &self.config).await;
+                depth_reported = Some(std::time::Instant::now());
+            }
             let fetched = consumer
                 .fetch()
                 .max_messages(self.config.batch_size)

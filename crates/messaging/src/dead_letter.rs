@@ -4,6 +4,7 @@
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, stream::RawMessageErrorKind};
+use futures::StreamExt;
 
 use crate::{
     ConsumerConfig, MessagingError, Naming, StreamSettings, ensure_dead_letter_stream, headers,
@@ -21,6 +22,34 @@ pub struct DeadLetter {
     pub ce_type: Option<String>,
     pub deliveries: Option<i64>,
     pub data: bytes::Bytes,
+}
+
+/// How many letters `consumer` (a durable name) filed that nobody has replayed or dropped
+/// yet; 0 while there is no dead-letter stream.
+pub async fn dead_letter_depth(
+    js: &jetstream::Context,
+    naming: &Naming,
+    consumer: &str,
+) -> Result<usize, MessagingError> {
+    let Ok(stream) = js.get_stream(naming.dead_letter_stream()).await else {
+        return Ok(0);
+    };
+    let subjects = stream
+        .info_with_subjects(naming.dead_letter_subject(consumer))
+        .await
+        .map_err(MessagingError::nats)?;
+    Ok(subjects
+        .filter_map(|entry| async move { entry.ok().map(|(_, count)| count) })
+        .fold(0, |total, count| async move { total + count })
+        .await)
+}
+
+/// Puts `dead_letter_depth` into `tillstream_dead_letters{consumer}`.
+pub(crate) async fn report_depth(js: &jetstream::Context, config: &ConsumerConfig) {
+    let consumer = config.durable_name();
+    if let Ok(depth) = dead_letter_depth(js, &config.naming, &consumer).await {
+        metrics::gauge!("tillstream_dead_letters", "consumer" => consumer).set(depth as f64);
+    }
 }
 
 /// Copies `message` to the consumer's dead-letter subject with the reason. The message id

@@ -11,7 +11,7 @@ mod streams;
 mod wire;
 
 pub use consumer::{Consumer, ConsumerConfig, Handler, HandlerError, InboundEvent};
-pub use dead_letter::{DeadLetter, DeadLetters};
+pub use dead_letter::{DeadLetter, DeadLetters, dead_letter_depth};
 pub use error::MessagingError;
 pub use naming::Naming;
 pub use relay::{HealOutcome, Relay, RelayConfig};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::PgConnection;
 use tillstream_messaging::{
     Consumer, ConsumerConfig, DeadLetters, Handler, HandlerError, InboundEvent, StreamSettings,
-    ensure_service_stream,
+    dead_letter_depth, ensure_service_stream,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -136,6 +136,14 @@ async fn an_event_that_keeps_failing_is_dead_lettered_and_can_be_replayed() {
     let letter = &listed[0];
     assert_eq!(letter.event_id.as_deref(), Some(ids[0].as_str()));
     assert_eq!(letter.consumer, fx.naming.consumer("sales", "catalog"));
+    // The per-consumer depth behind `tillstream_dead_letters{consumer}`.
+    let depth = |consumer: String| {
+        let js = fx.js();
+        let naming = fx.naming.clone();
+        async move { dead_letter_depth(&js, &naming, &consumer).await.unwrap() }
+    };
+    assert_eq!(depth(fx.naming.consumer("sales", "catalog")).await, 1);
+    assert_eq!(depth(fx.naming.consumer("ledger", "sales")).await, 0);
     assert_eq!(letter.deliveries, Some(3));
     assert!(
         letter.reason.contains("downstream is away"),
@@ -152,6 +160,7 @@ async fn an_event_that_keeps_failing_is_dead_lettered_and_can_be_replayed() {
     })
     .await;
     assert_eq!(letters.depth().await.unwrap(), 0);
+    assert_eq!(depth(fx.naming.consumer("sales", "catalog")).await, 0);
     stop.cancel();
 }
 
