@@ -5,6 +5,7 @@
 
 mod plan;
 pub mod prepare;
+mod private;
 mod supervise;
 
 use std::process::ExitCode;
@@ -33,10 +34,18 @@ pub async fn up() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let private = match private::PrivateServers::ensure(&plan.lookup()).await {
+        Ok(private) => private,
+        Err(error) => {
+            eprintln!("tillstream: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let generated_password = match prepare::prepare(plan.lookup(), auth).await {
         Ok(password) => password,
         Err(error) => {
             eprintln!("tillstream: cannot prepare the system: {error}");
+            private.stop().await;
             return ExitCode::FAILURE;
         }
     };
@@ -72,6 +81,7 @@ pub async fn up() -> ExitCode {
     for child in children {
         let _ = child.await;
     }
+    private.stop().await;
     println!("tillstream: stopped");
     if ready {
         ExitCode::SUCCESS
