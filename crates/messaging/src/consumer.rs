@@ -347,6 +347,7 @@ impl<H: Handler> Consumer<H> {
                     .and_then(tillstream_kernel::trace_id_of)
                     .unwrap_or(""),
             );
+            tillstream_telemetry::continue_trace(&span, event.traceparent.as_deref());
             sqlx::query("SAVEPOINT event").execute(&mut *tx).await?;
             let outcome = self.apply(&mut tx, event).instrument(span).await;
             let end = match outcome {

@@ -60,6 +60,13 @@ async fn check(State(keys): State<RefreshingKeys>, request: Request, next: Next)
         .unwrap_or("")
         .to_owned();
     let span = tracing::info_span!("grpc", method = %path, trace_id = %trace_id);
+    tillstream_telemetry::continue_trace(
+        &span,
+        request
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+    );
     let started = std::time::Instant::now();
     let response = authorize(keys, request, next).instrument(span).await;
     // Errors travel as trailers-only responses, with the status among the headers.

@@ -38,13 +38,15 @@ where
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    match serve(settings, listener, shutdown).await {
+    let code = match serve(settings, listener, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "stopped");
             ExitCode::FAILURE
         }
-    }
+    };
+    tillstream_telemetry::flush_traces();
+    code
 }
 
 /// Starts the service's relay: its store to `<prefix>_<service>`.

@@ -298,11 +298,13 @@ pub async fn run_main() -> ExitCode {
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    match serve_all(settings, listener, Some(grpc), shutdown).await {
+    let code = match serve_all(settings, listener, Some(grpc), shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "stopped");
             ExitCode::FAILURE
         }
-    }
+    };
+    tillstream_telemetry::flush_traces();
+    code
 }

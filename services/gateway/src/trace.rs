@@ -26,10 +26,16 @@ pub fn current_trace_id() -> String {
     TRACE_ID.try_with(Clone::clone).unwrap_or_default()
 }
 
-/// A `traceparent` for a call made on behalf of the current request, with a new span id.
+/// A `traceparent` for a call made on behalf of the current request: the current span's
+/// id when spans are exported (so the service's span hangs under the gateway's), else a new
+/// one.
 pub fn child_traceparent() -> Option<String> {
     let trace_id = current_trace_id();
-    (!trace_id.is_empty()).then(|| format!("00-{trace_id}-{}-01", random_hex::<8>()))
+    if trace_id.is_empty() {
+        return None;
+    }
+    let span_id = tillstream_telemetry::current_span_id().unwrap_or_else(random_hex::<8>);
+    Some(format!("00-{trace_id}-{span_id}-01"))
 }
 
 /// The middleware: trace id, span, `x-trace-id`, and the request metrics.
@@ -46,6 +52,15 @@ pub async fn traced(request: Request, next: Next) -> Response {
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let span = tracing::info_span!("http", %method, %route, trace_id = %trace_id, status = tracing::field::Empty);
+    // The exported trace takes the same id as `x-trace-id` and the logs: the client's
+    // `traceparent` when it sent one, else one rooted on the id chosen here.
+    let parent = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("00-{trace_id}-{}-01", random_hex::<8>()));
+    tillstream_telemetry::continue_trace(&span, Some(&parent));
     let client_addr = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
