@@ -11,7 +11,6 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -19,6 +18,7 @@ use ed25519_dalek::{Signer, SigningKey, Verifier};
 use hdrhistogram::Histogram;
 use tillstream_access::testing::TestSigner;
 use tillstream_access::{Role, VerifiedTokens};
+use tillstream_benches::parse_counts;
 use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
 use tillstream_test_support::{TestDatabase, TestPrefix, stack_env, unique_name};
@@ -30,22 +30,12 @@ struct Options {
 }
 
 fn options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        seconds: 2,
-        logins: 40,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let value = args
-            .next()
-            .with_context(|| format!("{arg} needs a value"))?;
-        match arg.as_str() {
-            "--seconds" => options.seconds = value.parse().context("--seconds")?,
-            "--logins" => options.logins = value.parse().context("--logins")?,
-            other => anyhow::bail!("unknown option {other}; use --seconds N, --logins N"),
-        }
-    }
-    Ok(options)
+    let (mut seconds, mut logins) = (2, 40);
+    parse_counts(&mut [("seconds", &mut seconds), ("logins", &mut logins)])?;
+    Ok(Options {
+        seconds: u64::try_from(seconds)?,
+        logins,
+    })
 }
 
 /// Calls `work` in a loop on this thread for `seconds`; calls per second.

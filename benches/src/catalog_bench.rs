@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use tillstream_access::Role;
+use tillstream_benches::{ms, parse_counts};
 use tillstream_gateway::GatewaySettings;
 use tillstream_service::ServiceSettings;
 use tillstream_test_support::grpc::SIGNER;
@@ -25,22 +26,9 @@ struct Options {
 }
 
 fn options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        rows: 100_000,
-        requests: 2_000,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let value = args
-            .next()
-            .with_context(|| format!("{arg} needs a value"))?;
-        match arg.as_str() {
-            "--rows" => options.rows = value.parse().context("--rows")?,
-            "--requests" => options.requests = value.parse().context("--requests")?,
-            other => anyhow::bail!("unknown option {other}; use --rows N, --requests N"),
-        }
-    }
-    Ok(options)
+    let (mut rows, mut requests) = (100_000, 2_000);
+    parse_counts(&mut [("rows", &mut rows), ("requests", &mut requests)])?;
+    Ok(Options { rows, requests })
 }
 
 /// An EAN-13 with a valid check digit for `n`.
@@ -73,10 +61,6 @@ async fn timed(
         histogram.record(u64::try_from(started.elapsed().as_micros())?)?;
     }
     Ok(histogram)
-}
-
-fn ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
-    histogram.value_at_quantile(quantile) as f64 / 1000.0
 }
 
 #[tokio::main]

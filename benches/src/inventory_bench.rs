@@ -16,6 +16,7 @@ use async_nats::HeaderMap;
 use futures::StreamExt;
 use hdrhistogram::Histogram;
 use prost::Message;
+use tillstream_benches::{ms, parse_counts, raw_insert_rate};
 use tillstream_messaging::{Naming, StreamSettings, ensure_service_stream, headers};
 use tillstream_proto::catalog::v1 as catalog;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -33,26 +34,9 @@ struct Options {
 }
 
 fn options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        sales: 100_000,
-        commands: 1_000,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let value = args
-            .next()
-            .with_context(|| format!("{arg} needs a value"))?;
-        match arg.as_str() {
-            "--sales" => options.sales = value.parse().context("--sales")?,
-            "--commands" => options.commands = value.parse().context("--commands")?,
-            other => anyhow::bail!("unknown option {other}; use --sales N, --commands N"),
-        }
-    }
-    Ok(options)
-}
-
-fn ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
-    histogram.value_at_quantile(quantile) as f64 / 1000.0
+    let (mut sales, mut commands) = (100_000, 1_000);
+    parse_counts(&mut [("sales", &mut sales), ("commands", &mut commands)])?;
+    Ok(Options { sales, commands })
 }
 
 /// Starts inventory on a fresh port; the client once it answers.
@@ -81,27 +65,6 @@ async fn start_inventory(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     anyhow::bail!("inventory did not start")
-}
-
-/// PostgreSQL's floor: single-row inserts, each its own commit, per second.
-async fn raw_insert_rate(settings: &ServiceSettings, rows: usize) -> anyhow::Result<f64> {
-    let pool = sqlx::PgPool::connect(&format!(
-        "{}/{}",
-        settings.database_url.trim_end_matches('/'),
-        settings.database
-    ))
-    .await?;
-    sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id bigint PRIMARY KEY, body text)")
-        .execute(&pool)
-        .await?;
-    let started = Instant::now();
-    for id in 0..i64::try_from(rows)? {
-        sqlx::query("INSERT INTO bench_raw VALUES ($1, 'x')")
-            .bind(id)
-            .execute(&pool)
-            .await?;
-    }
-    Ok(rows as f64 / started.elapsed().as_secs_f64())
 }
 
 async fn publish_sales(
