@@ -24,8 +24,8 @@ pub use inbound::InboundEvent;
 use crate::dead_letter::{report_depth, send_to_dead_letters};
 use crate::{MessagingError, Naming};
 
-/// How often a consumer reports its dead-letter depth.
-const DEPTH_EVERY: Duration = Duration::from_secs(15);
+/// How often a consumer reports its lag and its dead-letter depth.
+const REPORT_EVERY: Duration = Duration::from_secs(15);
 
 /// Why a handler did not apply an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -217,12 +217,13 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn consume(&self, shutdown: &CancellationToken) -> Result<(), MessagingError> {
-        let consumer = self.ensure().await?;
-        let mut depth_reported: Option<std::time::Instant> = None;
+        let mut consumer = self.ensure().await?;
+        let mut reported: Option<std::time::Instant> = None;
         while !shutdown.is_cancelled() {
-            if depth_reported.is_none_or(|at| at.elapsed() >= DEPTH_EVERY) {
+            if reported.is_none_or(|at| at.elapsed() >= REPORT_EVERY) {
                 report_depth(&self.js, &self.config).await;
-                depth_reported = Some(std::time::Instant::now());
+                self.report_lag(&mut consumer).await;
+                reported = Some(std::time::Instant::now());
             }
             let fetched = consumer
                 .fetch()
@@ -439,6 +440,19 @@ impl<H: Handler> Consumer<H> {
         }
         self.handler.handle(tx, event).await?;
         Ok(Outcome::Applied)
+    }
+
+    /// `tillstream_consumer_lag_events{consumer}` (messages not yet delivered) and
+    /// `tillstream_consumer_ack_pending{consumer}` (delivered, not yet acknowledged), as the
+    /// broker counts them.
+    async fn report_lag(&self, consumer: &mut jetstream::consumer::Consumer<pull::Config>) {
+        if let Ok(info) = consumer.info().await {
+            let name = self.config.durable_name();
+            metrics::gauge!("tillstream_consumer_lag_events", "consumer" => name.clone())
+                .set(info.num_pending as f64);
+            metrics::gauge!("tillstream_consumer_ack_pending", "consumer" => name)
+                .set(info.num_ack_pending as f64);
+        }
     }
 
     fn count(&self, outcome: &'static str) {

@@ -122,6 +122,15 @@ async fn a_sale_moves_the_counters_an_operator_graphs() {
         total(&after_ledger, "tillstream_relay_published_total", &[])
             >= total(&before.2, "tillstream_relay_published_total", &[])
     );
+    // The consumers' lag and dead-letter depth are reported.
+    for gauge in ["tillstream_consumer_lag_events", "tillstream_dead_letters"] {
+        assert!(
+            after_ledger
+                .keys()
+                .any(|name| name.starts_with(gauge) && name.contains("_ledger_sales")),
+            "{gauge}"
+        );
+    }
     // The latency histograms exist for the route and the method.
     assert!(
         total(
