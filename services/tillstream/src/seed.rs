@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tillstream_kernel::Ulid;
@@ -52,6 +53,16 @@ pub async fn run(options: SeedOptions) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A bar on stderr for `len` steps of `what` (drawn only on a terminal).
+fn progress(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(u64::try_from(len).unwrap_or(u64::MAX));
+    if let Ok(style) = ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {eta}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
 }
 
 /// A small deterministic generator: the demo is the same store every time.
@@ -220,13 +231,16 @@ async fn import_catalog(api: &Api, count: usize) -> Result<Vec<(String, u64)>, S
         }
     }
     let mut products = Vec::with_capacity(count);
+    let bar = progress(count, "products");
     for (n, cents) in prices.into_iter().enumerate() {
+        bar.inc(1);
         let product = api
             .get(&format!("/api/v1/products/lookup?sku=DEMO-{n:05}"))
             .await?;
         let id = product["id"].as_str().ok_or("a product without an id")?;
         products.push((id.to_owned(), cents));
     }
+    bar.finish_and_clear();
     Ok(products)
 }
 
@@ -298,7 +312,9 @@ async fn ring_up_week(
         }
     }
     let mut created = 0;
+    let bar = progress(sales.len(), "sales");
     for batch in sales.chunks(BATCH) {
+        bar.inc(u64::try_from(batch.len()).unwrap_or(0));
         let answer = api
             .create("/api/v1/sales/batch", &json!({"sales": batch}))
             .await?;
@@ -309,5 +325,6 @@ async fn ring_up_week(
             }
         }
     }
+    bar.finish_and_clear();
     Ok(created)
 }
