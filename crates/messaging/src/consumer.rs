@@ -347,8 +347,9 @@ impl<H: Handler> Consumer<H> {
                     .as_deref()
                     .and_then(tillstream_kernel::trace_id_of)
                     .unwrap_or(""),
+                span_id = tracing::field::Empty,
             );
-            tillstream_telemetry::continue_trace(&span, event.traceparent.as_deref());
+            let _ = tillstream_telemetry::continue_trace(&span, event.traceparent.as_deref());
             sqlx::query("SAVEPOINT event").execute(&mut *tx).await?;
             let outcome = self.apply(&mut tx, event).instrument(span).await;
             let end = match outcome {

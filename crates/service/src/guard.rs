@@ -59,8 +59,13 @@ async fn check(State(keys): State<RefreshingKeys>, request: Request, next: Next)
         .and_then(tillstream_kernel::trace_id_of)
         .unwrap_or("")
         .to_owned();
-    let span = tracing::info_span!("grpc", method = %path, trace_id = %trace_id);
-    tillstream_telemetry::continue_trace(
+    let span = tracing::info_span!(
+        "grpc",
+        method = %path,
+        trace_id = %trace_id,
+        span_id = tracing::field::Empty
+    );
+    let _ = tillstream_telemetry::continue_trace(
         &span,
         request
             .headers()

@@ -5,5 +5,5 @@
 mod logging;
 mod ops;
 
-pub use logging::{continue_trace, current_span_id, flush_traces, init_logging};
+pub use logging::{continue_trace, flush_traces, init_logging};
 pub use ops::{Dependency, Probe, install_metrics, ops_router};

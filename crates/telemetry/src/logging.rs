@@ -82,22 +82,35 @@ pub fn flush_traces() {
 }
 
 /// Makes `span` a child of the remote span a W3C `traceparent` names, so its exported trace
-/// is the caller's (or the event's) trace. Without a well-formed one, `span` keeps its own.
-pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
-    let Some(context) = traceparent.and_then(remote_context) else {
-        return;
+/// is the caller's (or the event's) trace, and records the span's own id in its `span_id`
+/// field (declared `Empty` by the caller), so every log line inside it carries both ids.
+/// Returns that id: the exported span's when spans are exported, else a fresh one.
+pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) -> String {
+    if let Some(context) = traceparent.and_then(remote_context) {
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(context));
+    }
+    let exported = span.context().span().span_context().clone();
+    let span_id = if exported.is_valid() {
+        exported.span_id().to_string()
+    } else {
+        SpanId::from_bytes(random_bytes()).to_string()
     };
-    let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(context));
+    span.record("span_id", span_id.as_str());
+    span_id
 }
 
-/// The exported id of the current span, when spans are exported.
-pub fn current_span_id() -> Option<String> {
-    let context = tracing::Span::current().context();
-    let span = context.span();
-    let span_context = span.span_context();
-    span_context
-        .is_valid()
-        .then(|| span_context.span_id().to_string())
+/// Eight bytes unlikely to repeat, for a span id where no exporter gives one.
+fn random_bytes() -> [u8; 8] {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Mixed so that ids made in the same nanosecond by different processes still differ.
+    let mixed = (u64::try_from(nanos & u128::from(u64::MAX)).unwrap_or(0)
+        ^ u64::from(std::process::id()).rotate_left(32))
+    .wrapping_add(count.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    mixed.max(1).to_be_bytes()
 }
 
 /// The span context of a version-00 `traceparent` (`00-<trace>-<span>-<flags>`).
@@ -130,6 +143,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn without_an_exporter_a_span_still_gets_an_id_of_its_own() {
+        let first = continue_trace(&tracing::Span::none(), None);
+        let second = continue_trace(&tracing::Span::none(), Some("garbage"));
+        assert_eq!((first.len(), second.len()), (16, 16));
+        assert_ne!(first, second);
+    }
+
+    #[test]
     fn a_span_continues_the_trace_its_traceparent_names() {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
@@ -138,10 +159,15 @@ mod tests {
         let subscriber = tracing_subscriber::registry()
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("consume");
-            continue_trace(
+            let span = tracing::info_span!("consume", span_id = tracing::field::Empty);
+            let span_id = continue_trace(
                 &span,
                 Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            );
+            assert_eq!(span_id.len(), 16);
+            assert_ne!(
+                span_id, "00f067aa0ba902b7",
+                "its own id, under the remote parent"
             );
             span.in_scope(|| tracing::info!("applied"));
             let unrelated = tracing::info_span!("grpc");

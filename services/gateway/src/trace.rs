@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 tokio::task_local! {
     static TRACE_ID: String;
+    static SPAN_ID: String;
     static CLIENT_ADDR: Option<String>;
 }
 
@@ -34,7 +35,9 @@ pub fn child_traceparent() -> Option<String> {
     if trace_id.is_empty() {
         return None;
     }
-    let span_id = tillstream_telemetry::current_span_id().unwrap_or_else(random_hex::<8>);
+    let span_id = SPAN_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| random_hex::<8>());
     Some(format!("00-{trace_id}-{span_id}-01"))
 }
 
@@ -51,7 +54,14 @@ pub async fn traced(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
-    let span = tracing::info_span!("http", %method, %route, trace_id = %trace_id, status = tracing::field::Empty);
+    let span = tracing::info_span!(
+        "http",
+        %method,
+        %route,
+        trace_id = %trace_id,
+        span_id = tracing::field::Empty,
+        status = tracing::field::Empty
+    );
     // The exported trace takes the same id as `x-trace-id` and the logs: the client's
     // `traceparent` when it sent one, else one rooted on the id chosen here.
     let parent = request
@@ -60,7 +70,7 @@ pub async fn traced(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .unwrap_or_else(|| format!("00-{trace_id}-{}-01", random_hex::<8>()));
-    tillstream_telemetry::continue_trace(&span, Some(&parent));
+    let span_id = tillstream_telemetry::continue_trace(&span, Some(&parent));
     let client_addr = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -69,7 +79,7 @@ pub async fn traced(request: Request, next: Next) -> Response {
     let mut response = TRACE_ID
         .scope(
             trace_id.clone(),
-            CLIENT_ADDR.scope(client_addr, next.run(request)),
+            SPAN_ID.scope(span_id, CLIENT_ADDR.scope(client_addr, next.run(request))),
         )
         .instrument(span.clone())
         .await;
