@@ -335,21 +335,7 @@ impl<H: Handler> Consumer<H> {
                 outcomes.push(Ok(Outcome::Duplicate));
                 continue;
             };
-            let span = info_span!(
-                "consume",
-                consumer = %self.config.durable_name(),
-                event_id = %event.event_id,
-                ce_type = %event.ce_type,
-                deliveries = event.deliveries,
-                traceparent = event.traceparent.as_deref().unwrap_or(""),
-                trace_id = event
-                    .traceparent
-                    .as_deref()
-                    .and_then(tillstream_kernel::trace_id_of)
-                    .unwrap_or(""),
-                span_id = tracing::field::Empty,
-            );
-            let _ = tillstream_telemetry::continue_trace(&span, event.traceparent.as_deref());
+            let span = self.event_span(event, 1);
             sqlx::query("SAVEPOINT event").execute(&mut *tx).await?;
             let outcome = self.apply(&mut tx, event).instrument(span).await;
             let end = match outcome {
@@ -415,10 +401,38 @@ impl<H: Handler> Consumer<H> {
                 return Ok(None);
             }
             sqlx::query("RELEASE SAVEPOINT chunk").execute(&mut *tx).await?;
+            // Each event's own trace records that it was applied, as part of this chunk.
+            for event in &to_apply {
+                self.event_span(event, to_apply.len()).in_scope(|| {
+                    tracing::debug!("applied in a chunk");
+                });
+            }
             Ok(Some(outcomes))
         }
         .instrument(span)
         .await
+    }
+
+    /// The `consume` span of one event, continuing the trace its `traceparent` names;
+    /// `chunk` is how many events were applied together with it.
+    fn event_span(&self, event: &InboundEvent, chunk: usize) -> tracing::Span {
+        let span = info_span!(
+            "consume",
+            consumer = %self.config.durable_name(),
+            event_id = %event.event_id,
+            ce_type = %event.ce_type,
+            deliveries = event.deliveries,
+            chunk,
+            traceparent = event.traceparent.as_deref().unwrap_or(""),
+            trace_id = event
+                .traceparent
+                .as_deref()
+                .and_then(tillstream_kernel::trace_id_of)
+                .unwrap_or(""),
+            span_id = tracing::field::Empty,
+        );
+        let _ = tillstream_telemetry::continue_trace(&span, event.traceparent.as_deref());
+        span
     }
 
     /// One event's inbox row and effects; a redelivered event finds its row and does nothing.

@@ -11,7 +11,7 @@ use tillstream_messaging::{Handler, HandlerError, InboundEvent};
 use tillstream_proto::inventory::v1 as inventory;
 
 use super::{metadata_for, retry};
-use crate::commands::post_entry::{Posting, post_entry};
+use crate::commands::post_entry::{Posting, post_entries, post_entry};
 use crate::domain::journal::Source;
 use crate::domain::posting::{StockCost, stock_entry};
 
@@ -22,11 +22,47 @@ pub struct InventoryPostings {
 }
 
 impl Handler for InventoryPostings {
+    const HANDLES_CHUNKS: bool = true;
+
     async fn handle(
         &self,
         tx: &mut PgConnection,
         event: &InboundEvent,
     ) -> Result<(), HandlerError> {
+        let Some(posting) = self.posting_of(event)? else {
+            return Ok(());
+        };
+        post_entry(&self.store, tx, posting).await.map_err(retry)?;
+        Ok(())
+    }
+
+    /// Movements are independent of each other: a chunk of them (a backlog's stock sold)
+    /// posts in a few statements; anything `handle` would refuse, or a movement posted
+    /// already, sends the chunk one by one.
+    async fn handle_chunk(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&InboundEvent],
+    ) -> Result<bool, HandlerError> {
+        let mut postings = Vec::with_capacity(events.len());
+        for event in events {
+            if let Some(posting) = self.posting_of(event)? {
+                postings.push(posting);
+            }
+        }
+        if !postings.is_empty() {
+            post_entries(&self.store, tx, postings)
+                .await
+                .map_err(retry)?;
+        }
+        Ok(true)
+    }
+}
+
+impl InventoryPostings {
+    /// The cost entry of a movement event; `None` for what posts nothing (transfers, other
+    /// events, a zero cost).
+    fn posting_of(&self, event: &InboundEvent) -> Result<Option<Posting>, HandlerError> {
         let reject =
             |e: &dyn std::fmt::Display| HandlerError::Reject(format!("{}: {e}", event.ce_type));
         let data = event.data.clone();
@@ -93,7 +129,7 @@ impl Handler for InventoryPostings {
                 )
             }
             // Transfers move value between locations, not between accounts.
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
         let decimal = |text: &str| Decimal::from_str_exact(text).map_err(|e| reject(&e));
         let signed = decimal(&quantity)?;
@@ -107,26 +143,17 @@ impl Handler for InventoryPostings {
             _ => StockCost::Gained(cost),
         };
         let Some(lines) = stock_entry(self.currency, movement).map_err(|e| reject(&e))? else {
-            return Ok(());
+            return Ok(None);
         };
-        let source = Source {
-            kind: kind.into(),
-            id: format!("{product}:{location}"),
-            event_id: event.event_id.to_string(),
-        };
-        let memo = format!("{kind} {quantity} × {unit_cost}");
-        post_entry(
-            &self.store,
-            tx,
-            Posting {
-                source,
-                memo,
-                lines,
-                metadata: metadata_for(event),
+        Ok(Some(Posting {
+            source: Source {
+                kind: kind.into(),
+                id: format!("{product}:{location}"),
+                event_id: event.event_id.to_string(),
             },
-        )
-        .await
-        .map_err(retry)?;
-        Ok(())
+            memo: format!("{kind} {quantity} × {unit_cost}"),
+            lines,
+            metadata: metadata_for(event),
+        }))
     }
 }

@@ -204,3 +204,79 @@ async fn reconciliation_reports_the_sale_without_an_entry_until_it_is_posted() {
     let round = reconciler.round().await.unwrap();
     assert!(round.unposted.is_empty(), "{round:?}");
 }
+
+#[tokio::test]
+async fn a_backlog_of_stock_movements_posts_each_cost_once() {
+    use async_nats::HeaderMap;
+    use prost::Message;
+    use tillstream_messaging::{StreamSettings, ensure_service_stream, headers};
+    use tillstream_proto::inventory::v1 as inventory;
+
+    let prefix = TestPrefix::new();
+    let naming = Naming::new(prefix.prefix.clone()).unwrap();
+    let js = async_nats::jetstream::new(async_nats::connect(&prefix.url).await.unwrap());
+    for service in ["sales", "inventory"] {
+        ensure_service_stream(&js, &naming, service, &StreamSettings::default())
+            .await
+            .unwrap();
+    }
+    // 240 sold (2 × 1.25 each) and one transfer, which posts nothing; the first twenty
+    // again under new message ids, as a redelivery brings them.
+    let mut events = Vec::new();
+    for n in 0..240 {
+        let sold = inventory::StockSold {
+            product_id: format!("P{}", n % 7),
+            location_id: LOCATION.into(),
+            quantity: "2".into(),
+            unit_cost: "1.25".into(),
+            sale_id: format!("S{n}"),
+        };
+        events.push((
+            "StockSold",
+            ulid::Ulid::generate().to_string(),
+            sold.encode_to_vec(),
+        ));
+    }
+    events.push((
+        "StockTransferredOut",
+        ulid::Ulid::generate().to_string(),
+        Vec::new(),
+    ));
+    let again: Vec<_> = events[..20].to_vec();
+    for (round, batch) in [(0, &events), (1, &again)] {
+        for (event_type, id, data) in batch.iter() {
+            let mut h = HeaderMap::new();
+            h.insert(headers::MSG_ID, format!("{id}-{round}").as_str());
+            h.insert(headers::SPECVERSION, "1.0");
+            h.insert(headers::ID, id.as_str());
+            h.insert(
+                headers::TYPE,
+                format!("tillstream.inventory.v1.{event_type}").as_str(),
+            );
+            h.insert(headers::SUBJECT, "stock-P:L");
+            js.publish_with_headers(
+                naming.event_subject("inventory", "stock", event_type),
+                h,
+                data.clone().into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        }
+    }
+
+    let ledger = Ledger::start(prefix).await;
+    ledger.wait_for_entries(240).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ledger.entries().await, 240);
+    let mut client = ledger.client.clone();
+    let balance = client
+        .get_trial_balance(pb::GetTrialBalanceRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let cogs = balance.accounts.iter().find(|a| a.code == "5000").unwrap();
+    assert_eq!(cogs.balance, "600.00");
+    assert_eq!(balance.total_debits, balance.total_credits);
+}
