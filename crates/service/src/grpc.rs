@@ -62,3 +62,21 @@ pub fn store_status(error: StoreError, claim_field: impl Fn(&str) -> String) -> 
         }
     }
 }
+
+/// What a call's metadata says about who and what caused the events it records: the W3C
+/// `traceparent`, `x-correlation-id` and `x-actor` (the gateway's caller).
+pub fn metadata_of<T>(request: &tonic::Request<T>) -> tillstream_kernel::EventMetadata {
+    let header = |name: &str| {
+        request
+            .metadata()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    tillstream_kernel::EventMetadata {
+        traceparent: header("traceparent"),
+        correlation_id: header("x-correlation-id"),
+        actor: header("x-actor"),
+        ..Default::default()
+    }
+}

@@ -1,10 +1,11 @@
 //! `tillstream.catalog.v1.CatalogService`.
 
 use rust_decimal::Decimal;
-use tillstream_eventstore::{EventMetadata, EventStore};
+use tillstream_eventstore::EventStore;
 use tillstream_kernel::{Currency, Money};
 use tillstream_proto::catalog::v1 as pb;
 use tillstream_proto::catalog::v1::catalog_service_server::CatalogService;
+use tillstream_service::grpc::metadata_of;
 use tonic::{Request, Response, Status};
 
 use crate::api::error::AppError;
@@ -218,15 +219,6 @@ impl CatalogApi {
     }
 }
 
-fn metadata_of<T>(request: &Request<T>) -> EventMetadata {
-    EventMetadata {
-        traceparent: header(request, "traceparent"),
-        correlation_id: header(request, "x-correlation-id"),
-        actor: header(request, "x-actor"),
-        ..Default::default()
-    }
-}
-
 /// `expected_version` 0 means "whatever it is now".
 fn expected(version: i64) -> Option<i64> {
     (version > 0).then_some(version)
@@ -270,14 +262,6 @@ fn parse_changes(
             None
         },
     })
-}
-
-fn header<T>(request: &Request<T>, name: &str) -> Option<String> {
-    request
-        .metadata()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 fn found(

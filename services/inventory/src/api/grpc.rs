@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
-use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey, StoreError, request_hash};
+use tillstream_eventstore::{EventStore, IdempotencyKey, StoreError, request_hash};
 use tillstream_proto::inventory::v1 as pb;
 use tillstream_proto::inventory::v1::inventory_service_server::InventoryService;
+use tillstream_service::grpc::metadata_of;
 use tonic::{Request, Response, Status};
 
 use crate::api::error::AppError;
@@ -230,22 +231,6 @@ fn optional(text: &str) -> Option<&str> {
 /// An RFC 3339 moment; empty means none.
 fn moment(text: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
     tillstream_service::moments::moment(text).map_err(|e| AppError::invalid(field, e))
-}
-
-fn metadata_of<T>(request: &Request<T>) -> EventMetadata {
-    let header = |name: &str| {
-        request
-            .metadata()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    EventMetadata {
-        traceparent: header("traceparent"),
-        correlation_id: header("x-correlation-id"),
-        actor: header("x-actor"),
-        ..Default::default()
-    }
 }
 
 fn decimal(text: &str, field: &str) -> Result<Decimal, AppError> {

@@ -1,11 +1,11 @@
 //! `tillstream.ledger.v1.LedgerService`.
 
 use chrono::{NaiveDate, Utc};
-use tillstream_eventstore::{EventMetadata, EventStore};
+use tillstream_eventstore::EventStore;
 use tillstream_kernel::{Currency, Money};
 use tillstream_proto::ledger::v1 as pb;
 use tillstream_proto::ledger::v1::ledger_service_server::LedgerService;
-use tillstream_service::grpc::{status_with_field, store_status};
+use tillstream_service::grpc::{metadata_of, status_with_field, store_status};
 use tillstream_service::moments::{moment, range_end, range_start};
 use tonic::{Code, Request, Response, Status};
 
@@ -229,22 +229,6 @@ fn manual_status(error: ManualError) -> Status {
 
 fn invalid(field: &str, message: impl Into<String>) -> Status {
     status_with_field(Code::InvalidArgument, Some(field), message)
-}
-
-fn metadata_of<T>(request: &Request<T>) -> EventMetadata {
-    let header = |name: &str| {
-        request
-            .metadata()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    EventMetadata {
-        traceparent: header("traceparent"),
-        correlation_id: header("x-correlation-id"),
-        actor: header("x-actor"),
-        ..Default::default()
-    }
 }
 
 fn type_name(account_type: AccountType) -> &'static str {

@@ -3,6 +3,7 @@
 use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
 use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_server::SalesService;
+use tillstream_service::grpc::metadata_of;
 use tillstream_service::moments::{range_end, range_start};
 use tonic::{Request, Response, Status};
 
@@ -226,21 +227,5 @@ impl SalesApi {
             cashier.clone_into(&mut parsed.cashier_id);
         }
         create_sale(&self.store, self.policy, parsed, None, metadata).await
-    }
-}
-
-fn metadata_of<T>(request: &Request<T>) -> EventMetadata {
-    let header = |name: &str| {
-        request
-            .metadata()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    EventMetadata {
-        traceparent: header("traceparent"),
-        correlation_id: header("x-correlation-id"),
-        actor: header("x-actor"),
-        ..Default::default()
     }
 }
