@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use sqlx::{AssertSqlSafe, PgConnection, Postgres, Transaction};
 use tillstream_eventstore::{Cursor, EventStore, read_all};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{Instrument, info, info_span, warn};
 
 use crate::{Generation, Projection, ProjectionError};
 
@@ -104,12 +104,25 @@ impl<P: Projection> ProjectionRunner<P> {
             tx.rollback().await?;
             return Ok(0);
         };
-        self.projection
-            .apply(&mut tx, checkpoint.generation, &events)
-            .await?;
-        self.save_cursor(&mut tx, last.cursor(), checkpoint.generation)
-            .await?;
-        tx.commit().await?;
+        // A span per applied batch (not per idle poll), so a trace shows when a projection
+        // took an event in.
+        let span = info_span!(
+            "projection",
+            projection = self.projection.name(),
+            events = events.len(),
+            generation = checkpoint.generation.0
+        );
+        async {
+            self.projection
+                .apply(&mut tx, checkpoint.generation, &events)
+                .await?;
+            self.save_cursor(&mut tx, last.cursor(), checkpoint.generation)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, ProjectionError>(())
+        }
+        .instrument(span)
+        .await?;
         metrics::counter!("tillstream_projection_events_total", "projection" => self.projection.name())
             .increment(events.len() as u64);
         Ok(events.len())
@@ -155,6 +168,14 @@ impl<P: Projection> ProjectionRunner<P> {
     /// of the old tables are one transaction under the checkpoint's row lock, so the live
     /// loop continues on the new generation exactly where the rebuild stopped.
     pub async fn rebuild(&self) -> Result<RebuildReport, ProjectionError> {
+        self.rebuild_reporting(|_| {}).await
+    }
+
+    /// `rebuild`, calling `progress` with the number of events applied after each batch.
+    pub async fn rebuild_reporting(
+        &self,
+        mut progress: impl FnMut(u64) + Send,
+    ) -> Result<RebuildReport, ProjectionError> {
         let started = Instant::now();
         self.init().await?;
         let current: i32 = sqlx::query_scalar(
@@ -181,6 +202,7 @@ impl<P: Projection> ProjectionRunner<P> {
             self.projection.apply(&mut tx, next, &events).await?;
             tx.commit().await?;
             applied += events.len() as u64;
+            progress(applied);
             if (events.len() as i64) < self.config.batch_size {
                 break;
             }
@@ -196,6 +218,7 @@ impl<P: Projection> ProjectionRunner<P> {
             self.projection.apply(&mut tx, next, &events).await?;
             applied += events.len() as u64;
         }
+        progress(applied);
         self.save_cursor(&mut tx, cursor, next).await?;
         self.point_views_at(&mut tx, next).await?;
         self.drop_tables(&mut tx, live.generation).await?;

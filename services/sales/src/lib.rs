@@ -15,6 +15,7 @@ use std::sync::Arc;
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::EventStore;
 use tillstream_messaging::ConsumerConfig;
+use tillstream_projection::{ProjectionRunner, RunnerConfig};
 use tillstream_proto::sales::v1::sales_service_server::SalesServiceServer;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
 use tillstream_service::{
@@ -29,6 +30,7 @@ use crate::consumers::catalog_products::CatalogProducts;
 use crate::consumers::ledger_entries::LedgerEntries;
 use crate::consumers::locations::Locations;
 use crate::domain::pricing::PricingPolicy;
+use crate::projections::product_sales::ProductSales;
 
 /// Sales' own tables (after the event store's).
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sales");
@@ -37,6 +39,12 @@ pub const SERVICE: &str = "sales";
 
 /// Where sales listens unless `TILLSTREAM_SALES_ADDR` says otherwise.
 pub const DEFAULT_ADDR: &str = tillstream_service::addrs::SALES;
+
+/// The analytics read model `product_sales`, kept current by the service and rebuilt by
+/// `tillstream projection rebuild product_sales`.
+pub fn product_sales(store: EventStore) -> ProjectionRunner<ProductSales> {
+    ProjectionRunner::new(store, ProductSales, RunnerConfig::default())
+}
 
 /// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
 pub async fn serve(
@@ -75,6 +83,7 @@ pub async fn serve(
             LedgerEntries,
             shutdown.child_token(),
         )),
+        tokio::spawn(product_sales(store.clone()).run(shutdown.child_token())),
         tokio::spawn(projections::pending::watch(
             pool.clone(),
             shutdown.child_token(),

@@ -57,10 +57,44 @@ pub enum Command {
         #[command(subcommand)]
         command: SeedCommand,
     },
+    /// Simulated tills ringing up sales through the gateway, at a rate or flat out: sales/s,
+    /// latency percentiles, errors by status, time until posted and in stock. Sets its
+    /// store up first as `admin` with `TILLSTREAM_ADMIN_PASSWORD`; prints a JSON report.
+    Bench {
+        /// The gateway.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value_t = 16)]
+        tills: usize,
+        /// Sales per second over all tills; flat out when absent.
+        #[arg(long)]
+        rate: Option<u32>,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Stores the tills are spread over (sale numbers are counted per store).
+        #[arg(long, default_value_t = 4)]
+        locations: usize,
+        #[arg(long, default_value_t = 200)]
+        products: usize,
+        /// Skip following each sale to the ledger and stock.
+        #[arg(long)]
+        no_watch: bool,
+        /// Also measure pgbench, JetStream publish and a bare axum handler in this run.
+        #[arg(long)]
+        baselines: bool,
+        /// Append every accepted sale's id to this file.
+        #[arg(long)]
+        accepted_out: Option<std::path::PathBuf>,
+    },
     /// The relays that publish each service's store to JetStream.
     Relay {
         #[command(subcommand)]
         command: RelayCommand,
+    },
+    /// The asynchronous read models (projections): list them with their lag, or rebuild one.
+    Projection {
+        #[command(subcommand)]
+        command: ProjectionCommand,
     },
     /// The dead letters: events a consumer could not apply.
     Dlq {
@@ -99,6 +133,19 @@ pub enum RelayCommand {
         /// One service; all five when absent.
         #[arg(long)]
         service: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectionCommand {
+    /// Each projection with its live generation and lag, one JSON object per line.
+    List,
+    /// Rebuild a projection from its service's event log without stopping anything: fills
+    /// fresh tables aside while the service keeps the live ones current, then swaps them in
+    /// one transaction. Queries see the old rows until the swap and the new ones after.
+    Rebuild {
+        /// The projection, e.g. `product_sales`.
+        name: String,
     },
 }
 

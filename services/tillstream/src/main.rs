@@ -1,8 +1,11 @@
 //! `tillstream`: the ops CLI.
 
+mod bench;
 mod cli;
 mod dlq;
+mod projection;
 mod relay;
+mod rest;
 mod seed;
 mod serve;
 mod streams;
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
         Command::Keys { command } => on_this_thread(user::keys(command)),
         Command::User { command } => on_this_thread(user::run(command)),
         Command::Dlq { command } => on_this_thread(dlq::run(command)),
+        Command::Projection { command } => on_this_thread(projection::run(command)),
         Command::Streams => on_this_thread(streams::run()),
         Command::Seed {
             command:
@@ -43,6 +47,34 @@ fn main() -> ExitCode {
                 products,
                 days,
                 sales_per_day,
+            })),
+            Err(_) => {
+                eprintln!("tillstream: set TILLSTREAM_ADMIN_PASSWORD to the admin's password");
+                ExitCode::from(2)
+            }
+        },
+        Command::Bench {
+            url,
+            tills,
+            rate,
+            seconds,
+            locations,
+            products,
+            no_watch,
+            baselines,
+            accepted_out,
+        } => match std::env::var("TILLSTREAM_ADMIN_PASSWORD") {
+            Ok(admin_password) => on_this_thread(bench::run(bench::BenchOptions {
+                url,
+                admin_password,
+                tills,
+                rate,
+                seconds,
+                locations,
+                products,
+                watch: !no_watch,
+                baselines,
+                accepted_out,
             })),
             Err(_) => {
                 eprintln!("tillstream: set TILLSTREAM_ADMIN_PASSWORD to the admin's password");

@@ -8,10 +8,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
-use indicatif::{ProgressBar, ProgressStyle};
-use reqwest::{Client, StatusCode};
+use reqwest::Client;
 use serde_json::{Value, json};
 use tillstream_kernel::Ulid;
+
+use crate::rest::{Api, Dice, progress};
 
 /// What to create.
 #[derive(Debug, Clone)]
@@ -55,91 +56,14 @@ pub async fn run(options: SeedOptions) -> ExitCode {
     }
 }
 
-/// A bar on stderr for `len` steps of `what` (drawn only on a terminal).
-fn progress(len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(u64::try_from(len).unwrap_or(u64::MAX));
-    if let Ok(style) = ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {eta}") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_owned());
-    bar
-}
-
-/// A small deterministic generator: the demo is the same store every time.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        usize::try_from((self.0 >> 33) % n.max(1) as u64).unwrap_or(0)
-    }
-}
-
-struct Api {
-    client: Client,
-    url: String,
-    token: String,
-}
-
-impl Api {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<(StatusCode, Value), String> {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
-        let status = response.status();
-        let body = response.json().await.unwrap_or(Value::Null);
-        Ok((status, body))
-    }
-
-    /// POSTs `body`; a 409 (already there from an earlier run) is fine.
-    async fn create(&self, path: &str, body: &Value) -> Result<Value, String> {
-        match self.send(reqwest::Method::POST, path, Some(body)).await? {
-            (status, body) if status.is_success() || status == StatusCode::CONFLICT => Ok(body),
-            (status, body) => Err(format!("POST {path}: {status} {body}")),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Result<Value, String> {
-        match self.send(reqwest::Method::GET, path, None).await? {
-            (status, body) if status.is_success() => Ok(body),
-            (status, body) => Err(format!("GET {path}: {status} {body}")),
-        }
-    }
-}
-
 async fn seed(options: &SeedOptions) -> Result<String, String> {
-    let client = Client::new();
-    let login = client
-        .post(format!("{}/api/v1/auth/login", options.url))
-        .json(&json!({"username": "admin", "password": options.admin_password}))
-        .send()
-        .await
-        .map_err(|e| format!("the gateway at {}: {e}", options.url))?;
-    if !login.status().is_success() {
-        return Err(format!("logging in as admin: {}", login.status()));
-    }
-    let tokens: Value = login.json().await.map_err(|e| e.to_string())?;
-    let api = Api {
-        client,
-        url: options.url.clone(),
-        token: tokens["access_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-    };
+    let api = Api::login(
+        Client::new(),
+        &options.url,
+        "admin",
+        &options.admin_password,
+    )
+    .await?;
 
     for (username, role) in STAFF {
         api.create(
@@ -169,7 +93,7 @@ async fn seed(options: &SeedOptions) -> Result<String, String> {
     }
 
     let products = import_catalog(&api, options.products).await?;
-    receive_stock(&api, &locations, &products).await?;
+    receive_stock(&api, &locations, &products, 200).await?;
     let sales = ring_up_week(&api, &locations, &products, options).await?;
     Ok(serde_json::to_string(&json!({
         "users": STAFF.iter().map(|(u, r)| json!({"username": u, "role": r, "password": STAFF_PASSWORD})).collect::<Vec<_>>(),
@@ -193,7 +117,7 @@ fn ean13(n: usize) -> String {
 
 /// The catalog as one CSV import (upserted, so a second run changes nothing); the product
 /// ids with their prices in cents.
-async fn import_catalog(api: &Api, count: usize) -> Result<Vec<(String, u64)>, String> {
+pub(crate) async fn import_catalog(api: &Api, count: usize) -> Result<Vec<(String, u64)>, String> {
     let mut csv = String::from("sku,name,price,tax_rate,barcode,category\n");
     let mut prices = Vec::with_capacity(count);
     for n in 0..count {
@@ -231,7 +155,7 @@ async fn import_catalog(api: &Api, count: usize) -> Result<Vec<(String, u64)>, S
         }
     }
     let mut products = Vec::with_capacity(count);
-    let bar = progress(count, "products");
+    let bar = progress(count as u64, "products");
     for (n, cents) in prices.into_iter().enumerate() {
         bar.inc(1);
         let product = api
@@ -244,11 +168,12 @@ async fn import_catalog(api: &Api, count: usize) -> Result<Vec<(String, u64)>, S
     Ok(products)
 }
 
-/// 200 of everything at each location, at a cost a little over half the price.
-async fn receive_stock(
+/// `quantity` of everything at each location, at a cost a little over half the price.
+pub(crate) async fn receive_stock(
     api: &Api,
     locations: &[String],
     products: &[(String, u64)],
+    quantity: u32,
 ) -> Result<(), String> {
     for location in locations {
         for chunk in products.chunks(500) {
@@ -256,7 +181,7 @@ async fn receive_stock(
                 .iter()
                 .map(|(id, cents)| {
                     let cost = cents * 55 / 100;
-                    json!({"product_id": id, "quantity": 200, "unit_cost": format!("{}.{:02}", cost / 100, cost % 100)})
+                    json!({"product_id": id, "quantity": quantity, "unit_cost": format!("{}.{:02}", cost / 100, cost % 100)})
                 })
                 .collect();
             api.create(
@@ -312,7 +237,7 @@ async fn ring_up_week(
         }
     }
     let mut created = 0;
-    let bar = progress(sales.len(), "sales");
+    let bar = progress(sales.len() as u64, "sales");
     for batch in sales.chunks(BATCH) {
         bar.inc(u64::try_from(batch.len()).unwrap_or(0));
         let answer = api

@@ -2,5 +2,6 @@
 
 pub mod catalog_copy;
 pub mod pending;
+pub mod product_sales;
 pub mod sale_numbers;
 pub mod sales;

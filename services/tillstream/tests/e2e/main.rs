@@ -12,6 +12,7 @@ mod grpc;
 mod imports;
 mod ledger;
 mod metrics;
+mod projection;
 mod returns;
 mod sales;
 mod seed;

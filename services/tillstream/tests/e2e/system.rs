@@ -24,6 +24,8 @@ pub struct System {
     /// Each service's `http://host:port` (gRPC and its operations endpoints).
     pub service_urls: HashMap<String, String>,
     pub admin_password: String,
+    /// `TILLSTREAM_DB_PREFIX` of this system: service `s` keeps its data in `{prefix}_{s}`.
+    pub db_prefix: String,
     /// The pid of each process, as `up` last reported it.
     pub pids: HashMap<String, i32>,
     up: Child,
@@ -83,6 +85,7 @@ impl System {
             service_urls,
             subject_prefix: prefix.prefix.clone(),
             admin_password: String::new(),
+            db_prefix: db_prefix.clone(),
             pids: HashMap::new(),
             up,
             lines,
