@@ -1,9 +1,14 @@
 //! The gateway's REST API as the CLI's own commands use it (`seed`, `bench`): a client
 //! logged in as one user, and what they share besides.
 
+use std::time::Duration;
+
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
+
+/// How often a rate-limited request is asked again before giving up.
+const RATE_LIMITED_ATTEMPTS: u32 = 30;
 
 /// A client logged in through `POST /api/v1/auth/login`.
 #[derive(Debug, Clone)]
@@ -40,24 +45,37 @@ impl Api {
         })
     }
 
-    /// One request; the body of the answer, or null when it has none.
+    /// One request; the body of the answer, or null when it has none. Over the gateway's
+    /// rate limit (429), waits as long as `Retry-After` says and asks again.
     pub async fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
     ) -> Result<(StatusCode, Value), String> {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(body);
+        for _ in 0..RATE_LIMITED_ATTEMPTS {
+            let mut request = self
+                .client
+                .request(method.clone(), format!("{}{path}", self.url))
+                .bearer_auth(&self.token);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
+            let status = response.status();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let wait = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .unwrap_or(1);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                continue;
+            }
+            let body = response.json().await.unwrap_or(Value::Null);
+            return Ok((status, body));
         }
-        let response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
-        let status = response.status();
-        let body = response.json().await.unwrap_or(Value::Null);
-        Ok((status, body))
+        Err(format!("{path}: still rate limited after {RATE_LIMITED_ATTEMPTS} attempts"))
     }
 
     /// POSTs `body`; a 409 (already there from an earlier run) is fine.
