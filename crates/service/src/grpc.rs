@@ -56,10 +56,32 @@ pub fn store_status(error: StoreError, claim_field: impl Fn(&str) -> String) -> 
         StoreError::Conflict { .. } | StoreError::IdempotencyRace { .. } => {
             Status::aborted("changed meanwhile; retry")
         }
+        StoreError::Database(error) if database_unavailable(&error) => {
+            tracing::warn!(%error, "the database is unavailable");
+            Status::unavailable("the database is unavailable; retry shortly")
+        }
         other => {
             tracing::error!(error = %other, "internal error");
             Status::internal("internal error")
         }
+    }
+}
+
+/// Whether `error` says the database cannot be reached right now (down, restarting, out of
+/// connections) rather than that the request or the code is wrong: the caller may retry,
+/// and the gateway answers 503 with `Retry-After` instead of 500.
+pub fn database_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exceptions; 57P01-57P03: shutting down or starting up.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 
@@ -78,5 +100,27 @@ pub fn metadata_of<T>(request: &tonic::Request<T>) -> tillstream_kernel::EventMe
         correlation_id: header("x-correlation-id"),
         actor: header("x-actor"),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_cannot_be_reached_is_unavailable_not_internal() {
+        let unreachable = [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ];
+        for error in unreachable {
+            let status = store_status(StoreError::Database(error), str::to_owned);
+            assert_eq!(status.code(), Code::Unavailable);
+        }
+        let bug = store_status(
+            StoreError::Database(sqlx::Error::Protocol("nonsense".into())),
+            str::to_owned,
+        );
+        assert_eq!(bug.code(), Code::Internal);
     }
 }

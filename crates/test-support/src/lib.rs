@@ -6,10 +6,12 @@
 mod database;
 pub mod grpc;
 mod nats;
+mod postgres;
 pub mod sales_events;
 
 pub use database::TestDatabase;
 pub use nats::{PrivateNats, TestPrefix, free_port, nats_url};
+pub use postgres::PrivatePostgres;
 
 /// A name no other test run will pick: lower-case, safe as a database name, a subject
 /// token and a stream name.

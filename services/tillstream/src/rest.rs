@@ -75,7 +75,9 @@ impl Api {
             let body = response.json().await.unwrap_or(Value::Null);
             return Ok((status, body));
         }
-        Err(format!("{path}: still rate limited after {RATE_LIMITED_ATTEMPTS} attempts"))
+        Err(format!(
+            "{path}: still rate limited after {RATE_LIMITED_ATTEMPTS} attempts"
+        ))
     }
 
     /// POSTs `body`; a 409 (already there from an earlier run) is fine.

@@ -1,0 +1,279 @@
+//! The brief's invariants, checked against the stores themselves: every failure is named,
+//! so a suite that waits for quiescence can say what never settled.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+use tillstream_messaging::Naming;
+
+use crate::stack::Stack;
+
+/// What one round of checks found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Individual invariants checked (each sale's, each stock level's, each book's).
+    pub checks: u64,
+    pub failures: Vec<String>,
+    pub sales: usize,
+    pub returns: usize,
+}
+
+impl Checked {
+    fn expect(&mut self, holds: bool, failure: impl FnOnce() -> String) {
+        self.checks += 1;
+        if !holds {
+            self.failures.push(failure());
+        }
+    }
+}
+
+pub struct Stores {
+    sales: PgPool,
+    inventory: PgPool,
+    ledger: PgPool,
+}
+
+impl Stores {
+    pub async fn connect(stack: &Stack) -> Stores {
+        let pool = |service: &str| {
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .connect_lazy(&stack.database(service))
+                .unwrap()
+        };
+        Stores {
+            sales: pool("sales"),
+            inventory: pool("inventory"),
+            ledger: pool("ledger"),
+        }
+    }
+}
+
+/// A sale as sales keeps it: units sold, units restocked by its returns, and its returns.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Sale {
+    units: Decimal,
+    restocked: Decimal,
+    returns: i64,
+}
+
+pub async fn check(stores: &Stores, stack: &Stack, accepted: &BTreeSet<String>) -> Checked {
+    let mut checked = Checked::default();
+    match check_stores(stores, accepted, &mut checked).await {
+        Ok(()) => {}
+        Err(error) => checked
+            .failures
+            .push(format!("could not read the stores: {error}")),
+    }
+    match quiet_streams(stack).await {
+        Ok(problems) => {
+            checked.checks += 1;
+            checked.failures.extend(problems);
+        }
+        Err(error) => checked
+            .failures
+            .push(format!("could not read JetStream: {error}")),
+    }
+    checked
+}
+
+async fn check_stores(
+    stores: &Stores,
+    accepted: &BTreeSet<String>,
+    checked: &mut Checked,
+) -> Result<(), sqlx::Error> {
+    // Sales: each sale once, with its units, restocked units and returns.
+    let rows: Vec<(String, Decimal, Decimal, i64, String)> = sqlx::query_as(
+        "SELECT s.id,
+                (SELECT coalesce(sum((l->>'quantity')::numeric), 0) FROM jsonb_array_elements(s.document->'lines') l),
+                (SELECT coalesce(sum((rl->>'quantity')::numeric), 0)
+                   FROM jsonb_array_elements(s.returns) r, jsonb_array_elements(r->'lines') rl
+                  WHERE coalesce((r->>'restock')::boolean, true)),
+                jsonb_array_length(s.returns)::bigint,
+                s.ledger_status
+         FROM sales s",
+    )
+    .fetch_all(&stores.sales)
+    .await?;
+    let mut sales = BTreeMap::new();
+    for (id, units, restocked, returns, ledger_status) in rows {
+        checked.expect(ledger_status == "posted", || {
+            format!("sale {id} is still {ledger_status}")
+        });
+        sales.insert(
+            id,
+            Sale {
+                units,
+                restocked,
+                returns,
+            },
+        );
+    }
+    checked.sales = sales.len();
+    checked.returns = sales.values().map(|s| s.returns as usize).sum();
+    for id in accepted {
+        checked.expect(sales.contains_key(id), || {
+            format!("accepted sale {id} is not in sales")
+        });
+    }
+    let twice: Vec<(String,)> = sqlx::query_as(
+        "SELECT stream_id FROM events WHERE event_type = 'SaleCompleted'
+         GROUP BY stream_id HAVING count(*) <> 1",
+    )
+    .fetch_all(&stores.sales)
+    .await?;
+    checked.expect(twice.is_empty(), || {
+        format!("sales completed twice: {twice:?}")
+    });
+
+    // Inventory: each sale's units sold once and its returns restocked once; every level
+    // the fold of its movements, by kind.
+    let moved: Vec<(String, Decimal, Decimal)> = sqlx::query_as(
+        "SELECT reference,
+                coalesce(-sum(quantity) FILTER (WHERE kind = 'sold'), 0),
+                coalesce(sum(quantity) FILTER (WHERE kind = 'returned'), 0)
+         FROM stock_movements WHERE reference IS NOT NULL AND kind IN ('sold', 'returned')
+         GROUP BY reference",
+    )
+    .fetch_all(&stores.inventory)
+    .await?;
+    let moved: BTreeMap<String, (Decimal, Decimal)> = moved
+        .into_iter()
+        .map(|(id, sold, returned)| (id, (sold, returned)))
+        .collect();
+    for (id, sale) in &sales {
+        let found = moved.get(id).copied().unwrap_or_default();
+        checked.expect(found == (sale.units, sale.restocked), || {
+            format!(
+                "sale {id}: inventory moved {found:?} (sold, restocked), the sale says ({}, {})",
+                sale.units, sale.restocked
+            )
+        });
+    }
+    for id in moved.keys().filter(|id| !sales.contains_key(*id)) {
+        checked.failures.push(format!(
+            "stock moved for sale {id}, which sales does not know"
+        ));
+    }
+    let levels: Vec<(String, String, Decimal, Decimal, Decimal)> = sqlx::query_as(
+        "SELECT l.product_id, l.location_id, l.on_hand,
+                coalesce(sum(m.quantity), 0),
+                coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'received'), 0)
+                  - coalesce(-sum(m.quantity) FILTER (WHERE m.kind = 'sold'), 0)
+                  + coalesce(sum(m.quantity) FILTER (WHERE m.kind IN ('returned', 'void_reversed')), 0)
+                  + coalesce(sum(m.quantity) FILTER (WHERE m.kind IN ('adjusted', 'counted', 'transferred_in', 'transferred_out')), 0)
+         FROM stock_levels l
+         LEFT JOIN stock_movements m USING (product_id, location_id)
+         GROUP BY l.product_id, l.location_id, l.on_hand",
+    )
+    .fetch_all(&stores.inventory)
+    .await?;
+    for (product, location, on_hand, fold, by_kind) in levels {
+        checked.expect(on_hand == fold && fold == by_kind, || {
+            format!("{product} at {location}: on hand {on_hand}, fold {fold}, by kind {by_kind}")
+        });
+    }
+    let sold_movements: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM stock_movements WHERE kind = 'sold'")
+            .fetch_one(&stores.inventory)
+            .await?;
+
+    // Ledger: balanced, each sale and return booked once, each movement's cost once.
+    let (debits, credits): (Option<Decimal>, Option<Decimal>) =
+        sqlx::query_as("SELECT sum(debit), sum(credit) FROM journal_lines")
+            .fetch_one(&stores.ledger)
+            .await?;
+    checked.expect(debits == credits, || {
+        format!("trial balance: debits {debits:?} ≠ credits {credits:?}")
+    });
+    let unbalanced: Vec<(String,)> = sqlx::query_as(
+        "SELECT entry_id FROM journal_lines GROUP BY entry_id HAVING sum(debit) <> sum(credit)",
+    )
+    .fetch_all(&stores.ledger)
+    .await?;
+    checked.expect(unbalanced.is_empty(), || {
+        format!("unbalanced entries: {unbalanced:?}")
+    });
+    let booked: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT source_type, source_id, count(*) FROM journal_entries
+         WHERE source_type IN ('sale', 'sale_return') GROUP BY 1, 2",
+    )
+    .fetch_all(&stores.ledger)
+    .await?;
+    let booked: BTreeMap<(String, String), i64> = booked
+        .into_iter()
+        .map(|(kind, id, n)| ((kind, id), n))
+        .collect();
+    for (id, sale) in &sales {
+        let entries = booked
+            .get(&("sale".into(), id.clone()))
+            .copied()
+            .unwrap_or(0);
+        checked.expect(entries == 1, || {
+            format!("sale {id} has {entries} ledger entries")
+        });
+        let refunds = booked
+            .get(&("sale_return".into(), id.clone()))
+            .copied()
+            .unwrap_or(0);
+        checked.expect(refunds == sale.returns, || {
+            format!(
+                "sale {id}: {} returns, {refunds} refund entries",
+                sale.returns
+            )
+        });
+    }
+    let costs: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM journal_entries WHERE source_type = 'stock_sold'")
+            .fetch_one(&stores.ledger)
+            .await?;
+    checked.expect(costs == sold_movements, || {
+        format!("{sold_movements} sold movements, {costs} cost-of-goods entries")
+    });
+    Ok(())
+}
+
+/// Nothing waiting in any durable consumer, and no dead letters.
+async fn quiet_streams(stack: &Stack) -> Result<Vec<String>, String> {
+    let client = async_nats::connect(&stack.nats_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let js = async_nats::jetstream::new(client);
+    let naming = Naming::new(stack.prefix.clone())?;
+    let mut problems = Vec::new();
+    for service in ["auth", "catalog", "inventory", "sales", "ledger"] {
+        let Ok(mut stream) = js.get_stream(naming.service_stream(service)).await else {
+            continue;
+        };
+        let names: Vec<String> = {
+            use futures::TryStreamExt;
+            stream
+                .consumer_names()
+                .try_collect()
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        for name in names {
+            let mut consumer: async_nats::jetstream::consumer::PullConsumer = stream
+                .get_consumer(&name)
+                .await
+                .map_err(|e| e.to_string())?;
+            let info = consumer.info().await.map_err(|e| e.to_string())?;
+            if info.num_pending > 0 || info.num_ack_pending > 0 {
+                problems.push(format!(
+                    "consumer {name} on {service}: {} pending, {} unacknowledged",
+                    info.num_pending, info.num_ack_pending
+                ));
+            }
+        }
+        let _ = stream.info().await;
+    }
+    if let Ok(mut letters) = js.get_stream(naming.dead_letter_stream()).await {
+        let info = letters.info().await.map_err(|e| e.to_string())?;
+        if info.state.messages > 0 {
+            problems.push(format!("{} dead letters", info.state.messages));
+        }
+    }
+    Ok(problems)
+}
