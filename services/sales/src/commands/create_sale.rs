@@ -2,6 +2,8 @@
 //! contract's rules, numbered, and appended with the read model in one transaction. A
 //! client-chosen id or an idempotency key makes a retry answer the first sale.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::Serialize;
 use tillstream_eventstore::{
@@ -196,15 +198,36 @@ async fn resolve_lines(
     lines: &[LineRequest],
     offline: bool,
 ) -> Result<Vec<ResolvedLine>, AppError> {
-    let mut resolved = Vec::with_capacity(lines.len());
-    for (index, line) in lines.iter().enumerate() {
-        let field = format!("lines[{index}].{}", line.product.field());
-        let product = settle(
-            || catalog_copy::find_product(store.pool(), &line.product),
-            Option::is_some,
+    // Lines by product id (what tills send) are looked up together, in one query.
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| match &line.product {
+            ProductRef::Id(id) => Some(id.trim()),
+            _ => None,
+        })
+        .collect();
+    let by_id = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        settle(
+            || catalog_copy::find_products_by_id(store.pool(), &ids),
+            |found| ids.iter().all(|id| found.contains_key(*id)),
         )
         .await
         .map_err(StoreError::from)?
+    };
+    let mut resolved = Vec::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        let field = format!("lines[{index}].{}", line.product.field());
+        let product = match &line.product {
+            ProductRef::Id(id) => by_id.get(id.trim()).cloned(),
+            other => settle(
+                || catalog_copy::find_product(store.pool(), other),
+                Option::is_some,
+            )
+            .await
+            .map_err(StoreError::from)?,
+        }
         .ok_or_else(|| AppError::invalid(&field, format!("no product `{}`", line.product_key)))?;
         if product.status != "active" && !offline {
             return Err(AppError::invalid(

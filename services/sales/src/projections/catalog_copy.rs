@@ -171,6 +171,21 @@ pub async fn find_product(
         .await
 }
 
+/// The products of `ids` that the copy holds, by id: one query for a sale's lines.
+pub async fn find_products_by_id(
+    pool: &PgPool,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, CatalogProduct>, sqlx::Error> {
+    let found: Vec<CatalogProduct> = sqlx::query_as(
+        "SELECT id, sku, name, price, currency, tax_rate, status FROM catalog_products
+         WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(found.into_iter().map(|p| (p.id.clone(), p)).collect())
+}
+
 pub async fn upsert_location(
     tx: &mut PgConnection,
     id: &str,

@@ -158,3 +158,38 @@ pub async fn mark_posted(
     .await?;
     Ok(())
 }
+
+/// `mark_posted` for many (sale, entry) pairs in one statement, entries kept in their order.
+pub async fn mark_all_posted(
+    tx: &mut PgConnection,
+    posted: &[(String, String)],
+) -> Result<(), sqlx::Error> {
+    if posted.is_empty() {
+        return Ok(());
+    }
+    // One row per sale (an UPDATE joined to two rows of one sale applies only one).
+    let mut by_sale: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (sale, entry) in posted {
+        match by_sale.iter_mut().find(|(s, _)| s == sale) {
+            Some((_, entries)) => entries.push(entry),
+            None => by_sale.push((sale, vec![entry])),
+        }
+    }
+    let (sales, entries): (Vec<&str>, Vec<String>) = by_sale
+        .into_iter()
+        .map(|(sale, entries)| (sale, entries.join(",")))
+        .unzip();
+    sqlx::query(
+        "UPDATE sales s SET ledger_status = 'posted',
+             ledger_entry_ids = s.ledger_entry_ids || ARRAY(
+                 SELECT e FROM unnest(string_to_array(u.entries, ',')) WITH ORDINALITY AS t(e, n)
+                 WHERE NOT e = ANY(s.ledger_entry_ids) ORDER BY n)
+         FROM unnest($1::text[], $2::text[]) AS u(id, entries)
+         WHERE s.id = u.id",
+    )
+    .bind(&sales)
+    .bind(&entries)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
