@@ -28,6 +28,8 @@ pub struct ApiError {
 
 /// What tonic's client says when a call outlives the channel's timeout.
 const TONIC_TIMEOUT: &str = "Timeout expired";
+/// What tonic answers when the HTTP/2 connection fails under a call.
+const TRANSPORT_ERROR: &str = "transport error";
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -41,6 +43,17 @@ impl ApiError {
     }
 
     /// A 422 naming `field`.
+    /// 503 naming the service, to be retried in a second.
+    fn unavailable(service: &str) -> Self {
+        let mut error = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            format!("the {service} service is unavailable"),
+        );
+        error.retry_after = Some(1);
+        error
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         let message = message.into();
         ApiError {
@@ -141,15 +154,16 @@ impl ApiError {
                 "timeout",
                 format!("the {service} service did not answer in time"),
             ),
+            // The connection to the service broke mid-call (it crashed or restarted): as
+            // unavailable as a service that cannot be reached, and as safe to retry with the
+            // same idempotency key.
+            Code::Unknown if message.starts_with(TRANSPORT_ERROR) => {
+                tracing::warn!(service, error = %message, "upstream connection lost");
+                ApiError::unavailable(service)
+            }
             Code::Unavailable | Code::Cancelled => {
                 tracing::warn!(service, error = %message, "upstream unavailable");
-                let mut error = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "service_unavailable",
-                    format!("the {service} service is unavailable"),
-                );
-                error.retry_after = Some(1);
-                error
+                ApiError::unavailable(service)
             }
             _ => {
                 tracing::error!(service, code = ?status.code(), error = %message, "upstream failed");
@@ -225,6 +239,13 @@ mod tests {
             ApiError::from_status("sales", &slow).status,
             StatusCode::GATEWAY_TIMEOUT,
             "the call timeout is a 504, not a 503"
+        );
+
+        let crashed = tonic::Status::unknown("transport error");
+        assert_eq!(
+            ApiError::from_status("sales", &crashed).status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "a service that died mid-call is unavailable, not a bug"
         );
 
         let bug = tonic::Status::internal("boom");

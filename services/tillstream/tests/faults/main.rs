@@ -75,7 +75,13 @@ async fn load(stack: &Stack, seconds: u64, accepted: &Path) -> Child {
 async fn finished(bench: Child) -> serde_json::Value {
     let output = bench.wait_with_output().await.unwrap();
     assert!(output.status.success(), "the bench failed");
-    serde_json::from_slice(&output.stdout).unwrap()
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    // A fault is never the client's doing, nor a bug: unavailable (503), never 500.
+    assert!(
+        report["errors"].get("500").is_none(),
+        "the tills got 500s: {report}"
+    );
+    report
 }
 
 fn accepted_sales(path: &Path) -> BTreeSet<String> {
