@@ -175,65 +175,28 @@ impl EventStore {
                 });
             }
         }
-        let (mut streams, mut versions, mut ids, mut types, mut schemas, mut payloads, mut metas) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
-        for request in requests {
-            if request.expected_version != 0 {
-                return Err(StoreError::Conflict {
-                    stream_id: request.stream_id.clone(),
-                    expected: request.expected_version,
-                    actual: -1,
-                });
-            }
-            let metadata = serde_json::to_value(&request.metadata)?;
-            for (index, event) in request.events.iter().enumerate() {
-                streams.push(request.stream_id.as_str());
-                versions.push(i64::try_from(index).unwrap_or(i64::MAX) + 1);
-                ids.push(Uuid::from(event.event_id));
-                types.push(event.event_type.as_str());
-                schemas.push(event.schema_version);
-                payloads.push(&event.payload);
-                metas.push(metadata.clone());
-            }
+        if let Some(request) = requests.iter().find(|r| r.expected_version != 0) {
+            return Err(StoreError::Conflict {
+                stream_id: request.stream_id.clone(),
+                expected: request.expected_version,
+                actual: -1,
+            });
         }
-        let inserted = sqlx::query(
-            "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, payload, metadata) \
-             SELECT * FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::text[], $5::int4[], $6::jsonb[], $7::jsonb[])",
-        )
-        .bind(&streams)
-        .bind(&versions)
-        .bind(&ids)
-        .bind(&types)
-        .bind(&schemas)
-        .bind(&payloads)
-        .bind(&metas)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {
-                for request in requests {
-                    count_appended(&request.events);
-                }
-                Ok(())
-            }
-            Err(sqlx::Error::Database(e))
-                if e.constraint() == Some("events_stream_version_key") =>
-            {
-                Err(StoreError::Conflict {
-                    stream_id: "one of the new streams".to_owned(),
-                    expected: 0,
-                    actual: -1,
-                })
-            }
-            Err(e) => Err(e.into()),
-        }
+        insert_requests(tx, requests, "one of the new streams").await
+    }
+
+    /// Appends to many streams at once inside the caller's transaction (a chunk of stock
+    /// movements): each request's events after its `expected_version`, all in one
+    /// statement. Several requests may follow each other on one stream, each expecting the
+    /// version the one before it reaches. Claims and idempotency keys are not written: use
+    /// `append_in` for requests that carry them. A stream that moved since it was loaded is
+    /// a `Conflict`, and the caller's transaction must be rolled back.
+    pub async fn append_many_in(
+        &self,
+        tx: &mut PgConnection,
+        requests: &[AppendRequest],
+    ) -> Result<(), StoreError> {
+        insert_requests(tx, requests, "one of the streams").await
     }
 
     /// Which of `values` are held under `claim`, and by which stream.
@@ -303,6 +266,68 @@ async fn append_events(
 
 /// `tillstream_events_appended_total{type}`: written in a transaction (one its caller then
 /// rolls back is counted too; the relay's published count is the committed truth).
+/// Every request's events at the versions after its `expected_version`, in one statement;
+/// a version taken already is a `Conflict` naming `which`.
+async fn insert_requests(
+    tx: &mut PgConnection,
+    requests: &[AppendRequest],
+    which: &str,
+) -> Result<(), StoreError> {
+    let (mut streams, mut versions, mut ids, mut types, mut schemas, mut payloads, mut metas) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for request in requests {
+        let metadata = serde_json::to_value(&request.metadata)?;
+        for (offset, event) in (1i64..).zip(&request.events) {
+            streams.push(request.stream_id.as_str());
+            versions.push(request.expected_version + offset);
+            ids.push(Uuid::from(event.event_id));
+            types.push(event.event_type.as_str());
+            schemas.push(event.schema_version);
+            payloads.push(&event.payload);
+            metas.push(metadata.clone());
+        }
+    }
+    if streams.is_empty() {
+        return Ok(());
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, payload, metadata) \
+         SELECT * FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::text[], $5::int4[], $6::jsonb[], $7::jsonb[])",
+    )
+    .bind(&streams)
+    .bind(&versions)
+    .bind(&ids)
+    .bind(&types)
+    .bind(&schemas)
+    .bind(&payloads)
+    .bind(&metas)
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Ok(_) => {
+            for request in requests {
+                count_appended(&request.events);
+            }
+            Ok(())
+        }
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("events_stream_version_key") => {
+            Err(StoreError::Conflict {
+                stream_id: which.to_owned(),
+                expected: 0,
+                actual: -1,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn count_appended(events: &[NewEvent]) {
     for event in events {
         metrics::counter!("tillstream_events_appended_total", "type" => event.event_type.clone())

@@ -120,6 +120,25 @@ pub(crate) async fn load_stream<'e>(
     rows.iter().map(decode_row).collect()
 }
 
+/// The events of many streams, each after its own version, ordered by stream and version:
+/// one statement for a chunk's items.
+pub(crate) async fn load_streams<'e>(
+    executor: impl PgExecutor<'e>,
+    streams: &[(&str, i64)],
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let (ids, after): (Vec<&str>, Vec<i64>) = streams.iter().copied().unzip();
+    let rows = sqlx::query(concat!(
+        columns!(),
+        "JOIN unnest($1::text[], $2::int8[]) AS wanted(id, after) \
+         ON stream_id = wanted.id AND version > wanted.after ORDER BY stream_id, version"
+    ))
+    .bind(&ids)
+    .bind(&after)
+    .fetch_all(executor)
+    .await?;
+    rows.iter().map(decode_row).collect()
+}
+
 /// [`EventStore::read_all`] on any executor, so a projection can read inside its own
 /// batch transaction.
 pub async fn read_all<'e>(

@@ -7,7 +7,9 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
 use tillstream_kernel::Decider;
 
-use crate::read::load_stream;
+use std::collections::HashMap;
+
+use crate::read::{load_stream, load_streams};
 use crate::{DomainEvent, EventStore, StoreError};
 
 /// A stored snapshot.
@@ -99,6 +101,72 @@ impl EventStore {
             version,
             events_folded,
         })
+    }
+
+    /// `load_state_in` for many streams at once (a chunk of work touching many items): their
+    /// snapshots in one statement, the events after them in another. A stream with no
+    /// events is at version 0 with the default state.
+    pub async fn load_states_in<D>(
+        conn: &mut PgConnection,
+        stream_ids: &[String],
+        state_schema: i32,
+        snapshot_every: usize,
+    ) -> Result<HashMap<String, Loaded<D::State>>, StoreError>
+    where
+        D: Decider,
+        D::State: Serialize + DeserializeOwned,
+        D::Event: DomainEvent,
+    {
+        let mut loaded: HashMap<String, Loaded<D::State>> = stream_ids
+            .iter()
+            .map(|id| {
+                let fresh = Loaded {
+                    state: D::State::default(),
+                    version: 0,
+                    events_folded: 0,
+                };
+                (id.clone(), fresh)
+            })
+            .collect();
+        let snapshots: Vec<(String, i64, i32, Value)> = sqlx::query_as(
+            "SELECT stream_id, version, schema_version, state FROM snapshots
+             WHERE stream_id = ANY($1)",
+        )
+        .bind(stream_ids)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (id, version, schema_version, state) in snapshots {
+            if schema_version == state_schema
+                && let Some(entry) = loaded.get_mut(&id)
+            {
+                entry.state = serde_json::from_value(state)?;
+                entry.version = version;
+            }
+        }
+        let after: Vec<(&str, i64)> = loaded
+            .iter()
+            .map(|(id, entry)| (id.as_str(), entry.version))
+            .collect();
+        let events = load_streams(&mut *conn, &after).await?;
+        for recorded in &events {
+            if let Some(entry) = loaded.get_mut(&recorded.stream_id) {
+                let state = std::mem::take(&mut entry.state);
+                entry.state = D::evolve(state, &recorded.decode::<D::Event>()?);
+                entry.version = recorded.version;
+                entry.events_folded += 1;
+            }
+        }
+        for (id, entry) in &loaded {
+            if entry.events_folded > snapshot_every {
+                let snapshot = Snapshot {
+                    version: entry.version,
+                    schema_version: state_schema,
+                    state: serde_json::to_value(&entry.state)?,
+                };
+                save_snapshot(&mut *conn, id, &snapshot).await?;
+            }
+        }
+        Ok(loaded)
     }
 }
 

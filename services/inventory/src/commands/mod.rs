@@ -6,6 +6,7 @@ pub mod count_stock;
 pub mod create_location;
 pub mod receive_stock;
 pub mod stock_batch;
+pub mod stock_chunk;
 pub mod transfer_stock;
 
 /// How many times a command is decided again after a concurrent write to its stream.

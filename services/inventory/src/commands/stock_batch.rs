@@ -117,34 +117,18 @@ impl<'s> StockBatch<'s> {
         let reference = self.metadata.causation_id.clone();
         let metadata = self.metadata.clone();
         let item = self.item(tx, product_id, location_id).await?;
-        let events = StockItem::decide(&item.state, command)?;
-        let first_version = item.version + 1;
-        let mut rows = Vec::new();
-        let mut state = item.state.clone();
-        for (offset, event) in (0i64..).zip(&events) {
-            state = StockItem::evolve(state, event);
-            let (Some(kind), Some(unit_cost)) = (event.movement_kind(), event.unit_cost()) else {
-                continue;
-            };
-            rows.push(MovementRow {
-                product_id: product_id.to_owned(),
-                location_id: location_id.to_owned(),
-                version: first_version + offset,
-                kind: kind.to_owned(),
-                quantity: StockItem::delta_of(event),
-                unit_cost,
-                on_hand_after: state.on_hand,
-                avg_cost_after: state.avg_cost,
-                reference: reference.clone(),
-                reason: match event {
-                    Event::StockAdjusted { reason, .. } if !reason.is_empty() => {
-                        Some(reason.clone())
-                    }
-                    _ => None,
-                },
-                occurred_at: chrono::DateTime::UNIX_EPOCH,
-            });
-        }
+        let Decided {
+            events,
+            mut rows,
+            state,
+        } = decide(
+            &item.state,
+            item.version,
+            product_id,
+            location_id,
+            command,
+            reference,
+        )?;
         let new_events = events
             .iter()
             .map(NewEvent::from_domain)
@@ -158,11 +142,12 @@ impl<'s> StockBatch<'s> {
         .with_metadata(metadata);
         let appended = store.append_in(tx, &request).await?;
         stock_levels::upsert(tx, product_id, location_id, &state, appended.version).await?;
-        if let Some(at) = movements::insert(tx, &rows).await? {
-            rows.iter_mut().for_each(|row| row.occurred_at = at);
-        }
+        let recorded_at = movements::insert(tx, &rows).await?;
         item.state = state;
         item.version = appended.version;
+        if let Some(at) = recorded_at {
+            rows.iter_mut().for_each(|row| row.occurred_at = at);
+        }
         self.recorded.extend(rows);
         Ok(events)
     }
@@ -171,6 +156,57 @@ impl<'s> StockBatch<'s> {
     pub fn into_movements(self) -> Vec<MovementRow> {
         self.recorded
     }
+}
+
+/// What a command decided on an item: its events, the movement rows they record (their
+/// time is the transaction's, filled in when written) and the item's state after them.
+#[derive(Debug)]
+pub struct Decided {
+    pub events: Vec<Event>,
+    pub rows: Vec<MovementRow>,
+    pub state: StockItem,
+}
+
+/// Decides `command` on an item at `version`, with the catalog copy's reorder point already
+/// in `state`. Pure: the chunked sales path and `StockBatch` share it.
+pub fn decide(
+    state: &StockItem,
+    version: i64,
+    product_id: &str,
+    location_id: &str,
+    command: &Command,
+    reference: Option<String>,
+) -> Result<Decided, StockError> {
+    let events = StockItem::decide(state, command)?;
+    let mut rows = Vec::new();
+    let mut state = state.clone();
+    for (offset, event) in (1i64..).zip(&events) {
+        state = StockItem::evolve(state, event);
+        let (Some(kind), Some(unit_cost)) = (event.movement_kind(), event.unit_cost()) else {
+            continue;
+        };
+        rows.push(MovementRow {
+            product_id: product_id.to_owned(),
+            location_id: location_id.to_owned(),
+            version: version + offset,
+            kind: kind.to_owned(),
+            quantity: StockItem::delta_of(event),
+            unit_cost,
+            on_hand_after: state.on_hand,
+            avg_cost_after: state.avg_cost,
+            reference: reference.clone(),
+            reason: match event {
+                Event::StockAdjusted { reason, .. } if !reason.is_empty() => Some(reason.clone()),
+                _ => None,
+            },
+            occurred_at: chrono::DateTime::UNIX_EPOCH,
+        });
+    }
+    Ok(Decided {
+        events,
+        rows,
+        state,
+    })
 }
 
 /// A document of stock movements (a receipt, a count, a transfer…): what it moves, given

@@ -15,6 +15,7 @@ use tillstream_messaging::{Handler, HandlerError, InboundEvent};
 use tillstream_proto::sales::v1 as sales;
 
 use crate::commands::stock_batch::{BatchError, StockBatch};
+use crate::commands::stock_chunk::{SaleToTake, take_sales};
 use crate::domain::stock_item::Command;
 use crate::projections::movements;
 
@@ -24,6 +25,9 @@ pub struct SalesMovements {
 }
 
 impl Handler for SalesMovements {
+    /// A backlog of completed sales is taken from stock a chunk at a time.
+    const HANDLES_CHUNKS: bool = true;
+
     async fn handle(
         &self,
         tx: &mut PgConnection,
@@ -104,9 +108,56 @@ impl Handler for SalesMovements {
             _ => Ok(()),
         }
     }
+
+    async fn handle_chunk(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&InboundEvent],
+    ) -> Result<bool, HandlerError> {
+        self.take_chunk(tx, events).await
+    }
 }
 
 impl SalesMovements {
+    /// Takes a chunk made only of completed sales from stock at once (`stock_chunk`).
+    /// Returns and voids read what their sale took, which the same chunk may be writing,
+    /// so a chunk holding one goes event by event; so does anything malformed, for
+    /// `handle` to say what is wrong with it.
+    async fn take_chunk(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&InboundEvent],
+    ) -> Result<bool, HandlerError> {
+        let mut sales = Vec::with_capacity(events.len());
+        for event in events {
+            if event.ce_type != "tillstream.sales.v1.SaleCompleted" {
+                return Ok(false);
+            }
+            let Some(sale) = decode::<sales::SaleCompleted>(event)
+                .ok()
+                .and_then(|completed| completed.sale)
+            else {
+                return Ok(false);
+            };
+            let mut lines = Vec::with_capacity(sale.lines.len());
+            for line in &sale.lines {
+                let Ok(quantity) = quantity(&line.quantity, line.line_no) else {
+                    return Ok(false);
+                };
+                lines.push((line.product_id.clone(), quantity));
+            }
+            sales.push(SaleToTake {
+                metadata: metadata(event, &sale.id),
+                location_id: sale.location_id,
+                lines,
+            });
+        }
+        take_sales(&self.store, tx, &sales)
+            .await
+            .map_err(handler_error)?;
+        Ok(true)
+    }
+
     /// What the sale took from stock. A return or void comes after its sale on the same
     /// stream, so an empty answer means the sale is still on its way: try again later.
     async fn sold(

@@ -78,3 +78,16 @@ pub async fn reorder_point(
             .await?;
     Ok(point.flatten())
 }
+
+/// `reorder_point` for many products at once: those the copy knows, by id.
+pub async fn reorder_points(
+    conn: &mut PgConnection,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, Option<Decimal>>, sqlx::Error> {
+    let points: Vec<(String, Option<Decimal>)> =
+        sqlx::query_as("SELECT id, reorder_point FROM known_products WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(conn)
+            .await?;
+    Ok(points.into_iter().collect())
+}

@@ -47,6 +47,37 @@ pub async fn upsert(
     Ok(())
 }
 
+/// `upsert` for many items in one statement: (product, location, state, version).
+pub async fn upsert_many(
+    tx: &mut PgConnection,
+    items: &[(&str, &str, &StockItem, i64)],
+) -> Result<(), sqlx::Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let products: Vec<&str> = items.iter().map(|i| i.0).collect();
+    let locations: Vec<&str> = items.iter().map(|i| i.1).collect();
+    let on_hand: Vec<Decimal> = items.iter().map(|i| i.2.on_hand).collect();
+    let avg_cost: Vec<Decimal> = items.iter().map(|i| i.2.avg_cost).collect();
+    let versions: Vec<i64> = items.iter().map(|i| i.3).collect();
+    sqlx::query(
+        "INSERT INTO stock_levels (product_id, location_id, on_hand, avg_cost, version)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::int8[])
+         ON CONFLICT (product_id, location_id) DO UPDATE
+         SET on_hand = EXCLUDED.on_hand, avg_cost = EXCLUDED.avg_cost, version = EXCLUDED.version,
+             updated_at = now()
+         WHERE stock_levels.version < EXCLUDED.version",
+    )
+    .bind(&products)
+    .bind(&locations)
+    .bind(&on_hand)
+    .bind(&avg_cost)
+    .bind(&versions)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 /// Which levels to list; `None` matches all.
 #[derive(Debug, Clone, Default)]
 pub struct LevelFilter {

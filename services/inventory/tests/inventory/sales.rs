@@ -208,3 +208,46 @@ async fn a_count_keeps_the_sales_rung_up_while_it_was_taken() {
     );
     assert_eq!(recorded.levels[0].on_hand, "7", "the sale is not lost");
 }
+
+#[tokio::test]
+async fn a_backlog_of_sales_with_redeliveries_takes_every_line_from_stock_once() {
+    let mut stack = start().await;
+    let shop = stack.location("S1").await;
+    let tea = stack.product("TEA", "").await;
+    let jam = stack.product("JAM", "").await;
+    stack.receive(&shop, &tea, "1000", "1.00").await;
+    stack.receive(&shop, &jam, "1000", "2.00").await;
+
+    // 120 sales, each with the same product on two lines, published back to back so the
+    // consumer takes them in chunks; every sixth is delivered again afterwards.
+    let mut again = Vec::new();
+    for n in 0..120 {
+        let (sale, id) = (event_id(), event_id());
+        let data = sale_completed(&sale, &shop, &[(&tea, "1"), (&jam, "2"), (&tea, "3")]);
+        stack
+            .publish_sales_event(&id, "SaleCompleted", &sale, data.clone())
+            .await;
+        if n % 6 == 0 {
+            again.push((id, sale, data));
+        }
+    }
+    for (id, sale, data) in again {
+        stack
+            .publish_sales_event(&id, "SaleCompleted", &sale, data)
+            .await;
+    }
+    level_becomes(&stack, &shop, &tea, "520").await;
+    level_becomes(&stack, &shop, &jam, "760").await;
+
+    // Still so once the redeliveries have surely been seen.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(stack.level(&shop, &tea).await.on_hand, "520");
+    assert_eq!(stack.level(&shop, &jam).await.on_hand, "760");
+    let client = async_nats::connect(&stack.prefix.url).await.unwrap();
+    let naming = tillstream_messaging::Naming::new(stack.prefix.prefix.clone()).unwrap();
+    let js = async_nats::jetstream::new(client);
+    if let Ok(mut letters) = js.get_stream(naming.dead_letter_stream()).await {
+        let held = letters.info().await.unwrap().state.messages;
+        assert_eq!(held, 0, "nothing dead-lettered");
+    }
+}

@@ -1,0 +1,123 @@
+//! A chunk of completed sales taken from stock at once: every item the chunk touches is
+//! loaded in two statements, each line decided in memory in the chunk's order (a later
+//! sale of the same item sees the earlier one), and the events, levels and movements are
+//! written with one statement each — instead of a dozen statements per line. The consumer
+//! runs this inside a savepoint and goes sale by sale (`StockBatch`) whenever it fails, so
+//! a conflict with a concurrent command costs only the fast path.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+use tillstream_eventstore::{AppendRequest, EventMetadata, EventStore, NewEvent, StoreError};
+
+use super::stock_batch::{BatchError, Decided, SNAPSHOT_EVERY, STATE_SCHEMA, decide};
+use crate::domain::stock_item::{self, Command, StockItem};
+use crate::projections::{known_products, movements, stock_levels};
+
+/// One sale's lines to take from stock at its location.
+#[derive(Debug, Clone)]
+pub struct SaleToTake {
+    /// `causation_id` is the sale, every movement's reference.
+    pub metadata: EventMetadata,
+    pub location_id: String,
+    /// (product, quantity), in the sale's order.
+    pub lines: Vec<(String, Decimal)>,
+}
+
+#[derive(Debug)]
+struct Item {
+    state: StockItem,
+    version: i64,
+}
+
+pub async fn take_sales(
+    store: &EventStore,
+    tx: &mut PgConnection,
+    sales: &[SaleToTake],
+) -> Result<(), BatchError> {
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    for sale in sales {
+        for (product, _) in &sale.lines {
+            let key = (product.as_str(), sale.location_id.as_str());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    let streams: Vec<String> = keys
+        .iter()
+        .map(|(product, location)| stock_item::stream_id(product, location))
+        .collect();
+    let mut loaded =
+        EventStore::load_states_in::<StockItem>(tx, &streams, STATE_SCHEMA, SNAPSHOT_EVERY).await?;
+    let products: Vec<&str> = keys.iter().map(|(product, _)| *product).collect();
+    let reorder_points = known_products::reorder_points(tx, &products).await?;
+    let mut items: HashMap<(&str, &str), Item> = HashMap::with_capacity(keys.len());
+    for (key, stream) in keys.iter().zip(&streams) {
+        let Some(found) = loaded.remove(stream) else {
+            continue;
+        };
+        let mut state = found.state;
+        // The catalog owns reorder points; the copy's is the one alerts compare with.
+        state.reorder_point = reorder_points.get(key.0).copied().flatten();
+        items.insert(
+            *key,
+            Item {
+                state,
+                version: found.version,
+            },
+        );
+    }
+
+    let mut requests = Vec::new();
+    let mut rows = Vec::new();
+    for sale in sales {
+        for (product, quantity) in &sale.lines {
+            let key = (product.as_str(), sale.location_id.as_str());
+            let item = items.entry(key).or_insert_with(|| Item {
+                state: StockItem::default(),
+                version: 0,
+            });
+            let command = Command::Sell {
+                quantity: *quantity,
+            };
+            let Decided {
+                events,
+                rows: moved,
+                state,
+            } = decide(
+                &item.state,
+                item.version,
+                product,
+                &sale.location_id,
+                &command,
+                sale.metadata.causation_id.clone(),
+            )?;
+            let new_events = events
+                .iter()
+                .map(NewEvent::from_domain)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(StoreError::from)?;
+            requests.push(
+                AppendRequest::new(
+                    stock_item::stream_id(product, &sale.location_id),
+                    item.version,
+                    new_events,
+                )
+                .with_metadata(sale.metadata.clone()),
+            );
+            item.version += i64::try_from(events.len()).unwrap_or(i64::MAX);
+            item.state = state;
+            rows.extend(moved);
+        }
+    }
+    store.append_many_in(tx, &requests).await?;
+    let levels: Vec<(&str, &str, &StockItem, i64)> = items
+        .iter()
+        .map(|((product, location), item)| (*product, *location, &item.state, item.version))
+        .collect();
+    stock_levels::upsert_many(tx, &levels).await?;
+    movements::insert(tx, &rows).await?;
+    Ok(())
+}
