@@ -119,19 +119,20 @@ impl Handler for SalesMovements {
 }
 
 impl SalesMovements {
-    /// Takes a chunk made only of completed sales from stock at once (`stock_chunk`).
-    /// Returns and voids read what their sale took, which the same chunk may be writing,
-    /// so a chunk holding one goes event by event; so does anything malformed, for
-    /// `handle` to say what is wrong with it.
+    /// Takes a chunk's runs of completed sales from stock at once (`stock_chunk`), and the
+    /// returns and voids between them one by one, in order, so each sees what came before
+    /// it. Anything malformed declines the chunk, for `handle` to say what is wrong with it.
     async fn take_chunk(
         &self,
         tx: &mut PgConnection,
         events: &[&InboundEvent],
     ) -> Result<bool, HandlerError> {
-        let mut sales = Vec::with_capacity(events.len());
+        let mut run = Vec::with_capacity(events.len());
         for event in events {
             if event.ce_type != "tillstream.sales.v1.SaleCompleted" {
-                return Ok(false);
+                self.take_run(tx, &mut run).await?;
+                self.handle(tx, event).await?;
+                continue;
             }
             let Some(sale) = decode::<sales::SaleCompleted>(event)
                 .ok()
@@ -146,16 +147,28 @@ impl SalesMovements {
                 };
                 lines.push((line.product_id.clone(), quantity));
             }
-            sales.push(SaleToTake {
+            run.push(SaleToTake {
                 metadata: metadata(event, &sale.id),
                 location_id: sale.location_id,
                 lines,
             });
         }
-        take_sales(&self.store, tx, &sales)
-            .await
-            .map_err(handler_error)?;
+        self.take_run(tx, &mut run).await?;
         Ok(true)
+    }
+
+    async fn take_run(
+        &self,
+        tx: &mut PgConnection,
+        run: &mut Vec<SaleToTake>,
+    ) -> Result<(), HandlerError> {
+        if !run.is_empty() {
+            take_sales(&self.store, tx, run)
+                .await
+                .map_err(handler_error)?;
+            run.clear();
+        }
+        Ok(())
     }
 
     /// What the sale took from stock. A return or void comes after its sale on the same

@@ -43,26 +43,24 @@ impl Handler for SalesPostings {
     }
 
     /// A run of completed sales (a backlog after an outage, a busy hour) posts in a few
-    /// statements. Returns and voids read earlier entries, so a chunk holding one goes
-    /// event by event, as does any chunk with something `handle` would refuse.
+    /// statements; a return or void between runs is posted on its own, in order, so it
+    /// finds the sale it refers to. Anything `handle` would refuse or retry declines the
+    /// chunk, which then goes event by event.
     async fn handle_chunk(
         &self,
         tx: &mut PgConnection,
         events: &[&InboundEvent],
     ) -> Result<bool, HandlerError> {
-        if events.iter().any(|event| event.ce_type != COMPLETED) {
-            return Ok(false);
+        let mut run = Vec::new();
+        for event in events {
+            if event.ce_type == COMPLETED {
+                run.push(completed_posting(event)?);
+            } else {
+                self.post_run(tx, &mut run).await?;
+                self.handle(tx, event).await?;
+            }
         }
-        let (postings, figures): (Vec<_>, Vec<_>) = events
-            .iter()
-            .map(|event| completed_posting(event))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .unzip();
-        post_entries(&self.store, tx, postings)
-            .await
-            .map_err(retry)?;
-        daily::record_sales(tx, &figures).await?;
+        self.post_run(tx, &mut run).await?;
         Ok(true)
     }
 }
@@ -97,6 +95,22 @@ fn source(kind: &str, sale_id: &str, event: &InboundEvent) -> Source {
 }
 
 impl SalesPostings {
+    async fn post_run(
+        &self,
+        tx: &mut PgConnection,
+        run: &mut Vec<(Posting, daily::SaleFigures)>,
+    ) -> Result<(), HandlerError> {
+        if run.is_empty() {
+            return Ok(());
+        }
+        let (postings, figures): (Vec<_>, Vec<_>) = std::mem::take(run).into_iter().unzip();
+        post_entries(&self.store, tx, postings)
+            .await
+            .map_err(retry)?;
+        daily::record_sales(tx, &figures).await?;
+        Ok(())
+    }
+
     async fn completed(
         &self,
         tx: &mut PgConnection,
