@@ -83,7 +83,12 @@ impl RefreshingKeys {
         let now = unix_now();
         let first = self.verified.verify(&*self.keys.read().await, token, now);
         match first {
-            Err(error) if error.is_unknown_key() && self.refresh().await? => {
+            // Verify again whether this call fetched the keys or a concurrent one did a
+            // moment before: every till's first request after a restart races for them, and
+            // the losers must not be told their valid token is unknown (a 401 logs a
+            // cashier out).
+            Err(error) if error.is_unknown_key() => {
+                self.refresh().await?;
                 Ok(self.verified.verify(&*self.keys.read().await, token, now)?)
             }
             outcome => Ok(outcome?),
@@ -118,4 +123,46 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use tillstream_access::Role;
+    use tillstream_access::testing::TestSigner;
+
+    use super::*;
+
+    const SIGNER: TestSigner = TestSigner::new("k", [7; 32]);
+
+    #[tokio::test]
+    async fn callers_racing_a_fresh_cache_all_get_in_with_one_fetch() {
+        let fetches = Arc::new(AtomicU32::new(0));
+        let fetch: FetchKeys = {
+            let fetches = fetches.clone();
+            Arc::new(move || {
+                let fetches = fetches.clone();
+                Box::pin(async move {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Ok(serde_json::json!({"keys": [SIGNER.jwk()]}).to_string())
+                })
+            })
+        };
+        let keys = RefreshingKeys::fetching(fetch);
+        let token = SIGNER.token(Role::Cashier);
+        let callers: Vec<_> = (0..8)
+            .map(|_| {
+                let (keys, token) = (keys.clone(), token.clone());
+                tokio::spawn(async move { keys.verify(&token).await })
+            })
+            .collect();
+        for caller in callers {
+            assert!(caller.await.unwrap().is_ok(), "a valid token is accepted");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
 }
