@@ -6,12 +6,14 @@ pub mod id;
 pub mod metadata;
 pub mod money;
 pub mod quantity;
+pub mod rate;
 pub mod tender;
 
 pub use decider::{Decider, Given, given};
 pub use metadata::{EventMetadata, trace_id_of};
-pub use money::{Currency, Money, MoneyError};
-pub use quantity::{Quantity, QuantityError};
+pub use money::{Currency, MAX_AMOUNT, Money, MoneyError, parse_unit_cost};
+pub use quantity::{MAX_QUANTITY, Quantity, QuantityError};
+pub use rate::{RateError, parse_percent, parse_tax_rate};
 pub use rust_decimal::Decimal;
 pub use tender::Tender;
 pub use ulid::Ulid;

@@ -23,9 +23,19 @@ pub enum MoneyError {
     },
     #[error("cannot combine {left} with {right}")]
     CurrencyMismatch { left: Currency, right: Currency },
+    #[error("`{amount}` has more than {max_scale} decimal places")]
+    TooManyPlaces { amount: String, max_scale: u32 },
+    #[error("`{amount}` is out of range: at most {MAX_AMOUNT} either way")]
+    OutOfRange { amount: String },
     #[error("amount overflow")]
     Overflow,
 }
+
+/// The largest amount a client may send or a figure may reach: ten billion in major units.
+/// More is a typo or an attack, never a store's sale. The bound keeps a line's price ×
+/// [`crate::quantity::MAX_QUANTITY`] (10^16) and the sum of a billion such lines far inside
+/// `Decimal`'s 7.9 × 10^28, so arithmetic on parsed values cannot overflow.
+pub const MAX_AMOUNT: Decimal = rust_decimal::dec!(10_000_000_000);
 
 /// An ISO 4217 currency with its number of minor units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -166,20 +176,37 @@ impl Money {
         Money::new(Decimal::ZERO, currency)
     }
 
-    /// Parses client input: a decimal string with at most the currency's minor units.
-    /// `"12.5"` is fine, `"12.505"` is refused rather than rounded, since the client
-    /// meant something we cannot represent.
+    /// Parses client input: a decimal string with at most the currency's minor units and
+    /// at most [`MAX_AMOUNT`] either way. `"12.5"` is fine, `"12.505"` is refused rather
+    /// than rounded, since the client meant something we cannot represent.
     pub fn parse(input: &str, currency: Currency) -> Result<Self, MoneyError> {
         let amount = Decimal::from_str_exact(input.trim())
-            .map_err(|_| MoneyError::NotDecimal(input.to_owned()))?;
+            .map_err(|_| MoneyError::NotDecimal(shorten(input)))?;
+        if amount.abs() > MAX_AMOUNT {
+            return Err(MoneyError::OutOfRange {
+                amount: shorten(input),
+            });
+        }
         if amount.normalize().scale() > currency.minor_units {
             return Err(MoneyError::TooPrecise {
-                amount: input.to_owned(),
+                amount: shorten(input),
                 currency,
                 minor_units: currency.minor_units,
             });
         }
         Ok(Money::new(amount, currency))
+    }
+
+    /// This amount if it lies within [`MAX_AMOUNT`] either way: a computed figure (a
+    /// line's total, a sale's) checked before it is recorded.
+    pub fn within_range(self) -> Result<Money, MoneyError> {
+        if self.amount.abs() > MAX_AMOUNT {
+            Err(MoneyError::OutOfRange {
+                amount: self.amount.to_string(),
+            })
+        } else {
+            Ok(self)
+        }
     }
 
     pub fn amount(&self) -> Decimal {
@@ -255,6 +282,35 @@ impl Money {
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.amount)
+    }
+}
+
+/// A unit cost as a client sends it: at most [`MAX_AMOUNT`] either way and at most
+/// `max_scale` places (an average cost needs more than cents, so this is not a `Money`).
+pub fn parse_unit_cost(input: &str, max_scale: u32) -> Result<Decimal, MoneyError> {
+    let amount = Decimal::from_str_exact(input.trim())
+        .map_err(|_| MoneyError::NotDecimal(shorten(input)))?;
+    if amount.abs() > MAX_AMOUNT {
+        return Err(MoneyError::OutOfRange {
+            amount: shorten(input),
+        });
+    }
+    if amount.normalize().scale() > max_scale {
+        return Err(MoneyError::TooManyPlaces {
+            amount: shorten(input),
+            max_scale,
+        });
+    }
+    Ok(amount)
+}
+
+/// Client text as an error message quotes it: at most 40 characters, so a megabyte of
+/// digits does not come back in the answer.
+pub(crate) fn shorten(input: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    match input.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &input[..cut]),
+        None => input.to_owned(),
     }
 }
 
@@ -343,6 +399,65 @@ mod tests {
         assert!(matches!(
             Money::parse("1e3", Currency::USD),
             Err(MoneyError::NotDecimal(_))
+        ));
+    }
+
+    #[test]
+    fn amounts_beyond_ten_billion_are_refused() {
+        assert_eq!(usd("10000000000").to_string(), "10000000000.00");
+        assert_eq!(usd("-10000000000.00").to_string(), "-10000000000.00");
+        for text in [
+            "10000000000.01",
+            "-10000000000.01",
+            "79228162514264337593543950335",
+            "1000000000000000000000000000",
+        ] {
+            assert!(
+                matches!(
+                    Money::parse(text, Currency::USD),
+                    Err(MoneyError::OutOfRange { .. })
+                ),
+                "{text}"
+            );
+        }
+        for text in [
+            "NaN",
+            "inf",
+            "-Infinity",
+            "1e10",
+            "0x10",
+            "",
+            " ",
+            "1.2.3",
+            "١٢",
+        ] {
+            assert!(
+                matches!(
+                    Money::parse(text, Currency::USD),
+                    Err(MoneyError::NotDecimal(_))
+                ),
+                "{text}"
+            );
+        }
+        // Beyond Decimal's own range: not a decimal we can hold at all.
+        assert!(Money::parse(&"9".repeat(40), Currency::USD).is_err());
+        assert!(
+            Money::parse(&"9".repeat(100_000), Currency::USD)
+                .unwrap_err()
+                .to_string()
+                .len()
+                < 200
+        );
+    }
+
+    #[test]
+    fn computed_figures_are_checked_against_the_range() {
+        let max = Money::new(MAX_AMOUNT, Currency::USD);
+        assert_eq!(max.within_range(), Ok(max));
+        let over = max.checked_add(usd("0.01")).unwrap();
+        assert!(matches!(
+            over.within_range(),
+            Err(MoneyError::OutOfRange { .. })
         ));
     }
 

@@ -10,12 +10,19 @@ use serde::{Deserialize, Serialize, Serializer};
 /// The finest measure a till records: grams of a kilo, millilitres of a litre.
 pub const MAX_SCALE: u32 = 3;
 
+/// At most a million units on one line, receipt, adjustment or count: more is a typo, not
+/// a sale (and keeps quantity × price, at most 10^16, inside `Decimal` with room for sums
+/// over years).
+pub const MAX_QUANTITY: Decimal = rust_decimal::dec!(1_000_000);
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QuantityError {
     #[error("`{0}` is not a decimal quantity")]
     NotDecimal(String),
     #[error("`{0}` has more than {MAX_SCALE} decimal places")]
     TooPrecise(String),
+    #[error("`{0}` is out of range: at most {MAX_QUANTITY} either way")]
+    OutOfRange(String),
 }
 
 /// A signed decimal quantity with at most three decimal places. Whether zero or negative
@@ -32,6 +39,17 @@ impl Quantity {
             return Err(QuantityError::TooPrecise(value.to_string()));
         }
         Ok(Quantity(normalized))
+    }
+
+    /// Parses client input: a decimal string with at most [`MAX_SCALE`] places and at most
+    /// [`MAX_QUANTITY`] either way. Whether zero or negative is allowed is the domain's rule.
+    pub fn parse(text: &str) -> Result<Self, QuantityError> {
+        let value = Decimal::from_str_exact(text.trim())
+            .map_err(|_| QuantityError::NotDecimal(crate::money::shorten(text)))?;
+        if value.abs() > MAX_QUANTITY {
+            return Err(QuantityError::OutOfRange(crate::money::shorten(text)));
+        }
+        Quantity::new(value)
     }
 
     pub fn from_units(units: i64) -> Self {
@@ -59,13 +77,12 @@ impl Quantity {
     }
 }
 
+/// The bounded parse of client input, [`Quantity::parse`].
 impl FromStr for Quantity {
     type Err = QuantityError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let value = Decimal::from_str_exact(s.trim())
-            .map_err(|_| QuantityError::NotDecimal(s.to_owned()))?;
-        Quantity::new(value)
+        Quantity::parse(s)
     }
 }
 
@@ -82,7 +99,9 @@ impl Serialize for Quantity {
 }
 
 /// Accepts a decimal string or a JSON integer; a JSON number with a fraction is refused
-/// because it has already been through a float.
+/// because it has already been through a float. No range is checked here: this reads what
+/// was stored, and an event once appended must stay readable; client input goes through
+/// [`Quantity::parse`].
 impl<'de> Deserialize<'de> for Quantity {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(QuantityVisitor)
@@ -99,7 +118,9 @@ impl Visitor<'_> for QuantityVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Quantity, E> {
-        v.parse().map_err(E::custom)
+        let value = Decimal::from_str_exact(v.trim())
+            .map_err(|_| E::custom(QuantityError::NotDecimal(crate::money::shorten(v))))?;
+        Quantity::new(value).map_err(E::custom)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Quantity, E> {
@@ -130,6 +151,37 @@ mod tests {
         assert!(serde_json::from_str::<Quantity>("2.5").is_err());
         assert!(serde_json::from_str::<Quantity>(r#""0.0001""#).is_err());
         assert!(serde_json::from_str::<Quantity>(r#""two""#).is_err());
+    }
+
+    #[test]
+    fn client_quantities_beyond_a_million_are_refused() {
+        assert_eq!(Quantity::parse("1000000").unwrap().to_string(), "1000000");
+        assert_eq!(
+            Quantity::parse("-1000000.000").unwrap().to_string(),
+            "-1000000"
+        );
+        for text in [
+            "1000000.001",
+            "-1000001",
+            "79228162514264337593543950335",
+            "1e7",
+        ] {
+            assert!(Quantity::parse(text).is_err(), "{text}");
+        }
+        assert!(matches!(
+            Quantity::parse("1000000.001"),
+            Err(QuantityError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            Quantity::parse("NaN"),
+            Err(QuantityError::NotDecimal(_))
+        ));
+    }
+
+    #[test]
+    fn stored_quantities_stay_readable_beyond_the_range() {
+        let q: Quantity = serde_json::from_str(r#""79228162514264337593543950""#).unwrap();
+        assert_eq!(q.to_string(), "79228162514264337593543950");
     }
 
     #[test]

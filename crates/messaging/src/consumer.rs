@@ -5,20 +5,23 @@
 //! no second effect. A failing event is retried with backoff up to `max_deliver` times and
 //! then copied to the dead-letter stream with the reason; a malformed one goes there at once.
 
+mod health;
 mod inbound;
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 use uuid::Uuid;
 
+pub use health::{ConsumerHealth, STUCK_AFTER, consumer_health, record_restart};
 pub use inbound::InboundEvent;
 
 use crate::dead_letter::{report_depth, send_to_dead_letters};
@@ -153,10 +156,21 @@ impl<H: Handler> Consumer<H> {
         handler: H,
         config: ConsumerConfig,
     ) -> Self {
+        Consumer::shared(pool, client, Arc::new(handler), config)
+    }
+
+    /// A consumer of a handler that outlives it (a supervisor starts a new consumer with
+    /// the same handler when the old one's task dies).
+    pub fn shared(
+        pool: PgPool,
+        client: async_nats::Client,
+        handler: Arc<H>,
+        config: ConsumerConfig,
+    ) -> Self {
         Consumer {
             pool,
             js: jetstream::new(client),
-            handler: Arc::new(handler),
+            handler,
             config,
         }
     }
@@ -302,6 +316,7 @@ impl<H: Handler> Consumer<H> {
             };
             message.ack_with(ack).await.map_err(MessagingError::nats)?;
         }
+        health::record_progress(&self.config.durable_name());
         Ok(())
     }
 
@@ -388,11 +403,19 @@ impl<H: Handler> Consumer<H> {
                     _ => Ok(Outcome::Duplicate),
                 })
                 .collect();
+            let handled = AssertUnwindSafe(self.handler.handle_chunk(tx, &to_apply))
+                .catch_unwind()
+                .await;
             let applied = to_apply.is_empty()
-                || match self.handler.handle_chunk(tx, &to_apply).await {
-                    Ok(applied) => applied,
-                    Err(error) => {
+                || match handled {
+                    Ok(Ok(applied)) => applied,
+                    Ok(Err(error)) => {
                         debug!(%error, "chunk not applied at once; going event by event");
+                        false
+                    }
+                    // Event by event, the one that panics is found and dead-lettered.
+                    Err(panic) => {
+                        warn!(panic = %panic_message(&*panic), "chunk handler panicked; going event by event");
                         false
                     }
                 };
@@ -453,7 +476,21 @@ impl<H: Handler> Consumer<H> {
         if !fresh {
             return Ok(Outcome::Duplicate);
         }
-        self.handler.handle(tx, event).await?;
+        // A handler that panics on one event (an overflow in arithmetic that should have
+        // been checked) must not stop the flow: the panic is caught here, at the handler's
+        // boundary, and the event goes to the dead letters with the panic as the reason.
+        match AssertUnwindSafe(self.handler.handle(tx, event))
+            .catch_unwind()
+            .await
+        {
+            Ok(handled) => handled?,
+            Err(panic) => {
+                let reason = format!("the handler panicked: {}", panic_message(&*panic));
+                tracing::error!(event_id = %event.event_id, %reason, "handler panicked");
+                self.count("panicked");
+                return Err(HandlerError::Reject(reason));
+            }
+        }
         Ok(Outcome::Applied)
     }
 
@@ -463,6 +500,11 @@ impl<H: Handler> Consumer<H> {
     async fn report_lag(&self, consumer: &mut jetstream::consumer::Consumer<pull::Config>) {
         if let Ok(info) = consumer.info().await {
             let name = self.config.durable_name();
+            health::record_waiting(
+                &name,
+                info.num_pending
+                    .saturating_add(u64::try_from(info.num_ack_pending).unwrap_or(0)),
+            );
             metrics::gauge!("tillstream_consumer_lag_events", "consumer" => name.clone())
                 .set(info.num_pending as f64);
             metrics::gauge!("tillstream_consumer_ack_pending", "consumer" => name)
@@ -478,4 +520,14 @@ impl<H: Handler> Consumer<H> {
         )
         .increment(1);
     }
+}
+
+/// What a caught panic said (its payload is a `&str` or a `String` when it came from
+/// `panic!` or an arithmetic overflow).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }

@@ -10,7 +10,10 @@ mod relay;
 mod streams;
 mod wire;
 
-pub use consumer::{Consumer, ConsumerConfig, Handler, HandlerError, InboundEvent};
+pub use consumer::{
+    Consumer, ConsumerConfig, ConsumerHealth, Handler, HandlerError, InboundEvent, STUCK_AFTER,
+    consumer_health, panic_message, record_restart,
+};
 pub use dead_letter::{DeadLetter, DeadLetters, dead_letter_depth};
 pub use error::MessagingError;
 pub use naming::Naming;

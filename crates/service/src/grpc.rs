@@ -60,6 +60,15 @@ pub fn store_status(error: StoreError, claim_field: impl Fn(&str) -> String) -> 
             tracing::warn!(%error, "the database is unavailable");
             Status::unavailable("the database is unavailable; retry shortly")
         }
+        // A stored number that no longer fits the type it is read into (written before
+        // today's bounds, or around the API): the data is at fault, not the request, and
+        // the operator finds it with `tillstream bounds`.
+        StoreError::Database(error @ sqlx::Error::ColumnDecode { .. }) => {
+            tracing::warn!(%error, "a stored value is out of range");
+            Status::data_loss(
+                "a stored value is out of range and cannot be read; `tillstream bounds` lists it",
+            )
+        }
         other => {
             tracing::error!(error = %other, "internal error");
             Status::internal("internal error")

@@ -98,9 +98,38 @@ pub async fn run_consumer<H: Handler>(
             }
         }
     }
-    Consumer::new(pool, nats, handler, config)
-        .run(shutdown)
-        .await;
+    // The consumer runs as a task of its own so that one that dies (a panic outside any
+    // handler, which catches its own) is reported and started again rather than leaving
+    // its events waiting until the process restarts.
+    let handler = Arc::new(handler);
+    let name = config.durable_name();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let consumer =
+            Consumer::shared(pool.clone(), nats.clone(), handler.clone(), config.clone());
+        let task = tokio::spawn(consumer.run(shutdown.child_token()));
+        match task.await {
+            Ok(()) => return,
+            Err(error) if shutdown.is_cancelled() => {
+                tracing::warn!(%error, consumer = %name, "consumer task ended at shutdown");
+                return;
+            }
+            Err(error) => {
+                let reason = if error.is_panic() {
+                    tillstream_messaging::panic_message(&*error.into_panic())
+                } else {
+                    error.to_string()
+                };
+                tracing::error!(consumer = %name, %reason, "consumer task died; restarting it");
+                tillstream_messaging::record_restart(&name);
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
 }
 
 /// Ready when the database answers with `migrator`'s migrations applied; NATS is
@@ -128,20 +157,34 @@ pub fn standard_probe(
                 Err(e) => (false, Some(e.to_string())),
             };
             let nats_up = nats.connection_state() == async_nats::connection::State::Connected;
-            vec![
+            let consumers = tillstream_messaging::consumer_health()
+                .into_iter()
+                .map(|health| Dependency {
+                    name: format!("consumer {}", health.consumer).into(),
+                    up: !health.stuck,
+                    // A stuck consumer needs an operator, not a restart of the process.
+                    required: false,
+                    detail: Some(format!(
+                        "{} waiting, last progress {} s ago, {} restarts",
+                        health.waiting, health.seconds_since_progress, health.restarts
+                    )),
+                });
+            let mut dependencies = vec![
                 Dependency {
-                    name: "postgres",
+                    name: "postgres".into(),
                     up: db_up,
                     required: true,
                     detail,
                 },
                 Dependency {
-                    name: "nats",
+                    name: "nats".into(),
                     up: nats_up,
                     required: false,
                     detail: None,
                 },
-            ]
+            ];
+            dependencies.extend(consumers);
+            dependencies
         })
     })
 }

@@ -20,7 +20,8 @@ use serde::Serialize;
 /// One dependency's state as the probe saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dependency {
-    pub name: &'static str,
+    /// `postgres`, `nats`, an upstream service, or `consumer <name>`.
+    pub name: std::borrow::Cow<'static, str>,
     pub up: bool,
     /// Whether the process is unready while this one is down. NATS is not: commands still
     /// succeed and the relay catches up.
@@ -134,13 +135,13 @@ mod tests {
             Box::pin(async move {
                 vec![
                     Dependency {
-                        name: "postgres",
+                        name: "postgres".into(),
                         up: database_up,
                         required: true,
                         detail: None,
                     },
                     Dependency {
-                        name: "nats",
+                        name: "nats".into(),
                         up: false,
                         required: false,
                         detail: Some("down".into()),

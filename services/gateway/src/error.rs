@@ -128,6 +128,12 @@ impl ApiError {
             Code::Aborted | Code::FailedPrecondition => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
+            // Stored data out of today's bounds (written before them, or around the API):
+            // the request is fine, the state it reads cannot be shown as it is.
+            Code::DataLoss => {
+                tracing::warn!(service, error = %message, "stored value out of range");
+                ApiError::new(StatusCode::CONFLICT, "stored_value_out_of_range", message)
+            }
             Code::Unauthenticated => ApiError::unauthenticated(message),
             Code::PermissionDenied => ApiError::forbidden(message),
             Code::ResourceExhausted => {

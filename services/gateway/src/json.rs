@@ -263,8 +263,13 @@ impl utoipa::PartialSchema for MoneyText {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$"))
-            .description(Some("Money as a decimal string, never a JSON number"))
+            // At most 10,000,000,000.00 either way (eleven digits before the point); a price
+            // takes the currency's minor units, a unit cost up to four places.
+            .pattern(Some(r"^-?[0-9]{1,11}(\.[0-9]{1,4})?$"))
+            .description(Some(
+                "Money as a decimal string, never a JSON number: at most 10,000,000,000.00 \
+                 either way, with at most the currency's minor units (a unit cost: four places)",
+            ))
             .examples(["12.50"])
             .into()
     }
@@ -279,13 +284,19 @@ impl utoipa::PartialSchema for DecimalText {
             .item(
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
-                    .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$")),
+                    .pattern(Some(r"^-?[0-9]{1,7}(\.[0-9]{1,6})?$")),
             )
             .item(
                 utoipa::openapi::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::Integer),
+                    .schema_type(utoipa::openapi::schema::Type::Integer)
+                    .minimum(Some(-1_000_000))
+                    .maximum(Some(1_000_000)),
             )
-            .description(Some("A decimal string such as \"0.350\", or an integer"))
+            .description(Some(
+                "A decimal string such as \"0.350\", or an integer. A quantity is at most \
+                 1,000,000 either way with at most 3 places; a tax rate is 0 ≤ rate < 1 with \
+                 at most 6 places; a percent 0 to 100 with at most 4",
+            ))
             .into()
     }
 }

@@ -215,7 +215,7 @@ fn readiness_probe(state: AppState) -> Probe {
                 .await
                 .into_iter()
                 .map(|(name, outcome)| Dependency {
-                    name,
+                    name: name.into(),
                     up: outcome.is_ok(),
                     required: true,
                     detail: outcome.err(),

@@ -36,6 +36,9 @@ pub enum Command {
     },
     /// The stack's JetStream streams and durable consumers with their lag, as JSON lines.
     Streams,
+    /// Stored events with numbers beyond today's bounds (money above 10,000,000,000.00, a
+    /// quantity above 1,000,000, or too large to read), as JSON lines.
+    Bounds,
     /// The stack's events as JSON lines (attributes and decoded data), following new ones
     /// until Ctrl-C: `tillstream tail --service sales --type SaleCompleted | jq .data`.
     Tail {

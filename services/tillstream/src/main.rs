@@ -1,6 +1,7 @@
 //! `tillstream`: the ops CLI.
 
 mod bench;
+mod bounds;
 mod cli;
 mod dlq;
 mod projection;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Dlq { command } => on_this_thread(dlq::run(command)),
         Command::Projection { command } => on_this_thread(projection::run(command)),
         Command::Streams => on_this_thread(streams::run()),
+        Command::Bounds => on_this_thread(bounds::run()),
         Command::Seed {
             command:
                 cli::SeedCommand::Demo {

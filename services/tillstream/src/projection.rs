@@ -100,7 +100,8 @@ fn runner(name: &str, store: EventStore) -> Result<ProjectionRunner<impl Project
     }
 }
 
-async fn store_of(service: &'static str) -> Result<EventStore, String> {
+/// The event store of `service`, as the environment names its database.
+pub async fn store_of(service: &'static str) -> Result<EventStore, String> {
     let default = addrs::default_addr(service).ok_or("not a service of the stack")?;
     let settings = ServiceSettings::from_env(service, default).map_err(|e| e.to_string())?;
     let pool = tillstream_eventstore::connect(&DatabaseConfig::new(

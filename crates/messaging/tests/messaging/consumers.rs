@@ -17,6 +17,9 @@ use crate::support::{Fixture, SERVICE};
 #[derive(Clone)]
 struct RecordSkus {
     failing: Arc<AtomicBool>,
+    /// A SKU whose event makes the handler panic, as unchecked arithmetic on a poison
+    /// event would.
+    panics_on: Option<&'static str>,
 }
 
 impl Handler for RecordSkus {
@@ -32,6 +35,9 @@ impl Handler for RecordSkus {
         let sku = data["sku"]
             .as_str()
             .ok_or_else(|| HandlerError::Reject("no sku".into()))?;
+        if self.panics_on == Some(sku) {
+            panic!("attempt to multiply with overflow");
+        }
         sqlx::query("INSERT INTO seen (sku) VALUES ($1)")
             .bind(sku)
             .execute(&mut *tx)
@@ -62,6 +68,17 @@ where
 }
 
 async fn start_consumer(fx: &Fixture, failing: Arc<AtomicBool>) -> CancellationToken {
+    start(
+        fx,
+        RecordSkus {
+            failing,
+            panics_on: None,
+        },
+    )
+    .await
+}
+
+async fn start(fx: &Fixture, handler: RecordSkus) -> CancellationToken {
     sqlx::query("CREATE TABLE IF NOT EXISTS seen (sku text NOT NULL)")
         .execute(fx.store.pool())
         .await
@@ -69,12 +86,7 @@ async fn start_consumer(fx: &Fixture, failing: Arc<AtomicBool>) -> CancellationT
     let mut config = ConsumerConfig::new(fx.naming.clone(), "sales", "catalog", SERVICE);
     config.max_deliver = 3;
     config.backoff = vec![Duration::from_millis(20)];
-    let consumer = Consumer::new(
-        fx.store.pool().clone(),
-        fx.client.clone(),
-        RecordSkus { failing },
-        config,
-    );
+    let consumer = Consumer::new(fx.store.pool().clone(), fx.client.clone(), handler, config);
     consumer.ensure().await.unwrap();
     let stop = CancellationToken::new();
     tokio::spawn(consumer.run(stop.clone()));
@@ -114,6 +126,47 @@ async fn a_redelivered_event_has_no_second_effect() {
         seen_skus(&fx).await,
         vec!["SKU-0", "SKU-1", "SKU-2", "SKU-3", "SKU-4"]
     );
+}
+
+#[tokio::test]
+async fn a_handler_that_panics_on_one_event_dead_letters_it_and_goes_on() {
+    let fx = Fixture::shared().await;
+    stream_ready(&fx).await;
+    let handler = RecordSkus {
+        failing: Arc::new(AtomicBool::new(false)),
+        panics_on: Some("SKU-2"),
+    };
+    let stop = start(&fx, handler).await;
+    let ids = fx.append_products(0, 5).await;
+    let relay = fx.relay();
+    fx.publish_everything(&relay).await;
+
+    wait_until("the others are applied", || async {
+        seen_skus(&fx).await == vec!["SKU-0", "SKU-1", "SKU-3", "SKU-4"]
+    })
+    .await;
+    let letters = DeadLetters::new(fx.client.clone(), fx.naming.clone());
+    wait_until("the poison is dead-lettered", || async {
+        letters.depth().await.unwrap() == 1
+    })
+    .await;
+    let listed = letters.list(10).await.unwrap();
+    assert_eq!(listed[0].event_id.as_deref(), Some(ids[2].as_str()));
+    assert!(
+        listed[0]
+            .reason
+            .contains("the handler panicked: attempt to multiply with overflow"),
+        "{}",
+        listed[0].reason
+    );
+    // Nothing the poison's attempt wrote is kept, and the consumer is still consuming.
+    fx.append_products(5, 1).await;
+    fx.publish_everything(&relay).await;
+    wait_until("a later event is applied", || async {
+        seen_skus(&fx).await.len() == 5
+    })
+    .await;
+    stop.cancel();
 }
 
 #[tokio::test]

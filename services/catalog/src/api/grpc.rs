@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 use tillstream_eventstore::EventStore;
-use tillstream_kernel::{Currency, Money};
+use tillstream_kernel::{Currency, Money, Quantity, parse_tax_rate};
 use tillstream_proto::catalog::v1 as pb;
 use tillstream_proto::catalog::v1::catalog_service_server::CatalogService;
 use tillstream_service::grpc::metadata_of;
@@ -228,10 +228,6 @@ fn parse_changes(
     request: &pb::UpdateProductRequest,
     currency: Currency,
 ) -> Result<ProductChanges, AppError> {
-    let optional_decimal = |text: &str, field: &str| match text.trim() {
-        "" => Ok(None),
-        text => decimal(text, field).map(Some),
-    };
     Ok(ProductChanges {
         name: request.name.clone(),
         price: request
@@ -241,11 +237,7 @@ fn parse_changes(
                 Money::parse(p, currency).map_err(|e| AppError::invalid("price", e.to_string()))
             })
             .transpose()?,
-        tax_rate: request
-            .tax_rate
-            .as_deref()
-            .map(|t| decimal(t, "tax_rate"))
-            .transpose()?,
+        tax_rate: request.tax_rate.as_deref().map(tax_rate).transpose()?,
         barcodes: request.replace_barcodes.then(|| {
             request
                 .barcodes
@@ -257,7 +249,7 @@ fn parse_changes(
             .change_category
             .then(|| Some(request.category.trim().to_owned()).filter(|c| !c.is_empty())),
         reorder_point: if request.change_reorder_point {
-            Some(optional_decimal(&request.reorder_point, "reorder_point")?)
+            Some(reorder_point(&request.reorder_point)?)
         } else {
             None
         },
@@ -283,11 +275,8 @@ fn parse_details(
 ) -> Result<ProductDetails, AppError> {
     let price = Money::parse(&request.price, currency)
         .map_err(|e| AppError::invalid("price", e.to_string()))?;
-    let tax_rate = decimal(&request.tax_rate, "tax_rate")?;
-    let reorder_point = match request.reorder_point.trim() {
-        "" => None,
-        text => Some(decimal(text, "reorder_point")?),
-    };
+    let tax_rate = tax_rate(&request.tax_rate)?;
+    let reorder_point = reorder_point(&request.reorder_point)?;
     let category = Some(request.category.trim().to_owned()).filter(|c| !c.is_empty());
     Ok(ProductDetails {
         sku: request.sku,
@@ -304,9 +293,18 @@ fn parse_details(
     })
 }
 
-fn decimal(text: &str, field: &str) -> Result<Decimal, AppError> {
-    Decimal::from_str_exact(text.trim())
-        .map_err(|_| AppError::invalid(field, format!("`{text}` is not a decimal number")))
+fn tax_rate(text: &str) -> Result<Decimal, AppError> {
+    parse_tax_rate(text).map_err(|e| AppError::invalid("tax_rate", e.to_string()))
+}
+
+/// A reorder point is a quantity (empty: none).
+fn reorder_point(text: &str) -> Result<Option<Decimal>, AppError> {
+    match text.trim() {
+        "" => Ok(None),
+        text => Quantity::parse(text)
+            .map(|q| Some(q.value()))
+            .map_err(|e| AppError::invalid("reorder_point", e.to_string())),
+    }
 }
 
 fn job_to_proto(job: JobRow, errors: Vec<RowError>) -> pb::ImportJob {

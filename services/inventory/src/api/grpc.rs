@@ -3,6 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use tillstream_eventstore::{EventStore, IdempotencyKey, StoreError, request_hash};
+use tillstream_kernel::{Quantity, parse_unit_cost};
 use tillstream_proto::inventory::v1 as pb;
 use tillstream_proto::inventory::v1::inventory_service_server::InventoryService;
 use tillstream_service::grpc::metadata_of;
@@ -15,6 +16,7 @@ use crate::commands::count_stock::{CountLine, count_stock};
 use crate::commands::create_location::create_location;
 use crate::commands::receive_stock::{ReceiptLine, receive_stock};
 use crate::commands::transfer_stock::{TransferLine, transfer_stock};
+use crate::domain::stock_item::COST_SCALE;
 use crate::projections::locations::{self, LocationRow};
 use crate::projections::movements::{self, MovementRow};
 use crate::projections::stock_levels::{self, LevelFilter, StockLevelRow};
@@ -62,8 +64,8 @@ impl InventoryService for InventoryApi {
             .map(|(i, line)| {
                 Ok(ReceiptLine {
                     product_id: line.product_id.trim().to_owned(),
-                    quantity: decimal(&line.quantity, &format!("lines[{i}].quantity"))?,
-                    unit_cost: decimal(&line.unit_cost, &format!("lines[{i}].unit_cost"))?,
+                    quantity: quantity(&line.quantity, &format!("lines[{i}].quantity"))?,
+                    unit_cost: unit_cost(&line.unit_cost, &format!("lines[{i}].unit_cost"))?,
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
@@ -95,7 +97,7 @@ impl InventoryService for InventoryApi {
         let metadata = metadata_of(&request);
         let request = request.into_inner();
         let idempotency = idempotency_of("adjust_stock", &request, |r| &mut r.idempotency_key)?;
-        let delta = decimal(&request.delta, "delta")?;
+        let delta = quantity(&request.delta, "delta")?;
         let recorded = adjust_stock(
             &self.store,
             request.location_id.trim(),
@@ -123,7 +125,7 @@ impl InventoryService for InventoryApi {
             .map(|(i, line)| {
                 Ok(CountLine {
                     product_id: line.product_id.trim().to_owned(),
-                    counted: decimal(&line.counted, &format!("lines[{i}].counted"))?,
+                    counted: quantity(&line.counted, &format!("lines[{i}].counted"))?,
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
@@ -154,7 +156,7 @@ impl InventoryService for InventoryApi {
             .map(|(i, line)| {
                 Ok(TransferLine {
                     product_id: line.product_id.trim().to_owned(),
-                    quantity: decimal(&line.quantity, &format!("lines[{i}].quantity"))?,
+                    quantity: quantity(&line.quantity, &format!("lines[{i}].quantity"))?,
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
@@ -233,9 +235,16 @@ fn moment(text: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
     tillstream_service::moments::moment(text).map_err(|e| AppError::invalid(field, e))
 }
 
-fn decimal(text: &str, field: &str) -> Result<Decimal, AppError> {
-    Decimal::from_str_exact(text.trim())
-        .map_err(|_| AppError::invalid(field, format!("`{text}` is not a decimal number")))
+/// A quantity within the contract's range (a million units, three places).
+fn quantity(text: &str, field: &str) -> Result<Decimal, AppError> {
+    Quantity::parse(text)
+        .map(|q| q.value())
+        .map_err(|e| AppError::invalid(field, e.to_string()))
+}
+
+/// A unit cost within the range of money, with up to the four places costs carry.
+fn unit_cost(text: &str, field: &str) -> Result<Decimal, AppError> {
+    parse_unit_cost(text, COST_SCALE).map_err(|e| AppError::invalid(field, e.to_string()))
 }
 
 fn location_to_proto(row: LocationRow) -> pb::Location {

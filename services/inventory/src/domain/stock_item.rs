@@ -17,12 +17,21 @@ pub fn round_cost(cost: Decimal) -> Decimal {
     cost.round_dp_with_strategy(COST_SCALE, RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// The most a stock item's level may reach either way: a trillion units at one location is
+/// beyond any store, and keeps level × cost (≤ 10^22) far inside `Decimal`, so the average
+/// cost can always be computed.
+pub const MAX_ON_HAND: Decimal = rust_decimal::dec!(1_000_000_000_000);
+
 /// The folded state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockItem {
     pub on_hand: Decimal,
     pub avg_cost: Decimal,
     pub reorder_point: Option<Decimal>,
+    /// Set when a stored event could not be folded (its numbers overflow: it reached the
+    /// store some other way than through `decide`); such an item takes no more commands.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub out_of_range: bool,
 }
 
 /// What can happen to a stock item.
@@ -130,6 +139,12 @@ pub enum StockError {
     ZeroAdjustment,
     #[error("a count cannot be negative")]
     NegativeCount,
+    #[error("the level would leave its range (at most {MAX_ON_HAND} either way)")]
+    LevelOutOfRange,
+    #[error(
+        "the stored history of this item holds a movement out of range; see `tillstream bounds`"
+    )]
+    StoredOutOfRange,
 }
 
 impl StockError {
@@ -140,6 +155,7 @@ impl StockError {
             StockError::NegativeCost => "unit_cost",
             StockError::ZeroAdjustment => "delta",
             StockError::NegativeCount => "counted",
+            StockError::LevelOutOfRange | StockError::StoredOutOfRange => "quantity",
         }
     }
 }
@@ -206,6 +222,9 @@ impl Decider for StockItem {
     type Error = StockError;
 
     fn decide(state: &StockItem, command: &Command) -> Result<Vec<Event>, StockError> {
+        if state.out_of_range {
+            return Err(StockError::StoredOutOfRange);
+        }
         let cost = state.avg_cost;
         let movement = match command.clone() {
             Command::Receive {
@@ -255,7 +274,9 @@ impl Decider for StockItem {
             }
             Command::Count { counted, expected } => Event::StockCounted {
                 counted,
-                delta: counted - expected,
+                delta: counted
+                    .checked_sub(expected)
+                    .ok_or(StockError::LevelOutOfRange)?,
                 unit_cost: cost,
             },
             Command::TransferOut { quantity } => Event::StockTransferredOut {
@@ -277,7 +298,10 @@ impl Decider for StockItem {
             }
         };
         let before = state.on_hand;
-        let after = before + StockItem::delta_of(&movement);
+        let after = before
+            .checked_add(StockItem::delta_of(&movement))
+            .filter(|after| after.abs() <= MAX_ON_HAND)
+            .ok_or(StockError::LevelOutOfRange)?;
         let mut events = vec![movement];
         if after < Decimal::ZERO && before >= Decimal::ZERO {
             events.push(Event::StockWentNegative { on_hand: after });
@@ -294,8 +318,13 @@ impl Decider for StockItem {
         Ok(events)
     }
 
+    /// Checked throughout: an event whose numbers overflow marks the item out of range
+    /// (and leaves its figures as they were) instead of panicking.
     fn evolve(mut state: StockItem, event: &Event) -> StockItem {
-        match event {
+        if state.out_of_range {
+            return state;
+        }
+        let average_cost = match event {
             Event::StockReceived {
                 quantity,
                 unit_cost,
@@ -303,24 +332,45 @@ impl Decider for StockItem {
             | Event::StockTransferredIn {
                 quantity,
                 unit_cost,
-            } => {
-                state.avg_cost = average(state.on_hand, state.avg_cost, *quantity, *unit_cost);
+            } => average(state.on_hand, state.avg_cost, *quantity, *unit_cost),
+            Event::ReorderPointChanged { reorder_point } => {
+                state.reorder_point = *reorder_point;
+                Some(state.avg_cost)
             }
-            Event::ReorderPointChanged { reorder_point } => state.reorder_point = *reorder_point,
-            _ => {}
+            _ => Some(state.avg_cost),
+        };
+        match (
+            average_cost,
+            state.on_hand.checked_add(StockItem::delta_of(event)),
+        ) {
+            (Some(avg_cost), Some(on_hand)) => {
+                state.avg_cost = avg_cost;
+                state.on_hand = on_hand;
+            }
+            _ => state.out_of_range = true,
         }
-        state.on_hand += StockItem::delta_of(event);
         state
     }
 }
 
 /// Weighted average of what is on hand and what arrives. Stock at or below zero has no
-/// value to average with: the new cost is the arriving cost.
-fn average(on_hand: Decimal, avg_cost: Decimal, quantity: Decimal, unit_cost: Decimal) -> Decimal {
+/// value to average with: the new cost is the arriving cost. `None` when the figures
+/// overflow (only a movement that bypassed `decide` can make them).
+fn average(
+    on_hand: Decimal,
+    avg_cost: Decimal,
+    quantity: Decimal,
+    unit_cost: Decimal,
+) -> Option<Decimal> {
     if on_hand <= Decimal::ZERO {
-        return round_cost(unit_cost);
+        return Some(round_cost(unit_cost));
     }
-    round_cost((on_hand * avg_cost + quantity * unit_cost) / (on_hand + quantity))
+    let value = on_hand
+        .checked_mul(avg_cost)?
+        .checked_add(quantity.checked_mul(unit_cost)?)?;
+    Some(round_cost(
+        value.checked_div(on_hand.checked_add(quantity)?)?,
+    ))
 }
 
 fn positive(quantity: Decimal) -> Result<Decimal, StockError> {

@@ -29,6 +29,38 @@ fn receipts_move_the_weighted_average_cost() {
 }
 
 #[test]
+fn a_receipt_that_would_take_the_level_past_its_range_is_refused() {
+    given::<StockItem>(vec![received("999999999999", "2.00")])
+        .when(Command::Receive {
+            quantity: d("2"),
+            unit_cost: d("2.00"),
+        })
+        .then_error(StockError::LevelOutOfRange);
+    given::<StockItem>(vec![received("999999999999", "2.00")])
+        .when(Command::Receive {
+            quantity: d("1"),
+            unit_cost: d("2.00"),
+        })
+        .then(vec![received("1", "2.00")]);
+}
+
+#[test]
+fn a_stored_movement_that_overflows_marks_the_item_and_refuses_commands_without_a_panic() {
+    let huge = Decimal::MAX;
+    let poisoned = StockItem::fold(&[received("3", "2.00"), received(&huge.to_string(), "7")]);
+    assert!(poisoned.out_of_range);
+    let history = vec![
+        received("3", "2.00"),
+        received(&huge.to_string(), &huge.to_string()),
+        received("1", "2.00"),
+    ];
+    assert!(StockItem::fold(&history).out_of_range);
+    given::<StockItem>(history)
+        .when(Command::Sell { quantity: d("1") })
+        .then_error(StockError::StoredOutOfRange);
+}
+
+#[test]
 fn a_sale_records_the_unit_cost_at_that_moment() {
     given::<StockItem>(vec![received("10", "2.00"), received("10", "3.00")])
         .when(Command::Sell { quantity: d("3") })

@@ -10,9 +10,10 @@ use tillstream_service::moments::{moment, range_end, range_start};
 use tonic::{Code, Request, Response, Status};
 
 use crate::commands::manual::{LineRequest, ManualError, post_manual, reverse};
-use crate::domain::accounts::{Account, AccountType};
+use crate::domain::accounts::AccountType;
 use crate::projections::daily;
 use crate::projections::journal::{self, EntryFilter, EntryRow, LineRow};
+use crate::projections::trial_balance::{BalanceError, trial_balance};
 
 #[derive(Debug, Clone)]
 pub struct LedgerApi {
@@ -55,43 +56,24 @@ impl LedgerService for LedgerApi {
         request: Request<pb::GetTrialBalanceRequest>,
     ) -> Result<Response<pb::TrialBalance>, Status> {
         let as_of = moment(&request.into_inner().as_of).map_err(|e| invalid("as_of", e))?;
-        let totals = journal::account_totals(self.store.pool(), as_of)
+        let balance = trial_balance(self.store.pool(), as_of, self.currency)
             .await
-            .map_err(internal)?;
-        let currency = self.currency;
-        let mut total_debits = Money::zero(currency);
-        let mut total_credits = Money::zero(currency);
-        let mut accounts = Vec::with_capacity(Account::ALL.len());
-        for account in Account::ALL {
-            let (debits, credits) = totals
-                .iter()
-                .find(|(code, _, _)| code == account.code())
-                .map_or(
-                    (Money::zero(currency), Money::zero(currency)),
-                    |(_, d, c)| (Money::new(*d, currency), Money::new(*c, currency)),
-                );
-            total_debits = total_debits
-                .checked_add(debits)
-                .map_err(|e| Status::internal(e.to_string()))?;
-            total_credits = total_credits
-                .checked_add(credits)
-                .map_err(|e| Status::internal(e.to_string()))?;
-            let balance = debits
-                .checked_sub(credits)
-                .map_err(|e| Status::internal(e.to_string()))?;
-            accounts.push(pb::AccountBalance {
-                code: account.code().to_owned(),
-                name: account.name().to_owned(),
-                r#type: type_name(account.account_type()).to_owned(),
-                debits: debits.to_string(),
-                credits: credits.to_string(),
-                balance: balance.to_string(),
-            });
-        }
+            .map_err(balance_status)?;
         Ok(Response::new(pb::TrialBalance {
-            accounts,
-            total_debits: total_debits.to_string(),
-            total_credits: total_credits.to_string(),
+            accounts: balance
+                .accounts
+                .into_iter()
+                .map(|a| pb::AccountBalance {
+                    code: a.account.code().to_owned(),
+                    name: a.account.name().to_owned(),
+                    r#type: type_name(a.account.account_type()).to_owned(),
+                    debits: a.debits.to_string(),
+                    credits: a.credits.to_string(),
+                    balance: a.balance.to_string(),
+                })
+                .collect(),
+            total_debits: balance.total_debits.to_string(),
+            total_credits: balance.total_credits.to_string(),
         }))
     }
 
@@ -224,6 +206,20 @@ fn manual_status(error: ManualError) -> Status {
         ManualError::NotFound(message) => Status::not_found(message),
         ManualError::Conflict(message) => Status::already_exists(message),
         ManualError::Store(error) => store_status(error, str::to_owned),
+    }
+}
+
+/// Stored figures beyond today's bounds are `DATA_LOSS` (the gateway's 409
+/// `stored_value_out_of_range`), naming the entry; never an opaque internal error.
+fn balance_status(error: BalanceError) -> Status {
+    match error {
+        BalanceError::Database(error) => internal(error),
+        error @ (BalanceError::OutOfRange { .. }
+        | BalanceError::SumOverflow { .. }
+        | BalanceError::Money(_)) => {
+            tracing::warn!(%error, "trial balance over stored values out of range");
+            Status::data_loss(error.to_string())
+        }
     }
 }
 

@@ -133,7 +133,12 @@ impl InventoryPostings {
         };
         let decimal = |text: &str| Decimal::from_str_exact(text).map_err(|e| reject(&e));
         let signed = decimal(&quantity)?;
-        let cost = Money::new(signed.abs() * decimal(&unit_cost)?, self.currency);
+        // A movement's value is money like any other: one beyond its range (an event that
+        // reached the store some other way than the API) is refused, never a panic.
+        let cost = Money::new(decimal(&unit_cost)?, self.currency)
+            .checked_mul(signed.abs())
+            .and_then(Money::within_range)
+            .map_err(|e| reject(&format!("{kind} {quantity} × {unit_cost}: {e}")))?;
         let movement = match kind {
             "stock_sold" => StockCost::Sold(cost),
             "stock_received" => StockCost::Received(cost),

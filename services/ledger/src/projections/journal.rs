@@ -161,22 +161,6 @@ pub async fn id_by_source_event(
         .await
 }
 
-/// Σ debit and Σ credit per account, of the entries posted up to `as_of` (all: `None`).
-pub async fn account_totals(
-    pool: &PgPool,
-    as_of: Option<DateTime<Utc>>,
-) -> Result<Vec<(String, Decimal, Decimal)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT l.account, sum(l.debit), sum(l.credit)
-         FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
-         WHERE $1::timestamptz IS NULL OR e.posted_at <= $1
-         GROUP BY l.account ORDER BY l.account",
-    )
-    .bind(as_of)
-    .fetch_all(pool)
-    .await
-}
-
 /// The lines of the entry posted for a source (e.g. a sale's money entry), if any, in
 /// `currency` (the store's).
 pub async fn entry_of_source(

@@ -2,3 +2,4 @@
 
 pub mod daily;
 pub mod journal;
+pub mod trial_balance;

@@ -2,8 +2,7 @@
 //! fails) and rendering sales.
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
-use tillstream_kernel::{Currency, Money, Quantity, Tender};
+use tillstream_kernel::{Currency, Money, Quantity, Tender, parse_percent};
 use tillstream_proto::sales::v1 as pb;
 
 use crate::api::error::AppError;
@@ -198,9 +197,9 @@ fn discount(
     use pb::discount::Kind;
     match discount.and_then(|d| d.kind.as_ref()) {
         None => Ok(None),
-        Some(Kind::Percent(text)) => Decimal::from_str_exact(text.trim())
+        Some(Kind::Percent(text)) => parse_percent(text)
             .map(|p| Some(Discount::Percent(p)))
-            .map_err(|_| AppError::invalid(field, format!("`{text}` is not a decimal percent"))),
+            .map_err(|e| AppError::invalid(field, e.to_string())),
         Some(Kind::Amount(text)) => Ok(Some(Discount::Amount(money(text, currency, field)?))),
     }
 }

@@ -81,8 +81,8 @@ pub fn fold(
                         })
                         .or_default();
                     row.sku = sku;
-                    row.returned += line.quantity.value();
-                    row.revenue -= line.revenue.amount();
+                    add(&mut row.returned, line.quantity.value())?;
+                    add(&mut row.revenue, -line.revenue.amount())?;
                 }
             }
         }
@@ -111,14 +111,22 @@ fn add_sale(rows: &mut BTreeMap<Key, Delta>, sale: &SaleRecord, sign: Sign) -> R
         };
         let row = rows.entry(key.clone()).or_default();
         row.sku.clone_from(&sold.line.sku);
-        row.sold += factor * sold.line.quantity.value();
-        row.revenue += factor * sold.amounts.revenue.amount();
+        add(&mut row.sold, factor * sold.line.quantity.value())?;
+        add(&mut row.revenue, factor * sold.amounts.revenue.amount())?;
         // A product on two lines of one sale is still one sale of it.
         if !counted.contains(&key) {
             row.sales += count;
             counted.push(key);
         }
     }
+    Ok(())
+}
+
+/// `into += delta`, refused rather than overflowing (a stored sale beyond today's bounds).
+fn add(into: &mut Decimal, delta: Decimal) -> Result<(), String> {
+    *into = into
+        .checked_add(delta)
+        .ok_or_else(|| format!("{into} + {delta} is out of range"))?;
     Ok(())
 }
 

@@ -7,11 +7,13 @@
 mod api;
 mod auth;
 mod batches;
+mod bounds;
 mod catalog;
 mod grpc;
 mod imports;
 mod ledger;
 mod metrics;
+mod poison;
 mod projection;
 mod returns;
 mod sales;

@@ -149,3 +149,34 @@ pub fn pid_in(line: &str) -> i32 {
 pub fn alive(pid: i32) -> bool {
     kill(Pid::from_raw(pid), None).is_ok()
 }
+
+impl System {
+    /// Runs `tillstream ARGS` against this system; its exit status, stdout's JSON lines and
+    /// stderr.
+    pub async fn cli(&self, args: &[&str]) -> (bool, Vec<serde_json::Value>, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_tillstream"))
+            .args(args)
+            .env("TILLSTREAM_SUBJECT_PREFIX", &self.subject_prefix)
+            .env("TILLSTREAM_DB_PREFIX", &self.db_prefix)
+            .env("TILLSTREAM_DATABASE_URL", database_server_url())
+            .env("TILLSTREAM_NATS_URL", nats_url())
+            .output()
+            .await
+            .unwrap();
+        let lines = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (
+            output.status.success(),
+            lines,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// A connection pool on service `service`'s database.
+    pub async fn database(&self, service: &str) -> sqlx::PgPool {
+        let url = format!("{}/{}_{service}", database_server_url(), self.db_prefix);
+        sqlx::PgPool::connect(&url).await.unwrap()
+    }
+}

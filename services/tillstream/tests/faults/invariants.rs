@@ -50,6 +50,27 @@ impl Stores {
     }
 }
 
+impl Stores {
+    /// Appends a poison event straight into inventory's store, as only a bug or an
+    /// operator's hand could: a receipt whose numbers overflow the ledger's arithmetic, on a
+    /// stock item of its own. Its event id.
+    pub async fn inject_poison(&self) -> String {
+        let huge = "79228162514264337593543950335";
+        sqlx::query_scalar(
+            "INSERT INTO events (stream_id, version, event_id, event_type, payload, metadata)
+             SELECT 'stock-POISON:' || gen_random_uuid(), 1, gen_random_uuid(), 'StockReceived',
+                    jsonb_build_object('type', 'StockReceived', 'quantity', $1::text, 'unit_cost', $1::text),
+                    metadata
+             FROM events WHERE event_type = 'StockReceived' LIMIT 1
+             RETURNING event_id::text",
+        )
+        .bind(huge)
+        .fetch_one(&self.inventory)
+        .await
+        .unwrap()
+    }
+}
+
 /// A sale as sales keeps it: units sold, units restocked by its returns, and its returns.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Sale {
@@ -58,7 +79,14 @@ struct Sale {
     returns: i64,
 }
 
-pub async fn check(stores: &Stores, stack: &Stack, accepted: &BTreeSet<String>) -> Checked {
+/// Checks every invariant; the dead letters must be exactly the events `poisons` names
+/// (by ULID or UUID text), in any order.
+pub async fn check(
+    stores: &Stores,
+    stack: &Stack,
+    accepted: &BTreeSet<String>,
+    poisons: &BTreeSet<String>,
+) -> Checked {
     let mut checked = Checked::default();
     match check_stores(stores, accepted, &mut checked).await {
         Ok(()) => {}
@@ -66,7 +94,7 @@ pub async fn check(stores: &Stores, stack: &Stack, accepted: &BTreeSet<String>) 
             .failures
             .push(format!("could not read the stores: {error}")),
     }
-    match quiet_streams(stack).await {
+    match quiet_streams(stack, poisons).await {
         Ok(problems) => {
             checked.checks += 1;
             checked.failures.extend(problems);
@@ -234,8 +262,8 @@ async fn check_stores(
     Ok(())
 }
 
-/// Nothing waiting in any durable consumer, and no dead letters.
-async fn quiet_streams(stack: &Stack) -> Result<Vec<String>, String> {
+/// Nothing waiting in any durable consumer, and no dead letters but the poisons.
+async fn quiet_streams(stack: &Stack, poisons: &BTreeSet<String>) -> Result<Vec<String>, String> {
     let client = async_nats::connect(&stack.nats_url)
         .await
         .map_err(|e| e.to_string())?;
@@ -269,11 +297,42 @@ async fn quiet_streams(stack: &Stack) -> Result<Vec<String>, String> {
         }
         let _ = stream.info().await;
     }
+    let mut lettered = BTreeSet::new();
     if let Ok(mut letters) = js.get_stream(naming.dead_letter_stream()).await {
-        let info = letters.info().await.map_err(|e| e.to_string())?;
-        if info.state.messages > 0 {
-            problems.push(format!("{} dead letters", info.state.messages));
+        let state = letters
+            .info()
+            .await
+            .map_err(|e| e.to_string())?
+            .state
+            .clone();
+        for sequence in state.first_sequence..=state.last_sequence {
+            if state.messages == 0 {
+                break;
+            }
+            if let Ok(letter) = letters.get_raw_message(sequence).await {
+                let id = letter
+                    .headers
+                    .get(tillstream_messaging::headers::ID)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default();
+                lettered.insert(uuid_text(&id));
+            }
         }
     }
+    let expected: BTreeSet<String> = poisons.iter().map(|p| uuid_text(p)).collect();
+    if lettered != expected {
+        problems.push(format!(
+            "dead letters {lettered:?}, expected exactly the poisons {expected:?}"
+        ));
+    }
     Ok(problems)
+}
+
+/// An event id as a ULID, whether it was written as a ULID or as a UUID.
+fn uuid_text(id: &str) -> String {
+    let hex: String = id.chars().filter(|c| *c != '-').collect();
+    match u128::from_str_radix(&hex, 16) {
+        Ok(value) if hex.len() == 32 => tillstream_kernel::Ulid::from(value).to_string(),
+        _ => id.to_owned(),
+    }
 }

@@ -94,11 +94,17 @@ fn accepted_sales(path: &Path) -> BTreeSet<String> {
 
 /// Waits until every invariant holds (the system has settled), or fails naming those
 /// that never did.
-async fn settled(stores: &Stores, stack: &Stack, accepted: &Path, fault: &str) -> Checked {
+async fn settled(
+    stores: &Stores,
+    stack: &Stack,
+    accepted: &Path,
+    poisons: &BTreeSet<String>,
+    fault: &str,
+) -> Checked {
     let accepted = accepted_sales(accepted);
     let started = Instant::now();
     loop {
-        let checked = check(stores, stack, &accepted).await;
+        let checked = check(stores, stack, &accepted, poisons).await;
         if checked.failures.is_empty() {
             eprintln!(
                 "faults| after {fault}: settled in {:.1} s; {} sales ({} accepted by the tills), {} returns; {} invariants hold",
@@ -137,6 +143,7 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     let mut faults = 0;
     let mut checks = 0;
     let mut reports = Vec::new();
+    let mut poisons = BTreeSet::new();
 
     // (1) kill -9 each process in turn; `up` restarts it.
     let bench = load(&stack, 40, &accepted).await;
@@ -150,9 +157,15 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
         tokio::time::sleep(Duration::from_secs(4)).await;
     }
     reports.push(finished(bench).await);
-    checks += settled(&stores, &stack, &accepted, "killing every process")
-        .await
-        .checks;
+    checks += settled(
+        &stores,
+        &stack,
+        &accepted,
+        &poisons,
+        "killing every process",
+    )
+    .await
+    .checks;
 
     // (2) NATS away for 30 s.
     let bench = load(&stack, 45, &accepted).await;
@@ -164,7 +177,7 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     nats.start_again().await.unwrap();
     eprintln!("faults| NATS started again");
     reports.push(finished(bench).await);
-    checks += settled(&stores, &stack, &accepted, "stopping NATS")
+    checks += settled(&stores, &stack, &accepted, &poisons, "stopping NATS")
         .await
         .checks;
 
@@ -178,9 +191,15 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     postgres.start_again().unwrap();
     eprintln!("faults| PostgreSQL started again");
     reports.push(finished(bench).await);
-    checks += settled(&stores, &stack, &accepted, "restarting PostgreSQL")
-        .await
-        .checks;
+    checks += settled(
+        &stores,
+        &stack,
+        &accepted,
+        &poisons,
+        "restarting PostgreSQL",
+    )
+    .await
+    .checks;
 
     // (4) The ledger stopped (SIGSTOP) for 60 s while sales go on.
     let bench = load(&stack, 70, &accepted).await;
@@ -193,7 +212,19 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     signal(ledger, Signal::SIGCONT);
     eprintln!("faults| ledger continued");
     reports.push(finished(bench).await);
-    let last = settled(&stores, &stack, &accepted, "stopping the ledger").await;
+    checks += settled(&stores, &stack, &accepted, &poisons, "stopping the ledger")
+        .await
+        .checks;
+
+    // (5) A poison event under load: a receipt whose numbers overflow the ledger's
+    // arithmetic, appended straight into inventory's store. It alone is dead-lettered.
+    let bench = load(&stack, 20, &accepted).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    poisons.insert(stores.inject_poison().await);
+    faults += 1;
+    eprintln!("faults| poison event appended to inventory's store");
+    reports.push(finished(bench).await);
+    let last = settled(&stores, &stack, &accepted, &poisons, "a poison event").await;
     checks += last.checks;
 
     let tills_accepted: u64 = reports

@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use tillstream_kernel::{Currency, Money};
+use tillstream_kernel::{Currency, Money, parse_tax_rate};
 
 use super::product::{ProductChanges, ProductDetails};
 
@@ -140,7 +140,7 @@ pub fn product_of(row: &CsvRow, currency: Currency) -> Result<ProductDetails, Ro
         ));
     }
     let price = money(row, currency)?;
-    let tax_rate = decimal(row, "tax_rate")?;
+    let tax_rate = tax_rate(row)?;
     let barcode = row.get("barcode");
     let category = row.get("category");
     Ok(ProductDetails {
@@ -176,10 +176,9 @@ fn money(row: &CsvRow, currency: Currency) -> Result<Money, RowError> {
     Money::parse(&text, currency).map_err(|e| RowError::new(row, "price", e.to_string()))
 }
 
-fn decimal(row: &CsvRow, field: &str) -> Result<Decimal, RowError> {
-    let raw = row.get(field);
-    Decimal::from_str_exact(&decimal_text(raw))
-        .map_err(|_| RowError::new(row, field, format!("`{raw}` is not a decimal number")))
+fn tax_rate(row: &CsvRow) -> Result<Decimal, RowError> {
+    parse_tax_rate(&decimal_text(row.get("tax_rate")))
+        .map_err(|e| RowError::new(row, "tax_rate", e.to_string()))
 }
 
 /// A decimal comma (`12,50`, as European spreadsheets write it) read as a point; a number

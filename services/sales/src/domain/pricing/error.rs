@@ -22,6 +22,10 @@ pub enum PricingError {
     NegativeDiscount { field: String },
     #[error("the amount is not in the store's currency")]
     WrongCurrency { field: String },
+    #[error("the line's amount is more than {max} (quantity × unit price)", max = tillstream_kernel::MAX_AMOUNT)]
+    LineAboveRange { line: usize },
+    #[error("the sale's total is more than {max}", max = tillstream_kernel::MAX_AMOUNT)]
+    TotalAboveRange,
     #[error("a sale needs at least one payment")]
     NoPayments,
     #[error("a payment must be more than zero")]
@@ -39,7 +43,10 @@ impl PricingError {
     pub fn field(&self) -> String {
         match self {
             PricingError::NoLines | PricingError::Money(_) => "lines".to_owned(),
-            PricingError::QuantityNotPositive { line } => format!("lines[{line}].quantity"),
+            PricingError::QuantityNotPositive { line } | PricingError::LineAboveRange { line } => {
+                format!("lines[{line}].quantity")
+            }
+            PricingError::TotalAboveRange => "lines".to_owned(),
             PricingError::NegativePrice { line } => format!("lines[{line}].unit_price"),
             PricingError::TaxRateOutOfRange { line } => format!("lines[{line}].tax_rate"),
             PricingError::DiscountAboveLine { line } => format!("lines[{line}].discount"),

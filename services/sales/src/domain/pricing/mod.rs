@@ -99,7 +99,11 @@ pub fn price(
     let mut line_discounts = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate() {
         validate_line(index, line, currency)?;
-        let gross = line.unit_price.checked_mul(line.quantity.value())?;
+        let gross = line
+            .unit_price
+            .checked_mul(line.quantity.value())?
+            .within_range()
+            .map_err(|_| PricingError::LineAboveRange { line: index })?;
         let line_discount = match line.discount {
             None => Money::zero(currency),
             Some(discount) => discount_amount(discount, gross, || {
@@ -146,11 +150,16 @@ pub fn price(
             line_total,
         });
     }
+    let subtotal = Money::sum(currency, priced.iter().map(|l| l.gross))?
+        .within_range()
+        .map_err(|_| PricingError::TotalAboveRange)?;
     Ok(PricedSale {
-        subtotal: Money::sum(currency, priced.iter().map(|l| l.gross))?,
+        subtotal,
         discount_total: Money::sum(currency, priced.iter().map(|l| l.discount))?,
         tax_total: Money::sum(currency, priced.iter().map(|l| l.tax))?,
-        total: Money::sum(currency, priced.iter().map(|l| l.line_total))?,
+        total: Money::sum(currency, priced.iter().map(|l| l.line_total))?
+            .within_range()
+            .map_err(|_| PricingError::TotalAboveRange)?,
         lines: priced,
         rules_version: RULES_VERSION,
     })

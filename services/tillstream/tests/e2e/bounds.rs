@@ -1,0 +1,471 @@
+//! Every numeric field of every route, driven with values at and beyond the contract's
+//! bounds: beyond them (and malformed: exponents, `NaN`, too many places) each is a 422
+//! naming the field and appends nothing to any store; at them, the request goes through.
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, TestRunner};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tillstream_test_support::eventually;
+
+use crate::api::{Answer, Api};
+use crate::system::System;
+
+const SERVICES: [&str; 5] = ["auth", "catalog", "inventory", "sales", "ledger"];
+
+/// What a field holds, and so its bound.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// At most 1,000,000, three places.
+    Quantity,
+    /// At most 10,000,000,000.00, two places.
+    Money,
+    /// A unit cost: as money, with four places.
+    Cost,
+    /// A tax rate: `0 ≤ r < 1`.
+    Rate,
+    /// A discount percent: `0 ≤ p ≤ 100`.
+    Percent,
+}
+
+/// Values no field of `kind` accepts, whatever the domain's other rules.
+fn beyond(kind: Kind) -> Vec<Value> {
+    let mut values: Vec<Value> = [
+        "NaN",
+        "nan",
+        "Infinity",
+        "-inf",
+        "1e3",
+        "1E-2",
+        "0x10",
+        "",
+        " ",
+        "1,5",
+        "1.2.3",
+        "١٢",
+        "+-1",
+        "12abc",
+        "0.00000000000000000000000000001",
+    ]
+    .into_iter()
+    .map(Value::from)
+    .collect();
+    let above = match kind {
+        Kind::Quantity => 7,
+        Kind::Money | Kind::Cost => 11,
+        Kind::Rate => 0,
+        Kind::Percent => 3,
+    };
+    for k in above..=28 {
+        values.push(Value::from(format!("1{}", "0".repeat(k))));
+        values.push(Value::from(format!("-1{}", "0".repeat(k))));
+    }
+    values.push(Value::from("79228162514264337593543950335"));
+    values.push(Value::from("79228162514264337593543950336"));
+    values.push(Value::from("9".repeat(100)));
+    values.push(Value::from(match kind {
+        Kind::Quantity => "1000000.001",
+        Kind::Money | Kind::Cost => "10000000000.01",
+        Kind::Rate => "1",
+        Kind::Percent => "100.0001",
+    }));
+    values.push(Value::from(match kind {
+        Kind::Quantity => "0.0001",
+        Kind::Money => "0.001",
+        Kind::Cost => "0.00001",
+        Kind::Rate => "0.0000001",
+        Kind::Percent => "0.00001",
+    }));
+    // A JSON number where money is expected is refused; quantities take integers, but not
+    // beyond the bound nor past u64.
+    values.push(json!(100_000_000_000_000_000_u64));
+    values.push(serde_json::from_str("100000000000000000000000000000").unwrap());
+    values.push(json!(1.5));
+    values
+}
+
+/// A few hundred more, drawn at random: long digit strings and far too many places.
+fn random_beyond(kind: Kind) -> Vec<Value> {
+    let digits = match kind {
+        Kind::Quantity => 8..30usize,
+        Kind::Money | Kind::Cost => 12..30usize,
+        Kind::Rate | Kind::Percent => 4..30usize,
+    };
+    let strategy = (digits, 1u8..10, any::<bool>(), 0usize..20).prop_map(
+        |(length, lead, negative, places)| {
+            let sign = if negative { "-" } else { "" };
+            let fraction = if places == 0 {
+                String::new()
+            } else {
+                format!(".{}", "7".repeat(places))
+            };
+            format!("{sign}{lead}{}{fraction}", "3".repeat(length))
+        },
+    );
+    let mut runner = TestRunner::new(Config::with_cases(20));
+    (0..20)
+        .map(|_| Value::from(strategy.new_tree(&mut runner).unwrap().current()))
+        .collect()
+}
+
+/// A request with a numeric field at `pointer`.
+struct Route {
+    method: Method,
+    path: String,
+    body: Value,
+    pointer: &'static str,
+    kind: Kind,
+}
+
+impl Route {
+    fn new(method: Method, path: String, body: Value, pointer: &'static str, kind: Kind) -> Self {
+        Route {
+            method,
+            path,
+            body,
+            pointer,
+            kind,
+        }
+    }
+
+    /// The field as error details name it: `/lines/0/quantity` → `lines[0].quantity`.
+    fn field(&self) -> String {
+        let mut field = String::new();
+        for part in self.pointer.trim_start_matches('/').split('/') {
+            if part.chars().all(|c| c.is_ascii_digit()) {
+                field.push_str(&format!("[{part}]"));
+            } else {
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(part);
+            }
+        }
+        field
+    }
+
+    fn with(&self, value: Value) -> Value {
+        let mut body = self.body.clone();
+        *body.pointer_mut(self.pointer).unwrap() = value;
+        body
+    }
+}
+
+/// A call that waits out the rate limit, so the test is about bounds and nothing else.
+async fn call(api: &Api, token: &str, method: Method, path: &str, body: &Value) -> Answer {
+    loop {
+        let answer = api
+            .call(method.clone(), path, Some(token), Some(body), &[])
+            .await;
+        if answer.status != StatusCode::TOO_MANY_REQUESTS {
+            return answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+async fn events_appended(system: &System) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for service in SERVICES {
+        let db = system.database(service).await;
+        counts.push(
+            sqlx::query_scalar("SELECT count(*) FROM events")
+                .fetch_one(&db)
+                .await
+                .unwrap(),
+        );
+        db.close().await;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_appended() {
+    let system = System::up().await;
+    let api = Api::new(&system.url);
+    let admin = api.login("admin", &system.admin_password).await;
+    let location = api
+        .create(
+            "/api/v1/locations",
+            &admin,
+            &json!({"code": "B1", "name": "Bounds"}),
+        )
+        .await;
+    let other = api
+        .create(
+            "/api/v1/locations",
+            &admin,
+            &json!({"code": "B2", "name": "Elsewhere"}),
+        )
+        .await;
+    let (loc, other) = (
+        location["id"].as_str().unwrap(),
+        other["id"].as_str().unwrap(),
+    );
+    let product = api
+        .create(
+            "/api/v1/products",
+            &admin,
+            &json!({"sku": "BOUND-1", "name": "Bounded", "price": "10000000000", "tax_rate": "0"}),
+        )
+        .await;
+    let id = product["id"].as_str().unwrap();
+
+    // At the bounds: a million units at the largest cost, the largest price, a sale of
+    // one at ten billion.
+    let received = api
+        .create(
+            "/api/v1/stock/receipts",
+            &admin,
+            &json!({"location_id": loc, "lines": [
+                {"product_id": id, "quantity": "1000000", "unit_cost": "10000000000.0000"}]}),
+        )
+        .await;
+    assert_eq!(received["levels"][0]["on_hand"], "1000000", "{received}");
+    let sale_body = |quantity: Value, amount: &str| {
+        json!({"location_id": loc, "lines": [{"product_id": id, "quantity": quantity,
+               "discount": {"percent": "0"}}],
+               "discount": {"amount": "0"},
+               "payments": [{"method": "cash", "amount": amount}]})
+    };
+    let sale: Value = eventually("sales knows the product", || async {
+        let answer = api
+            .post(
+                "/api/v1/sales",
+                &admin,
+                &sale_body(json!("1"), "10000000000"),
+            )
+            .await;
+        (answer.status == StatusCode::CREATED).then_some(answer.body)
+    })
+    .await;
+    assert_eq!(sale["total"], "10000000000.00");
+    let sale_id = sale["id"].as_str().unwrap();
+    // Two units of the largest price: a total beyond the range, refused.
+    let over = api
+        .post(
+            "/api/v1/sales",
+            &admin,
+            &sale_body(json!("2"), "10000000000"),
+        )
+        .await;
+    assert_eq!(
+        over.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        over.body
+    );
+
+    let now = chrono::Utc::now().to_rfc3339();
+    let routes = vec![
+        Route::new(
+            Method::POST,
+            "/api/v1/products".into(),
+            json!({"sku": "NEW-1", "name": "New", "price": "1.00", "tax_rate": "0.08", "reorder_point": "5"}),
+            "/price",
+            Kind::Money,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/products".into(),
+            json!({"sku": "NEW-2", "name": "New", "price": "1.00", "tax_rate": "0.08"}),
+            "/tax_rate",
+            Kind::Rate,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/products".into(),
+            json!({"sku": "NEW-3", "name": "New", "price": "1.00", "tax_rate": "0.08", "reorder_point": "5"}),
+            "/reorder_point",
+            Kind::Quantity,
+        ),
+        Route::new(
+            Method::PATCH,
+            format!("/api/v1/products/{id}"),
+            json!({"price": "1.00"}),
+            "/price",
+            Kind::Money,
+        ),
+        Route::new(
+            Method::PATCH,
+            format!("/api/v1/products/{id}"),
+            json!({"tax_rate": "0.1"}),
+            "/tax_rate",
+            Kind::Rate,
+        ),
+        Route::new(
+            Method::PATCH,
+            format!("/api/v1/products/{id}"),
+            json!({"reorder_point": "1"}),
+            "/reorder_point",
+            Kind::Quantity,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/stock/receipts".into(),
+            json!({"location_id": loc, "lines": [{"product_id": id, "quantity": "1", "unit_cost": "1.00"}]}),
+            "/lines/0/quantity",
+            Kind::Quantity,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/stock/receipts".into(),
+            json!({"location_id": loc, "lines": [{"product_id": id, "quantity": "1", "unit_cost": "1.00"}]}),
+            "/lines/0/unit_cost",
+            Kind::Cost,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/stock/adjustments".into(),
+            json!({"location_id": loc, "product_id": id, "delta": "1", "reason": "found"}),
+            "/delta",
+            Kind::Quantity,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/stock/counts".into(),
+            json!({"location_id": loc, "lines": [{"product_id": id, "counted": "1"}]}),
+            "/lines/0/counted",
+            Kind::Quantity,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/stock/transfers".into(),
+            json!({"from_location_id": loc, "to_location_id": other, "lines": [{"product_id": id, "quantity": "1"}]}),
+            "/lines/0/quantity",
+            Kind::Quantity,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/sales".into(),
+            sale_body(json!("1"), "10000000000"),
+            "/lines/0/quantity",
+            Kind::Quantity,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/sales".into(),
+            sale_body(json!("1"), "10000000000"),
+            "/lines/0/discount/percent",
+            Kind::Percent,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/sales".into(),
+            sale_body(json!("1"), "10000000000"),
+            "/discount/amount",
+            Kind::Money,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/sales".into(),
+            sale_body(json!("1"), "10000000000"),
+            "/payments/0/amount",
+            Kind::Money,
+        ),
+        Route::new(
+            Method::POST,
+            format!("/api/v1/sales/{sale_id}/returns"),
+            json!({"lines": [{"line_no": 1, "quantity": "1"}], "refunds": [{"method": "cash", "amount": "10000000000"}]}),
+            "/lines/0/quantity",
+            Kind::Quantity,
+        ),
+        Route::new(
+            Method::POST,
+            format!("/api/v1/sales/{sale_id}/returns"),
+            json!({"lines": [{"line_no": 1, "quantity": "1"}], "refunds": [{"method": "cash", "amount": "10000000000"}]}),
+            "/refunds/0/amount",
+            Kind::Money,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/ledger/entries".into(),
+            json!({"memo": "bounds", "lines": [{"account": "1000", "debit": "1.00", "credit": "0"},
+                                              {"account": "4000", "debit": "0", "credit": "1.00"}]}),
+            "/lines/0/debit",
+            Kind::Money,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/ledger/entries".into(),
+            json!({"memo": "bounds", "lines": [{"account": "1000", "debit": "1.00", "credit": "0"},
+                                              {"account": "4000", "debit": "0", "credit": "1.00"}]}),
+            "/lines/1/credit",
+            Kind::Money,
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/sales/batch".into(),
+            json!({"sales": [{"id": tillstream_kernel::Ulid::generate().to_string(), "captured_at": now, "location_id": loc,
+                              "lines": [{"product_id": id, "quantity": "1", "unit_price": "1.00"}],
+                              "payments": [{"method": "cash", "amount": "10000000000"}]}]}),
+            "/sales/0/lines/0/unit_price",
+            Kind::Money,
+        ),
+    ];
+
+    // Whatever the consumers still do with the setup's events, let it finish first.
+    let mut settled = events_appended(&system).await;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let now = events_appended(&system).await;
+        if now == settled {
+            break;
+        }
+        settled = now;
+    }
+
+    let mut refused = 0;
+    for route in &routes {
+        let mut values = beyond(route.kind);
+        values.extend(random_beyond(route.kind));
+        for value in values {
+            let body = route.with(value.clone());
+            let answer = call(&api, &admin, route.method.clone(), &route.path, &body).await;
+            let field = route.field();
+            if route.path.ends_with("/batch") {
+                // A batch answers per sale; each bad one is a 422 of its own.
+                assert_eq!(
+                    answer.status,
+                    StatusCode::OK,
+                    "{} {value}: {}",
+                    route.path,
+                    answer.body
+                );
+                let result = &answer.body["results"][0];
+                assert_eq!(result["status"], "rejected", "{value}: {result}");
+                let named = result["error"]["details"][0]["field"]
+                    .as_str()
+                    .unwrap_or("");
+                assert!(named.starts_with(&field), "{value}: {named} is not {field}");
+            } else {
+                assert_eq!(
+                    answer.status,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{} {} with {value}: {}",
+                    route.method,
+                    route.path,
+                    answer.body
+                );
+                let named = answer.body["error"]["details"][0]["field"]
+                    .as_str()
+                    .unwrap_or("");
+                // A discount's percent is named as its discount.
+                let expected = field.trim_end_matches(".percent");
+                assert!(
+                    named.starts_with(expected),
+                    "{} with {value}: the error names {named:?}, not {expected}",
+                    route.path
+                );
+            }
+            refused += 1;
+        }
+    }
+    assert!(refused > 1_000, "only {refused} requests were tried");
+    assert_eq!(
+        events_appended(&system).await,
+        settled,
+        "a refused request appended an event"
+    );
+}
