@@ -420,19 +420,21 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
     for route in &routes {
         let mut values = beyond(route.kind);
         values.extend(random_beyond(route.kind));
+        if ["reorder_point", "debit", "credit", "unit_price"]
+            .iter()
+            .any(|optional| route.pointer.ends_with(optional))
+        {
+            // Empty means none (a reorder point, the catalog price) or zero (one side of a
+            // journal line): a value with a meaning of its own, not one beyond a bound.
+            values.retain(|v| v.as_str().is_none_or(|t| !t.trim().is_empty()));
+        }
         for value in values {
             let body = route.with(value.clone());
             let answer = call(&api, &admin, route.method.clone(), &route.path, &body).await;
             let field = route.field();
-            if route.path.ends_with("/batch") {
-                // A batch answers per sale; each bad one is a 422 of its own.
-                assert_eq!(
-                    answer.status,
-                    StatusCode::OK,
-                    "{} {value}: {}",
-                    route.path,
-                    answer.body
-                );
+            if route.path.ends_with("/batch") && answer.status == StatusCode::OK {
+                // A batch answers per sale; each bad one is a 422 of its own (a wrong JSON
+                // type is the whole body's 422, as on any route).
                 let result = &answer.body["results"][0];
                 assert_eq!(result["status"], "rejected", "{value}: {result}");
                 let named = result["error"]["details"][0]["field"]
@@ -451,8 +453,15 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
                 let named = answer.body["error"]["details"][0]["field"]
                     .as_str()
                     .unwrap_or("");
-                // A discount's percent is named as its discount.
-                let expected = field.trim_end_matches(".percent");
+                // A discount's percent or amount is named as its discount.
+                let expected = field
+                    .trim_end_matches(".percent")
+                    .trim_end_matches(".amount");
+                let expected = if expected.ends_with("discount") {
+                    expected
+                } else {
+                    &field
+                };
                 assert!(
                     named.starts_with(expected),
                     "{} with {value}: the error names {named:?}, not {expected}",
