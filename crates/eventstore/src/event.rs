@@ -1,35 +1,8 @@
 //! Events going in and coming out of the store, and the cursor readers keep.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tillstream_kernel::{EventMetadata, Ulid};
-
-/// A service's event enum: each variant knows its stable type name and schema version.
-/// Payloads are the enum's JSON (`#[serde(tag = "type")]` is the usual shape); override
-/// `from_payload` to read older schema versions.
-pub trait DomainEvent: Serialize + DeserializeOwned {
-    /// The event's type name; never changes once published.
-    fn event_type(&self) -> &'static str;
-
-    /// The payload's schema version; a new shape is a new version.
-    fn schema_version(&self) -> i32 {
-        1
-    }
-
-    fn to_payload(&self) -> Result<Value, serde_json::Error> {
-        serde_json::to_value(self)
-    }
-
-    fn from_payload(
-        _event_type: &str,
-        _schema_version: i32,
-        payload: Value,
-    ) -> Result<Self, serde_json::Error> {
-        serde_json::from_value(payload)
-    }
-}
+use tillstream_kernel::{DomainEvent, EventMetadata, Ulid};
 
 /// An event about to be appended.
 #[derive(Debug, Clone, PartialEq)]

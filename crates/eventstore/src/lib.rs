@@ -13,11 +13,11 @@ mod snapshot;
 pub use append::{AppendRequest, Appended, Claim};
 pub use database::{DatabaseConfig, connect, create_database_if_missing, drop_database, migrate};
 pub use error::StoreError;
-pub use event::{Cursor, DomainEvent, NewEvent, RecordedEvent};
+pub use event::{Cursor, NewEvent, RecordedEvent};
 pub use idempotency::{IdempotencyKey, IdempotentReplay, request_hash};
 pub use read::{HorizonStats, read_all};
 pub use snapshot::{Loaded, Snapshot};
-pub use tillstream_kernel::EventMetadata;
+pub use tillstream_kernel::{DomainEvent, EventMetadata};
 
 use sqlx::PgPool;
 

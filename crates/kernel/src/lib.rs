@@ -2,6 +2,7 @@
 //! metadata) and the decide/evolve pattern that keeps domain logic pure.
 
 pub mod decider;
+pub mod event;
 pub mod id;
 pub mod metadata;
 pub mod money;
@@ -10,6 +11,7 @@ pub mod rate;
 pub mod tender;
 
 pub use decider::{Decider, Given, given};
+pub use event::DomainEvent;
 pub use metadata::{EventMetadata, trace_id_of};
 pub use money::{Currency, MAX_AMOUNT, Money, MoneyError, parse_unit_cost};
 pub use quantity::{MAX_QUANTITY, Quantity, QuantityError};

@@ -236,8 +236,11 @@ impl<H: Handler> Consumer<H> {
         while !shutdown.is_cancelled() {
             if reported.is_none_or(|at| at.elapsed() >= REPORT_EVERY) {
                 report_depth(&self.js, &self.config).await;
-                self.report_lag(&mut consumer).await;
-                reported = Some(std::time::Instant::now());
+                // A broker that did not answer this time is asked again on the next round,
+                // not in fifteen seconds: the gauges exist from the start.
+                if self.report_lag(&mut consumer).await {
+                    reported = Some(std::time::Instant::now());
+                }
             }
             let fetched = consumer
                 .fetch()
@@ -496,20 +499,19 @@ impl<H: Handler> Consumer<H> {
 
     /// `tillstream_consumer_lag_events{consumer}` (messages not yet delivered) and
     /// `tillstream_consumer_ack_pending{consumer}` (delivered, not yet acknowledged), as the
-    /// broker counts them.
-    async fn report_lag(&self, consumer: &mut jetstream::consumer::Consumer<pull::Config>) {
-        if let Ok(info) = consumer.info().await {
-            let name = self.config.durable_name();
-            health::record_waiting(
-                &name,
-                info.num_pending
-                    .saturating_add(u64::try_from(info.num_ack_pending).unwrap_or(0)),
-            );
-            metrics::gauge!("tillstream_consumer_lag_events", "consumer" => name.clone())
-                .set(info.num_pending as f64);
-            metrics::gauge!("tillstream_consumer_ack_pending", "consumer" => name)
-                .set(info.num_ack_pending as f64);
-        }
+    /// broker counts them; `false` when the broker did not answer.
+    async fn report_lag(&self, consumer: &mut jetstream::consumer::Consumer<pull::Config>) -> bool {
+        let Ok(info) = consumer.info().await else {
+            return false;
+        };
+        let name = self.config.durable_name();
+        let unacknowledged = u64::try_from(info.num_ack_pending).unwrap_or(0);
+        health::record_waiting(&name, info.num_pending.saturating_add(unacknowledged));
+        metrics::gauge!("tillstream_consumer_lag_events", "consumer" => name.clone())
+            .set(info.num_pending as f64);
+        metrics::gauge!("tillstream_consumer_ack_pending", "consumer" => name)
+            .set(info.num_ack_pending as f64);
+        true
     }
 
     fn count(&self, outcome: &'static str) {

@@ -4,6 +4,7 @@
 
 pub mod addrs;
 pub mod copies;
+mod error;
 pub mod grpc;
 mod guard;
 mod keys;
@@ -24,6 +25,7 @@ use tillstream_messaging::{
 use tillstream_telemetry::{Dependency, Probe};
 use tokio_util::sync::CancellationToken;
 
+pub use error::{AppError, RETRY_AFTER_METADATA};
 pub use guard::{guard, guard_with};
 pub use keys::{FetchKeys, RefreshingKeys, VerifyError, fetch_from_auth};
 pub use process::{run_main, serve_http, spawn_relay, without_nagle};

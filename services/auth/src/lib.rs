@@ -5,6 +5,7 @@
 pub mod api;
 pub mod commands;
 pub mod domain;
+pub mod error;
 pub mod keys;
 pub mod projections;
 pub mod tokens;
@@ -169,9 +170,9 @@ async fn bootstrap_admin(
     {
         Ok(_) => Ok(generated.then_some(password)),
         // Another instance bootstrapped at the same moment.
-        Err(api::error::AppError::Store(tillstream_eventstore::StoreError::Duplicate {
-            ..
-        })) => Ok(None),
+        Err(error::AppError::Store(tillstream_eventstore::StoreError::Duplicate { .. })) => {
+            Ok(None)
+        }
         Err(error) => Err(StartError::Setup(format!("bootstrap admin: {error}"))),
     }
 }

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod commands;
 pub mod domain;
+pub mod error;
 pub mod projections;
 
 use std::sync::Arc;

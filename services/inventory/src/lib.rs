@@ -8,6 +8,7 @@ pub mod api;
 pub mod commands;
 pub mod consumers;
 pub mod domain;
+pub mod error;
 pub mod projections;
 
 use std::sync::Arc;

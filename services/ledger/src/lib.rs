@@ -6,6 +6,7 @@ pub mod api;
 pub mod commands;
 pub mod consumers;
 pub mod domain;
+pub mod error;
 pub mod projections;
 pub mod reconcile;
 

@@ -67,6 +67,29 @@ where
     panic!("timed out waiting until {what}");
 }
 
+/// Waits until consumer `name` (of `sales`) has been delivered everything and has
+/// acknowledged it: acks follow the commit, so every effect is in by then. A condition, not
+/// a sleep: an effect that comes late is still seen.
+async fn all_acknowledged(fx: &Fixture, name: &str) {
+    let durable = fx.naming.consumer("sales", name);
+    let stream = fx.naming.service_stream(SERVICE);
+    wait_until("every delivery is acknowledged", || {
+        let (js, durable, stream) = (fx.js(), durable.clone(), stream.clone());
+        async move {
+            let mut consumer: async_nats::jetstream::consumer::PullConsumer = js
+                .get_stream(&stream)
+                .await
+                .unwrap()
+                .get_consumer(&durable)
+                .await
+                .unwrap();
+            let info = consumer.info().await.unwrap();
+            info.num_pending == 0 && info.num_ack_pending == 0
+        }
+    })
+    .await;
+}
+
 async fn start_consumer(fx: &Fixture, failing: Arc<AtomicBool>) -> CancellationToken {
     start(
         fx,
@@ -120,7 +143,7 @@ async fn a_redelivered_event_has_no_second_effect() {
         10,
         "every event was delivered twice"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    all_acknowledged(&fx, "catalog").await;
     stop.cancel();
     assert_eq!(
         seen_skus(&fx).await,
@@ -332,7 +355,7 @@ async fn a_chunk_is_applied_at_once_and_one_it_declines_goes_event_by_event() {
         .await
         .unwrap();
     fx.publish_everything(&relay).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    all_acknowledged(&fx, "chunks").await;
     stop.cancel();
     let mut expected: Vec<String> = (0..40).map(|n| format!("SKU-{n}")).collect();
     expected.sort();

@@ -7,12 +7,12 @@ use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_server::AuthService;
 use tonic::{Request, Response, Status};
 
-use crate::api::error::AppError;
 use crate::commands::change_user::{UserChanges, set_pin, update_user};
 use crate::commands::login::{Secret, login};
 use crate::commands::register_user::register_user;
 use crate::commands::sessions::{self, Tokens};
 use crate::domain::user::UserError;
+use crate::error::AppError;
 use crate::keys;
 use crate::projections::users::{self, UserRow};
 

@@ -5,10 +5,10 @@
 use tillstream_eventstore::{AppendRequest, EventMetadata, EventStore, NewEvent, StoreError};
 use tillstream_kernel::Decider;
 
-use crate::api::error::AppError;
 use crate::commands::register_user::hash_password;
 use crate::commands::sessions;
 use crate::domain::user::{Command, Event, Role, User, check_password, check_pin};
+use crate::error::AppError;
 use crate::projections::users::{self, UserRow};
 
 /// Bounded retries when another change to the same user lands first.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-use crate::api::error::AppError;
+use crate::error::AppError;
 
 pub const WINDOW: Duration = Duration::from_secs(900);
 /// The window in seconds, as PostgreSQL's `make_interval` takes it.

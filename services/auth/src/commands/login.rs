@@ -8,11 +8,11 @@ use argon2::password_hash::PasswordVerifier;
 use argon2::password_hash::phc::PasswordHash;
 use tillstream_eventstore::EventStore;
 
-use crate::api::error::AppError;
 use crate::commands::register_user::hash_password;
 use crate::commands::sessions::{self, Tokens};
 use crate::commands::{change_user, lockout};
 use crate::domain::user::normalize_username;
+use crate::error::AppError;
 use crate::projections::users;
 
 /// What a user proves themselves with.
@@ -57,7 +57,7 @@ pub async fn login(
             .is_some_and(|u| matches!(secret, Secret::Password(_)) || u.pin_hash.is_some());
     let Some(user) = user.filter(|u| matches && !u.disabled) else {
         lockout::record_failure(pool, username, client_addr).await?;
-        return Err(AppError::BAD_CREDENTIALS);
+        return Err(crate::error::BAD_CREDENTIALS);
     };
     lockout::reset(pool, username).await?;
     if matches!(secret, Secret::Password(_)) && needs_rehash(&user.password_hash) {

@@ -8,8 +8,8 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::Decider;
 
-use crate::api::error::AppError;
 use crate::domain::user::{Command, Role, User, UserId, check_password, normalize_username};
+use crate::error::AppError;
 use crate::projections::users::{self, UserRow};
 
 pub async fn register_user(

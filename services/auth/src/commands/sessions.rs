@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
-use crate::api::error::AppError;
+use crate::error::AppError;
 use crate::keys;
 use crate::projections::users::{self, UserRow};
 use crate::tokens::{self, ACCESS_TOKEN_TTL};

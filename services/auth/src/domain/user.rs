@@ -1,8 +1,8 @@
 //! The user aggregate: a username (unique by claim), a role and a password hash.
 
 use serde::{Deserialize, Serialize};
-use tillstream_eventstore::DomainEvent;
 use tillstream_kernel::Decider;
+use tillstream_kernel::DomainEvent;
 
 tillstream_kernel::typed_id!(
     /// A user's id.

@@ -8,7 +8,7 @@ use tillstream_proto::catalog::v1::catalog_service_server::CatalogService;
 use tillstream_service::grpc::metadata_of;
 use tonic::{Request, Response, Status};
 
-use crate::api::error::AppError;
+use crate::error::AppError;
 use std::sync::Arc;
 
 use tokio::sync::Notify;

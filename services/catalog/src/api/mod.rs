@@ -1,5 +1,4 @@
 //! The catalog's edge: gRPC, the published event encoding, and the one error mapping.
 
-pub mod error;
 pub mod events;
 pub mod grpc;

@@ -9,8 +9,8 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::Decider;
 
-use crate::api::error::AppError;
 use crate::domain::product::{Command, Event, Product};
+use crate::error::AppError;
 use crate::projections::products::{self, ProductRow};
 
 const STATE_SCHEMA: i32 = 1;

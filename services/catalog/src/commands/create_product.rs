@@ -8,8 +8,8 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::Decider;
 
-use crate::api::error::AppError;
 use crate::domain::product::{Command, Product, ProductDetails, ProductId};
+use crate::error::AppError;
 use crate::projections::products::{self, ProductRow};
 
 /// Attempts when a concurrent request with the same idempotency key commits first.

@@ -16,8 +16,8 @@ use tillstream_kernel::{Currency, Decider};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::error::AppError;
 use crate::commands::change_product::change_in;
+use crate::error::AppError;
 
 use crate::domain::import::{CsvRow, RowError, changes_of, parse_csv, product_of};
 use crate::domain::import_job::{ImportId, ImportJob, ImportMode, JobCommand, JobError};

@@ -3,8 +3,8 @@
 //! failed rows.
 
 use serde::{Deserialize, Serialize};
-use tillstream_eventstore::DomainEvent;
 use tillstream_kernel::Decider;
+use tillstream_kernel::DomainEvent;
 
 use super::import::RowError;
 

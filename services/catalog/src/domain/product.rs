@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use tillstream_eventstore::DomainEvent;
+use tillstream_kernel::DomainEvent;
 use tillstream_kernel::{Decider, Money};
 
 use super::barcode;

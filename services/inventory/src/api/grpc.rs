@@ -9,7 +9,6 @@ use tillstream_proto::inventory::v1::inventory_service_server::InventoryService;
 use tillstream_service::grpc::metadata_of;
 use tonic::{Request, Response, Status};
 
-use crate::api::error::AppError;
 use crate::commands::adjust_stock::adjust_stock;
 use crate::commands::checks::Recorded;
 use crate::commands::count_stock::{CountLine, count_stock};
@@ -17,6 +16,7 @@ use crate::commands::create_location::create_location;
 use crate::commands::receive_stock::{ReceiptLine, receive_stock};
 use crate::commands::transfer_stock::{TransferLine, transfer_stock};
 use crate::domain::stock_item::COST_SCALE;
+use crate::error::AppError;
 use crate::projections::locations::{self, LocationRow};
 use crate::projections::movements::{self, MovementRow};
 use crate::projections::stock_levels::{self, LevelFilter, StockLevelRow};

@@ -6,7 +6,7 @@ use tillstream_eventstore::{EventStore, StoreError};
 use tillstream_service::copies::settle;
 
 use super::stock_batch::BatchError;
-use crate::api::error::AppError;
+use crate::error::AppError;
 use crate::projections::movements::MovementRow;
 use crate::projections::stock_levels::{self, StockLevelRow};
 use crate::projections::{known_products, locations};

@@ -5,8 +5,8 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::Decider;
 
-use crate::api::error::AppError;
 use crate::domain::location::{Command, Location, LocationId};
+use crate::error::AppError;
 use crate::projections::locations::{self, LocationRow};
 
 pub async fn create_location(

@@ -7,8 +7,8 @@ use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey};
 
 use super::checks::{Recorded, refused_at, require_location, require_products};
 use super::stock_batch::{StockBatch, StockDocument, in_transaction};
-use crate::api::error::AppError;
 use crate::domain::stock_item::Command;
+use crate::error::AppError;
 
 #[derive(Debug, Clone)]
 pub struct ReceiptLine {

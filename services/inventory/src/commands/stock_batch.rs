@@ -15,8 +15,8 @@ use tillstream_kernel::Decider;
 
 use super::CONFLICT_RETRIES;
 use super::checks::Recorded;
-use crate::api::error::AppError;
 use crate::domain::stock_item::{self, Command, Event, StockError, StockItem};
+use crate::error::AppError;
 use crate::projections::movements::{self, MovementRow};
 use crate::projections::{known_products, stock_levels};
 

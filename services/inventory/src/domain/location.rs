@@ -1,8 +1,8 @@
 //! A location: a store, a back room, a warehouse.
 
 use serde::{Deserialize, Serialize};
-use tillstream_eventstore::DomainEvent;
 use tillstream_kernel::Decider;
+use tillstream_kernel::DomainEvent;
 
 tillstream_kernel::typed_id!(
     /// A location's id.

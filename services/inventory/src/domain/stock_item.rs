@@ -389,7 +389,7 @@ fn cost_of(unit_cost: Decimal) -> Result<Decimal, StockError> {
     }
 }
 
-impl tillstream_eventstore::DomainEvent for Event {
+impl tillstream_kernel::DomainEvent for Event {
     fn event_type(&self) -> &'static str {
         match self {
             Event::StockReceived { .. } => "StockReceived",

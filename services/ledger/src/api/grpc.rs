@@ -9,7 +9,7 @@ use tillstream_service::grpc::{metadata_of, status_with_field, store_status};
 use tillstream_service::moments::{moment, range_end, range_start};
 use tonic::{Code, Request, Response, Status};
 
-use crate::commands::manual::{LineRequest, ManualError, post_manual, reverse};
+use crate::commands::manual::{LineRequest, post_manual, reverse};
 use crate::domain::accounts::AccountType;
 use crate::projections::daily;
 use crate::projections::journal::{self, EntryFilter, EntryRow, LineRow};
@@ -102,7 +102,7 @@ impl LedgerService for LedgerApi {
             metadata,
         )
         .await
-        .map_err(manual_status)?;
+        .map_err(Status::from)?;
         self.read_entry(&id).await.map(Response::new)
     }
 
@@ -120,7 +120,7 @@ impl LedgerService for LedgerApi {
             metadata,
         )
         .await
-        .map_err(manual_status)?;
+        .map_err(Status::from)?;
         self.read_entry(&id).await.map(Response::new)
     }
 
@@ -197,15 +197,6 @@ impl LedgerApi {
             .next()
             .map(|(row, lines)| self.entry(row, lines))
             .ok_or_else(|| Status::not_found(format!("no entry `{id}`")))
-    }
-}
-
-fn manual_status(error: ManualError) -> Status {
-    match error {
-        ManualError::Invalid { field, message } => invalid(&field, message),
-        ManualError::NotFound(message) => Status::not_found(message),
-        ManualError::Conflict(message) => Status::already_exists(message),
-        ManualError::Store(error) => store_status(error, str::to_owned),
     }
 }
 

@@ -7,42 +7,10 @@ use tillstream_kernel::{Currency, Money, Ulid};
 
 use super::post_entry::{Posting, post_entry};
 use crate::domain::accounts::Account;
-use crate::domain::entry::{EntryError, EntryLine, Lines};
+use crate::domain::entry::{EntryLine, Lines};
 use crate::domain::journal::{EntryId, Source};
+use crate::error::AppError;
 use crate::projections::journal;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ManualError {
-    #[error("{message}")]
-    Invalid { field: String, message: String },
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl ManualError {
-    fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ManualError::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl From<EntryError> for ManualError {
-    fn from(error: EntryError) -> Self {
-        ManualError::invalid(error.field(), error.to_string())
-    }
-}
-
-impl From<sqlx::Error> for ManualError {
-    fn from(error: sqlx::Error) -> Self {
-        ManualError::Store(error.into())
-    }
-}
 
 /// A line as the manager wrote it: an account code and decimal strings (one may be empty).
 #[derive(Debug, Clone)]
@@ -52,19 +20,17 @@ pub struct LineRequest {
     pub credit: String,
 }
 
-fn parse_lines(currency: Currency, lines: &[LineRequest]) -> Result<Lines, ManualError> {
+fn parse_lines(currency: Currency, lines: &[LineRequest]) -> Result<Lines, AppError> {
     let amount = |text: &str, field: String| match text.trim() {
         "" => Ok(Money::zero(currency)),
-        text => {
-            Money::parse(text, currency).map_err(|e| ManualError::invalid(field, e.to_string()))
-        }
+        text => Money::parse(text, currency).map_err(|e| AppError::invalid(field, e.to_string())),
     };
     let parsed = lines
         .iter()
         .enumerate()
         .map(|(i, line)| {
             let account = Account::from_code(&line.account).ok_or_else(|| {
-                ManualError::invalid(
+                AppError::invalid(
                     format!("lines[{i}].account"),
                     format!("`{}` is not an account of the chart", line.account.trim()),
                 )
@@ -75,7 +41,7 @@ fn parse_lines(currency: Currency, lines: &[LineRequest]) -> Result<Lines, Manua
                 credit: amount(&line.credit, format!("lines[{i}].credit"))?,
             })
         })
-        .collect::<Result<Vec<_>, ManualError>>()?;
+        .collect::<Result<Vec<_>, AppError>>()?;
     Ok(Lines::new(currency, parsed)?)
 }
 
@@ -87,10 +53,10 @@ pub async fn post_manual(
     lines: &[LineRequest],
     idempotency_key: Option<&str>,
     metadata: EventMetadata,
-) -> Result<String, ManualError> {
+) -> Result<String, AppError> {
     let memo = memo.trim();
     if memo.is_empty() {
-        return Err(ManualError::invalid("memo", "say what the entry is for"));
+        return Err(AppError::invalid("memo", "say what the entry is for"));
     }
     let lines = parse_lines(currency, lines)?;
     let event_id = match idempotency_key {
@@ -120,7 +86,7 @@ pub async fn post_manual(
         Some(entry) => Ok(entry.id.to_string()),
         None => journal::id_by_source_event(store.pool(), &event_id)
             .await?
-            .ok_or_else(|| ManualError::Conflict("the same entry is being posted; retry".into())),
+            .ok_or_else(|| AppError::Conflict("the same entry is being posted; retry".into())),
     }
 }
 
@@ -131,13 +97,10 @@ pub async fn reverse(
     id: &str,
     reason: &str,
     metadata: EventMetadata,
-) -> Result<String, ManualError> {
+) -> Result<String, AppError> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(ManualError::invalid(
-            "reason",
-            "say why the entry is reversed",
-        ));
+        return Err(AppError::invalid("reason", "say why the entry is reversed"));
     }
     let filter = journal::EntryFilter {
         id: Some(id.trim().to_owned()),
@@ -145,10 +108,10 @@ pub async fn reverse(
     };
     let (found, _) = journal::entries(store.pool(), &filter, 1, 0).await?;
     let Some((entry, rows)) = found.into_iter().next() else {
-        return Err(ManualError::NotFound(format!("no entry `{}`", id.trim())));
+        return Err(AppError::NotFound(format!("no entry `{}`", id.trim())));
     };
     if entry.source_type == "reversal" {
-        return Err(ManualError::Conflict(
+        return Err(AppError::Refused(
             "a reversal is not reversed; post a new entry instead".into(),
         ));
     }
@@ -156,14 +119,14 @@ pub async fn reverse(
         .iter()
         .map(|row| {
             let account = Account::from_code(&row.account)
-                .ok_or_else(|| ManualError::Conflict(format!("unknown account {}", row.account)))?;
+                .ok_or_else(|| AppError::Refused(format!("unknown account {}", row.account)))?;
             Ok(EntryLine {
                 account,
                 debit: Money::new(row.debit, currency),
                 credit: Money::new(row.credit, currency),
             })
         })
-        .collect::<Result<Vec<_>, ManualError>>()?;
+        .collect::<Result<Vec<_>, AppError>>()?;
     let reversal = Lines::new(currency, original)?.reversed();
     let source = Source {
         kind: "reversal".into(),
@@ -186,5 +149,5 @@ pub async fn reverse(
     tx.commit().await.map_err(StoreError::from)?;
     posted
         .map(|e| e.id.to_string())
-        .ok_or_else(|| ManualError::Conflict(format!("entry {} is already reversed", entry.id)))
+        .ok_or_else(|| AppError::Refused(format!("entry {} is already reversed", entry.id)))
 }

@@ -1,8 +1,8 @@
 //! A journal entry as an aggregate: posted once, never edited (reversals are new entries).
 
 use serde::{Deserialize, Serialize};
-use tillstream_eventstore::DomainEvent;
 use tillstream_kernel::Decider;
+use tillstream_kernel::DomainEvent;
 
 use super::entry::Lines;
 

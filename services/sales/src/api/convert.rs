@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use tillstream_kernel::{Currency, Money, Quantity, Tender, parse_percent};
 use tillstream_proto::sales::v1 as pb;
 
-use crate::api::error::AppError;
 use crate::commands::create_sale::{LineRequest, SaleRequest};
 use crate::domain::pricing::{Discount, Payment};
 use crate::domain::returns::{ReturnLineRequest, ReturnRecord};
 use crate::domain::sale::{SaleId, SaleRecord};
+use crate::error::AppError;
 use crate::projections::catalog_copy::ProductRef;
 use crate::projections::sales::SaleView;
 

@@ -8,12 +8,12 @@ use tillstream_service::moments::{range_end, range_start};
 use tonic::{Request, Response, Status};
 
 use crate::api::convert;
-use crate::api::error::AppError;
 use crate::commands::create_sale::{Recorded, create_sale};
 use crate::commands::return_sale::{ReturnRequest, return_sale};
 use crate::commands::void_sale::void_sale;
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::receipt::{self, ReceiptContext};
+use crate::error::AppError;
 use crate::projections::catalog_copy;
 use crate::projections::sales::{self, SaleFilter};
 
@@ -117,7 +117,7 @@ impl SalesService for SalesApi {
                 Err(refused) => {
                     let (code, field) = match &refused {
                         AppError::Invalid { field, .. } => ("validation_failed", field.clone()),
-                        AppError::Conflict(_) => ("conflict", String::new()),
+                        AppError::Conflict(_) | AppError::Refused(_) => ("conflict", String::new()),
                         _ => ("not_found", String::new()),
                     };
                     pb::SaleBatchResult {

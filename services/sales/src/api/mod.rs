@@ -1,6 +1,5 @@
 //! Sales' edge: gRPC, the published event encoding, and the one error mapping.
 
 pub mod convert;
-pub mod error;
 pub mod events;
 pub mod grpc;

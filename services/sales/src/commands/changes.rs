@@ -6,8 +6,8 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::Decider;
 
-use crate::api::error::AppError;
 use crate::domain::sale::{Command, Event, Sale};
+use crate::error::AppError;
 use crate::projections::sales;
 
 /// How many times a change is decided again after a concurrent change of the same sale.

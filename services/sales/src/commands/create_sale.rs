@@ -12,9 +12,9 @@ use tillstream_eventstore::{
 use tillstream_kernel::{Currency, Decider, Money, Quantity};
 use tillstream_service::copies::settle;
 
-use crate::api::error::AppError;
 use crate::domain::pricing::{Discount, Payment, PricingPolicy};
 use crate::domain::sale::{Command, CompleteSale, Event, ResolvedLine, Sale, SaleId, SaleRecord};
+use crate::error::AppError;
 use crate::projections::catalog_copy::{self, ProductRef};
 use crate::projections::{sale_numbers, sales};
 

@@ -7,10 +7,10 @@ use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey, StoreErro
 use tillstream_kernel::Ulid;
 
 use super::changes::{change_sale, sale_id};
-use crate::api::error::AppError;
 use crate::domain::pricing::Payment;
 use crate::domain::returns::{ReturnLineRequest, ReturnRecord, ReturnSale};
 use crate::domain::sale::{Command, Event};
+use crate::error::AppError;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReturnRequest {

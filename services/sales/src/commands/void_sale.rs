@@ -5,8 +5,8 @@ use chrono::{SecondsFormat, Utc};
 use tillstream_eventstore::{EventMetadata, EventStore};
 
 use super::changes::{change_sale, sale_id};
-use crate::api::error::AppError;
 use crate::domain::sale::Command;
+use crate::error::AppError;
 
 /// Voids the sale `id_or_number`; its id.
 pub async fn void_sale(

@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use tillstream_eventstore::DomainEvent;
+use tillstream_kernel::DomainEvent;
 use tillstream_kernel::{Decider, Money, Quantity};
 
 use super::pricing::{

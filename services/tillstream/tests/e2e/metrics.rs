@@ -128,7 +128,11 @@ async fn a_sale_moves_the_counters_an_operator_graphs() {
             after_ledger
                 .keys()
                 .any(|name| name.starts_with(gauge) && name.contains("_ledger_sales")),
-            "{gauge}"
+            "{gauge} not among {:?}",
+            after_ledger
+                .keys()
+                .filter(|k| k.contains("consumer") || k.contains("dead"))
+                .collect::<Vec<_>>()
         );
     }
     // The latency histograms exist for the route and the method.

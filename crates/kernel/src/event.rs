@@ -1,0 +1,32 @@
+//! The domain event contract: what a service's event enum knows about itself so the store
+//! can append and read it. It lives in the kernel so that `services/*/src/domain` depends
+//! on the kernel alone, not on the crate that links the database driver.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A service's event enum: each variant knows its stable type name and schema version.
+/// Payloads are the enum's JSON (`#[serde(tag = "type")]` is the usual shape); override
+/// `from_payload` to read older schema versions.
+pub trait DomainEvent: Serialize + DeserializeOwned {
+    /// The event's type name; never changes once published.
+    fn event_type(&self) -> &'static str;
+
+    /// The payload's schema version; a new shape is a new version.
+    fn schema_version(&self) -> i32 {
+        1
+    }
+
+    fn to_payload(&self) -> Result<Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    fn from_payload(
+        _event_type: &str,
+        _schema_version: i32,
+        payload: Value,
+    ) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(payload)
+    }
+}

@@ -1,0 +1,149 @@
+//! The one error vocabulary of every service's use cases, and its one mapping to gRPC.
+//!
+//! A service's `src/error.rs` re-exports [`AppError`] and says how its domain's refusals
+//! map into it; `commands/` return it and `api/` converts it with `Status::from`. The
+//! gateway maps the gRPC code alone to HTTP (docs/api.md):
+//!
+//! | kind | gRPC | HTTP |
+//! |---|---|---|
+//! | `Invalid` (validation, a value out of range) | `INVALID_ARGUMENT` + field | 422 |
+//! | `Duplicate` (a unique claim taken) | `ALREADY_EXISTS` + field | 409 `duplicate` |
+//! | `NotFound` | `NOT_FOUND` | 404 |
+//! | `Conflict` (changed meanwhile, a stale version) | `ABORTED` | 409 `conflict` |
+//! | `Refused` (a rule forbids it in this state) | `FAILED_PRECONDITION` | 409 `conflict` |
+//! | `Unauthenticated` | `UNAUTHENTICATED` | 401 |
+//! | `Forbidden` | `PERMISSION_DENIED` | 403 |
+//! | `LockedOut` | `RESOURCE_EXHAUSTED` + `retry-after` | 429 |
+//! | `Store` | by [`store_status`] (duplicate, conflict, unavailable, out of range) | |
+//! | `Internal` | `INTERNAL`, opaque, logged once | 500 |
+
+use std::time::Duration;
+
+use tillstream_eventstore::StoreError;
+use tonic::{Code, Status};
+
+use crate::grpc::{status_with_field, store_status};
+
+/// The metadata entry of a lockout answer: seconds until a login may succeed again.
+pub const RETRY_AFTER_METADATA: &str = "retry-after";
+
+/// Why a use case did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("{message}")]
+    Duplicate { field: String, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Refused(String),
+    /// Bad credentials, a bad token: one message whatever was wrong.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many failed attempts; try again in {} s", .retry_after.as_secs())]
+    LockedOut { retry_after: Duration },
+    #[error("internal: {0}")]
+    Internal(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn duplicate(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Duplicate {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        AppError::Store(error.into())
+    }
+}
+
+impl From<AppError> for Status {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Invalid { field, message } => {
+                status_with_field(Code::InvalidArgument, Some(&field), message)
+            }
+            AppError::Duplicate { field, message } => {
+                status_with_field(Code::AlreadyExists, Some(&field), message)
+            }
+            AppError::NotFound(message) => Status::not_found(message),
+            AppError::Conflict(message) => Status::aborted(message),
+            AppError::Refused(message) => Status::failed_precondition(message),
+            AppError::Unauthenticated(message) => Status::unauthenticated(message),
+            AppError::Forbidden(message) => Status::permission_denied(message),
+            AppError::LockedOut { retry_after } => {
+                let seconds = retry_after.as_secs().max(1);
+                let mut status = Status::resource_exhausted(format!(
+                    "too many failed attempts; try again in {seconds} s"
+                ));
+                if let Ok(value) = seconds.to_string().parse() {
+                    status.metadata_mut().insert(RETRY_AFTER_METADATA, value);
+                }
+                status
+            }
+            AppError::Internal(message) => {
+                tracing::error!(error = %message, "internal error");
+                Status::internal("internal error")
+            }
+            AppError::Store(error) => store_status(error, claim_field),
+        }
+    }
+}
+
+/// The request field of a unique claim: most claims are named as their field; these two
+/// are not (a barcode is one of a product's `barcodes`, a location's code its `code`).
+fn claim_field(claim: &str) -> String {
+    match claim {
+        "barcode" => "barcodes".to_owned(),
+        "location_code" => "code".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_code() {
+        let cases = [
+            (AppError::invalid("price", "no"), Code::InvalidArgument),
+            (AppError::duplicate("sku", "taken"), Code::AlreadyExists),
+            (AppError::NotFound("gone".into()), Code::NotFound),
+            (AppError::Conflict("changed".into()), Code::Aborted),
+            (AppError::Refused("voided".into()), Code::FailedPrecondition),
+            (AppError::Unauthenticated("who"), Code::Unauthenticated),
+            (AppError::Forbidden("no".into()), Code::PermissionDenied),
+            (
+                AppError::LockedOut {
+                    retry_after: Duration::from_secs(3),
+                },
+                Code::ResourceExhausted,
+            ),
+            (AppError::Internal("bug".into()), Code::Internal),
+        ];
+        for (error, code) in cases {
+            assert_eq!(Status::from(error).code(), code);
+        }
+        assert_eq!(claim_field("barcode"), "barcodes");
+        assert_eq!(claim_field("username"), "username");
+    }
+}
