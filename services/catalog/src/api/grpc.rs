@@ -219,9 +219,10 @@ impl CatalogApi {
     }
 }
 
-/// `expected_version` 0 means "whatever it is now".
+/// `expected_version` 0 means "whatever it is now"; any other, even one no product can be
+/// at (the gateway sends -1 for `If-Match: 0`), must match.
 fn expected(version: i64) -> Option<i64> {
-    (version > 0).then_some(version)
+    (version != 0).then_some(version)
 }
 
 fn parse_changes(

@@ -127,6 +127,9 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 }
 
 /// `If-Match`: the version the client last read, bare or quoted (`3`, `"3"`, `W/"3"`).
+/// A version below 1 is no version a resource ever had, so it is sent on as -1, which the
+/// service answers as stale (409), as it does any version but the current one; the wire's 0
+/// means "no `If-Match`".
 pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(value) = headers.get("if-match") else {
         return Ok(None);
@@ -136,8 +139,7 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         .ok()
         .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
         .and_then(|v| v.parse::<i64>().ok())
-        .filter(|v| *v >= 1)
-        .map(Some)
+        .map(|v| Some(if v >= 1 { v } else { -1 }))
         .ok_or_else(|| {
             ApiError::malformed(
                 Some("If-Match".into()),
@@ -204,7 +206,10 @@ mod tests {
         assert_eq!(with("3").unwrap(), Some(3));
         assert_eq!(with("\"3\"").unwrap(), Some(3));
         assert_eq!(with("W/\"12\"").unwrap(), Some(12));
-        assert!(with("abc").is_err() && with("0").is_err());
+        assert!(with("abc").is_err());
+        // No resource is at version 0 or below: stale, never "any".
+        assert_eq!(with("0").unwrap(), Some(-1));
+        assert_eq!(with("\"-5\"").unwrap(), Some(-1));
         assert_eq!(if_match(&HeaderMap::new()).unwrap(), None);
     }
 

@@ -52,6 +52,16 @@ async fn edits_discontinuing_and_reactivating_reach_the_till_and_the_stock() {
     // A stale version is refused, and so is a price as a number.
     let stale = patch(&api, &path, &admin, json!({"name": "Black tea"}), "\"1\"").await;
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    // Any version but the current one is stale, 0 and negatives included.
+    for version in ["0", "\"0\"", "-3", "99"] {
+        let stale = patch(&api, &path, &admin, json!({"name": "Black tea"}), version).await;
+        assert_eq!(
+            stale.status,
+            StatusCode::CONFLICT,
+            "{version}: {}",
+            stale.body
+        );
+    }
     let number = patch(&api, &path, &admin, json!({"price": 4}), "6").await;
     assert_eq!(number.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(number.body["error"]["details"][0]["field"], "price");

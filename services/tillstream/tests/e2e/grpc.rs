@@ -82,6 +82,25 @@ async fn a_tonic_client_rings_through_the_gateway_with_its_token() {
     let violations = &details.bad_request().unwrap().field_violations;
     assert_eq!(violations[0].field, "price");
 
+    // The bounds hold on the mirror as on REST: parsed by the same code in the service.
+    for (price, tax_rate, field) in [
+        ("10000000000.01", "0.08", "price"),
+        ("79228162514264337593543950335", "0.08", "price"),
+        ("1.00", "1", "tax_rate"),
+        ("1.00", "1e-2", "tax_rate"),
+    ] {
+        let mut request = new_tea("BIG", price);
+        request.tax_rate = tax_rate.into();
+        request.barcodes.clear();
+        let refused = catalog.create_product(request).await.unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument, "{price} {tax_rate}");
+        let details = refused.get_error_details();
+        assert_eq!(
+            details.bad_request().unwrap().field_violations[0].field,
+            field
+        );
+    }
+
     // No token, no answer.
     let mut anonymous = CatalogServiceClient::new(channel.clone());
     let denied = anonymous.lookup_product(lookup).await.unwrap_err();
