@@ -103,4 +103,25 @@ impl Api {
         );
         answer.body
     }
+
+    /// Creates a location named after its code; its id.
+    pub async fn create_location(&self, token: &str, code: &str) -> String {
+        let body = serde_json::json!({"code": code, "name": format!("Shop {code}")});
+        let location = self.create("/api/v1/locations", token, &body).await;
+        location["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a product without barcodes; its id.
+    pub async fn create_product(
+        &self,
+        token: &str,
+        sku: &str,
+        price: &str,
+        tax_rate: &str,
+    ) -> String {
+        let body =
+            serde_json::json!({"sku": sku, "name": sku, "price": price, "tax_rate": tax_rate});
+        let product = self.create("/api/v1/products", token, &body).await;
+        product["id"].as_str().unwrap().to_owned()
+    }
 }

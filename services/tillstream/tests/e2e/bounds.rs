@@ -109,6 +109,9 @@ fn random_beyond(kind: Kind) -> Vec<Value> {
         .collect()
 }
 
+/// The numeric fields of a request: a JSON pointer and what it holds.
+type Fields = Vec<(&'static str, Kind)>;
+
 /// A request with a numeric field at `pointer`.
 struct Route {
     method: Method,
@@ -185,32 +188,11 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
     let system = System::up().await;
     let api = Api::new(&system.url);
     let admin = api.login("admin", &system.admin_password).await;
-    let location = api
-        .create(
-            "/api/v1/locations",
-            &admin,
-            &json!({"code": "B1", "name": "Bounds"}),
-        )
+    let loc = &api.create_location(&admin, "B1").await;
+    let other = &api.create_location(&admin, "B2").await;
+    let id = &api
+        .create_product(&admin, "BOUND-1", "10000000000", "0")
         .await;
-    let other = api
-        .create(
-            "/api/v1/locations",
-            &admin,
-            &json!({"code": "B2", "name": "Elsewhere"}),
-        )
-        .await;
-    let (loc, other) = (
-        location["id"].as_str().unwrap(),
-        other["id"].as_str().unwrap(),
-    );
-    let product = api
-        .create(
-            "/api/v1/products",
-            &admin,
-            &json!({"sku": "BOUND-1", "name": "Bounded", "price": "10000000000", "tax_rate": "0"}),
-        )
-        .await;
-    let id = product["id"].as_str().unwrap();
 
     // At the bounds: a million units at the largest cost, the largest price, a sale of
     // one at ten billion.
@@ -258,152 +240,106 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
     );
 
     let now = chrono::Utc::now().to_rfc3339();
-    let routes = vec![
-        Route::new(
+    use Kind::{Cost, Money, Percent, Quantity, Rate};
+    let product = format!("/api/v1/products/{id}");
+    let returns = format!("/api/v1/sales/{sale_id}/returns");
+    let entry = json!({"memo": "bounds", "lines": [
+        {"account": "1000", "debit": "1.00", "credit": "0"},
+        {"account": "4000", "debit": "0", "credit": "1.00"}]});
+    let batch = json!({"sales": [{"id": tillstream_kernel::Ulid::generate().to_string(),
+        "captured_at": now, "location_id": loc,
+        "lines": [{"product_id": id, "quantity": "1", "unit_price": "1.00"}],
+        "payments": [{"method": "cash", "amount": "10000000000"}]}]});
+    // Each request, valid but for the field under test, and its numeric fields.
+    let table: Vec<(Method, &str, Value, Fields)> = vec![
+        (
             Method::POST,
-            "/api/v1/products".into(),
+            "/api/v1/products",
             json!({"sku": "NEW-1", "name": "New", "price": "1.00", "tax_rate": "0.08", "reorder_point": "5"}),
-            "/price",
-            Kind::Money,
+            vec![
+                ("/price", Money),
+                ("/tax_rate", Rate),
+                ("/reorder_point", Quantity),
+            ],
         ),
-        Route::new(
-            Method::POST,
-            "/api/v1/products".into(),
-            json!({"sku": "NEW-2", "name": "New", "price": "1.00", "tax_rate": "0.08"}),
-            "/tax_rate",
-            Kind::Rate,
-        ),
-        Route::new(
-            Method::POST,
-            "/api/v1/products".into(),
-            json!({"sku": "NEW-3", "name": "New", "price": "1.00", "tax_rate": "0.08", "reorder_point": "5"}),
-            "/reorder_point",
-            Kind::Quantity,
-        ),
-        Route::new(
+        (
             Method::PATCH,
-            format!("/api/v1/products/{id}"),
-            json!({"price": "1.00"}),
-            "/price",
-            Kind::Money,
+            &product,
+            json!({"price": "1.00", "tax_rate": "0.1", "reorder_point": "1"}),
+            vec![
+                ("/price", Money),
+                ("/tax_rate", Rate),
+                ("/reorder_point", Quantity),
+            ],
         ),
-        Route::new(
-            Method::PATCH,
-            format!("/api/v1/products/{id}"),
-            json!({"tax_rate": "0.1"}),
-            "/tax_rate",
-            Kind::Rate,
-        ),
-        Route::new(
-            Method::PATCH,
-            format!("/api/v1/products/{id}"),
-            json!({"reorder_point": "1"}),
-            "/reorder_point",
-            Kind::Quantity,
-        ),
-        Route::new(
+        (
             Method::POST,
-            "/api/v1/stock/receipts".into(),
+            "/api/v1/stock/receipts",
             json!({"location_id": loc, "lines": [{"product_id": id, "quantity": "1", "unit_cost": "1.00"}]}),
-            "/lines/0/quantity",
-            Kind::Quantity,
+            vec![
+                ("/lines/0/quantity", Quantity),
+                ("/lines/0/unit_cost", Cost),
+            ],
         ),
-        Route::new(
+        (
             Method::POST,
-            "/api/v1/stock/receipts".into(),
-            json!({"location_id": loc, "lines": [{"product_id": id, "quantity": "1", "unit_cost": "1.00"}]}),
-            "/lines/0/unit_cost",
-            Kind::Cost,
-        ),
-        Route::new(
-            Method::POST,
-            "/api/v1/stock/adjustments".into(),
+            "/api/v1/stock/adjustments",
             json!({"location_id": loc, "product_id": id, "delta": "1", "reason": "found"}),
-            "/delta",
-            Kind::Quantity,
+            vec![("/delta", Quantity)],
         ),
-        Route::new(
+        (
             Method::POST,
-            "/api/v1/stock/counts".into(),
+            "/api/v1/stock/counts",
             json!({"location_id": loc, "lines": [{"product_id": id, "counted": "1"}]}),
-            "/lines/0/counted",
-            Kind::Quantity,
+            vec![("/lines/0/counted", Quantity)],
         ),
-        Route::new(
+        (
             Method::POST,
-            "/api/v1/stock/transfers".into(),
+            "/api/v1/stock/transfers",
             json!({"from_location_id": loc, "to_location_id": other, "lines": [{"product_id": id, "quantity": "1"}]}),
-            "/lines/0/quantity",
-            Kind::Quantity,
+            vec![("/lines/0/quantity", Quantity)],
         ),
-        Route::new(
+        (
             Method::POST,
-            "/api/v1/sales".into(),
+            "/api/v1/sales",
             sale_body(json!("1"), "10000000000"),
-            "/lines/0/quantity",
-            Kind::Quantity,
+            vec![
+                ("/lines/0/quantity", Quantity),
+                ("/lines/0/discount/percent", Percent),
+                ("/discount/amount", Money),
+                ("/payments/0/amount", Money),
+            ],
         ),
-        Route::new(
+        (
             Method::POST,
-            "/api/v1/sales".into(),
-            sale_body(json!("1"), "10000000000"),
-            "/lines/0/discount/percent",
-            Kind::Percent,
-        ),
-        Route::new(
-            Method::POST,
-            "/api/v1/sales".into(),
-            sale_body(json!("1"), "10000000000"),
-            "/discount/amount",
-            Kind::Money,
-        ),
-        Route::new(
-            Method::POST,
-            "/api/v1/sales".into(),
-            sale_body(json!("1"), "10000000000"),
-            "/payments/0/amount",
-            Kind::Money,
-        ),
-        Route::new(
-            Method::POST,
-            format!("/api/v1/sales/{sale_id}/returns"),
+            &returns,
             json!({"lines": [{"line_no": 1, "quantity": "1"}], "refunds": [{"method": "cash", "amount": "10000000000"}]}),
-            "/lines/0/quantity",
-            Kind::Quantity,
+            vec![
+                ("/lines/0/quantity", Quantity),
+                ("/refunds/0/amount", Money),
+            ],
         ),
-        Route::new(
+        (
             Method::POST,
-            format!("/api/v1/sales/{sale_id}/returns"),
-            json!({"lines": [{"line_no": 1, "quantity": "1"}], "refunds": [{"method": "cash", "amount": "10000000000"}]}),
-            "/refunds/0/amount",
-            Kind::Money,
+            "/api/v1/ledger/entries",
+            entry,
+            vec![("/lines/0/debit", Money), ("/lines/1/credit", Money)],
         ),
-        Route::new(
+        (
             Method::POST,
-            "/api/v1/ledger/entries".into(),
-            json!({"memo": "bounds", "lines": [{"account": "1000", "debit": "1.00", "credit": "0"},
-                                              {"account": "4000", "debit": "0", "credit": "1.00"}]}),
-            "/lines/0/debit",
-            Kind::Money,
-        ),
-        Route::new(
-            Method::POST,
-            "/api/v1/ledger/entries".into(),
-            json!({"memo": "bounds", "lines": [{"account": "1000", "debit": "1.00", "credit": "0"},
-                                              {"account": "4000", "debit": "0", "credit": "1.00"}]}),
-            "/lines/1/credit",
-            Kind::Money,
-        ),
-        Route::new(
-            Method::POST,
-            "/api/v1/sales/batch".into(),
-            json!({"sales": [{"id": tillstream_kernel::Ulid::generate().to_string(), "captured_at": now, "location_id": loc,
-                              "lines": [{"product_id": id, "quantity": "1", "unit_price": "1.00"}],
-                              "payments": [{"method": "cash", "amount": "10000000000"}]}]}),
-            "/sales/0/lines/0/unit_price",
-            Kind::Money,
+            "/api/v1/sales/batch",
+            batch,
+            vec![("/sales/0/lines/0/unit_price", Money)],
         ),
     ];
+    let routes: Vec<Route> = table
+        .into_iter()
+        .flat_map(|(method, path, body, fields)| {
+            fields.into_iter().map(move |(pointer, kind)| {
+                Route::new(method.clone(), path.to_owned(), body.clone(), pointer, kind)
+            })
+        })
+        .collect();
 
     // Whatever the consumers still do with the setup's events, let it finish first.
     let mut settled = events_appended(&system).await;

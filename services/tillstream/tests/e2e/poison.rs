@@ -19,24 +19,10 @@ async fn a_poison_event_is_dead_lettered_and_the_flow_goes_on() {
     let system = System::up().await;
     let api = Api::new(&system.url);
     let admin = api.login("admin", &system.admin_password).await;
-    let location = api
-        .create(
-            "/api/v1/locations",
-            &admin,
-            &json!({"code": "P1", "name": "Poison Street"}),
-        )
-        .await;
-    let location_id = location["id"].as_str().unwrap();
+    let location_id = &api.create_location(&admin, "P1").await;
     let mut products = Vec::new();
     for sku in ["SAFE-1", "POISONED-1"] {
-        let product = api
-            .create(
-                "/api/v1/products",
-                &admin,
-                &json!({"sku": sku, "name": sku, "price": "5.00", "tax_rate": "0"}),
-            )
-            .await;
-        products.push(product["id"].as_str().unwrap().to_owned());
+        products.push(api.create_product(&admin, sku, "5.00", "0").await);
     }
     let (safe, poisoned) = (&products[0], &products[1]);
     let receipt = |quantity: &str| {

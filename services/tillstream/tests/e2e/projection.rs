@@ -73,14 +73,7 @@ async fn a_projection_rebuilt_while_sales_are_rung_up_ends_with_exactly_their_ro
     let system = System::up().await;
     let api = Api::new(&system.url);
     let admin = api.login("admin", &system.admin_password).await;
-    let location = api
-        .create(
-            "/api/v1/locations",
-            &admin,
-            &json!({"code": "S1", "name": "Shop"}),
-        )
-        .await;
-    let location = location["id"].as_str().unwrap().to_owned();
+    let location = api.create_location(&admin, "S1").await;
     let mut products = Vec::new();
     for (sku, price, rate) in [("TEA", "3.50", "0.08"), ("JAM", "3.00", "0.111")] {
         let product = api

@@ -31,14 +31,7 @@ async fn returns_and_voids_refund_to_the_cent_and_put_stock_back() {
     let system = System::up().await;
     let api = Api::new(&system.url);
     let admin = api.login("admin", &system.admin_password).await;
-    let location = api
-        .create(
-            "/api/v1/locations",
-            &admin,
-            &json!({"code": "S1", "name": "Shop"}),
-        )
-        .await;
-    let location = location["id"].as_str().unwrap().to_owned();
+    let location = api.create_location(&admin, "S1").await;
     // 3 × 3.00 at 11.1 %: net 9.00, tax 1.00, total 10.00.
     let jam = api
         .create(
