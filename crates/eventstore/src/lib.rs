@@ -3,6 +3,7 @@
 //! snapshots for long streams and a gap-safe "everything after this cursor" read.
 
 mod append;
+mod command;
 mod database;
 mod error;
 mod event;
@@ -11,6 +12,7 @@ mod read;
 mod snapshot;
 
 pub use append::{AppendRequest, Appended, Claim};
+pub use command::{CONFLICT_RETRIES, Decided, RunOptions, Snapshots, UseCase};
 pub use database::{DatabaseConfig, connect, create_database_if_missing, drop_database, migrate};
 pub use error::StoreError;
 pub use event::{Cursor, NewEvent, RecordedEvent};

@@ -5,6 +5,7 @@
 mod support;
 
 mod appends;
+mod commands;
 mod gap_safe_reads;
 mod idempotency_and_claims;
 mod snapshots;

@@ -2,7 +2,8 @@
 //! stream, appended with the read model's update in one transaction; disabling a user or
 //! giving them a new password revokes their sessions in that same transaction.
 
-use tillstream_eventstore::{AppendRequest, EventMetadata, EventStore, NewEvent, StoreError};
+use sqlx::PgConnection;
+use tillstream_eventstore::{Decided, EventMetadata, EventStore, RunOptions, UseCase};
 use tillstream_kernel::Decider;
 
 use crate::commands::register_user::hash_password;
@@ -10,12 +11,6 @@ use crate::commands::sessions;
 use crate::domain::user::{Command, Event, Role, User, check_password, check_pin};
 use crate::error::AppError;
 use crate::projections::users::{self, UserRow};
-
-/// Bounded retries when another change to the same user lands first.
-const CONFLICT_RETRIES: usize = 3;
-const STATE_SCHEMA: i32 = 1;
-/// Users' streams are short; a snapshot is never worth it before this.
-const SNAPSHOT_EVERY: usize = 500;
 
 /// What an admin may change at once; absent fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,58 +80,61 @@ async fn change(
     commands: &[Command],
     metadata: EventMetadata,
 ) -> Result<UserRow, AppError> {
-    let stream = format!("user-{id}");
-    for attempt in 1..=CONFLICT_RETRIES {
-        match try_change(store, id, &stream, commands, &metadata).await {
-            Err(AppError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => {}
-            outcome => return outcome,
-        }
-    }
-    Err(AppError::Conflict(
-        "the user changed meanwhile; retry".into(),
-    ))
-}
-
-async fn try_change(
-    store: &EventStore,
-    id: &str,
-    stream: &str,
-    commands: &[Command],
-    metadata: &EventMetadata,
-) -> Result<UserRow, AppError> {
-    let loaded = store
-        .load_state::<User>(stream, STATE_SCHEMA, SNAPSHOT_EVERY)
-        .await?;
-    let mut state = loaded.state;
-    let mut events: Vec<Event> = Vec::new();
-    for command in commands {
-        let decided = User::decide(&state, command)?;
-        state = decided.iter().fold(state, User::evolve);
-        events.extend(decided);
-    }
-    if !events.is_empty() {
-        let new_events = events
-            .iter()
-            .map(NewEvent::from_domain)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(StoreError::from)?;
-        let request = AppendRequest::new(stream.to_owned(), loaded.version, new_events)
-            .with_metadata(metadata.clone());
-        let mut tx = store.pool().begin().await?;
-        store.append_in(&mut tx, &request).await?;
-        for event in &events {
-            users::apply(&mut tx, id, event).await?;
-        }
-        if events
-            .iter()
-            .any(|e| matches!(e, Event::UserDisabled | Event::PasswordChanged { .. }))
-        {
-            sessions::revoke_user(&mut tx, id).await?;
-        }
-        tx.commit().await?;
-        tracing::info!(user_id = %id, changes = events.len(), "user changed");
-    }
+    let options = RunOptions {
+        metadata,
+        ..Default::default()
+    };
+    store.run(&ChangeUser { id, commands }, &options).await?;
     users::by_id(store.pool(), id)
         .await?
         .ok_or_else(|| AppError::NotFound("no such user".into()))
+}
+
+/// Several changes of one user, decided in order against the state each leaves.
+struct ChangeUser<'a> {
+    id: &'a str,
+    commands: &'a [Command],
+}
+
+impl UseCase for ChangeUser<'_> {
+    type Aggregate = User;
+    type Output = ();
+    type Error = AppError;
+
+    fn stream_id(&self) -> String {
+        format!("user-{}", self.id)
+    }
+
+    fn decide(&self, state: &User) -> Result<Vec<Event>, AppError> {
+        let mut state = state.clone();
+        let mut events = Vec::new();
+        for command in self.commands {
+            let decided = User::decide(&state, command)?;
+            state = decided.iter().fold(state, User::evolve);
+            events.extend(decided);
+        }
+        Ok(events)
+    }
+
+    /// The read model follows; disabling a user or a new password ends their sessions.
+    async fn finish(
+        &self,
+        tx: &mut PgConnection,
+        decided: Decided<'_, User>,
+    ) -> Result<(), AppError> {
+        for event in decided.events {
+            users::apply(&mut *tx, self.id, event).await?;
+        }
+        if decided
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::UserDisabled | Event::PasswordChanged { .. }))
+        {
+            sessions::revoke_user(&mut *tx, self.id).await?;
+        }
+        if !decided.events.is_empty() {
+            tracing::info!(user_id = %self.id, changes = decided.events.len(), "user changed");
+        }
+        Ok(())
+    }
 }

@@ -1,11 +1,11 @@
 //! Changing a product: an edit, discontinuing, reactivating. The product is loaded, the
 //! caller's `If-Match` version checked, the change decided into one event per changed field,
 //! barcodes claimed and released, and the events appended with the read model in one
-//! transaction.
+//! transaction (the event store's command runner).
 
 use sqlx::PgConnection;
 use tillstream_eventstore::{
-    AppendRequest, Claim, EventMetadata, EventStore, NewEvent, StoreError,
+    Claim, Decided, EventMetadata, EventStore, RunOptions, Snapshots, UseCase,
 };
 use tillstream_kernel::Decider;
 
@@ -13,11 +13,70 @@ use crate::domain::product::{Command, Event, Product};
 use crate::error::AppError;
 use crate::projections::products::{self, ProductRow};
 
-const STATE_SCHEMA: i32 = 1;
 /// A product edited this often is folded from a snapshot.
-const SNAPSHOT_EVERY: usize = 100;
-/// Retries when another change lands between load and append (no `If-Match` given).
-const CONFLICT_RETRIES: usize = 3;
+const SNAPSHOTS: Snapshots = Snapshots {
+    state_schema: 1,
+    every: 100,
+};
+
+struct ChangeProduct<'a> {
+    id: &'a str,
+    command: &'a Command,
+}
+
+impl UseCase for ChangeProduct<'_> {
+    type Aggregate = Product;
+    type Output = ProductRow;
+    type Error = AppError;
+
+    fn stream_id(&self) -> String {
+        format!("product-{}", self.id)
+    }
+
+    fn snapshots(&self) -> Snapshots {
+        SNAPSHOTS
+    }
+
+    fn decide(&self, state: &Product) -> Result<Vec<Event>, AppError> {
+        if state.details.is_none() {
+            return Err(self.not_found());
+        }
+        Ok(Product::decide(state, self.command)?)
+    }
+
+    fn claims(&self, events: &[Event]) -> Vec<Claim> {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                Event::BarcodeAdded { barcode } => Some(Claim::acquire("barcode", barcode.clone())),
+                Event::BarcodeRemoved { barcode } => {
+                    Some(Claim::release("barcode", barcode.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    async fn finish(
+        &self,
+        tx: &mut PgConnection,
+        decided: Decided<'_, Product>,
+    ) -> Result<ProductRow, AppError> {
+        let row = ProductRow::from_state(self.id, decided.state, decided.version)
+            .ok_or_else(|| self.not_found())?;
+        if !decided.events.is_empty() {
+            products::replace(&mut *tx, &row).await?;
+            tracing::info!(product_id = %self.id, changes = decided.events.len(), version = decided.version, "product changed");
+        }
+        Ok(row)
+    }
+}
+
+impl ChangeProduct<'_> {
+    fn not_found(&self) -> AppError {
+        AppError::NotFound(format!("no product with id `{}`", self.id))
+    }
+}
 
 pub async fn change_product(
     store: &EventStore,
@@ -26,38 +85,24 @@ pub async fn change_product(
     expected_version: Option<i64>,
     metadata: EventMetadata,
 ) -> Result<ProductRow, AppError> {
-    for attempt in 1..=CONFLICT_RETRIES {
-        match try_change(store, id, &command, expected_version, &metadata).await {
-            Err(AppError::Store(StoreError::Conflict { .. }))
-                if expected_version.is_none() && attempt < CONFLICT_RETRIES => {}
-            Err(AppError::Store(StoreError::Conflict { .. })) => {
-                return Err(AppError::Conflict(
-                    "the product changed meanwhile; read it again".into(),
-                ));
-            }
-            outcome => return outcome,
-        }
-    }
-    Err(AppError::Conflict(
-        "the product changed meanwhile; read it again".into(),
-    ))
+    let options = RunOptions {
+        expected_version,
+        metadata,
+        ..Default::default()
+    };
+    store
+        .run(
+            &ChangeProduct {
+                id,
+                command: &command,
+            },
+            &options,
+        )
+        .await
 }
 
-async fn try_change(
-    store: &EventStore,
-    id: &str,
-    command: &Command,
-    expected_version: Option<i64>,
-    metadata: &EventMetadata,
-) -> Result<ProductRow, AppError> {
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    let row = change_in(&mut tx, store, id, command, expected_version, metadata).await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(row)
-}
-
-/// The change inside the caller's transaction (an import's chunk). The product is loaded
-/// from what is committed; a concurrent change makes the append fail with a conflict.
+/// The change inside the caller's transaction (an import's chunk): a concurrent change
+/// makes it fail with a conflict, for the caller to roll back.
 pub async fn change_in(
     tx: &mut PgConnection,
     store: &EventStore,
@@ -66,49 +111,12 @@ pub async fn change_in(
     expected_version: Option<i64>,
     metadata: &EventMetadata,
 ) -> Result<ProductRow, AppError> {
-    let stream = format!("product-{id}");
-    let loaded = store
-        .load_state::<Product>(&stream, STATE_SCHEMA, SNAPSHOT_EVERY)
-        .await?;
-    if loaded.state.details.is_none() {
-        return Err(AppError::NotFound(format!("no product with id `{id}`")));
-    }
-    if let Some(expected) = expected_version
-        && expected != loaded.version
-    {
-        return Err(AppError::Conflict(format!(
-            "the product is at version {}, not {expected}; read it again",
-            loaded.version
-        )));
-    }
-    let events = Product::decide(&loaded.state, command)?;
-    let version = loaded.version + events.len() as i64;
-    let state = events.iter().fold(loaded.state, Product::evolve);
-    let row = ProductRow::from_state(id, &state, version)
-        .ok_or_else(|| AppError::NotFound(format!("no product with id `{id}`")))?;
-    if events.is_empty() {
-        return Ok(row);
-    }
-    let claims = events
-        .iter()
-        .filter_map(|event| match event {
-            Event::BarcodeAdded { barcode } => Some(Claim::acquire("barcode", barcode.clone())),
-            Event::BarcodeRemoved { barcode } => Some(Claim::release("barcode", barcode.clone())),
-            _ => None,
-        })
-        .collect();
-    let new_events = events
-        .iter()
-        .map(NewEvent::from_domain)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(StoreError::from)?;
-    let request = AppendRequest::new(stream, loaded.version, new_events)
-        .with_claims(claims)
-        .with_metadata(metadata.clone());
-    store.append_in(&mut *tx, &request).await?;
-    products::replace(&mut *tx, &row)
+    let options = RunOptions {
+        expected_version,
+        metadata: metadata.clone(),
+        ..Default::default()
+    };
+    store
+        .run_in(tx, &ChangeProduct { id, command }, &options)
         .await
-        .map_err(StoreError::from)?;
-    tracing::info!(product_id = %id, changes = events.len(), version, "product changed");
-    Ok(row)
 }

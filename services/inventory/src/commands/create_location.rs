@@ -1,11 +1,11 @@
-//! Creating a location; its code is unique by claim.
+//! Creating a location; its code is unique by claim. Runs through the event store's
+//! command runner: a new stream, the claim and the read-model row in one transaction.
 
-use tillstream_eventstore::{
-    AppendRequest, Claim, EventMetadata, EventStore, NewEvent, StoreError,
-};
+use sqlx::PgConnection;
+use tillstream_eventstore::{Claim, Decided, EventMetadata, EventStore, RunOptions, UseCase};
 use tillstream_kernel::Decider;
 
-use crate::domain::location::{Command, Location, LocationId};
+use crate::domain::location::{Command, Event, Location, LocationId};
 use crate::error::AppError;
 use crate::projections::locations::{self, LocationRow};
 
@@ -21,30 +21,56 @@ pub async fn create_location(
         code: code.to_owned(),
         name: name.to_owned(),
     };
-    let events = Location::decide(&Location::default(), &command)?;
-    let Some(crate::domain::location::Event::LocationCreated { code, name, .. }) =
-        events.first().cloned()
-    else {
-        return Err(AppError::Conflict("nothing to create".into()));
+    let options = RunOptions {
+        // A new stream: nothing may be there yet.
+        expected_version: Some(0),
+        metadata,
+        ..Default::default()
     };
-    let row = LocationRow {
-        id: id.to_string(),
-        code: code.clone(),
-        name,
-    };
-    let new_events = events
-        .iter()
-        .map(NewEvent::from_domain)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(StoreError::from)?;
-    let request = AppendRequest::new(format!("location-{id}"), 0, new_events)
-        .with_claims(vec![Claim::acquire("location_code", code)])
-        .with_metadata(metadata);
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    store.append_in(&mut tx, &request).await?;
-    locations::insert(&mut tx, &row)
-        .await
-        .map_err(StoreError::from)?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(row)
+    store.run(&CreateLocation { id, command }, &options).await
+}
+
+struct CreateLocation {
+    id: LocationId,
+    command: Command,
+}
+
+impl UseCase for CreateLocation {
+    type Aggregate = Location;
+    type Output = LocationRow;
+    type Error = AppError;
+
+    fn stream_id(&self) -> String {
+        format!("location-{}", self.id)
+    }
+
+    fn decide(&self, state: &Location) -> Result<Vec<Event>, AppError> {
+        Ok(Location::decide(state, &self.command)?)
+    }
+
+    fn claims(&self, events: &[Event]) -> Vec<Claim> {
+        events
+            .iter()
+            .map(|Event::LocationCreated { code, .. }| {
+                Claim::acquire("location_code", code.clone())
+            })
+            .collect()
+    }
+
+    async fn finish(
+        &self,
+        tx: &mut PgConnection,
+        decided: Decided<'_, Location>,
+    ) -> Result<LocationRow, AppError> {
+        let Some(Event::LocationCreated { code, name, .. }) = decided.events.first() else {
+            return Err(AppError::Refused("nothing to create".into()));
+        };
+        let row = LocationRow {
+            id: self.id.to_string(),
+            code: code.clone(),
+            name: name.clone(),
+        };
+        locations::insert(&mut *tx, &row).await?;
+        Ok(row)
+    }
 }

@@ -2,7 +2,7 @@
 
 use sqlx::{PgConnection, PgPool};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct LocationRow {
     pub id: String,
     pub code: String,

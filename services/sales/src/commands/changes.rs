@@ -1,17 +1,16 @@
-//! Changing a completed sale (returns, voids): load its stream, decide, append with the
-//! read model's change in one transaction, and decide again if another change got in first.
+//! Changing a completed sale (returns, voids) through the event store's command runner:
+//! load its stream, decide, append with the read model's change in one transaction, and
+//! decide again if another change got in first.
 
+use sqlx::PgConnection;
 use tillstream_eventstore::{
-    AppendRequest, EventMetadata, EventStore, IdempotencyKey, NewEvent, StoreError,
+    Decided, EventMetadata, EventStore, IdempotencyKey, RunOptions, StoreError, UseCase,
 };
 use tillstream_kernel::Decider;
 
 use crate::domain::sale::{Command, Event, Sale};
 use crate::error::AppError;
 use crate::projections::sales;
-
-/// How many times a change is decided again after a concurrent change of the same sale.
-const CONFLICT_RETRIES: usize = 5;
 
 /// The id of the sale `id_or_number` names.
 pub async fn sale_id(store: &EventStore, id_or_number: &str) -> Result<String, AppError> {
@@ -22,8 +21,8 @@ pub async fn sale_id(store: &EventStore, id_or_number: &str) -> Result<String, A
         .ok_or_else(|| AppError::NotFound(format!("no sale `{}`", id_or_number.trim())))
 }
 
-/// Decides `command` on sale `sale_id` and appends the event it gives, with `project`'s
-/// read model change and, when given, the idempotency key answering `response(event)`.
+/// Decides `command` on sale `sale_id` and appends the event it gives with the read
+/// model's change and, when given, the idempotency key answering that event.
 pub async fn change_sale(
     store: &EventStore,
     sale_id: &str,
@@ -31,48 +30,52 @@ pub async fn change_sale(
     key: Option<&IdempotencyKey>,
     metadata: &EventMetadata,
 ) -> Result<Event, AppError> {
-    let stream = format!("sale-{sale_id}");
-    let mut attempt = 1;
-    loop {
-        let recorded = store.load(&stream, 0).await?;
-        let history = recorded
-            .iter()
-            .map(|r| r.decode::<Event>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(StoreError::from)?;
-        let version = recorded.last().map_or(0, |r| r.version);
-        let events = Sale::decide(&Sale::fold(&history), command)?;
-        let Some(event) = events.into_iter().next() else {
+    let options = RunOptions {
+        idempotency: key.cloned(),
+        metadata: metadata.clone(),
+        ..Default::default()
+    };
+    store.run(&ChangeSale { sale_id, command }, &options).await
+}
+
+/// A return or a void of one sale.
+struct ChangeSale<'a> {
+    sale_id: &'a str,
+    command: &'a Command,
+}
+
+impl UseCase for ChangeSale<'_> {
+    type Aggregate = Sale;
+    type Output = Event;
+    type Error = AppError;
+
+    fn stream_id(&self) -> String {
+        format!("sale-{}", self.sale_id)
+    }
+
+    fn decide(&self, state: &Sale) -> Result<Vec<Event>, AppError> {
+        let events = Sale::decide(state, self.command)?;
+        if events.is_empty() {
+            return Err(AppError::Conflict("the sale did not change".into()));
+        }
+        Ok(events)
+    }
+
+    async fn finish(
+        &self,
+        tx: &mut PgConnection,
+        decided: Decided<'_, Sale>,
+    ) -> Result<Event, AppError> {
+        let Some(event) = decided.events.first() else {
             return Err(AppError::Conflict("the sale did not change".into()));
         };
-        let mut request = AppendRequest::new(
-            stream.clone(),
-            version,
-            vec![NewEvent::from_domain(&event).map_err(StoreError::from)?],
-        )
-        .with_metadata(metadata.clone());
-        if let Some(key) = key {
-            let answer = serde_json::to_value(&event).map_err(StoreError::from)?;
-            request = request.with_idempotency(key.clone(), answer);
-        }
-        let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-        match store.append_in(&mut tx, &request).await {
-            Ok(_) => {}
-            Err(StoreError::Conflict { .. }) if attempt < CONFLICT_RETRIES => {
-                attempt += 1;
-                continue;
-            }
-            Err(error) => return Err(error.into()),
-        }
-        match &event {
+        match event {
             Event::SaleReturned { returned, .. } => {
-                sales::add_return(&mut tx, sale_id, returned).await
+                sales::add_return(&mut *tx, self.sale_id, returned).await?
             }
-            Event::SaleVoided { .. } => sales::mark_voided(&mut tx, sale_id).await,
-            Event::SaleCompleted { .. } => Ok(()),
+            Event::SaleVoided { .. } => sales::mark_voided(&mut *tx, self.sale_id).await?,
+            Event::SaleCompleted { .. } => {}
         }
-        .map_err(StoreError::from)?;
-        tx.commit().await.map_err(StoreError::from)?;
-        return Ok(event);
+        Ok(event.clone())
     }
 }

@@ -138,7 +138,7 @@ pub enum SaleError {
 }
 
 /// A sale's state: the record, what of each line went back, whether it was voided.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sale {
     pub record: Option<Box<SaleRecord>>,
     /// Returned quantity per line, by position.
