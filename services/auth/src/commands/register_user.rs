@@ -1,14 +1,14 @@
 //! Registering a user: the password is hashed with Argon2id (OWASP's parameters, the
-//! crate's defaults), the username claimed, the event and the read model written together.
+//! crate's defaults), the username claimed, the event and the read model written together by
+//! the event store's command runner.
 
 use argon2::Argon2;
 use argon2::password_hash::PasswordHasher;
-use tillstream_eventstore::{
-    AppendRequest, Claim, EventMetadata, EventStore, NewEvent, StoreError,
-};
+use sqlx::PgConnection;
+use tillstream_eventstore::{Claim, Decided, EventMetadata, EventStore, RunOptions, UseCase};
 use tillstream_kernel::Decider;
 
-use crate::domain::user::{Command, Role, User, UserId, check_password, normalize_username};
+use crate::domain::user::{Command, Event, Role, User, UserId, check_password, normalize_username};
 use crate::error::AppError;
 use crate::projections::users::{self, UserRow};
 
@@ -29,15 +29,6 @@ pub async fn register_user(
         role,
         password_hash: password_hash.clone(),
     };
-    let events = User::decide(&User::default(), &command)?;
-    let new_events = events
-        .iter()
-        .map(NewEvent::from_domain)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(StoreError::from)?;
-    let request = AppendRequest::new(format!("user-{id}"), 0, new_events)
-        .with_claims(vec![Claim::acquire("username", username.clone())])
-        .with_metadata(metadata);
     let row = UserRow {
         id: id.to_string(),
         username,
@@ -47,14 +38,48 @@ pub async fn register_user(
         pin_hash: None,
         created_at: chrono::Utc::now(),
     };
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    store.append_in(&mut tx, &request).await?;
-    users::insert(&mut tx, &row)
-        .await
-        .map_err(StoreError::from)?;
-    tx.commit().await.map_err(StoreError::from)?;
+    let options = RunOptions {
+        // A new stream: nothing may be there yet.
+        expected_version: Some(0),
+        metadata,
+        ..Default::default()
+    };
+    let registration = Registration { id, command, row };
+    store.run(&registration, &options).await?;
+    let row = registration.row;
     tracing::info!(user_id = %row.id, username = %row.username, role = %row.role, "user registered");
     Ok(row)
+}
+
+/// A new user: the stream, the username claimed, the read-model row. The answer is the
+/// row the caller already holds, so nothing with a password hash is ever serialized.
+struct Registration {
+    id: UserId,
+    command: Command,
+    row: UserRow,
+}
+
+impl UseCase for Registration {
+    type Aggregate = User;
+    type Output = ();
+    type Error = AppError;
+
+    fn stream_id(&self) -> String {
+        format!("user-{}", self.id)
+    }
+
+    fn decide(&self, state: &User) -> Result<Vec<Event>, AppError> {
+        Ok(User::decide(state, &self.command)?)
+    }
+
+    fn claims(&self, _: &[Event]) -> Vec<Claim> {
+        vec![Claim::acquire("username", self.row.username.clone())]
+    }
+
+    async fn finish(&self, tx: &mut PgConnection, _: Decided<'_, User>) -> Result<(), AppError> {
+        users::insert(&mut *tx, &self.row).await?;
+        Ok(())
+    }
 }
 
 /// Argon2id takes tens of milliseconds of CPU by design: off the async workers.
