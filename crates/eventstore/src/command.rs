@@ -13,12 +13,8 @@ use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 use tillstream_kernel::{Decider, DomainEvent, EventMetadata};
 
+use crate::transaction::{Done, RunError, Transaction};
 use crate::{AppendRequest, Claim, EventStore, IdempotencyKey, Loaded, NewEvent, StoreError};
-
-/// How many times a command is decided again when another writer got to its stream first.
-/// Five covers a burst on one hot stream (a best-selling item's sale and its return) and
-/// bounds the work a conflict storm can cause.
-pub const CONFLICT_RETRIES: usize = 5;
 
 /// How a stream's state is loaded: the snapshot schema and how many events may be folded
 /// before a fresh snapshot is saved.
@@ -38,10 +34,10 @@ impl Snapshots {
 
 /// One use case on one stream.
 pub trait UseCase: Sync {
-    type Aggregate: Decider<State: Serialize + DeserializeOwned + Send + Sync, Event: DomainEvent + Sync>;
+    type Aggregate: Decider<State: Serialize + DeserializeOwned + Send + Sync, Event: DomainEvent + Send + Sync>;
     /// What the caller is answered; stored with an idempotency key and replayed from it.
     type Output: Serialize + DeserializeOwned + Send;
-    type Error: From<StoreError> + Send;
+    type Error: RunError;
 
     fn stream_id(&self) -> String;
 
@@ -90,90 +86,57 @@ pub struct RunOptions {
     pub metadata: EventMetadata,
 }
 
-/// A failure inside a run: the store's (maybe retried) or the use case's (never).
-enum Failure<E> {
-    Store(StoreError),
-    UseCase(E),
-}
-
-impl<E: From<StoreError>> Failure<E> {
-    fn into_error(self) -> E {
-        match self {
-            Failure::Store(error) => error.into(),
-            Failure::UseCase(error) => error,
-        }
-    }
-}
-
-impl<E> From<StoreError> for Failure<E> {
-    fn from(error: StoreError) -> Self {
-        Failure::Store(error)
-    }
-}
-
-impl<E> From<sqlx::Error> for Failure<E> {
-    fn from(error: sqlx::Error) -> Self {
-        Failure::Store(error.into())
-    }
-}
-
 impl EventStore {
-    /// Runs `use_case` in a transaction of its own, retrying a conflict (when the caller
-    /// gave no expected version) and a race on its idempotency key.
+    /// Runs `use_case` in a transaction of its own (see [`EventStore::transact`]): a
+    /// conflict is decided again when the caller gave no expected version.
     pub async fn run<U: UseCase>(
         &self,
         use_case: &U,
         options: &RunOptions,
     ) -> Result<U::Output, U::Error> {
-        let mut attempt = 1;
-        loop {
-            if let Some(key) = &options.idempotency
-                && let Some(replay) = self.find_idempotent(key).await?
-            {
-                return serde_json::from_value(replay.response)
-                    .map_err(|e| StoreError::from(e).into());
-            }
-            match self.attempt(use_case, options).await {
-                Err(Failure::Store(error))
-                    if attempt < CONFLICT_RETRIES && retryable(&error, options) =>
-                {
-                    attempt += 1;
-                }
-                outcome => return outcome.map_err(Failure::into_error),
-            }
-        }
+        let retry_conflicts = options.expected_version.is_none();
+        let single = Single { use_case, options };
+        let answer = self
+            .transact(&single, options.idempotency.as_ref(), retry_conflicts)
+            .await?;
+        Ok(answer.value)
     }
 
-    /// Runs `use_case` inside the caller's transaction (a chunk of an import), once: a
-    /// conflict is the caller's to handle, with the transaction it must roll back.
+    /// Runs `use_case` inside the caller's transaction (a chunk of an import, a step of a
+    /// larger [`Transaction`]), once: a conflict is the caller's to handle, with the
+    /// transaction it must roll back. The answer is kept under the options' key, if any.
     pub async fn run_in<U: UseCase>(
         &self,
         tx: &mut PgConnection,
         use_case: &U,
         options: &RunOptions,
     ) -> Result<U::Output, U::Error> {
-        decide_and_append(self, tx, use_case, options)
-            .await
-            .map_err(Failure::into_error)
-    }
-
-    async fn attempt<U: UseCase>(
-        &self,
-        use_case: &U,
-        options: &RunOptions,
-    ) -> Result<U::Output, Failure<U::Error>> {
-        let mut tx = self.pool().begin().await?;
-        let output = decide_and_append(self, &mut tx, use_case, options).await?;
-        tx.commit().await?;
-        Ok(output)
+        let done = decide_and_append(self, tx, use_case, options).await?;
+        if let (Some(key), Some(written)) = (&options.idempotency, &done.written) {
+            let answer = serde_json::to_value(&done.answer).map_err(StoreError::from)?;
+            self.record_idempotency_in(tx, key, &answer, written)
+                .await?;
+        }
+        Ok(done.answer)
     }
 }
 
-fn retryable(error: &StoreError, options: &RunOptions) -> bool {
-    match error {
-        StoreError::Conflict { .. } => options.expected_version.is_none(),
-        StoreError::IdempotencyRace { .. } => true,
-        _ => false,
+/// A use case as a transaction of its own.
+struct Single<'u, U> {
+    use_case: &'u U,
+    options: &'u RunOptions,
+}
+
+impl<U: UseCase> Transaction for Single<'_, U> {
+    type Output = U::Output;
+    type Error = U::Error;
+
+    fn run<'a>(
+        &'a self,
+        store: &'a EventStore,
+        tx: &'a mut PgConnection,
+    ) -> impl Future<Output = Result<Done<U::Output>, U::Error>> + Send + 'a {
+        decide_and_append(store, tx, self.use_case, self.options)
     }
 }
 
@@ -182,7 +145,7 @@ async fn decide_and_append<U: UseCase>(
     tx: &mut PgConnection,
     use_case: &U,
     options: &RunOptions,
-) -> Result<U::Output, Failure<U::Error>> {
+) -> Result<Done<U::Output>, U::Error> {
     let stream_id = use_case.stream_id();
     let snapshots = use_case.snapshots();
     // A new stream (expected at version 0) has nothing to load: the append fails with a
@@ -205,13 +168,14 @@ async fn decide_and_append<U: UseCase>(
     if let Some(expected) = options.expected_version
         && expected != loaded.version
     {
-        return Err(Failure::Store(StoreError::Conflict {
+        return Err(StoreError::Conflict {
             stream_id,
             expected,
             actual: loaded.version,
-        }));
+        }
+        .into());
     }
-    let events = use_case.decide(&loaded.state).map_err(Failure::UseCase)?;
+    let events = use_case.decide(&loaded.state)?;
     let state = events.iter().fold(loaded.state, U::Aggregate::evolve);
     let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
     let version = loaded.version.saturating_add(count);
@@ -233,19 +197,9 @@ async fn decide_and_append<U: UseCase>(
         version,
         events: &events,
     };
-    let output = use_case
-        .finish(tx, decided)
-        .await
-        .map_err(Failure::UseCase)?;
-    // The answer is known only now; a concurrent request with the same key that committed
-    // first makes this an `IdempotencyRace`, and the run answers with its answer.
-    if let Some(key) = &options.idempotency
-        && !events.is_empty()
-    {
-        let answer = serde_json::to_value(&output).map_err(StoreError::from)?;
-        store
-            .record_idempotency_in(tx, key, &answer, &stream_id)
-            .await?;
-    }
-    Ok(output)
+    let answer = use_case.finish(tx, decided).await?;
+    Ok(Done {
+        answer,
+        written: (!events.is_empty()).then_some(stream_id),
+    })
 }

@@ -10,9 +10,10 @@ mod event;
 mod idempotency;
 mod read;
 mod snapshot;
+mod transaction;
 
 pub use append::{AppendRequest, Appended, Claim};
-pub use command::{CONFLICT_RETRIES, Decided, RunOptions, Snapshots, UseCase};
+pub use command::{Decided, RunOptions, Snapshots, UseCase};
 pub use database::{DatabaseConfig, connect, create_database_if_missing, drop_database, migrate};
 pub use error::StoreError;
 pub use event::{Cursor, NewEvent, RecordedEvent};
@@ -20,6 +21,7 @@ pub use idempotency::{IdempotencyKey, IdempotentReplay, request_hash};
 pub use read::{HorizonStats, read_all};
 pub use snapshot::{Loaded, Snapshot};
 pub use tillstream_kernel::{DomainEvent, EventMetadata};
+pub use transaction::{Answer, CONFLICT_RETRIES, Done, RunError, Transaction};
 
 use sqlx::PgPool;
 

@@ -1,15 +1,31 @@
 //! Typed ULID ids, one type per aggregate, so a `ProductId` can never be passed where a
 //! `LocationId` is expected. Services declare theirs with [`typed_id!`](crate::typed_id).
 
-/// Declares a ULID newtype with `generate`, `Display`, `FromStr` and string serde.
+/// Declares a ULID newtype with `generate`, `Display`, `FromStr` and string serde; with
+/// `stream = "prefix"`, also the id of the aggregate's event stream, the one place that
+/// spells it.
 ///
 /// ```
-/// tillstream_kernel::typed_id!(ProductId);
+/// tillstream_kernel::typed_id!(ProductId, stream = "product");
 /// let id = ProductId::generate();
 /// assert_eq!(id.to_string().parse::<ProductId>().unwrap(), id);
+/// assert_eq!(id.stream_id(), format!("product-{id}"));
 /// ```
 #[macro_export]
 macro_rules! typed_id {
+    ($(#[$meta:meta])* $name:ident, stream = $prefix:literal) => {
+        $crate::typed_id!($(#[$meta])* $name);
+
+        impl $name {
+            /// The stream's prefix, as event streams and subjects carry it.
+            pub const STREAM_PREFIX: &'static str = $prefix;
+
+            /// The id of this aggregate's event stream.
+            pub fn stream_id(&self) -> String {
+                format!(concat!($prefix, "-{}"), self.0)
+            }
+        }
+    };
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         #[derive(

@@ -19,7 +19,7 @@
 
 use std::time::Duration;
 
-use tillstream_eventstore::StoreError;
+use tillstream_eventstore::{RunError, StoreError};
 use tonic::{Code, Status};
 
 use crate::grpc::{status_with_field, store_status};
@@ -65,6 +65,15 @@ impl AppError {
         AppError::Duplicate {
             field: field.into(),
             message: message.into(),
+        }
+    }
+}
+
+impl RunError for AppError {
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            AppError::Store(error) => Some(error),
+            _ => None,
         }
     }
 }

@@ -8,7 +8,7 @@ use tillstream_kernel::Decider;
 
 use crate::commands::register_user::hash_password;
 use crate::commands::sessions;
-use crate::domain::user::{Command, Event, Role, User, check_password, check_pin};
+use crate::domain::user::{Command, Event, Role, User, UserId, check_password, check_pin};
 use crate::error::AppError;
 use crate::projections::users::{self, UserRow};
 
@@ -84,7 +84,18 @@ async fn change(
         metadata,
         ..Default::default()
     };
-    store.run(&ChangeUser { id, commands }, &options).await?;
+    let user_id = id
+        .parse()
+        .map_err(|_| AppError::NotFound("no such user".into()))?;
+    store
+        .run(
+            &ChangeUser {
+                id: user_id,
+                commands,
+            },
+            &options,
+        )
+        .await?;
     users::by_id(store.pool(), id)
         .await?
         .ok_or_else(|| AppError::NotFound("no such user".into()))
@@ -92,7 +103,7 @@ async fn change(
 
 /// Several changes of one user, decided in order against the state each leaves.
 struct ChangeUser<'a> {
-    id: &'a str,
+    id: UserId,
     commands: &'a [Command],
 }
 
@@ -102,7 +113,7 @@ impl UseCase for ChangeUser<'_> {
     type Error = AppError;
 
     fn stream_id(&self) -> String {
-        format!("user-{}", self.id)
+        self.id.stream_id()
     }
 
     fn decide(&self, state: &User) -> Result<Vec<Event>, AppError> {
@@ -122,15 +133,16 @@ impl UseCase for ChangeUser<'_> {
         tx: &mut PgConnection,
         decided: Decided<'_, User>,
     ) -> Result<(), AppError> {
+        let id = self.id.to_string();
         for event in decided.events {
-            users::apply(&mut *tx, self.id, event).await?;
+            users::apply(&mut *tx, &id, event).await?;
         }
         if decided
             .events
             .iter()
             .any(|e| matches!(e, Event::UserDisabled | Event::PasswordChanged { .. }))
         {
-            sessions::revoke_user(&mut *tx, self.id).await?;
+            sessions::revoke_user(&mut *tx, &id).await?;
         }
         if !decided.events.is_empty() {
             tracing::info!(user_id = %self.id, changes = decided.events.len(), "user changed");

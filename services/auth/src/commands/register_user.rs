@@ -65,7 +65,7 @@ impl UseCase for Registration {
     type Error = AppError;
 
     fn stream_id(&self) -> String {
-        format!("user-{}", self.id)
+        self.id.stream_id()
     }
 
     fn decide(&self, state: &User) -> Result<Vec<Event>, AppError> {

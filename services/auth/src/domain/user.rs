@@ -6,7 +6,8 @@ use tillstream_kernel::DomainEvent;
 
 tillstream_kernel::typed_id!(
     /// A user's id.
-    UserId
+    UserId,
+    stream = "user"
 );
 
 pub use tillstream_access::Role;

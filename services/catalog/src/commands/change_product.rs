@@ -9,7 +9,7 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::Decider;
 
-use crate::domain::product::{Command, Event, Product};
+use crate::domain::product::{Command, Event, Product, ProductId};
 use crate::error::AppError;
 use crate::projections::products::{self, ProductRow};
 
@@ -20,7 +20,7 @@ const SNAPSHOTS: Snapshots = Snapshots {
 };
 
 struct ChangeProduct<'a> {
-    id: &'a str,
+    id: ProductId,
     command: &'a Command,
 }
 
@@ -30,7 +30,7 @@ impl UseCase for ChangeProduct<'_> {
     type Error = AppError;
 
     fn stream_id(&self) -> String {
-        format!("product-{}", self.id)
+        self.id.stream_id()
     }
 
     fn snapshots(&self) -> Snapshots {
@@ -62,7 +62,7 @@ impl UseCase for ChangeProduct<'_> {
         tx: &mut PgConnection,
         decided: Decided<'_, Product>,
     ) -> Result<ProductRow, AppError> {
-        let row = ProductRow::from_state(self.id, decided.state, decided.version)
+        let row = ProductRow::from_state(&self.id.to_string(), decided.state, decided.version)
             .ok_or_else(|| self.not_found())?;
         if !decided.events.is_empty() {
             products::replace(&mut *tx, &row).await?;
@@ -90,15 +90,11 @@ pub async fn change_product(
         metadata,
         ..Default::default()
     };
-    store
-        .run(
-            &ChangeProduct {
-                id,
-                command: &command,
-            },
-            &options,
-        )
-        .await
+    let change = ChangeProduct {
+        id: product_id(id)?,
+        command: &command,
+    };
+    store.run(&change, &options).await
 }
 
 /// The change inside the caller's transaction (an import's chunk): a concurrent change
@@ -116,7 +112,15 @@ pub async fn change_in(
         metadata: metadata.clone(),
         ..Default::default()
     };
-    store
-        .run_in(tx, &ChangeProduct { id, command }, &options)
-        .await
+    let change = ChangeProduct {
+        id: product_id(id)?,
+        command,
+    };
+    store.run_in(tx, &change, &options).await
+}
+
+/// A product id from a client: one that is not a ULID names no product.
+fn product_id(id: &str) -> Result<ProductId, AppError> {
+    id.parse()
+        .map_err(|_| AppError::NotFound(format!("no product with id `{}`", id.trim())))
 }

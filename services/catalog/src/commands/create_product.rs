@@ -61,7 +61,7 @@ impl UseCase for Creation {
     type Error = AppError;
 
     fn stream_id(&self) -> String {
-        format!("product-{}", self.id)
+        self.id.stream_id()
     }
 
     fn decide(&self, state: &Product) -> Result<Vec<Event>, AppError> {

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use sqlx::PgConnection;
 use tillstream_eventstore::{
-    AppendRequest, Claim, EventMetadata, EventStore, NewEvent, StoreError,
+    AppendRequest, Claim, Decided, EventMetadata, EventStore, NewEvent, RunOptions, Snapshots,
+    StoreError, UseCase,
 };
 use tillstream_kernel::{Currency, Decider};
 use tokio::sync::Notify;
@@ -20,7 +21,7 @@ use crate::commands::change_product::change_in;
 use crate::error::AppError;
 
 use crate::domain::import::{CsvRow, RowError, changes_of, parse_csv, product_of};
-use crate::domain::import_job::{ImportId, ImportJob, ImportMode, JobCommand, JobError};
+use crate::domain::import_job::{ImportId, ImportJob, ImportMode, JobCommand, JobError, JobEvent};
 use crate::domain::product::{Command, Product, ProductDetails, ProductError, ProductId};
 use crate::projections::imports::{self as rows, JobRow};
 use crate::projections::products::{self, ProductRow};
@@ -50,19 +51,21 @@ pub async fn create_import(
     let parsed = parse_csv(csv).map_err(|e| AppError::invalid("file", e.to_string()))?;
     let id = ImportId::generate();
     let total_rows = u32::try_from(parsed.len()).unwrap_or(u32::MAX);
-    let events = ImportJob::decide(
-        &ImportJob::default(),
-        &JobCommand::Queue {
+    let options = RunOptions {
+        expected_version: Some(0),
+        metadata,
+        ..Default::default()
+    };
+    let step = JobStep {
+        id,
+        command: JobCommand::Queue {
             id,
             mode,
             total_rows,
         },
-    )?;
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    append(&mut tx, store, &id.to_string(), 0, &events, &metadata).await?;
-    let row = rows::insert_job(&mut tx, &id.to_string(), mode, total_rows).await?;
-    rows::insert_rows(&mut tx, &id.to_string(), &parsed).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+        writes: JobWrites::Queued { rows: &parsed },
+    };
+    let row = store.run(&step, &options).await?;
     tracing::info!(import_id = %id, total_rows, ?mode, "import queued");
     Ok(row)
 }
@@ -78,30 +81,27 @@ pub async fn retry_import(
     let corrected = csv
         .map(|bytes| parse_csv(bytes).map_err(|e| AppError::invalid("file", e.to_string())))
         .transpose()?;
-    let stream = format!("import-{id}");
-    let loaded = store
-        .load_state::<ImportJob>(&stream, STATE_SCHEMA, SNAPSHOT_EVERY)
-        .await?;
     let failed = rows::failed_rows(store.pool(), id).await?;
-    let events = ImportJob::decide(
-        &loaded.state,
-        &JobCommand::Retry {
-            rows: failed.clone(),
-        },
-    )?;
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    append(&mut tx, store, id, loaded.version, &events, &metadata).await?;
-    if let Some(corrected) = &corrected {
-        let replacements: Vec<&CsvRow> = corrected
+    let replacements: Option<Vec<&CsvRow>> = corrected.as_ref().map(|corrected| {
+        corrected
             .iter()
             .filter(|r| failed.contains(&r.row))
-            .collect();
-        rows::replace_rows(&mut tx, id, &replacements).await?;
-    }
-    let state = events.iter().fold(loaded.state, ImportJob::evolve);
-    rows::reset_failed(&mut tx, id).await?;
-    let row = rows::update_job(&mut tx, id, &state, loaded.version + events.len() as i64).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+            .collect()
+    });
+    let step = JobStep {
+        id: id.parse().map_err(|_| AppError::from(JobError::NotFound))?,
+        command: JobCommand::Retry {
+            rows: failed.clone(),
+        },
+        writes: JobWrites::Retried {
+            replacements: replacements.as_deref(),
+        },
+    };
+    let options = RunOptions {
+        metadata,
+        ..Default::default()
+    };
+    let row = store.run(&step, &options).await?;
     tracing::info!(import_id = %id, rows = failed.len(), "import retried");
     Ok(row)
 }
@@ -141,10 +141,6 @@ pub async fn process_chunk(store: &EventStore, currency: Currency) -> Result<boo
     let Some((id, mode)) = rows::lock_open_job(&mut tx).await? else {
         return Ok(false);
     };
-    let stream = format!("import-{id}");
-    let loaded = store
-        .load_state::<ImportJob>(&stream, STATE_SCHEMA, SNAPSHOT_EVERY)
-        .await?;
     let pending = rows::pending(&mut tx, &id, CHUNK).await?;
     let metadata = EventMetadata {
         actor: Some(format!("import-{id}")),
@@ -155,15 +151,22 @@ pub async fn process_chunk(store: &EventStore, currency: Currency) -> Result<boo
     let failed: Vec<RowError> = outcomes.into_iter().filter_map(|(_, e)| e).collect();
     let succeeded = u32::try_from(pending.len() - failed.len()).unwrap_or(u32::MAX);
     let remaining = u32::try_from(rows::pending_count(&mut tx, &id).await?).unwrap_or(u32::MAX);
-    let command = JobCommand::RecordChunk {
-        succeeded,
-        failed,
-        remaining,
+    let step = JobStep {
+        id: id
+            .parse()
+            .map_err(|_| AppError::Internal(format!("import job `{id}` has no valid id")))?,
+        command: JobCommand::RecordChunk {
+            succeeded,
+            failed,
+            remaining,
+        },
+        writes: JobWrites::Progress,
     };
-    let events = ImportJob::decide(&loaded.state, &command)?;
-    append(&mut tx, store, &id, loaded.version, &events, &metadata).await?;
-    let state = events.iter().fold(loaded.state, ImportJob::evolve);
-    rows::update_job(&mut tx, &id, &state, loaded.version + events.len() as i64).await?;
+    let options = RunOptions {
+        metadata,
+        ..Default::default()
+    };
+    store.run_in(&mut tx, &step, &options).await?;
     tx.commit().await.map_err(StoreError::from)?;
     if remaining == 0 {
         // A bulk load leaves the planner's statistics behind; without fresh ones a barcode
@@ -344,7 +347,7 @@ fn check_row(
         .map(NewEvent::from_domain)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| RowError::new(row, "row", e.to_string()))?;
-    let request = AppendRequest::new(format!("product-{id}"), 0, new_events).with_claims(claims);
+    let request = AppendRequest::new(id.stream_id(), 0, new_events).with_claims(claims);
     Ok(Checked::Create(Box::new((request, product))))
 }
 
@@ -386,21 +389,70 @@ async fn update_row(
     Ok(Some(error))
 }
 
-async fn append(
-    tx: &mut PgConnection,
-    store: &EventStore,
-    id: &str,
-    expected: i64,
-    events: &[crate::domain::import_job::JobEvent],
-    metadata: &EventMetadata,
-) -> Result<(), AppError> {
-    let new_events = events
-        .iter()
-        .map(NewEvent::from_domain)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(StoreError::from)?;
-    let request = AppendRequest::new(format!("import-{id}"), expected, new_events)
-        .with_metadata(metadata.clone());
-    store.append_in(tx, &request).await?;
-    Ok(())
+/// A step of an import job: its event, and the job's rows written beside it.
+struct JobStep<'a> {
+    id: ImportId,
+    command: JobCommand,
+    writes: JobWrites<'a>,
+}
+
+enum JobWrites<'a> {
+    /// The job's row and its file's rows, pending.
+    Queued { rows: &'a [CsvRow] },
+    /// The failed rows pending again, with a corrected file's content when given.
+    Retried {
+        replacements: Option<&'a [&'a CsvRow]>,
+    },
+    /// The job's counts after a chunk (the rows' outcomes are written by the chunk).
+    Progress,
+}
+
+impl UseCase for JobStep<'_> {
+    type Aggregate = ImportJob;
+    type Output = JobRow;
+    type Error = AppError;
+
+    fn stream_id(&self) -> String {
+        self.id.stream_id()
+    }
+
+    fn snapshots(&self) -> Snapshots {
+        Snapshots {
+            state_schema: STATE_SCHEMA,
+            every: SNAPSHOT_EVERY,
+        }
+    }
+
+    fn decide(&self, state: &ImportJob) -> Result<Vec<JobEvent>, AppError> {
+        Ok(ImportJob::decide(state, &self.command)?)
+    }
+
+    async fn finish(
+        &self,
+        tx: &mut PgConnection,
+        decided: Decided<'_, ImportJob>,
+    ) -> Result<JobRow, AppError> {
+        let id = &self.id.to_string();
+        match self.writes {
+            JobWrites::Queued { rows } => {
+                let JobCommand::Queue {
+                    mode, total_rows, ..
+                } = self.command
+                else {
+                    return Err(AppError::Internal("a queued job without its file".into()));
+                };
+                let row = rows::insert_job(&mut *tx, id, mode, total_rows).await?;
+                rows::insert_rows(&mut *tx, id, rows).await?;
+                return Ok(row);
+            }
+            JobWrites::Retried { replacements } => {
+                if let Some(replacements) = replacements {
+                    rows::replace_rows(&mut *tx, id, replacements).await?;
+                }
+                rows::reset_failed(&mut *tx, id).await?;
+            }
+            JobWrites::Progress => {}
+        }
+        Ok(rows::update_job(tx, id, decided.state, decided.version).await?)
+    }
 }

@@ -10,7 +10,8 @@ use super::import::RowError;
 
 tillstream_kernel::typed_id!(
     /// An import job's id.
-    ImportId
+    ImportId,
+    stream = "import"
 );
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

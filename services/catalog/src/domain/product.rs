@@ -10,7 +10,8 @@ use super::barcode;
 
 tillstream_kernel::typed_id!(
     /// A product's id.
-    ProductId
+    ProductId,
+    stream = "product"
 );
 
 /// The longest name a receipt and a shelf label can carry.

@@ -8,7 +8,7 @@ use crate::domain::import::{CsvRow, RowError};
 use crate::domain::import_job::{ImportJob, ImportMode};
 
 /// A job as the API answers it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct JobRow {
     pub id: String,
     pub mode: String,

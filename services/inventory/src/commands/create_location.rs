@@ -41,7 +41,7 @@ impl UseCase for CreateLocation {
     type Error = AppError;
 
     fn stream_id(&self) -> String {
-        format!("location-{}", self.id)
+        self.id.stream_id()
     }
 
     fn decide(&self, state: &Location) -> Result<Vec<Event>, AppError> {

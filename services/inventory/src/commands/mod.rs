@@ -1,4 +1,5 @@
-//! Inventory's use cases: load → decide → append in one transaction.
+//! Inventory's use cases: a location on the command runner, stock documents as one
+//! transaction each (`stock_batch`), a chunk of sales taken at once (`stock_chunk`).
 
 pub mod adjust_stock;
 pub mod checks;
@@ -8,6 +9,3 @@ pub mod receive_stock;
 pub mod stock_batch;
 pub mod stock_chunk;
 pub mod transfer_stock;
-
-/// How many times a command is decided again after a concurrent write to its stream.
-pub const CONFLICT_RETRIES: usize = 5;

@@ -9,11 +9,11 @@ use std::collections::hash_map::Entry;
 
 use sqlx::PgConnection;
 use tillstream_eventstore::{
-    AppendRequest, EventMetadata, EventStore, IdempotencyKey, NewEvent, StoreError,
+    AppendRequest, Done, EventMetadata, EventStore, IdempotencyKey, NewEvent, StoreError,
+    Transaction,
 };
 use tillstream_kernel::Decider;
 
-use super::CONFLICT_RETRIES;
 use super::checks::Recorded;
 use crate::domain::stock_item::{self, Command, Event, StockError, StockItem};
 use crate::error::AppError;
@@ -226,62 +226,41 @@ pub trait StockDocument {
 pub async fn in_transaction(
     store: &EventStore,
     metadata: &EventMetadata,
-    document: &impl StockDocument,
+    document: &(impl StockDocument + Sync),
     id: String,
     idempotency: Option<&IdempotencyKey>,
 ) -> Result<Recorded, AppError> {
-    if let Some(replayed) = replay(store, idempotency).await? {
-        return Ok(replayed);
-    }
-    let mut attempt = 1;
-    loop {
-        let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-        let mut batch = StockBatch::new(store, metadata.clone());
-        match document.record(&mut batch, &mut tx).await {
-            Err(AppError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => {
-                attempt += 1;
-                continue;
-            }
-            Err(error) => return Err(error),
-            Ok(()) => {}
-        }
-        let recorded = Recorded::read(&mut tx, id.clone(), batch.into_movements()).await?;
-        if let Some(key) = idempotency {
-            let response = serde_json::to_value(&recorded).map_err(StoreError::from)?;
-            match store
-                .record_idempotency_in(&mut tx, key, &response, &id)
-                .await
-            {
-                Ok(()) => {}
-                Err(StoreError::IdempotencyRace { .. }) if attempt < CONFLICT_RETRIES => {
-                    // A repeat running at the same time committed first: its answer is ours.
-                    drop(tx);
-                    if let Some(replayed) = replay(store, idempotency).await? {
-                        return Ok(replayed);
-                    }
-                    attempt += 1;
-                    continue;
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        tx.commit().await.map_err(StoreError::from)?;
-        return Ok(recorded);
-    }
+    let work = Recording {
+        metadata,
+        document,
+        id,
+    };
+    let answer = store.transact(&work, idempotency, true).await?;
+    Ok(answer.value)
 }
 
-/// The answer kept for the key, if it was used already (with another request:
-/// `IdempotencyMismatch`).
-async fn replay(
-    store: &EventStore,
-    idempotency: Option<&IdempotencyKey>,
-) -> Result<Option<Recorded>, AppError> {
-    let Some(key) = idempotency else {
-        return Ok(None);
-    };
-    let Some(replay) = store.find_idempotent(key).await? else {
-        return Ok(None);
-    };
-    let recorded = serde_json::from_value(replay.response).map_err(StoreError::from)?;
-    Ok(Some(recorded))
+/// A stock document as one transaction: its movements, then what they left.
+struct Recording<'r, D> {
+    metadata: &'r EventMetadata,
+    document: &'r D,
+    id: String,
+}
+
+impl<D: StockDocument + Sync> Transaction for Recording<'_, D> {
+    type Output = Recorded;
+    type Error = AppError;
+
+    async fn run(
+        &self,
+        store: &EventStore,
+        tx: &mut PgConnection,
+    ) -> Result<Done<Recorded>, AppError> {
+        let mut batch = StockBatch::new(store, self.metadata.clone());
+        self.document.record(&mut batch, tx).await?;
+        let answer = Recorded::read(tx, self.id.clone(), batch.into_movements()).await?;
+        Ok(Done {
+            answer,
+            written: Some(self.id.clone()),
+        })
+    }
 }

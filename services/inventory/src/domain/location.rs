@@ -6,7 +6,8 @@ use tillstream_kernel::DomainEvent;
 
 tillstream_kernel::typed_id!(
     /// A location's id.
-    LocationId
+    LocationId,
+    stream = "location"
 );
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,12 +4,13 @@
 use chrono::{SecondsFormat, Utc};
 use sqlx::PgConnection;
 use tillstream_eventstore::{
-    AppendRequest, Claim, EventMetadata, EventStore, NewEvent, StoreError,
+    AppendRequest, Claim, Decided, EventMetadata, EventStore, NewEvent, RunOptions, StoreError,
+    UseCase,
 };
 use tillstream_kernel::Decider;
 
 use crate::domain::entry::Lines;
-use crate::domain::journal::{Command, EntryId, Journal, PostedEntry, Source};
+use crate::domain::journal::{Command, EntryId, Event, Journal, PostedEntry, Source};
 use crate::projections::journal;
 
 /// An entry to post from a source event.
@@ -22,8 +23,8 @@ pub struct Posting {
 }
 
 impl Posting {
-    /// The entry and the append that posts it, claiming its source event.
-    fn decide(self) -> Result<(PostedEntry, AppendRequest), StoreError> {
+    /// The entry, numbered and dated now.
+    fn entry(self) -> (PostedEntry, EventMetadata) {
         let entry = PostedEntry {
             id: EntryId::generate(),
             posted_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
@@ -31,20 +32,56 @@ impl Posting {
             memo: self.memo,
             lines: self.lines,
         };
-        // A new journal always takes the entry; the decider states the rule all the same.
-        let events =
-            Journal::decide(&Journal::default(), &Command::Post(entry.clone())).unwrap_or_default();
+        (entry, self.metadata)
+    }
+
+    /// The entry and the append that posts it, claiming its source event: for a chunk.
+    fn decide(self) -> Result<(PostedEntry, AppendRequest), StoreError> {
+        let (entry, metadata) = self.entry();
+        let post = Post(entry);
+        let events = post.decide(&Journal::default())?;
         let new_events = events
             .iter()
             .map(NewEvent::from_domain)
             .collect::<Result<Vec<_>, _>>()?;
-        let request = AppendRequest::new(format!("entry-{}", entry.id), 0, new_events)
-            .with_claims(vec![Claim::acquire(
-                "entry_source",
-                entry.source.event_id.clone(),
-            )])
-            .with_metadata(self.metadata);
-        Ok((entry, request))
+        let request = AppendRequest::new(post.stream_id(), 0, new_events)
+            .with_claims(post.claims(&events))
+            .with_metadata(metadata);
+        Ok((post.0, request))
+    }
+}
+
+/// Posting one entry on a journal stream of its own.
+struct Post(PostedEntry);
+
+impl UseCase for Post {
+    type Aggregate = Journal;
+    type Output = PostedEntry;
+    type Error = StoreError;
+
+    fn stream_id(&self) -> String {
+        self.0.id.stream_id()
+    }
+
+    fn decide(&self, state: &Journal) -> Result<Vec<Event>, StoreError> {
+        // A new journal always takes the entry; the decider states the rule all the same.
+        Ok(Journal::decide(state, &Command::Post(self.0.clone())).unwrap_or_default())
+    }
+
+    fn claims(&self, _: &[Event]) -> Vec<Claim> {
+        vec![Claim::acquire(
+            "entry_source",
+            self.0.source.event_id.clone(),
+        )]
+    }
+
+    async fn finish(
+        &self,
+        tx: &mut PgConnection,
+        _: Decided<'_, Journal>,
+    ) -> Result<PostedEntry, StoreError> {
+        journal::insert(tx, std::slice::from_ref(&self.0)).await?;
+        Ok(self.0.clone())
     }
 }
 
@@ -54,14 +91,17 @@ pub async fn post_entry(
     tx: &mut PgConnection,
     posting: Posting,
 ) -> Result<Option<PostedEntry>, StoreError> {
-    let (entry, request) = posting.decide()?;
-    match store.append_in(tx, &request).await {
-        Ok(_) => {}
-        Err(StoreError::Duplicate { .. }) => return Ok(None),
-        Err(error) => return Err(error),
+    let (entry, metadata) = posting.entry();
+    let options = RunOptions {
+        expected_version: Some(0),
+        idempotency: None,
+        metadata,
+    };
+    match store.run_in(tx, &Post(entry), &options).await {
+        Ok(entry) => Ok(Some(entry)),
+        Err(StoreError::Duplicate { .. }) => Ok(None),
+        Err(error) => Err(error),
     }
-    journal::insert(tx, std::slice::from_ref(&entry)).await?;
-    Ok(Some(entry))
 }
 
 /// Posts every one of `postings` in a handful of statements (a backlog's chunk). Any source

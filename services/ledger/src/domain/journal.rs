@@ -8,7 +8,8 @@ use super::entry::Lines;
 
 tillstream_kernel::typed_id!(
     /// A journal entry's id.
-    EntryId
+    EntryId,
+    stream = "entry"
 );
 
 /// Where an entry comes from: one entry per source event.
@@ -55,7 +56,7 @@ pub enum JournalError {
     AlreadyPosted,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Journal {
     pub posted: bool,
 }

@@ -8,16 +8,16 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::Decider;
 
-use crate::domain::sale::{Command, Event, Sale};
+use crate::domain::sale::{Command, Event, Sale, SaleId};
 use crate::error::AppError;
 use crate::projections::sales;
 
 /// The id of the sale `id_or_number` names.
-pub async fn sale_id(store: &EventStore, id_or_number: &str) -> Result<String, AppError> {
+pub async fn sale_id(store: &EventStore, id_or_number: &str) -> Result<SaleId, AppError> {
     sales::find(store.pool(), id_or_number)
         .await
         .map_err(StoreError::from)?
-        .map(|view| view.record.id.to_string())
+        .map(|view| view.record.id)
         .ok_or_else(|| AppError::NotFound(format!("no sale `{}`", id_or_number.trim())))
 }
 
@@ -25,7 +25,7 @@ pub async fn sale_id(store: &EventStore, id_or_number: &str) -> Result<String, A
 /// model's change and, when given, the idempotency key answering that event.
 pub async fn change_sale(
     store: &EventStore,
-    sale_id: &str,
+    sale_id: SaleId,
     command: &Command,
     key: Option<&IdempotencyKey>,
     metadata: &EventMetadata,
@@ -40,7 +40,7 @@ pub async fn change_sale(
 
 /// A return or a void of one sale.
 struct ChangeSale<'a> {
-    sale_id: &'a str,
+    sale_id: SaleId,
     command: &'a Command,
 }
 
@@ -50,7 +50,7 @@ impl UseCase for ChangeSale<'_> {
     type Error = AppError;
 
     fn stream_id(&self) -> String {
-        format!("sale-{}", self.sale_id)
+        self.sale_id.stream_id()
     }
 
     fn decide(&self, state: &Sale) -> Result<Vec<Event>, AppError> {
@@ -69,11 +69,12 @@ impl UseCase for ChangeSale<'_> {
         let Some(event) = decided.events.first() else {
             return Err(AppError::Conflict("the sale did not change".into()));
         };
+        let sale_id = self.sale_id.to_string();
         match event {
             Event::SaleReturned { returned, .. } => {
-                sales::add_return(&mut *tx, self.sale_id, returned).await?
+                sales::add_return(&mut *tx, &sale_id, returned).await?
             }
-            Event::SaleVoided { .. } => sales::mark_voided(&mut *tx, self.sale_id).await?,
+            Event::SaleVoided { .. } => sales::mark_voided(&mut *tx, &sale_id).await?,
             Event::SaleCompleted { .. } => {}
         }
         Ok(event.clone())

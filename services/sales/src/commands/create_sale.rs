@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use serde::Serialize;
+use sqlx::PgConnection;
 use tillstream_eventstore::{
-    AppendRequest, EventMetadata, EventStore, IdempotencyKey, NewEvent, StoreError, request_hash,
+    Decided, Done, EventMetadata, EventStore, IdempotencyKey, RunOptions, StoreError, Transaction,
+    UseCase, request_hash,
 };
 use tillstream_kernel::{Currency, Decider, Money, Quantity};
 use tillstream_service::copies::settle;
@@ -81,11 +83,11 @@ pub async fn create_sale(
         Some(key) => Some(IdempotencyKey::new(key, request_hash(&request)?)),
         None => None,
     };
-    if let Some(key) = &key
-        && let Some(replay) = store.find_idempotent(key).await?
-    {
+    // A repeat is answered before its lines are looked up again: a product discontinued
+    // since must not refuse the sale that sold it.
+    if let Some(record) = store.replay(key.as_ref()).await? {
         return Ok(Recorded {
-            record: serde_json::from_value(replay.response).map_err(StoreError::from)?,
+            record,
             replayed: true,
         });
     }
@@ -106,87 +108,119 @@ pub async fn create_sale(
     let lines = resolve_lines(store, policy.currency, &request.lines, offline).await?;
     let id = request.id.unwrap_or_else(SaleId::generate);
     let now = request.captured_at.unwrap_or_else(Utc::now);
-
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    let sale_number = sale_numbers::next(
-        &mut tx,
-        &request.location_id,
-        &location_code,
-        now.date_naive(),
-    )
-    .await
-    .map_err(StoreError::from)?;
-    let command = CompleteSale {
-        id,
-        sale_number,
-        location_id: request.location_id.clone(),
-        cashier_id: request.cashier_id.clone(),
-        completed_at: now.to_rfc3339_opts(SecondsFormat::Micros, true),
-        policy,
-        lines,
-        discount: request.discount,
-        payments: request.payments.clone(),
-        customer_name: request.customer_name.clone(),
-        customer_email: request.customer_email.clone(),
-        notes: request.notes.clone(),
+    let ring_up = RingUp {
+        location_code,
+        metadata,
+        sale: CompleteSale {
+            id,
+            sale_number: String::new(),
+            location_id: request.location_id,
+            cashier_id: request.cashier_id,
+            completed_at: now.to_rfc3339_opts(SecondsFormat::Micros, true),
+            policy,
+            lines,
+            discount: request.discount,
+            payments: request.payments,
+            customer_name: request.customer_name,
+            customer_email: request.customer_email,
+            notes: request.notes,
+        },
+        day: now.date_naive(),
     };
-    let events = Sale::decide(&Sale::default(), &Command::Complete(Box::new(command)))?;
-    let Some(Event::SaleCompleted { sale }) = events.first() else {
-        return Err(AppError::Conflict("the sale was not completed".into()));
-    };
-    let record = (**sale).clone();
-
-    let new_events = events
-        .iter()
-        .map(NewEvent::from_domain)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(StoreError::from)?;
-    let mut append =
-        AppendRequest::new(format!("sale-{id}"), 0, new_events).with_metadata(metadata);
-    if let Some(key) = key.clone() {
-        append = append.with_idempotency(
-            key,
-            serde_json::to_value(&record).map_err(StoreError::from)?,
-        );
-    }
-    match store.append_in(&mut tx, &append).await {
-        Ok(_) => {}
-        Err(StoreError::IdempotencyRace { .. }) => {
-            drop(tx);
-            return Ok(Recorded {
-                record: replay_after_race(store, key).await?,
-                replayed: true,
-            });
-        }
-        Err(StoreError::Conflict { .. }) => {
-            return Err(AppError::Conflict(format!(
-                "a sale with id `{id}` already exists"
-            )));
-        }
-        Err(error) => return Err(error.into()),
-    }
-    sales::insert(&mut tx, &record)
+    // A client-chosen id already taken is not tried again: it names another sale.
+    let answer = store
+        .transact(&ring_up, key.as_ref(), false)
         .await
-        .map_err(StoreError::from)?;
-    tx.commit().await.map_err(StoreError::from)?;
-    tracing::info!(sale_id = %id, sale_number = %record.sale_number, total = %record.total, offline, "sale completed");
+        .map_err(|error| match error {
+            AppError::Store(StoreError::Conflict { .. }) => {
+                AppError::Conflict(format!("a sale with id `{id}` already exists"))
+            }
+            error => error,
+        })?;
+    if !answer.replayed {
+        let record = &answer.value;
+        tracing::info!(sale_id = %id, sale_number = %record.sale_number, total = %record.total, offline, "sale completed");
+    }
     Ok(Recorded {
-        record,
-        replayed: false,
+        record: answer.value,
+        replayed: answer.replayed,
     })
 }
 
-async fn replay_after_race(
-    store: &EventStore,
-    key: Option<IdempotencyKey>,
-) -> Result<SaleRecord, AppError> {
-    let replay = match &key {
-        Some(key) => store.find_idempotent(key).await?,
-        None => None,
-    };
-    let replay = replay
-        .ok_or_else(|| AppError::Conflict("the same sale is being recorded; retry".into()))?;
-    Ok(serde_json::from_value(replay.response).map_err(StoreError::from)?)
+/// A sale numbered and recorded in one transaction: the number is drawn there, so a
+/// sale that is not recorded leaves no gap.
+struct RingUp {
+    location_code: String,
+    metadata: EventMetadata,
+    /// The sale, its number still to draw.
+    sale: CompleteSale,
+    day: NaiveDate,
+}
+
+impl Transaction for RingUp {
+    type Output = SaleRecord;
+    type Error = AppError;
+
+    async fn run(
+        &self,
+        store: &EventStore,
+        tx: &mut PgConnection,
+    ) -> Result<Done<SaleRecord>, AppError> {
+        let sale_number = sale_numbers::next(
+            &mut *tx,
+            &self.sale.location_id,
+            &self.location_code,
+            self.day,
+        )
+        .await
+        .map_err(StoreError::from)?;
+        let complete = Complete(CompleteSale {
+            sale_number,
+            ..self.sale.clone()
+        });
+        let options = RunOptions {
+            expected_version: Some(0),
+            idempotency: None,
+            metadata: self.metadata.clone(),
+        };
+        let record = store.run_in(tx, &complete, &options).await?;
+        Ok(Done {
+            answer: record,
+            written: Some(complete.stream_id()),
+        })
+    }
+}
+
+/// Completing a new sale: its stream and its read-model row.
+struct Complete(CompleteSale);
+
+impl UseCase for Complete {
+    type Aggregate = Sale;
+    type Output = SaleRecord;
+    type Error = AppError;
+
+    fn stream_id(&self) -> String {
+        self.0.id.stream_id()
+    }
+
+    fn decide(&self, state: &Sale) -> Result<Vec<Event>, AppError> {
+        Ok(Sale::decide(
+            state,
+            &Command::Complete(Box::new(self.0.clone())),
+        )?)
+    }
+
+    async fn finish(
+        &self,
+        tx: &mut PgConnection,
+        decided: Decided<'_, Sale>,
+    ) -> Result<SaleRecord, AppError> {
+        let Some(Event::SaleCompleted { sale }) = decided.events.first() else {
+            return Err(AppError::Conflict("the sale was not completed".into()));
+        };
+        sales::insert(tx, sale).await.map_err(StoreError::from)?;
+        Ok((**sale).clone())
+    }
 }
 
 /// Each line's product from the catalog copy; unknown or discontinued ones name the line.

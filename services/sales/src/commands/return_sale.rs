@@ -49,7 +49,7 @@ pub async fn return_sale(
         reason: request.reason,
         returned_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
     });
-    let event = change_sale(store, &sale_id, &command, key.as_ref(), &metadata).await?;
+    let event = change_sale(store, sale_id, &command, key.as_ref(), &metadata).await?;
     tracing::info!(%sale_id, "sale returned");
     returned(event)
 }

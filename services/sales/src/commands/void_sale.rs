@@ -20,7 +20,7 @@ pub async fn void_sale(
         reason: reason.to_owned(),
         voided_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
     };
-    change_sale(store, &sale_id, &command, None, &metadata).await?;
+    change_sale(store, sale_id, &command, None, &metadata).await?;
     tracing::info!(%sale_id, "sale voided");
-    Ok(sale_id)
+    Ok(sale_id.to_string())
 }

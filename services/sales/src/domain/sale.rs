@@ -14,7 +14,8 @@ use super::returns::{ReturnError, ReturnRecord, ReturnSale, price_return};
 
 tillstream_kernel::typed_id!(
     /// A sale's id; a till may choose it (offline sales, idempotent retries).
-    SaleId
+    SaleId,
+    stream = "sale"
 );
 
 /// A line with its product resolved from the catalog copy.
