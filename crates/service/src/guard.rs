@@ -18,7 +18,7 @@ use tonic::Status;
 use tonic::transport::Endpoint;
 use tracing::Instrument;
 
-use crate::keys::{FetchKeys, RefreshingKeys, VerifyError, fetch_from_auth};
+use crate::{FetchKeys, RefreshingKeys, VerifyError, fetch_from_auth};
 use crate::{ServiceSettings, StartError};
 
 /// Wraps a service's gRPC routes so that every call is authenticated and authorized, with

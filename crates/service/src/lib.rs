@@ -2,16 +2,14 @@
 //! connect to its database (created and migrated) and to NATS (in the background: NATS
 //! being down never stops a service), report readiness, and stop on Ctrl-C or SIGTERM.
 
-pub mod addrs;
 pub mod copies;
 mod error;
 pub mod grpc;
 mod guard;
-mod keys;
 pub mod moments;
 mod process;
 mod settings;
-mod signals;
+mod start;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,10 +25,12 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::{AppError, RETRY_AFTER_METADATA};
 pub use guard::{guard, guard_with};
-pub use keys::{FetchKeys, RefreshingKeys, VerifyError, fetch_from_auth};
-pub use process::{run_main, serve_http, spawn_relay, without_nagle};
+pub use process::{run_main, serve_http, spawn_relay};
 pub use settings::{ServiceSettings, SettingsError};
-pub use signals::stop_on_signal;
+pub use start::Process;
+pub use tillstream_process::{
+    FetchKeys, RefreshingKeys, VerifyError, addrs, fetch_from_auth, stop_on_signal, without_nagle,
+};
 
 /// Why a service could not start.
 #[derive(Debug, thiserror::Error)]

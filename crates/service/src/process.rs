@@ -12,7 +12,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::{ServiceSettings, StartError, stop_on_signal};
+use tillstream_process::{listen, serve_until_signal, without_nagle};
+
+use crate::{ServiceSettings, StartError};
 
 /// The whole of a service's `main`: logs, settings from the environment (exit code 2 and the
 /// variable named when one is wrong), the listener, Ctrl-C/SIGTERM, then `serve`.
@@ -29,24 +31,11 @@ where
             return ExitCode::from(2);
         }
     };
-    let listener = match TcpListener::bind(settings.addr).await {
+    let listener = match listen(settings.addr).await {
         Ok(listener) => listener,
-        Err(error) => {
-            tracing::error!(%error, addr = %settings.addr, "cannot listen");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
-    let code = match serve(settings, listener, shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "stopped");
-            ExitCode::FAILURE
-        }
-    };
-    tillstream_telemetry::flush_traces();
-    code
+    serve_until_signal(|shutdown| serve(settings, listener, shutdown)).await
 }
 
 /// Starts the service's relay: its store to `<prefix>_<service>`.
@@ -82,20 +71,4 @@ pub async fn serve_http(
         let _ = task.await;
     }
     Ok(())
-}
-
-/// `listener` with `TCP_NODELAY` on every connection. gRPC answers in several small writes
-/// (headers, data, trailers); with Nagle's algorithm against the client's delayed ACK each
-/// call waited ~40 ms for nothing.
-pub fn without_nagle(
-    listener: TcpListener,
-) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
-    use axum::serve::ListenerExt;
-    listener.tap_io(set_nodelay as fn(&mut tokio::net::TcpStream))
-}
-
-fn set_nodelay(stream: &mut tokio::net::TcpStream) {
-    if let Err(error) = stream.set_nodelay(true) {
-        tracing::debug!(%error, "cannot set TCP_NODELAY");
-    }
 }

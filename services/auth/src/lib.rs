@@ -15,9 +15,7 @@ use std::sync::Arc;
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::{EventMetadata, EventStore};
 use tillstream_proto::auth::v1::auth_service_server::AuthServiceServer;
-use tillstream_service::{
-    FetchKeys, connect_database, connect_nats, guard_with, serve_http, spawn_relay, standard_probe,
-};
+use tillstream_service::{FetchKeys, Process, guard_with};
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -91,17 +89,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
-    let pool = connect_database(&settings, &MIGRATOR).await?;
-    let store = EventStore::new(pool.clone());
-    let nats = connect_nats(&settings).await?;
+    let mut process = Process::connect(settings, &MIGRATOR, shutdown).await?;
+    let store = process.store.clone();
     if let Some(password) = bootstrap(&store, options).await? {
         // Printed once, to the console only, never logged.
         println!("tillstream: created user `admin` with password {password}");
     }
-
-    let relay = spawn_relay(&store, &nats, Arc::new(AuthWire), &settings, &shutdown);
+    process.relay(Arc::new(AuthWire));
+    // Auth verifies tokens with its own keys, read from its database, not fetched from
+    // itself.
     let own_keys: FetchKeys = {
-        let pool = pool.clone();
+        let pool = process.pool.clone();
         Arc::new(move || {
             let pool = pool.clone();
             Box::pin(async move {
@@ -111,16 +109,9 @@ pub async fn serve(
         })
     };
     let grpc = tonic::service::Routes::new(AuthServiceServer::new(AuthApi { store }));
-    let probe = standard_probe(pool, &MIGRATOR, nats);
-    serve_http(
-        SERVICE,
-        listener,
-        guard_with(grpc.into_axum_router(), own_keys),
-        probe,
-        shutdown,
-        vec![relay],
-    )
-    .await
+    process
+        .serve(listener, guard_with(grpc.into_axum_router(), own_keys))
+        .await
 }
 
 /// What auth needs before it can answer: its signing key (the configured one installed, or

@@ -12,10 +12,9 @@ pub mod projections;
 use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
-use tillstream_eventstore::EventStore;
 use tillstream_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
+use tillstream_service::Process;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tillstream_service::{connect_database, connect_nats, serve_http, spawn_relay, standard_probe};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -40,34 +39,20 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
-    let pool = connect_database(&settings, &MIGRATOR).await?;
-    let store = EventStore::new(pool.clone());
-    let nats = connect_nats(&settings).await?;
-    let relay = spawn_relay(&store, &nats, Arc::new(CatalogWire), &settings, &shutdown);
+    let mut process = Process::connect(settings, &MIGRATOR, shutdown).await?;
+    process.relay(Arc::new(CatalogWire));
     let wake_imports = Arc::new(Notify::new());
-    let imports = tokio::spawn(commands::imports::run_worker(
-        store.clone(),
-        settings.currency,
-        wake_imports.clone(),
-        shutdown.child_token(),
-    ));
+    let (store, currency) = (process.store.clone(), process.settings.currency);
+    let wake = wake_imports.clone();
+    process.spawn(|stop| commands::imports::run_worker(store.clone(), currency, wake, stop));
     let api = CatalogApi {
         store,
-        currency: settings.currency,
+        currency,
         wake_imports,
     };
     // A CSV import may be 20 MB.
     let grpc = tonic::service::Routes::new(
         CatalogServiceServer::new(api).max_decoding_message_size(IMPORT_MESSAGE_LIMIT),
     );
-    let probe = standard_probe(pool, &MIGRATOR, nats);
-    serve_http(
-        SERVICE,
-        listener,
-        tillstream_service::guard(grpc.into_axum_router(), &settings)?,
-        probe,
-        shutdown,
-        vec![relay, imports],
-    )
-    .await
+    process.serve_grpc(listener, grpc).await
 }

@@ -9,12 +9,12 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tillstream_access::matrix::{self, Access};
 use tillstream_access::{Claims, TokenError};
-use tillstream_service::{RefreshingKeys, VerifyError};
+use tillstream_process::{RefreshingKeys, VerifyError};
 
 use crate::AppState;
 use crate::error::ApiError;
 
-/// Auth's key set as the gateway sees it; see `tillstream_service::RefreshingKeys`.
+/// Auth's key set as the gateway sees it; see `tillstream_process::RefreshingKeys`.
 pub type KeyCache = RefreshingKeys;
 
 /// The claims of a valid `token`, or the answer for a client whose token is not.

@@ -3,7 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tillstream_service::grpc::field_of;
+use tillstream_process::field::field_of;
 use tonic::Code;
 
 use crate::trace::current_trace_id;
@@ -218,7 +218,7 @@ impl IntoResponse for ApiError {
 
 #[cfg(test)]
 mod tests {
-    use tillstream_service::grpc::status_with_field;
+    use tillstream_process::field::status_with_field;
 
     use super::*;
 

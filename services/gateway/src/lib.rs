@@ -20,7 +20,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::routing::{get, patch, post};
-use tillstream_service::stop_on_signal;
+use tillstream_process::{listen, serve_until_signal};
 use tillstream_telemetry::{Dependency, Probe, install_metrics, ops_router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -52,7 +52,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(settings: &GatewaySettings) -> Self {
         let upstreams = Upstreams::connect_lazy(&settings.upstreams);
-        let keys = KeyCache::fetching(tillstream_service::fetch_from_auth(upstreams.auth.clone()));
+        let keys = KeyCache::fetching(tillstream_process::fetch_from_auth(upstreams.auth.clone()));
         let cors_origins = settings
             .cors_origins
             .iter()
@@ -250,7 +250,7 @@ pub async fn serve_all(
                 .map_err(std::io::Error::other)?;
             tracing::info!(service = SERVICE, addr = %listener.local_addr()?, "gRPC listening");
             let serving = axum::serve(
-                tillstream_service::without_nagle(listener),
+                tillstream_process::without_nagle(listener),
                 app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
             )
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());
@@ -260,7 +260,7 @@ pub async fn serve_all(
     let app = router(state);
     tracing::info!(service = SERVICE, addr = %http.local_addr()?, "listening");
     let rest = axum::serve(
-        tillstream_service::without_nagle(http),
+        tillstream_process::without_nagle(http),
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -282,29 +282,12 @@ pub async fn run_main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match tokio::net::TcpListener::bind(settings.http_addr).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            tracing::error!(%error, addr = %settings.http_addr, "cannot listen");
-            return ExitCode::FAILURE;
-        }
+    let (listener, grpc) = match (
+        listen(settings.http_addr).await,
+        listen(settings.grpc_addr).await,
+    ) {
+        (Ok(http), Ok(grpc)) => (http, grpc),
+        (Err(code), _) | (_, Err(code)) => return code,
     };
-    let grpc = match tokio::net::TcpListener::bind(settings.grpc_addr).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            tracing::error!(%error, addr = %settings.grpc_addr, "cannot listen");
-            return ExitCode::FAILURE;
-        }
-    };
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
-    let code = match serve_all(settings, listener, Some(grpc), shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "stopped");
-            ExitCode::FAILURE
-        }
-    };
-    tillstream_telemetry::flush_traces();
-    code
+    serve_until_signal(|shutdown| serve_all(settings, listener, Some(grpc), shutdown)).await
 }

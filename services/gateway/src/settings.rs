@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use tillstream_service::addrs;
+use tillstream_process::addrs;
 
 use crate::upstream::UpstreamAddrs;
 

@@ -3,7 +3,7 @@
 //! every call carries, and each service's readiness.
 
 use std::time::Duration;
-use tillstream_service::addrs::HostPort;
+use tillstream_process::addrs::HostPort;
 
 use axum::http::{self, StatusCode};
 use tonic::transport::{Channel, Endpoint};

@@ -19,7 +19,7 @@ use tower::ServiceExt;
 const SIGNER: TestSigner = TestSigner::new("test-key", [9; 32]);
 
 fn app() -> axum::Router {
-    let nowhere: tillstream_service::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
+    let nowhere: tillstream_process::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
     let upstreams = Upstreams::connect_lazy(&UpstreamAddrs {
         catalog: nowhere.clone(),
         inventory: nowhere.clone(),

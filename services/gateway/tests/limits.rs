@@ -20,7 +20,7 @@ use tower::ServiceExt;
 const SIGNER: TestSigner = TestSigner::new("test-key", [7; 32]);
 
 fn app(limits: RateLimits) -> axum::Router {
-    let nowhere: tillstream_service::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
+    let nowhere: tillstream_process::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
     let upstreams = Upstreams::connect_lazy(&UpstreamAddrs {
         catalog: nowhere.clone(),
         inventory: nowhere.clone(),

@@ -72,7 +72,7 @@ const SERVED_NOW: &[&str] = &[
 
 fn app() -> axum::Router {
     // Nothing listens on port 1: a call that got past the access check would be a 503.
-    let nowhere: tillstream_service::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
+    let nowhere: tillstream_process::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
     let upstreams = Upstreams::connect_lazy(&UpstreamAddrs {
         catalog: nowhere.clone(),
         inventory: nowhere.clone(),

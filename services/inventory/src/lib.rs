@@ -14,13 +14,9 @@ pub mod projections;
 use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
-use tillstream_eventstore::EventStore;
-use tillstream_messaging::ConsumerConfig;
 use tillstream_proto::inventory::v1::inventory_service_server::InventoryServiceServer;
+use tillstream_service::Process;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tillstream_service::{
-    connect_database, connect_nats, run_consumer, serve_http, spawn_relay, standard_probe,
-};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -43,40 +39,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
-    let pool = connect_database(&settings, &MIGRATOR).await?;
-    let store = EventStore::new(pool.clone());
-    let nats = connect_nats(&settings).await?;
-    let naming = &settings.naming;
-    let catalog = ConsumerConfig::new(naming.clone(), SERVICE, "catalog", "catalog");
-    let sales = ConsumerConfig::new(naming.clone(), SERVICE, "sales", "sales");
-    let tasks = vec![
-        spawn_relay(&store, &nats, Arc::new(InventoryWire), &settings, &shutdown),
-        tokio::spawn(run_consumer(
-            pool.clone(),
-            nats.clone(),
-            catalog,
-            CatalogProducts,
-            shutdown.child_token(),
-        )),
-        tokio::spawn(run_consumer(
-            pool.clone(),
-            nats.clone(),
-            sales,
-            SalesMovements {
-                store: store.clone(),
-            },
-            shutdown.child_token(),
-        )),
-    ];
+    let mut process = Process::connect(settings, &MIGRATOR, shutdown).await?;
+    let store = process.store.clone();
+    process.relay(Arc::new(InventoryWire));
+    process.consume("catalog", "catalog", CatalogProducts);
+    process.consume(
+        "sales",
+        "sales",
+        SalesMovements {
+            store: store.clone(),
+        },
+    );
     let grpc = tonic::service::Routes::new(InventoryServiceServer::new(InventoryApi { store }));
-    let probe = standard_probe(pool, &MIGRATOR, nats);
-    serve_http(
-        SERVICE,
-        listener,
-        tillstream_service::guard(grpc.into_axum_router(), &settings)?,
-        probe,
-        shutdown,
-        tasks,
-    )
-    .await
+    process.serve_grpc(listener, grpc).await
 }

@@ -14,13 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use tillstream_eventstore::EventStore;
-use tillstream_messaging::ConsumerConfig;
 use tillstream_proto::ledger::v1::ledger_service_server::LedgerServiceServer;
+use tillstream_service::Process;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tillstream_service::{
-    connect_database, connect_nats, run_consumer, serve_http, spawn_relay, standard_probe,
-};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -49,56 +45,27 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
-    let pool = connect_database(&settings, &MIGRATOR).await?;
-    let store = EventStore::new(pool.clone());
-    let nats = connect_nats(&settings).await?;
-    let naming = &settings.naming;
-    let sales = ConsumerConfig::new(naming.clone(), SERVICE, "sales", "sales");
-    let mut movements = ConsumerConfig::new(naming.clone(), SERVICE, "inventory", "inventory");
-    movements.filter_subject = Some(naming.aggregate_subjects("inventory", "stock"));
-    let inventory = InventoryPostings {
-        store: store.clone(),
-        currency: settings.currency,
-    };
+    let mut process = Process::connect(settings, &MIGRATOR, shutdown).await?;
+    let store = process.store.clone();
+    let currency = process.settings.currency;
     let reconciler = Reconciler {
-        pool: pool.clone(),
-        js: async_nats::jetstream::new(nats.clone()),
-        naming: naming.clone(),
+        pool: process.pool.clone(),
+        js: async_nats::jetstream::new(process.nats.clone()),
+        naming: process.settings.naming.clone(),
         grace: RECONCILE_GRACE,
     };
-    let tasks = vec![
-        tokio::spawn(reconciler.run(RECONCILE_EVERY, shutdown.child_token())),
-        spawn_relay(&store, &nats, Arc::new(LedgerWire), &settings, &shutdown),
-        tokio::spawn(run_consumer(
-            pool.clone(),
-            nats.clone(),
-            sales,
-            SalesPostings {
-                store: store.clone(),
-                currency: settings.currency,
-            },
-            shutdown.child_token(),
-        )),
-        tokio::spawn(run_consumer(
-            pool.clone(),
-            nats.clone(),
-            movements,
-            inventory,
-            shutdown.child_token(),
-        )),
-    ];
-    let grpc = tonic::service::Routes::new(LedgerServiceServer::new(LedgerApi {
-        store,
-        currency: settings.currency,
-    }));
-    let probe = standard_probe(pool, &MIGRATOR, nats);
-    serve_http(
-        SERVICE,
-        listener,
-        tillstream_service::guard(grpc.into_axum_router(), &settings)?,
-        probe,
-        shutdown,
-        tasks,
-    )
-    .await
+    process.spawn(|stop| reconciler.run(RECONCILE_EVERY, stop));
+    process.relay(Arc::new(LedgerWire));
+    let postings = SalesPostings {
+        store: store.clone(),
+        currency,
+    };
+    process.consume("sales", "sales", postings);
+    let costs = InventoryPostings {
+        store: store.clone(),
+        currency,
+    };
+    process.consume_aggregate("inventory", "inventory", "stock", costs);
+    let grpc = tonic::service::Routes::new(LedgerServiceServer::new(LedgerApi { store, currency }));
+    process.serve_grpc(listener, grpc).await
 }

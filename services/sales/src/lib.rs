@@ -15,13 +15,10 @@ use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::EventStore;
-use tillstream_messaging::ConsumerConfig;
 use tillstream_projection::{ProjectionRunner, RunnerConfig};
 use tillstream_proto::sales::v1::sales_service_server::SalesServiceServer;
+use tillstream_service::Process;
 pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tillstream_service::{
-    connect_database, connect_nats, run_consumer, serve_http, spawn_relay, standard_probe,
-};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -59,56 +56,20 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
-    let pool = connect_database(&settings, &MIGRATOR).await?;
-    let store = EventStore::new(pool.clone());
-    let nats = connect_nats(&settings).await?;
-    let naming = &settings.naming;
-    let catalog = ConsumerConfig::new(naming.clone(), SERVICE, "catalog", "catalog");
-    let mut locations = ConsumerConfig::new(naming.clone(), SERVICE, "locations", "inventory");
-    locations.filter_subject = Some(naming.aggregate_subjects("inventory", "location"));
-    let ledger = ConsumerConfig::new(naming.clone(), SERVICE, "ledger", "ledger");
-    let tasks = vec![
-        spawn_relay(&store, &nats, Arc::new(SalesWire), &settings, &shutdown),
-        tokio::spawn(run_consumer(
-            pool.clone(),
-            nats.clone(),
-            catalog,
-            CatalogProducts,
-            shutdown.child_token(),
-        )),
-        tokio::spawn(run_consumer(
-            pool.clone(),
-            nats.clone(),
-            locations,
-            Locations,
-            shutdown.child_token(),
-        )),
-        tokio::spawn(run_consumer(
-            pool.clone(),
-            nats.clone(),
-            ledger,
-            LedgerEntries,
-            shutdown.child_token(),
-        )),
-        tokio::spawn(product_sales(store.clone()).run(shutdown.child_token())),
-        tokio::spawn(projections::pending::watch(
-            pool.clone(),
-            shutdown.child_token(),
-        )),
-    ];
+    let mut process = Process::connect(settings, &MIGRATOR, shutdown).await?;
+    let store = process.store.clone();
+    let pool = process.pool.clone();
+    process.relay(Arc::new(SalesWire));
+    process.consume("catalog", "catalog", CatalogProducts);
+    process.consume_aggregate("locations", "inventory", "location", Locations);
+    process.consume("ledger", "ledger", LedgerEntries);
+    let analytics = product_sales(store.clone());
+    process.spawn(|stop| analytics.run(stop));
+    process.spawn(|stop| projections::pending::watch(pool, stop));
     let policy = PricingPolicy {
-        currency: settings.currency,
-        prices_include_tax: settings.prices_include_tax,
+        currency: process.settings.currency,
+        prices_include_tax: process.settings.prices_include_tax,
     };
     let grpc = tonic::service::Routes::new(SalesServiceServer::new(SalesApi { store, policy }));
-    let probe = standard_probe(pool, &MIGRATOR, nats);
-    serve_http(
-        SERVICE,
-        listener,
-        tillstream_service::guard(grpc.into_axum_router(), &settings)?,
-        probe,
-        shutdown,
-        tasks,
-    )
-    .await
+    process.serve_grpc(listener, grpc).await
 }

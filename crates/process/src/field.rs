@@ -1,0 +1,37 @@
+//! The request field a gRPC status is about: named by a service, read by the gateway, which
+//! turns it into the JSON error's `details`.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The metadata key that names the request field an error is about.
+pub const FIELD_METADATA: &str = "tillstream-field";
+
+/// A status naming `field` twice: as a standard `google.rpc.BadRequest` field violation in
+/// the status details (what gRPC clients of the gateway read, with `tonic-types` or any
+/// richer-error library), and in the metadata entry (what the gateway maps to JSON).
+pub fn status_with_field(code: Code, field: Option<&str>, message: impl Into<String>) -> Status {
+    let message = message.into();
+    let mut status = match field {
+        Some(field) => Status::with_error_details(
+            code,
+            message.clone(),
+            ErrorDetails::with_bad_request_violation(field, message),
+        ),
+        None => Status::new(code, message),
+    };
+    if let Some(field) = field
+        && let Ok(value) = field.parse()
+    {
+        status.metadata_mut().insert(FIELD_METADATA, value);
+    }
+    status
+}
+
+/// The field named in a status, if any.
+pub fn field_of(status: &Status) -> Option<&str> {
+    status
+        .metadata()
+        .get(FIELD_METADATA)
+        .and_then(|v| v.to_str().ok())
+}

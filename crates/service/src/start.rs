@@ -1,0 +1,138 @@
+//! A service process put together the same way in every service: its database and NATS,
+//! its relay, its consumers and background tasks, then gRPC with the operations endpoints
+//! until shutdown. A service's `serve` says only what is its own.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use tillstream_eventstore::EventStore;
+use tillstream_messaging::{ConsumerConfig, Handler, WireFormat};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    ServiceSettings, StartError, connect_database, connect_nats, run_consumer, serve_http,
+    spawn_relay, standard_probe,
+};
+
+/// A service's connections and the tasks it runs beside its API.
+#[derive(Debug)]
+pub struct Process {
+    pub pool: PgPool,
+    pub store: EventStore,
+    pub nats: async_nats::Client,
+    pub settings: ServiceSettings,
+    migrator: &'static Migrator,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Process {
+    /// Connects to the service's database (created and migrated with `migrator`) and to
+    /// NATS (in the background).
+    pub async fn connect(
+        settings: ServiceSettings,
+        migrator: &'static Migrator,
+        shutdown: CancellationToken,
+    ) -> Result<Self, StartError> {
+        let pool = connect_database(&settings, migrator).await?;
+        let nats = connect_nats(&settings).await?;
+        Ok(Process {
+            store: EventStore::new(pool.clone()),
+            pool,
+            nats,
+            settings,
+            migrator,
+            shutdown,
+            tasks: Vec::new(),
+        })
+    }
+
+    /// Relays the store's events to `<prefix>_<service>`, encoded by `wire`.
+    pub fn relay(&mut self, wire: Arc<dyn WireFormat>) {
+        let relay = spawn_relay(
+            &self.store,
+            &self.nats,
+            wire,
+            &self.settings,
+            &self.shutdown,
+        );
+        self.tasks.push(relay);
+    }
+
+    /// Consumes every event of `source` with `handler`, as the durable consumer `name`.
+    pub fn consume<H: Handler>(&mut self, name: &str, source: &str, handler: H) {
+        let config = ConsumerConfig::new(
+            self.settings.naming.clone(),
+            self.settings.service,
+            name,
+            source,
+        );
+        self.consume_with(config, handler);
+    }
+
+    /// Consumes only the events of `source`'s `aggregate` streams (its locations, its
+    /// stock items) with `handler`.
+    pub fn consume_aggregate<H: Handler>(
+        &mut self,
+        name: &str,
+        source: &str,
+        aggregate: &str,
+        handler: H,
+    ) {
+        let naming = &self.settings.naming;
+        let mut config = ConsumerConfig::new(naming.clone(), self.settings.service, name, source);
+        config.filter_subject = Some(naming.aggregate_subjects(source, aggregate));
+        self.consume_with(config, handler);
+    }
+
+    fn consume_with<H: Handler>(&mut self, config: ConsumerConfig, handler: H) {
+        let consumer = run_consumer(
+            self.pool.clone(),
+            self.nats.clone(),
+            config,
+            handler,
+            self.shutdown.child_token(),
+        );
+        self.tasks.push(tokio::spawn(consumer));
+    }
+
+    /// Runs `task` (given a token cancelled at shutdown) beside the API; shutdown waits
+    /// for it.
+    pub fn spawn<F, Fut>(&mut self, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks
+            .push(tokio::spawn(task(self.shutdown.child_token())));
+    }
+
+    /// Serves `grpc`, guarded by the verified token of every call, until shutdown.
+    pub async fn serve_grpc(
+        self,
+        listener: TcpListener,
+        grpc: tonic::service::Routes,
+    ) -> Result<(), StartError> {
+        let guarded = crate::guard(grpc.into_axum_router(), &self.settings)?;
+        self.serve(listener, guarded).await
+    }
+
+    /// Serves `api` (already guarded) and the operations endpoints until shutdown, drains
+    /// in-flight requests, then waits for the tasks.
+    pub async fn serve(self, listener: TcpListener, api: axum::Router) -> Result<(), StartError> {
+        let probe = standard_probe(self.pool, self.migrator, self.nats);
+        serve_http(
+            self.settings.service,
+            listener,
+            api,
+            probe,
+            self.shutdown,
+            self.tasks,
+        )
+        .await
+    }
+}
