@@ -38,6 +38,9 @@ impl Process {
         migrator: &'static Migrator,
         shutdown: CancellationToken,
     ) -> Result<Self, StartError> {
+        // The recorder first: a gauge the relay or a consumer sets before it exists is lost
+        // until its next report, fifteen seconds on.
+        tillstream_telemetry::install_metrics();
         let pool = connect_database(&settings, migrator).await?;
         let nats = connect_nats(&settings).await?;
         Ok(Process {

@@ -8,10 +8,12 @@ pub mod grpc;
 mod nats;
 mod postgres;
 pub mod sales_events;
+mod stack;
 
 pub use database::TestDatabase;
 pub use nats::{PrivateNats, TestPrefix, free_port, nats_url};
 pub use postgres::PrivatePostgres;
+pub use stack::TestStack;
 
 /// A name no other test run will pick: lower-case, safe as a database name, a subject
 /// token and a stream name.

@@ -36,6 +36,40 @@ impl TestPrefix {
             url,
         }
     }
+
+    /// Waits until `service`'s durable consumer `name` of `source`'s events has every
+    /// message delivered and acknowledged: whatever it was sent, it has done. The
+    /// condition to wait on before asserting that nothing more happens (no fixed sleep).
+    pub async fn consumer_settled(&self, service: &str, name: &str, source: &str) {
+        let naming = match tillstream_messaging::Naming::new(self.prefix.clone()) {
+            Ok(naming) => naming,
+            Err(error) => panic!("a test prefix that is no subject token: {error}"),
+        };
+        let (stream, durable) = (
+            naming.service_stream(source),
+            naming.consumer(service, name),
+        );
+        let client = match async_nats::connect(&self.url).await {
+            Ok(client) => client,
+            Err(error) => panic!("NATS at {}: {error}", self.url),
+        };
+        let js = async_nats::jetstream::new(client);
+        crate::eventually(
+            &format!("{durable} has acknowledged everything"),
+            || async {
+                let mut consumer: async_nats::jetstream::consumer::PullConsumer = js
+                    .get_stream(&stream)
+                    .await
+                    .ok()?
+                    .get_consumer(&durable)
+                    .await
+                    .ok()?;
+                let info = consumer.info().await.ok()?;
+                (info.num_pending == 0 && info.num_ack_pending == 0).then_some(())
+            },
+        )
+        .await;
+    }
 }
 
 impl Default for TestPrefix {

@@ -1,11 +1,10 @@
 //! Passwords rehashed with current parameters, key rotation and configured signing keys.
 
 use jsonwebtoken::jwk::JwkSet;
-use tillstream_auth::{DEFAULT_ADDR, SERVICE, Settings, serve};
+use tillstream_auth::{SERVICE, serve};
 use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
-use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
-use tokio_util::sync::CancellationToken;
+use tillstream_test_support::{TestStack, eventually};
 
 use crate::{Running, as_user, login, start};
 
@@ -23,7 +22,7 @@ async fn a_password_hashed_with_old_parameters_is_rehashed_at_login() {
         .unwrap()
         .to_string();
     assert!(needs_rehash(&old));
-    let pool = auth._db.pool(1).await.unwrap();
+    let pool = auth.services.database(SERVICE).await;
     sqlx::query("UPDATE users SET password_hash = $1 WHERE username = 'carol'")
         .bind(&old)
         .execute(&pool)
@@ -72,7 +71,7 @@ async fn jwks_kids(auth: &mut Running) -> Vec<String> {
 async fn after_a_rotation_the_new_key_signs_and_the_old_verifies_until_its_tokens_expire() {
     let mut auth = start().await;
     let before = auth.admin().await;
-    let pool = auth._db.pool(1).await.unwrap();
+    let pool = auth.services.database(SERVICE).await;
     let rotated = tillstream_auth::keys::rotate(&pool).await.unwrap();
     let after = auth.admin().await;
     assert_eq!(kid_of(&after), rotated.kid);
@@ -114,27 +113,18 @@ async fn after_a_rotation_the_new_key_signs_and_the_old_verifies_until_its_token
 
 #[tokio::test]
 async fn a_configured_signing_key_signs_under_a_kid_derived_from_it() {
-    let prefix = TestPrefix::new();
-    let settings = Settings::from_lookup(
-        SERVICE,
-        DEFAULT_ADDR,
-        stack_env(&prefix.prefix, &unique_name("tst")),
-    )
-    .unwrap();
-    let _db = TestDatabase {
-        server_url: settings.database_url.clone(),
-        name: settings.database.clone(),
-    };
+    let mut services = TestStack::new();
     let seed = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
     let expected = tillstream_auth::keys::parse_configured(seed).unwrap().kid;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    let options = tillstream_auth::AuthOptions {
-        admin_password: Some("correct horse battery".into()),
-        signing_key: Some(seed.into()),
-    };
-    tokio::spawn(serve(settings, options, listener, stop.clone()));
+    let url = services
+        .start(SERVICE, |settings, listener, stop| {
+            let options = tillstream_auth::AuthOptions {
+                admin_password: Some("correct horse battery".into()),
+                signing_key: Some(seed.into()),
+            };
+            serve(settings, options, listener, stop)
+        })
+        .await;
     let mut client = eventually("auth answers", || {
         let url = url.clone();
         async move { AuthServiceClient::connect(url).await.ok() }
@@ -154,5 +144,4 @@ async fn a_configured_signing_key_signs_under_a_kid_derived_from_it() {
     assert_eq!(kid_of(&tokens.access_token), expected);
     assert!(expected.starts_with("cfg-"));
     client.get_jwks(pb::GetJwksRequest {}).await.unwrap();
-    stop.cancel();
 }

@@ -5,12 +5,11 @@
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use tillstream_access::Claims;
-use tillstream_auth::{DEFAULT_ADDR, SERVICE, Settings, serve};
+use tillstream_auth::{AuthOptions, SERVICE, serve};
 use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
 use tillstream_service::grpc::field_of;
-use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
-use tokio_util::sync::CancellationToken;
+use tillstream_test_support::{TestStack, eventually};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -19,38 +18,17 @@ mod sessions;
 
 struct Running {
     client: AuthServiceClient<Channel>,
-    stop: CancellationToken,
-    _prefix: TestPrefix,
-    _db: TestDatabase,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+    services: TestStack,
 }
 
 async fn start() -> Running {
-    let prefix = TestPrefix::new();
-    let settings = Settings::from_lookup(
-        SERVICE,
-        DEFAULT_ADDR,
-        stack_env(&prefix.prefix, &unique_name("tst")),
-    )
-    .unwrap();
-    let db = TestDatabase {
-        server_url: settings.database_url.clone(),
-        name: settings.database.clone(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    tokio::spawn(serve(
-        settings,
-        tillstream_auth::AuthOptions::with_admin_password("correct horse battery"),
-        listener,
-        stop.clone(),
-    ));
+    let mut services = TestStack::new();
+    let url = services
+        .start(SERVICE, |settings, listener, stop| {
+            let options = AuthOptions::with_admin_password("correct horse battery");
+            serve(settings, options, listener, stop)
+        })
+        .await;
     let client = eventually("auth answers", || {
         let url = url.clone();
         async move {
@@ -60,12 +38,7 @@ async fn start() -> Running {
         }
     })
     .await;
-    Running {
-        client,
-        stop,
-        _prefix: prefix,
-        _db: db,
-    }
+    Running { client, services }
 }
 
 fn login(username: &str, password: &str) -> pb::LoginRequest {

@@ -3,89 +3,48 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use async_nats::jetstream;
 use prost::Message;
-use tillstream_catalog::{DEFAULT_ADDR, SERVICE, Settings, serve};
+use tillstream_catalog::{SERVICE, serve};
 use tillstream_messaging::{Naming, headers};
 use tillstream_proto::catalog::v1 as pb;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
-use tillstream_test_support::grpc::{Authed, connect_as_admin};
-use tillstream_test_support::{TestDatabase, TestPrefix, unique_name};
-use tokio_util::sync::CancellationToken;
+use tillstream_test_support::grpc::Authed;
+use tillstream_test_support::{TestStack, eventually};
 use tonic::Code;
 
 struct Running {
     client: CatalogServiceClient<Authed>,
-    addr: SocketAddr,
+    url: String,
     naming: Naming,
-    stop: CancellationToken,
-    _prefix: TestPrefix,
-    /// The catalog creates its database itself; the fixture drops it after the test.
-    _db: TestDatabase,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+    /// The catalog's database, prefix and shutdown, cleaned up after the test.
+    _services: TestStack,
 }
 
 async fn start() -> Running {
-    let prefix = TestPrefix::new();
-    let db_prefix = unique_name("tst");
-    let lookup = {
-        let prefix = prefix.prefix.clone();
-        let db_prefix = db_prefix.clone();
-        move |name: &str| match name {
-            "TILLSTREAM_SUBJECT_PREFIX" => Some(prefix.clone()),
-            "TILLSTREAM_DB_PREFIX" => Some(db_prefix.clone()),
-            "TILLSTREAM_DATABASE_URL" => Some(tillstream_test_support::database_server_url()),
-            "TILLSTREAM_NATS_URL" => Some(tillstream_test_support::nats_url()),
-            "TILLSTREAM_JWKS" => Some(tillstream_test_support::grpc::test_jwks()),
-            _ => None,
-        }
-    };
-    let settings = Settings::from_lookup(SERVICE, DEFAULT_ADDR, lookup).unwrap();
-    let db = TestDatabase {
-        server_url: settings.database_url.clone(),
-        name: settings.database.clone(),
-    };
-    let naming = settings.naming.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let stop = CancellationToken::new();
-    tokio::spawn(serve(settings, listener, stop.clone()));
-    let client = connect(addr).await;
-    Running {
-        client,
-        addr,
-        naming,
-        stop,
-        _prefix: prefix,
-        _db: db,
-    }
-}
-
-async fn connect(addr: SocketAddr) -> CatalogServiceClient<Authed> {
-    for _ in 0..100 {
-        if let Some(channel) = connect_as_admin(format!("http://{addr}")).await {
-            let client = CatalogServiceClient::new(channel);
-            // Connected is not ready: wait until a call is answered.
-            let mut probe = client.clone();
-            if probe
+    let mut services = TestStack::new();
+    let url = services.start(SERVICE, serve).await;
+    let channel = services.admin(&url).await;
+    // Connected is not ready: wait until a call is answered.
+    let client = eventually("the catalog answers", || {
+        let mut client = CatalogServiceClient::new(channel.clone());
+        async move {
+            client
                 .get_product(pb::GetProductRequest { id: "none".into() })
                 .await
                 .is_err_and(|s| s.code() == Code::NotFound)
-            {
-                return client;
-            }
+                .then_some(client)
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    })
+    .await;
+    Running {
+        client,
+        naming: services.naming(),
+        url,
+        _services: services,
     }
-    panic!("the catalog never answered on {addr}");
 }
 
 #[tokio::test]
@@ -95,7 +54,7 @@ async fn the_service_checks_the_callers_token_and_role_itself() {
     use tillstream_test_support::grpc::authed;
 
     let catalog = start().await;
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", catalog.addr))
+    let channel = tonic::transport::Channel::from_shared(catalog.url.clone())
         .unwrap()
         .connect()
         .await

@@ -16,56 +16,22 @@ use tillstream_proto::catalog::v1 as catalog;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tillstream_proto::inventory::v1 as pb;
 use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
-use tillstream_service::ServiceSettings;
 use tillstream_test_support::grpc::{Authed, connect_as_admin};
-use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
-use tokio_util::sync::CancellationToken;
+use tillstream_test_support::{TestStack, eventually};
 use tonic::Code;
 
 struct Stack {
     catalog: CatalogServiceClient<Authed>,
     inventory: InventoryServiceClient<Authed>,
-    stop: CancellationToken,
-    prefix: TestPrefix,
-    _dbs: Vec<TestDatabase>,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-fn settings(service: &'static str, prefix: &str, db_prefix: &str) -> ServiceSettings {
-    ServiceSettings::from_lookup(service, "127.0.0.1:0", stack_env(prefix, db_prefix)).unwrap()
+    services: TestStack,
 }
 
 async fn start() -> Stack {
-    let prefix = TestPrefix::new();
-    let db_prefix = unique_name("tst");
-    let stop = CancellationToken::new();
-    let catalog_settings = settings("catalog", &prefix.prefix, &db_prefix);
-    let inventory_settings = settings("inventory", &prefix.prefix, &db_prefix);
-    let dbs = [&catalog_settings, &inventory_settings]
-        .map(|s| TestDatabase {
-            server_url: s.database_url.clone(),
-            name: s.database.clone(),
-        })
-        .into();
-    let catalog_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let inventory_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let catalog_url = format!("http://{}", catalog_listener.local_addr().unwrap());
-    let inventory_url = format!("http://{}", inventory_listener.local_addr().unwrap());
-    tokio::spawn(tillstream_catalog::serve(
-        catalog_settings,
-        catalog_listener,
-        stop.clone(),
-    ));
-    tokio::spawn(tillstream_inventory::serve(
-        inventory_settings,
-        inventory_listener,
-        stop.clone(),
-    ));
+    let mut services = TestStack::new();
+    let catalog_url = services.start("catalog", tillstream_catalog::serve).await;
+    let inventory_url = services
+        .start("inventory", tillstream_inventory::serve)
+        .await;
     let inventory = eventually("the service answers", || async {
         let mut client =
             InventoryServiceClient::new(connect_as_admin(inventory_url.clone()).await?);
@@ -89,9 +55,7 @@ async fn start() -> Stack {
     Stack {
         catalog,
         inventory,
-        stop,
-        prefix,
-        _dbs: dbs,
+        services,
     }
 }
 
@@ -193,9 +157,11 @@ impl Stack {
     /// Publishes a sales event as the sales service's relay would; `event_id` is the
     /// inbox's key, so publishing it again is a redelivery.
     async fn publish_sales_event(&self, event_id: &str, name: &str, sale_id: &str, data: Vec<u8>) {
-        let client = async_nats::connect(&self.prefix.url).await.unwrap();
+        let client = async_nats::connect(&self.services.prefix.url)
+            .await
+            .unwrap();
         let js = async_nats::jetstream::new(client);
-        let naming = Naming::new(self.prefix.prefix.clone()).unwrap();
+        let naming = Naming::new(self.services.prefix.prefix.clone()).unwrap();
         ensure_service_stream(&js, &naming, "sales", &StreamSettings::default())
             .await
             .unwrap();

@@ -269,8 +269,10 @@ async fn low_and_negative_stock_show_in_the_read_model_and_are_published() {
     let tea = stack.product("TEA", "5").await;
     stack.receive(&shop, &beans, "6", "2.00").await;
     stack.receive(&shop, &tea, "50", "1.00").await;
-    let client = async_nats::connect(&stack.prefix.url).await.unwrap();
-    let naming = Naming::new(stack.prefix.prefix.clone()).unwrap();
+    let client = async_nats::connect(&stack.services.prefix.url)
+        .await
+        .unwrap();
+    let naming = Naming::new(stack.services.prefix.prefix.clone()).unwrap();
     let mut published = client
         .subscribe(naming.service_subjects("inventory"))
         .await

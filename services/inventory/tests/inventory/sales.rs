@@ -159,8 +159,10 @@ async fn a_sale_of_something_inventory_never_heard_of_is_recorded_and_garbage_is
             b"\xff\xfe not protobuf".to_vec(),
         )
         .await;
-    let client = async_nats::connect(&stack.prefix.url).await.unwrap();
-    let naming = tillstream_messaging::Naming::new(stack.prefix.prefix.clone()).unwrap();
+    let client = async_nats::connect(&stack.services.prefix.url)
+        .await
+        .unwrap();
+    let naming = tillstream_messaging::Naming::new(stack.services.prefix.prefix.clone()).unwrap();
     let letters = DeadLetters::new(client, naming);
     let dead = eventually("the garbage is dead-lettered", || {
         let letters = letters.clone();
@@ -239,12 +241,18 @@ async fn a_backlog_of_sales_with_redeliveries_takes_every_line_from_stock_once()
     level_becomes(&stack, &shop, &tea, "520").await;
     level_becomes(&stack, &shop, &jam, "760").await;
 
-    // Still so once the redeliveries have surely been seen.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Still so once inventory has acknowledged every delivery, the repeats included.
+    stack
+        .services
+        .prefix
+        .consumer_settled("inventory", "sales", "sales")
+        .await;
     assert_eq!(stack.level(&shop, &tea).await.on_hand, "520");
     assert_eq!(stack.level(&shop, &jam).await.on_hand, "760");
-    let client = async_nats::connect(&stack.prefix.url).await.unwrap();
-    let naming = tillstream_messaging::Naming::new(stack.prefix.prefix.clone()).unwrap();
+    let client = async_nats::connect(&stack.services.prefix.url)
+        .await
+        .unwrap();
+    let naming = tillstream_messaging::Naming::new(stack.services.prefix.prefix.clone()).unwrap();
     let js = async_nats::jetstream::new(client);
     if let Ok(mut letters) = js.get_stream(naming.dead_letter_stream()).await {
         let held = letters.info().await.unwrap().state.messages;

@@ -8,11 +8,9 @@ use tillstream_ledger::reconcile::Reconciler;
 use tillstream_messaging::Naming;
 use tillstream_proto::ledger::v1 as pb;
 use tillstream_proto::ledger::v1::ledger_service_client::LedgerServiceClient;
-use tillstream_service::ServiceSettings;
 use tillstream_test_support::grpc::{Authed, connect_as_admin};
 use tillstream_test_support::sales_events::{SalesEvent, publish, two_line_sale};
-use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
-use tokio_util::sync::CancellationToken;
+use tillstream_test_support::{TestPrefix, TestStack, eventually};
 
 const LOCATION: &str = "01TESTLOCATION0000000000000";
 const DAY: &str = "2026-05-04";
@@ -20,34 +18,13 @@ const DAY: &str = "2026-05-04";
 struct Ledger {
     client: LedgerServiceClient<Authed>,
     pool: sqlx::PgPool,
-    prefix: TestPrefix,
-    stop: CancellationToken,
-    _db: TestDatabase,
-}
-
-impl Drop for Ledger {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+    services: TestStack,
 }
 
 impl Ledger {
     async fn start(prefix: TestPrefix) -> Ledger {
-        let env = stack_env(&prefix.prefix, &unique_name("tst"));
-        let settings = ServiceSettings::from_lookup("ledger", "127.0.0.1:0", env).unwrap();
-        let db = TestDatabase {
-            server_url: settings.database_url.clone(),
-            name: settings.database.clone(),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let stop = CancellationToken::new();
-        let database_url = format!(
-            "{}/{}",
-            settings.database_url.trim_end_matches('/'),
-            settings.database
-        );
-        tokio::spawn(tillstream_ledger::serve(settings, listener, stop.clone()));
+        let mut services = TestStack::on(prefix);
+        let url = services.start("ledger", tillstream_ledger::serve).await;
         let client = eventually("the ledger answers", || {
             let url = url.clone();
             async move {
@@ -60,14 +37,18 @@ impl Ledger {
             }
         })
         .await;
-        let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
+        let pool = services.database("ledger").await;
         Ledger {
             client,
             pool,
-            prefix,
-            stop,
-            _db: db,
+            services,
         }
+    }
+
+    /// Every sales event delivered to the ledger is acknowledged.
+    async fn settled(&self) {
+        let prefix = &self.services.prefix;
+        prefix.consumer_settled("ledger", "sales", "sales").await;
     }
 
     async fn entries(&self) -> i64 {
@@ -85,11 +66,13 @@ impl Ledger {
     }
 
     async fn reconciler(&self) -> Reconciler {
-        let nats = async_nats::connect(&self.prefix.url).await.unwrap();
+        let nats = async_nats::connect(&self.services.prefix.url)
+            .await
+            .unwrap();
         Reconciler {
             pool: self.pool.clone(),
             js: async_nats::jetstream::new(nats),
-            naming: Naming::new(self.prefix.prefix.clone()).unwrap(),
+            naming: Naming::new(self.services.prefix.prefix.clone()).unwrap(),
             grace: Duration::ZERO,
         }
     }
@@ -116,8 +99,8 @@ async fn a_backlog_posts_every_sale_once_and_the_daily_report_is_their_sum() {
 
     let ledger = Ledger::start(prefix).await;
     ledger.wait_for_entries(451).await;
-    // Nothing more arrives once the redeliveries are through.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Nothing more is posted once the ledger has acknowledged every delivery.
+    ledger.settled().await;
     assert_eq!(ledger.entries().await, 451);
     let per_source: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM (SELECT source_event_id FROM journal_entries
@@ -193,8 +176,8 @@ async fn reconciliation_reports_the_sale_without_an_entry_until_it_is_posted() {
         ..bad.clone()
     };
     publish(
-        &ledger.prefix.url,
-        &ledger.prefix.prefix,
+        &ledger.services.prefix.url,
+        &ledger.services.prefix.prefix,
         &[replay],
         "-replayed",
     )
@@ -268,7 +251,7 @@ async fn a_backlog_of_stock_movements_posts_each_cost_once() {
 
     let ledger = Ledger::start(prefix).await;
     ledger.wait_for_entries(240).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    ledger.settled().await;
     assert_eq!(ledger.entries().await, 240);
     let mut client = ledger.client.clone();
     let balance = client

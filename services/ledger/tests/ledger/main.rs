@@ -14,30 +14,15 @@ use tillstream_proto::ledger::v1 as pb;
 use tillstream_proto::ledger::v1::ledger_service_client::LedgerServiceClient;
 use tillstream_proto::sales::v1 as sales;
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
-use tillstream_service::ServiceSettings;
-use tillstream_test_support::grpc::{Authed, connect_as_admin};
-use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
+use tillstream_test_support::grpc::Authed;
+use tillstream_test_support::{TestStack, eventually};
 use tokio_util::sync::CancellationToken;
-
-const SERVICES: [&str; 4] = ["catalog", "inventory", "sales", "ledger"];
-
-/// The environment the stack's services read (`stack_env`).
-type Env = dyn Fn(&str) -> Option<String>;
 
 struct Stack {
     channels: Vec<Authed>,
-    stop: CancellationToken,
-    _prefix: TestPrefix,
-    _dbs: Vec<TestDatabase>,
-    env: Box<Env>,
+    services: TestStack,
+    /// Stops the ledger alone.
     ledger_stop: CancellationToken,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.stop.cancel();
-        self.ledger_stop.cancel();
-    }
 }
 
 async fn start() -> Stack {
@@ -48,58 +33,33 @@ async fn start() -> Stack {
 
 /// Catalog, inventory and sales; the ledger is started later (or never).
 async fn start_without_ledger() -> Stack {
-    let prefix = TestPrefix::new();
-    let env = stack_env(&prefix.prefix, &unique_name("tst"));
-    let mut stack = Stack {
-        channels: Vec::new(),
-        stop: CancellationToken::new(),
-        _prefix: prefix,
-        _dbs: Vec::new(),
-        env: Box::new(env),
-        ledger_stop: CancellationToken::new(),
-    };
-    for service in &SERVICES[..3] {
-        stack.start_service(service).await;
+    let mut services = TestStack::new();
+    let urls = [
+        services.start("catalog", tillstream_catalog::serve).await,
+        services
+            .start("inventory", tillstream_inventory::serve)
+            .await,
+        services.start("sales", tillstream_sales::serve).await,
+    ];
+    let mut channels = Vec::new();
+    for url in &urls {
+        channels.push(services.admin(url).await);
     }
-    stack
+    Stack {
+        channels,
+        ledger_stop: services.stop.child_token(),
+        services,
+    }
 }
 
 impl Stack {
-    async fn start_service(&mut self, service: &'static str) {
-        let settings = ServiceSettings::from_lookup(service, "127.0.0.1:0", &*self.env).unwrap();
-        self._dbs.push(TestDatabase {
-            server_url: settings.database_url.clone(),
-            name: settings.database.clone(),
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let stop = self.stop.clone();
-        match service {
-            "catalog" => drop(tokio::spawn(tillstream_catalog::serve(
-                settings, listener, stop,
-            ))),
-            "inventory" => drop(tokio::spawn(tillstream_inventory::serve(
-                settings, listener, stop,
-            ))),
-            "sales" => drop(tokio::spawn(tillstream_sales::serve(
-                settings, listener, stop,
-            ))),
-            _ => drop(tokio::spawn(tillstream_ledger::serve(
-                settings,
-                listener,
-                self.ledger_stop.clone(),
-            ))),
-        }
-        let channel = eventually("the service listens", || {
-            let url = url.clone();
-            connect_as_admin(url)
-        })
-        .await;
-        self.channels.push(channel);
-    }
-
     async fn start_ledger(&mut self) {
-        self.start_service("ledger").await;
+        let stop = self.ledger_stop.clone();
+        let url = self
+            .services
+            .start_until("ledger", tillstream_ledger::serve, stop)
+            .await;
+        self.channels.push(self.services.admin(&url).await);
         let ledger = LedgerServiceClient::new(self.channels[3].clone());
         eventually("the ledger answers", || {
             let mut ledger = ledger.clone();

@@ -12,11 +12,9 @@ use tillstream_proto::inventory::v1 as inventory;
 use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
 use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
-use tillstream_service::ServiceSettings;
 use tillstream_service::grpc::field_of;
-use tillstream_test_support::grpc::{Authed, connect_as_admin};
-use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
-use tokio_util::sync::CancellationToken;
+use tillstream_test_support::grpc::Authed;
+use tillstream_test_support::{TestStack, eventually};
 use tonic::Code;
 
 struct Stack {
@@ -24,74 +22,25 @@ struct Stack {
     inventory: InventoryServiceClient<Authed>,
     sales: SalesServiceClient<Authed>,
     naming: Naming,
-    stop: CancellationToken,
-    _prefix: TestPrefix,
-    _dbs: Vec<TestDatabase>,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-fn settings(service: &'static str, prefix: &str, db_prefix: &str) -> ServiceSettings {
-    ServiceSettings::from_lookup(service, "127.0.0.1:0", stack_env(prefix, db_prefix)).unwrap()
+    _services: TestStack,
 }
 
 async fn start() -> Stack {
-    let prefix = TestPrefix::new();
-    let db_prefix = unique_name("tst");
-    let stop = CancellationToken::new();
-    let all = ["catalog", "inventory", "sales"].map(|s| settings(s, &prefix.prefix, &db_prefix));
-    let dbs = all
-        .iter()
-        .map(|s| TestDatabase {
-            server_url: s.database_url.clone(),
-            name: s.database.clone(),
-        })
-        .collect();
-    let naming = all[0].naming.clone();
-    let mut urls = Vec::new();
-    for s in all {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        urls.push(format!("http://{}", listener.local_addr().unwrap()));
-        match s.service {
-            "catalog" => drop(tokio::spawn(tillstream_catalog::serve(
-                s,
-                listener,
-                stop.clone(),
-            ))),
-            "inventory" => drop(tokio::spawn(tillstream_inventory::serve(
-                s,
-                listener,
-                stop.clone(),
-            ))),
-            _ => drop(tokio::spawn(tillstream_sales::serve(
-                s,
-                listener,
-                stop.clone(),
-            ))),
-        }
-    }
-    let channel = connect_as_admin;
-    let catalog = CatalogServiceClient::new(
-        eventually("the service answers", || channel(urls[0].clone())).await,
-    );
-    let inventory = InventoryServiceClient::new(
-        eventually("the service answers", || channel(urls[1].clone())).await,
-    );
-    let sales = SalesServiceClient::new(
-        eventually("the service answers", || channel(urls[2].clone())).await,
-    );
+    let mut services = TestStack::new();
+    let catalog = services.start("catalog", tillstream_catalog::serve).await;
+    let inventory = services
+        .start("inventory", tillstream_inventory::serve)
+        .await;
+    let sales = services.start("sales", tillstream_sales::serve).await;
+    let catalog = CatalogServiceClient::new(services.admin(&catalog).await);
+    let inventory = InventoryServiceClient::new(services.admin(&inventory).await);
+    let sales = SalesServiceClient::new(services.admin(&sales).await);
     let stack = Stack {
         catalog,
         inventory,
         sales,
-        naming,
-        stop,
-        _prefix: prefix,
-        _dbs: dbs,
+        naming: services.naming(),
+        _services: services,
     };
     // Every service answers (migrations done) before the test starts.
     let mut s = stack.sales.clone();
