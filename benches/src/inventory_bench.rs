@@ -12,12 +12,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use async_nats::HeaderMap;
-use futures::StreamExt;
 use hdrhistogram::Histogram;
-use prost::Message;
 use tillstream_benches::{ms, parse_counts, raw_insert_rate};
-use tillstream_messaging::{Naming, StreamSettings, ensure_service_stream, headers};
 use tillstream_proto::catalog::v1 as catalog;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tillstream_proto::inventory::v1 as pb;
@@ -25,6 +21,7 @@ use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceC
 use tillstream_proto::sales::v1 as sales;
 use tillstream_service::ServiceSettings;
 use tillstream_test_support::grpc::{Authed, connect_as_admin};
+use tillstream_test_support::sales_events::{SalesEvent, publish};
 use tillstream_test_support::{TestDatabase, TestPrefix, stack_env, unique_name};
 use tokio_util::sync::CancellationToken;
 
@@ -73,48 +70,22 @@ async fn publish_sales(
     product: &str,
     count: usize,
 ) -> anyhow::Result<()> {
-    let client = async_nats::connect(&prefix.url).await?;
-    let js = async_nats::jetstream::new(client);
-    let naming = Naming::new(prefix.prefix.clone()).map_err(anyhow::Error::msg)?;
-    ensure_service_stream(&js, &naming, "sales", &StreamSettings::default()).await?;
-    let subject = naming.event_subject("sales", "sale", "SaleCompleted");
-    let acks = futures::stream::iter(0..count)
+    let events: Vec<SalesEvent> = (0..count)
         .map(|_| {
-            let sale_id = ulid::Ulid::generate().to_string();
-            let data = sales::SaleCompleted {
-                sale: Some(sales::Sale {
-                    id: sale_id.clone(),
-                    location_id: location.into(),
-                    lines: vec![sales::SaleLine {
-                        line_no: 1,
-                        product_id: product.into(),
-                        quantity: "1".into(),
-                        ..Default::default()
-                    }],
+            SalesEvent::completed(sales::Sale {
+                id: ulid::Ulid::generate().to_string(),
+                location_id: location.into(),
+                lines: vec![sales::SaleLine {
+                    line_no: 1,
+                    product_id: product.into(),
+                    quantity: "1".into(),
                     ..Default::default()
-                }),
+                }],
                 ..Default::default()
-            };
-            let mut h = HeaderMap::new();
-            h.insert(headers::MSG_ID, sale_id.as_str());
-            h.insert(headers::SPECVERSION, "1.0");
-            h.insert(headers::ID, sale_id.as_str());
-            h.insert(headers::TYPE, "tillstream.sales.v1.SaleCompleted");
-            h.insert(headers::SUBJECT, format!("sale-{sale_id}").as_str());
-            let (js, subject) = (js.clone(), subject.clone());
-            async move {
-                js.publish_with_headers(subject, h, data.encode_to_vec().into())
-                    .await?
-                    .await?;
-                anyhow::Ok(())
-            }
+            })
         })
-        .buffer_unordered(256);
-    acks.collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(())
+        .collect();
+    publish(&prefix.url, &prefix.prefix, &events, "").await
 }
 
 async fn on_hand(

@@ -4,7 +4,7 @@ use async_nats::jetstream;
 use bytes::Bytes;
 use tillstream_kernel::Ulid;
 
-use crate::headers;
+use crate::{HandlerError, headers};
 
 /// A delivered event.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +64,24 @@ impl InboundEvent {
     /// The event's type name: the last part of `ce-type` (`SaleCompleted`).
     pub fn event_type(&self) -> &str {
         self.ce_type.rsplit('.').next().unwrap_or(&self.ce_type)
+    }
+
+    /// The data as the protobuf message `M`; data that is not one never will be, so the
+    /// event is rejected (dead-lettered) naming its type.
+    pub fn decode<M: prost::Message + Default>(&self) -> Result<M, HandlerError> {
+        M::decode(self.data.clone())
+            .map_err(|e| HandlerError::Reject(format!("{} does not decode: {e}", self.ce_type)))
+    }
+
+    /// A decimal field of the event (`what` names it); an event whose figure is not one
+    /// never will be, so it is rejected.
+    pub fn decimal(&self, text: &str, what: &str) -> Result<rust_decimal::Decimal, HandlerError> {
+        rust_decimal::Decimal::from_str_exact(text.trim()).map_err(|_| {
+            HandlerError::Reject(format!(
+                "{}: {what} `{text}` is not a decimal",
+                self.ce_type
+            ))
+        })
     }
 
     /// The data as JSON, for events published with [`JsonWire`](crate::JsonWire).

@@ -1,6 +1,5 @@
 //! Catalog events → `known_products`, inventory's copy of the catalog.
 
-use prost::Message;
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_messaging::{Handler, HandlerError, InboundEvent};
@@ -19,27 +18,14 @@ impl Handler for CatalogProducts {
     ) -> Result<(), HandlerError> {
         match event.ce_type.as_str() {
             "tillstream.catalog.v1.ProductCreated" => {
-                let created = catalog::ProductCreated::decode(event.data.clone())
-                    .map_err(|e| HandlerError::Reject(format!("not a ProductCreated: {e}")))?;
-                let reorder_point = match created.reorder_point.trim() {
-                    "" => None,
-                    text => Some(Decimal::from_str_exact(text).map_err(|_| {
-                        HandlerError::Reject(format!("reorder_point `{text}` is not a decimal"))
-                    })?),
-                };
-                known_products::upsert(tx, &created.product_id, &created.sku, reorder_point)
-                    .await?;
+                let created = event.decode::<catalog::ProductCreated>()?;
+                let point = reorder_point(event, &created.reorder_point)?;
+                known_products::upsert(tx, &created.product_id, &created.sku, point).await?;
                 Ok(())
             }
             "tillstream.catalog.v1.ReorderPointChanged" => {
-                let changed = catalog::ReorderPointChanged::decode(event.data.clone())
-                    .map_err(|e| HandlerError::Reject(format!("not a ReorderPointChanged: {e}")))?;
-                let point = match changed.reorder_point.trim() {
-                    "" => None,
-                    text => Some(Decimal::from_str_exact(text).map_err(|_| {
-                        HandlerError::Reject(format!("reorder_point `{text}` is not a decimal"))
-                    })?),
-                };
+                let changed = event.decode::<catalog::ReorderPointChanged>()?;
+                let point = reorder_point(event, &changed.reorder_point)?;
                 step(tx, event, &changed.product_id, Some(point)).await
             }
             // Every other step of a product only moves the copy's version along.
@@ -55,6 +41,14 @@ impl Handler for CatalogProducts {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// A product's reorder point: none when empty.
+fn reorder_point(event: &InboundEvent, text: &str) -> Result<Option<Decimal>, HandlerError> {
+    match text.trim() {
+        "" => Ok(None),
+        text => event.decimal(text, "reorder_point").map(Some),
     }
 }
 

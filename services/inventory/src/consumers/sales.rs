@@ -6,7 +6,6 @@
 //! - returned with restock: the goods go back at the cost they left with.
 //! - voided: everything the sale took goes back at the cost it left with.
 
-use prost::Message;
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
@@ -35,7 +34,7 @@ impl Handler for SalesMovements {
     ) -> Result<(), HandlerError> {
         match event.ce_type.as_str() {
             "tillstream.sales.v1.SaleCompleted" => {
-                let completed = decode::<sales::SaleCompleted>(event)?;
+                let completed = event.decode::<sales::SaleCompleted>()?;
                 let sale = completed
                     .sale
                     .ok_or_else(|| HandlerError::Reject("SaleCompleted without a sale".into()))?;
@@ -58,7 +57,7 @@ impl Handler for SalesMovements {
                 Ok(())
             }
             "tillstream.sales.v1.SaleReturned" => {
-                let returned = decode::<sales::SaleReturned>(event)?;
+                let returned = event.decode::<sales::SaleReturned>()?;
                 if !returned.restock {
                     return Ok(());
                 }
@@ -90,7 +89,7 @@ impl Handler for SalesMovements {
                 Ok(())
             }
             "tillstream.sales.v1.SaleVoided" => {
-                let voided = decode::<sales::SaleVoided>(event)?;
+                let voided = event.decode::<sales::SaleVoided>()?;
                 let sold = self.sold(tx, &voided.sale_id, &voided.location_id).await?;
                 let mut batch = StockBatch::new(&self.store, metadata(event, &voided.sale_id));
                 for (product_id, quantity, unit_cost) in sold {
@@ -134,7 +133,8 @@ impl SalesMovements {
                 self.handle(tx, event).await?;
                 continue;
             }
-            let Some(sale) = decode::<sales::SaleCompleted>(event)
+            let Some(sale) = event
+                .decode::<sales::SaleCompleted>()
                 .ok()
                 .and_then(|completed| completed.sale)
             else {
@@ -187,11 +187,6 @@ impl SalesMovements {
         }
         Ok(sold)
     }
-}
-
-fn decode<M: Message + Default>(event: &InboundEvent) -> Result<M, HandlerError> {
-    M::decode(event.data.clone())
-        .map_err(|e| HandlerError::Reject(format!("{} does not decode: {e}", event.ce_type)))
 }
 
 fn quantity(text: &str, line_no: i32) -> Result<Decimal, HandlerError> {

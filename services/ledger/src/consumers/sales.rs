@@ -3,7 +3,6 @@
 //! refund tenders; `SaleVoided` posts the exact reverse of the sale's own entry.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use prost::Message;
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::EventStore;
@@ -67,8 +66,7 @@ impl Handler for SalesPostings {
 
 /// A completed sale's money entry and what it adds to its day.
 fn completed_posting(event: &InboundEvent) -> Result<(Posting, daily::SaleFigures), HandlerError> {
-    let completed = sales::SaleCompleted::decode(event.data.clone())
-        .map_err(|e| HandlerError::Reject(format!("not a SaleCompleted: {e}")))?;
+    let completed = event.decode::<sales::SaleCompleted>()?;
     let sale = completed
         .sale
         .ok_or_else(|| HandlerError::Reject("SaleCompleted without a sale".into()))?;
@@ -128,8 +126,7 @@ impl SalesPostings {
         tx: &mut PgConnection,
         event: &InboundEvent,
     ) -> Result<(), HandlerError> {
-        let returned = sales::SaleReturned::decode(event.data.clone())
-            .map_err(|e| HandlerError::Reject(format!("not a SaleReturned: {e}")))?;
+        let returned = event.decode::<sales::SaleReturned>()?;
         let context = format!("return {} of sale {}", returned.return_id, returned.sale_id);
         let currency: Currency = returned
             .currency
@@ -180,8 +177,7 @@ impl SalesPostings {
         tx: &mut PgConnection,
         event: &InboundEvent,
     ) -> Result<(), HandlerError> {
-        let voided = sales::SaleVoided::decode(event.data.clone())
-            .map_err(|e| HandlerError::Reject(format!("not a SaleVoided: {e}")))?;
+        let voided = event.decode::<sales::SaleVoided>()?;
         let Some(entry) =
             journal::entry_of_source(tx, "sale", &voided.sale_id, self.currency).await?
         else {

@@ -1,7 +1,6 @@
 //! Ledger events → each sale's ledger status: `pending` until the ledger has posted its
 //! money entry, then `posted` with the entry's id.
 
-use prost::Message;
 use sqlx::PgConnection;
 use tillstream_messaging::{Handler, HandlerError, InboundEvent};
 use tillstream_proto::ledger::v1 as ledger;
@@ -17,8 +16,7 @@ fn sale_entry(event: &InboundEvent) -> Result<Option<(String, String)>, HandlerE
     if event.ce_type != "tillstream.ledger.v1.EntryPosted" {
         return Ok(None);
     }
-    let posted = ledger::EntryPosted::decode(event.data.clone())
-        .map_err(|e| HandlerError::Reject(format!("not an EntryPosted: {e}")))?;
+    let posted = event.decode::<ledger::EntryPosted>()?;
     let entry = posted
         .entry
         .ok_or_else(|| HandlerError::Reject("EntryPosted without an entry".into()))?;

@@ -1,6 +1,5 @@
 //! Inventory's location events → `known_locations` (sale numbers carry the code).
 
-use prost::Message;
 use sqlx::PgConnection;
 use tillstream_messaging::{Handler, HandlerError, InboundEvent};
 use tillstream_proto::inventory::v1 as inventory;
@@ -19,8 +18,7 @@ impl Handler for Locations {
         if event.ce_type != "tillstream.inventory.v1.LocationCreated" {
             return Ok(());
         }
-        let created = inventory::LocationCreated::decode(event.data.clone())
-            .map_err(|e| HandlerError::Reject(format!("not a LocationCreated: {e}")))?;
+        let created = event.decode::<inventory::LocationCreated>()?;
         catalog_copy::upsert_location(tx, &created.location_id, &created.code).await?;
         Ok(())
     }
