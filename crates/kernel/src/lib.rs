@@ -9,6 +9,7 @@ pub mod money;
 pub mod quantity;
 pub mod rate;
 pub mod tender;
+pub mod time;
 
 pub use decider::{Decider, Given, given};
 pub use event::DomainEvent;

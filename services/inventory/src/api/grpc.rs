@@ -236,10 +236,8 @@ fn moment(text: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
 }
 
 /// A quantity within the contract's range (a million units, three places).
-fn quantity(text: &str, field: &str) -> Result<Decimal, AppError> {
-    Quantity::parse(text)
-        .map(|q| q.value())
-        .map_err(|e| AppError::invalid(field, e.to_string()))
+fn quantity(text: &str, field: &str) -> Result<Quantity, AppError> {
+    Quantity::parse(text).map_err(|e| AppError::invalid(field, e.to_string()))
 }
 
 /// A unit cost within the range of money, with up to the four places costs carry.

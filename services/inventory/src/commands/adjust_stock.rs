@@ -1,8 +1,8 @@
 //! An adjustment: goods found or lost (damage, theft, a miscount), with its reason.
 
-use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey};
+use tillstream_kernel::Quantity;
 
 use super::checks::{Recorded, refused_at, require_location, require_products};
 use super::stock_batch::{StockBatch, StockDocument, in_transaction};
@@ -16,7 +16,7 @@ pub async fn adjust_stock(
     store: &EventStore,
     location_id: &str,
     product_id: &str,
-    delta: Decimal,
+    delta: Quantity,
     reason: &str,
     metadata: EventMetadata,
     idempotency: Option<IdempotencyKey>,

@@ -3,9 +3,9 @@
 //! on its way to the back office is not lost.
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey, StoreError};
+use tillstream_kernel::Quantity;
 
 use super::checks::{Recorded, refused_at, require_location, require_products};
 use super::stock_batch::{StockBatch, StockDocument, in_transaction};
@@ -16,7 +16,7 @@ use crate::projections::movements;
 #[derive(Debug, Clone)]
 pub struct CountLine {
     pub product_id: String,
-    pub counted: Decimal,
+    pub counted: Quantity,
 }
 
 /// How far ahead of this clock a till's clock may be.

@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey};
+use tillstream_kernel::Quantity;
 
 use super::checks::{Recorded, refused_at, require_location, require_products};
 use super::stock_batch::{StockBatch, StockDocument, in_transaction};
@@ -13,7 +14,7 @@ use crate::error::AppError;
 #[derive(Debug, Clone)]
 pub struct ReceiptLine {
     pub product_id: String,
-    pub quantity: Decimal,
+    pub quantity: Quantity,
     pub unit_cost: Decimal,
 }
 

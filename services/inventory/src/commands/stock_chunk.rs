@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::{AppendRequest, EventMetadata, EventStore, NewEvent, StoreError};
+use tillstream_kernel::Quantity;
 
 use super::stock_batch::{BatchError, Decided, SNAPSHOT_EVERY, STATE_SCHEMA, decide};
 use crate::domain::stock_item::{self, Command, StockItem};
@@ -22,7 +22,7 @@ pub struct SaleToTake {
     pub metadata: EventMetadata,
     pub location_id: String,
     /// (product, quantity), in the sale's order.
-    pub lines: Vec<(String, Decimal)>,
+    pub lines: Vec<(String, Quantity)>,
 }
 
 #[derive(Debug)]

@@ -1,9 +1,9 @@
 //! A transfer: every line leaves one location and arrives at the other in one transaction,
 //! so goods are never in both places or in neither. They arrive at the cost they left with.
 
-use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey};
+use tillstream_kernel::Quantity;
 
 use super::checks::{Recorded, refused_at, require_location, require_products};
 use super::stock_batch::{StockBatch, StockDocument, in_transaction};
@@ -13,7 +13,7 @@ use crate::error::AppError;
 #[derive(Debug, Clone)]
 pub struct TransferLine {
     pub product_id: String,
-    pub quantity: Decimal,
+    pub quantity: Quantity,
 }
 
 pub async fn transfer_stock(

@@ -93,6 +93,9 @@ impl Handler for SalesMovements {
                 let sold = self.sold(tx, &voided.sale_id, &voided.location_id).await?;
                 let mut batch = StockBatch::new(&self.store, metadata(event, &voided.sale_id));
                 for (product_id, quantity, unit_cost) in sold {
+                    // What a sale took is a line's quantity, so within the contract's range.
+                    let quantity = Quantity::new(quantity)
+                        .map_err(|e| HandlerError::Reject(format!("sold {quantity}: {e}")))?;
                     let command = Command::ReverseSale {
                         quantity,
                         unit_cost,
@@ -189,9 +192,8 @@ impl SalesMovements {
     }
 }
 
-fn quantity(text: &str, line_no: i32) -> Result<Decimal, HandlerError> {
+fn quantity(text: &str, line_no: i32) -> Result<Quantity, HandlerError> {
     text.parse::<Quantity>()
-        .map(|q| q.value())
         .map_err(|e| HandlerError::Reject(format!("line {line_no}: {e}")))
 }
 

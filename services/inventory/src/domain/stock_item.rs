@@ -7,7 +7,7 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
-use tillstream_kernel::Decider;
+use tillstream_kernel::{Decider, Quantity};
 
 /// Unit costs carry four decimal places: averages of cent prices need more than cents.
 pub const COST_SCALE: u32 = 4;
@@ -38,37 +38,37 @@ pub struct StockItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Receive {
-        quantity: Decimal,
+        quantity: Quantity,
         unit_cost: Decimal,
     },
     Sell {
-        quantity: Decimal,
+        quantity: Quantity,
     },
     /// A customer return put back on the shelf, at the cost it left with.
     Restock {
-        quantity: Decimal,
+        quantity: Quantity,
         unit_cost: Decimal,
     },
     /// A voided sale's goods back in stock, at the cost they left with.
     ReverseSale {
-        quantity: Decimal,
+        quantity: Quantity,
         unit_cost: Decimal,
     },
     Adjust {
-        delta: Decimal,
+        delta: Quantity,
         reason: String,
     },
     /// The quantity counted. `expected` is the level at the count's moment as the counter
-    /// saw it; sales rung up while counting come after it and are not lost.
+    /// saw it (a level, not a quantity anyone typed, so a `Decimal` within `MAX_ON_HAND`); sales rung up while counting come after it and are not lost.
     Count {
-        counted: Decimal,
+        counted: Quantity,
         expected: Decimal,
     },
     TransferOut {
-        quantity: Decimal,
+        quantity: Quantity,
     },
     TransferIn {
-        quantity: Decimal,
+        quantity: Quantity,
         unit_cost: Decimal,
     },
     SetReorderPoint {
@@ -230,13 +230,10 @@ impl Decider for StockItem {
             Command::Receive {
                 quantity,
                 unit_cost,
-            } => {
-                positive(quantity)?;
-                Event::StockReceived {
-                    quantity,
-                    unit_cost: cost_of(unit_cost)?,
-                }
-            }
+            } => Event::StockReceived {
+                quantity: positive(quantity)?,
+                unit_cost: cost_of(unit_cost)?,
+            },
             Command::Sell { quantity } => Event::StockSold {
                 quantity: positive(quantity)?,
                 unit_cost: cost,
@@ -244,37 +241,32 @@ impl Decider for StockItem {
             Command::Restock {
                 quantity,
                 unit_cost,
-            } => {
-                positive(quantity)?;
-                Event::StockReturned {
-                    quantity,
-                    unit_cost: cost_of(unit_cost)?,
-                }
-            }
+            } => Event::StockReturned {
+                quantity: positive(quantity)?,
+                unit_cost: cost_of(unit_cost)?,
+            },
             Command::ReverseSale {
                 quantity,
                 unit_cost,
-            } => {
-                positive(quantity)?;
-                Event::StockVoidReversed {
-                    quantity,
-                    unit_cost: cost_of(unit_cost)?,
-                }
-            }
-            Command::Adjust { delta, .. } if delta.is_zero() => {
+            } => Event::StockVoidReversed {
+                quantity: positive(quantity)?,
+                unit_cost: cost_of(unit_cost)?,
+            },
+            Command::Adjust { delta, .. } if delta.value().is_zero() => {
                 return Err(StockError::ZeroAdjustment);
             }
             Command::Adjust { delta, reason } => Event::StockAdjusted {
-                delta,
+                delta: delta.value(),
                 unit_cost: cost,
                 reason,
             },
-            Command::Count { counted, .. } if counted < Decimal::ZERO => {
+            Command::Count { counted, .. } if counted.value() < Decimal::ZERO => {
                 return Err(StockError::NegativeCount);
             }
             Command::Count { counted, expected } => Event::StockCounted {
-                counted,
+                counted: counted.value(),
                 delta: counted
+                    .value()
                     .checked_sub(expected)
                     .ok_or(StockError::LevelOutOfRange)?,
                 unit_cost: cost,
@@ -286,13 +278,10 @@ impl Decider for StockItem {
             Command::TransferIn {
                 quantity,
                 unit_cost,
-            } => {
-                positive(quantity)?;
-                Event::StockTransferredIn {
-                    quantity,
-                    unit_cost: cost_of(unit_cost)?,
-                }
-            }
+            } => Event::StockTransferredIn {
+                quantity: positive(quantity)?,
+                unit_cost: cost_of(unit_cost)?,
+            },
             Command::SetReorderPoint { reorder_point } => {
                 return Ok(vec![Event::ReorderPointChanged { reorder_point }]);
             }
@@ -373,9 +362,9 @@ fn average(
     ))
 }
 
-fn positive(quantity: Decimal) -> Result<Decimal, StockError> {
-    if quantity > Decimal::ZERO {
-        Ok(quantity)
+fn positive(quantity: Quantity) -> Result<Decimal, StockError> {
+    if quantity.is_positive() {
+        Ok(quantity.value())
     } else {
         Err(StockError::QuantityNotPositive)
     }

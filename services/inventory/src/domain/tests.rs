@@ -2,11 +2,15 @@
 
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use tillstream_kernel::{Decider, given};
+use tillstream_kernel::{Decider, Quantity, given};
 
 use super::stock_item::{Command, Event, StockError, StockItem};
 
 fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn q(s: &str) -> Quantity {
     s.parse().unwrap()
 }
 
@@ -32,13 +36,13 @@ fn receipts_move_the_weighted_average_cost() {
 fn a_receipt_that_would_take_the_level_past_its_range_is_refused() {
     given::<StockItem>(vec![received("999999999999", "2.00")])
         .when(Command::Receive {
-            quantity: d("2"),
+            quantity: q("2"),
             unit_cost: d("2.00"),
         })
         .then_error(StockError::LevelOutOfRange);
     given::<StockItem>(vec![received("999999999999", "2.00")])
         .when(Command::Receive {
-            quantity: d("1"),
+            quantity: q("1"),
             unit_cost: d("2.00"),
         })
         .then(vec![received("1", "2.00")]);
@@ -56,14 +60,14 @@ fn a_stored_movement_that_overflows_marks_the_item_and_refuses_commands_without_
     ];
     assert!(StockItem::fold(&history).out_of_range);
     given::<StockItem>(history)
-        .when(Command::Sell { quantity: d("1") })
+        .when(Command::Sell { quantity: q("1") })
         .then_error(StockError::StoredOutOfRange);
 }
 
 #[test]
 fn a_sale_records_the_unit_cost_at_that_moment() {
     given::<StockItem>(vec![received("10", "2.00"), received("10", "3.00")])
-        .when(Command::Sell { quantity: d("3") })
+        .when(Command::Sell { quantity: q("3") })
         .then(vec![Event::StockSold {
             quantity: d("3"),
             unit_cost: d("2.5"),
@@ -73,7 +77,7 @@ fn a_sale_records_the_unit_cost_at_that_moment() {
 #[test]
 fn selling_below_zero_is_recorded_with_an_alert_not_refused() {
     given::<StockItem>(vec![received("1", "2.00")])
-        .when(Command::Sell { quantity: d("3") })
+        .when(Command::Sell { quantity: q("3") })
         .then(vec![
             Event::StockSold {
                 quantity: d("3"),
@@ -89,7 +93,7 @@ fn selling_below_zero_is_recorded_with_an_alert_not_refused() {
             unit_cost: d("2"),
         },
     ])
-    .when(Command::Sell { quantity: d("1") })
+    .when(Command::Sell { quantity: q("1") })
     .then(vec![Event::StockSold {
         quantity: d("1"),
         unit_cost: d("2.00"),
@@ -105,7 +109,7 @@ fn crossing_the_reorder_point_raises_low_stock_once() {
         received("6", "1"),
     ];
     given::<StockItem>(history.clone())
-        .when(Command::Sell { quantity: d("1") })
+        .when(Command::Sell { quantity: q("1") })
         .then(vec![
             Event::StockSold {
                 quantity: d("1"),
@@ -122,7 +126,7 @@ fn crossing_the_reorder_point_raises_low_stock_once() {
         unit_cost: d("1"),
     });
     given::<StockItem>(below)
-        .when(Command::Sell { quantity: d("1") })
+        .when(Command::Sell { quantity: q("1") })
         .then(vec![Event::StockSold {
             quantity: d("1"),
             unit_cost: d("1"),
@@ -141,7 +145,7 @@ fn a_count_applies_to_the_level_at_its_moment_so_concurrent_sales_are_kept() {
     ];
     let events = given::<StockItem>(history.clone())
         .when(Command::Count {
-            counted: d("8"),
+            counted: q("8"),
             expected: d("10"),
         })
         .outcome()
@@ -173,7 +177,7 @@ fn bad_movements_are_refused_with_the_field() {
     };
     assert_eq!(
         refuse(Command::Receive {
-            quantity: d("0"),
+            quantity: q("0"),
             unit_cost: d("1")
         })
         .field(),
@@ -181,19 +185,19 @@ fn bad_movements_are_refused_with_the_field() {
     );
     assert_eq!(
         refuse(Command::Receive {
-            quantity: d("1"),
+            quantity: q("1"),
             unit_cost: d("-1")
         })
         .field(),
         "unit_cost"
     );
     assert_eq!(
-        refuse(Command::Sell { quantity: d("-1") }),
+        refuse(Command::Sell { quantity: q("-1") }),
         StockError::QuantityNotPositive
     );
     assert_eq!(
         refuse(Command::Adjust {
-            delta: d("0"),
+            delta: q("0"),
             reason: String::new()
         })
         .field(),
@@ -201,7 +205,7 @@ fn bad_movements_are_refused_with_the_field() {
     );
     assert_eq!(
         refuse(Command::Count {
-            counted: d("-1"),
+            counted: q("-1"),
             expected: d("0")
         })
         .field(),
@@ -210,7 +214,7 @@ fn bad_movements_are_refused_with_the_field() {
 }
 
 fn arb_command() -> impl Strategy<Value = Command> {
-    let qty = (1i64..10_000).prop_map(|m| Decimal::new(m, 3));
+    let qty = (1i64..10_000).prop_map(|m| Quantity::new(Decimal::new(m, 3)).unwrap());
     let cost = (0i64..100_000).prop_map(|c| Decimal::new(c, 2));
     prop_oneof![
         (qty.clone(), cost.clone()).prop_map(|(quantity, unit_cost)| Command::Receive {
@@ -229,7 +233,7 @@ fn arb_command() -> impl Strategy<Value = Command> {
         (-5_000i64..5_000)
             .prop_filter("non-zero", |n| *n != 0)
             .prop_map(|n| Command::Adjust {
-                delta: Decimal::new(n, 3),
+                delta: Quantity::new(Decimal::new(n, 3)).unwrap(),
                 reason: "found".into(),
             }),
         qty.clone()

@@ -31,7 +31,7 @@ impl WireFormat for LedgerWire {
 pub fn entry_to_proto(entry: &PostedEntry) -> pb::Entry {
     pb::Entry {
         id: entry.id.to_string(),
-        posted_at: entry.posted_at.clone(),
+        posted_at: tillstream_kernel::time::rfc3339(&entry.posted_at),
         source_type: entry.source.kind.clone(),
         source_id: entry.source.id.clone(),
         source_event_id: entry.source.event_id.clone(),

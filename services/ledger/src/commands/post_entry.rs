@@ -1,7 +1,6 @@
 //! Posting an entry from a source event: the source event id is claimed in the same
 //! transaction, so a redelivered or replayed source posts nothing twice.
 
-use chrono::{SecondsFormat, Utc};
 use sqlx::PgConnection;
 use tillstream_eventstore::{
     AppendRequest, Claim, Decided, EventMetadata, EventStore, NewEvent, RunOptions, StoreError,
@@ -27,7 +26,7 @@ impl Posting {
     fn entry(self) -> (PostedEntry, EventMetadata) {
         let entry = PostedEntry {
             id: EntryId::generate(),
-            posted_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+            posted_at: tillstream_kernel::time::now(),
             source: self.source,
             memo: self.memo,
             lines: self.lines,

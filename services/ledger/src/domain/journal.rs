@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use tillstream_kernel::Decider;
 use tillstream_kernel::DomainEvent;
+use tillstream_kernel::time::{DateTime, Utc};
 
 use super::entry::Lines;
 
@@ -27,7 +28,8 @@ pub struct Source {
 pub struct PostedEntry {
     pub id: EntryId,
     /// RFC 3339.
-    pub posted_at: String,
+    #[serde(with = "tillstream_kernel::time::rfc3339_micros")]
+    pub posted_at: DateTime<Utc>,
     pub source: Source,
     pub memo: String,
     pub lines: Lines,

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 use tillstream_kernel::{Currency, Money};
 
+use tillstream_kernel::time::rfc3339;
+
 use crate::domain::accounts::Account;
 use crate::domain::entry::EntryLine;
 use crate::domain::journal::PostedEntry;
@@ -14,7 +16,7 @@ use crate::domain::journal::PostedEntry;
 /// Writes `entries` and their lines: two statements however many there are.
 pub async fn insert(tx: &mut PgConnection, entries: &[PostedEntry]) -> Result<(), sqlx::Error> {
     let ids: Vec<String> = entries.iter().map(|e| e.id.to_string()).collect();
-    let posted_at: Vec<&str> = entries.iter().map(|e| e.posted_at.as_str()).collect();
+    let posted_at: Vec<String> = entries.iter().map(|e| rfc3339(&e.posted_at)).collect();
     let kinds: Vec<&str> = entries.iter().map(|e| e.source.kind.as_str()).collect();
     let source_ids: Vec<&str> = entries.iter().map(|e| e.source.id.as_str()).collect();
     let event_ids: Vec<&str> = entries.iter().map(|e| e.source.event_id.as_str()).collect();

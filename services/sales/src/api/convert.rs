@@ -2,6 +2,7 @@
 //! fails) and rendering sales.
 
 use chrono::{DateTime, Utc};
+use tillstream_kernel::time::rfc3339;
 use tillstream_kernel::{Currency, Money, Quantity, Tender, parse_percent};
 use tillstream_proto::sales::v1 as pb;
 
@@ -108,7 +109,7 @@ pub fn return_request(
 pub fn sale_return(record: &ReturnRecord) -> pb::SaleReturn {
     pb::SaleReturn {
         id: record.id.clone(),
-        returned_at: record.returned_at.clone(),
+        returned_at: rfc3339(&record.returned_at),
         lines: record
             .lines
             .iter()
@@ -221,7 +222,7 @@ pub fn sale(record: &SaleRecord, ledger_status: &str, ledger_entry_ids: Vec<Stri
         status: "completed".to_owned(),
         location_id: record.location_id.clone(),
         cashier_id: record.cashier_id.clone(),
-        created_at: record.completed_at.clone(),
+        created_at: rfc3339(&record.completed_at),
         lines: record
             .lines
             .iter()

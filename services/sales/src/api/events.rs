@@ -2,6 +2,7 @@
 
 use prost::Message;
 use tillstream_eventstore::RecordedEvent;
+use tillstream_kernel::time::rfc3339;
 use tillstream_messaging::{MessagingError, WireEvent, WireFormat};
 use tillstream_proto::sales::v1 as pb;
 
@@ -61,7 +62,7 @@ impl WireFormat for SalesWire {
                     sale_id,
                     location_id,
                     reason,
-                    voided_at,
+                    voided_at: rfc3339(&voided_at),
                 };
                 ("SaleVoided", data.encode_to_vec())
             }

@@ -4,14 +4,14 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::Serialize;
 use sqlx::PgConnection;
 use tillstream_eventstore::{
     Decided, Done, EventMetadata, EventStore, IdempotencyKey, RunOptions, StoreError, Transaction,
     UseCase, request_hash,
 };
-use tillstream_kernel::{Currency, Decider, Money, Quantity};
+use tillstream_kernel::{Currency, Decider, Money, Quantity, time};
 use tillstream_service::copies::settle;
 
 use crate::domain::pricing::{Discount, Payment, PricingPolicy};
@@ -107,7 +107,7 @@ pub async fn create_sale(
     let offline = request.captured_at.is_some();
     let lines = resolve_lines(store, policy.currency, &request.lines, offline).await?;
     let id = request.id.unwrap_or_else(SaleId::generate);
-    let now = request.captured_at.unwrap_or_else(Utc::now);
+    let now = request.captured_at.unwrap_or_else(time::now);
     let ring_up = RingUp {
         location_code,
         metadata,
@@ -116,7 +116,7 @@ pub async fn create_sale(
             sale_number: String::new(),
             location_id: request.location_id,
             cashier_id: request.cashier_id,
-            completed_at: now.to_rfc3339_opts(SecondsFormat::Micros, true),
+            completed_at: now,
             policy,
             lines,
             discount: request.discount,

@@ -1,7 +1,6 @@
 //! Taking goods back from a sale (a manager). An `Idempotency-Key` makes a retried return
 //! answer the first one instead of refunding twice.
 
-use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey, StoreError, request_hash};
 use tillstream_kernel::Ulid;
@@ -47,7 +46,7 @@ pub async fn return_sale(
         refunds: request.refunds,
         restock: request.restock,
         reason: request.reason,
-        returned_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+        returned_at: tillstream_kernel::time::now(),
     });
     let event = change_sale(store, sale_id, &command, key.as_ref(), &metadata).await?;
     tracing::info!(%sale_id, "sale returned");

@@ -1,7 +1,6 @@
 //! Voiding a whole sale (a manager): once, and not after a return. Stock and the ledger
 //! reverse what they recorded for it when they see `SaleVoided`.
 
-use chrono::{SecondsFormat, Utc};
 use tillstream_eventstore::{EventMetadata, EventStore};
 
 use super::changes::{change_sale, sale_id};
@@ -18,7 +17,7 @@ pub async fn void_sale(
     let sale_id = sale_id(store, id_or_number).await?;
     let command = Command::Void {
         reason: reason.to_owned(),
-        voided_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+        voided_at: tillstream_kernel::time::now(),
     };
     change_sale(store, sale_id, &command, None, &metadata).await?;
     tracing::info!(%sale_id, "sale voided");

@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use tillstream_kernel::time::{DateTime, Utc};
+
 use super::returns::ReturnRecord;
 use super::sale::SaleRecord;
 
@@ -150,10 +152,9 @@ pub fn html(sale: &SaleRecord, context: &ReceiptContext<'_>) -> String {
 }
 
 /// `2026-11-24T12:00:05.123456Z` → `2026-11-24 12:00`.
-fn date_time(rfc3339: &str) -> String {
-    let mut text: String = rfc3339.chars().take(16).collect();
-    text = text.replacen('T', " ", 1);
-    text
+/// To the minute, in UTC, as the sale recorded it.
+fn date_time(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// The last characters of an id: enough to tell cashiers apart on paper.
@@ -207,7 +208,10 @@ mod tests {
             escape("<b>Tom & Jerry's</b>"),
             "&lt;b&gt;Tom &amp; Jerry&#39;s&lt;/b&gt;"
         );
-        assert_eq!(date_time("2026-11-24T12:00:05.123Z"), "2026-11-24 12:00");
+        assert_eq!(
+            date_time(&"2026-11-24T12:00:05.123Z".parse().unwrap()),
+            "2026-11-24 12:00"
+        );
         assert_eq!(title("cash"), "Cash");
     }
 }

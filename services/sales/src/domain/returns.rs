@@ -9,6 +9,7 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use tillstream_kernel::time::{DateTime, Utc};
 use tillstream_kernel::{Money, MoneyError, Quantity};
 
 use super::pricing::Payment;
@@ -22,8 +23,7 @@ pub struct ReturnSale {
     pub refunds: Vec<Payment>,
     pub restock: bool,
     pub reason: Option<String>,
-    /// RFC 3339.
-    pub returned_at: String,
+    pub returned_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -47,7 +47,8 @@ pub struct ReturnedLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnRecord {
     pub id: String,
-    pub returned_at: String,
+    #[serde(with = "tillstream_kernel::time::rfc3339_micros")]
+    pub returned_at: DateTime<Utc>,
     pub lines: Vec<ReturnedLine>,
     pub refunds: Vec<Payment>,
     pub restock: bool,
@@ -171,7 +172,7 @@ pub fn price_return(
     }
     Ok(ReturnRecord {
         id: request.return_id.clone(),
-        returned_at: request.returned_at.clone(),
+        returned_at: request.returned_at,
         lines,
         refunds: request.refunds.clone(),
         restock: request.restock,
@@ -222,7 +223,7 @@ mod tests {
             sale_number: "S1-20261124-000001".into(),
             location_id: "loc".into(),
             cashier_id: "cashier".into(),
-            completed_at: "2026-11-24T12:00:00Z".into(),
+            completed_at: "2026-11-24T12:00:00Z".parse().unwrap(),
             policy: PricingPolicy {
                 currency: Currency::USD,
                 prices_include_tax: false,
@@ -250,7 +251,7 @@ mod tests {
             refunds: refunds.iter().map(|a| cash(a)).collect(),
             restock: true,
             reason: None,
-            returned_at: "2026-11-24T13:00:00Z".into(),
+            returned_at: "2026-11-24T13:00:00Z".parse().unwrap(),
         })
     }
 
@@ -327,7 +328,7 @@ mod tests {
     fn a_sale_is_voided_once_and_never_after_a_return() {
         let void = || Command::Void {
             reason: "rang up twice".into(),
-            voided_at: "2026-11-24T13:00:00Z".into(),
+            voided_at: "2026-11-24T13:00:00Z".parse().unwrap(),
         };
         let voided = given::<Sale>(completed()).when(void()).outcome().unwrap();
         let mut history = completed();

@@ -5,6 +5,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tillstream_kernel::DomainEvent;
+use tillstream_kernel::time::{DateTime, Utc};
 use tillstream_kernel::{Decider, Money, Quantity};
 
 use super::pricing::{
@@ -39,8 +40,7 @@ pub struct CompleteSale {
     pub sale_number: String,
     pub location_id: String,
     pub cashier_id: String,
-    /// RFC 3339.
-    pub completed_at: String,
+    pub completed_at: DateTime<Utc>,
     pub policy: PricingPolicy,
     pub lines: Vec<ResolvedLine>,
     pub discount: Option<Discount>,
@@ -66,7 +66,8 @@ pub struct SaleRecord {
     pub sale_number: String,
     pub location_id: String,
     pub cashier_id: String,
-    pub completed_at: String,
+    #[serde(with = "tillstream_kernel::time::rfc3339_micros")]
+    pub completed_at: DateTime<Utc>,
     pub prices_include_tax: bool,
     pub rules_version: u32,
     pub lines: Vec<SoldLine>,
@@ -95,7 +96,8 @@ pub enum Event {
     SaleVoided {
         location_id: String,
         reason: String,
-        voided_at: String,
+        #[serde(with = "tillstream_kernel::time::rfc3339_micros")]
+        voided_at: DateTime<Utc>,
     },
 }
 
@@ -115,8 +117,7 @@ pub enum Command {
     Return(ReturnSale),
     Void {
         reason: String,
-        /// RFC 3339.
-        voided_at: String,
+        voided_at: DateTime<Utc>,
     },
 }
 
@@ -182,7 +183,7 @@ impl Decider for Sale {
                 Ok(vec![Event::SaleVoided {
                     location_id: record.location_id.clone(),
                     reason: reason.trim().to_owned(),
-                    voided_at: voided_at.clone(),
+                    voided_at: *voided_at,
                 }])
             }
         }
@@ -242,7 +243,7 @@ fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, Sal
             sale_number: command.sale_number.clone(),
             location_id: command.location_id.clone(),
             cashier_id: command.cashier_id.clone(),
-            completed_at: command.completed_at.clone(),
+            completed_at: command.completed_at,
             prices_include_tax: command.policy.prices_include_tax,
             rules_version: priced.rules_version,
             lines,
@@ -288,7 +289,7 @@ mod tests {
             sale_number: "S12-20261124-000001".into(),
             location_id: "loc".into(),
             cashier_id: "cashier".into(),
-            completed_at: "2026-11-24T12:00:00Z".into(),
+            completed_at: "2026-11-24T12:00:00Z".parse().unwrap(),
             policy: PricingPolicy {
                 currency: Currency::USD,
                 prices_include_tax: false,

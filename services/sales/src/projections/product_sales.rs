@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgConnection};
@@ -62,7 +62,7 @@ pub fn fold(
                 location_id,
                 returned,
             } => {
-                let day = day_of(&returned.returned_at)?;
+                let day = returned.returned_at.date_naive();
                 let sale = original(sale_id)?;
                 for line in &returned.lines {
                     let sku = sale
@@ -97,7 +97,7 @@ enum Sign {
 }
 
 fn add_sale(rows: &mut BTreeMap<Key, Delta>, sale: &SaleRecord, sign: Sign) -> Result<(), String> {
-    let day = day_of(&sale.completed_at)?;
+    let day = sale.completed_at.date_naive();
     let (factor, count) = match sign {
         Sign::Plus => (Decimal::ONE, 1),
         Sign::Minus => (Decimal::NEGATIVE_ONE, -1),
@@ -128,13 +128,6 @@ fn add(into: &mut Decimal, delta: Decimal) -> Result<(), String> {
         .checked_add(delta)
         .ok_or_else(|| format!("{into} + {delta} is out of range"))?;
     Ok(())
-}
-
-/// The UTC day of an RFC 3339 time.
-fn day_of(rfc3339: &str) -> Result<NaiveDate, String> {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .map(|at| at.with_timezone(&Utc).date_naive())
-        .map_err(|e| format!("`{rfc3339}`: {e}"))
 }
 
 impl Projection for ProductSales {
@@ -321,7 +314,7 @@ mod tests {
             sale_number: format!("S1-20261124-{id}"),
             location_id: "loc".into(),
             cashier_id: "cashier".into(),
-            completed_at: "2026-11-24T23:30:00-02:00".into(), // 25 Nov, UTC
+            completed_at: "2026-11-24T23:30:00-02:00".parse().unwrap(), // 25 Nov, UTC
             policy: PricingPolicy {
                 currency: Currency::USD,
                 prices_include_tax: false,
@@ -380,14 +373,14 @@ mod tests {
                 }],
                 restock: true,
                 reason: None,
-                returned_at: "2026-11-26T10:00:00Z".into(),
+                returned_at: "2026-11-26T10:00:00Z".parse().unwrap(),
             }),
         );
         let void = then(
             &voided_events,
             Command::Void {
                 reason: "wrong till".into(),
-                voided_at: "2026-11-26T10:00:00Z".into(),
+                voided_at: "2026-11-26T10:00:00Z".parse().unwrap(),
             },
         );
         let batch = vec![
@@ -421,7 +414,7 @@ mod tests {
             &events,
             Command::Void {
                 reason: "r".into(),
-                voided_at: "2026-11-26T10:00:00Z".into(),
+                voided_at: "2026-11-26T10:00:00Z".parse().unwrap(),
             },
         );
         assert!(fold(&[(id, void)], &HashMap::new()).is_err());

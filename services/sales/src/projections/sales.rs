@@ -28,7 +28,7 @@ pub async fn insert(tx: &mut PgConnection, record: &SaleRecord) -> Result<(), sq
     .bind(record.id.to_string())
     .bind(&record.sale_number)
     .bind(&record.location_id)
-    .bind(&record.completed_at)
+    .bind(record.completed_at)
     .bind(Json(record))
     .execute(tx)
     .await?;
