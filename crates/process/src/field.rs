@@ -35,3 +35,29 @@ pub fn field_of(status: &Status) -> Option<&str> {
         .get(FIELD_METADATA)
         .and_then(|v| v.to_str().ok())
 }
+
+/// The metadata key that carries a refusal's machine-readable reason (`approval_required`,
+/// `location_not_allowed`), which the gateway answers as the JSON error's `code`.
+pub const REASON_METADATA: &str = "tillstream-reason";
+
+/// A status with a reason (and the field it is about, if any).
+pub fn status_with_reason(
+    code: Code,
+    reason: &str,
+    field: Option<&str>,
+    message: impl Into<String>,
+) -> Status {
+    let mut status = status_with_field(code, field, message);
+    if let Ok(value) = reason.parse() {
+        status.metadata_mut().insert(REASON_METADATA, value);
+    }
+    status
+}
+
+/// The reason named in a status, if any.
+pub fn reason_of(status: &Status) -> Option<&str> {
+    status
+        .metadata()
+        .get(REASON_METADATA)
+        .and_then(|v| v.to_str().ok())
+}

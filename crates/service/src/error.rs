@@ -22,7 +22,7 @@ use std::time::Duration;
 use tillstream_eventstore::{RunError, StoreError};
 use tonic::{Code, Status};
 
-use crate::grpc::{status_with_field, store_status};
+use crate::grpc::{status_with_field, status_with_reason, store_status};
 
 /// The metadata entry of a lockout answer: seconds until a login may succeed again.
 pub const RETRY_AFTER_METADATA: &str = "retry-after";
@@ -45,6 +45,14 @@ pub enum AppError {
     Unauthenticated(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    /// Forbidden for a reason the client can act on (`approval_required`), naming the field
+    /// that needs it where there is one.
+    #[error("{message}")]
+    Denied {
+        reason: &'static str,
+        field: Option<String>,
+        message: String,
+    },
     #[error("too many failed attempts; try again in {} s", .retry_after.as_secs())]
     LockedOut { retry_after: Duration },
     #[error("internal: {0}")]
@@ -58,6 +66,16 @@ impl AppError {
         AppError::Invalid {
             field: field.into(),
             message: message.into(),
+        }
+    }
+
+    /// A cashier's request that needs a manager's approval for `action` (api.md,
+    /// "Approvals"), `field` being what needs it.
+    pub fn approval_required(action: &str, field: Option<&str>) -> Self {
+        AppError::Denied {
+            reason: "approval_required",
+            field: field.map(str::to_owned),
+            message: format!("a manager's `{action}` approval is required"),
         }
     }
 
@@ -98,6 +116,11 @@ impl From<AppError> for Status {
             AppError::Refused(message) => Status::failed_precondition(message),
             AppError::Unauthenticated(message) => Status::unauthenticated(message),
             AppError::Forbidden(message) => Status::permission_denied(message),
+            AppError::Denied {
+                reason,
+                field,
+                message,
+            } => status_with_reason(Code::PermissionDenied, reason, field.as_deref(), message),
             AppError::LockedOut { retry_after } => {
                 let seconds = retry_after.as_secs().max(1);
                 let mut status = Status::resource_exhausted(format!(
@@ -152,6 +175,19 @@ mod tests {
         for (error, code) in cases {
             assert_eq!(Status::from(error).code(), code);
         }
+        let denied = Status::from(AppError::approval_required(
+            "price_override",
+            Some("lines[0].unit_price"),
+        ));
+        assert_eq!(denied.code(), Code::PermissionDenied);
+        assert_eq!(
+            tillstream_process::field::reason_of(&denied),
+            Some("approval_required")
+        );
+        assert_eq!(
+            tillstream_process::field::field_of(&denied),
+            Some("lines[0].unit_price")
+        );
         assert_eq!(claim_field("barcode"), "barcodes");
         assert_eq!(claim_field("username"), "username");
     }

@@ -2,10 +2,13 @@
 //! at fault (in the `tillstream-field` metadata entry, which the gateway turns into the
 //! JSON error's `details`), and one mapping of event-store failures.
 
+use tillstream_access::Claims;
 use tillstream_eventstore::StoreError;
 use tonic::{Code, Status};
 
-pub use tillstream_process::field::{FIELD_METADATA, field_of, status_with_field};
+pub use tillstream_process::field::{
+    FIELD_METADATA, REASON_METADATA, field_of, reason_of, status_with_field, status_with_reason,
+};
 
 /// Maps an event-store failure. `claim_field` names the request field of a unique claim
 /// (`sku` → `sku`, `barcode` → `barcodes`). Internal failures are logged here, once, and
@@ -63,8 +66,19 @@ pub fn database_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
-/// What a call's metadata says about who and what caused the events it records: the W3C
-/// `traceparent`, `x-correlation-id` and `x-actor` (the gateway's caller).
+/// The caller the guard verified: the claims of the call's access token, which the guard put
+/// in the request's extensions. Who acted is taken from here and nowhere else.
+pub fn caller_of<T>(request: &tonic::Request<T>) -> Result<Claims, Status> {
+    request
+        .extensions()
+        .get::<Claims>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("an access token is required"))
+}
+
+/// Who and what caused the events a call records: the verified caller as the actor (never
+/// a header a client can set, such as `x-actor`), the W3C `traceparent` and
+/// `x-correlation-id`.
 pub fn metadata_of<T>(request: &tonic::Request<T>) -> tillstream_kernel::EventMetadata {
     let header = |name: &str| {
         request
@@ -76,7 +90,7 @@ pub fn metadata_of<T>(request: &tonic::Request<T>) -> tillstream_kernel::EventMe
     tillstream_kernel::EventMetadata {
         traceparent: header("traceparent"),
         correlation_id: header("x-correlation-id"),
-        actor: header("x-actor"),
+        actor: request.extensions().get::<Claims>().map(|c| c.sub.clone()),
         ..Default::default()
     }
 }

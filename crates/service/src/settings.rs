@@ -26,6 +26,9 @@ pub struct ServiceSettings {
     pub addr: SocketAddr,
     pub currency: Currency,
     pub prices_include_tax: bool,
+    /// The largest discount, in percent of a sale's subtotal, a cashier may give without a
+    /// manager (`TILLSTREAM_DISCOUNT_LIMIT_PERCENT`, 0–100).
+    pub discount_limit_percent: tillstream_kernel::Decimal,
     /// Where auth serves the key set tokens are verified with (`TILLSTREAM_AUTH_ADDR`).
     pub auth_addr: crate::addrs::HostPort,
     /// `TILLSTREAM_JWKS`: a key set to trust instead of asking auth (pinned keys, tests).
@@ -55,6 +58,7 @@ impl ServiceSettings {
         let auth_variable = crate::addrs::addr_variable("auth");
         let auth_addr = get(&auth_variable, crate::addrs::AUTH);
         let include_tax = get("TILLSTREAM_PRICES_INCLUDE_TAX", "false");
+        let discount_limit = get("TILLSTREAM_DISCOUNT_LIMIT_PERCENT", "20");
         Ok(ServiceSettings {
             service,
             database_url: get(
@@ -80,6 +84,8 @@ impl ServiceSettings {
                 )
             })?,
             jwks: lookup("TILLSTREAM_JWKS").filter(|j| !j.trim().is_empty()),
+            discount_limit_percent: tillstream_kernel::parse_percent(&discount_limit)
+                .map_err(|e| bad("TILLSTREAM_DISCOUNT_LIMIT_PERCENT", e.to_string()))?,
             prices_include_tax: match include_tax.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => true,
                 "false" | "0" | "no" => false,
@@ -105,6 +111,7 @@ mod tests {
         assert_eq!(settings.database, "tillstream_catalog");
         assert_eq!(settings.naming.prefix(), "pos");
         assert!(!settings.prices_include_tax);
+        assert_eq!(settings.discount_limit_percent.to_string(), "20");
         let with = |variable: &'static str, value: &'static str| {
             ServiceSettings::from_lookup("catalog", "127.0.0.1:50061", move |n| {
                 (n == variable).then(|| value.to_owned())
@@ -115,6 +122,12 @@ mod tests {
                 .unwrap_err()
                 .variable,
             "TILLSTREAM_CATALOG_ADDR"
+        );
+        assert_eq!(
+            with("TILLSTREAM_DISCOUNT_LIMIT_PERCENT", "101")
+                .unwrap_err()
+                .variable,
+            "TILLSTREAM_DISCOUNT_LIMIT_PERCENT"
         );
         assert_eq!(
             with("TILLSTREAM_CURRENCY", "XXX").unwrap_err().variable,

@@ -3,7 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tillstream_process::field::field_of;
+use tillstream_process::field::{field_of, reason_of};
 use tonic::Code;
 
 use crate::trace::current_trace_id;
@@ -24,6 +24,18 @@ pub struct ApiError {
     pub message: String,
     pub details: Vec<Detail>,
     pub retry_after: Option<u64>,
+}
+
+/// The reasons a service gives for a 403, answered as the error's `code` (api.md).
+const REASONS: [&str; 4] = [
+    "approval_required",
+    "approval_used",
+    "approver_not_allowed",
+    "location_not_allowed",
+];
+
+fn known_reason(reason: &str) -> Option<&'static str> {
+    REASONS.iter().copied().find(|known| *known == reason)
 }
 
 /// What tonic's client says when a call outlives the channel's timeout.
@@ -135,7 +147,19 @@ impl ApiError {
                 ApiError::new(StatusCode::CONFLICT, "stored_value_out_of_range", message)
             }
             Code::Unauthenticated => ApiError::unauthenticated(message),
-            Code::PermissionDenied => ApiError::forbidden(message),
+            Code::PermissionDenied => {
+                let mut error = ApiError::forbidden(message.clone());
+                if let Some(reason) = reason_of(status).and_then(known_reason) {
+                    error.code = reason;
+                }
+                if let Some(field) = field_of(status) {
+                    error.details.push(Detail {
+                        field: field.to_owned(),
+                        message,
+                    });
+                }
+                error
+            }
             Code::ResourceExhausted => {
                 let mut error =
                     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);

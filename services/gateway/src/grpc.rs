@@ -20,7 +20,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Service, ServiceExt};
 
-use crate::trace::child_traceparent;
+use crate::trace::{child_traceparent, current_client_addr};
 use crate::upstream::Upstreams;
 
 /// Each service as the gateway mirrors it: its gRPC name and the channel to it.
@@ -122,6 +122,9 @@ fn serving(up: bool) -> ServingStatus {
     }
 }
 
+/// Metadata only the gateway may set, removed from what a client sends.
+const CLIENT_CANNOT_SET: [&str; 3] = ["x-actor", "x-client-addr", "x-forwarded-for"];
+
 /// Passes a call to a service unchanged (path, metadata, body), adding the gateway's
 /// `traceparent` when the client sent none. A service that cannot be reached answers
 /// `UNAVAILABLE` naming it, at once; a call outliving the channel's timeout
@@ -145,6 +148,16 @@ impl Service<Request<Body>> for PassThrough {
         let (service, channel) = (self.service, self.channel.clone());
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
+            // A client says nothing about who it is or where it is: the service reads the
+            // caller from the verified token and the address from here.
+            for header in CLIENT_CANNOT_SET {
+                parts.headers.remove(header);
+            }
+            if let Some(addr) = current_client_addr()
+                && let Ok(value) = HeaderValue::from_str(&addr)
+            {
+                parts.headers.insert("x-client-addr", value);
+            }
             if !parts.headers.contains_key("traceparent")
                 && let Some(traceparent) = child_traceparent()
                 && let Ok(value) = HeaderValue::from_str(&traceparent)

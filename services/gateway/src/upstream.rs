@@ -107,8 +107,8 @@ async fn futures_join_all<F: std::future::Future>(futures: [F; 5]) -> Vec<F::Out
 }
 
 /// A request to a service on behalf of `caller`: the trace context, the correlation id
-/// (the trace id), the acting user and their token go along as metadata, and the client's
-/// address when the gateway knows it.
+/// (the trace id) and the caller's token go along as metadata, and the client's address
+/// when the gateway knows it.
 pub fn request<T>(message: T, caller: Option<OnBehalf<'_>>) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     let metadata = request.metadata_mut();
@@ -119,9 +119,7 @@ pub fn request<T>(message: T, caller: Option<OnBehalf<'_>>) -> tonic::Request<T>
         metadata.insert("x-correlation-id", value);
     }
     if let Some(caller) = caller {
-        if let Ok(value) = caller.claims.sub.parse() {
-            metadata.insert("x-actor", value);
-        }
+        // Who acts is in the token, which the service verifies itself; nothing else says so.
         if let Ok(value) = format!("Bearer {}", caller.token).parse() {
             metadata.insert("authorization", value);
         }

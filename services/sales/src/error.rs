@@ -15,6 +15,9 @@ impl From<SaleError> for AppError {
             SaleError::NoReason => AppError::invalid("reason", error.to_string()),
             SaleError::Pricing(pricing) => AppError::invalid(pricing.field(), pricing.to_string()),
             SaleError::Return(refused) => AppError::invalid(refused.field(), refused.to_string()),
+            SaleError::ApprovalRequired(needed) => {
+                AppError::approval_required(needed.action.name(), needed.field.as_deref())
+            }
         }
     }
 }

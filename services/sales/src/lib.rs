@@ -70,6 +70,11 @@ pub async fn serve(
         currency: process.settings.currency,
         prices_include_tax: process.settings.prices_include_tax,
     };
-    let grpc = tonic::service::Routes::new(SalesServiceServer::new(SalesApi { store, policy }));
+    let api = SalesApi {
+        store,
+        policy,
+        discount_limit_percent: process.settings.discount_limit_percent,
+    };
+    let grpc = tonic::service::Routes::new(SalesServiceServer::new(api));
     process.serve_grpc(listener, grpc).await
 }

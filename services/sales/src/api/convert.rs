@@ -39,7 +39,8 @@ pub fn sale_request(
     Ok(SaleRequest {
         id,
         location_id: request.location_id.trim().to_owned(),
-        cashier_id: request.cashier_id.trim().to_owned(),
+        // Who rings it up comes from the verified token: the handler sets it.
+        cashier_id: String::new(),
         lines,
         discount: discount(request.discount.as_ref(), currency, "discount")?,
         payments,
@@ -56,6 +57,8 @@ pub fn sale_request(
                     .with_timezone(&Utc),
             ),
         },
+        offline: false,
+        controls: None,
     })
 }
 

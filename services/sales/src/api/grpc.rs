@@ -1,16 +1,19 @@
 //! `tillstream.sales.v1.SalesService`.
 
 use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
+use tillstream_kernel::Decimal;
 use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_server::SalesService;
-use tillstream_service::grpc::metadata_of;
+use tillstream_service::grpc::{caller_of, metadata_of};
 use tillstream_service::moments::{range_end, range_start};
+use tillstream_service::{Claims, Role};
 use tonic::{Request, Response, Status};
 
 use crate::api::convert;
 use crate::commands::create_sale::{Recorded, create_sale};
 use crate::commands::return_sale::{ReturnRequest, return_sale};
 use crate::commands::void_sale::void_sale;
+use crate::domain::controls::Authority;
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::receipt::{self, ReceiptContext};
 use crate::error::AppError;
@@ -21,6 +24,8 @@ use crate::projections::sales::{self, SaleFilter};
 pub struct SalesApi {
     pub store: EventStore,
     pub policy: PricingPolicy,
+    /// `TILLSTREAM_DISCOUNT_LIMIT_PERCENT`.
+    pub discount_limit_percent: Decimal,
 }
 
 #[tonic::async_trait]
@@ -31,9 +36,13 @@ impl SalesService for SalesApi {
         request: Request<pb::CreateSaleRequest>,
     ) -> Result<Response<pb::Sale>, Status> {
         let metadata = metadata_of(&request);
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let key = Some(request.idempotency_key.trim().to_owned()).filter(|k| !k.is_empty());
-        let parsed = convert::sale_request(&request, self.policy.currency)?;
+        let mut parsed = convert::sale_request(&request, self.policy.currency)?;
+        // The cashier is who rings it up, whatever the request says.
+        parsed.cashier_id = caller.sub.clone();
+        parsed.controls = Some(self.authority(&caller));
         let recorded = create_sale(&self.store, self.policy, parsed, key, metadata).await?;
         Ok(Response::new(convert::sale(
             &recorded.record,
@@ -95,7 +104,7 @@ impl SalesService for SalesApi {
         request: Request<pb::CreateSaleBatchRequest>,
     ) -> Result<Response<pb::CreateSaleBatchResponse>, Status> {
         let metadata = metadata_of(&request);
-        let cashier = metadata.actor.clone().unwrap_or_default();
+        let cashier = caller_of(&request)?.sub;
         let mut results = Vec::new();
         for sale in request.into_inner().sales {
             let outcome = self.offline_sale(&sale, &cashier, metadata.clone()).await;
@@ -206,6 +215,15 @@ impl SalesService for SalesApi {
 }
 
 impl SalesApi {
+    /// What `caller` may do alone at a live till: a manager's own token needs no approval.
+    fn authority(&self, caller: &Claims) -> Authority {
+        Authority {
+            manager: caller.role.allows(Role::Manager),
+            approved: Vec::new(),
+            discount_limit_percent: self.discount_limit_percent,
+        }
+    }
+
     /// One sale of a batch: it must carry the till's own id and its capture time.
     async fn offline_sale(
         &self,
@@ -223,9 +241,8 @@ impl SalesApi {
             return Err(AppError::invalid("captured_at", "when the till rang it up"));
         }
         let mut parsed = convert::sale_request(sale, self.policy.currency)?;
-        if parsed.cashier_id.is_empty() {
-            cashier.clone_into(&mut parsed.cashier_id);
-        }
+        cashier.clone_into(&mut parsed.cashier_id);
+        parsed.offline = true;
         create_sale(&self.store, self.policy, parsed, None, metadata).await
     }
 }

@@ -14,6 +14,7 @@ use tillstream_eventstore::{
 use tillstream_kernel::{Currency, Decider, Money, Quantity, time};
 use tillstream_service::copies::settle;
 
+use crate::domain::controls::Authority;
 use crate::domain::pricing::{Discount, Payment, PricingPolicy};
 use crate::domain::sale::{Command, CompleteSale, Event, ResolvedLine, Sale, SaleId, SaleRecord};
 use crate::error::AppError;
@@ -32,8 +33,16 @@ pub struct SaleRequest {
     pub customer_name: Option<String>,
     pub customer_email: Option<String>,
     pub notes: Option<String>,
-    /// When an offline till rang it up; it dates and numbers the sale.
+    /// When the till rang it up; it dates and numbers the sale. A live sale's is within
+    /// [`CLOCK_SKEW`] of this clock; an offline one's may be any time before.
     pub captured_at: Option<DateTime<Utc>>,
+    /// Rung up offline and sent in a batch: the till's prices are kept (and flagged) and a
+    /// product discontinued since is still sold.
+    #[serde(skip)]
+    pub offline: bool,
+    /// What the person ringing up a live sale may do alone; `None` offline.
+    #[serde(skip)]
+    pub controls: Option<Authority>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,7 +57,7 @@ pub struct LineRequest {
     pub unit_price: Option<Money>,
 }
 
-/// How far ahead of this clock a till's clock may be.
+/// How far a till's clock may be from this one.
 const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
 
 /// A recorded sale, and whether this request recorded it or found it recorded before.
@@ -65,15 +74,7 @@ pub async fn create_sale(
     idempotency_key: Option<String>,
     metadata: EventMetadata,
 ) -> Result<Recorded, AppError> {
-    if request
-        .captured_at
-        .is_some_and(|at| at > Utc::now() + CLOCK_SKEW)
-    {
-        return Err(AppError::invalid(
-            "captured_at",
-            "a sale cannot be captured in the future",
-        ));
-    }
+    check_capture(request.captured_at, request.offline)?;
     let key = match (&idempotency_key, request.id) {
         (Some(key), _) => Some(format!("sales.create_sale:{key}")),
         (None, Some(id)) => Some(format!("sales.sale_id:{id}")),
@@ -104,7 +105,7 @@ pub async fn create_sale(
             format!("no location with id `{}`", request.location_id),
         )
     })?;
-    let offline = request.captured_at.is_some();
+    let offline = request.offline;
     let lines = resolve_lines(store, policy.currency, &request.lines, offline).await?;
     let id = request.id.unwrap_or_else(SaleId::generate);
     let now = request.captured_at.unwrap_or_else(time::now);
@@ -124,6 +125,7 @@ pub async fn create_sale(
             customer_name: request.customer_name,
             customer_email: request.customer_email,
             notes: request.notes,
+            controls: request.controls,
         },
         day: now.date_naive(),
     };
@@ -145,6 +147,29 @@ pub async fn create_sale(
         record: answer.value,
         replayed: answer.replayed,
     })
+}
+
+/// A live sale is dated now: a capture time more than [`CLOCK_SKEW`] away from this clock
+/// either way would put it in another day's report. An offline sale may be older, never in
+/// the future.
+fn check_capture(captured_at: Option<DateTime<Utc>>, offline: bool) -> Result<(), AppError> {
+    let Some(at) = captured_at else {
+        return Ok(());
+    };
+    let now = Utc::now();
+    if at > now + CLOCK_SKEW {
+        return Err(AppError::invalid(
+            "captured_at",
+            "a sale cannot be captured in the future",
+        ));
+    }
+    if !offline && at < now - CLOCK_SKEW {
+        return Err(AppError::invalid(
+            "captured_at",
+            "a live sale is rung up now; send earlier sales in a batch",
+        ));
+    }
+    Ok(())
 }
 
 /// A sale numbered and recorded in one transaction: the number is drawn there, so a

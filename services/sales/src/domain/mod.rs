@@ -1,5 +1,6 @@
 //! Pure sales logic: no I/O, no async.
 
+pub mod controls;
 pub mod pricing;
 pub mod receipt;
 pub mod returns;

@@ -234,6 +234,7 @@ mod tests {
             customer_name: None,
             customer_email: None,
             notes: None,
+            controls: None,
         };
         Sale::decide(&Sale::default(), &Command::Complete(Box::new(command))).unwrap()
     }

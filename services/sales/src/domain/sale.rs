@@ -8,6 +8,7 @@ use tillstream_kernel::DomainEvent;
 use tillstream_kernel::time::{DateTime, Utc};
 use tillstream_kernel::{Decider, Money, Quantity};
 
+use super::controls::{ApprovalRequired, Authority, check_sale};
 use super::pricing::{
     Discount, LineToPrice, Payment, PricedLine, PricingError, PricingPolicy, price, settle,
 };
@@ -48,6 +49,9 @@ pub struct CompleteSale {
     pub customer_name: Option<String>,
     pub customer_email: Option<String>,
     pub notes: Option<String>,
+    /// What the person ringing up may do alone; `None` for an offline sale, which is
+    /// recorded as the till rang it.
+    pub controls: Option<Authority>,
 }
 
 /// One line as sold: what was asked for and every amount computed for it.
@@ -137,6 +141,8 @@ pub enum SaleError {
     Pricing(#[from] PricingError),
     #[error(transparent)]
     Return(#[from] ReturnError),
+    #[error(transparent)]
+    ApprovalRequired(#[from] ApprovalRequired),
 }
 
 /// A sale's state: the record, what of each line went back, whether it was voided.
@@ -226,6 +232,14 @@ fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, Sal
             })
             .collect();
         let priced = price(command.policy, &to_price, command.discount)?;
+        if let Some(authority) = &command.controls {
+            check_sale(
+                authority,
+                &command.lines,
+                priced.subtotal,
+                priced.discount_total,
+            )?;
+        }
         let change = settle(priced.total, &command.payments)?;
         let lines = command
             .lines
@@ -267,6 +281,7 @@ fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, Sal
 mod tests {
     use tillstream_kernel::{Currency, Tender, given};
 
+    use super::super::controls::Action;
     use super::*;
 
     fn usd(s: &str) -> Money {
@@ -311,7 +326,110 @@ mod tests {
             customer_name: None,
             customer_email: None,
             notes: None,
+            controls: Some(cashier()),
         }
+    }
+
+    fn cashier() -> Authority {
+        Authority {
+            manager: false,
+            approved: Vec::new(),
+            discount_limit_percent: "20".parse().unwrap(),
+        }
+    }
+
+    fn refused(command: CompleteSale) -> SaleError {
+        given::<Sale>(vec![])
+            .when(Command::Complete(Box::new(command)))
+            .outcome()
+            .unwrap_err()
+    }
+
+    #[test]
+    fn a_cashier_needs_a_manager_to_sell_below_the_catalog_price() {
+        let mut cheap = command();
+        cheap.lines[1].catalog_price = Some(cheap.lines[1].unit_price);
+        cheap.lines[1].unit_price = usd("0.01");
+        cheap.payments.remove(0);
+        assert_eq!(
+            refused(cheap.clone()),
+            SaleError::ApprovalRequired(ApprovalRequired {
+                action: Action::PriceOverride,
+                field: Some("lines[1].unit_price".into()),
+            })
+        );
+        for authority in [
+            Authority {
+                manager: true,
+                ..cashier()
+            },
+            Authority {
+                approved: vec![Action::PriceOverride],
+                ..cashier()
+            },
+        ] {
+            let approved = CompleteSale {
+                controls: Some(authority),
+                ..cheap.clone()
+            };
+            given::<Sale>(vec![])
+                .when(Command::Complete(Box::new(approved)))
+                .outcome()
+                .unwrap();
+        }
+        let offline = CompleteSale {
+            controls: None,
+            ..cheap
+        };
+        given::<Sale>(vec![])
+            .when(Command::Complete(Box::new(offline)))
+            .outcome()
+            .unwrap();
+    }
+
+    #[test]
+    fn a_percentage_discount_at_the_limit_is_within_it_once_rounded() {
+        // 20 % of 17.00 is 3.40 exactly; of 12.99, 2.598, a 2.60 discount.
+        let mut odd = command();
+        odd.lines.truncate(1);
+        odd.lines[0].unit_price = usd("12.99");
+        odd.lines[0].quantity = Quantity::from_units(1);
+        odd.discount = Some(Discount::Percent("20".parse().unwrap()));
+        given::<Sale>(vec![])
+            .when(Command::Complete(Box::new(odd)))
+            .outcome()
+            .unwrap();
+    }
+
+    #[test]
+    fn a_discount_over_the_limit_needs_a_manager_and_one_at_it_does_not() {
+        // 17.00 of goods: 3.40 is 20 %, 3.41 is over.
+        let discounted = |amount: &str| CompleteSale {
+            discount: Some(Discount::Amount(usd(amount))),
+            ..command()
+        };
+        given::<Sale>(vec![])
+            .when(Command::Complete(Box::new(discounted("3.40"))))
+            .outcome()
+            .unwrap();
+        assert_eq!(
+            refused(discounted("3.41")),
+            SaleError::ApprovalRequired(ApprovalRequired {
+                action: Action::Discount,
+                field: Some("discount".into()),
+            })
+        );
+        let approved = CompleteSale {
+            controls: Some(Authority {
+                approved: vec![Action::Discount],
+                ..cashier()
+            }),
+            ..discounted("3.41")
+        };
+        given::<Sale>(vec![])
+            .when(Command::Complete(Box::new(approved)))
+            .outcome()
+            .unwrap();
     }
 
     #[test]

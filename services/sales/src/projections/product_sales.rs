@@ -329,6 +329,7 @@ mod tests {
             customer_name: None,
             customer_email: None,
             notes: None,
+            controls: None,
         };
         let events = Sale::decide(&Sale::default(), &Command::Complete(Box::new(command))).unwrap();
         (id.to_owned(), events)

@@ -20,6 +20,7 @@ mod sales;
 mod seed;
 mod stock;
 mod system;
+mod till_controls;
 
 use std::time::Duration;
 

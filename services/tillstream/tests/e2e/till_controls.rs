@@ -1,0 +1,196 @@
+//! Till controls through the gateway: a cashier cannot sell below the catalog's price or
+//! beyond the store's discount limit without a manager, cannot date a live sale into another
+//! day, and cannot ring a sale up under anyone else's name, over REST or the gRPC mirror,
+//! whatever metadata it forges. A manager's own token needs no approval.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tillstream_proto::sales::v1 as pb;
+use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
+use tillstream_test_support::eventually;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::Channel;
+
+use crate::api::Api;
+use crate::system::System;
+
+struct Store {
+    api: Api,
+    cashier: String,
+    manager: String,
+    location: String,
+    coffee: String,
+}
+
+impl Store {
+    /// One 12.99 coffee, paid in cash, with `extra` fields merged in (and `line` into the
+    /// line).
+    fn sale(&self, extra: Value, line: Value) -> Value {
+        let mut first = json!({"product_id": self.coffee, "quantity": "1"});
+        merge(&mut first, line);
+        let mut sale = json!({
+            "location_id": self.location,
+            "lines": [first],
+            "payments": [{"method": "cash", "amount": "20.00"}]
+        });
+        merge(&mut sale, extra);
+        sale
+    }
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let (Some(into), Value::Object(from)) = (into.as_object_mut(), from) {
+        into.extend(from);
+    }
+}
+
+async fn open_store(system: &System) -> Store {
+    let api = Api::new(&system.url);
+    let admin = api.login("admin", &system.admin_password).await;
+    for (name, role) in [("carol", "cashier"), ("maya", "manager")] {
+        let body = json!({"username": name, "password": "till-pass-123", "role": role});
+        api.create("/api/v1/users", &admin, &body).await;
+    }
+    let location = api.create_location(&admin, "S1").await;
+    let coffee = api.create_product(&admin, "COF", "12.99", "0").await;
+    let store = Store {
+        cashier: api.login("carol", "till-pass-123").await,
+        manager: api.login("maya", "till-pass-123").await,
+        api,
+        location,
+        coffee,
+    };
+    // The first sale waits for sales' copy of the catalog.
+    eventually("sales knows the coffee", || async {
+        let sale = store.sale(json!({}), json!({}));
+        let answer = store.api.post("/api/v1/sales", &store.cashier, &sale).await;
+        (answer.status == StatusCode::CREATED).then_some(())
+    })
+    .await;
+    store
+}
+
+fn assert_needs_approval(answer: &crate::api::Answer, field: &str) {
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    let error = &answer.body["error"];
+    assert_eq!(error["code"], "approval_required", "{}", answer.body);
+    assert_eq!(error["details"][0]["field"], field, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn a_cashier_needs_a_manager_to_give_goods_away_and_cannot_backdate_a_sale() {
+    let system = System::up().await;
+    let store = open_store(&system).await;
+    let api = &store.api;
+
+    // 12.99 rung at 0.01: the cashier is refused, the manager may.
+    let cheap = store.sale(json!({}), json!({"unit_price": "0.01"}));
+    let refused = api.post("/api/v1/sales", &store.cashier, &cheap).await;
+    assert_needs_approval(&refused, "lines[0].unit_price");
+    let overridden = api.post("/api/v1/sales", &store.manager, &cheap).await;
+    assert_eq!(
+        overridden.status,
+        StatusCode::CREATED,
+        "{}",
+        overridden.body
+    );
+    assert_eq!(overridden.body["total"], "0.01");
+
+    // A discount up to the limit (20 %) is the cashier's; beyond it, the manager's.
+    let at_limit = store.sale(json!({"discount": {"percent": "20"}}), json!({}));
+    let given = api.post("/api/v1/sales", &store.cashier, &at_limit).await;
+    assert_eq!(given.status, StatusCode::CREATED, "{}", given.body);
+    let beyond = store.sale(json!({"discount": {"percent": "25"}}), json!({}));
+    let refused = api.post("/api/v1/sales", &store.cashier, &beyond).await;
+    assert_needs_approval(&refused, "discount");
+    let given = api.post("/api/v1/sales", &store.manager, &beyond).await;
+    assert_eq!(given.status, StatusCode::CREATED, "{}", given.body);
+
+    // A live sale is rung up now: not into 2020's closed day, nor tomorrow.
+    for at in ["2020-01-01T10:00:00Z", "2099-01-01T10:00:00Z"] {
+        let dated = store.sale(json!({"captured_at": at}), json!({}));
+        let refused = api.post("/api/v1/sales", &store.cashier, &dated).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert_eq!(refused.body["error"]["details"][0]["field"], "captured_at");
+    }
+    let moments_ago = chrono::Utc::now() - chrono::TimeDelta::minutes(2);
+    let dated = store.sale(json!({"captured_at": moments_ago.to_rfc3339()}), json!({}));
+    let rung = api.post("/api/v1/sales", &store.cashier, &dated).await;
+    assert_eq!(rung.status, StatusCode::CREATED, "{}", rung.body);
+
+    // Nothing refused was recorded: the sales are the five that succeeded.
+    let listed = api.get("/api/v1/sales", &store.manager).await;
+    assert_eq!(listed.body["meta"]["total"], 5, "{}", listed.body);
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn who_rang_a_sale_up_is_the_token_whatever_the_grpc_mirror_is_told() {
+    let system = System::up().await;
+    let store = open_store(&system).await;
+    let me = store.api.get("/api/v1/auth/me", &store.cashier).await;
+    let cashier_id = me.body["id"].as_str().unwrap().to_owned();
+    let manager = store.api.get("/api/v1/auth/me", &store.manager).await;
+    let manager_id = manager.body["id"].as_str().unwrap().to_owned();
+
+    let channel = Channel::from_shared(system.grpc_url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let bearer: MetadataValue<Ascii> = format!("Bearer {}", store.cashier).parse().unwrap();
+    let forged: MetadataValue<Ascii> = manager_id.parse().unwrap();
+    let mut sales =
+        SalesServiceClient::with_interceptor(channel, move |mut request: tonic::Request<()>| {
+            let metadata = request.metadata_mut();
+            metadata.insert("authorization", bearer.clone());
+            metadata.insert("x-actor", forged.clone());
+            metadata.insert("x-client-addr", "10.0.0.1".parse().unwrap());
+            Ok(request)
+        });
+    let line = pb::SaleLineRequest {
+        product: Some(pb::sale_line_request::Product::ProductId(
+            store.coffee.clone(),
+        )),
+        quantity: "1".into(),
+        ..Default::default()
+    };
+    let request = pb::CreateSaleRequest {
+        location_id: store.location.clone(),
+        lines: vec![line.clone()],
+        payments: vec![pb::PaymentRequest {
+            method: "cash".into(),
+            amount: "20.00".into(),
+            ..Default::default()
+        }],
+        cashier_id: manager_id.clone(),
+        ..Default::default()
+    };
+    let sale = sales
+        .create_sale(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(sale.cashier_id, cashier_id, "the token's user rang it up");
+
+    // The mirror's cashier is held to the same controls as REST's.
+    let cheap = pb::CreateSaleRequest {
+        lines: vec![pb::SaleLineRequest {
+            unit_price: "0.01".into(),
+            ..line
+        }],
+        ..request
+    };
+    let refused = sales.create_sale(cheap).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    assert_eq!(
+        refused.metadata().get("tillstream-reason").unwrap(),
+        "approval_required"
+    );
+    system.stop().await;
+}
