@@ -21,6 +21,7 @@ use tillstream_access::{Role, VerifiedTokens};
 use tillstream_benches::parse_counts;
 use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
+use tillstream_service::Launch;
 use tillstream_test_support::{TestDatabase, TestPrefix, stack_env, unique_name};
 use tokio_util::sync::CancellationToken;
 
@@ -117,10 +118,12 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("http://{}", listener.local_addr()?);
     let stop = CancellationToken::new();
     let server = tokio::spawn(tillstream_auth::serve(
-        settings,
+        Launch {
+            settings,
+            listener,
+            shutdown: stop.clone(),
+        },
         tillstream_auth::AuthOptions::with_admin_password("correct horse battery"),
-        listener,
-        stop.clone(),
     ));
     let mut client = loop {
         if let Ok(client) = AuthServiceClient::connect(url.clone()).await {

@@ -14,8 +14,9 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 use tillstream_access::Role;
 use tillstream_benches::{ms, parse_counts};
+use tillstream_catalog::domain::barcode::in_store_ean13;
 use tillstream_gateway::GatewaySettings;
-use tillstream_service::ServiceSettings;
+use tillstream_service::{Launch, ServiceSettings};
 use tillstream_test_support::grpc::SIGNER;
 use tillstream_test_support::{TestDatabase, TestPrefix, stack_env, unique_name};
 use tokio_util::sync::CancellationToken;
@@ -29,17 +30,6 @@ fn options() -> anyhow::Result<Options> {
     let (mut rows, mut requests) = (100_000, 2_000);
     parse_counts(&mut [("rows", &mut rows), ("requests", &mut requests)])?;
     Ok(Options { rows, requests })
-}
-
-/// An EAN-13 with a valid check digit for `n`.
-fn ean13(n: usize) -> String {
-    let body = format!("20{n:010}");
-    let sum: u32 = body
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
 }
 
 async fn timed(
@@ -76,11 +66,11 @@ async fn main() -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let catalog_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let catalog_addr = catalog_listener.local_addr()?;
-    let catalog = tokio::spawn(tillstream_catalog::serve(
+    let catalog = tokio::spawn(tillstream_catalog::serve(Launch {
         settings,
-        catalog_listener,
-        stop.clone(),
-    ));
+        listener: catalog_listener,
+        shutdown: stop.clone(),
+    }));
     let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let gateway_addr = gateway_listener.local_addr()?;
     let gateway_settings = GatewaySettings::from_lookup(|name| match name {
@@ -111,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
             "SKU-{i:06},Product {i} café,{}.{:02},0.08,{},Cat {}\n",
             1 + i % 50,
             i % 100,
-            ean13(i),
+            in_store_ean13(i),
             i % 40
         ));
     }
@@ -178,7 +168,7 @@ async fn main() -> anyhow::Result<()> {
         &client,
         &format!(
             "{base}/api/v1/products/lookup?barcode={}",
-            ean13(options.rows / 2)
+            in_store_ean13(options.rows / 2)
         ),
         &token,
         options.requests,

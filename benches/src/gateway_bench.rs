@@ -19,7 +19,7 @@ use tillstream_benches::{micros_since, ms, parse_counts};
 use tillstream_gateway::GatewaySettings;
 use tillstream_proto::catalog::v1 as pb;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
-use tillstream_service::ServiceSettings;
+use tillstream_service::{Launch, ServiceSettings};
 use tillstream_test_support::grpc::{SIGNER, authed};
 use tillstream_test_support::{TestDatabase, TestPrefix, eventually, stack_env, unique_name};
 use tokio_util::sync::CancellationToken;
@@ -69,7 +69,11 @@ async fn main() -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let catalog_addr = listener.local_addr()?;
-    tokio::spawn(tillstream_catalog::serve(settings, listener, stop.clone()));
+    tokio::spawn(tillstream_catalog::serve(Launch {
+        settings,
+        listener,
+        shutdown: stop.clone(),
+    }));
 
     let gateway_settings = GatewaySettings::from_lookup(|name| match name {
         "TILLSTREAM_CATALOG_ADDR" => Some(catalog_addr.to_string()),

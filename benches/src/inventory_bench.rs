@@ -19,7 +19,7 @@ use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tillstream_proto::inventory::v1 as pb;
 use tillstream_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
 use tillstream_proto::sales::v1 as sales;
-use tillstream_service::ServiceSettings;
+use tillstream_service::{Launch, ServiceSettings};
 use tillstream_test_support::grpc::{Authed, connect_as_admin};
 use tillstream_test_support::sales_events::{SalesEvent, publish};
 use tillstream_test_support::{TestDatabase, TestPrefix, stack_env, unique_name};
@@ -43,11 +43,11 @@ async fn start_inventory(
 ) -> anyhow::Result<InventoryServiceClient<Authed>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(tillstream_inventory::serve(
-        settings.clone(),
+    tokio::spawn(tillstream_inventory::serve(Launch {
+        settings: settings.clone(),
         listener,
-        stop.clone(),
-    ));
+        shutdown: stop.clone(),
+    }));
     for _ in 0..100 {
         if let Some(channel) = connect_as_admin(url.clone()).await {
             let mut client = InventoryServiceClient::new(channel);
@@ -144,11 +144,11 @@ async fn main() -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let catalog_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let catalog_url = format!("http://{}", catalog_listener.local_addr()?);
-    tokio::spawn(tillstream_catalog::serve(
-        catalog_settings,
-        catalog_listener,
-        stop.clone(),
-    ));
+    tokio::spawn(tillstream_catalog::serve(Launch {
+        settings: catalog_settings,
+        listener: catalog_listener,
+        shutdown: stop.clone(),
+    }));
     let first_run = stop.child_token();
     let mut inventory = start_inventory(&settings, &first_run).await?;
     let mut catalog = CatalogServiceClient::new(

@@ -15,7 +15,7 @@ use hdrhistogram::Histogram;
 use tillstream_benches::{micros_since, ms, parse_counts, raw_insert_rate};
 use tillstream_proto::ledger::v1 as pb;
 use tillstream_proto::ledger::v1::ledger_service_client::LedgerServiceClient;
-use tillstream_service::ServiceSettings;
+use tillstream_service::{Launch, ServiceSettings};
 use tillstream_test_support::grpc::{Authed, connect_as_admin};
 use tillstream_test_support::sales_events::{SalesEvent, publish, two_line_sale};
 use tillstream_test_support::{TestDatabase, TestPrefix, stack_env, unique_name};
@@ -41,11 +41,11 @@ async fn start_ledger(
 ) -> anyhow::Result<LedgerServiceClient<Authed>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(tillstream_ledger::serve(
-        settings.clone(),
+    tokio::spawn(tillstream_ledger::serve(Launch {
+        settings: settings.clone(),
         listener,
-        stop.clone(),
-    ));
+        shutdown: stop.clone(),
+    }));
     for _ in 0..100 {
         if let Some(channel) = connect_as_admin(url.clone()).await {
             let mut client = LedgerServiceClient::new(channel);

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use tillstream_access::Role;
 use tillstream_eventstore::EventStore;
 use tillstream_gateway::GatewaySettings;
-use tillstream_service::ServiceSettings;
+use tillstream_service::{Launch, ServiceSettings};
 use tillstream_test_support::grpc::SIGNER;
 use tillstream_test_support::{TestDatabase, TestPrefix, stack_env, unique_name};
 use tokio_util::sync::CancellationToken;
@@ -63,9 +63,21 @@ async fn spawn_service(
     let addr = listener.local_addr()?;
     let (s, stop) = (settings.clone(), stop.clone());
     match name {
-        "catalog" => drop(tokio::spawn(tillstream_catalog::serve(s, listener, stop))),
-        "inventory" => drop(tokio::spawn(tillstream_inventory::serve(s, listener, stop))),
-        _ => drop(tokio::spawn(tillstream_sales::serve(s, listener, stop))),
+        "catalog" => drop(tokio::spawn(tillstream_catalog::serve(Launch {
+            settings: s,
+            listener,
+            shutdown: stop,
+        }))),
+        "inventory" => drop(tokio::spawn(tillstream_inventory::serve(Launch {
+            settings: s,
+            listener,
+            shutdown: stop,
+        }))),
+        _ => drop(tokio::spawn(tillstream_sales::serve(Launch {
+            settings: s,
+            listener,
+            shutdown: stop,
+        }))),
     }
     Ok((addr, settings))
 }

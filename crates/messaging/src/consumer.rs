@@ -30,6 +30,13 @@ use crate::{MessagingError, Naming};
 /// How often a consumer reports its lag and its dead-letter depth.
 const REPORT_EVERY: Duration = Duration::from_secs(15);
 
+/// What handling one event comes to.
+pub type Handled = Result<(), HandlerError>;
+
+/// What handling a chunk comes to: `false` when the handler leaves it to `handle`, event
+/// by event.
+pub type ChunkHandled = Result<bool, HandlerError>;
+
 /// Why a handler did not apply an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandlerError {
@@ -56,7 +63,7 @@ pub trait Handler: Send + Sync + 'static {
         &'a self,
         tx: &'a mut PgConnection,
         event: &'a InboundEvent,
-    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+    ) -> impl Future<Output = Handled> + Send + 'a;
 
     /// Applies a chunk of fresh events at once (a backlog's hundred sales in a few
     /// statements), inside a savepoint of the consumer's. `Ok(false)` or any error: nothing
@@ -67,7 +74,7 @@ pub trait Handler: Send + Sync + 'static {
         &'a self,
         tx: &'a mut PgConnection,
         events: &'a [&'a InboundEvent],
-    ) -> impl Future<Output = Result<bool, HandlerError>> + Send + 'a {
+    ) -> impl Future<Output = ChunkHandled> + Send + 'a {
         let _ = (tx, events);
         async { Ok(false) }
     }

@@ -11,8 +11,8 @@ mod streams;
 mod wire;
 
 pub use consumer::{
-    Consumer, ConsumerConfig, ConsumerHealth, Handler, HandlerError, InboundEvent, STUCK_AFTER,
-    consumer_health, panic_message, record_restart,
+    ChunkHandled, Consumer, ConsumerConfig, ConsumerHealth, Handled, Handler, HandlerError,
+    InboundEvent, STUCK_AFTER, consumer_health, panic_message, record_restart,
 };
 pub use dead_letter::{DeadLetter, DeadLetters, dead_letter_depth};
 pub use error::MessagingError;

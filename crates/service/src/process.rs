@@ -14,13 +14,13 @@ use tokio_util::sync::CancellationToken;
 
 use tillstream_process::{listen, serve_until_signal, without_nagle};
 
-use crate::{ServiceSettings, StartError};
+use crate::{Launch, ServiceSettings, StartError};
 
 /// The whole of a service's `main`: logs, settings from the environment (exit code 2 and the
 /// variable named when one is wrong), the listener, Ctrl-C/SIGTERM, then `serve`.
 pub async fn run_main<F, Fut>(service: &'static str, default_addr: &str, serve: F) -> ExitCode
 where
-    F: FnOnce(ServiceSettings, TcpListener, CancellationToken) -> Fut,
+    F: FnOnce(Launch) -> Fut,
     Fut: Future<Output = Result<(), StartError>>,
 {
     tillstream_telemetry::init_logging(service);
@@ -35,7 +35,14 @@ where
         Ok(listener) => listener,
         Err(code) => return code,
     };
-    serve_until_signal(|shutdown| serve(settings, listener, shutdown)).await
+    serve_until_signal(|shutdown| {
+        serve(Launch {
+            settings,
+            listener,
+            shutdown,
+        })
+    })
+    .await
 }
 
 /// Starts the service's relay: its store to `<prefix>_<service>`.

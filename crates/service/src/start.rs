@@ -18,6 +18,14 @@ use crate::{
     spawn_relay, standard_probe,
 };
 
+/// What a service is given to run: its settings, where it listens, when it stops.
+#[derive(Debug)]
+pub struct Launch {
+    pub settings: ServiceSettings,
+    pub listener: TcpListener,
+    pub shutdown: CancellationToken,
+}
+
 /// A service's connections and the tasks it runs beside its API.
 #[derive(Debug)]
 pub struct Process {
@@ -26,6 +34,7 @@ pub struct Process {
     pub nats: async_nats::Client,
     pub settings: ServiceSettings,
     migrator: &'static Migrator,
+    listener: TcpListener,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -33,11 +42,12 @@ pub struct Process {
 impl Process {
     /// Connects to the service's database (created and migrated with `migrator`) and to
     /// NATS (in the background).
-    pub async fn connect(
-        settings: ServiceSettings,
-        migrator: &'static Migrator,
-        shutdown: CancellationToken,
-    ) -> Result<Self, StartError> {
+    pub async fn connect(launch: Launch, migrator: &'static Migrator) -> Result<Self, StartError> {
+        let Launch {
+            settings,
+            listener,
+            shutdown,
+        } = launch;
         // The recorder first: a gauge the relay or a consumer sets before it exists is lost
         // until its next report, fifteen seconds on.
         tillstream_telemetry::install_metrics();
@@ -49,6 +59,7 @@ impl Process {
             nats,
             settings,
             migrator,
+            listener,
             shutdown,
             tasks: Vec::new(),
         })
@@ -115,22 +126,18 @@ impl Process {
     }
 
     /// Serves `grpc`, guarded by the verified token of every call, until shutdown.
-    pub async fn serve_grpc(
-        self,
-        listener: TcpListener,
-        grpc: tonic::service::Routes,
-    ) -> Result<(), StartError> {
+    pub async fn serve_grpc(self, grpc: tonic::service::Routes) -> Result<(), StartError> {
         let guarded = crate::guard(grpc.into_axum_router(), &self.settings)?;
-        self.serve(listener, guarded).await
+        self.serve(guarded).await
     }
 
     /// Serves `api` (already guarded) and the operations endpoints until shutdown, drains
     /// in-flight requests, then waits for the tasks.
-    pub async fn serve(self, listener: TcpListener, api: axum::Router) -> Result<(), StartError> {
+    pub async fn serve(self, api: axum::Router) -> Result<(), StartError> {
         let probe = standard_probe(self.pool, self.migrator, self.nats);
         serve_http(
             self.settings.service,
-            listener,
+            self.listener,
             api,
             probe,
             self.shutdown,

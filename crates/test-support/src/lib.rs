@@ -15,6 +15,18 @@ pub use nats::{PrivateNats, TestPrefix, free_port, nats_url};
 pub use postgres::PrivatePostgres;
 pub use stack::TestStack;
 
+/// A CSV import as a spreadsheet exports it at its worst: a BOM, semicolons, CRLF, quotes
+/// with the delimiter and doubled quotes inside, decimal commas, a negative price, a
+/// duplicate SKU, an empty name, a short row, unicode.
+pub const NASTY_CSV: &str = "\u{feff}sku;name;price;tax_rate;barcode;category\r\n\
+COF-1;\"Café \"\"Crème\"\"; 1 kg\";12,50;0,08;4006381333931;Coffee\r\n\
+TEA-1;Green tea;3.50;0.08;;Tea\r\n\
+NEG-1;Refund voucher;-5.00;0;;\r\n\
+COF-1;Duplicate coffee;9.99;0.08;;Coffee\r\n\
+EMP-1;;1.00;0.08;;\r\n\
+SHT-1;Short row;1.00\r\n\
+UNI-1;Ψωμί 🍞;2,40;0,13;96385074;Bäckerei\r\n";
+
 /// A name no other test run will pick: lower-case, safe as a database name, a subject
 /// token and a stream name.
 pub fn unique_name(kind: &str) -> String {

@@ -11,7 +11,7 @@ use std::future::Future;
 
 use sqlx::PgPool;
 use tillstream_messaging::Naming;
-use tillstream_service::{ServiceSettings, StartError};
+use tillstream_service::{Launch, ServiceSettings, StartError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -78,7 +78,7 @@ impl TestStack {
     /// Starts `service` with `serve` on a free port until the stack drops; its URL.
     pub async fn start<F, Fut>(&mut self, service: &'static str, serve: F) -> String
     where
-        F: FnOnce(ServiceSettings, TcpListener, CancellationToken) -> Fut,
+        F: FnOnce(Launch) -> Fut,
         Fut: Future<Output = Result<(), StartError>> + Send + 'static,
     {
         let stop = self.stop.clone();
@@ -93,7 +93,7 @@ impl TestStack {
         stop: CancellationToken,
     ) -> String
     where
-        F: FnOnce(ServiceSettings, TcpListener, CancellationToken) -> Fut,
+        F: FnOnce(Launch) -> Fut,
         Fut: Future<Output = Result<(), StartError>> + Send + 'static,
     {
         let settings = self.settings(service);
@@ -105,7 +105,11 @@ impl TestStack {
             Ok(addr) => format!("http://{addr}"),
             Err(error) => panic!("{service}'s port: {error}"),
         };
-        tokio::spawn(serve(settings, listener, stop));
+        tokio::spawn(serve(Launch {
+            settings,
+            listener,
+            shutdown: stop,
+        }));
         url
     }
 

@@ -16,9 +16,7 @@ use sqlx::migrate::Migrator;
 use tillstream_eventstore::{EventMetadata, EventStore};
 use tillstream_proto::auth::v1::auth_service_server::AuthServiceServer;
 use tillstream_service::{FetchKeys, Process, guard_with};
-pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+pub use tillstream_service::{Launch, ServiceSettings as Settings, StartError};
 
 use crate::api::events::AuthWire;
 use crate::api::grpc::AuthApi;
@@ -83,13 +81,8 @@ impl AuthOptions {
 }
 
 /// Runs the service on `listener` until `shutdown`.
-pub async fn serve(
-    settings: Settings,
-    options: AuthOptions,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> Result<(), StartError> {
-    let mut process = Process::connect(settings, &MIGRATOR, shutdown).await?;
+pub async fn serve(launch: Launch, options: AuthOptions) -> Result<(), StartError> {
+    let mut process = Process::connect(launch, &MIGRATOR).await?;
     let store = process.store.clone();
     if let Some(password) = bootstrap(&store, options).await? {
         // Printed once, to the console only, never logged.
@@ -110,7 +103,7 @@ pub async fn serve(
     };
     let grpc = tonic::service::Routes::new(AuthServiceServer::new(AuthApi { store }));
     process
-        .serve(listener, guard_with(grpc.into_axum_router(), own_keys))
+        .serve(guard_with(grpc.into_axum_router(), own_keys))
         .await
 }
 

@@ -14,9 +14,7 @@ async fn main() -> ExitCode {
     tillstream_service::run_main(
         tillstream_auth::SERVICE,
         tillstream_auth::DEFAULT_ADDR,
-        |settings, listener, shutdown| {
-            tillstream_auth::serve(settings, options, listener, shutdown)
-        },
+        |launch| tillstream_auth::serve(launch, options),
     )
     .await
 }

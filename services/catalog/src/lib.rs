@@ -14,10 +14,8 @@ use std::sync::Arc;
 use sqlx::migrate::Migrator;
 use tillstream_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use tillstream_service::Process;
-pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tokio::net::TcpListener;
+pub use tillstream_service::{Launch, ServiceSettings as Settings, StartError};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use crate::api::events::CatalogWire;
 use crate::api::grpc::CatalogApi;
@@ -34,12 +32,8 @@ pub const IMPORT_MESSAGE_LIMIT: usize = 21 * 1024 * 1024;
 pub const DEFAULT_ADDR: &str = tillstream_service::addrs::CATALOG;
 
 /// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
-pub async fn serve(
-    settings: Settings,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> Result<(), StartError> {
-    let mut process = Process::connect(settings, &MIGRATOR, shutdown).await?;
+pub async fn serve(launch: Launch) -> Result<(), StartError> {
+    let mut process = Process::connect(launch, &MIGRATOR).await?;
     process.relay(Arc::new(CatalogWire));
     let wake_imports = Arc::new(Notify::new());
     let (store, currency) = (process.store.clone(), process.settings.currency);
@@ -54,5 +48,5 @@ pub async fn serve(
     let grpc = tonic::service::Routes::new(
         CatalogServiceServer::new(api).max_decoding_message_size(IMPORT_MESSAGE_LIMIT),
     );
-    process.serve_grpc(listener, grpc).await
+    process.serve_grpc(grpc).await
 }

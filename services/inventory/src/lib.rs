@@ -16,9 +16,7 @@ use std::sync::Arc;
 use sqlx::migrate::Migrator;
 use tillstream_proto::inventory::v1::inventory_service_server::InventoryServiceServer;
 use tillstream_service::Process;
-pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+pub use tillstream_service::{Launch, ServiceSettings as Settings, StartError};
 
 use crate::api::events::InventoryWire;
 use crate::api::grpc::InventoryApi;
@@ -34,12 +32,8 @@ pub const SERVICE: &str = "inventory";
 pub const DEFAULT_ADDR: &str = tillstream_service::addrs::INVENTORY;
 
 /// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
-pub async fn serve(
-    settings: Settings,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> Result<(), StartError> {
-    let mut process = Process::connect(settings, &MIGRATOR, shutdown).await?;
+pub async fn serve(launch: Launch) -> Result<(), StartError> {
+    let mut process = Process::connect(launch, &MIGRATOR).await?;
     let store = process.store.clone();
     process.relay(Arc::new(InventoryWire));
     process.consume("catalog", "catalog", CatalogProducts);
@@ -51,5 +45,5 @@ pub async fn serve(
         },
     );
     let grpc = tonic::service::Routes::new(InventoryServiceServer::new(InventoryApi { store }));
-    process.serve_grpc(listener, grpc).await
+    process.serve_grpc(grpc).await
 }

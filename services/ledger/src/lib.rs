@@ -16,9 +16,7 @@ use std::time::Duration;
 use sqlx::migrate::Migrator;
 use tillstream_proto::ledger::v1::ledger_service_server::LedgerServiceServer;
 use tillstream_service::Process;
-pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+pub use tillstream_service::{Launch, ServiceSettings as Settings, StartError};
 
 use crate::api::events::LedgerWire;
 use crate::api::grpc::LedgerApi;
@@ -40,12 +38,8 @@ pub const SERVICE: &str = "ledger";
 pub const DEFAULT_ADDR: &str = tillstream_service::addrs::LEDGER;
 
 /// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
-pub async fn serve(
-    settings: Settings,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> Result<(), StartError> {
-    let mut process = Process::connect(settings, &MIGRATOR, shutdown).await?;
+pub async fn serve(launch: Launch) -> Result<(), StartError> {
+    let mut process = Process::connect(launch, &MIGRATOR).await?;
     let store = process.store.clone();
     let currency = process.settings.currency;
     let reconciler = Reconciler {
@@ -67,5 +61,5 @@ pub async fn serve(
     };
     process.consume_aggregate("inventory", "inventory", "stock", costs);
     let grpc = tonic::service::Routes::new(LedgerServiceServer::new(LedgerApi { store, currency }));
-    process.serve_grpc(listener, grpc).await
+    process.serve_grpc(grpc).await
 }

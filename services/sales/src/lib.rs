@@ -18,9 +18,7 @@ use tillstream_eventstore::EventStore;
 use tillstream_projection::{ProjectionRunner, RunnerConfig};
 use tillstream_proto::sales::v1::sales_service_server::SalesServiceServer;
 use tillstream_service::Process;
-pub use tillstream_service::{ServiceSettings as Settings, StartError};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+pub use tillstream_service::{Launch, ServiceSettings as Settings, StartError};
 
 use crate::api::events::SalesWire;
 use crate::api::grpc::SalesApi;
@@ -51,12 +49,8 @@ pub fn product_sales(store: EventStore) -> ProjectionRunner<ProductSales> {
 }
 
 /// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
-pub async fn serve(
-    settings: Settings,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> Result<(), StartError> {
-    let mut process = Process::connect(settings, &MIGRATOR, shutdown).await?;
+pub async fn serve(launch: Launch) -> Result<(), StartError> {
+    let mut process = Process::connect(launch, &MIGRATOR).await?;
     let store = process.store.clone();
     let pool = process.pool.clone();
     process.relay(Arc::new(SalesWire));
@@ -76,5 +70,5 @@ pub async fn serve(
         discount_limit_percent: process.settings.discount_limit_percent,
     };
     let grpc = tonic::service::Routes::new(SalesServiceServer::new(api));
-    process.serve_grpc(listener, grpc).await
+    process.serve_grpc(grpc).await
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{Duration as Days, Utc};
 use reqwest::Client;
 use serde_json::{Value, json};
+use tillstream_catalog::domain::barcode::in_store_ean13;
 use tillstream_kernel::Ulid;
 
 use crate::rest::{Api, Dice, progress};
@@ -104,17 +105,6 @@ async fn seed(options: &SeedOptions) -> Result<String, String> {
     .unwrap_or_default())
 }
 
-/// An EAN-13 in the in-store range (prefix 20) with its check digit.
-fn ean13(n: usize) -> String {
-    let body = format!("20{n:010}");
-    let sum: u32 = body
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
-}
-
 /// The catalog as one CSV import (upserted, so a second run changes nothing); the product
 /// ids with their prices in cents.
 pub(crate) async fn import_catalog(api: &Api, count: usize) -> Result<Vec<(String, u64)>, String> {
@@ -129,7 +119,7 @@ pub(crate) async fn import_catalog(api: &Api, count: usize) -> Result<Vec<(Strin
             n / KINDS.len() + 1,
             cents / 100,
             cents % 100,
-            ean13(n)
+            in_store_ean13(n)
         ));
     }
     let response = api

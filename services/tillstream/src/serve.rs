@@ -33,7 +33,7 @@ pub fn serve(process: Process) -> ExitCode {
                 run_main(
                     tillstream_auth::SERVICE,
                     tillstream_auth::DEFAULT_ADDR,
-                    |s, l, t| tillstream_auth::serve(s, options, l, t),
+                    |launch| tillstream_auth::serve(launch, options),
                 )
                 .await
             }

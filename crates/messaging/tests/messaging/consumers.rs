@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use sqlx::PgConnection;
 use tillstream_messaging::{
-    Consumer, ConsumerConfig, DeadLetters, Handler, HandlerError, InboundEvent, StreamSettings,
-    dead_letter_depth, ensure_service_stream,
+    ChunkHandled, Consumer, ConsumerConfig, DeadLetters, Handled, Handler, HandlerError,
+    InboundEvent, StreamSettings, dead_letter_depth, ensure_service_stream,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -23,11 +23,7 @@ struct RecordSkus {
 }
 
 impl Handler for RecordSkus {
-    async fn handle(
-        &self,
-        tx: &mut PgConnection,
-        event: &InboundEvent,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         if self.failing.load(Ordering::SeqCst) {
             return Err(HandlerError::Retry("the downstream is away".into()));
         }
@@ -276,11 +272,7 @@ struct RecordChunks;
 impl Handler for RecordChunks {
     const HANDLES_CHUNKS: bool = true;
 
-    async fn handle(
-        &self,
-        tx: &mut PgConnection,
-        event: &InboundEvent,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         let data = event.json().map_err(HandlerError::Reject)?;
         sqlx::query("INSERT INTO seen (sku) VALUES ($1)")
             .bind(data["sku"].as_str())
@@ -292,11 +284,7 @@ impl Handler for RecordChunks {
         Ok(())
     }
 
-    async fn handle_chunk(
-        &self,
-        tx: &mut PgConnection,
-        events: &[&InboundEvent],
-    ) -> Result<bool, HandlerError> {
+    async fn handle_chunk(&self, tx: &mut PgConnection, events: &[&InboundEvent]) -> ChunkHandled {
         let skus = events
             .iter()
             .map(|e| {

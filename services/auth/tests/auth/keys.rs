@@ -117,12 +117,12 @@ async fn a_configured_signing_key_signs_under_a_kid_derived_from_it() {
     let seed = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
     let expected = tillstream_auth::keys::parse_configured(seed).unwrap().kid;
     let url = services
-        .start(SERVICE, |settings, listener, stop| {
+        .start(SERVICE, |launch| {
             let options = tillstream_auth::AuthOptions {
                 admin_password: Some("correct horse battery".into()),
                 signing_key: Some(seed.into()),
             };
-            serve(settings, options, listener, stop)
+            serve(launch, options)
         })
         .await;
     let mut client = eventually("auth answers", || {

@@ -24,9 +24,9 @@ struct Running {
 async fn start() -> Running {
     let mut services = TestStack::new();
     let url = services
-        .start(SERVICE, |settings, listener, stop| {
+        .start(SERVICE, |launch| {
             let options = AuthOptions::with_admin_password("correct horse battery");
-            serve(settings, options, listener, stop)
+            serve(launch, options)
         })
         .await;
     let client = eventually("auth answers", || {

@@ -22,13 +22,25 @@ fn check_digit_ok(code: &str) -> bool {
     let Some((check, body)) = digits.split_last() else {
         return false;
     };
+    check_digit(body) == *check
+}
+
+fn check_digit(body: &[u32]) -> u32 {
     let sum: u32 = body
         .iter()
         .rev()
         .enumerate()
         .map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d })
         .sum();
-    (10 - sum % 10) % 10 == *check
+    (10 - sum % 10) % 10
+}
+
+/// The `n`th EAN-13 of the in-store range (prefix 20, free for a shop's own labels), with
+/// its check digit: for seeding a demo catalog and for benchmarks.
+pub fn in_store_ean13(n: usize) -> String {
+    let body = format!("20{:010}", n % 10_000_000_000);
+    let digits: Vec<u32> = body.bytes().map(|b| u32::from(b - b'0')).collect();
+    format!("{body}{}", check_digit(&digits))
 }
 
 #[cfg(test)]
@@ -38,6 +50,8 @@ mod tests {
     #[test]
     fn real_codes_pass_and_a_wrong_check_digit_fails() {
         assert!(validate("4006381333931").is_ok()); // EAN-13
+        assert!(validate(&super::in_store_ean13(42)).is_ok());
+        assert!(validate(&super::in_store_ean13(9_999_999_999)).is_ok());
         assert!(validate("73513537").is_ok()); // EAN-8
         assert!(validate("036000291452").is_ok()); // UPC-A
         assert!(validate("4006381333932").is_err());

@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
-use tillstream_messaging::{Handler, HandlerError, InboundEvent};
+use tillstream_messaging::{Handled, Handler, HandlerError, InboundEvent};
 use tillstream_proto::catalog::v1 as catalog;
 
 use crate::projections::known_products;
@@ -11,11 +11,7 @@ use crate::projections::known_products;
 pub struct CatalogProducts;
 
 impl Handler for CatalogProducts {
-    async fn handle(
-        &self,
-        tx: &mut PgConnection,
-        event: &InboundEvent,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         match event.ce_type.as_str() {
             "tillstream.catalog.v1.ProductCreated" => {
                 let created = event.decode::<catalog::ProductCreated>()?;

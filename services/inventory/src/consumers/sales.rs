@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
 use tillstream_kernel::Quantity;
-use tillstream_messaging::{Handler, HandlerError, InboundEvent};
+use tillstream_messaging::{ChunkHandled, Handled, Handler, HandlerError, InboundEvent};
 use tillstream_proto::sales::v1 as sales;
 
 use crate::commands::stock_batch::{BatchError, StockBatch};
@@ -27,11 +27,7 @@ impl Handler for SalesMovements {
     /// A backlog of completed sales is taken from stock a chunk at a time.
     const HANDLES_CHUNKS: bool = true;
 
-    async fn handle(
-        &self,
-        tx: &mut PgConnection,
-        event: &InboundEvent,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         match event.ce_type.as_str() {
             "tillstream.sales.v1.SaleCompleted" => {
                 let completed = event.decode::<sales::SaleCompleted>()?;
@@ -111,11 +107,7 @@ impl Handler for SalesMovements {
         }
     }
 
-    async fn handle_chunk(
-        &self,
-        tx: &mut PgConnection,
-        events: &[&InboundEvent],
-    ) -> Result<bool, HandlerError> {
+    async fn handle_chunk(&self, tx: &mut PgConnection, events: &[&InboundEvent]) -> ChunkHandled {
         self.take_chunk(tx, events).await
     }
 }

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::EventStore;
 use tillstream_kernel::{Currency, Money};
-use tillstream_messaging::{Handler, HandlerError, InboundEvent};
+use tillstream_messaging::{ChunkHandled, Handled, Handler, HandlerError, InboundEvent};
 use tillstream_proto::inventory::v1 as inventory;
 
 use super::{metadata_for, retry};
@@ -24,11 +24,7 @@ pub struct InventoryPostings {
 impl Handler for InventoryPostings {
     const HANDLES_CHUNKS: bool = true;
 
-    async fn handle(
-        &self,
-        tx: &mut PgConnection,
-        event: &InboundEvent,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         let Some(posting) = self.posting_of(event)? else {
             return Ok(());
         };
@@ -39,11 +35,7 @@ impl Handler for InventoryPostings {
     /// Movements are independent of each other: a chunk of them (a backlog's stock sold)
     /// posts in a few statements; anything `handle` would refuse, or a movement posted
     /// already, sends the chunk one by one.
-    async fn handle_chunk(
-        &self,
-        tx: &mut PgConnection,
-        events: &[&InboundEvent],
-    ) -> Result<bool, HandlerError> {
+    async fn handle_chunk(&self, tx: &mut PgConnection, events: &[&InboundEvent]) -> ChunkHandled {
         let mut postings = Vec::with_capacity(events.len());
         for event in events {
             if let Some(posting) = self.posting_of(event)? {

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::EventStore;
 use tillstream_kernel::{Currency, Money, Tender};
-use tillstream_messaging::{Handler, HandlerError, InboundEvent};
+use tillstream_messaging::{ChunkHandled, Handled, Handler, HandlerError, InboundEvent};
 use tillstream_proto::sales::v1 as sales;
 
 use super::{metadata_for, retry};
@@ -28,11 +28,7 @@ const COMPLETED: &str = "tillstream.sales.v1.SaleCompleted";
 impl Handler for SalesPostings {
     const HANDLES_CHUNKS: bool = true;
 
-    async fn handle(
-        &self,
-        tx: &mut PgConnection,
-        event: &InboundEvent,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         match event.ce_type.as_str() {
             COMPLETED => self.completed(tx, event).await,
             "tillstream.sales.v1.SaleReturned" => self.returned(tx, event).await,
@@ -45,11 +41,7 @@ impl Handler for SalesPostings {
     /// statements; a return or void between runs is posted on its own, in order, so it
     /// finds the sale it refers to. Anything `handle` would refuse or retry declines the
     /// chunk, which then goes event by event.
-    async fn handle_chunk(
-        &self,
-        tx: &mut PgConnection,
-        events: &[&InboundEvent],
-    ) -> Result<bool, HandlerError> {
+    async fn handle_chunk(&self, tx: &mut PgConnection, events: &[&InboundEvent]) -> ChunkHandled {
         let mut run = Vec::new();
         for event in events {
             if event.ce_type == COMPLETED {

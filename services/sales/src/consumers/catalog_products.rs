@@ -1,7 +1,7 @@
 //! Catalog events → `catalog_products`, the prices sales rings up with.
 
 use sqlx::PgConnection;
-use tillstream_messaging::{Handler, HandlerError, InboundEvent};
+use tillstream_messaging::{Handled, Handler, HandlerError, InboundEvent};
 use tillstream_proto::catalog::v1 as catalog;
 
 use crate::projections::catalog_copy::{self, Applied, CatalogProduct, CopyChange};
@@ -10,11 +10,7 @@ use crate::projections::catalog_copy::{self, Applied, CatalogProduct, CopyChange
 pub struct CatalogProducts;
 
 impl Handler for CatalogProducts {
-    async fn handle(
-        &self,
-        tx: &mut PgConnection,
-        event: &InboundEvent,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         let Some(kind) = event.ce_type.strip_prefix("tillstream.catalog.v1.") else {
             return Ok(());
         };

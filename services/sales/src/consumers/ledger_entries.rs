@@ -2,7 +2,7 @@
 //! money entry, then `posted` with the entry's id.
 
 use sqlx::PgConnection;
-use tillstream_messaging::{Handler, HandlerError, InboundEvent};
+use tillstream_messaging::{ChunkHandled, Handled, Handler, HandlerError, InboundEvent};
 use tillstream_proto::ledger::v1 as ledger;
 
 use crate::projections::sales;
@@ -33,22 +33,14 @@ impl Handler for LedgerEntries {
     /// Most ledger events are cost entries sales ignores; a chunk is marked in one statement.
     const HANDLES_CHUNKS: bool = true;
 
-    async fn handle(
-        &self,
-        tx: &mut PgConnection,
-        event: &InboundEvent,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         if let Some((sale_id, entry_id)) = sale_entry(event)? {
             sales::mark_posted(tx, &sale_id, &entry_id).await?;
         }
         Ok(())
     }
 
-    async fn handle_chunk(
-        &self,
-        tx: &mut PgConnection,
-        events: &[&InboundEvent],
-    ) -> Result<bool, HandlerError> {
+    async fn handle_chunk(&self, tx: &mut PgConnection, events: &[&InboundEvent]) -> ChunkHandled {
         let mut posted = Vec::new();
         for event in events {
             match sale_entry(event) {

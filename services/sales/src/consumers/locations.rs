@@ -1,7 +1,7 @@
 //! Inventory's location events → `known_locations` (sale numbers carry the code).
 
 use sqlx::PgConnection;
-use tillstream_messaging::{Handler, HandlerError, InboundEvent};
+use tillstream_messaging::{Handled, Handler, InboundEvent};
 use tillstream_proto::inventory::v1 as inventory;
 
 use crate::projections::catalog_copy;
@@ -10,11 +10,7 @@ use crate::projections::catalog_copy;
 pub struct Locations;
 
 impl Handler for Locations {
-    async fn handle(
-        &self,
-        tx: &mut PgConnection,
-        event: &InboundEvent,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         if event.ce_type != "tillstream.inventory.v1.LocationCreated" {
             return Ok(());
         }

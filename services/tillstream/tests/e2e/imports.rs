@@ -7,17 +7,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use tillstream_test_support::NASTY_CSV;
+
 use crate::api::Api;
 use crate::system::System;
-
-const NASTY: &str = "\u{feff}sku;name;price;tax_rate;barcode;category\r\n\
-COF-1;\"Café \"\"Crème\"\"; 1 kg\";12,50;0,08;4006381333931;Coffee\r\n\
-TEA-1;Green tea;3.50;0.08;;Tea\r\n\
-NEG-1;Refund voucher;-5.00;0;;\r\n\
-COF-1;Duplicate coffee;9.99;0.08;;Coffee\r\n\
-EMP-1;;1.00;0.08;;\r\n\
-SHT-1;Short row;1.00\r\n\
-UNI-1;Ψωμί 🍞;2,40;0,13;96385074;Bäckerei\r\n";
 
 async fn upload(api: &Api, token: &str, csv: &str, query: &str) -> Value {
     let answer = raw(api, token, &format!("/api/v1/products/imports{query}"), csv).await;
@@ -77,7 +70,7 @@ async fn a_nasty_file_imports_row_by_row_and_a_corrected_file_finishes_it() {
     let api = Api::new(&system.url);
     let admin = api.login("admin", &system.admin_password).await;
 
-    let queued = upload(&api, &admin, NASTY, "").await;
+    let queued = upload(&api, &admin, NASTY_CSV, "").await;
     assert_eq!(queued["status"], "queued");
     let job = finished(&api, &admin, queued["id"].as_str().unwrap()).await;
     assert_eq!(
@@ -113,7 +106,7 @@ async fn a_nasty_file_imports_row_by_row_and_a_corrected_file_finishes_it() {
     );
 
     // The corrected file: the failed rows fixed in place (row numbers stay).
-    let corrected = NASTY
+    let corrected = NASTY_CSV
         .replace("NEG-1;Refund voucher;-5.00", "NEG-1;Refund voucher;5.00")
         .replace("COF-1;Duplicate coffee", "COF-2;Second coffee")
         .replace("EMP-1;;1.00", "EMP-1;Named now;1.00")
