@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::error::AppError;
 
@@ -23,67 +23,81 @@ fn addr_subject(addr: &str) -> String {
     format!("addr:{addr}")
 }
 
-/// Refuses the attempt while the username or the address is locked out.
-pub async fn check(pool: &PgPool, username: &str, addr: Option<&str>) -> Result<(), AppError> {
+/// An attempt let in to have its secret checked: counted as a failure until it succeeds.
+#[derive(Debug)]
+#[must_use = "a successful attempt is taken back with `succeeded`"]
+pub struct Attempt {
+    ids: Vec<i64>,
+}
+
+/// Lets an attempt in unless the username or the address is locked out, counting it as a
+/// failure before anything is verified. Attempts on one subject are serialized (an advisory
+/// lock per subject, held for this short transaction), so thirty parallel guesses get at
+/// most five verifications, then 429s, however they interleave.
+pub async fn admit(pool: &PgPool, username: &str, addr: Option<&str>) -> Result<Attempt, AppError> {
     let mut subjects = vec![(user_subject(username), MAX_PER_USERNAME)];
     if let Some(addr) = addr {
         subjects.push((addr_subject(addr), MAX_PER_ADDRESS));
     }
-    for (subject, max) in subjects {
-        // The wait is until the failure that made the count reach `max` leaves the window.
-        let row: (i64, Option<i64>) = sqlx::query_as(
-            "SELECT count(*), \
-                    ceil(extract(epoch FROM (min(failed_at) + make_interval(secs => $2) - now())))::bigint \
-               FROM (SELECT failed_at FROM login_failures \
-                      WHERE subject = $1 AND failed_at > now() - make_interval(secs => $2) \
-                      ORDER BY failed_at DESC LIMIT $3) AS recent",
-        )
-        .bind(&subject)
-        .bind(WINDOW_SECONDS)
-        .bind(max)
-        .fetch_one(pool)
-        .await?;
-        if row.0 >= max {
-            let seconds = row
-                .1
-                .and_then(|s| u64::try_from(s).ok())
-                .unwrap_or(1)
-                .max(1);
-            return Err(AppError::LockedOut {
-                retry_after: Duration::from_secs(seconds),
-            });
-        }
+    let mut tx = pool.begin().await?;
+    // Locks in one order (username first), so two attempts never wait on each other.
+    for (subject, _) in &subjects {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(subject)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (subject, max) in &subjects {
+        locked_out(&mut tx, subject, *max).await?;
+    }
+    let names: Vec<&str> = subjects.iter().map(|(s, _)| s.as_str()).collect();
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "WITH gone AS (DELETE FROM login_failures \
+                        WHERE subject = ANY($1) AND failed_at <= now() - make_interval(secs => $2)) \
+         INSERT INTO login_failures (subject) SELECT unnest($1::text[]) RETURNING id",
+    )
+    .bind(&names)
+    .bind(WINDOW_SECONDS)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Attempt { ids })
+}
+
+/// `LockedOut` while `subject` has `max` failures in the window; the wait is until the one
+/// that made the count reach `max` leaves it.
+async fn locked_out(tx: &mut PgConnection, subject: &str, max: i64) -> Result<(), AppError> {
+    let row: (i64, Option<i64>) = sqlx::query_as(
+        "SELECT count(*), \
+                ceil(extract(epoch FROM (min(failed_at) + make_interval(secs => $2) - now())))::bigint \
+           FROM (SELECT failed_at FROM login_failures \
+                  WHERE subject = $1 AND failed_at > now() - make_interval(secs => $2) \
+                  ORDER BY failed_at DESC LIMIT $3) AS recent",
+    )
+    .bind(subject)
+    .bind(WINDOW_SECONDS)
+    .bind(max)
+    .fetch_one(&mut *tx)
+    .await?;
+    if row.0 >= max {
+        let seconds = row
+            .1
+            .and_then(|s| u64::try_from(s).ok())
+            .unwrap_or(1)
+            .max(1);
+        return Err(AppError::LockedOut {
+            retry_after: Duration::from_secs(seconds),
+        });
     }
     Ok(())
 }
 
-/// Counts a failed attempt against the username and the address, and forgets failures
-/// that have left the window.
-pub async fn record_failure(
-    pool: &PgPool,
-    username: &str,
-    addr: Option<&str>,
-) -> Result<(), AppError> {
-    let addr = addr.map(addr_subject);
-    sqlx::query(
-        "WITH gone AS (DELETE FROM login_failures \
-                        WHERE subject IN ($1, coalesce($2, $1)) \
-                          AND failed_at <= now() - make_interval(secs => $3)) \
-         INSERT INTO login_failures (subject) \
-         SELECT s FROM unnest(ARRAY[$1, $2]) AS s WHERE s IS NOT NULL",
-    )
-    .bind(user_subject(username))
-    .bind(addr)
-    .bind(WINDOW_SECONDS)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// A success resets the username's count.
-pub async fn reset(pool: &PgPool, username: &str) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM login_failures WHERE subject = $1")
+/// The attempt succeeded: the username's failures are forgotten, and the attempt no longer
+/// counts against its address.
+pub async fn succeeded(pool: &PgPool, username: &str, attempt: Attempt) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM login_failures WHERE subject = $1 OR id = ANY($2)")
         .bind(user_subject(username))
+        .bind(&attempt.ids)
         .execute(pool)
         .await?;
     Ok(())

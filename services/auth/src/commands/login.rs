@@ -8,7 +8,7 @@ use argon2::password_hash::PasswordVerifier;
 use argon2::password_hash::phc::PasswordHash;
 use tillstream_eventstore::EventStore;
 
-use crate::commands::register_user::hash_password;
+use crate::commands::register_user::{hash_password, with_argon2};
 use crate::commands::sessions::{self, Tokens};
 use crate::commands::{change_user, lockout};
 use crate::domain::user::normalize_username;
@@ -32,7 +32,8 @@ pub async fn login(
     client_addr: Option<&str>,
 ) -> Result<Tokens, AppError> {
     let pool = store.pool();
-    lockout::check(pool, username, client_addr).await?;
+    // Counted as a failure from here on, unless it succeeds.
+    let attempt = lockout::admit(pool, username, client_addr).await?;
     let user = match normalize_username(username) {
         Ok(name) => users::by_username(pool, &name).await?,
         Err(_) => None,
@@ -56,10 +57,9 @@ pub async fn login(
             .as_ref()
             .is_some_and(|u| matches!(secret, Secret::Password(_)) || u.pin_hash.is_some());
     let Some(user) = user.filter(|u| matches && !u.disabled) else {
-        lockout::record_failure(pool, username, client_addr).await?;
         return Err(crate::error::BAD_CREDENTIALS);
     };
-    lockout::reset(pool, username).await?;
+    lockout::succeeded(pool, username, attempt).await?;
     if matches!(secret, Secret::Password(_)) && needs_rehash(&user.password_hash) {
         rehash(store, &user.id, given).await;
     }
@@ -96,7 +96,7 @@ async fn rehash(store: &EventStore, user_id: &str, password: &str) {
 
 async fn verify(password: &str, hash: &str) -> Result<bool, AppError> {
     let (password, hash) = (password.to_owned(), hash.to_owned());
-    tokio::task::spawn_blocking(move || {
+    with_argon2(move || {
         PasswordHash::new(&hash).is_ok_and(|parsed| {
             Argon2::default()
                 .verify_password(password.as_bytes(), &parsed)
@@ -104,7 +104,6 @@ async fn verify(password: &str, hash: &str) -> Result<bool, AppError> {
         })
     })
     .await
-    .map_err(|e| AppError::Internal(e.to_string()))
 }
 
 async fn dummy_hash() -> Result<String, AppError> {

@@ -82,15 +82,34 @@ impl UseCase for Registration {
     }
 }
 
+/// How many Argon2id computations run at once. Each takes its memory cost (19 MiB with
+/// the default parameters) and tens of milliseconds of a core: four bound a login flood to
+/// ~80 MiB and leave the blocking pool free; the rest wait their turn.
+pub const ARGON2_AT_ONCE: usize = 4;
+
+static ARGON2: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(ARGON2_AT_ONCE);
+
+/// Runs `work` (an Argon2id hash or verification) on the blocking pool, behind the bound.
+pub async fn with_argon2<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let _permit = ARGON2
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
 /// Argon2id takes tens of milliseconds of CPU by design: off the async workers.
 pub async fn hash_password(password: &str) -> Result<String, AppError> {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
+    with_argon2(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
     })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
+    .await?
     .map_err(|e| AppError::Internal(e.to_string()))
 }

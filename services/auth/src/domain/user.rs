@@ -137,6 +137,12 @@ pub fn check_password(password: &str) -> Result<(), UserError> {
     Ok(())
 }
 
+/// Whether someone of role `by` may set the PIN of a user of role `target`: strictly below,
+/// or anyone for an admin.
+pub fn may_set_pin(by: Role, target: Role) -> bool {
+    by == Role::Admin || (by.allows(target) && by != target)
+}
+
 /// A till PIN: 4 to 8 digits.
 pub fn check_pin(pin: &str) -> Result<(), UserError> {
     if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
@@ -197,7 +203,9 @@ impl Decider for User {
             Command::RehashPassword { password_hash } => vec![Event::PasswordRehashed {
                 password_hash: password_hash.clone(),
             }],
-            Command::SetPin { by, .. } if !by.allows(current_role) => {
+            // A PIN opens a till and approves at one: only someone above the user sets it
+            // (an admin sets anyone's), so a manager cannot pick another manager's.
+            Command::SetPin { by, .. } if !may_set_pin(*by, current_role) => {
                 return Err(UserError::Forbidden {
                     by: *by,
                     target: current_role,
@@ -317,7 +325,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pin_is_set_by_someone_of_the_same_role_or_above() {
+    fn a_pin_is_set_only_by_someone_above_the_user_or_an_admin() {
         let pin = |by| Command::SetPin {
             pin_hash: "p".into(),
             by,
@@ -333,6 +341,17 @@ mod tests {
                 by: Role::Manager,
                 target: Role::Admin,
             });
+        given::<User>(registered(Role::Manager))
+            .when(pin(Role::Manager))
+            .then_error(UserError::Forbidden {
+                by: Role::Manager,
+                target: Role::Manager,
+            });
+        given::<User>(registered(Role::Admin))
+            .when(pin(Role::Admin))
+            .then(vec![Event::PinSet {
+                pin_hash: "p".into(),
+            }]);
         assert!(check_pin("1234").is_ok() && check_pin("12345678").is_ok());
         for bad in ["123", "123456789", "12a4", "１２３４", ""] {
             assert!(check_pin(bad).is_err(), "{bad:?}");

@@ -294,3 +294,40 @@ async fn a_manager_sets_a_cashiers_pin_and_the_till_logs_in_with_it() {
         .unwrap_err();
     assert_eq!(as_cashier.code(), Code::PermissionDenied);
 }
+
+#[tokio::test]
+async fn a_burst_of_thirty_parallel_guesses_gets_at_most_five_answers_before_the_lockout() {
+    let mut auth = start().await;
+    auth.user("carol", "cashier").await;
+    let guesses = (0..30).map(|_| {
+        let mut client = auth.client.clone();
+        tokio::spawn(async move {
+            client
+                .login(login("carol", "wrong password"))
+                .await
+                .unwrap_err()
+                .code()
+        })
+    });
+    let mut answers = Vec::new();
+    for guess in guesses {
+        answers.push(guess.await.unwrap());
+    }
+    let wrong = answers
+        .iter()
+        .filter(|c| **c == Code::Unauthenticated)
+        .count();
+    let locked = answers
+        .iter()
+        .filter(|c| **c == Code::ResourceExhausted)
+        .count();
+    assert!(wrong <= 5, "{wrong} guesses were checked: {answers:?}");
+    assert_eq!(wrong + locked, 30, "{answers:?}");
+    // The right password waits out the lockout too.
+    let refused = auth
+        .client
+        .login(login("carol", "till password"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+}
