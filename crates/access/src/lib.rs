@@ -19,14 +19,45 @@ pub use role::{Role, UnknownRole};
 /// The issuer every access token names.
 pub const ISSUER: &str = "tillstream";
 
-/// What an access token says about its bearer.
+/// What an access token says about its bearer. Unknown fields are refused, so an approval
+/// token (which carries `act` and `jti`) is never taken for an access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Claims {
     /// The user's id.
     pub sub: String,
     /// The username.
     pub name: String,
     pub role: Role,
+    pub iss: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// How long an approval lasts (api.md, "Approvals").
+pub const APPROVAL_TTL_SECONDS: i64 = 120;
+
+/// The actions a manager approves at a cashier's till.
+pub const APPROVAL_ACTIONS: [&str; 6] = [
+    "price_override",
+    "discount",
+    "return",
+    "void",
+    "refund_tender",
+    "cash_difference",
+];
+
+/// What an approval token says: who approved (`sub`, `name`, `role`), which action (`act`),
+/// its id (`jti`, used once). Unknown fields are refused, and an access token lacks `act`
+/// and `jti`, so neither kind passes for the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalClaims {
+    pub sub: String,
+    pub name: String,
+    pub role: Role,
+    pub act: String,
+    pub jti: String,
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
@@ -115,6 +146,15 @@ impl KeySet {
     /// Verifies `token`: EdDSA, signed by the key its `kid` names, from our issuer,
     /// unexpired (five seconds of clock skew allowed).
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        self.decode(token)
+    }
+
+    /// Verifies an approval token as [`verify`](Self::verify) does an access token.
+    pub fn verify_approval(&self, token: &str) -> Result<ApprovalClaims, TokenError> {
+        self.decode(token)
+    }
+
+    fn decode<C: serde::de::DeserializeOwned>(&self, token: &str) -> Result<C, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::WrongAlgorithm);
@@ -126,7 +166,7 @@ impl KeySet {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[ISSUER]);
         validation.leeway = 5;
-        match jsonwebtoken::decode::<Claims>(token, key, &validation) {
+        match jsonwebtoken::decode::<C>(token, key, &validation) {
             Ok(data) => Ok(data.claims),
             Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                 Err(TokenError::Expired)

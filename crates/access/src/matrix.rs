@@ -39,6 +39,7 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/api/v1/auth/refresh", Public),
     rule("POST", "/api/v1/auth/logout", AtLeast(Cashier)),
     rule("GET", "/api/v1/auth/me", AtLeast(Cashier)),
+    rule("POST", "/api/v1/auth/approvals", AtLeast(Cashier)),
     rule("GET", "/.well-known/jwks.json", Public),
     rule("POST", "/api/v1/users", AtLeast(Admin)),
     rule("GET", "/api/v1/users", AtLeast(Admin)),
@@ -106,6 +107,7 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
     ("/tillstream.auth.v1.AuthService/UpdateUser", AtLeast(Admin)),
     ("/tillstream.auth.v1.AuthService/SetPin", AtLeast(Manager)),
     ("/tillstream.auth.v1.AuthService/GetJwks", Public),
+    ("/tillstream.auth.v1.AuthService/Approve", AtLeast(Cashier)),
     (
         "/tillstream.catalog.v1.CatalogService/CreateProduct",
         AtLeast(Manager),

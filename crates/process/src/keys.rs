@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tillstream_access::{Claims, KeySet, TokenError, VerifiedTokens};
+use tillstream_access::{ApprovalClaims, Claims, KeySet, TokenError, VerifiedTokens};
 use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_client::AuthServiceClient;
 use tokio::sync::{Mutex, RwLock};
@@ -90,6 +90,18 @@ impl RefreshingKeys {
             Err(error) if error.is_unknown_key() => {
                 self.refresh().await?;
                 Ok(self.verified.verify(&*self.keys.read().await, token, now)?)
+            }
+            outcome => Ok(outcome?),
+        }
+    }
+
+    /// The claims of a valid approval token (not cached: each is used once).
+    pub async fn verify_approval(&self, token: &str) -> Result<ApprovalClaims, VerifyError> {
+        let first = self.keys.read().await.verify_approval(token);
+        match first {
+            Err(error) if error.is_unknown_key() => {
+                self.refresh().await?;
+                Ok(self.keys.read().await.verify_approval(token)?)
             }
             outcome => Ok(outcome?),
         }

@@ -45,6 +45,12 @@ pub enum AppError {
     Unauthenticated(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    /// Changed meanwhile for a reason the client can act on (`approval_used`).
+    #[error("{message}")]
+    ConflictOf {
+        reason: &'static str,
+        message: String,
+    },
     /// Forbidden for a reason the client can act on (`approval_required`), naming the field
     /// that needs it where there is one.
     #[error("{message}")]
@@ -76,6 +82,14 @@ impl AppError {
             reason: "approval_required",
             field: field.map(str::to_owned),
             message: format!("a manager's `{action}` approval is required"),
+        }
+    }
+
+    /// An approval presented a second time (api.md: 409 `approval_used`).
+    pub fn approval_used() -> Self {
+        AppError::ConflictOf {
+            reason: "approval_used",
+            message: "the approval was used already; ask for another".into(),
         }
     }
 
@@ -116,6 +130,9 @@ impl From<AppError> for Status {
             AppError::Refused(message) => Status::failed_precondition(message),
             AppError::Unauthenticated(message) => Status::unauthenticated(message),
             AppError::Forbidden(message) => Status::permission_denied(message),
+            AppError::ConflictOf { reason, message } => {
+                status_with_reason(Code::Aborted, reason, None, message)
+            }
             AppError::Denied {
                 reason,
                 field,

@@ -2,8 +2,9 @@
 //! at fault (in the `tillstream-field` metadata entry, which the gateway turns into the
 //! JSON error's `details`), and one mapping of event-store failures.
 
-use tillstream_access::Claims;
+use tillstream_access::{ApprovalClaims, Claims, Role};
 use tillstream_eventstore::StoreError;
+use tillstream_process::RefreshingKeys;
 use tonic::{Code, Status};
 
 pub use tillstream_process::field::{
@@ -74,6 +75,39 @@ pub fn caller_of<T>(request: &tonic::Request<T>) -> Result<Claims, Status> {
         .get::<Claims>()
         .cloned()
         .ok_or_else(|| Status::unauthenticated("an access token is required"))
+}
+
+/// The metadata entry (the REST header `X-Approval`) a call presents approvals in.
+pub const APPROVAL_METADATA: &str = "x-approval";
+
+/// The approvals a call presents, comma-separated, each verified with the keys its access
+/// token was (signed by auth, unexpired, by a manager or above). One that does not verify
+/// is left out, and the action it was for asks for an approval again.
+pub async fn approvals_of<T>(request: &tonic::Request<T>) -> Vec<ApprovalClaims> {
+    let Some(keys) = request.extensions().get::<RefreshingKeys>() else {
+        return Vec::new();
+    };
+    let Some(tokens) = request
+        .metadata()
+        .get(APPROVAL_METADATA)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Vec::new();
+    };
+    let mut approvals = Vec::new();
+    for token in tokens
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .take(8)
+    {
+        match keys.verify_approval(token).await {
+            Ok(claims) if claims.role.allows(Role::Manager) => approvals.push(claims),
+            Ok(claims) => tracing::warn!(approver = %claims.sub, "an approval by a non-manager"),
+            Err(error) => tracing::info!(%error, "an approval that does not verify"),
+        }
+    }
+    approvals
 }
 
 /// Who and what caused the events a call records: the verified caller as the actor (never

@@ -120,6 +120,8 @@ async fn authorize(keys: RefreshingKeys, mut request: Request, next: Next) -> Re
     match keys.verify(&token).await {
         Ok(claims) if claims.role.allows(required) => {
             request.extensions_mut().insert(claims);
+            // For the handler to verify approvals the call presents with the same keys.
+            request.extensions_mut().insert(keys);
             next.run(request).await
         }
         Ok(claims) => Status::permission_denied(format!(

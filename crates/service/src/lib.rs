@@ -28,7 +28,7 @@ pub use guard::{guard, guard_with};
 pub use process::{run_main, serve_http, spawn_relay};
 pub use settings::{ServiceSettings, SettingsError};
 pub use start::{Launch, Process};
-pub use tillstream_access::{Claims, Role};
+pub use tillstream_access::{ApprovalClaims, Claims, Role};
 pub use tillstream_process::{
     FetchKeys, RefreshingKeys, VerifyError, addrs, fetch_from_auth, stop_on_signal, without_nagle,
 };

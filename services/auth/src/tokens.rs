@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, Header};
-use tillstream_access::{Claims, ISSUER, Role};
+use tillstream_access::{APPROVAL_TTL_SECONDS, ApprovalClaims, Claims, ISSUER, Role};
 
 use crate::keys::Key;
 
@@ -30,6 +30,37 @@ pub fn issue(
         exp: now_unix + ttl,
     };
     jsonwebtoken::encode(&header, &claims, &key.encoding_key())
+}
+
+/// An approval token: the approver, the action, the approval's id, for 120 s.
+pub fn issue_approval(
+    key: &Key,
+    approver: &ApproverRef<'_>,
+    action: &str,
+    approval_id: &str,
+    now_unix: i64,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(key.kid.clone());
+    let claims = ApprovalClaims {
+        sub: approver.id.to_owned(),
+        name: approver.username.to_owned(),
+        role: approver.role,
+        act: action.to_owned(),
+        jti: approval_id.to_owned(),
+        iss: ISSUER.to_owned(),
+        iat: now_unix,
+        exp: now_unix + APPROVAL_TTL_SECONDS,
+    };
+    jsonwebtoken::encode(&header, &claims, &key.encoding_key())
+}
+
+/// Who approves.
+#[derive(Debug, Clone, Copy)]
+pub struct ApproverRef<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub role: Role,
 }
 
 #[cfg(test)]

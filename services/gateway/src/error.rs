@@ -138,7 +138,8 @@ impl ApiError {
                 error
             }
             Code::Aborted | Code::FailedPrecondition => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", message)
+                let reason = reason_of(status).and_then(known_reason);
+                ApiError::new(StatusCode::CONFLICT, reason.unwrap_or("conflict"), message)
             }
             // Stored data out of today's bounds (written before them, or around the API):
             // the request is fine, the state it reads cannot be shown as it is.

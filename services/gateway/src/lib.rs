@@ -86,6 +86,7 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
             header::IF_MATCH,
             HeaderName::from_static("idempotency-key"),
             HeaderName::from_static("traceparent"),
+            HeaderName::from_static("x-approval"),
         ])
         .expose_headers([
             HeaderName::from_static("x-trace-id"),
@@ -97,7 +98,9 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
 
 /// The REST routes of the contract, the operations routes, JSON 404 and 405.
 pub fn router(state: AppState) -> Router {
-    use routes::{auth, catalog, imports, inventory, ledger, sale_batches, sale_changes, sales};
+    use routes::{
+        approvals, auth, catalog, imports, inventory, ledger, sale_batches, sale_changes, sales,
+    };
     let csv_limit = DefaultBodyLimit::max(imports::CSV_LIMIT);
     let api = Router::new()
         .route("/api/v1/auth/login", post(auth::login))
@@ -105,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/refresh", post(auth::refresh))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/auth/me", get(auth::me))
+        .route("/api/v1/auth/approvals", post(approvals::approve))
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route(
             "/api/v1/users",

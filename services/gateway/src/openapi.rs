@@ -13,7 +13,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{Ref, RefOr, ResponseBuilder, Tag};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::routes::{auth, catalog, imports, inventory, ledger, sale_batches, sale_changes, sales};
+use crate::routes::{
+    approvals, auth, catalog, imports, inventory, ledger, sale_batches, sale_changes, sales,
+};
 
 /// The error body of every answer that is not a success.
 #[derive(Debug, ToSchema)]
@@ -50,6 +52,7 @@ pub struct ErrorFields {
     ),
     paths(
         auth::login, auth::pin_login, auth::refresh, auth::logout, auth::me, auth::jwks,
+        approvals::approve,
         auth::create_user, auth::list_users, auth::update_user, auth::set_pin,
         catalog::create, catalog::search, catalog::lookup, catalog::get, catalog::update,
         catalog::discontinue, catalog::reactivate,

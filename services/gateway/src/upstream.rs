@@ -106,6 +106,24 @@ async fn futures_join_all<F: std::future::Future>(futures: [F; 5]) -> Vec<F::Out
     vec![a, b, c, d, e]
 }
 
+/// `request` with the approvals the client sent (`X-Approval`), which the service verifies
+/// and spends itself.
+pub fn with_approvals<T>(
+    mut request: tonic::Request<T>,
+    headers: &axum::http::HeaderMap,
+) -> tonic::Request<T> {
+    if let Some(value) = headers
+        .get(crate::routes::approvals::APPROVAL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+    {
+        request
+            .metadata_mut()
+            .insert(crate::routes::approvals::APPROVAL_HEADER, value);
+    }
+    request
+}
+
 /// A request to a service on behalf of `caller`: the trace context, the correlation id
 /// (the trace id) and the caller's token go along as metadata, and the client's address
 /// when the gateway knows it.

@@ -7,6 +7,7 @@ use tillstream_proto::auth::v1 as pb;
 use tillstream_proto::auth::v1::auth_service_server::AuthService;
 use tonic::{Request, Response, Status};
 
+use crate::commands::approve::approve;
 use crate::commands::change_user::{UserChanges, set_pin, update_user};
 use crate::commands::login::{Secret, login};
 use crate::commands::register_user::register_user;
@@ -45,6 +46,41 @@ impl AuthService for AuthApi {
         let secret = Secret::Pin(&request.pin);
         let tokens = login(&self.store, &request.username, secret, addr.as_deref()).await?;
         Ok(Response::new(tokens_to_proto(tokens)))
+    }
+
+    #[tracing::instrument(skip_all, fields(approver = %request.get_ref().username, action = %request.get_ref().action))]
+    async fn approve(
+        &self,
+        request: Request<pb::ApproveRequest>,
+    ) -> Result<Response<pb::Approval>, Status> {
+        let addr = header(&request, "x-client-addr");
+        let request = request.into_inner();
+        let secret = match (request.pin.as_str(), request.password.as_str()) {
+            (pin, "") if !pin.is_empty() => Secret::Pin(pin),
+            ("", password) if !password.is_empty() => Secret::Password(password),
+            _ => {
+                return Err(
+                    AppError::invalid("pin", "either a PIN or a password, not both").into(),
+                );
+            }
+        };
+        let approval = approve(
+            &self.store,
+            &request.username,
+            secret,
+            &request.action,
+            addr.as_deref(),
+        )
+        .await?;
+        Ok(Response::new(pb::Approval {
+            approval_token: approval.token,
+            approval_id: approval.id,
+            approver_id: approval.approver_id,
+            approver_username: approval.approver_username,
+            approver_role: approval.approver_role.to_string(),
+            action: approval.action,
+            expires_in: approval.expires_in,
+        }))
     }
 
     #[tracing::instrument(skip_all)]

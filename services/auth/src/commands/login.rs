@@ -13,7 +13,7 @@ use crate::commands::sessions::{self, Tokens};
 use crate::commands::{change_user, lockout};
 use crate::domain::user::normalize_username;
 use crate::error::AppError;
-use crate::projections::users;
+use crate::projections::users::{self, UserRow};
 
 /// What a user proves themselves with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,18 @@ pub async fn login(
     secret: Secret<'_>,
     client_addr: Option<&str>,
 ) -> Result<Tokens, AppError> {
+    let user = authenticate(store, username, secret, client_addr).await?;
+    sessions::start(store.pool(), &user).await
+}
+
+/// The user whose `secret` this is, counted by the lockout like a login (an approval by PIN
+/// is one): `Unauthenticated` whatever was wrong, `LockedOut` after too many failures.
+pub async fn authenticate(
+    store: &EventStore,
+    username: &str,
+    secret: Secret<'_>,
+    client_addr: Option<&str>,
+) -> Result<UserRow, AppError> {
     let pool = store.pool();
     // Counted as a failure from here on, unless it succeeds.
     let attempt = lockout::admit(pool, username, client_addr).await?;
@@ -63,7 +75,7 @@ pub async fn login(
     if matches!(secret, Secret::Password(_)) && needs_rehash(&user.password_hash) {
         rehash(store, &user.id, given).await;
     }
-    sessions::start(pool, &user).await
+    Ok(user)
 }
 
 /// Whether `hash` was made with other than the current Argon2id parameters (OWASP's

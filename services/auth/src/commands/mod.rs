@@ -1,5 +1,6 @@
 //! The auth service's use cases.
 
+pub mod approve;
 pub mod change_user;
 pub mod lockout;
 pub mod login;

@@ -1,5 +1,6 @@
 //! The REST contract's routes, one module per service behind them.
 
+pub mod approvals;
 pub mod auth;
 pub mod catalog;
 pub mod imports;

@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
 use crate::json::{DecimalText, JsonBody, MoneyText, Query};
-use crate::upstream::request;
+use crate::upstream::{request, with_approvals};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "01JD6A7B8C9D0E1F2G3H4J5K6M", "location_id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "lines": [{"barcode": "4006381333931", "quantity": "2"}, {"sku": "MUG-01", "quantity": 1, "discount": {"percent": "10"}}], "payments": [{"method": "card", "amount": "5.00"}, {"method": "cash", "amount": "20.00"}]}))]
@@ -174,6 +174,16 @@ pub struct SaleView {
     ledger_status: String,
     ledger_entry_ids: Vec<String>,
     returns: Vec<ReturnView>,
+    /// The managers' approvals the sale used; empty when none.
+    approvals: Vec<ApprovalRefView>,
+}
+
+/// An approval an action used: which, by whom.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalRefView {
+    action: String,
+    approver_id: String,
+    approval_id: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -251,11 +261,20 @@ impl From<pb::Sale> for SaleView {
             ledger_status: s.ledger_status,
             ledger_entry_ids: s.ledger_entry_ids,
             returns: s.returns.into_iter().map(ReturnView::from).collect(),
+            approvals: s
+                .approvals
+                .into_iter()
+                .map(|a| ApprovalRefView {
+                    action: a.action,
+                    approver_id: a.approver_id,
+                    approval_id: a.approval_id,
+                })
+                .collect(),
         }
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/sales", params(("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")), request_body = NewSale,
+#[utoipa::path(post, path = "/api/v1/sales", params(("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once"), ("X-Approval" = Option<String>, Header, description = "Approval tokens (POST /api/v1/auth/approvals), comma-separated, for what a cashier may not do alone")), request_body = NewSale,
     responses((status = 201, description = "Rung up; `ledger_status` is `pending` until the ledger books it", body = SaleView),
               (status = 409, description = "`idempotency_key_reused` with another body, or `idempotency_in_progress`", body = crate::openapi::ErrorBody)))]
 pub async fn create(
@@ -266,7 +285,10 @@ pub async fn create(
 ) -> Result<Created<SaleView>, ApiError> {
     let message = body.into_request(caller.claims.sub.clone(), idempotency_key(&headers)?)?;
     let sale = client(&state)
-        .create_sale(request(message, caller.on_behalf()))
+        .create_sale(with_approvals(
+            request(message, caller.on_behalf()),
+            &headers,
+        ))
         .await
         .map_err(|status| ApiError::from_status("sales", &status))?;
     Ok(created(sale.into_inner().into()))

@@ -260,6 +260,15 @@ pub fn sale(record: &SaleRecord, ledger_status: &str, ledger_entry_ids: Vec<Stri
         ledger_entry_ids,
         currency: record.total.currency().code().to_owned(),
         returns: Vec::new(),
+        approvals: record
+            .approvals
+            .iter()
+            .map(|a| pb::ApprovalRef {
+                action: a.action.name().to_owned(),
+                approver_id: a.approver_id.clone(),
+                approval_id: a.approval_id.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -4,16 +4,16 @@ use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
 use tillstream_kernel::Decimal;
 use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_server::SalesService;
-use tillstream_service::grpc::{caller_of, metadata_of};
+use tillstream_service::grpc::{approvals_of, caller_of, metadata_of};
 use tillstream_service::moments::{range_end, range_start};
-use tillstream_service::{Claims, Role};
+use tillstream_service::{ApprovalClaims, Claims, Role};
 use tonic::{Request, Response, Status};
 
 use crate::api::convert;
 use crate::commands::create_sale::{Recorded, create_sale};
 use crate::commands::return_sale::{ReturnRequest, return_sale};
 use crate::commands::void_sale::void_sale;
-use crate::domain::controls::Authority;
+use crate::domain::controls::{Action, Approval, Authority};
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::receipt::{self, ReceiptContext};
 use crate::error::AppError;
@@ -37,12 +37,13 @@ impl SalesService for SalesApi {
     ) -> Result<Response<pb::Sale>, Status> {
         let metadata = metadata_of(&request);
         let caller = caller_of(&request)?;
+        let approvals = approvals_of(&request).await;
         let request = request.into_inner();
         let key = Some(request.idempotency_key.trim().to_owned()).filter(|k| !k.is_empty());
         let mut parsed = convert::sale_request(&request, self.policy.currency)?;
         // The cashier is who rings it up, whatever the request says.
         parsed.cashier_id = caller.sub.clone();
-        parsed.controls = Some(self.authority(&caller));
+        parsed.controls = Some(self.authority(&caller, &approvals));
         let recorded = create_sale(&self.store, self.policy, parsed, key, metadata).await?;
         Ok(Response::new(convert::sale(
             &recorded.record,
@@ -216,10 +217,23 @@ impl SalesService for SalesApi {
 
 impl SalesApi {
     /// What `caller` may do alone at a live till: a manager's own token needs no approval.
-    fn authority(&self, caller: &Claims) -> Authority {
+    /// What `caller` may do alone at a live till, with the approvals presented: a manager's
+    /// own token needs none; an approval asked with one's own credentials approves nothing.
+    fn authority(&self, caller: &Claims, approvals: &[ApprovalClaims]) -> Authority {
+        let approved = approvals
+            .iter()
+            .filter(|a| a.sub != caller.sub)
+            .filter_map(|a| {
+                Some(Approval {
+                    action: Action::from_name(&a.act)?,
+                    approver_id: a.sub.clone(),
+                    approval_id: a.jti.clone(),
+                })
+            })
+            .collect();
         Authority {
             manager: caller.role.allows(Role::Manager),
-            approved: Vec::new(),
+            approved,
             discount_limit_percent: self.discount_limit_percent,
         }
     }

@@ -19,7 +19,7 @@ use crate::domain::pricing::{Discount, Payment, PricingPolicy};
 use crate::domain::sale::{Command, CompleteSale, Event, ResolvedLine, Sale, SaleId, SaleRecord};
 use crate::error::AppError;
 use crate::projections::catalog_copy::{self, ProductRef};
-use crate::projections::{sale_numbers, sales};
+use crate::projections::{approvals, sale_numbers, sales};
 
 /// A sale request, parsed; also what its idempotency hash is computed over.
 #[derive(Debug, Clone, Serialize)]
@@ -243,6 +243,12 @@ impl UseCase for Complete {
         let Some(Event::SaleCompleted { sale }) = decided.events.first() else {
             return Err(AppError::Conflict("the sale was not completed".into()));
         };
+        // Spent with the sale, in its transaction: an approval is used exactly when the sale it
+        // approved is recorded, once.
+        let id = sale.id.to_string();
+        if !approvals::spend(&mut *tx, &sale.approvals, &id).await? {
+            return Err(AppError::approval_used());
+        }
         sales::insert(tx, sale).await.map_err(StoreError::from)?;
         Ok((**sale).clone())
     }

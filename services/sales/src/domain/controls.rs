@@ -4,12 +4,14 @@
 //! with the request. Offline batches are not checked here: their goods are already gone,
 //! and their prices are kept and flagged.
 
+use serde::{Deserialize, Serialize};
 use tillstream_kernel::{Decimal, Money};
 
 use super::sale::ResolvedLine;
 
 /// Something a cashier needs a manager for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     PriceOverride,
     Discount,
@@ -23,6 +25,21 @@ impl Action {
             Action::Discount => "discount",
         }
     }
+
+    /// The action an approval token names, if sales knows it.
+    pub fn from_name(name: &str) -> Option<Action> {
+        [Action::PriceOverride, Action::Discount]
+            .into_iter()
+            .find(|action| action.name() == name)
+    }
+}
+
+/// A manager's approval presented with a request, and recorded on what it approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub action: Action,
+    pub approver_id: String,
+    pub approval_id: String,
 }
 
 /// What the person ringing up may do alone.
@@ -30,16 +47,23 @@ impl Action {
 pub struct Authority {
     /// A manager (or an admin) acting with their own token needs no approval.
     pub manager: bool,
-    /// The actions approved for this request.
-    pub approved: Vec<Action>,
+    /// The approvals presented with this request.
+    pub approved: Vec<Approval>,
     /// The largest discount a cashier may give alone, as a percentage of the subtotal
     /// (`TILLSTREAM_DISCOUNT_LIMIT_PERCENT`).
     pub discount_limit_percent: Decimal,
 }
 
 impl Authority {
-    pub fn may(&self, action: Action) -> bool {
-        self.manager || self.approved.contains(&action)
+    /// Whether the action needs no approval, or has one; the approval to record, if any.
+    fn allows(&self, action: Action) -> Result<Option<Approval>, ()> {
+        if self.manager {
+            return Ok(None);
+        }
+        match self.approved.iter().find(|a| a.action == action) {
+            Some(approval) => Ok(Some(approval.clone())),
+            None => Err(()),
+        }
     }
 }
 
@@ -52,28 +76,34 @@ pub struct ApprovalRequired {
 }
 
 /// A live sale, priced: a line at another price than the catalog's needs `price_override`;
-/// a discount over the limit needs `discount`.
+/// a discount over the limit needs `discount`. The approvals the sale uses, to record on it
+/// (only those it needed: another presented with it stays unused).
 pub fn check_sale(
     authority: &Authority,
     lines: &[ResolvedLine],
     subtotal: Money,
     discount_total: Money,
-) -> Result<(), ApprovalRequired> {
-    if !authority.may(Action::PriceOverride)
-        && let Some(index) = lines.iter().position(|l| l.catalog_price.is_some())
-    {
-        return Err(ApprovalRequired {
-            action: Action::PriceOverride,
-            field: Some(format!("lines[{index}].unit_price")),
-        });
+) -> Result<Vec<Approval>, ApprovalRequired> {
+    let mut used = Vec::new();
+    if let Some(index) = lines.iter().position(|l| l.catalog_price.is_some()) {
+        let field = format!("lines[{index}].unit_price");
+        used.extend(needs(authority, Action::PriceOverride, field)?);
     }
-    if !authority.may(Action::Discount) && over_limit(authority, subtotal, discount_total) {
-        return Err(ApprovalRequired {
-            action: Action::Discount,
-            field: Some("discount".into()),
-        });
+    if over_limit(authority, subtotal, discount_total) {
+        used.extend(needs(authority, Action::Discount, "discount".into())?);
     }
-    Ok(())
+    Ok(used)
+}
+
+fn needs(
+    authority: &Authority,
+    action: Action,
+    field: String,
+) -> Result<Option<Approval>, ApprovalRequired> {
+    authority.allows(action).map_err(|()| ApprovalRequired {
+        action,
+        field: Some(field),
+    })
 }
 
 /// `discount_total > subtotal × limit / 100`, the allowance rounded to the currency's minor

@@ -8,7 +8,7 @@ use tillstream_kernel::DomainEvent;
 use tillstream_kernel::time::{DateTime, Utc};
 use tillstream_kernel::{Decider, Money, Quantity};
 
-use super::controls::{ApprovalRequired, Authority, check_sale};
+use super::controls::{Approval, ApprovalRequired, Authority, check_sale};
 use super::pricing::{
     Discount, LineToPrice, Payment, PricedLine, PricingError, PricingPolicy, price, settle,
 };
@@ -84,6 +84,10 @@ pub struct SaleRecord {
     pub customer_name: Option<String>,
     pub customer_email: Option<String>,
     pub notes: Option<String>,
+    /// The managers' approvals the sale used (a cashier's price override, a discount over
+    /// the limit), each with its approver.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<Approval>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,14 +236,15 @@ fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, Sal
             })
             .collect();
         let priced = price(command.policy, &to_price, command.discount)?;
-        if let Some(authority) = &command.controls {
-            check_sale(
+        let approvals = match &command.controls {
+            Some(authority) => check_sale(
                 authority,
                 &command.lines,
                 priced.subtotal,
                 priced.discount_total,
-            )?;
-        }
+            )?,
+            None => Vec::new(),
+        };
         let change = settle(priced.total, &command.payments)?;
         let lines = command
             .lines
@@ -270,6 +275,7 @@ fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, Sal
             customer_name: command.customer_name.clone(),
             customer_email: command.customer_email.clone(),
             notes: command.notes.clone(),
+            approvals,
         };
         Ok(vec![Event::SaleCompleted {
             sale: Box::new(record),
@@ -338,6 +344,14 @@ mod tests {
         }
     }
 
+    fn approval(action: Action) -> Approval {
+        Approval {
+            action,
+            approver_id: "maya".into(),
+            approval_id: "A1".into(),
+        }
+    }
+
     fn refused(command: CompleteSale) -> SaleError {
         given::<Sale>(vec![])
             .when(Command::Complete(Box::new(command)))
@@ -364,18 +378,30 @@ mod tests {
                 ..cashier()
             },
             Authority {
-                approved: vec![Action::PriceOverride],
+                approved: vec![approval(Action::PriceOverride)],
                 ..cashier()
             },
         ] {
+            let recorded = if authority.manager {
+                Vec::new()
+            } else {
+                authority.approved.clone()
+            };
             let approved = CompleteSale {
                 controls: Some(authority),
                 ..cheap.clone()
             };
-            given::<Sale>(vec![])
+            let events = given::<Sale>(vec![])
                 .when(Command::Complete(Box::new(approved)))
                 .outcome()
                 .unwrap();
+            let Event::SaleCompleted { sale } = &events[0] else {
+                panic!("a sale completes");
+            };
+            assert_eq!(
+                sale.approvals, recorded,
+                "the approval used, with its approver"
+            );
         }
         let offline = CompleteSale {
             controls: None,
@@ -421,7 +447,7 @@ mod tests {
         );
         let approved = CompleteSale {
             controls: Some(Authority {
-                approved: vec![Action::Discount],
+                approved: vec![approval(Action::Discount)],
                 ..cashier()
             }),
             ..discounted("3.41")

@@ -1,5 +1,6 @@
 //! Sales' read models and its copies of other services' data.
 
+pub mod approvals;
 pub mod catalog_copy;
 pub mod pending;
 pub mod product_sales;

@@ -70,6 +70,30 @@ async fn open_store(system: &System) -> Store {
     store
 }
 
+/// The cashier's till asks `username` (password `till-pass-123`) to approve `action`.
+async fn ask(store: &Store, username: &str, action: &str) -> crate::api::Answer {
+    let body = json!({"username": username, "password": "till-pass-123", "action": action});
+    store
+        .api
+        .post("/api/v1/auth/approvals", &store.cashier, &body)
+        .await
+}
+
+/// The cashier sells the coffee at 9.99 with `approvals` in `X-Approval`.
+async fn sell_overridden(store: &Store, approvals: String) -> crate::api::Answer {
+    let sale = store.sale(json!({}), json!({"unit_price": "9.99"}));
+    store
+        .api
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/sales",
+            Some(&store.cashier),
+            Some(&sale),
+            &[("X-Approval", approvals.as_str())],
+        )
+        .await
+}
+
 fn assert_needs_approval(answer: &crate::api::Answer, field: &str) {
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
     let error = &answer.body["error"];
@@ -192,5 +216,61 @@ async fn who_rang_a_sale_up_is_the_token_whatever_the_grpc_mirror_is_told() {
         refused.metadata().get("tillstream-reason").unwrap(),
         "approval_required"
     );
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn a_managers_approval_lets_a_cashier_override_once_and_only_for_its_action() {
+    let system = System::up().await;
+    let store = open_store(&system).await;
+    let api = &store.api;
+    let ask = |username: &'static str, action: &'static str| ask(&store, username, action);
+    let sell_with = |approvals: String| sell_overridden(&store, approvals);
+
+    // A cashier cannot approve, not even for themselves; an action must be one of the list;
+    // a wrong password is a 401 (counted by the approver's lockout).
+    let own = ask("carol", "price_override").await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
+    assert_eq!(own.body["error"]["code"], "approver_not_allowed");
+    let unknown = ask("maya", "free_lunch").await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.body
+    );
+    let wrong = api
+        .post(
+            "/api/v1/auth/approvals",
+            &store.cashier,
+            &json!({"username": "maya", "password": "guess", "action": "discount"}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+
+    // An approval for another action approves nothing here.
+    let discount = ask("maya", "discount").await;
+    assert_eq!(discount.status, StatusCode::CREATED, "{}", discount.body);
+    assert_eq!(discount.body["expires_in"], 120);
+    let token = discount.body["approval_token"].as_str().unwrap().to_owned();
+    assert_needs_approval(&sell_with(token).await, "lines[0].unit_price");
+
+    // The right one lets the sale through once, and the sale names the approver.
+    let approval = ask("maya", "price_override").await;
+    assert_eq!(approval.body["approver"]["username"], "maya");
+    let token = approval.body["approval_token"].as_str().unwrap().to_owned();
+    let sold = sell_with(token.clone()).await;
+    assert_eq!(sold.status, StatusCode::CREATED, "{}", sold.body);
+    let used = &sold.body["approvals"][0];
+    assert_eq!(used["action"], "price_override", "{}", sold.body);
+    assert_eq!(used["approval_id"], approval.body["approval_id"]);
+    assert_eq!(used["approver_id"], approval.body["approver"]["id"]);
+    let again = sell_with(token.clone()).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(again.body["error"]["code"], "approval_used");
+
+    // An approval token opens nothing as an access token.
+    let me = api.get("/api/v1/auth/me", &token).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{}", me.body);
     system.stop().await;
 }
