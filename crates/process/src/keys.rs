@@ -15,6 +15,10 @@ use tonic::transport::Channel;
 
 const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(5);
 
+/// How old a fetched key set may grow before it is fetched again, whether or not a token
+/// names an unknown key: a key auth retires stops being trusted everywhere within this.
+pub const KEYS_MAX_AGE: Duration = Duration::from_secs(120);
+
 /// Fetches a JWKS document (JSON): from auth over gRPC, or from auth's own store.
 pub type FetchKeys =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>> + Send + Sync>;
@@ -80,6 +84,7 @@ impl RefreshingKeys {
 
     /// The claims of a valid `token`.
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        self.refresh_if_stale().await;
         let now = unix_now();
         let first = self.verified.verify(&*self.keys.read().await, token, now);
         match first {
@@ -97,6 +102,7 @@ impl RefreshingKeys {
 
     /// The claims of a valid approval token (not cached: each is used once).
     pub async fn verify_approval(&self, token: &str) -> Result<ApprovalClaims, VerifyError> {
+        self.refresh_if_stale().await;
         let first = self.keys.read().await.verify_approval(token);
         match first {
             Err(error) if error.is_unknown_key() => {
@@ -104,6 +110,23 @@ impl RefreshingKeys {
                 Ok(self.keys.read().await.verify_approval(token)?)
             }
             outcome => Ok(outcome?),
+        }
+    }
+
+    /// Fetches the key set again when it is older than [`KEYS_MAX_AGE`] (a retired key is
+    /// then dropped, and with it the verifications cached under it). If auth cannot be
+    /// reached, the keys in hand stay in use: a till keeps working through auth's restart.
+    async fn refresh_if_stale(&self) {
+        if self.fetch.is_none() {
+            return;
+        }
+        let stale = self
+            .last_fetch
+            .lock()
+            .await
+            .is_some_and(|at| at.elapsed() >= KEYS_MAX_AGE);
+        if stale && let Err(error) = self.refresh().await {
+            tracing::warn!(%error, "keeping the key set in hand");
         }
     }
 
