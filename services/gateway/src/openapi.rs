@@ -272,7 +272,14 @@ mod tests {
         assert!(jwks.get("security").is_none() && jwks["responses"].get("401").is_none());
         let void = &document["paths"]["/api/v1/sales/{id}/void"]["post"];
         assert_eq!(void["security"][0]["bearer"], serde_json::json!([]));
-        assert!(void["description"].as_str().unwrap().contains("manager"));
+        assert!(void["description"].as_str().unwrap().contains("cashier"));
+        let headers: Vec<&str> = void["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(headers.contains(&"X-Approval"), "{headers:?}");
         for status in [
             "400", "401", "403", "404", "409", "422", "429", "503", "504",
         ] {

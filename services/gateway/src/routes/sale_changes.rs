@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
 use crate::json::{DecimalText, JsonBody};
-use crate::upstream::request;
+use crate::upstream::{request, with_approvals};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"lines": [{"line_no": 1, "quantity": "1"}], "refunds": [{"method": "cash", "amount": "4.95"}], "restock": true, "reason": "unopened"}))]
@@ -82,7 +82,7 @@ impl From<pb::SaleReturn> for ReturnView {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/sales/{id}/returns", params(("id" = String, Path, description = "The sale's id or its sale number"), ("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")),
+#[utoipa::path(post, path = "/api/v1/sales/{id}/returns", params(("id" = String, Path, description = "The sale's id or its sale number"), ("X-Approval" = Option<String>, Header, description = "A cashier's approvals (POST /api/v1/auth/approvals), comma-separated: `return` or `void`, and `refund_tender` for refunds to other tenders than the sale's"), ("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")),
     request_body = NewReturn, responses((status = 201, description = "Returned and refunded", body = ReturnView),
         (status = 409, description = "The sale is voided, or more would be returned than was sold", body = crate::openapi::ErrorBody)))]
 pub async fn return_goods(
@@ -112,7 +112,10 @@ pub async fn return_goods(
         idempotency_key: idempotency_key(&headers)?,
     };
     let returned = client(&state)
-        .return_sale(request(message, caller.on_behalf()))
+        .return_sale(with_approvals(
+            request(message, caller.on_behalf()),
+            &headers,
+        ))
         .await
         .map_err(|status| ApiError::from_status("sales", &status))?;
     Ok(created(returned.into_inner().into()))
@@ -124,12 +127,13 @@ pub struct VoidBody {
     reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/sales/{id}/void", params(("id" = String, Path, description = "The sale's id or its sale number")),
+#[utoipa::path(post, path = "/api/v1/sales/{id}/void", params(("id" = String, Path, description = "The sale's id or its sale number"), ("X-Approval" = Option<String>, Header, description = "A cashier's approvals (POST /api/v1/auth/approvals), comma-separated: `return` or `void`, and `refund_tender` for refunds to other tenders than the sale's")),
     request_body = VoidBody, responses((status = 200, description = "The voided sale", body = crate::routes::sales::SaleView),
         (status = 409, description = "Already voided, or it has returns", body = crate::openapi::ErrorBody)))]
 pub async fn void(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<VoidBody>,
 ) -> Result<Json<SaleView>, ApiError> {
@@ -138,7 +142,10 @@ pub async fn void(
         reason: body.reason,
     };
     let sale = client(&state)
-        .void_sale(request(message, caller.on_behalf()))
+        .void_sale(with_approvals(
+            request(message, caller.on_behalf()),
+            &headers,
+        ))
         .await
         .map_err(|status| ApiError::from_status("sales", &status))?;
     Ok(Json(sale.into_inner().into()))

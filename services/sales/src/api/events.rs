@@ -57,6 +57,7 @@ impl WireFormat for SalesWire {
                 location_id,
                 reason,
                 voided_at,
+                ..
             } => {
                 let data = pb::SaleVoided {
                     sale_id,

@@ -70,6 +70,8 @@ impl SalesService for SalesApi {
         request: Request<pb::ReturnSaleRequest>,
     ) -> Result<Response<pb::SaleReturn>, Status> {
         let metadata = metadata_of(&request);
+        let caller = caller_of(&request)?;
+        let approvals = approvals_of(&request).await;
         let request = request.into_inner();
         let key = Some(request.idempotency_key.trim().to_owned()).filter(|k| !k.is_empty());
         let (lines, refunds) = convert::return_request(&request, self.policy.currency)?;
@@ -79,6 +81,7 @@ impl SalesService for SalesApi {
             refunds,
             restock: request.restock.unwrap_or(true),
             reason: Some(request.reason.trim().to_owned()).filter(|r| !r.is_empty()),
+            controls: Some(self.authority(&caller, &approvals)),
         };
         let returned = return_sale(&self.store, parsed, key, metadata).await?;
         Ok(Response::new(convert::sale_return(&returned)))
@@ -90,8 +93,16 @@ impl SalesService for SalesApi {
         request: Request<pb::VoidSaleRequest>,
     ) -> Result<Response<pb::Sale>, Status> {
         let metadata = metadata_of(&request);
+        let controls = Some(self.authority(&caller_of(&request)?, &approvals_of(&request).await));
         let request = request.into_inner();
-        let id = void_sale(&self.store, &request.sale_id, &request.reason, metadata).await?;
+        let id = void_sale(
+            &self.store,
+            &request.sale_id,
+            &request.reason,
+            controls,
+            metadata,
+        )
+        .await?;
         let view = sales::find(self.store.pool(), &id)
             .await
             .map_err(|e| AppError::Store(StoreError::from(e)))?;

@@ -10,7 +10,7 @@ use tillstream_kernel::Decider;
 
 use crate::domain::sale::{Command, Event, Sale, SaleId};
 use crate::error::AppError;
-use crate::projections::sales;
+use crate::projections::{approvals, sales};
 
 /// The id of the sale `id_or_number` names.
 pub async fn sale_id(store: &EventStore, id_or_number: &str) -> Result<SaleId, AppError> {
@@ -70,12 +70,20 @@ impl UseCase for ChangeSale<'_> {
             return Err(AppError::Conflict("the sale did not change".into()));
         };
         let sale_id = self.sale_id.to_string();
-        match event {
+        let used = match event {
             Event::SaleReturned { returned, .. } => {
-                sales::add_return(&mut *tx, &sale_id, returned).await?
+                sales::add_return(&mut *tx, &sale_id, returned).await?;
+                returned.approvals.as_slice()
             }
-            Event::SaleVoided { .. } => sales::mark_voided(&mut *tx, &sale_id).await?,
-            Event::SaleCompleted { .. } => {}
+            Event::SaleVoided { approvals, .. } => {
+                sales::mark_voided(&mut *tx, &sale_id).await?;
+                approvals.as_slice()
+            }
+            Event::SaleCompleted { .. } => &[],
+        };
+        // Spent with the change, in its transaction: once, and only if it happens.
+        if !approvals::spend(&mut *tx, used, &sale_id).await? {
+            return Err(AppError::approval_used());
         }
         Ok(event.clone())
     }

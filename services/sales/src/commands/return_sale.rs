@@ -6,6 +6,7 @@ use tillstream_eventstore::{EventMetadata, EventStore, IdempotencyKey, StoreErro
 use tillstream_kernel::Ulid;
 
 use super::changes::{change_sale, sale_id};
+use crate::domain::controls::Authority;
 use crate::domain::pricing::Payment;
 use crate::domain::returns::{ReturnLineRequest, ReturnRecord, ReturnSale};
 use crate::domain::sale::{Command, Event};
@@ -19,6 +20,9 @@ pub struct ReturnRequest {
     pub refunds: Vec<Payment>,
     pub restock: bool,
     pub reason: Option<String>,
+    /// What the caller may do alone; `None` skips the checks.
+    #[serde(skip)]
+    pub controls: Option<Authority>,
 }
 
 pub async fn return_sale(
@@ -47,6 +51,7 @@ pub async fn return_sale(
         restock: request.restock,
         reason: request.reason,
         returned_at: tillstream_kernel::time::now(),
+        controls: request.controls,
     });
     let event = change_sale(store, sale_id, &command, key.as_ref(), &metadata).await?;
     tracing::info!(%sale_id, "sale returned");

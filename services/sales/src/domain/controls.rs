@@ -5,9 +5,10 @@
 //! and their prices are kept and flagged.
 
 use serde::{Deserialize, Serialize};
-use tillstream_kernel::{Decimal, Money};
+use tillstream_kernel::{Decimal, Money, Tender};
 
-use super::sale::ResolvedLine;
+use super::pricing::Payment;
+use super::sale::{ResolvedLine, SaleRecord};
 
 /// Something a cashier needs a manager for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +16,9 @@ use super::sale::ResolvedLine;
 pub enum Action {
     PriceOverride,
     Discount,
+    Return,
+    Void,
+    RefundTender,
 }
 
 impl Action {
@@ -23,14 +27,23 @@ impl Action {
         match self {
             Action::PriceOverride => "price_override",
             Action::Discount => "discount",
+            Action::Return => "return",
+            Action::Void => "void",
+            Action::RefundTender => "refund_tender",
         }
     }
 
     /// The action an approval token names, if sales knows it.
     pub fn from_name(name: &str) -> Option<Action> {
-        [Action::PriceOverride, Action::Discount]
-            .into_iter()
-            .find(|action| action.name() == name)
+        [
+            Action::PriceOverride,
+            Action::Discount,
+            Action::Return,
+            Action::Void,
+            Action::RefundTender,
+        ]
+        .into_iter()
+        .find(|action| action.name() == name)
     }
 }
 
@@ -102,7 +115,7 @@ fn needs(
 ) -> Result<Option<Approval>, ApprovalRequired> {
     authority.allows(action).map_err(|()| ApprovalRequired {
         action,
-        field: Some(field),
+        field: Some(field).filter(|f| !f.is_empty()),
     })
 }
 
@@ -118,4 +131,56 @@ fn over_limit(authority: &Authority, subtotal: Money, discount_total: Money) -> 
         Some(allowed) => discount_total.amount() > allowed.amount(),
         None => true,
     }
+}
+
+/// A return by a cashier needs `return`; refunds that do not follow the sale's tenders need
+/// `refund_tender` (api.md, "Sales"): per method, everything refunded on the sale, this
+/// return's refunds included, may not exceed what the sale took in it (cash net of change).
+pub fn check_return(
+    authority: &Authority,
+    sale: &SaleRecord,
+    refunded_before: &[Payment],
+    refunds: &[Payment],
+) -> Result<Vec<Approval>, ApprovalRequired> {
+    let mut used = Vec::new();
+    used.extend(needs(authority, Action::Return, String::new())?);
+    if !follows_tenders(sale, refunded_before, refunds) {
+        used.extend(needs(authority, Action::RefundTender, "refunds".into())?);
+    }
+    Ok(used)
+}
+
+/// A void by a cashier needs `void`.
+pub fn check_void(authority: &Authority) -> Result<Vec<Approval>, ApprovalRequired> {
+    Ok(needs(authority, Action::Void, String::new())?
+        .into_iter()
+        .collect())
+}
+
+fn follows_tenders(sale: &SaleRecord, refunded_before: &[Payment], refunds: &[Payment]) -> bool {
+    let currency = sale.total.currency();
+    Tender::ALL.into_iter().all(|tender| {
+        let of = |payments: &[Payment]| {
+            Money::sum(
+                currency,
+                payments
+                    .iter()
+                    .filter(|p| p.method == tender)
+                    .map(|p| p.amount),
+            )
+        };
+        let taken = of(&sale.payments).and_then(|taken| {
+            if tender == Tender::Cash {
+                taken.checked_sub(sale.change)
+            } else {
+                Ok(taken)
+            }
+        });
+        let refunded = of(refunded_before)
+            .and_then(|before| of(refunds).and_then(|now| before.checked_add(now)));
+        match (taken, refunded) {
+            (Ok(taken), Ok(refunded)) => refunded.amount() <= taken.amount(),
+            _ => false,
+        }
+    })
 }

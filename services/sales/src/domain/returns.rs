@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use tillstream_kernel::time::{DateTime, Utc};
 use tillstream_kernel::{Money, MoneyError, Quantity};
 
+use super::controls::{Approval, Authority};
 use super::pricing::Payment;
 use super::sale::SaleRecord;
 
@@ -24,6 +25,8 @@ pub struct ReturnSale {
     pub restock: bool,
     pub reason: Option<String>,
     pub returned_at: DateTime<Utc>,
+    /// What the person taking it back may do alone; `None` where no one is to be checked.
+    pub controls: Option<Authority>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,6 +59,10 @@ pub struct ReturnRecord {
     pub refund_total: Money,
     pub tax: Money,
     pub revenue: Money,
+    /// The managers' approvals the return used (a cashier's return, refunds to another
+    /// tender).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<Approval>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -180,6 +187,7 @@ pub fn price_return(
         refund_total,
         tax,
         revenue,
+        approvals: Vec::new(),
     })
 }
 
@@ -188,6 +196,7 @@ mod tests {
     use tillstream_kernel::{Currency, Decider, Tender, given};
 
     use super::*;
+    use crate::domain::controls::{Action, ApprovalRequired};
     use crate::domain::pricing::PricingPolicy;
     use crate::domain::sale::{
         Command, CompleteSale, Event, ResolvedLine, Sale, SaleError, SaleId,
@@ -253,6 +262,7 @@ mod tests {
             restock: true,
             reason: None,
             returned_at: "2026-11-24T13:00:00Z".parse().unwrap(),
+            controls: None,
         })
     }
 
@@ -330,6 +340,7 @@ mod tests {
         let void = || Command::Void {
             reason: "rang up twice".into(),
             voided_at: "2026-11-24T13:00:00Z".parse().unwrap(),
+            controls: None,
         };
         let voided = given::<Sale>(completed()).when(void()).outcome().unwrap();
         let mut history = completed();
@@ -353,5 +364,109 @@ mod tests {
         given::<Sale>(vec![])
             .when(void())
             .then_error(SaleError::NotCompleted);
+    }
+
+    fn cashier(approved: &[Action]) -> Authority {
+        Authority {
+            manager: false,
+            approved: approved
+                .iter()
+                .map(|action| Approval {
+                    action: *action,
+                    approver_id: "maya".into(),
+                    approval_id: action.name().into(),
+                })
+                .collect(),
+            discount_limit_percent: "20".parse().unwrap(),
+        }
+    }
+
+    fn controlled(command: Command, authority: Authority) -> Command {
+        match command {
+            Command::Return(mut request) => {
+                request.controls = Some(authority);
+                Command::Return(request)
+            }
+            Command::Void {
+                reason, voided_at, ..
+            } => Command::Void {
+                reason,
+                voided_at,
+                controls: Some(authority),
+            },
+            other => other,
+        }
+    }
+
+    fn needs(action: Action, field: Option<&str>) -> SaleError {
+        SaleError::ApprovalRequired(ApprovalRequired {
+            action,
+            field: field.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn a_cashier_returns_with_an_approval_and_refunds_to_another_tender_with_another() {
+        let one = || ret(&[(1, 1)], &["3.33"]);
+        given::<Sale>(completed())
+            .when(controlled(one(), cashier(&[])))
+            .then_error(needs(Action::Return, None));
+        let events = given::<Sale>(completed())
+            .when(controlled(one(), cashier(&[Action::Return])))
+            .outcome()
+            .unwrap();
+        assert_eq!(
+            returned(&events).approvals,
+            cashier(&[Action::Return]).approved
+        );
+
+        // Paid in cash; refunded to a card.
+        let to_card = || match one() {
+            Command::Return(mut request) => {
+                request.refunds[0].method = Tender::Card;
+                Command::Return(request)
+            }
+            other => other,
+        };
+        given::<Sale>(completed())
+            .when(controlled(to_card(), cashier(&[Action::Return])))
+            .then_error(needs(Action::RefundTender, Some("refunds")));
+        let both = [Action::Return, Action::RefundTender];
+        given::<Sale>(completed())
+            .when(controlled(to_card(), cashier(&both)))
+            .outcome()
+            .unwrap();
+        let manager = Authority {
+            manager: true,
+            ..cashier(&[])
+        };
+        let events = given::<Sale>(completed())
+            .when(controlled(to_card(), manager))
+            .outcome()
+            .unwrap();
+        assert!(
+            returned(&events).approvals.is_empty(),
+            "a manager needs none"
+        );
+    }
+
+    #[test]
+    fn a_cashier_voids_with_an_approval() {
+        let void = || Command::Void {
+            reason: "rung twice".into(),
+            voided_at: "2026-11-24T13:00:00Z".parse().unwrap(),
+            controls: None,
+        };
+        given::<Sale>(completed())
+            .when(controlled(void(), cashier(&[])))
+            .then_error(needs(Action::Void, None));
+        let events = given::<Sale>(completed())
+            .when(controlled(void(), cashier(&[Action::Void])))
+            .outcome()
+            .unwrap();
+        let Event::SaleVoided { approvals, .. } = &events[0] else {
+            panic!("a void");
+        };
+        assert_eq!(approvals, &cashier(&[Action::Void]).approved);
     }
 }

@@ -8,7 +8,9 @@ use tillstream_kernel::DomainEvent;
 use tillstream_kernel::time::{DateTime, Utc};
 use tillstream_kernel::{Decider, Money, Quantity};
 
-use super::controls::{Approval, ApprovalRequired, Authority, check_sale};
+use super::controls::{
+    Approval, ApprovalRequired, Authority, check_return, check_sale, check_void,
+};
 use super::pricing::{
     Discount, LineToPrice, Payment, PricedLine, PricingError, PricingPolicy, price, settle,
 };
@@ -106,6 +108,9 @@ pub enum Event {
         reason: String,
         #[serde(with = "tillstream_kernel::time::rfc3339_micros")]
         voided_at: DateTime<Utc>,
+        /// The manager's approval a cashier's void used.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        approvals: Vec<Approval>,
     },
 }
 
@@ -126,6 +131,8 @@ pub enum Command {
     Void {
         reason: String,
         voided_at: DateTime<Utc>,
+        /// What the person voiding may do alone; `None` where no one is to be checked.
+        controls: Option<Authority>,
     },
 }
 
@@ -157,6 +164,9 @@ pub struct Sale {
     pub returned: Vec<Quantity>,
     pub returns: usize,
     pub voided: bool,
+    /// Every refund of the sale's returns so far, which later ones may not exceed per tender.
+    #[serde(default)]
+    pub refunded: Vec<Payment>,
 }
 
 impl Decider for Sale {
@@ -173,13 +183,21 @@ impl Decider for Sale {
                 if state.voided {
                     return Err(SaleError::Voided);
                 }
-                let returned = price_return(record, &state.returned, request)?;
+                let mut returned = price_return(record, &state.returned, request)?;
+                if let Some(authority) = &request.controls {
+                    returned.approvals =
+                        check_return(authority, record, &state.refunded, &request.refunds)?;
+                }
                 Ok(vec![Event::SaleReturned {
                     location_id: record.location_id.clone(),
                     returned: Box::new(returned),
                 }])
             }
-            Command::Void { reason, voided_at } => {
+            Command::Void {
+                reason,
+                voided_at,
+                controls,
+            } => {
                 let record = state.record.as_ref().ok_or(SaleError::NotCompleted)?;
                 if state.voided {
                     return Err(SaleError::Voided);
@@ -190,10 +208,15 @@ impl Decider for Sale {
                 if reason.trim().is_empty() {
                     return Err(SaleError::NoReason);
                 }
+                let approvals = match controls {
+                    Some(authority) => check_void(authority)?,
+                    None => Vec::new(),
+                };
                 Ok(vec![Event::SaleVoided {
                     location_id: record.location_id.clone(),
                     reason: reason.trim().to_owned(),
                     voided_at: *voided_at,
+                    approvals,
                 }])
             }
         }
@@ -212,6 +235,7 @@ impl Decider for Sale {
                         *sum = sum.checked_add(line.quantity).unwrap_or(*sum);
                     }
                 }
+                state.refunded.extend(returned.refunds.iter().cloned());
                 state.returns += 1;
             }
             Event::SaleVoided { .. } => state.voided = true,

@@ -375,6 +375,7 @@ mod tests {
                 restock: true,
                 reason: None,
                 returned_at: "2026-11-26T10:00:00Z".parse().unwrap(),
+                controls: None,
             }),
         );
         let void = then(
@@ -382,6 +383,7 @@ mod tests {
             Command::Void {
                 reason: "wrong till".into(),
                 voided_at: "2026-11-26T10:00:00Z".parse().unwrap(),
+                controls: None,
             },
         );
         let batch = vec![
@@ -416,6 +418,7 @@ mod tests {
             Command::Void {
                 reason: "r".into(),
                 voided_at: "2026-11-26T10:00:00Z".parse().unwrap(),
+                controls: None,
             },
         );
         assert!(fold(&[(id, void)], &HashMap::new()).is_err());

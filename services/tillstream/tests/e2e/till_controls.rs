@@ -274,3 +274,82 @@ async fn a_managers_approval_lets_a_cashier_override_once_and_only_for_its_actio
     assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{}", me.body);
     system.stop().await;
 }
+
+/// The cashier posts `body` to `path` with `approvals` in `X-Approval`.
+async fn as_cashier(
+    store: &Store,
+    path: &str,
+    body: Value,
+    approvals: &[&str],
+) -> crate::api::Answer {
+    let joined = approvals.join(",");
+    let headers: Vec<(&str, &str)> = if joined.is_empty() {
+        Vec::new()
+    } else {
+        vec![("X-Approval", joined.as_str())]
+    };
+    store
+        .api
+        .call(
+            reqwest::Method::POST,
+            path,
+            Some(&store.cashier),
+            Some(&body),
+            &headers,
+        )
+        .await
+}
+
+fn token(answer: &crate::api::Answer) -> String {
+    answer.body["approval_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_cashier_returns_and_voids_with_a_managers_approval_and_refunds_follow_the_tenders() {
+    let system = System::up().await;
+    let store = open_store(&system).await;
+    let plain = store.sale(json!({}), json!({}));
+    let rung = as_cashier(&store, "/api/v1/sales", plain.clone(), &[]).await;
+    let returns = format!(
+        "/api/v1/sales/{}/returns",
+        rung.body["id"].as_str().unwrap()
+    );
+    let cash_back = json!({"lines": [{"line_no": 1, "quantity": "1"}],
+                           "refunds": [{"method": "cash", "amount": "12.99"}]});
+    let card_back = json!({"lines": [{"line_no": 1, "quantity": "1"}],
+                           "refunds": [{"method": "card", "amount": "12.99"}]});
+
+    // An invalid return is a 422 whoever asks; a valid one needs the manager.
+    let too_many = json!({"lines": [{"line_no": 1, "quantity": "2"}],
+                          "refunds": [{"method": "cash", "amount": "25.98"}]});
+    let invalid = as_cashier(&store, &returns, too_many, &[]).await;
+    assert_eq!(
+        invalid.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        invalid.body
+    );
+    let refused = as_cashier(&store, &returns, cash_back.clone(), &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "approval_required");
+
+    // Paid in cash, refunded to a card: the return's approval is not enough.
+    let to_return = token(&ask(&store, "maya", "return").await);
+    let other_tender = as_cashier(&store, &returns, card_back, &[&to_return]).await;
+    assert_needs_approval(&other_tender, "refunds");
+    let returned = as_cashier(&store, &returns, cash_back, &[&to_return]).await;
+    assert_eq!(returned.status, StatusCode::CREATED, "{}", returned.body);
+    assert_eq!(returned.body["refund_total"], "12.99");
+
+    // A second sale, voided by the cashier with the manager's approval.
+    let rung = as_cashier(&store, "/api/v1/sales", plain, &[]).await;
+    let void = format!("/api/v1/sales/{}/void", rung.body["id"].as_str().unwrap());
+    let reason = json!({"reason": "rung twice"});
+    let refused = as_cashier(&store, &void, reason.clone(), &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let to_void = token(&ask(&store, "maya", "void").await);
+    let voided = as_cashier(&store, &void, reason, &[&to_void]).await;
+    assert_eq!(voided.status, StatusCode::OK, "{}", voided.body);
+    assert_eq!(voided.body["status"], "voided");
+    system.stop().await;
+}
