@@ -61,13 +61,43 @@ pub async fn connect_database(
     Ok(pool)
 }
 
-/// A NATS client that connects (and reconnects) in the background.
+/// A NATS client that connects (and reconnects) in the background, as the user named in
+/// `TILLSTREAM_NATS_URL` (`nats://user:password@host:4222`) when it names one: async-nats
+/// does not take credentials from the URL by itself.
 pub async fn connect_nats(settings: &ServiceSettings) -> Result<async_nats::Client, StartError> {
-    async_nats::ConnectOptions::new()
+    let (options, addr) = nats_options(&settings.nats_url).map_err(StartError::Nats)?;
+    options
         .retry_on_initial_connect()
-        .connect(&settings.nats_url)
+        .connect(addr)
         .await
         .map_err(|e| StartError::Nats(e.to_string()))
+}
+
+/// The options and address `url` connects with, the user and password in it applied.
+pub fn nats_options(
+    url: &str,
+) -> Result<(async_nats::ConnectOptions, async_nats::ServerAddr), String> {
+    let addr: async_nats::ServerAddr = url
+        .parse()
+        .map_err(|e| format!("TILLSTREAM_NATS_URL: {e}"))?;
+    let options = match (addr.username(), addr.password()) {
+        (Some(user), Some(password)) => {
+            async_nats::ConnectOptions::with_user_and_password(user.to_owned(), password.to_owned())
+        }
+        _ => async_nats::ConnectOptions::new(),
+    };
+    Ok((options, addr))
+}
+
+/// A NATS client for a command-line tool: connected now, or why not (naming the server,
+/// never the password).
+pub async fn nats_client(url: &str) -> Result<async_nats::Client, String> {
+    let (options, addr) = nats_options(url)?;
+    let server = format!("{}:{}", addr.host(), addr.port());
+    options
+        .connect(addr)
+        .await
+        .map_err(|e| format!("NATS at {server}: {e}"))
 }
 
 /// Runs a consumer once its source stream exists (created idempotently here, retrying

@@ -64,9 +64,7 @@ async fn rewind(service: &str, from: &str) -> Result<Cursor, String> {
             }
         }
     };
-    let client = async_nats::connect(&settings.nats_url)
-        .await
-        .map_err(|e| format!("NATS at {}: {e}", settings.nats_url))?;
+    let client = tillstream_service::nats_client(&settings.nats_url).await?;
     let relay = Relay::new(
         EventStore::new(pool),
         client,

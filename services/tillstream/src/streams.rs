@@ -24,9 +24,7 @@ pub async fn run() -> ExitCode {
 async fn list() -> Result<Vec<serde_json::Value>, String> {
     // Any service's settings carry the broker's URL and the stack's prefix.
     let settings = ServiceSettings::from_env("sales", addrs::SALES).map_err(|e| e.to_string())?;
-    let client = async_nats::connect(&settings.nats_url)
-        .await
-        .map_err(|e| format!("NATS at {}: {e}", settings.nats_url))?;
+    let client = tillstream_service::nats_client(&settings.nats_url).await?;
     let js = async_nats::jetstream::new(client);
     let ours = format!("{}_", settings.naming.prefix());
     let mut streams: Vec<_> = js

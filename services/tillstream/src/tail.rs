@@ -42,9 +42,7 @@ pub async fn tail(options: TailOptions, mut print: impl FnMut(Value)) -> Result<
     let settings = ServiceSettings::from_env("sales", addrs::SALES).map_err(|e| e.to_string())?;
     let pool = DescriptorPool::decode(tillstream_proto::FILE_DESCRIPTOR_SET)
         .map_err(|e| format!("the compiled descriptors: {e}"))?;
-    let client = async_nats::connect(&settings.nats_url)
-        .await
-        .map_err(|e| format!("NATS at {}: {e}", settings.nats_url))?;
+    let client = tillstream_service::nats_client(&settings.nats_url).await?;
     let js = async_nats::jetstream::new(client);
     let services: Vec<String> = match &options.service {
         Some(service) => vec![service.clone()],

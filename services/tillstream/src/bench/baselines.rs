@@ -105,9 +105,7 @@ async fn run_pgbench(server_url: &str, name: &str) -> Result<f64, String> {
 
 /// Acknowledged publishes of sale-sized messages to a scratch stream, 256 in flight.
 async fn jetstream(settings: &ServiceSettings) -> Result<f64, String> {
-    let client = async_nats::connect(&settings.nats_url)
-        .await
-        .map_err(|e| format!("NATS at {}: {e}", settings.nats_url))?;
+    let client = tillstream_service::nats_client(&settings.nats_url).await?;
     let js = async_nats::jetstream::new(client);
     let token = Ulid::generate().to_string();
     let name = format!("{}_bench_{token}", settings.naming.prefix());

@@ -43,11 +43,12 @@ impl Watcher {
     /// Subscribes (plain NATS subscriptions on the streams' subjects: nothing durable is
     /// left behind) before the first sale is rung up.
     pub async fn start(settings: &ServiceSettings) -> Result<Watcher, String> {
-        let client = async_nats::ConnectOptions::new()
+        let (options, addr) = tillstream_service::nats_options(&settings.nats_url)?;
+        let client = options
             .subscription_capacity(1 << 20)
-            .connect(&settings.nats_url)
+            .connect(addr)
             .await
-            .map_err(|e| format!("NATS at {}: {e}", settings.nats_url))?;
+            .map_err(|e| format!("NATS: {e}"))?;
         let naming = &settings.naming;
         let mut entries = client
             .subscribe(naming.event_type_subjects("ledger", "EntryPosted"))

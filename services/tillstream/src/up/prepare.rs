@@ -54,20 +54,27 @@ fn migrator(service: &str) -> &'static Migrator {
 /// Creates the streams, or says why not: NATS being away does not stop the system (the
 /// services create their streams when it comes).
 async fn create_streams(url: &str, naming: &tillstream_messaging::Naming) {
-    let connect = async_nats::ConnectOptions::new()
-        .connection_timeout(NATS_PATIENCE)
-        .connect(url);
+    let (options, addr) = match tillstream_service::nats_options(url) {
+        Ok(parts) => parts,
+        Err(error) => {
+            eprintln!("tillstream: {error}");
+            return;
+        }
+    };
+    // Named by host and port: the URL may carry a password.
+    let server = format!("{}:{}", addr.host(), addr.port());
+    let connect = options.connection_timeout(NATS_PATIENCE).connect(addr);
     let client = match tokio::time::timeout(NATS_PATIENCE, connect).await {
         Ok(Ok(client)) => client,
         Ok(Err(error)) => {
             println!(
-                "tillstream: NATS at {url} is not answering ({error}); the services will create their streams when it is"
+                "tillstream: NATS at {server} is not answering ({error}); the services will create their streams when it is"
             );
             return;
         }
         Err(_) => {
             println!(
-                "tillstream: NATS at {url} is not answering; the services will create their streams when it is"
+                "tillstream: NATS at {server} is not answering; the services will create their streams when it is"
             );
             return;
         }
