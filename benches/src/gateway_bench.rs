@@ -83,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
     // One token drives every request: the per-user limit would measure itself.
     state.limits = std::sync::Arc::new(tillstream_gateway::limits::RateLimits::off());
     state.keys = tillstream_service::RefreshingKeys::pinned(SIGNER.key_set());
-    let grpc_app = tillstream_gateway::grpc::router(&state.upstreams, stop.child_token())?;
+    let grpc_app = tillstream_gateway::grpc::router(&state, stop.child_token())?;
     let rest_app = tillstream_gateway::router(state);
     let serve = |app: axum::Router, listener: tokio::net::TcpListener| {
         let stop = stop.clone();

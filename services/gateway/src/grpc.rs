@@ -13,13 +13,16 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderValue, Request, Response};
+use axum::middleware::Next;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Service, ServiceExt};
 
+use crate::AppState;
 use crate::trace::{child_traceparent, current_client_addr};
 use crate::upstream::Upstreams;
 
@@ -64,7 +67,8 @@ pub enum GrpcError {
 }
 
 /// The gRPC router, and the task keeping the health statuses current until `shutdown`.
-pub fn router(upstreams: &Upstreams, shutdown: CancellationToken) -> Result<Router, GrpcError> {
+pub fn router(state: &AppState, shutdown: CancellationToken) -> Result<Router, GrpcError> {
+    let upstreams = &state.upstreams;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(tillstream_proto::FILE_DESCRIPTOR_SET);
     let reflection_v1 = reflection.build_v1()?;
@@ -87,7 +91,45 @@ pub fn router(upstreams: &Upstreams, shutdown: CancellationToken) -> Result<Rout
             },
         );
     }
-    Ok(router.layer(axum::middleware::from_fn(crate::trace::traced)))
+    Ok(router
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limited))
+        .layer(axum::middleware::from_fn(crate::trace::traced)))
+}
+
+/// The REST side's rate limits on the mirror too: the client address's first, then, when
+/// the call's token verifies, its user's (the service checks the token and role itself).
+/// Over either, `RESOURCE_EXHAUSTED` with `retry-after` in seconds.
+async fn limited(
+    State(state): State<AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response<Body> {
+    let mut checked = match current_client_addr() {
+        Some(addr) => state.limits.check_addr(&addr),
+        None => Ok(()),
+    };
+    if checked.is_ok()
+        && let Some(token) = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        && let Ok(claims) = crate::access::verify(&state.keys, token.trim()).await
+    {
+        checked = state.limits.check_user(&claims.sub);
+    }
+    match checked {
+        Ok(()) => next.run(request).await,
+        Err(limited) => {
+            let mut status = tonic::Status::resource_exhausted(limited.message);
+            if let Some(seconds) = limited.retry_after
+                && let Ok(value) = seconds.to_string().parse()
+            {
+                status.metadata_mut().insert("retry-after", value);
+            }
+            status.into_http::<Body>()
+        }
+    }
 }
 
 /// Sets each service's health (and the overall one, `""`) from its readiness.

@@ -250,8 +250,8 @@ pub async fn serve_all(
     let grpc_side = match grpc {
         None => None,
         Some(listener) => {
-            let app = grpc::router(&state.upstreams, shutdown.child_token())
-                .map_err(std::io::Error::other)?;
+            let app =
+                grpc::router(&state, shutdown.child_token()).map_err(std::io::Error::other)?;
             tracing::info!(service = SERVICE, addr = %listener.local_addr()?, "gRPC listening");
             let serving = axum::serve(
                 tillstream_process::without_nagle(listener),

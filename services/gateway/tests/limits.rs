@@ -107,3 +107,48 @@ async fn an_address_over_its_rate_is_held_back_before_authentication() {
     let elsewhere = app.oneshot(me("10.0.0.3:4000", &token)).await.unwrap();
     assert_eq!(elsewhere.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_grpc_mirror_is_held_to_the_same_address_limit() {
+    let nowhere: tillstream_process::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
+    let state = AppState {
+        upstreams: Upstreams::connect_lazy(&UpstreamAddrs {
+            catalog: nowhere.clone(),
+            inventory: nowhere.clone(),
+            sales: nowhere.clone(),
+            ledger: nowhere.clone(),
+            auth: nowhere,
+        }),
+        keys: KeyCache::pinned(SIGNER.key_set()),
+        cors_origins: Vec::new(),
+        limits: Arc::new(RateLimits::new(0, 2)),
+        in_flight: Default::default(),
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let grpc = tillstream_gateway::grpc::router(&state, stop.clone()).unwrap();
+    let call = || {
+        let mut request = Request::builder()
+            .method("POST")
+            .uri("/tillstream.catalog.v1.CatalogService/GetProduct")
+            .header("content-type", "application/grpc")
+            .body(Body::empty())
+            .unwrap();
+        let addr: SocketAddr = "10.0.0.9:4000".parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(addr));
+        request
+    };
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        let answer = grpc.clone().oneshot(call()).await.unwrap();
+        let code = answer
+            .headers()
+            .get("grpc-status")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let retry_after = answer.headers().get("retry-after").is_some();
+        codes.push((code, retry_after));
+    }
+    stop.cancel();
+    // Two through (to an upstream that is not there), the third held back.
+    assert_ne!(codes[0].0.as_deref(), Some("8"), "{codes:?}");
+    assert_eq!(codes[2], (Some("8".to_owned()), true), "{codes:?}");
+}
