@@ -32,11 +32,12 @@ pub struct ErrorFields {
     /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `duplicate`,
     /// `idempotency_key_reused`, `idempotency_in_progress`, `payload_too_large`,
     /// `unsupported_media_type`, `rate_limited`, `service_unavailable`, `timeout`,
-    /// `internal`.
+    /// `internal`; for till controls, `approval_required` (403, naming the action and the
+    /// field that needs it), `approver_not_allowed` (403), `approval_used` (409).
     pub code: String,
     /// For people; not to be parsed.
     pub message: String,
-    /// The fields at fault, for 400 and 422.
+    /// The fields at fault, for 400 and 422 (and the field an approval is needed for).
     pub details: Vec<crate::error::Detail>,
     /// The request's trace id, also in the `x-trace-id` header.
     pub trace_id: String,

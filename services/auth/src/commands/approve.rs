@@ -47,6 +47,8 @@ pub async fn approve(
         .parse()
         .map_err(|e: tillstream_access::UnknownRole| AppError::Internal(e.to_string()))?;
     if !role.allows(Role::Manager) {
+        metrics::counter!("tillstream_approvals_total", "action" => action.to_owned(), "outcome" => "approver_not_allowed")
+            .increment(1);
         return Err(AppError::Denied {
             reason: "approver_not_allowed",
             field: Some("username".into()),
@@ -66,6 +68,8 @@ pub async fn approve(
     let token = tokens::issue_approval(&key, &by, action, &id, now)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     tracing::info!(approval_id = %id, approver = %approver.id, action, "approval given");
+    metrics::counter!("tillstream_approvals_total", "action" => action.to_owned(), "outcome" => "given")
+        .increment(1);
     Ok(Approval {
         token,
         id,

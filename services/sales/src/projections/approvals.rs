@@ -26,5 +26,12 @@ pub async fn spend(
     .bind(used_by)
     .execute(tx)
     .await?;
-    Ok(spent.rows_affected() == u64::try_from(approvals.len()).unwrap_or(u64::MAX))
+    let all = spent.rows_affected() == u64::try_from(approvals.len()).unwrap_or(u64::MAX);
+    // Counted as the transaction goes; one that rolls back later still tried.
+    for approval in approvals {
+        let outcome = if all { "spent" } else { "already_used" };
+        metrics::counter!("tillstream_approvals_total", "action" => approval.action.name(), "outcome" => outcome)
+            .increment(1);
+    }
+    Ok(all)
 }
