@@ -40,6 +40,7 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/api/v1/auth/logout", AtLeast(Cashier)),
     rule("GET", "/api/v1/auth/me", AtLeast(Cashier)),
     rule("POST", "/api/v1/auth/approvals", AtLeast(Cashier)),
+    rule("PUT", "/api/v1/auth/me/pin", AtLeast(Cashier)),
     rule("GET", "/.well-known/jwks.json", Public),
     rule("POST", "/api/v1/users", AtLeast(Admin)),
     rule("GET", "/api/v1/users", AtLeast(Admin)),
@@ -109,6 +110,10 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
     ("/tillstream.auth.v1.AuthService/SetPin", AtLeast(Manager)),
     ("/tillstream.auth.v1.AuthService/GetJwks", Public),
     ("/tillstream.auth.v1.AuthService/Approve", AtLeast(Cashier)),
+    (
+        "/tillstream.auth.v1.AuthService/SetOwnPin",
+        AtLeast(Cashier),
+    ),
     (
         "/tillstream.catalog.v1.CatalogService/CreateProduct",
         AtLeast(Manager),

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 use tillstream_process::{listen, serve_until_signal};
 use tillstream_telemetry::{Dependency, Probe, install_metrics, ops_router};
 use tokio::net::TcpListener;
@@ -78,7 +78,13 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
     use axum::http::{HeaderName, Method};
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -109,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/auth/me", get(auth::me))
         .route("/api/v1/auth/approvals", post(approvals::approve))
+        .route("/api/v1/auth/me/pin", put(auth::set_own_pin))
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route(
             "/api/v1/users",

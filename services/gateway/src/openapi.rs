@@ -53,7 +53,7 @@ pub struct ErrorFields {
     ),
     paths(
         auth::login, auth::pin_login, auth::refresh, auth::logout, auth::me, auth::jwks,
-        approvals::approve,
+        approvals::approve, auth::set_own_pin,
         auth::create_user, auth::list_users, auth::update_user, auth::set_pin,
         catalog::create, catalog::search, catalog::lookup, catalog::get, catalog::update,
         catalog::discontinue, catalog::reactivate,

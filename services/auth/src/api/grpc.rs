@@ -8,7 +8,7 @@ use tillstream_proto::auth::v1::auth_service_server::AuthService;
 use tonic::{Request, Response, Status};
 
 use crate::commands::approve::approve;
-use crate::commands::change_user::{UserChanges, set_pin, update_user};
+use crate::commands::change_user::{UserChanges, set_own_pin, set_pin, update_user};
 use crate::commands::login::{Secret, login};
 use crate::commands::register_user::register_user;
 use crate::commands::sessions::{self, Tokens};
@@ -167,6 +167,25 @@ impl AuthService for AuthApi {
             &request.id,
             &request.pin,
             caller.role,
+            metadata(&caller),
+        )
+        .await?;
+        Ok(Response::new(user_to_proto(row)))
+    }
+
+    async fn set_own_pin(
+        &self,
+        request: Request<pb::SetOwnPinRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let caller = caller(&request)?;
+        let addr = header(&request, "x-client-addr");
+        let request = request.into_inner();
+        let row = set_own_pin(
+            &self.store,
+            &caller,
+            &request.current_password,
+            &request.pin,
+            addr.as_deref(),
             metadata(&caller),
         )
         .await?;

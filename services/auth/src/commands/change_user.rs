@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use tillstream_eventstore::{Decided, EventMetadata, EventStore, RunOptions, UseCase};
 use tillstream_kernel::Decider;
 
+use crate::commands::login::{Secret, authenticate};
 use crate::commands::register_user::hash_password;
 use crate::commands::sessions;
 use crate::domain::user::{Command, Event, Role, User, UserId, check_password, check_pin};
@@ -58,6 +59,28 @@ pub async fn set_pin(
         by,
     };
     change(store, id, &[command], metadata).await
+}
+
+/// Sets `caller`'s own PIN once their current password proves it is them (the attempt is
+/// counted by the lockout like a login, from `client_addr`).
+pub async fn set_own_pin(
+    store: &EventStore,
+    caller: &tillstream_access::Claims,
+    current_password: &str,
+    pin: &str,
+    client_addr: Option<&str>,
+    metadata: EventMetadata,
+) -> Result<UserRow, AppError> {
+    check_pin(pin)?;
+    let secret = Secret::Password(current_password);
+    let user = authenticate(store, &caller.name, secret, client_addr).await?;
+    if user.id != caller.sub {
+        return Err(crate::error::BAD_CREDENTIALS);
+    }
+    let command = Command::SetOwnPin {
+        pin_hash: hash_password(pin).await?,
+    };
+    change(store, &user.id, &[command], metadata).await
 }
 
 /// Stores `password_hash`, the user's own password hashed with the current parameters.

@@ -45,6 +45,10 @@ pub enum Command {
     RehashPassword {
         password_hash: String,
     },
+    /// The user's own PIN (the command layer has checked their current password).
+    SetOwnPin {
+        pin_hash: String,
+    },
     /// `by` is the role of whoever sets it: nobody sets a PIN for a role above their own.
     SetPin {
         pin_hash: String,
@@ -211,9 +215,11 @@ impl Decider for User {
                     target: current_role,
                 });
             }
-            Command::SetPin { pin_hash, .. } => vec![Event::PinSet {
-                pin_hash: pin_hash.clone(),
-            }],
+            Command::SetPin { pin_hash, .. } | Command::SetOwnPin { pin_hash } => {
+                vec![Event::PinSet {
+                    pin_hash: pin_hash.clone(),
+                }]
+            }
             Command::Disable if state.disabled => Vec::new(),
             Command::Disable => vec![Event::UserDisabled],
             Command::Enable if !state.disabled => Vec::new(),

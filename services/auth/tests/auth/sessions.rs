@@ -331,3 +331,35 @@ async fn a_burst_of_thirty_parallel_guesses_gets_at_most_five_answers_before_the
         .unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted);
 }
+
+#[tokio::test]
+async fn a_user_sets_their_own_pin_with_their_current_password() {
+    let mut auth = start().await;
+    auth.user("maya", "manager").await;
+    let token = auth.tokens("maya", "till password").await.access_token;
+    let own = |current: &str, pin: &str| {
+        as_user(
+            pb::SetOwnPinRequest {
+                current_password: current.into(),
+                pin: pin.into(),
+            },
+            &token,
+        )
+    };
+    let short = auth.client.set_own_pin(own("till password", "12")).await;
+    assert_eq!(short.unwrap_err().code(), Code::InvalidArgument);
+    let wrong = auth.client.set_own_pin(own("not it", "4821")).await;
+    assert_eq!(wrong.unwrap_err().code(), Code::Unauthenticated);
+    let set = auth
+        .client
+        .set_own_pin(own("till password", "4821"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(set.has_pin);
+    let by_pin = pb::PinLoginRequest {
+        username: "maya".into(),
+        pin: "4821".into(),
+    };
+    auth.client.pin_login(by_pin).await.unwrap();
+}

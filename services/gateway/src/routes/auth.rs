@@ -285,6 +285,34 @@ pub async fn set_pin(
     Ok(Json(user.into_inner().into()))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"current_password": "…", "pin": "4821"}))]
+pub struct OwnPinBody {
+    current_password: String,
+    pin: String,
+}
+
+/// One's own PIN, with one's current password (a wrong one counts toward the lockout).
+#[utoipa::path(put, path = "/api/v1/auth/me/pin", request_body = OwnPinBody,
+    responses((status = 200, description = "The user", body = UserView),
+        (status = 401, description = "The current password is wrong", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Not 4 to 8 digits", body = crate::openapi::ErrorBody)))]
+pub async fn set_own_pin(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<OwnPinBody>,
+) -> Result<Json<UserView>, ApiError> {
+    let message = pb::SetOwnPinRequest {
+        current_password: body.current_password,
+        pin: body.pin,
+    };
+    let user = client(&state)
+        .set_own_pin(request(message, caller.on_behalf()))
+        .await
+        .map_err(|status| ApiError::from_status("auth", &status))?;
+    Ok(Json(user.into_inner().into()))
+}
+
 fn client(state: &AppState) -> AuthServiceClient<tonic::transport::Channel> {
     AuthServiceClient::new(state.upstreams.auth.clone())
 }
