@@ -29,9 +29,20 @@ pub struct Claims {
     /// The username.
     pub name: String,
     pub role: Role,
+    /// The locations the user may sell, open sessions and take returns at; empty for every
+    /// location (api.md, "Auth and roles").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<String>,
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
+}
+
+impl Claims {
+    /// Whether the bearer may act at `location_id`: an empty list allows every location.
+    pub fn may_act_at(&self, location_id: &str) -> bool {
+        self.locations.is_empty() || self.locations.iter().any(|l| l == location_id)
+    }
 }
 
 /// How long an approval lasts (api.md, "Approvals").

@@ -149,8 +149,15 @@ async fn bootstrap_admin(
         actor: Some("bootstrap".into()),
         ..Default::default()
     };
-    match commands::register_user::register_user(store, "admin", &password, Role::Admin, metadata)
-        .await
+    match commands::register_user::register_user(
+        store,
+        "admin",
+        &password,
+        Role::Admin,
+        &[],
+        metadata,
+    )
+    .await
     {
         Ok(_) => Ok(generated.then_some(password)),
         // Another instance bootstrapped at the same moment.

@@ -16,6 +16,7 @@ pub fn issue(
     user_id: &str,
     username: &str,
     role: Role,
+    locations: &[String],
     now_unix: i64,
 ) -> Result<String, jsonwebtoken::errors::Error> {
     let mut header = Header::new(Algorithm::EdDSA);
@@ -25,6 +26,7 @@ pub fn issue(
         sub: user_id.to_owned(),
         name: username.to_owned(),
         role,
+        locations: locations.to_vec(),
         iss: ISSUER.to_owned(),
         iat: now_unix,
         exp: now_unix + ttl,
@@ -80,6 +82,7 @@ mod tests {
             "u1",
             "alice",
             Role::Manager,
+            &["01JD5W2N8Q3V6R1T4Y7U0I9O2P".to_owned()],
             chrono::Utc::now().timestamp(),
         )
         .unwrap();
@@ -88,5 +91,7 @@ mod tests {
             (claims.name.as_str(), claims.role),
             ("alice", Role::Manager)
         );
+        assert!(claims.may_act_at("01JD5W2N8Q3V6R1T4Y7U0I9O2P"));
+        assert!(!claims.may_act_at("01JD5W2N8Q3V6R1T4Y7U0I9O2Q"));
     }
 }

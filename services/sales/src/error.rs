@@ -18,6 +18,11 @@ impl From<SaleError> for AppError {
             SaleError::ApprovalRequired(needed) => {
                 AppError::approval_required(needed.action.name(), needed.field.as_deref())
             }
+            SaleError::LocationNotAllowed(refused) => AppError::Denied {
+                reason: "location_not_allowed",
+                field: Some("location_id".into()),
+                message: refused.to_string(),
+            },
         }
     }
 }

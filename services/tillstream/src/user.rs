@@ -65,7 +65,12 @@ async fn create(username: &str, role: &str) -> Result<String, String> {
         ..Default::default()
     };
     let row = tillstream_auth::commands::register_user::register_user(
-        &store, username, &password, role, metadata,
+        &store,
+        username,
+        &password,
+        role,
+        &[],
+        metadata,
     )
     .await
     .map_err(|e| format!("cannot create `{username}`: {e}"))?;

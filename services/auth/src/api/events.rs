@@ -24,13 +24,18 @@ impl WireFormat for AuthWire {
             .to_owned();
         let (name, data) = match decoded {
             Event::UserRegistered {
-                id, username, role, ..
+                id,
+                username,
+                role,
+                location_ids,
+                ..
             } => (
                 "UserRegistered",
                 pb::UserRegistered {
                     user_id: id.to_string(),
                     username,
                     role: role.to_string(),
+                    location_ids,
                 }
                 .encode_to_vec(),
             ),
@@ -52,6 +57,14 @@ impl WireFormat for AuthWire {
                 pb::PasswordRehashed { user_id }.encode_to_vec(),
             ),
             Event::PinSet { .. } => ("PinSet", pb::PinSet { user_id }.encode_to_vec()),
+            Event::LocationsChanged { location_ids } => (
+                "LocationsChanged",
+                pb::LocationsChanged {
+                    user_id,
+                    location_ids,
+                }
+                .encode_to_vec(),
+            ),
             Event::UserDisabled => ("UserDisabled", pb::UserDisabled { user_id }.encode_to_vec()),
             Event::UserEnabled => ("UserEnabled", pb::UserEnabled { user_id }.encode_to_vec()),
         };

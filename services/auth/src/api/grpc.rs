@@ -120,6 +120,7 @@ impl AuthService for AuthApi {
             &request.username,
             &request.password,
             role,
+            &request.location_ids,
             metadata(&caller),
         )
         .await?;
@@ -150,6 +151,7 @@ impl AuthService for AuthApi {
             role: request.role.as_deref().map(parse_role).transpose()?,
             disabled: request.disabled,
             password: request.password,
+            location_ids: request.location_ids.map(|l| l.ids),
         };
         let row = update_user(&self.store, &request.id, changes, metadata(&caller)).await?;
         Ok(Response::new(user_to_proto(row)))
@@ -248,6 +250,7 @@ fn user_to_proto(row: UserRow) -> pb::User {
         role: row.role,
         disabled: row.disabled,
         has_pin: row.pin_hash.is_some(),
+        location_ids: row.location_ids,
         created_at: row
             .created_at
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

@@ -9,7 +9,9 @@ use tillstream_kernel::Decider;
 use crate::commands::login::{Secret, authenticate};
 use crate::commands::register_user::hash_password;
 use crate::commands::sessions;
-use crate::domain::user::{Command, Event, Role, User, UserId, check_password, check_pin};
+use crate::domain::user::{
+    Command, Event, Role, User, UserId, check_password, check_pin, location_ids,
+};
 use crate::error::AppError;
 use crate::projections::users::{self, UserRow};
 
@@ -19,6 +21,8 @@ pub struct UserChanges {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
     pub password: Option<String>,
+    /// Where the user may sell; `Some(empty)` for every location.
+    pub location_ids: Option<Vec<String>>,
 }
 
 pub async fn update_user(
@@ -35,6 +39,11 @@ pub async fn update_user(
         Some(true) => commands.push(Command::Disable),
         Some(false) => commands.push(Command::Enable),
         None => {}
+    }
+    if let Some(raw) = &changes.location_ids {
+        commands.push(Command::SetLocations {
+            location_ids: location_ids(raw)?,
+        });
     }
     if let Some(password) = &changes.password {
         check_password(password)?;

@@ -8,7 +8,10 @@ use sqlx::PgConnection;
 use tillstream_eventstore::{Claim, Decided, EventMetadata, EventStore, RunOptions, UseCase};
 use tillstream_kernel::Decider;
 
-use crate::domain::user::{Command, Event, Role, User, UserId, check_password, normalize_username};
+use crate::domain::user::{
+    Command, Event, Role, User, UserId, check_password, location_ids as checked_locations,
+    normalize_username,
+};
 use crate::error::AppError;
 use crate::projections::users::{self, UserRow};
 
@@ -17,10 +20,12 @@ pub async fn register_user(
     username: &str,
     password: &str,
     role: Role,
+    location_ids: &[String],
     metadata: EventMetadata,
 ) -> Result<UserRow, AppError> {
     let username = normalize_username(username)?;
     check_password(password)?;
+    let location_ids = checked_locations(location_ids)?;
     let password_hash = hash_password(password).await?;
     let id = UserId::generate();
     let command = Command::Register {
@@ -28,6 +33,7 @@ pub async fn register_user(
         username: username.clone(),
         role,
         password_hash: password_hash.clone(),
+        location_ids: location_ids.clone(),
     };
     let row = UserRow {
         id: id.to_string(),
@@ -36,6 +42,7 @@ pub async fn register_user(
         disabled: false,
         password_hash,
         pin_hash: None,
+        location_ids,
         created_at: chrono::Utc::now(),
     };
     let options = RunOptions {

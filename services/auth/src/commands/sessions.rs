@@ -163,6 +163,7 @@ async fn access_token(pool: &PgPool, user: &UserRow) -> Result<String, AppError>
         &user.id,
         &user.username,
         role,
+        &user.location_ids,
         chrono::Utc::now().timestamp(),
     )
     .map_err(|e| AppError::Internal(e.to_string()))

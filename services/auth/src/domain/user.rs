@@ -34,6 +34,7 @@ pub enum Command {
         username: String,
         role: Role,
         password_hash: String,
+        location_ids: Vec<String>,
     },
     ChangeRole {
         role: Role,
@@ -54,6 +55,10 @@ pub enum Command {
         pin_hash: String,
         by: Role,
     },
+    /// Where the user may sell (already checked by [`location_ids`]); empty for everywhere.
+    SetLocations {
+        location_ids: Vec<String>,
+    },
     Disable,
     Enable,
 }
@@ -66,6 +71,9 @@ pub enum Event {
         username: String,
         role: Role,
         password_hash: String,
+        /// Users registered before locations existed carry none: every location.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        location_ids: Vec<String>,
     },
     RoleChanged {
         from: Role,
@@ -81,6 +89,9 @@ pub enum Event {
     PinSet {
         pin_hash: String,
     },
+    LocationsChanged {
+        location_ids: Vec<String>,
+    },
     UserDisabled,
     UserEnabled,
 }
@@ -93,6 +104,7 @@ impl DomainEvent for Event {
             Event::PasswordChanged { .. } => "PasswordChanged",
             Event::PasswordRehashed { .. } => "PasswordRehashed",
             Event::PinSet { .. } => "PinSet",
+            Event::LocationsChanged { .. } => "LocationsChanged",
             Event::UserDisabled => "UserDisabled",
             Event::UserEnabled => "UserEnabled",
         }
@@ -147,6 +159,35 @@ pub fn may_set_pin(by: Role, target: Role) -> bool {
     by == Role::Admin || (by.allows(target) && by != target)
 }
 
+/// The most locations one user is limited to.
+pub const LOCATIONS_MAX: usize = 100;
+
+/// A user's locations as stored: ULIDs (upper case), each once, in order; at most
+/// [`LOCATIONS_MAX`]. Whether each exists is inventory's to know: an unknown one allows
+/// nothing, so a mistyped id can only narrow what the user may do.
+pub fn location_ids(raw: &[String]) -> Result<Vec<String>, UserError> {
+    if raw.len() > LOCATIONS_MAX {
+        return Err(UserError::Invalid {
+            field: "location_ids",
+            message: "at most 100 locations",
+        });
+    }
+    let mut ids = raw
+        .iter()
+        .map(|id| {
+            ulid::Ulid::from_string(id.trim())
+                .map(|id| id.to_string())
+                .map_err(|_| UserError::Invalid {
+                    field: "location_ids",
+                    message: "each location id is a ULID",
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
 /// A till PIN: 4 to 8 digits.
 pub fn check_pin(pin: &str) -> Result<(), UserError> {
     if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
@@ -163,6 +204,8 @@ pub struct User {
     pub registered: bool,
     pub role: Option<Role>,
     pub disabled: bool,
+    #[serde(default)]
+    pub locations: Vec<String>,
 }
 
 impl Decider for User {
@@ -177,6 +220,7 @@ impl Decider for User {
             username,
             role,
             password_hash,
+            location_ids,
         } = command
         {
             if state.registered {
@@ -188,6 +232,7 @@ impl Decider for User {
                 username,
                 role: *role,
                 password_hash: password_hash.clone(),
+                location_ids: location_ids.clone(),
             }]);
         }
         let Some(current_role) = state.role.filter(|_| state.registered) else {
@@ -220,6 +265,12 @@ impl Decider for User {
                     pin_hash: pin_hash.clone(),
                 }]
             }
+            Command::SetLocations { location_ids } if *location_ids == state.locations => {
+                Vec::new()
+            }
+            Command::SetLocations { location_ids } => vec![Event::LocationsChanged {
+                location_ids: location_ids.clone(),
+            }],
             Command::Disable if state.disabled => Vec::new(),
             Command::Disable => vec![Event::UserDisabled],
             Command::Enable if !state.disabled => Vec::new(),
@@ -229,10 +280,14 @@ impl Decider for User {
 
     fn evolve(mut state: User, event: &Event) -> User {
         match event {
-            Event::UserRegistered { role, .. } => {
+            Event::UserRegistered {
+                role, location_ids, ..
+            } => {
                 state.registered = true;
                 state.role = Some(*role);
+                state.locations.clone_from(location_ids);
             }
+            Event::LocationsChanged { location_ids } => state.locations.clone_from(location_ids),
             Event::RoleChanged { to, .. } => state.role = Some(*to),
             Event::UserDisabled => state.disabled = true,
             Event::UserEnabled => state.disabled = false,
@@ -266,6 +321,7 @@ mod tests {
             username: " Alice ".into(),
             role: Role::Cashier,
             password_hash: "h".into(),
+            location_ids: Vec::new(),
         };
         given::<User>(vec![])
             .when(register())
@@ -274,6 +330,7 @@ mod tests {
                 username: "alice".into(),
                 role: Role::Cashier,
                 password_hash: "h".into(),
+                location_ids: Vec::new(),
             }]);
         let done = given::<User>(vec![]).when(register()).outcome().unwrap();
         given::<User>(done)
@@ -296,7 +353,41 @@ mod tests {
             username: "carol".into(),
             role,
             password_hash: "h".into(),
+            location_ids: Vec::new(),
         }]
+    }
+
+    #[test]
+    fn locations_are_ulids_kept_once_and_changed_only_when_they_differ() {
+        let a = UserId::generate().to_string();
+        let b = UserId::generate().to_string();
+        let raw = vec![b.to_lowercase(), a.clone(), format!(" {b} ")];
+        let mut expected = vec![a.clone(), b.clone()];
+        expected.sort();
+        assert_eq!(location_ids(&raw).unwrap(), expected);
+        assert!(location_ids(&["store-1".into()]).is_err());
+        assert!(location_ids(&vec![a.clone(); LOCATIONS_MAX + 1]).is_err());
+        let set = |ids: Vec<String>| Command::SetLocations { location_ids: ids };
+        given::<User>(registered(Role::Cashier))
+            .when(set(vec![a.clone()]))
+            .then(vec![Event::LocationsChanged {
+                location_ids: vec![a.clone()],
+            }]);
+        let mut limited = registered(Role::Cashier);
+        limited.push(Event::LocationsChanged {
+            location_ids: vec![a.clone()],
+        });
+        given::<User>(limited.clone())
+            .when(set(vec![a.clone()]))
+            .then(vec![]);
+        given::<User>(limited)
+            .when(set(Vec::new()))
+            .then(vec![Event::LocationsChanged {
+                location_ids: Vec::new(),
+            }]);
+        given::<User>(vec![])
+            .when(set(vec![a]))
+            .then_error(UserError::NotFound);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub struct UserRow {
     pub disabled: bool,
     pub password_hash: String,
     pub pin_hash: Option<String>,
+    pub location_ids: Vec<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -19,7 +20,7 @@ pub struct UserRow {
 macro_rules! select_users {
     ($tail:literal) => {
         concat!(
-            "SELECT id, username, role, disabled, password_hash, pin_hash, created_at FROM users ",
+            "SELECT id, username, role, disabled, password_hash, pin_hash, location_ids, created_at FROM users ",
             $tail
         )
     };
@@ -27,13 +28,15 @@ macro_rules! select_users {
 
 pub async fn insert(tx: &mut PgConnection, row: &UserRow) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO users (id, username, role, disabled, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO users (id, username, role, disabled, password_hash, location_ids, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&row.id)
     .bind(&row.username)
     .bind(&row.role)
     .bind(row.disabled)
     .bind(&row.password_hash)
+    .bind(&row.location_ids)
     .bind(row.created_at)
     .execute(tx)
     .await?;
@@ -62,6 +65,11 @@ pub async fn apply(tx: &mut PgConnection, id: &str, event: &Event) -> Result<(),
         }
         Event::PinSet { pin_hash } => {
             text("UPDATE users SET pin_hash = $2 WHERE id = $1", pin_hash)
+        }
+        Event::LocationsChanged { location_ids } => {
+            sqlx::query("UPDATE users SET location_ids = $2 WHERE id = $1")
+                .bind(id.to_owned())
+                .bind(location_ids.clone())
         }
         Event::UserDisabled => flag(true),
         Event::UserEnabled => flag(false),

@@ -62,28 +62,9 @@ async fn the_bootstrap_admin_logs_in_and_its_token_verifies_against_the_jwks() {
         ("Bearer", 900)
     );
 
-    let jwks: JwkSet = serde_json::from_str(
-        &auth
-            .client
-            .get_jwks(pb::GetJwksRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .json,
-    )
-    .unwrap();
     let header = jsonwebtoken::decode_header(&tokens.access_token).unwrap();
     assert_eq!(header.alg, Algorithm::EdDSA);
-    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
-    let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.set_issuer(&["tillstream"]);
-    let claims = jsonwebtoken::decode::<Claims>(
-        &tokens.access_token,
-        &DecodingKey::from_jwk(jwk).unwrap(),
-        &validation,
-    )
-    .unwrap()
-    .claims;
+    let claims = auth.verified(&tokens.access_token).await;
     assert_eq!(
         (claims.name.as_str(), claims.role.as_str()),
         ("admin", "admin")
@@ -129,6 +110,7 @@ fn create(username: &str, password: &str, role: &str) -> pb::CreateUserRequest {
         username: username.into(),
         password: password.into(),
         role: role.into(),
+        location_ids: Vec::new(),
     }
 }
 
@@ -236,4 +218,76 @@ async fn users_are_created_by_an_admin_with_a_role_and_unique_names() {
         .users;
     let names: Vec<&str> = listed.iter().map(|u| u.username.as_str()).collect();
     assert_eq!(names, ["admin", "carol"]);
+}
+
+impl Running {
+    /// The claims of `token`, verified against the service's published key set.
+    async fn verified(&mut self, token: &str) -> Claims {
+        let jwks = self
+            .client
+            .get_jwks(pb::GetJwksRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .json;
+        let jwks: JwkSet = serde_json::from_str(&jwks).unwrap();
+        let header = jsonwebtoken::decode_header(token).unwrap();
+        let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&["tillstream"]);
+        jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+            .unwrap()
+            .claims
+    }
+}
+
+#[tokio::test]
+async fn a_users_locations_are_kept_and_carried_in_their_tokens() {
+    let mut auth = start().await;
+    let admin = auth.admin().await;
+    let store = "01JD5W2N8Q3V6R1T4Y7Z0A9B2C".to_owned();
+    let mut request = create("dora", "till password", "cashier");
+    request.location_ids = vec![store.to_lowercase(), store.clone()];
+    let dora = auth
+        .client
+        .create_user(as_user(request, &admin))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(dora.location_ids, vec![store.clone()]);
+    let token = auth.tokens("dora", "till password").await.access_token;
+    assert_eq!(auth.verified(&token).await.locations, vec![store.clone()]);
+
+    let update = |ids: Vec<String>| pb::UpdateUserRequest {
+        id: dora.id.clone(),
+        location_ids: Some(pb::LocationIds { ids }),
+        ..Default::default()
+    };
+    let everywhere = auth
+        .client
+        .update_user(as_user(update(Vec::new()), &admin))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(everywhere.location_ids.is_empty());
+    let token = auth.tokens("dora", "till password").await.access_token;
+    assert!(auth.verified(&token).await.locations.is_empty());
+
+    let mut bad = create("eli", "till password", "cashier");
+    bad.location_ids = vec!["store-1".into()];
+    for status in [
+        auth.client
+            .create_user(as_user(bad, &admin))
+            .await
+            .unwrap_err(),
+        auth.client
+            .update_user(as_user(update(vec!["store-1".into()]), &admin))
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(
+            (status.code(), field_of(&status)),
+            (Code::InvalidArgument, Some("location_ids"))
+        );
+    }
 }

@@ -77,6 +77,7 @@ async fn a_disabled_user_cannot_log_in_or_refresh_and_a_new_password_ends_sessio
         role: None,
         disabled,
         password: password.map(str::to_owned),
+        location_ids: None,
     };
     let disabled = auth
         .client

@@ -128,11 +128,13 @@ pub async fn logout(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "username": "ada", "role": "manager"}))]
+#[schema(example = json!({"id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "username": "ada", "role": "manager", "location_ids": []}))]
 pub struct MeView {
     id: String,
     username: String,
     role: String,
+    /// Where the caller may sell; empty for every location.
+    location_ids: Vec<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/me", responses((status = 200, description = "The caller", body = MeView)))]
@@ -141,6 +143,7 @@ pub async fn me(caller: Caller) -> Json<MeView> {
         id: caller.claims.sub,
         username: caller.claims.name,
         role: caller.claims.role.to_string(),
+        location_ids: caller.claims.locations,
     })
 }
 
@@ -162,21 +165,26 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"username": "bo", "password": "a long passphrase", "role": "cashier"}))]
+#[schema(example = json!({"username": "bo", "password": "a long passphrase", "role": "cashier", "location_ids": ["01JD5W2N8Q3V6R1T4Y7Z0A9B2C"]}))]
 pub struct NewUser {
     username: String,
     password: String,
     role: String,
+    /// The locations the user may sell, open sessions and take returns at (at most 100);
+    /// absent or empty for every location.
+    #[serde(default)]
+    location_ids: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "username": "bo", "role": "cashier", "disabled": false, "has_pin": true, "created_at": "2026-11-24T09:00:00Z"}))]
+#[schema(example = json!({"id": "01JD5W2N8Q3V6R1T4Y7U0I9O2P", "username": "bo", "role": "cashier", "disabled": false, "has_pin": true, "location_ids": [], "created_at": "2026-11-24T09:00:00Z"}))]
 pub struct UserView {
     id: String,
     username: String,
     role: String,
     disabled: bool,
     has_pin: bool,
+    location_ids: Vec<String>,
     created_at: String,
 }
 
@@ -188,6 +196,7 @@ impl From<pb::User> for UserView {
             role: user.role,
             disabled: user.disabled,
             has_pin: user.has_pin,
+            location_ids: user.location_ids,
             created_at: user.created_at,
         }
     }
@@ -206,6 +215,7 @@ pub async fn create_user(
                 username: body.username,
                 password: body.password,
                 role: body.role,
+                location_ids: body.location_ids,
             },
             caller.on_behalf(),
         ))
@@ -235,11 +245,13 @@ pub async fn list_users(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"role": "manager", "disabled": false}))]
+#[schema(example = json!({"role": "manager", "disabled": false, "location_ids": []}))]
 pub struct UserPatch {
     role: Option<String>,
     disabled: Option<bool>,
     password: Option<String>,
+    /// Replaces the user's locations; `[]` for every location.
+    location_ids: Option<Vec<String>>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = String, Path, description = "The user's id")),
@@ -255,6 +267,7 @@ pub async fn update_user(
         role: body.role,
         disabled: body.disabled,
         password: body.password,
+        location_ids: body.location_ids.map(|ids| pb::LocationIds { ids }),
     };
     let user = client(&state)
         .update_user(request(message, caller.on_behalf()))

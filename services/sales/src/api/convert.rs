@@ -7,6 +7,7 @@ use tillstream_kernel::{Currency, Money, Quantity, Tender, parse_percent};
 use tillstream_proto::sales::v1 as pb;
 
 use crate::commands::create_sale::{LineRequest, SaleRequest};
+use crate::domain::controls::Locations;
 use crate::domain::pricing::{Discount, Payment};
 use crate::domain::returns::{ReturnLineRequest, ReturnRecord};
 use crate::domain::sale::{SaleId, SaleRecord};
@@ -58,7 +59,9 @@ pub fn sale_request(
             ),
         },
         offline: false,
+        // Like the cashier, set by the handler from the verified token.
         controls: None,
+        locations: Locations::every(),
     })
 }
 

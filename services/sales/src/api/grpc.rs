@@ -13,7 +13,7 @@ use crate::api::convert;
 use crate::commands::create_sale::{Recorded, create_sale};
 use crate::commands::return_sale::{ReturnRequest, return_sale};
 use crate::commands::void_sale::void_sale;
-use crate::domain::controls::{Action, Approval, Authority};
+use crate::domain::controls::{Action, Approval, Authority, Locations};
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::receipt::{self, ReceiptContext};
 use crate::error::AppError;
@@ -43,6 +43,7 @@ impl SalesService for SalesApi {
         let mut parsed = convert::sale_request(&request, self.policy.currency)?;
         // The cashier is who rings it up, whatever the request says.
         parsed.cashier_id = caller.sub.clone();
+        parsed.locations = Locations::only(caller.locations.clone());
         parsed.controls = Some(self.authority(&caller, &approvals));
         let recorded = create_sale(&self.store, self.policy, parsed, key, metadata).await?;
         Ok(Response::new(convert::sale(
@@ -116,7 +117,7 @@ impl SalesService for SalesApi {
         request: Request<pb::CreateSaleBatchRequest>,
     ) -> Result<Response<pb::CreateSaleBatchResponse>, Status> {
         let metadata = metadata_of(&request);
-        let cashier = caller_of(&request)?.sub;
+        let cashier = caller_of(&request)?;
         let mut results = Vec::new();
         for sale in request.into_inner().sales {
             let outcome = self.offline_sale(&sale, &cashier, metadata.clone()).await;
@@ -139,6 +140,9 @@ impl SalesService for SalesApi {
                     let (code, field) = match &refused {
                         AppError::Invalid { field, .. } => ("validation_failed", field.clone()),
                         AppError::Conflict(_) | AppError::Refused(_) => ("conflict", String::new()),
+                        AppError::Denied { reason, field, .. } => {
+                            (*reason, field.clone().unwrap_or_default())
+                        }
                         _ => ("not_found", String::new()),
                     };
                     pb::SaleBatchResult {
@@ -246,6 +250,7 @@ impl SalesApi {
             manager: caller.role.allows(Role::Manager),
             approved,
             discount_limit_percent: self.discount_limit_percent,
+            locations: Locations::only(caller.locations.clone()),
         }
     }
 
@@ -253,7 +258,7 @@ impl SalesApi {
     async fn offline_sale(
         &self,
         sale: &pb::CreateSaleRequest,
-        cashier: &str,
+        cashier: &Claims,
         metadata: EventMetadata,
     ) -> Result<Recorded, AppError> {
         if sale.id.trim().is_empty() {
@@ -266,7 +271,8 @@ impl SalesApi {
             return Err(AppError::invalid("captured_at", "when the till rang it up"));
         }
         let mut parsed = convert::sale_request(sale, self.policy.currency)?;
-        cashier.clone_into(&mut parsed.cashier_id);
+        parsed.cashier_id.clone_from(&cashier.sub);
+        parsed.locations = Locations::only(cashier.locations.clone());
         parsed.offline = true;
         create_sale(&self.store, self.policy, parsed, None, metadata).await
     }

@@ -14,9 +14,11 @@ use tillstream_eventstore::{
 use tillstream_kernel::{Currency, Decider, Money, Quantity, time};
 use tillstream_service::copies::settle;
 
-use crate::domain::controls::Authority;
+use crate::domain::controls::{Authority, Locations};
 use crate::domain::pricing::{Discount, Payment, PricingPolicy};
-use crate::domain::sale::{Command, CompleteSale, Event, ResolvedLine, Sale, SaleId, SaleRecord};
+use crate::domain::sale::{
+    Command, CompleteSale, Event, ResolvedLine, Sale, SaleError, SaleId, SaleRecord,
+};
 use crate::error::AppError;
 use crate::projections::catalog_copy::{self, ProductRef};
 use crate::projections::{approvals, sale_numbers, sales};
@@ -43,6 +45,9 @@ pub struct SaleRequest {
     /// What the person ringing up a live sale may do alone; `None` offline.
     #[serde(skip)]
     pub controls: Option<Authority>,
+    /// Where the person ringing up may sell.
+    #[serde(skip)]
+    pub locations: Locations,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,6 +80,12 @@ pub async fn create_sale(
     metadata: EventMetadata,
 ) -> Result<Recorded, AppError> {
     check_capture(request.captured_at, request.offline)?;
+    // Before anything is looked up: a location outside one's own is a 403 even when it
+    // does not exist (the domain checks it again when it decides).
+    request
+        .locations
+        .check(&request.location_id)
+        .map_err(SaleError::from)?;
     let key = match (&idempotency_key, request.id) {
         (Some(key), _) => Some(format!("sales.create_sale:{key}")),
         (None, Some(id)) => Some(format!("sales.sale_id:{id}")),
@@ -126,6 +137,7 @@ pub async fn create_sale(
             customer_email: request.customer_email,
             notes: request.notes,
             controls: request.controls,
+            locations: request.locations,
         },
         day: now.date_naive(),
     };

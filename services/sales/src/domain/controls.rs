@@ -65,6 +65,43 @@ pub struct Authority {
     /// The largest discount a cashier may give alone, as a percentage of the subtotal
     /// (`TILLSTREAM_DISCOUNT_LIMIT_PERCENT`).
     pub discount_limit_percent: Decimal,
+    /// Where they may take returns and void.
+    pub locations: Locations,
+}
+
+/// The locations someone may sell, take returns and void at: their token's list, or every
+/// location when it is empty (api.md, "Auth and roles"). No approval widens it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Locations(Vec<String>);
+
+impl Locations {
+    /// Every location.
+    pub fn every() -> Locations {
+        Locations(Vec::new())
+    }
+
+    /// Only these; an empty list is every location.
+    pub fn only(ids: Vec<String>) -> Locations {
+        Locations(ids)
+    }
+
+    /// `Ok` when `location_id` is among them.
+    pub fn check(&self, location_id: &str) -> Result<(), LocationNotAllowed> {
+        if self.0.is_empty() || self.0.iter().any(|id| id == location_id) {
+            Ok(())
+        } else {
+            Err(LocationNotAllowed {
+                location_id: location_id.to_owned(),
+            })
+        }
+    }
+}
+
+/// Someone acting at a location outside their own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("you may not sell or take returns at location `{location_id}`")]
+pub struct LocationNotAllowed {
+    pub location_id: String,
 }
 
 impl Authority {
@@ -141,7 +178,8 @@ pub fn check_return(
     sale: &SaleRecord,
     refunded_before: &[Payment],
     refunds: &[Payment],
-) -> Result<Vec<Approval>, ApprovalRequired> {
+) -> Result<Vec<Approval>, ControlError> {
+    authority.locations.check(&sale.location_id)?;
     let mut used = Vec::new();
     used.extend(needs(authority, Action::Return, String::new())?);
     if !follows_tenders(sale, refunded_before, refunds) {
@@ -151,10 +189,20 @@ pub fn check_return(
 }
 
 /// A void by a cashier needs `void`.
-pub fn check_void(authority: &Authority) -> Result<Vec<Approval>, ApprovalRequired> {
+pub fn check_void(authority: &Authority, sale: &SaleRecord) -> Result<Vec<Approval>, ControlError> {
+    authority.locations.check(&sale.location_id)?;
     Ok(needs(authority, Action::Void, String::new())?
         .into_iter()
         .collect())
+}
+
+/// Why a control refused a return or a void.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error(transparent)]
+    ApprovalRequired(#[from] ApprovalRequired),
+    #[error(transparent)]
+    LocationNotAllowed(#[from] LocationNotAllowed),
 }
 
 fn follows_tenders(sale: &SaleRecord, refunded_before: &[Payment], refunds: &[Payment]) -> bool {

@@ -196,7 +196,7 @@ mod tests {
     use tillstream_kernel::{Currency, Decider, Tender, given};
 
     use super::*;
-    use crate::domain::controls::{Action, ApprovalRequired};
+    use crate::domain::controls::{Action, ApprovalRequired, LocationNotAllowed, Locations};
     use crate::domain::pricing::PricingPolicy;
     use crate::domain::sale::{
         Command, CompleteSale, Event, ResolvedLine, Sale, SaleError, SaleId,
@@ -244,6 +244,7 @@ mod tests {
             customer_email: None,
             notes: None,
             controls: None,
+            locations: Locations::every(),
         };
         Sale::decide(&Sale::default(), &Command::Complete(Box::new(command))).unwrap()
     }
@@ -378,6 +379,7 @@ mod tests {
                 })
                 .collect(),
             discount_limit_percent: "20".parse().unwrap(),
+            locations: Locations::every(),
         }
     }
 
@@ -468,5 +470,28 @@ mod tests {
             panic!("a void");
         };
         assert_eq!(approvals, &cashier(&[Action::Void]).approved);
+    }
+
+    #[test]
+    fn nobody_returns_or_voids_outside_their_locations_even_a_manager() {
+        let elsewhere = || Authority {
+            manager: true,
+            locations: Locations::only(vec!["other".into()]),
+            ..cashier(&[Action::Return, Action::Void])
+        };
+        let void = Command::Void {
+            reason: "rung twice".into(),
+            voided_at: "2026-11-24T13:00:00Z".parse().unwrap(),
+            controls: None,
+        };
+        let refused = SaleError::LocationNotAllowed(LocationNotAllowed {
+            location_id: "loc".into(),
+        });
+        given::<Sale>(completed())
+            .when(controlled(ret(&[(1, 1)], &["3.33"]), elsewhere()))
+            .then_error(refused.clone());
+        given::<Sale>(completed())
+            .when(controlled(void, elsewhere()))
+            .then_error(refused);
     }
 }

@@ -9,7 +9,8 @@ use tillstream_kernel::time::{DateTime, Utc};
 use tillstream_kernel::{Decider, Money, Quantity};
 
 use super::controls::{
-    Approval, ApprovalRequired, Authority, check_return, check_sale, check_void,
+    Approval, ApprovalRequired, Authority, ControlError, LocationNotAllowed, Locations,
+    check_return, check_sale, check_void,
 };
 use super::pricing::{
     Discount, LineToPrice, Payment, PricedLine, PricingError, PricingPolicy, price, settle,
@@ -54,6 +55,8 @@ pub struct CompleteSale {
     /// What the person ringing up may do alone; `None` for an offline sale, which is
     /// recorded as the till rang it.
     pub controls: Option<Authority>,
+    /// Where the person ringing up may sell, live or offline.
+    pub locations: Locations,
 }
 
 /// One line as sold: what was asked for and every amount computed for it.
@@ -154,6 +157,17 @@ pub enum SaleError {
     Return(#[from] ReturnError),
     #[error(transparent)]
     ApprovalRequired(#[from] ApprovalRequired),
+    #[error(transparent)]
+    LocationNotAllowed(#[from] LocationNotAllowed),
+}
+
+impl From<ControlError> for SaleError {
+    fn from(error: ControlError) -> Self {
+        match error {
+            ControlError::ApprovalRequired(needed) => SaleError::ApprovalRequired(needed),
+            ControlError::LocationNotAllowed(refused) => SaleError::LocationNotAllowed(refused),
+        }
+    }
 }
 
 /// A sale's state: the record, what of each line went back, whether it was voided.
@@ -209,7 +223,7 @@ impl Decider for Sale {
                     return Err(SaleError::NoReason);
                 }
                 let approvals = match controls {
-                    Some(authority) => check_void(authority)?,
+                    Some(authority) => check_void(authority, record)?,
                     None => Vec::new(),
                 };
                 Ok(vec![Event::SaleVoided {
@@ -249,6 +263,7 @@ fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, Sal
         if state.record.is_some() {
             return Err(SaleError::AlreadyCompleted);
         }
+        command.locations.check(&command.location_id)?;
         let to_price: Vec<LineToPrice> = command
             .lines
             .iter()
@@ -357,6 +372,7 @@ mod tests {
             customer_email: None,
             notes: None,
             controls: Some(cashier()),
+            locations: Locations::every(),
         }
     }
 
@@ -365,7 +381,44 @@ mod tests {
             manager: false,
             approved: Vec::new(),
             discount_limit_percent: "20".parse().unwrap(),
+            locations: Locations::every(),
         }
+    }
+
+    #[test]
+    fn nobody_sells_outside_their_locations_live_or_offline_approved_or_not() {
+        let elsewhere = Locations::only(vec!["other".into()]);
+        let live = CompleteSale {
+            locations: elsewhere.clone(),
+            ..command()
+        };
+        let offline = CompleteSale {
+            controls: None,
+            ..live.clone()
+        };
+        let manager = CompleteSale {
+            controls: Some(Authority {
+                manager: true,
+                ..cashier()
+            }),
+            ..live.clone()
+        };
+        for sale in [live, offline, manager] {
+            assert_eq!(
+                refused(sale),
+                SaleError::LocationNotAllowed(LocationNotAllowed {
+                    location_id: "loc".into()
+                })
+            );
+        }
+        let here = CompleteSale {
+            locations: Locations::only(vec!["other".into(), "loc".into()]),
+            ..command()
+        };
+        given::<Sale>(vec![])
+            .when(Command::Complete(Box::new(here)))
+            .outcome()
+            .unwrap();
     }
 
     fn approval(action: Action) -> Approval {

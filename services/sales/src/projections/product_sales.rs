@@ -330,6 +330,7 @@ mod tests {
             customer_email: None,
             notes: None,
             controls: None,
+            locations: crate::domain::controls::Locations::every(),
         };
         let events = Sale::decide(&Sale::default(), &Command::Complete(Box::new(command))).unwrap();
         (id.to_owned(), events)

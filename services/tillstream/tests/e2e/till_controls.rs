@@ -353,3 +353,102 @@ async fn a_cashier_returns_and_voids_with_a_managers_approval_and_refunds_follow
     assert_eq!(voided.body["status"], "voided");
     system.stop().await;
 }
+
+#[tokio::test]
+async fn a_cashier_sells_and_takes_returns_only_at_their_own_locations() {
+    let system = System::up().await;
+    let store = open_store(&system).await;
+    let api = &store.api;
+    let admin = api.login("admin", &system.admin_password).await;
+    let other = api.create_location(&admin, "S2").await;
+
+    // Dan works at S2 only; S1 (the store's) is foreign to him, as is a location that does
+    // not exist.
+    let body = json!({"username": "dan", "password": "till-pass-123", "role": "cashier",
+                      "location_ids": [other]});
+    let dan = api.create("/api/v1/users", &admin, &body).await;
+    assert_eq!(dan["location_ids"], json!([other]));
+    let bad = json!({"username": "eve", "password": "till-pass-123", "role": "cashier",
+                     "location_ids": ["store-1"]});
+    let refused = api.post("/api/v1/users", &admin, &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.body["error"]["details"][0]["field"], "location_ids");
+    let token = api.login("dan", "till-pass-123").await;
+    let me = api.get("/api/v1/auth/me", &token).await;
+    assert_eq!(me.body["location_ids"], json!([other]));
+
+    let at_s1 = store.sale(json!({}), json!({}));
+    let nowhere = store.sale(
+        json!({"location_id": "01JD5W2N8Q3V6R1T4Y7Z0A9B2C"}),
+        json!({}),
+    );
+    for sale in [&at_s1, &nowhere] {
+        let answer = api.post("/api/v1/sales", &token, sale).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+        assert_eq!(answer.body["error"]["code"], "location_not_allowed");
+        assert_eq!(answer.body["error"]["details"][0]["field"], "location_id");
+    }
+    let offline = store.sale(
+        json!({"id": "01JD5W2N8Q3V6R1T4Y7Z0A9B2D", "captured_at": "2026-11-24T09:00:00Z"}),
+        json!({}),
+    );
+    let batch = api
+        .post("/api/v1/sales/batch", &token, &json!({"sales": [offline]}))
+        .await;
+    assert_eq!(batch.status, StatusCode::OK, "{}", batch.body);
+    assert_eq!(batch.body["results"][0]["status"], "rejected");
+    assert_eq!(
+        batch.body["results"][0]["error"]["code"],
+        "location_not_allowed"
+    );
+
+    // Carol's sale at S1 cannot be returned or voided by Dan, even with a manager's approval.
+    let rung = api.post("/api/v1/sales", &store.cashier, &at_s1).await;
+    let sale = rung.body["id"].as_str().unwrap().to_owned();
+    for (path, action, body) in [
+        (
+            format!("/api/v1/sales/{sale}/returns"),
+            "return",
+            json!({"lines": [{"line_no": 1, "quantity": "1"}],
+                   "refunds": [{"method": "cash", "amount": "12.99"}]}),
+        ),
+        (
+            format!("/api/v1/sales/{sale}/void"),
+            "void",
+            json!({"reason": "rung twice"}),
+        ),
+    ] {
+        let approval = json!({"username": "maya", "password": "till-pass-123", "action": action});
+        let approval = api.post("/api/v1/auth/approvals", &token, &approval).await;
+        let answer = api
+            .call(
+                reqwest::Method::POST,
+                &path,
+                Some(&token),
+                Some(&body),
+                &[("X-Approval", self::token(&approval).as_str())],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+        assert_eq!(answer.body["error"]["code"], "location_not_allowed");
+    }
+
+    // Given S1 as well, his next token sells there.
+    let path = format!("/api/v1/users/{}", dan["id"].as_str().unwrap());
+    let both = json!({"location_ids": [other, store.location]});
+    let patched = api
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(&both),
+            &[],
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    let token = api.login("dan", "till-pass-123").await;
+    let answer = api.post("/api/v1/sales", &token, &at_s1).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    assert_eq!(answer.body["cashier_id"], dan["id"]);
+    system.stop().await;
+}
