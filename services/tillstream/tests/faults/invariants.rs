@@ -155,6 +155,23 @@ async fn check_stores(
         format!("sales completed twice: {twice:?}")
     });
 
+    // Approvals: each one spent belongs to exactly one recorded sale, return or void, and
+    // each one recorded was spent (a crash between the two would break one or the other).
+    let approvals: Vec<(String, bool, i64)> = sqlx::query_as(
+        "WITH recorded AS (
+             SELECT a #>> '{}' AS approval_id, count(*) AS times
+             FROM events, jsonb_path_query(payload, 'strict $.**.approval_id') a
+             GROUP BY 1)
+         SELECT approval_id, u.approval_id IS NOT NULL, coalesce(r.times, 0)
+         FROM approvals_used u FULL JOIN recorded r USING (approval_id)
+         WHERE u.approval_id IS NULL OR r.times IS DISTINCT FROM 1",
+    )
+    .fetch_all(&stores.sales)
+    .await?;
+    checked.expect(approvals.is_empty(), || {
+        format!("approvals (id, spent, times recorded) out of step: {approvals:?}")
+    });
+
     // Inventory: each sale's units sold once and its returns restocked once; every level
     // the fold of its movements, by kind.
     let moved: Vec<(String, Decimal, Decimal)> = sqlx::query_as(

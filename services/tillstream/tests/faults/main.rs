@@ -1,6 +1,7 @@
 //! The fault suite: under steady load from `tillstream bench`, (1) kill -9 each process in
 //! turn and let `up` restart it, (2) stop NATS for 30 s, (3) crash and restart PostgreSQL,
-//! (4) stop the ledger for 60 s. After each fault the load stops, the system is given time
+//! (4) stop the ledger for 60 s, (5) append a poison event, (6) kill -9 sales under a till
+//! whose every sale is spent a manager's approval. After each fault the load stops, the system is given time
 //! to settle, and every invariant of the brief is checked: the books balance, stock is the
 //! fold of its movements, every sale — each one the tills saw accepted among them — is in
 //! sales, in stock and in the ledger exactly once, none is left pending, no dead letters.
@@ -11,6 +12,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+mod approvals;
 mod invariants;
 mod stack;
 
@@ -224,8 +226,45 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     faults += 1;
     eprintln!("faults| poison event appended to inventory's store");
     reports.push(finished(bench).await);
-    let last = settled(&stores, &stack, &accepted, &poisons, "a poison event").await;
+    checks += settled(&stores, &stack, &accepted, &poisons, "a poison event")
+        .await
+        .checks;
+
+    // (6) kill -9 sales, three times, under a till whose every sale needs a manager's
+    // approval: no approval spent without its sale, none spent twice, no sale without one.
+    let till = approvals::Till::open(&stack).await;
+    let ringing = tokio::spawn(async move {
+        let rung = till.ring_overridden(60).await;
+        (till, rung)
+    });
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let pid = stack.pid("sales");
+        signal(pid, Signal::SIGKILL);
+        faults += 1;
+        let again = stack.restarted("sales", pid).await;
+        eprintln!("faults| killed sales (pid {pid}) under approved sales; restarted (pid {again})");
+    }
+    let (till, rung) = ringing.await.unwrap();
+    let failures = till.check(&rung).await;
+    assert!(
+        failures.is_empty(),
+        "approvals after a crash: {failures:#?}"
+    );
+    checks += 2 * rung.len() as u64;
+    let last = settled(
+        &stores,
+        &stack,
+        &accepted,
+        &poisons,
+        "killing sales under approvals",
+    )
+    .await;
     checks += last.checks;
+    eprintln!(
+        "faults| {} approved sales, each with its approval spent once",
+        rung.len()
+    );
 
     let tills_accepted: u64 = reports
         .iter()
