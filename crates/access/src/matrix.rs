@@ -80,6 +80,24 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/api/v1/sales/{id}/void", AtLeast(Cashier)),
     rule("POST", "/api/v1/sales/batch", AtLeast(Cashier)),
     rule("GET", "/api/v1/sales/{id}/receipt", AtLeast(Cashier)),
+    rule("POST", "/api/v1/registers", AtLeast(Manager)),
+    rule("GET", "/api/v1/registers", AtLeast(Cashier)),
+    rule("POST", "/api/v1/registers/{id}/sessions", AtLeast(Cashier)),
+    rule("GET", "/api/v1/registers/{id}/journal", AtLeast(Manager)),
+    rule(
+        "GET",
+        "/api/v1/registers/{id}/journal/verify",
+        AtLeast(Manager),
+    ),
+    rule("GET", "/api/v1/sessions", AtLeast(Manager)),
+    rule("GET", "/api/v1/sessions/{id}", AtLeast(Cashier)),
+    rule(
+        "POST",
+        "/api/v1/sessions/{id}/cash-movements",
+        AtLeast(Cashier),
+    ),
+    rule("GET", "/api/v1/sessions/{id}/report", AtLeast(Cashier)),
+    rule("POST", "/api/v1/sessions/{id}/close", AtLeast(Cashier)),
     rule("GET", "/api/v1/ledger/accounts", AtLeast(Manager)),
     rule("GET", "/api/v1/ledger/trial-balance", AtLeast(Manager)),
     rule("GET", "/api/v1/ledger/entries", AtLeast(Manager)),
@@ -213,6 +231,46 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
     (
         "/tillstream.sales.v1.SalesService/GetReceipt",
         AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RegisterService/CreateRegister",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.sales.v1.RegisterService/ListRegisters",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RegisterService/OpenSession",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RegisterService/GetSession",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RegisterService/ListSessions",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.sales.v1.RegisterService/MoveCash",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RegisterService/GetSessionReport",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RegisterService/CloseSession",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RegisterService/GetJournal",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.sales.v1.RegisterService/VerifyJournal",
+        AtLeast(Manager),
     ),
     (
         "/tillstream.ledger.v1.LedgerService/ListEntries",

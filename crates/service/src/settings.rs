@@ -29,6 +29,11 @@ pub struct ServiceSettings {
     /// The largest discount, in percent of a sale's subtotal, a cashier may give without a
     /// manager (`TILLSTREAM_DISCOUNT_LIMIT_PERCENT`, 0–100).
     pub discount_limit_percent: tillstream_kernel::Decimal,
+    /// The largest difference between a drawer's count and what it should hold that a
+    /// cashier may close alone (`TILLSTREAM_CASH_DIFFERENCE_LIMIT`, default 5.00).
+    pub cash_difference_limit: tillstream_kernel::Decimal,
+    /// Whether a cashier's sales must name an open session (`TILLSTREAM_REQUIRE_SESSION`).
+    pub require_session: bool,
     /// Where auth serves the key set tokens are verified with (`TILLSTREAM_AUTH_ADDR`).
     pub auth_addr: crate::addrs::HostPort,
     /// `TILLSTREAM_JWKS`: a key set to trust instead of asking auth (pinned keys, tests).
@@ -59,7 +64,23 @@ impl ServiceSettings {
         let auth_addr = get(&auth_variable, crate::addrs::AUTH);
         let include_tax = get("TILLSTREAM_PRICES_INCLUDE_TAX", "false");
         let discount_limit = get("TILLSTREAM_DISCOUNT_LIMIT_PERCENT", "20");
+        let difference_limit = get("TILLSTREAM_CASH_DIFFERENCE_LIMIT", "5.00");
+        let cash_difference_limit =
+            tillstream_kernel::Money::parse(&difference_limit, Currency::USD)
+                .ok()
+                .map(|m| m.amount())
+                .filter(|limit| !limit.is_sign_negative())
+                .ok_or_else(|| {
+                    bad(
+                        "TILLSTREAM_CASH_DIFFERENCE_LIMIT",
+                        format!("`{difference_limit}` is not an amount of zero or more"),
+                    )
+                })?;
+        let require_session = flag(&get("TILLSTREAM_REQUIRE_SESSION", "false"))
+            .ok_or_else(|| bad("TILLSTREAM_REQUIRE_SESSION", "true or false".into()))?;
         Ok(ServiceSettings {
+            cash_difference_limit,
+            require_session,
             service,
             database_url: get(
                 "TILLSTREAM_DATABASE_URL",
@@ -86,17 +107,22 @@ impl ServiceSettings {
             jwks: lookup("TILLSTREAM_JWKS").filter(|j| !j.trim().is_empty()),
             discount_limit_percent: tillstream_kernel::parse_percent(&discount_limit)
                 .map_err(|e| bad("TILLSTREAM_DISCOUNT_LIMIT_PERCENT", e.to_string()))?,
-            prices_include_tax: match include_tax.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                other => {
-                    return Err(bad(
-                        "TILLSTREAM_PRICES_INCLUDE_TAX",
-                        format!("`{other}` is not true or false"),
-                    ));
-                }
-            },
+            prices_include_tax: flag(&include_tax).ok_or_else(|| {
+                bad(
+                    "TILLSTREAM_PRICES_INCLUDE_TAX",
+                    format!("`{}` is not true or false", include_tax.trim()),
+                )
+            })?,
         })
+    }
+}
+
+/// `true`, `1`, `yes` or `false`, `0`, `no`, in any case.
+fn flag(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
     }
 }
 
@@ -112,6 +138,8 @@ mod tests {
         assert_eq!(settings.naming.prefix(), "pos");
         assert!(!settings.prices_include_tax);
         assert_eq!(settings.discount_limit_percent.to_string(), "20");
+        assert_eq!(settings.cash_difference_limit.to_string(), "5.00");
+        assert!(!settings.require_session);
         let with = |variable: &'static str, value: &'static str| {
             ServiceSettings::from_lookup("catalog", "127.0.0.1:50061", move |n| {
                 (n == variable).then(|| value.to_owned())
@@ -149,6 +177,18 @@ mod tests {
             with("TILLSTREAM_PRICES_INCLUDE_TAX", "true")
                 .unwrap()
                 .prices_include_tax
+        );
+        for (variable, value) in [
+            ("TILLSTREAM_CASH_DIFFERENCE_LIMIT", "-1"),
+            ("TILLSTREAM_CASH_DIFFERENCE_LIMIT", "lots"),
+            ("TILLSTREAM_REQUIRE_SESSION", "sometimes"),
+        ] {
+            assert_eq!(with(variable, value).unwrap_err().variable, variable);
+        }
+        assert!(
+            with("TILLSTREAM_REQUIRE_SESSION", "YES")
+                .unwrap()
+                .require_session
         );
     }
 }

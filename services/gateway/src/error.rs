@@ -26,12 +26,14 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
 }
 
-/// The reasons a service gives for a 403, answered as the error's `code` (api.md).
-const REASONS: [&str; 4] = [
+/// The reasons a service gives for a 403 or a 409, answered as the error's `code` (api.md).
+const REASONS: [&str; 6] = [
     "approval_required",
     "approval_used",
     "approver_not_allowed",
     "location_not_allowed",
+    "session_open",
+    "session_closed",
 ];
 
 fn known_reason(reason: &str) -> Option<&'static str> {

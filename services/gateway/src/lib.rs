@@ -105,7 +105,8 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
 /// The REST routes of the contract, the operations routes, JSON 404 and 405.
 pub fn router(state: AppState) -> Router {
     use routes::{
-        approvals, auth, catalog, imports, inventory, ledger, sale_batches, sale_changes, sales,
+        approvals, auth, catalog, imports, inventory, ledger, registers, sale_batches,
+        sale_changes, sales,
     };
     let csv_limit = DefaultBodyLimit::max(imports::CSV_LIMIT);
     let api = Router::new()
@@ -168,6 +169,24 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sales/{id}/void", post(sale_changes::void))
         .route("/api/v1/sales/{id}/receipt", get(sales::receipt))
         .route("/api/v1/sales/batch", post(sale_batches::upload))
+        .route(
+            "/api/v1/registers",
+            post(registers::create).get(registers::list),
+        )
+        .route("/api/v1/registers/{id}/sessions", post(registers::open))
+        .route("/api/v1/registers/{id}/journal", get(registers::journal))
+        .route(
+            "/api/v1/registers/{id}/journal/verify",
+            get(registers::verify),
+        )
+        .route("/api/v1/sessions", get(registers::list_sessions))
+        .route("/api/v1/sessions/{id}", get(registers::get))
+        .route(
+            "/api/v1/sessions/{id}/cash-movements",
+            post(registers::move_cash),
+        )
+        .route("/api/v1/sessions/{id}/report", get(registers::report))
+        .route("/api/v1/sessions/{id}/close", post(registers::close))
         .route(
             "/api/v1/ledger/entries",
             get(ledger::entries).post(ledger::post_entry),

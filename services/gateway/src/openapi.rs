@@ -14,7 +14,8 @@ use utoipa::openapi::{Ref, RefOr, ResponseBuilder, Tag};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::routes::{
-    approvals, auth, catalog, imports, inventory, ledger, sale_batches, sale_changes, sales,
+    approvals, auth, catalog, imports, inventory, ledger, registers, sale_batches, sale_changes,
+    sales,
 };
 
 /// The error body of every answer that is not a success.
@@ -63,6 +64,9 @@ pub struct ErrorFields {
         inventory::movements,
         sales::create, sales::list, sales::get, sales::receipt,
         sale_changes::return_goods, sale_changes::void, sale_batches::upload,
+        registers::create, registers::list, registers::open, registers::get,
+        registers::list_sessions, registers::move_cash, registers::report, registers::close,
+        registers::journal, registers::verify,
         ledger::entries, ledger::post_entry, ledger::entry, ledger::reverse, ledger::accounts,
         ledger::daily_report, ledger::trial_balance,
         openapi_json,

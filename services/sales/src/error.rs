@@ -3,7 +3,9 @@
 
 pub use tillstream_service::AppError;
 
+use crate::domain::controls::LocationNotAllowed;
 use crate::domain::sale::SaleError;
+use crate::domain::session::SessionError;
 
 impl From<SaleError> for AppError {
     fn from(error: SaleError) -> Self {
@@ -18,11 +20,49 @@ impl From<SaleError> for AppError {
             SaleError::ApprovalRequired(needed) => {
                 AppError::approval_required(needed.action.name(), needed.field.as_deref())
             }
-            SaleError::LocationNotAllowed(refused) => AppError::Denied {
-                reason: "location_not_allowed",
-                field: Some("location_id".into()),
-                message: refused.to_string(),
-            },
+            SaleError::LocationNotAllowed(refused) => location_not_allowed(&refused),
         }
+    }
+}
+
+impl From<SessionError> for AppError {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::Invalid { field, message } => AppError::invalid(field, message),
+            SessionError::RegisterExists => AppError::Conflict(error.to_string()),
+            SessionError::NotFound => AppError::NotFound(error.to_string()),
+            SessionError::AlreadyOpen => session_open(),
+            SessionError::Closed => session_closed(),
+            SessionError::ApprovalRequired(needed) => {
+                AppError::approval_required(needed.action.name(), needed.field.as_deref())
+            }
+            SessionError::LocationNotAllowed(refused) => location_not_allowed(&refused),
+            SessionError::Overflow => AppError::Refused(error.to_string()),
+        }
+    }
+}
+
+/// 409 `session_open`: the register has an open session.
+pub fn session_open() -> AppError {
+    AppError::ConflictOf {
+        reason: "session_open",
+        message: "the register has an open session; close it first".into(),
+    }
+}
+
+/// 409 `session_closed`: the session takes nothing more.
+pub fn session_closed() -> AppError {
+    AppError::ConflictOf {
+        reason: "session_closed",
+        message: "the session is closed".into(),
+    }
+}
+
+/// 403 `location_not_allowed`, naming `location_id`.
+pub fn location_not_allowed(refused: &LocationNotAllowed) -> AppError {
+    AppError::Denied {
+        reason: "location_not_allowed",
+        field: Some("location_id".into()),
+        message: refused.to_string(),
     }
 }

@@ -16,12 +16,14 @@ use std::sync::Arc;
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::EventStore;
 use tillstream_projection::{ProjectionRunner, RunnerConfig};
+use tillstream_proto::sales::v1::register_service_server::RegisterServiceServer;
 use tillstream_proto::sales::v1::sales_service_server::SalesServiceServer;
 use tillstream_service::Process;
 pub use tillstream_service::{Launch, ServiceSettings as Settings, StartError};
 
 use crate::api::events::SalesWire;
 use crate::api::grpc::SalesApi;
+use crate::api::registers::RegistersApi;
 use crate::consumers::catalog_products::CatalogProducts;
 use crate::consumers::ledger_entries::LedgerEntries;
 use crate::consumers::locations::Locations;
@@ -64,11 +66,19 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
         currency: process.settings.currency,
         prices_include_tax: process.settings.prices_include_tax,
     };
+    let registers = RegistersApi {
+        store: store.clone(),
+        currency: process.settings.currency,
+        discount_limit_percent: process.settings.discount_limit_percent,
+        cash_difference_limit: process.settings.cash_difference_limit,
+    };
     let api = SalesApi {
         store,
         policy,
         discount_limit_percent: process.settings.discount_limit_percent,
+        require_session: process.settings.require_session,
     };
-    let grpc = tonic::service::Routes::new(SalesServiceServer::new(api));
+    let grpc = tonic::service::Routes::new(SalesServiceServer::new(api))
+        .add_service(RegisterServiceServer::new(registers));
     process.serve_grpc(grpc).await
 }

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod imports;
 pub mod inventory;
 pub mod ledger;
+pub mod registers;
 pub mod sale_batches;
 pub mod sale_changes;
 pub mod sales;

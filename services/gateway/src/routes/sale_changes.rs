@@ -24,6 +24,8 @@ pub struct NewReturn {
     refunds: Vec<PaymentBody>,
     restock: Option<bool>,
     reason: Option<String>,
+    /// The open register session the refund is taken in.
+    session_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -43,6 +45,8 @@ pub struct ReturnView {
     refund_total: String,
     tax: String,
     revenue: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,6 +82,7 @@ impl From<pb::SaleReturn> for ReturnView {
             refund_total: r.refund_total,
             tax: r.tax,
             revenue: r.revenue,
+            session_id: super::optional(r.session_id),
         }
     }
 }
@@ -110,6 +115,7 @@ pub async fn return_goods(
         restock: body.restock,
         reason: body.reason.unwrap_or_default(),
         idempotency_key: idempotency_key(&headers)?,
+        session_id: body.session_id.unwrap_or_default(),
     };
     let returned = client(&state)
         .return_sale(with_approvals(

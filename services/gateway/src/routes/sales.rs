@@ -31,6 +31,8 @@ pub struct NewSale {
     notes: Option<String>,
     /// When an offline till rang it up (RFC 3339); batches only.
     captured_at: Option<String>,
+    /// The open register session it is rung up in.
+    session_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -110,6 +112,7 @@ impl NewSale {
             idempotency_key,
             cashier_id,
             captured_at: self.captured_at.unwrap_or_default(),
+            session_id: self.session_id.unwrap_or_default(),
         })
     }
 }
@@ -176,6 +179,17 @@ pub struct SaleView {
     returns: Vec<ReturnView>,
     /// The managers' approvals the sale used; empty when none.
     approvals: Vec<ApprovalRefView>,
+    /// Set when it was rung up in a register session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    register_id: Option<String>,
+    /// Its entry's `seq` in the register's fiscal journal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipt_no: Option<i64>,
+    /// Sent in a batch after its session closed: on the journal, not in the Z report.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    late: bool,
 }
 
 /// An approval an action used: which, by whom.
@@ -270,6 +284,10 @@ impl From<pb::Sale> for SaleView {
                     approval_id: a.approval_id,
                 })
                 .collect(),
+            receipt_no: (!s.session_id.is_empty()).then_some(s.receipt_no),
+            session_id: super::optional(s.session_id),
+            register_id: super::optional(s.register_id),
+            late: s.late,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The ledger's reactions: sales events give the money side, inventory movements the
 //! cost side, one entry per source event.
 
+pub mod drawers;
 pub mod inventory;
 pub mod sales;
 

@@ -10,7 +10,7 @@ use tillstream_kernel::{Currency, Money, Tender};
 use tillstream_messaging::{ChunkHandled, Handled, Handler, HandlerError, InboundEvent};
 use tillstream_proto::sales::v1 as sales;
 
-use super::{metadata_for, retry};
+use super::{drawers, metadata_for, retry};
 use crate::commands::post_entry::{Posting, post_entries, post_entry};
 use crate::domain::entry::Lines;
 use crate::domain::journal::Source;
@@ -33,6 +33,12 @@ impl Handler for SalesPostings {
             COMPLETED => self.completed(tx, event).await,
             "tillstream.sales.v1.SaleReturned" => self.returned(tx, event).await,
             "tillstream.sales.v1.SaleVoided" => self.voided(tx, event).await,
+            drawers::PAID_IN | drawers::PAID_OUT | drawers::CLOSED => {
+                if let Some(posting) = drawers::posting(event)? {
+                    self.post(tx, posting).await?;
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

@@ -28,13 +28,17 @@ pub enum Account {
     SalesReturns,
     CostOfGoodsSold,
     InventoryShrinkage,
+    CashInTransit,
+    CashOverShort,
+    PaidOutExpenses,
 }
 
 impl Account {
-    pub const ALL: [Account; 11] = [
+    pub const ALL: [Account; 14] = [
         Account::Cash,
         Account::CardClearing,
         Account::VouchersAndOther,
+        Account::CashInTransit,
         Account::Inventory,
         Account::AccountsPayable,
         Account::SalesTaxPayable,
@@ -43,6 +47,8 @@ impl Account {
         Account::SalesReturns,
         Account::CostOfGoodsSold,
         Account::InventoryShrinkage,
+        Account::CashOverShort,
+        Account::PaidOutExpenses,
     ];
 
     pub fn code(self) -> &'static str {
@@ -58,6 +64,9 @@ impl Account {
             Account::SalesReturns => "4100",
             Account::CostOfGoodsSold => "5000",
             Account::InventoryShrinkage => "5100",
+            Account::CashInTransit => "1050",
+            Account::CashOverShort => "5200",
+            Account::PaidOutExpenses => "6100",
         }
     }
 
@@ -74,6 +83,9 @@ impl Account {
             Account::SalesReturns => "Sales returns",
             Account::CostOfGoodsSold => "Cost of goods sold",
             Account::InventoryShrinkage => "Inventory shrinkage",
+            Account::CashInTransit => "Cash in transit",
+            Account::CashOverShort => "Cash over and short",
+            Account::PaidOutExpenses => "Paid-out expenses",
         }
     }
 
@@ -82,14 +94,17 @@ impl Account {
             Account::Cash
             | Account::CardClearing
             | Account::VouchersAndOther
+            | Account::CashInTransit
             | Account::Inventory => AccountType::Asset,
             Account::AccountsPayable | Account::SalesTaxPayable => AccountType::Liability,
             Account::OpeningBalanceEquity => AccountType::Equity,
             Account::SalesRevenue => AccountType::Revenue,
             // Sales returns is a contra-revenue account with a debit balance.
-            Account::SalesReturns | Account::CostOfGoodsSold | Account::InventoryShrinkage => {
-                AccountType::Expense
-            }
+            Account::SalesReturns
+            | Account::CostOfGoodsSold
+            | Account::InventoryShrinkage
+            | Account::CashOverShort
+            | Account::PaidOutExpenses => AccountType::Expense,
         }
     }
 

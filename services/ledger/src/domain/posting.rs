@@ -74,6 +74,39 @@ pub fn return_entry(currency: Currency, ret: &ReturnMoney) -> Result<Lines, Entr
     Lines::from_postings(currency, lines)
 }
 
+/// Cash management at a drawer (api.md, "Registers"): a paid-in comes from cash in transit
+/// (the safe), a paid-out is an expense; a close's difference is cash over or short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrawerCash {
+    PaidIn(Money),
+    PaidOut(Money),
+    /// Counted minus expected: over when positive, short when negative.
+    Difference(Money),
+}
+
+/// The entry for a drawer's cash; `None` for a close that balanced.
+pub fn drawer_entry(currency: Currency, cash: DrawerCash) -> Result<Option<Lines>, EntryError> {
+    let (debit, credit, amount) = match cash {
+        DrawerCash::PaidIn(amount) => (Account::Cash, Account::CashInTransit, amount),
+        DrawerCash::PaidOut(amount) => (Account::PaidOutExpenses, Account::Cash, amount),
+        DrawerCash::Difference(amount) if amount.is_negative() => {
+            (Account::CashOverShort, Account::Cash, amount.negate())
+        }
+        DrawerCash::Difference(amount) => (Account::Cash, Account::CashOverShort, amount),
+    };
+    if amount.is_zero() {
+        return Ok(None);
+    }
+    Lines::from_postings(
+        currency,
+        vec![
+            EntryLine::debit(debit, amount),
+            EntryLine::credit(credit, amount),
+        ],
+    )
+    .map(Some)
+}
+
 /// A void posts the exact reverse of the sale's money entry.
 pub fn void_entry(sale_entry: &Lines) -> Lines {
     sale_entry.reversed()

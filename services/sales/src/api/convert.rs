@@ -62,6 +62,8 @@ pub fn sale_request(
         // Like the cashier, set by the handler from the verified token.
         controls: None,
         locations: Locations::every(),
+        session_id: text(&request.session_id),
+        require_session: false,
     })
 }
 
@@ -134,6 +136,7 @@ pub fn sale_return(record: &ReturnRecord) -> pb::SaleReturn {
         refund_total: record.refund_total.to_string(),
         tax: record.tax.to_string(),
         revenue: record.revenue.to_string(),
+        session_id: record.session_id.clone().unwrap_or_default(),
     }
 }
 
@@ -222,6 +225,7 @@ fn tender(method: &str) -> Option<Tender> {
 }
 
 pub fn sale(record: &SaleRecord, ledger_status: &str, ledger_entry_ids: Vec<String>) -> pb::Sale {
+    let session = record.session.as_ref();
     pb::Sale {
         id: record.id.to_string(),
         sale_number: record.sale_number.clone(),
@@ -272,6 +276,10 @@ pub fn sale(record: &SaleRecord, ledger_status: &str, ledger_entry_ids: Vec<Stri
                 approval_id: a.approval_id.clone(),
             })
             .collect(),
+        session_id: session.map(|s| s.session_id.clone()).unwrap_or_default(),
+        register_id: session.map(|s| s.register_id.clone()).unwrap_or_default(),
+        receipt_no: session.map(|s| s.receipt_no).unwrap_or_default(),
+        late: session.is_some_and(|s| s.late),
     }
 }
 

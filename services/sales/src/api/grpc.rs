@@ -15,10 +15,10 @@ use crate::commands::return_sale::{ReturnRequest, return_sale};
 use crate::commands::void_sale::void_sale;
 use crate::domain::controls::{Action, Approval, Authority, Locations};
 use crate::domain::pricing::PricingPolicy;
-use crate::domain::receipt::{self, ReceiptContext};
+use crate::domain::receipt::{self, Fiscal, ReceiptContext};
 use crate::error::AppError;
-use crate::projections::catalog_copy;
 use crate::projections::sales::{self, SaleFilter};
+use crate::projections::{catalog_copy, journal, registers};
 
 #[derive(Debug, Clone)]
 pub struct SalesApi {
@@ -26,6 +26,8 @@ pub struct SalesApi {
     pub policy: PricingPolicy,
     /// `TILLSTREAM_DISCOUNT_LIMIT_PERCENT`.
     pub discount_limit_percent: Decimal,
+    /// `TILLSTREAM_REQUIRE_SESSION`.
+    pub require_session: bool,
 }
 
 #[tonic::async_trait]
@@ -44,7 +46,8 @@ impl SalesService for SalesApi {
         // The cashier is who rings it up, whatever the request says.
         parsed.cashier_id = caller.sub.clone();
         parsed.locations = Locations::only(caller.locations.clone());
-        parsed.controls = Some(self.authority(&caller, &approvals));
+        parsed.require_session = self.require_session && !caller.role.allows(Role::Manager);
+        parsed.controls = Some(authority(&caller, &approvals, self.discount_limit_percent));
         let recorded = create_sale(&self.store, self.policy, parsed, key, metadata).await?;
         Ok(Response::new(convert::sale(
             &recorded.record,
@@ -82,7 +85,8 @@ impl SalesService for SalesApi {
             refunds,
             restock: request.restock.unwrap_or(true),
             reason: Some(request.reason.trim().to_owned()).filter(|r| !r.is_empty()),
-            controls: Some(self.authority(&caller, &approvals)),
+            controls: Some(authority(&caller, &approvals, self.discount_limit_percent)),
+            session_id: Some(request.session_id.trim().to_owned()).filter(|s| !s.is_empty()),
         };
         let returned = return_sale(&self.store, parsed, key, metadata).await?;
         Ok(Response::new(convert::sale_return(&returned)))
@@ -94,7 +98,11 @@ impl SalesService for SalesApi {
         request: Request<pb::VoidSaleRequest>,
     ) -> Result<Response<pb::Sale>, Status> {
         let metadata = metadata_of(&request);
-        let controls = Some(self.authority(&caller_of(&request)?, &approvals_of(&request).await));
+        let controls = Some(authority(
+            &caller_of(&request)?,
+            &approvals_of(&request).await,
+            self.discount_limit_percent,
+        ));
         let request = request.into_inner();
         let id = void_sale(
             &self.store,
@@ -207,10 +215,31 @@ impl SalesService for SalesApi {
             .await
             .map_err(store_error)?
             .unwrap_or_default();
+        let (register_code, hash) = match &view.record.session {
+            Some(session) => {
+                let register = registers::find(self.store.pool(), &session.register_id)
+                    .await
+                    .map_err(store_error)?;
+                let hash =
+                    journal::hash_of(self.store.pool(), &session.register_id, session.receipt_no)
+                        .await
+                        .map_err(store_error)?;
+                (
+                    register.map(|r| r.code).unwrap_or_default(),
+                    hash.unwrap_or_default(),
+                )
+            }
+            None => (String::new(), String::new()),
+        };
         let context = ReceiptContext {
             location_code: &code,
             voided: view.status == "voided",
             returns: &view.returns,
+            fiscal: view.record.session.as_ref().map(|session| Fiscal {
+                register_code: &register_code,
+                receipt_no: session.receipt_no,
+                hash: &hash,
+            }),
         };
         let (content_type, body) = match request.format.trim() {
             "" | "text" => (
@@ -231,29 +260,6 @@ impl SalesService for SalesApi {
 }
 
 impl SalesApi {
-    /// What `caller` may do alone at a live till: a manager's own token needs no approval.
-    /// What `caller` may do alone at a live till, with the approvals presented: a manager's
-    /// own token needs none; an approval asked with one's own credentials approves nothing.
-    fn authority(&self, caller: &Claims, approvals: &[ApprovalClaims]) -> Authority {
-        let approved = approvals
-            .iter()
-            .filter(|a| a.sub != caller.sub)
-            .filter_map(|a| {
-                Some(Approval {
-                    action: Action::from_name(&a.act)?,
-                    approver_id: a.sub.clone(),
-                    approval_id: a.jti.clone(),
-                })
-            })
-            .collect();
-        Authority {
-            manager: caller.role.allows(Role::Manager),
-            approved,
-            discount_limit_percent: self.discount_limit_percent,
-            locations: Locations::only(caller.locations.clone()),
-        }
-    }
-
     /// One sale of a batch: it must carry the till's own id and its capture time.
     async fn offline_sale(
         &self,
@@ -273,7 +279,35 @@ impl SalesApi {
         let mut parsed = convert::sale_request(sale, self.policy.currency)?;
         parsed.cashier_id.clone_from(&cashier.sub);
         parsed.locations = Locations::only(cashier.locations.clone());
+        parsed.require_session = self.require_session && !cashier.role.allows(Role::Manager);
         parsed.offline = true;
         create_sale(&self.store, self.policy, parsed, None, metadata).await
+    }
+}
+
+/// What `caller` may do alone at a live till, with the approvals presented: a manager's own
+/// token needs none; an approval asked with one's own credentials approves nothing; the
+/// token's locations bound where they act.
+pub fn authority(
+    caller: &Claims,
+    approvals: &[ApprovalClaims],
+    discount_limit_percent: Decimal,
+) -> Authority {
+    let approved = approvals
+        .iter()
+        .filter(|a| a.sub != caller.sub)
+        .filter_map(|a| {
+            Some(Approval {
+                action: Action::from_name(&a.act)?,
+                approver_id: a.sub.clone(),
+                approval_id: a.jti.clone(),
+            })
+        })
+        .collect();
+    Authority {
+        manager: caller.role.allows(Role::Manager),
+        approved,
+        discount_limit_percent,
+        locations: Locations::only(caller.locations.clone()),
     }
 }

@@ -3,3 +3,4 @@
 pub mod convert;
 pub mod events;
 pub mod grpc;
+pub mod registers;

@@ -8,6 +8,7 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::Decider;
 
+use super::in_session::{self, attach_open};
 use crate::domain::sale::{Command, Event, Sale, SaleId};
 use crate::error::AppError;
 use crate::projections::{approvals, sales};
@@ -70,13 +71,29 @@ impl UseCase for ChangeSale<'_> {
             return Err(AppError::Conflict("the sale did not change".into()));
         };
         let sale_id = self.sale_id.to_string();
+        let Some(sale) = decided.state.record.as_deref() else {
+            return Err(AppError::NotFound("no such sale".into()));
+        };
         let used = match event {
             Event::SaleReturned { returned, .. } => {
                 sales::add_return(&mut *tx, &sale_id, returned).await?;
+                // Taken in a session: at the sale's location, while it is open.
+                if let Some(session_id) = &returned.session_id {
+                    let attached = attach_open(&mut *tx, session_id, &sale.location_id).await?;
+                    in_session::record_return(&mut *tx, attached, sale, returned).await?;
+                }
                 returned.approvals.as_slice()
             }
-            Event::SaleVoided { approvals, .. } => {
+            Event::SaleVoided {
+                approvals, reason, ..
+            } => {
                 sales::mark_voided(&mut *tx, &sale_id).await?;
+                // A sale of a closed session is not voided: its Z is final; take a return.
+                if let Some(session) = &sale.session {
+                    let attached =
+                        attach_open(&mut *tx, &session.session_id, &sale.location_id).await?;
+                    in_session::record_void(&mut *tx, attached, sale, reason).await?;
+                }
                 approvals.as_slice()
             }
             Event::SaleCompleted { .. } => &[],

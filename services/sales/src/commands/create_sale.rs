@@ -14,10 +14,11 @@ use tillstream_eventstore::{
 use tillstream_kernel::{Currency, Decider, Money, Quantity, time};
 use tillstream_service::copies::settle;
 
+use super::in_session;
 use crate::domain::controls::{Authority, Locations};
 use crate::domain::pricing::{Discount, Payment, PricingPolicy};
 use crate::domain::sale::{
-    Command, CompleteSale, Event, ResolvedLine, Sale, SaleError, SaleId, SaleRecord,
+    Command, CompleteSale, Event, ResolvedLine, Sale, SaleError, SaleId, SaleRecord, SaleSession,
 };
 use crate::error::AppError;
 use crate::projections::catalog_copy::{self, ProductRef};
@@ -48,6 +49,11 @@ pub struct SaleRequest {
     /// Where the person ringing up may sell.
     #[serde(skip)]
     pub locations: Locations,
+    /// The register session it is rung up in.
+    pub session_id: Option<String>,
+    /// `TILLSTREAM_REQUIRE_SESSION` for a cashier: a sale without a session is refused.
+    #[serde(skip)]
+    pub require_session: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +86,12 @@ pub async fn create_sale(
     metadata: EventMetadata,
 ) -> Result<Recorded, AppError> {
     check_capture(request.captured_at, request.offline)?;
+    if request.require_session && request.session_id.is_none() {
+        return Err(AppError::invalid(
+            "session_id",
+            "this store rings every sale up in an open register session",
+        ));
+    }
     // Before anything is looked up: a location outside one's own is a 403 even when it
     // does not exist (the domain checks it again when it decides).
     request
@@ -122,6 +134,8 @@ pub async fn create_sale(
     let now = request.captured_at.unwrap_or_else(time::now);
     let ring_up = RingUp {
         location_code,
+        session_id: request.session_id,
+        offline,
         metadata,
         sale: CompleteSale {
             id,
@@ -138,6 +152,7 @@ pub async fn create_sale(
             notes: request.notes,
             controls: request.controls,
             locations: request.locations,
+            session: None,
         },
         day: now.date_naive(),
     };
@@ -188,6 +203,8 @@ fn check_capture(captured_at: Option<DateTime<Utc>>, offline: bool) -> Result<()
 /// sale that is not recorded leaves no gap.
 struct RingUp {
     location_code: String,
+    session_id: Option<String>,
+    offline: bool,
     metadata: EventMetadata,
     /// The sale, its number still to draw.
     sale: CompleteSale,
@@ -211,8 +228,25 @@ impl Transaction for RingUp {
         )
         .await
         .map_err(StoreError::from)?;
+        // Locked after the number (every sale takes the counter first, then the session,
+        // then the register: one order, no deadlock). A live sale needs the session open; a
+        // batch sale is kept whatever, flagged late when its session has closed since.
+        let attached = match &self.session_id {
+            Some(id) if !self.offline => {
+                Some(in_session::attach_open(&mut *tx, id, &self.sale.location_id).await?)
+            }
+            Some(id) => Some(in_session::attach(&mut *tx, id, &self.sale.location_id).await?),
+            None => None,
+        };
+        let session = attached.as_ref().map(|attached| SaleSession {
+            session_id: attached.session_id.clone(),
+            register_id: attached.session.register_id.clone(),
+            receipt_no: attached.next_seq(),
+            late: !attached.session.open,
+        });
         let complete = Complete(CompleteSale {
             sale_number,
+            session,
             ..self.sale.clone()
         });
         let options = RunOptions {
@@ -220,7 +254,10 @@ impl Transaction for RingUp {
             idempotency: None,
             metadata: self.metadata.clone(),
         };
-        let record = store.run_in(tx, &complete, &options).await?;
+        let record = store.run_in(&mut *tx, &complete, &options).await?;
+        if let Some(attached) = attached {
+            in_session::record_sale(tx, attached, &record).await?;
+        }
         Ok(Done {
             answer: record,
             written: Some(complete.stream_id()),

@@ -23,6 +23,8 @@ pub struct ReturnRequest {
     /// What the caller may do alone; `None` skips the checks.
     #[serde(skip)]
     pub controls: Option<Authority>,
+    /// The register session the refund is taken in.
+    pub session_id: Option<String>,
 }
 
 pub async fn return_sale(
@@ -52,6 +54,7 @@ pub async fn return_sale(
         reason: request.reason,
         returned_at: tillstream_kernel::time::now(),
         controls: request.controls,
+        session_id: request.session_id,
     });
     let event = change_sale(store, sale_id, &command, key.as_ref(), &metadata).await?;
     tracing::info!(%sale_id, "sale returned");

@@ -19,6 +19,7 @@ pub enum Action {
     Return,
     Void,
     RefundTender,
+    CashDifference,
 }
 
 impl Action {
@@ -30,6 +31,7 @@ impl Action {
             Action::Return => "return",
             Action::Void => "void",
             Action::RefundTender => "refund_tender",
+            Action::CashDifference => "cash_difference",
         }
     }
 
@@ -41,6 +43,7 @@ impl Action {
             Action::Return,
             Action::Void,
             Action::RefundTender,
+            Action::CashDifference,
         ]
         .into_iter()
         .find(|action| action.name() == name)
@@ -106,7 +109,7 @@ pub struct LocationNotAllowed {
 
 impl Authority {
     /// Whether the action needs no approval, or has one; the approval to record, if any.
-    fn allows(&self, action: Action) -> Result<Option<Approval>, ()> {
+    pub(crate) fn allows(&self, action: Action) -> Result<Option<Approval>, ()> {
         if self.manager {
             return Ok(None);
         }

@@ -1,7 +1,10 @@
 //! Pure sales logic: no I/O, no async.
 
 pub mod controls;
+pub mod journal;
 pub mod pricing;
 pub mod receipt;
 pub mod returns;
 pub mod sale;
+pub mod session;
+pub mod totals;

@@ -17,6 +17,24 @@ pub struct ReceiptContext<'a> {
     pub location_code: &'a str,
     pub voided: bool,
     pub returns: &'a [ReturnRecord],
+    /// The register it was rung up on and its journal entry, as fiscal receipts show them.
+    pub fiscal: Option<Fiscal<'a>>,
+}
+
+/// A receipt's fiscal line: the register, the receipt number (its journal `seq`) and the
+/// start of its entry's hash, so anyone can find and check the entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fiscal<'a> {
+    pub register_code: &'a str,
+    pub receipt_no: i64,
+    pub hash: &'a str,
+}
+
+impl Fiscal<'_> {
+    fn line(&self) -> String {
+        let prefix: String = self.hash.chars().take(8).collect();
+        format!("Reg {} #{} {prefix}", self.register_code, self.receipt_no)
+    }
 }
 
 /// `text` cut to `width` characters (a name longer than the paper).
@@ -44,6 +62,9 @@ pub fn text(sale: &SaleRecord, context: &ReceiptContext<'_>) -> String {
     let mut out = String::new();
     out.push_str(&centred(&format!("STORE {}", context.location_code)));
     out.push_str(&centred(&sale.sale_number));
+    if let Some(fiscal) = &context.fiscal {
+        out.push_str(&centred(&fit(&fiscal.line(), WIDTH)));
+    }
     out.push_str(&row(
         &date_time(&sale.completed_at),
         &format!("#{}", short(&sale.cashier_id)),
@@ -111,6 +132,9 @@ pub fn html(sale: &SaleRecord, context: &ReceiptContext<'_>) -> String {
         escape(&sale.sale_number),
         escape(&date_time(&sale.completed_at))
     );
+    if let Some(fiscal) = &context.fiscal {
+        let _ = writeln!(out, "<p class=\"fiscal\">{}</p>", escape(&fiscal.line()));
+    }
     if context.voided {
         out.push_str("<p><strong>Voided</strong></p>\n");
     }

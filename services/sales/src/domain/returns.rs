@@ -27,6 +27,8 @@ pub struct ReturnSale {
     pub returned_at: DateTime<Utc>,
     /// What the person taking it back may do alone; `None` where no one is to be checked.
     pub controls: Option<Authority>,
+    /// The register session the refund is taken in, if any.
+    pub session_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,6 +65,9 @@ pub struct ReturnRecord {
     /// tender).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<Approval>,
+    /// The register session the refund was taken in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,6 +193,7 @@ pub fn price_return(
         tax,
         revenue,
         approvals: Vec::new(),
+        session_id: request.session_id.clone(),
     })
 }
 
@@ -245,6 +251,7 @@ mod tests {
             notes: None,
             controls: None,
             locations: Locations::every(),
+            session: None,
         };
         Sale::decide(&Sale::default(), &Command::Complete(Box::new(command))).unwrap()
     }
@@ -264,6 +271,7 @@ mod tests {
             reason: None,
             returned_at: "2026-11-24T13:00:00Z".parse().unwrap(),
             controls: None,
+            session_id: None,
         })
     }
 

@@ -57,6 +57,21 @@ pub struct CompleteSale {
     pub controls: Option<Authority>,
     /// Where the person ringing up may sell, live or offline.
     pub locations: Locations,
+    /// The register session it is rung up in, its receipt number drawn.
+    pub session: Option<SaleSession>,
+}
+
+/// Where a sale was rung up: a register's session, and its entry in that register's fiscal
+/// journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleSession {
+    pub session_id: String,
+    pub register_id: String,
+    /// The `seq` of its journal entry.
+    pub receipt_no: i64,
+    /// It arrived (in a batch) after its session closed: on the journal, not in the Z.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
 }
 
 /// One line as sold: what was asked for and every amount computed for it.
@@ -93,6 +108,8 @@ pub struct SaleRecord {
     /// the limit), each with its approver.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<Approval>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SaleSession>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -315,6 +332,7 @@ fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, Sal
             customer_email: command.customer_email.clone(),
             notes: command.notes.clone(),
             approvals,
+            session: command.session.clone(),
         };
         Ok(vec![Event::SaleCompleted {
             sale: Box::new(record),
@@ -373,6 +391,7 @@ mod tests {
             notes: None,
             controls: Some(cashier()),
             locations: Locations::every(),
+            session: None,
         }
     }
 

@@ -2,7 +2,10 @@
 
 pub mod approvals;
 pub mod catalog_copy;
+pub mod journal;
 pub mod pending;
 pub mod product_sales;
+pub mod registers;
 pub mod sale_numbers;
 pub mod sales;
+pub mod sessions;

@@ -331,6 +331,7 @@ mod tests {
             notes: None,
             controls: None,
             locations: crate::domain::controls::Locations::every(),
+            session: None,
         };
         let events = Sale::decide(&Sale::default(), &Command::Complete(Box::new(command))).unwrap();
         (id.to_owned(), events)
@@ -377,6 +378,7 @@ mod tests {
                 reason: None,
                 returned_at: "2026-11-26T10:00:00Z".parse().unwrap(),
                 controls: None,
+                session_id: None,
             }),
         );
         let void = then(

@@ -1,0 +1,191 @@
+//! Documents rung up in a register session: each locks the session's row, then its
+//! register's, keeps the session's figures and writes its entry in the register's fiscal
+//! journal, all in the document's own transaction.
+
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use tillstream_eventstore::StoreError;
+use tillstream_kernel::time;
+
+use crate::domain::returns::ReturnRecord;
+use crate::domain::sale::SaleRecord;
+use crate::error::{AppError, session_closed};
+use crate::projections::journal;
+use crate::projections::registers::{self, Head};
+use crate::projections::sessions::{self, Locked};
+
+/// A session a document is recorded in, locked with its register.
+#[derive(Debug)]
+pub struct Attached {
+    pub session_id: String,
+    pub session: Locked,
+    pub head: Head,
+}
+
+impl Attached {
+    /// The `seq` the document's journal entry takes: its receipt number.
+    pub fn next_seq(&self) -> i64 {
+        self.head.journal_seq.saturating_add(1)
+    }
+}
+
+/// Locks session `session_id` and its register for a document at `location_id`; a session
+/// that does not exist or is at another location names `session_id`.
+pub async fn attach(
+    tx: &mut PgConnection,
+    session_id: &str,
+    location_id: &str,
+) -> Result<Attached, AppError> {
+    let session_id = session_id.trim().to_owned();
+    let session = sessions::lock(&mut *tx, &session_id)
+        .await
+        .map_err(StoreError::from)?
+        .ok_or_else(|| AppError::invalid("session_id", format!("no session `{session_id}`")))?;
+    if session.location_id != location_id {
+        return Err(AppError::invalid(
+            "session_id",
+            "the session is at another location",
+        ));
+    }
+    let head = registers::lock(&mut *tx, &session.register_id)
+        .await
+        .map_err(StoreError::from)?
+        .ok_or_else(|| AppError::invalid("session_id", "the session's register is gone"))?;
+    Ok(Attached {
+        session_id,
+        session,
+        head,
+    })
+}
+
+/// As [`attach`], for a document that needs the session open.
+pub async fn attach_open(
+    tx: &mut PgConnection,
+    session_id: &str,
+    location_id: &str,
+) -> Result<Attached, AppError> {
+    let attached = attach(tx, session_id, location_id).await?;
+    if !attached.session.open {
+        return Err(session_closed());
+    }
+    Ok(attached)
+}
+
+fn overflow() -> AppError {
+    AppError::Refused("the session's figures are too large to add up".into())
+}
+
+/// A sale recorded in the session: in its figures unless it came late, and on the journal.
+pub async fn record_sale(
+    tx: &mut PgConnection,
+    attached: Attached,
+    sale: &SaleRecord,
+) -> Result<(), AppError> {
+    let late = !attached.session.open;
+    if !late {
+        let mut totals = attached.session.totals.clone();
+        totals.add_sale(sale).ok_or_else(overflow)?;
+        save(tx, &attached, &totals).await?;
+    }
+    let payments: Vec<Value> = sale
+        .payments
+        .iter()
+        .map(|p| json!({"method": p.method.as_str(), "amount": p.amount.to_string()}))
+        .collect();
+    let content = json!({
+        "session_id": attached.session_id,
+        "sale_number": sale.sale_number,
+        "cashier_id": sale.cashier_id,
+        "completed_at": time::rfc3339(&sale.completed_at),
+        "lines": sale.lines.len(),
+        "subtotal": sale.subtotal.to_string(),
+        "discount_total": sale.discount_total.to_string(),
+        "tax_total": sale.tax_total.to_string(),
+        "total": sale.total.to_string(),
+        "payments": payments,
+        "change": sale.change.to_string(),
+        "late": late,
+    });
+    append(tx, &attached, "sale", &sale.id.to_string(), content).await
+}
+
+/// A sale of the session voided: out of its figures, and on the journal.
+pub async fn record_void(
+    tx: &mut PgConnection,
+    attached: Attached,
+    sale: &SaleRecord,
+    reason: &str,
+) -> Result<(), AppError> {
+    let mut totals = attached.session.totals.clone();
+    let late = sale.session.as_ref().is_some_and(|s| s.late);
+    if !late {
+        totals.void_sale(sale).ok_or_else(overflow)?;
+        save(tx, &attached, &totals).await?;
+    }
+    let content = json!({
+        "session_id": attached.session_id,
+        "sale_number": sale.sale_number,
+        "total": sale.total.to_string(),
+        "reason": reason,
+    });
+    append(tx, &attached, "void", &sale.id.to_string(), content).await
+}
+
+/// A return taken in the session: its refunds in the figures, and on the journal.
+pub async fn record_return(
+    tx: &mut PgConnection,
+    attached: Attached,
+    sale: &SaleRecord,
+    returned: &ReturnRecord,
+) -> Result<(), AppError> {
+    let mut totals = attached.session.totals.clone();
+    totals.add_return(returned).ok_or_else(overflow)?;
+    save(tx, &attached, &totals).await?;
+    let refunds: Vec<Value> = returned
+        .refunds
+        .iter()
+        .map(|p| json!({"method": p.method.as_str(), "amount": p.amount.to_string()}))
+        .collect();
+    let content = json!({
+        "session_id": attached.session_id,
+        "sale_id": sale.id.to_string(),
+        "sale_number": sale.sale_number,
+        "refund_total": returned.refund_total.to_string(),
+        "tax": returned.tax.to_string(),
+        "refunds": refunds,
+    });
+    append(tx, &attached, "return", &returned.id, content).await
+}
+
+async fn save(
+    tx: &mut PgConnection,
+    attached: &Attached,
+    totals: &crate::domain::totals::SessionTotals,
+) -> Result<(), AppError> {
+    sessions::save_totals(tx, &attached.session_id, totals)
+        .await
+        .map_err(StoreError::from)?;
+    Ok(())
+}
+
+async fn append(
+    tx: &mut PgConnection,
+    attached: &Attached,
+    kind: &str,
+    document_id: &str,
+    content: Value,
+) -> Result<(), AppError> {
+    let register_id = attached.session.register_id.clone();
+    journal::append(
+        tx,
+        &register_id,
+        &attached.head,
+        kind,
+        document_id,
+        time::now(),
+        content,
+    )
+    .await
+    .map_err(StoreError::from)?;
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! `journal_entries`: the fiscal journal of each register (the chain is the domain's,
+//! `domain::journal`). An entry is appended in the transaction of the document it records,
+//! with the register's row locked, so `seq` has no gaps and the chain no forks.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::journal::{Entry, Verifier, canonical, chain};
+use crate::projections::registers::{self, Head};
+
+/// Appends the entry for `document_id` after `head` (locked by the caller); its `seq`.
+/// `content` is completed with the register, `seq`, kind and document, so each is sealed
+/// by the hash.
+pub async fn append(
+    tx: &mut PgConnection,
+    register_id: &str,
+    head: &Head,
+    kind: &str,
+    document_id: &str,
+    recorded_at: DateTime<Utc>,
+    mut content: Value,
+) -> Result<i64, sqlx::Error> {
+    let seq = head.journal_seq.saturating_add(1);
+    if let Value::Object(fields) = &mut content {
+        fields.insert("register_id".into(), register_id.into());
+        fields.insert("seq".into(), seq.into());
+        fields.insert("kind".into(), kind.into());
+        fields.insert("document_id".into(), document_id.into());
+        fields.insert(
+            "recorded_at".into(),
+            tillstream_kernel::time::rfc3339(&recorded_at).into(),
+        );
+    }
+    let content = canonical(&content);
+    let hash = chain(&head.journal_hash, &content);
+    sqlx::query(
+        "INSERT INTO journal_entries (register_id, seq, kind, document_id, recorded_at, content, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(register_id)
+    .bind(seq)
+    .bind(kind)
+    .bind(document_id)
+    .bind(recorded_at)
+    .bind(&content)
+    .bind(&head.journal_hash)
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await?;
+    registers::advance(tx, register_id, seq, &hash).await?;
+    Ok(seq)
+}
+
+type EntryRow = (i64, String, String, DateTime<Utc>, String, String, String);
+
+fn entry((seq, kind, document_id, recorded_at, content, prev_hash, hash): EntryRow) -> Entry {
+    Entry {
+        seq,
+        kind,
+        document_id,
+        recorded_at: tillstream_kernel::time::rfc3339(&recorded_at),
+        content,
+        prev_hash,
+        hash,
+    }
+}
+
+/// Up to `limit` entries after `after_seq`, oldest first.
+pub async fn page(
+    pool: &PgPool,
+    register_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<Entry>, sqlx::Error> {
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT seq, kind, document_id, recorded_at, content, prev_hash, hash FROM journal_entries
+         WHERE register_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(register_id)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(entry).collect())
+}
+
+/// What a verification of a register's journal found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub entries: u64,
+    pub last_seq: i64,
+    pub last_hash: String,
+    /// The first entry that does not follow, if any.
+    pub broken_at_seq: Option<i64>,
+}
+
+/// Recomputes register `register_id`'s chain from its first entry, a page at a time.
+pub async fn verify(pool: &PgPool, register_id: &str) -> Result<Verified, sqlx::Error> {
+    const PAGE: i64 = 5_000;
+    let mut verifier = Verifier::default();
+    let mut after = 0;
+    loop {
+        let entries = page(pool, register_id, after, PAGE).await?;
+        for entry in &entries {
+            if let Err(seq) = verifier.next(entry) {
+                return Ok(Verified {
+                    entries: verifier.entries,
+                    last_seq: verifier.last_seq,
+                    last_hash: verifier.last_hash,
+                    broken_at_seq: Some(seq),
+                });
+            }
+        }
+        match entries.last() {
+            Some(last) if entries.len() as i64 == PAGE => after = last.seq,
+            _ => break,
+        }
+    }
+    Ok(Verified {
+        entries: verifier.entries,
+        last_seq: verifier.last_seq,
+        last_hash: verifier.last_hash,
+        broken_at_seq: None,
+    })
+}
+
+/// The hash of register `register_id`'s entry `seq`, if there is one.
+pub async fn hash_of(
+    pool: &PgPool,
+    register_id: &str,
+    seq: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT hash FROM journal_entries WHERE register_id = $1 AND seq = $2")
+        .bind(register_id)
+        .bind(seq)
+        .fetch_optional(pool)
+        .await
+}

@@ -1,0 +1,276 @@
+//! `sessions` and `cash_movements`: each session as clients read it, with its running
+//! figures (`totals`), written in the transaction of each document of the session. A
+//! document locks its session's row ([`lock`]) first, so a sale racing a close is either in
+//! the close's figures or finds the session closed.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::controls::Approval;
+use crate::domain::session::{CashMovement, Opened, RegisterId, SessionId};
+use crate::domain::totals::{Report, SessionTotals};
+
+/// A session as clients read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub opened: Opened,
+    pub open: bool,
+    pub totals: SessionTotals,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub z_report: Option<Report>,
+    pub approvals: Vec<Approval>,
+}
+
+/// A session's row as a document of it sees it, locked for the transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locked {
+    pub register_id: String,
+    pub location_id: String,
+    pub open: bool,
+    pub totals: SessionTotals,
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    Decimal,
+    Json<SessionTotals>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<Json<Report>>,
+    Json<Vec<Approval>>,
+);
+
+/// `SELECT <a session row> FROM sessions <tail>`, as one static string.
+macro_rules! select_sessions {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, register_id, location_id, status, opened_by, opened_at, opening_float, \
+             totals, closed_by, closed_at, z_report, approvals FROM sessions ",
+            $tail
+        )
+    };
+}
+
+/// The list's filter, as one static string.
+macro_rules! session_filter {
+    () => {
+        "WHERE ($1::text IS NULL OR register_id = $1) \
+         AND ($2::text IS NULL OR location_id = $2) \
+         AND ($3::text IS NULL OR status = $3) \
+         AND ($4::timestamptz IS NULL OR opened_at >= $4) \
+         AND ($5::timestamptz IS NULL OR opened_at < $5) "
+    };
+}
+
+fn row(currency: tillstream_kernel::Currency, r: Row) -> Option<SessionRow> {
+    let (
+        id,
+        register_id,
+        location_id,
+        status,
+        opened_by,
+        opened_at,
+        float,
+        totals,
+        closed_by,
+        closed_at,
+        z,
+        approvals,
+    ) = r;
+    Some(SessionRow {
+        opened: Opened {
+            id: id.parse().ok()?,
+            register_id: register_id.parse().ok()?,
+            location_id,
+            opened_by,
+            opened_at,
+            opening_float: tillstream_kernel::Money::new(float, currency),
+        },
+        open: status == "open",
+        totals: totals.0,
+        closed_by,
+        closed_at,
+        z_report: z.map(|z| z.0),
+        approvals: approvals.0,
+    })
+}
+
+pub async fn insert(tx: &mut PgConnection, opened: &Opened) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (id, register_id, location_id, status, opened_by, opened_at, opening_float)
+         VALUES ($1, $2, $3, 'open', $4, $5, $6)",
+    )
+    .bind(opened.id.to_string())
+    .bind(opened.register_id.to_string())
+    .bind(&opened.location_id)
+    .bind(&opened.opened_by)
+    .bind(opened.opened_at)
+    .bind(opened.opening_float.amount())
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(
+    pool: &PgPool,
+    currency: tillstream_kernel::Currency,
+    id: &str,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    let found: Option<Row> = sqlx::query_as(select_sessions!("WHERE id = $1"))
+        .bind(id.trim())
+        .fetch_optional(pool)
+        .await?;
+    Ok(found.and_then(|r| row(currency, r)))
+}
+
+/// Which sessions to list; absent fields match every session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub register_id: Option<String>,
+    pub location_id: Option<String>,
+    pub open: Option<bool>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A page of sessions, newest first, and how many match.
+pub async fn list(
+    pool: &PgPool,
+    currency: tillstream_kernel::Currency,
+    filter: &SessionFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<SessionRow>, i64), sqlx::Error> {
+    let status = filter.open.map(|open| if open { "open" } else { "closed" });
+    let rows: Vec<Row> = sqlx::query_as(concat!(
+        select_sessions!(""),
+        session_filter!(),
+        "ORDER BY opened_at DESC, id DESC LIMIT $6 OFFSET $7"
+    ))
+    .bind(filter.register_id.as_deref())
+    .bind(filter.location_id.as_deref())
+    .bind(status)
+    .bind(filter.from)
+    .bind(filter.until)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar(concat!("SELECT count(*) FROM sessions ", session_filter!()))
+        .bind(filter.register_id.as_deref())
+        .bind(filter.location_id.as_deref())
+        .bind(status)
+        .bind(filter.from)
+        .bind(filter.until)
+        .fetch_one(pool)
+        .await?;
+    Ok((
+        rows.into_iter().filter_map(|r| row(currency, r)).collect(),
+        total,
+    ))
+}
+
+/// Locks session `id` for the transaction; `None` when there is none.
+pub async fn lock(tx: &mut PgConnection, id: &str) -> Result<Option<Locked>, sqlx::Error> {
+    let found: Option<(String, String, String, Json<SessionTotals>)> = sqlx::query_as(
+        "SELECT register_id, location_id, status, totals FROM sessions WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(tx)
+    .await?;
+    Ok(
+        found.map(|(register_id, location_id, status, totals)| Locked {
+            register_id,
+            location_id,
+            open: status == "open",
+            totals: totals.0,
+        }),
+    )
+}
+
+/// Stores the session's figures (the session is locked).
+pub async fn save_totals(
+    tx: &mut PgConnection,
+    id: &str,
+    totals: &SessionTotals,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET totals = $2 WHERE id = $1")
+        .bind(id)
+        .bind(Json(totals))
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn close(
+    tx: &mut PgConnection,
+    id: &SessionId,
+    closed_by: &str,
+    closed_at: DateTime<Utc>,
+    report: &Report,
+    approvals: &[Approval],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sessions SET status = 'closed', closed_by = $2, closed_at = $3, z_report = $4, approvals = $5
+         WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(closed_by)
+    .bind(closed_at)
+    .bind(Json(report))
+    .bind(Json(approvals))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_movement(
+    tx: &mut PgConnection,
+    session_id: &SessionId,
+    movement: &CashMovement,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO cash_movements (id, session_id, kind, amount, reason, by_user, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&movement.id)
+    .bind(session_id.to_string())
+    .bind(movement.kind.name())
+    .bind(movement.amount.amount())
+    .bind(&movement.reason)
+    .bind(&movement.by)
+    .bind(movement.at)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The open session of register `register_id`, if any.
+pub async fn open_of(
+    pool: &PgPool,
+    register_id: &RegisterId,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM sessions WHERE register_id = $1 AND status = 'open'")
+        .bind(register_id.to_string())
+        .fetch_optional(pool)
+        .await
+}
+
+/// The open session of register `register_id`, read in the caller's transaction.
+pub async fn open_in(
+    tx: &mut PgConnection,
+    register_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM sessions WHERE register_id = $1 AND status = 'open'")
+        .bind(register_id)
+        .fetch_optional(tx)
+        .await
+}
