@@ -11,8 +11,10 @@ use super::returns::ReturnRecord;
 use super::sale::SaleRecord;
 use super::session::{CashKind, Opened};
 
-/// What a session has taken so far. Amounts are in the store's currency.
+/// What a session has taken so far. Amounts are in the store's currency. A new session's
+/// row holds `{}`: every figure zero.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SessionTotals {
     pub sales_count: u64,
     pub voids_count: u64,

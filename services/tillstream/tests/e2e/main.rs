@@ -15,6 +15,7 @@ mod ledger;
 mod metrics;
 mod poison;
 mod projection;
+mod registers;
 mod returns;
 mod sales;
 mod seed;
