@@ -99,6 +99,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ProjectionCommand,
     },
+    /// A register's fiscal journal, for an auditor.
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
     /// The dead letters: events a consumer could not apply.
     Dlq {
         #[command(subcommand)]
@@ -149,6 +154,28 @@ pub enum ProjectionCommand {
     Rebuild {
         /// The projection, e.g. `product_sales`.
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// The entries recorded in a period as JSON lines, oldest first, each with the hash of
+    /// the one before: `sha256(prev_hash + content)` must give `hash`, line after line.
+    Export {
+        /// The register's id.
+        #[arg(long)]
+        register: String,
+        /// RFC 3339 or a date (from its midnight, UTC); the start of the journal if absent.
+        #[arg(long)]
+        from: Option<String>,
+        /// RFC 3339 or a date (through its end, UTC); now if absent.
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Recomputes the whole chain; fails naming the first entry that does not follow.
+    Verify {
+        #[arg(long)]
+        register: String,
     },
 }
 

@@ -4,6 +4,7 @@ mod bench;
 mod bounds;
 mod cli;
 mod dlq;
+mod journal;
 mod projection;
 mod relay;
 mod rest;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::User { command } => on_this_thread(user::run(command)),
         Command::Dlq { command } => on_this_thread(dlq::run(command)),
         Command::Projection { command } => on_this_thread(projection::run(command)),
+        Command::Journal { command } => on_this_thread(journal::run(command)),
         Command::Streams => on_this_thread(streams::run()),
         Command::Bounds => on_this_thread(bounds::run()),
         Command::Seed {

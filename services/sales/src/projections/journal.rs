@@ -137,3 +137,30 @@ pub async fn hash_of(
         .fetch_optional(pool)
         .await
 }
+
+/// Up to `limit` entries after `after_seq` recorded in `[from, until)`, oldest first (an
+/// export of a period).
+pub async fn period(
+    pool: &PgPool,
+    register_id: &str,
+    after_seq: i64,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    limit: i64,
+) -> Result<Vec<Entry>, sqlx::Error> {
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT seq, kind, document_id, recorded_at, content, prev_hash, hash FROM journal_entries
+         WHERE register_id = $1 AND seq > $2
+           AND ($3::timestamptz IS NULL OR recorded_at >= $3)
+           AND ($4::timestamptz IS NULL OR recorded_at < $4)
+         ORDER BY seq LIMIT $5",
+    )
+    .bind(register_id)
+    .bind(after_seq)
+    .bind(from)
+    .bind(until)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(entry).collect())
+}

@@ -9,7 +9,6 @@ use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tillstream_test_support::{database_server_url, eventually};
-use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::Api;
@@ -33,25 +32,6 @@ fn add_sale(rows: &mut Rows, sale: &Value, sign: i64) {
         row.2 += factor * (amount(&line["line_total"]) - amount(&line["tax"]));
         row.3 += sign;
     }
-}
-
-async fn cli(system: &System, args: &[&str]) -> Vec<Value> {
-    let output = Command::new(env!("CARGO_BIN_EXE_tillstream"))
-        .args(args)
-        .env("TILLSTREAM_DB_PREFIX", &system.db_prefix)
-        .env("TILLSTREAM_DATABASE_URL", database_server_url())
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 async fn projected(pool: &sqlx::PgPool) -> Rows {
@@ -117,7 +97,9 @@ async fn a_projection_rebuilt_while_sales_are_rung_up_ends_with_exactly_their_ro
     });
 
     // Two rebuilds while it does, with a return and a void between them.
-    let rebuilt = cli(&system, &["projection", "rebuild", "product_sales"]).await;
+    let rebuilt = system
+        .cli_ok(&["projection", "rebuild", "product_sales"])
+        .await;
     assert_eq!(rebuilt[0]["generation"], 2, "{rebuilt:?}");
     let first_id = first["id"].as_str().unwrap();
     let returned = api
@@ -141,7 +123,9 @@ async fn a_projection_rebuilt_while_sales_are_rung_up_ends_with_exactly_their_ro
         .await;
     assert!(void.status.is_success(), "{}", void.body);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let rebuilt = cli(&system, &["projection", "rebuild", "product_sales"]).await;
+    let rebuilt = system
+        .cli_ok(&["projection", "rebuild", "product_sales"])
+        .await;
     assert_eq!(rebuilt[0]["generation"], 3, "{rebuilt:?}");
     stop.cancel();
     let sales = till.await.unwrap();
@@ -178,7 +162,7 @@ async fn a_projection_rebuilt_while_sales_are_rung_up_ends_with_exactly_their_ro
         (projected(&pool).await == expected).then_some(())
     })
     .await;
-    let listed = cli(&system, &["projection", "list"]).await;
+    let listed = system.cli_ok(&["projection", "list"]).await;
     assert_eq!(
         (
             &listed[0]["projection"],

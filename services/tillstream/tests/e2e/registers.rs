@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tillstream_test_support::{database_server_url, eventually};
+use tillstream_test_support::eventually;
 
 use crate::api::{Answer, Api};
 use crate::system::System;
@@ -338,6 +338,29 @@ async fn a_shift_from_float_to_count_adds_up_to_the_cent_and_its_journal_verifie
         (&json!(true), &json!(10), &json!(prev))
     );
 
+    // The CLI's export of the period carries the same chain, line after line.
+    let exported = system
+        .cli_ok(&[
+            "journal",
+            "export",
+            "--register",
+            &shop.register,
+            "--from",
+            "2000-01-01",
+        ])
+        .await;
+    assert_eq!(exported.len(), 10);
+    for (line, entry) in exported.iter().zip(entries) {
+        assert_eq!(
+            (&line["seq"], &line["hash"]),
+            (&entry["seq"], &entry["hash"])
+        );
+    }
+    let checked = system
+        .cli_ok(&["journal", "verify", "--register", &shop.register])
+        .await;
+    assert_eq!(checked[0]["valid"], true);
+
     // The receipt names the register, the receipt number and the entry's hash.
     let text = reqwest::Client::new()
         .get(format!("{}/api/v1/sales/{cash_id}/receipt", system.url))
@@ -355,13 +378,7 @@ async fn a_shift_from_float_to_count_adds_up_to_the_cent_and_its_journal_verifie
     );
 
     // Someone edits a sale's total in the database: verify names that entry.
-    let pool = sqlx::PgPool::connect(&format!(
-        "{}/{}_sales",
-        database_server_url(),
-        system.db_prefix
-    ))
-    .await
-    .unwrap();
+    let pool = system.database("sales").await;
     sqlx::query(
         "UPDATE journal_entries SET content = replace(content, '\"total\":\"12.99\"', '\"total\":\"1.99\"')
          WHERE register_id = $1 AND seq = 3",

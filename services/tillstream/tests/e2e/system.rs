@@ -174,6 +174,13 @@ impl System {
         )
     }
 
+    /// As [`System::cli`], for a command that must succeed: its JSON lines.
+    pub async fn cli_ok(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let (ok, lines, stderr) = self.cli(args).await;
+        assert!(ok, "tillstream {args:?}: {stderr}");
+        lines
+    }
+
     /// A connection pool on service `service`'s database.
     pub async fn database(&self, service: &str) -> sqlx::PgPool {
         let url = format!("{}/{}_{service}", database_server_url(), self.db_prefix);
