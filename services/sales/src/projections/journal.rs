@@ -117,11 +117,20 @@ pub async fn verify(pool: &PgPool, register_id: &str) -> Result<Verified, sqlx::
             _ => break,
         }
     }
+    // The register's row keeps the head: entries deleted from the end (or a head moved
+    // past them) break the chain just after the last good entry.
+    let head: Option<(i64, String)> =
+        sqlx::query_as("SELECT journal_seq, journal_hash FROM registers WHERE id = $1")
+            .bind(register_id)
+            .fetch_optional(pool)
+            .await?;
+    let at_head =
+        head.is_none_or(|(seq, hash)| seq == verifier.last_seq && hash == verifier.last_hash);
     Ok(Verified {
         entries: verifier.entries,
         last_seq: verifier.last_seq,
+        broken_at_seq: (!at_head).then(|| verifier.last_seq.saturating_add(1)),
         last_hash: verifier.last_hash,
-        broken_at_seq: None,
     })
 }
 

@@ -347,3 +347,70 @@ async fn a_bad_sale_is_refused_naming_the_field() {
         );
     }
 }
+
+#[tokio::test]
+async fn with_sessions_required_a_cashier_rings_up_only_in_a_session() {
+    use tillstream_proto::sales::v1::register_service_client::RegisterServiceClient;
+    use tillstream_service::Role;
+    use tillstream_test_support::grpc::authed;
+
+    let mut services = TestStack::new();
+    let sales = services
+        .start("sales", |mut launch| {
+            launch.settings.require_session = true;
+            tillstream_sales::serve(launch)
+        })
+        .await;
+    let channel = eventually("sales listens", || {
+        let url = sales.clone();
+        async move {
+            tonic::transport::Channel::from_shared(url)
+                .ok()?
+                .connect()
+                .await
+                .ok()
+        }
+    })
+    .await;
+    let sale = pb::CreateSaleRequest {
+        location_id: "01JD5W2N8Q3V6R1T4Y7Z0A9B2C".into(),
+        lines: vec![line(
+            pb::sale_line_request::Product::Sku("NONE".into()),
+            "1",
+        )],
+        payments: vec![pay("cash", "1.00")],
+        ..Default::default()
+    };
+    let as_cashier = SalesServiceClient::new(authed(channel.clone(), Role::Cashier));
+    let refused = eventually("sales answers", || {
+        let (mut client, sale) = (as_cashier.clone(), sale.clone());
+        async move {
+            let status = client.create_sale(sale).await.err()?;
+            (status.code() != Code::Unavailable).then_some(status)
+        }
+    })
+    .await;
+    assert_eq!(
+        (refused.code(), field_of(&refused)),
+        (Code::InvalidArgument, Some("session_id"))
+    );
+    // A manager is not held to it: the sale goes on to be priced (and fails on the product).
+    let mut as_manager = SalesServiceClient::new(authed(channel.clone(), Role::Manager));
+    let priced = as_manager.create_sale(sale).await.unwrap_err();
+    assert_ne!(field_of(&priced), Some("session_id"));
+
+    // A register needs a location sales knows.
+    let mut registers = RegisterServiceClient::new(authed(channel, Role::Manager));
+    let unknown = registers
+        .create_register(pb::CreateRegisterRequest {
+            location_id: "01JD5W2N8Q3V6R1T4Y7Z0A9B2C".into(),
+            code: "T1".into(),
+            name: "Front".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (unknown.code(), field_of(&unknown)),
+        (Code::InvalidArgument, Some("location_id"))
+    );
+}

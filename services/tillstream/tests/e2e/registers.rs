@@ -394,6 +394,26 @@ async fn a_shift_from_float_to_count_adds_up_to_the_cent_and_its_journal_verifie
         "{}",
         broken.body
     );
+    // Put back, then the last entry deleted: the register's head still names it.
+    sqlx::query(
+        "UPDATE journal_entries SET content = replace(content, '\"total\":\"1.99\"', '\"total\":\"12.99\"')
+         WHERE register_id = $1 AND seq = 3",
+    )
+    .bind(&shop.register)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(api.get(&verify, &shop.manager).await.body["valid"], true);
+    sqlx::query("DELETE FROM journal_entries WHERE register_id = $1 AND seq = 10")
+        .bind(&shop.register)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let cut = api.get(&verify, &shop.manager).await;
+    assert_eq!(
+        (&cut.body["valid"], &cut.body["broken_at_seq"]),
+        (&json!(false), &json!(10))
+    );
     system.stop().await;
 }
 
