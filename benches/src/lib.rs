@@ -3,6 +3,8 @@
 
 #![allow(clippy::float_arithmetic, reason = "rates and ratios, never money")]
 
+pub mod sales_stack;
+
 use std::time::Instant;
 
 use anyhow::Context;

@@ -13,24 +13,14 @@
 )]
 mod appends;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
-use serde_json::{Value, json};
-use tillstream_access::Role;
+use tillstream_benches::sales_stack::{SalesStack, sale};
 use tillstream_eventstore::EventStore;
-use tillstream_gateway::GatewaySettings;
-use tillstream_service::{Launch, ServiceSettings};
-use tillstream_test_support::grpc::SIGNER;
-use tillstream_test_support::{TestDatabase, TestPrefix, stack_env, unique_name};
-use tokio_util::sync::CancellationToken;
 
 const TILLS: [usize; 3] = [1, 16, 64];
-
-/// The environment a service reads its settings from.
-type Env = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 const PRODUCTS: usize = 20;
 
 fn seconds() -> anyhow::Result<u64> {
@@ -46,51 +36,6 @@ fn seconds() -> anyhow::Result<u64> {
         }
     }
     Ok(seconds)
-}
-
-async fn spawn_service(
-    name: &'static str,
-    env: &impl Fn() -> Env,
-    stop: &CancellationToken,
-    dbs: &mut Vec<TestDatabase>,
-) -> anyhow::Result<(SocketAddr, ServiceSettings)> {
-    let settings = ServiceSettings::from_lookup(name, "127.0.0.1:0", env())?;
-    dbs.push(TestDatabase {
-        server_url: settings.database_url.clone(),
-        name: settings.database.clone(),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (s, stop) = (settings.clone(), stop.clone());
-    match name {
-        "catalog" => drop(tokio::spawn(tillstream_catalog::serve(Launch {
-            settings: s,
-            listener,
-            shutdown: stop,
-        }))),
-        "inventory" => drop(tokio::spawn(tillstream_inventory::serve(Launch {
-            settings: s,
-            listener,
-            shutdown: stop,
-        }))),
-        _ => drop(tokio::spawn(tillstream_sales::serve(Launch {
-            settings: s,
-            listener,
-            shutdown: stop,
-        }))),
-    }
-    Ok((addr, settings))
-}
-
-/// A till's sale: 1–4 of the products, paid in cash with change.
-fn sale(location: &str, n: usize) -> Value {
-    let lines: Vec<Value> = (0..1 + n % 4)
-        .map(
-            |i| json!({"sku": format!("SKU-{:02}", (n * 7 + i) % PRODUCTS), "quantity": 1 + i % 2}),
-        )
-        .collect();
-    json!({"location_id": location, "lines": lines,
-           "payments": [{"method": "cash", "amount": "500.00"}]})
 }
 
 struct Run {
@@ -123,7 +68,7 @@ async fn ring_up(
                     let response = client
                         .post(&url)
                         .bearer_auth(&token)
-                        .json(&sale(&location, n))
+                        .json(&sale(&location, n, PRODUCTS))
                         .send()
                         .await?;
                     let ok = response.status().as_u16() == 201;
@@ -159,80 +104,9 @@ async fn ring_up(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let phase = Duration::from_secs(seconds()?);
-    let prefix = TestPrefix::new();
-    let db_prefix = unique_name("bench");
-    let env = || -> Env { Box::new(stack_env(&prefix.prefix, &db_prefix)) };
-    let stop = CancellationToken::new();
-    let mut dbs = Vec::new();
-    let (catalog, _) = spawn_service("catalog", &env, &stop, &mut dbs).await?;
-    let (inventory, _) = spawn_service("inventory", &env, &stop, &mut dbs).await?;
-    let (sales, sales_settings) = spawn_service("sales", &env, &stop, &mut dbs).await?;
-    let gateway_settings = GatewaySettings::from_lookup(|name| match name {
-        "TILLSTREAM_CATALOG_ADDR" => Some(catalog.to_string()),
-        "TILLSTREAM_INVENTORY_ADDR" => Some(inventory.to_string()),
-        "TILLSTREAM_SALES_ADDR" => Some(sales.to_string()),
-        _ => None,
-    })?;
-    let mut state = tillstream_gateway::AppState::new(&gateway_settings);
-    // One token drives every request: the per-user limit would measure itself.
-    state.limits = std::sync::Arc::new(tillstream_gateway::limits::RateLimits::off());
-    state.keys = tillstream_service::RefreshingKeys::pinned(SIGNER.key_set());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let app = tillstream_gateway::router(state);
-    tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-        }
-    });
-
-    let (manager, cashier) = (SIGNER.token(Role::Manager), SIGNER.token(Role::Cashier));
-    let client = reqwest::Client::new();
-    let post = |path: &str, body: Value| {
-        client
-            .post(format!("{base}{path}"))
-            .bearer_auth(&manager)
-            .json(&body)
-            .send()
-    };
-    let location: Value = loop {
-        match post("/api/v1/locations", json!({"code": "B1", "name": "Bench"})).await {
-            Ok(r) if r.status().as_u16() == 201 => break r.json().await?,
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    };
-    let location = location["id"].as_str().context("a location id")?.to_owned();
-    for i in 0..PRODUCTS {
-        let product = json!({"sku": format!("SKU-{i:02}"), "name": format!("Product {i}"),
-                             "price": format!("{}.{:02}", 1 + i, (i * 37) % 100), "tax_rate": "0.08"});
-        let response = post("/api/v1/products", product).await?;
-        anyhow::ensure!(response.status().as_u16() == 201, "product {i}");
-    }
-    // Ready once sales' copies know the location and every product.
-    for n in 0..PRODUCTS {
-        loop {
-            let response = client
-                .post(format!("{base}/api/v1/sales"))
-                .bearer_auth(&cashier)
-                .json(&sale(&location, n * 4))
-                .send()
-                .await?;
-            if response.status().as_u16() == 201 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    let pool = sqlx::PgPool::connect(&format!(
-        "{}/{}",
-        sales_settings.database_url.trim_end_matches('/'),
-        sales_settings.database
-    ))
-    .await?;
+    let stack = SalesStack::start(PRODUCTS).await?;
+    let (base, cashier, location) = (&stack.base, &stack.cashier, &stack.location);
+    let pool = stack.sales_pool().await?;
     let store = EventStore::new(pool);
     println!(
         "## Sales through the gateway ({} s per step)\n",
@@ -244,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|---|---|");
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     for tills in TILLS {
-        let run = ring_up(&base, &cashier, &location, tills, phase).await?;
+        let run = ring_up(base, cashier, location, tills, phase).await?;
         let appends = appends::event_appends(&store, tills, phase).await?;
         let rate = run.sales as f64 / run.elapsed.as_secs_f64();
         println!(
@@ -257,8 +131,6 @@ async fn main() -> anyhow::Result<()> {
             rate / appends.per_second()
         );
     }
-    stop.cancel();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    drop(dbs);
+    stack.stop().await;
     Ok(())
 }

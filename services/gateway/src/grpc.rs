@@ -27,7 +27,7 @@ use crate::trace::{child_traceparent, current_client_addr};
 use crate::upstream::Upstreams;
 
 /// Each service as the gateway mirrors it: its gRPC name and the channel to it.
-fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Channel); 5] {
+fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Channel); 6] {
     [
         (
             "auth",
@@ -47,6 +47,11 @@ fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Channel); 5]
         (
             "sales",
             "tillstream.sales.v1.SalesService",
+            upstreams.sales.clone(),
+        ),
+        (
+            "sales",
+            "tillstream.sales.v1.RegisterService",
             upstreams.sales.clone(),
         ),
         (

@@ -88,6 +88,10 @@ pub enum Command {
         /// Append every accepted sale's id to this file.
         #[arg(long)]
         accepted_out: Option<std::path::PathBuf>,
+        /// Each till rings up in a register session of its own, opened when the run starts
+        /// and closed with an exact count when it ends.
+        #[arg(long)]
+        sessions: bool,
     },
     /// The relays that publish each service's store to JetStream.
     Relay {

@@ -67,6 +67,7 @@ fn main() -> ExitCode {
             no_watch,
             baselines,
             accepted_out,
+            sessions,
         } => match std::env::var("TILLSTREAM_ADMIN_PASSWORD") {
             Ok(admin_password) => on_this_thread(bench::run(bench::BenchOptions {
                 url,
@@ -79,6 +80,7 @@ fn main() -> ExitCode {
                 watch: !no_watch,
                 baselines,
                 accepted_out,
+                sessions,
             })),
             Err(_) => {
                 eprintln!("tillstream: set TILLSTREAM_ADMIN_PASSWORD to the admin's password");

@@ -6,6 +6,7 @@
 //! in the same run (`--baselines`).
 
 mod baselines;
+mod drawer;
 mod report;
 mod setup;
 mod till;
@@ -39,6 +40,8 @@ pub struct BenchOptions {
     pub baselines: bool,
     /// Append the id of every accepted sale to this file, one per line.
     pub accepted_out: Option<PathBuf>,
+    /// Ring every sale up in a register session, opened and closed with the run.
+    pub sessions: bool,
 }
 
 pub async fn run(options: BenchOptions) -> ExitCode {

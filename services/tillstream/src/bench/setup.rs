@@ -8,8 +8,8 @@ use std::time::Duration;
 use reqwest::{Client, StatusCode};
 use serde_json::json;
 
-use super::BenchOptions;
 use super::till::Till;
+use super::{BenchOptions, drawer};
 use crate::rest::{Api, Dice};
 use crate::seed::{import_catalog, receive_stock};
 
@@ -27,6 +27,7 @@ pub struct Store {
     locations: Vec<String>,
     products: Arc<Vec<(String, u64)>>,
     manager: Api,
+    sessions: bool,
 }
 
 pub async fn prepare(client: &Client, options: &BenchOptions) -> Result<Store, String> {
@@ -95,6 +96,7 @@ pub async fn prepare(client: &Client, options: &BenchOptions) -> Result<Store, S
         locations,
         products: Arc::new(products),
         manager,
+        sessions: options.sessions,
     };
     store.wait_until_sales_can_sell().await?;
     Ok(store)
@@ -124,12 +126,20 @@ impl Store {
     /// Till `n`, logged in as its cashier, at its location.
     pub async fn till(&self, n: usize) -> Result<Till, String> {
         let api = Api::login(self.client.clone(), &self.url, &cashier(n), PASSWORD).await?;
+        let location = self.locations[n % self.locations.len()].clone();
+        let session = if self.sessions {
+            let register = drawer::register(&self.manager, &location, n).await?;
+            Some(drawer::open(&api, &register).await?)
+        } else {
+            None
+        };
         Ok(Till {
             api,
             manager: self.manager.clone(),
-            location: self.locations[n % self.locations.len()].clone(),
+            location,
             products: self.products.clone(),
             dice: Dice(0xBE4C_0000 + n as u64),
+            session,
         })
     }
 

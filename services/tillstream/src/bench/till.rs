@@ -25,6 +25,8 @@ pub struct Till {
     pub location: String,
     pub products: Arc<Vec<(String, u64)>>,
     pub dice: Dice,
+    /// The register session every sale is rung up in (`--sessions`).
+    pub session: Option<String>,
 }
 
 /// When a till rings up its next sale.
@@ -155,6 +157,9 @@ impl Till {
                 Pace::Every { interval, .. } => due + interval,
             };
         }
+        if let Some(session) = &self.session {
+            super::drawer::close(&self.api, session).await?;
+        }
         Ok(outcome)
     }
 
@@ -189,6 +194,9 @@ impl Till {
         if self.dice.below(20) == 0 {
             sale["discount"] = json!({"percent": "5"});
         }
+        if let Some(session) = &self.session {
+            sale["session_id"] = json!(session);
+        }
         sale
     }
 
@@ -203,11 +211,14 @@ impl Till {
         let (Some(id), Some(line)) = (sale["id"].as_str(), sale["lines"].get(0)) else {
             return;
         };
-        let body = json!({
+        let mut body = json!({
             "lines": [{"line_no": 1, "quantity": line["quantity"]}],
             "refunds": [{"method": "cash", "amount": line["line_total"]}],
             "reason": "bench",
         });
+        if let Some(session) = &self.session {
+            body["session_id"] = json!(session);
+        }
         let path = format!("/api/v1/sales/{id}/returns");
         let key = format!("{id}-return");
         if send_until_answered(&self.manager, &path, &key, &body, outcome)

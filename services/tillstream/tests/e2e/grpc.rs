@@ -151,6 +151,7 @@ async fn a_tonic_client_rings_through_the_gateway_with_its_token() {
         "tillstream.catalog.v1.CatalogService",
         "tillstream.inventory.v1.InventoryService",
         "tillstream.sales.v1.SalesService",
+        "tillstream.sales.v1.RegisterService",
         "tillstream.ledger.v1.LedgerService",
     ] {
         assert!(names.iter().any(|n| n == name), "{name} in {names:?}");

@@ -8,6 +8,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tillstream_test_support::eventually;
 
+use tillstream_proto::sales::v1 as pb;
+use tillstream_proto::sales::v1::register_service_client::RegisterServiceClient;
+
 use crate::api::{Answer, Api};
 use crate::system::System;
 
@@ -468,6 +471,41 @@ async fn a_short_drawer_needs_a_manager_and_the_books_take_the_cash_movements() 
         "listing sessions is a manager's"
     );
 
+    // The gRPC mirror serves the same registers, with the same roles.
+    let channel = tonic::transport::Channel::from_shared(system.grpc_url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let as_user = |token: &str| {
+        let bearer: tonic::metadata::MetadataValue<tonic::metadata::Ascii> =
+            format!("Bearer {token}").parse().unwrap();
+        move |mut request: tonic::Request<()>| {
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.clone());
+            Ok(request)
+        }
+    };
+    let mut as_manager =
+        RegisterServiceClient::with_interceptor(channel.clone(), as_user(&shop.manager));
+    let listed = as_manager
+        .list_sessions(pb::ListSessionsRequest {
+            register_id: shop.register.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.sessions[0].z_number, Some(1));
+    assert_eq!(listed.sessions[0].difference.as_deref(), Some("-10.00"));
+    let mut as_cashier = RegisterServiceClient::with_interceptor(channel, as_user(&shop.cashier));
+    let denied = as_cashier
+        .list_sessions(pb::ListSessionsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+
     // The ledger: paid-in 1000/1050, paid-out 6100/1000, the shortfall 5200/1000. Cash
     // also holds the 12.99 of the sale rung up (outside any session) when the shop opened:
     // 12.99 + 20.00 − 5.50 − 10.00.
@@ -552,5 +590,79 @@ async fn sales_racing_a_close_are_in_its_z_or_refused_and_two_closes_make_one() 
     );
     let taken = rust_decimal::Decimal::new(1299, 2) * rust_decimal::Decimal::from(accepted);
     assert_eq!(z["total"], json!(format!("{taken:.2}")));
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn a_close_killed_midway_leaves_the_session_open_or_closed_and_the_journal_whole() {
+    let mut system = System::up().await;
+    let shop = Shop::open(&system).await;
+    let api = &shop.api;
+    let session = created(&shop.open_session(&shop.cashier, "100.00").await);
+    for _ in 0..5 {
+        let sale = shop.sale(Some(&session), &[("cash", "20.00")]);
+        created(&api.post("/api/v1/sales", &shop.cashier, &sale).await);
+    }
+    let report = api
+        .get(&format!("/api/v1/sessions/{session}/report"), &shop.cashier)
+        .await;
+    let count = json!({"counted_cash": report.body["expected_cash"]});
+    let close = format!("/api/v1/sessions/{session}/close");
+
+    // The close is sent and sales is killed while it is under way.
+    let in_flight = {
+        let (base, token, path, body) = (
+            system.url.clone(),
+            shop.cashier.clone(),
+            close.clone(),
+            count.clone(),
+        );
+        tokio::spawn(async move { Api::new(&base).post(&path, &token, &body).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(system.pids["sales"]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    system.wait_for_line("started sales").await;
+    let first = in_flight.await.unwrap();
+
+    // Either it closed or nothing of it happened: then the till closes again.
+    let status = eventually("sales answers again", || async {
+        let found = api
+            .get(&format!("/api/v1/sessions/{session}"), &shop.cashier)
+            .await;
+        (found.status == StatusCode::OK).then(|| found.body["status"].as_str().unwrap().to_owned())
+    })
+    .await;
+    assert!(
+        status == "closed" || first.status != StatusCode::OK,
+        "a close answered 200 must have happened: {}",
+        first.body
+    );
+    if status == "open" {
+        let again = api.post(&close, &shop.cashier, &count).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    }
+    let closed = api
+        .get(&format!("/api/v1/sessions/{session}"), &shop.cashier)
+        .await;
+    assert_eq!(
+        (&closed.body["status"], &closed.body["z_number"]),
+        (&json!("closed"), &json!(1))
+    );
+    let verified = api
+        .get(
+            &format!("/api/v1/registers/{}/journal/verify", shop.register),
+            &shop.manager,
+        )
+        .await;
+    assert_eq!(
+        (&verified.body["valid"], &verified.body["entries"]),
+        (&json!(true), &json!(7)),
+        "opened, five sales, one close: {}",
+        verified.body
+    );
     system.stop().await;
 }

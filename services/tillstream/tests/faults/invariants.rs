@@ -20,7 +20,7 @@ pub struct Checked {
 }
 
 impl Checked {
-    fn expect(&mut self, holds: bool, failure: impl FnOnce() -> String) {
+    pub fn expect(&mut self, holds: bool, failure: impl FnOnce() -> String) {
         self.checks += 1;
         if !holds {
             self.failures.push(failure());
@@ -29,9 +29,9 @@ impl Checked {
 }
 
 pub struct Stores {
-    sales: PgPool,
-    inventory: PgPool,
-    ledger: PgPool,
+    pub sales: PgPool,
+    pub inventory: PgPool,
+    pub ledger: PgPool,
 }
 
 impl Stores {
@@ -93,6 +93,11 @@ pub async fn check(
         Err(error) => checked
             .failures
             .push(format!("could not read the stores: {error}")),
+    }
+    if let Err(error) = crate::drawers::check(stores, &mut checked).await {
+        checked
+            .failures
+            .push(format!("could not read the registers: {error}"));
     }
     match quiet_streams(stack, poisons).await {
         Ok(problems) => {

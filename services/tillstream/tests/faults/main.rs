@@ -5,6 +5,8 @@
 //! to settle, and every invariant of the brief is checked: the books balance, stock is the
 //! fold of its movements, every sale — each one the tills saw accepted among them — is in
 //! sales, in stock and in the ledger exactly once, none is left pending, no dead letters.
+//! The tills ring their sales up in register sessions, opened and counted with each load:
+//! every register's journal verifies and its sessions' cash is what the ledger booked.
 //!
 //! On a private nats-server and a private PostgreSQL cluster, never the shared ones. Slow
 //! (about five minutes), so it is ignored in the main run; CI runs it as its own step:
@@ -13,6 +15,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod approvals;
+mod drawers;
 mod invariants;
 mod stack;
 
@@ -40,7 +43,14 @@ const SETTLE: Duration = Duration::from_secs(240);
 async fn load(stack: &Stack, seconds: u64, accepted: &Path) -> Child {
     let mut bench = Command::new(env!("CARGO_BIN_EXE_tillstream"))
         .args(["bench", "--url", &stack.url, "--tills", "4", "--rate", RATE])
-        .args(["--locations", "2", "--products", "30", "--no-watch"])
+        .args([
+            "--locations",
+            "2",
+            "--products",
+            "30",
+            "--no-watch",
+            "--sessions",
+        ])
         .args(["--seconds", &seconds.to_string(), "--accepted-out"])
         .arg(accepted)
         .env("TILLSTREAM_ADMIN_PASSWORD", ADMIN_PASSWORD)
