@@ -9,9 +9,9 @@ use tillstream_kernel::time;
 
 use crate::domain::returns::ReturnRecord;
 use crate::domain::sale::SaleRecord;
+use crate::domain::totals::SessionTotals;
 use crate::error::{AppError, session_closed};
-use crate::projections::journal;
-use crate::projections::registers::{self, Head};
+use crate::projections::journal::{self, Document};
 use crate::projections::sessions::{self, Locked};
 
 /// A session a document is recorded in, locked with its register.
@@ -19,13 +19,12 @@ use crate::projections::sessions::{self, Locked};
 pub struct Attached {
     pub session_id: String,
     pub session: Locked,
-    pub head: Head,
 }
 
 impl Attached {
     /// The `seq` the document's journal entry takes: its receipt number.
     pub fn next_seq(&self) -> i64 {
-        self.head.journal_seq.saturating_add(1)
+        self.session.head.journal_seq.saturating_add(1)
     }
 }
 
@@ -47,14 +46,9 @@ pub async fn attach(
             "the session is at another location",
         ));
     }
-    let head = registers::lock(&mut *tx, &session.register_id)
-        .await
-        .map_err(StoreError::from)?
-        .ok_or_else(|| AppError::invalid("session_id", "the session's register is gone"))?;
     Ok(Attached {
         session_id,
         session,
-        head,
     })
 }
 
@@ -82,10 +76,9 @@ pub async fn record_sale(
     sale: &SaleRecord,
 ) -> Result<(), AppError> {
     let late = !attached.session.open;
+    let mut totals = attached.session.totals.clone();
     if !late {
-        let mut totals = attached.session.totals.clone();
         totals.add_sale(sale).ok_or_else(overflow)?;
-        save(tx, &attached, &totals).await?;
     }
     let payments: Vec<Value> = sale
         .payments
@@ -106,7 +99,16 @@ pub async fn record_sale(
         "change": sale.change.to_string(),
         "late": late,
     });
-    append(tx, &attached, "sale", &sale.id.to_string(), content).await
+    let figures = (!late).then_some(&totals);
+    append(
+        tx,
+        &attached,
+        "sale",
+        &sale.id.to_string(),
+        content,
+        figures,
+    )
+    .await
 }
 
 /// A sale of the session voided: out of its figures, and on the journal.
@@ -120,7 +122,6 @@ pub async fn record_void(
     let late = sale.session.as_ref().is_some_and(|s| s.late);
     if !late {
         totals.void_sale(sale).ok_or_else(overflow)?;
-        save(tx, &attached, &totals).await?;
     }
     let content = json!({
         "session_id": attached.session_id,
@@ -128,7 +129,16 @@ pub async fn record_void(
         "total": sale.total.to_string(),
         "reason": reason,
     });
-    append(tx, &attached, "void", &sale.id.to_string(), content).await
+    let figures = (!late).then_some(&totals);
+    append(
+        tx,
+        &attached,
+        "void",
+        &sale.id.to_string(),
+        content,
+        figures,
+    )
+    .await
 }
 
 /// A return taken in the session: its refunds in the figures, and on the journal.
@@ -140,7 +150,6 @@ pub async fn record_return(
 ) -> Result<(), AppError> {
     let mut totals = attached.session.totals.clone();
     totals.add_return(returned).ok_or_else(overflow)?;
-    save(tx, &attached, &totals).await?;
     let refunds: Vec<Value> = returned
         .refunds
         .iter()
@@ -154,18 +163,15 @@ pub async fn record_return(
         "tax": returned.tax.to_string(),
         "refunds": refunds,
     });
-    append(tx, &attached, "return", &returned.id, content).await
-}
-
-async fn save(
-    tx: &mut PgConnection,
-    attached: &Attached,
-    totals: &crate::domain::totals::SessionTotals,
-) -> Result<(), AppError> {
-    sessions::save_totals(tx, &attached.session_id, totals)
-        .await
-        .map_err(StoreError::from)?;
-    Ok(())
+    append(
+        tx,
+        &attached,
+        "return",
+        &returned.id,
+        content,
+        Some(&totals),
+    )
+    .await
 }
 
 async fn append(
@@ -174,18 +180,18 @@ async fn append(
     kind: &str,
     document_id: &str,
     content: Value,
+    figures: Option<&SessionTotals>,
 ) -> Result<(), AppError> {
-    let register_id = attached.session.register_id.clone();
-    journal::append(
-        tx,
-        &register_id,
-        &attached.head,
+    let document = Document {
         kind,
         document_id,
-        time::now(),
+        recorded_at: time::now(),
         content,
-    )
-    .await
-    .map_err(StoreError::from)?;
+    };
+    let session = &attached.session;
+    let figures = figures.map(|totals| (attached.session_id.as_str(), totals));
+    journal::append(tx, &session.register_id, &session.head, document, figures)
+        .await
+        .map_err(StoreError::from)?;
     Ok(())
 }

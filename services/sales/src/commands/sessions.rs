@@ -18,7 +18,8 @@ use crate::domain::session::{
     Session, SessionCommand, SessionEvent, SessionId,
 };
 use crate::error::{AppError, session_closed, session_open};
-use crate::projections::registers::{self, Head, RegisterRow};
+use crate::projections::journal::Document;
+use crate::projections::registers::{self, RegisterRow};
 use crate::projections::sessions::{self, Locked};
 use crate::projections::{approvals, catalog_copy, journal};
 
@@ -174,17 +175,16 @@ impl Transaction for OpenSession {
             "opened_by": self.actor.id,
             "opening_float": self.opening_float.amount().to_string(),
         });
-        journal::append(
-            tx,
-            &register_id,
-            &head,
-            "session_opened",
-            &self.id.to_string(),
-            self.at,
+        let id = self.id.to_string();
+        let document = Document {
+            kind: "session_opened",
+            document_id: &id,
+            recorded_at: self.at,
             content,
-        )
-        .await
-        .map_err(StoreError::from)?;
+        };
+        journal::append(tx, &register_id, &head, document, None)
+            .await
+            .map_err(StoreError::from)?;
         Ok(Done {
             answer: self.id,
             written: Some(self.id.stream_id()),
@@ -244,7 +244,7 @@ impl Transaction for MoveCash {
         store: &EventStore,
         tx: &mut PgConnection,
     ) -> Result<Done<CashMovement>, AppError> {
-        let (locked, head) = lock_session(&mut *tx, &self.session_id, &self.actor).await?;
+        let locked = lock_session(&mut *tx, &self.session_id, &self.actor).await?;
         let change = SessionChange {
             id: self.session_id,
             command: SessionCommand::MoveCash(self.movement.clone()),
@@ -259,31 +259,27 @@ impl Transaction for MoveCash {
                 "a cash movement recorded no movement".into(),
             ));
         };
-        let mut totals = locked.totals;
+        let mut totals = locked.totals.clone();
         totals
             .add_cash(movement.kind, movement.amount)
             .ok_or_else(overflow)?;
         let id = self.session_id.to_string();
-        sessions::save_totals(&mut *tx, &id, &totals)
-            .await
-            .map_err(StoreError::from)?;
         let content = json!({
             "session_id": id,
             "amount": movement.amount.amount().to_string(),
             "reason": movement.reason,
             "by": movement.by,
         });
-        journal::append(
-            tx,
-            &locked.register_id,
-            &head,
-            movement.kind.name(),
-            &movement.id,
-            movement.at,
+        let document = Document {
+            kind: movement.kind.name(),
+            document_id: &movement.id,
+            recorded_at: movement.at,
             content,
-        )
-        .await
-        .map_err(StoreError::from)?;
+        };
+        let figures = Some((id.as_str(), &totals));
+        journal::append(tx, &locked.register_id, &locked.head, document, figures)
+            .await
+            .map_err(StoreError::from)?;
         Ok(Done {
             answer: movement,
             written: Some(self.session_id.stream_id()),
@@ -335,14 +331,14 @@ impl Transaction for CloseSession {
     type Error = AppError;
 
     async fn run(&self, store: &EventStore, tx: &mut PgConnection) -> Result<Done<()>, AppError> {
-        let (locked, head) = lock_session(&mut *tx, &self.session_id, &self.actor).await?;
+        let locked = lock_session(&mut *tx, &self.session_id, &self.actor).await?;
         let close = Close {
             closed_by: self.actor.id.clone(),
             closed_at: self.at,
             counted_cash: self.counted_cash,
-            totals: locked.totals,
-            closed_before: u32::try_from(head.z_count).unwrap_or(0),
-            grand_total_before: head.grand_total,
+            totals: locked.totals.clone(),
+            closed_before: u32::try_from(locked.head.z_count).unwrap_or(0),
+            grand_total_before: locked.head.grand_total,
             difference_limit: self.difference_limit,
             authority: self.actor.authority.clone(),
         };
@@ -362,17 +358,15 @@ impl Transaction for CloseSession {
             .map_err(StoreError::from)?;
         let content = json!({ "session_id": self.session_id.to_string(), "report": *report });
         let id = self.session_id.to_string();
-        journal::append(
-            tx,
-            &locked.register_id,
-            &head,
-            "session_closed",
-            &id,
-            self.at,
+        let document = Document {
+            kind: "session_closed",
+            document_id: &id,
+            recorded_at: self.at,
             content,
-        )
-        .await
-        .map_err(StoreError::from)?;
+        };
+        journal::append(tx, &locked.register_id, &locked.head, document, None)
+            .await
+            .map_err(StoreError::from)?;
         Ok(Done {
             answer: (),
             written: Some(self.session_id.stream_id()),
@@ -380,13 +374,13 @@ impl Transaction for CloseSession {
     }
 }
 
-/// Locks the session, then its register; refuses a session the actor may not work in.
-/// Whether it is open is the domain's to decide.
+/// Locks the session with its register; refuses a session the actor may not work in, or
+/// one closed already.
 async fn lock_session(
     tx: &mut PgConnection,
     session_id: &SessionId,
     actor: &Actor,
-) -> Result<(Locked, Head), AppError> {
+) -> Result<Locked, AppError> {
     let id = session_id.to_string();
     let locked = sessions::lock(&mut *tx, &id)
         .await
@@ -396,11 +390,7 @@ async fn lock_session(
     if !locked.open {
         return Err(session_closed());
     }
-    let head = registers::lock(&mut *tx, &locked.register_id)
-        .await
-        .map_err(StoreError::from)?
-        .ok_or_else(|| AppError::NotFound("no such register".into()))?;
-    Ok((locked, head))
+    Ok(locked)
 }
 
 fn check_location(locations: &Locations, location_id: &str) -> Result<(), AppError> {

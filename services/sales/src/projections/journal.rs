@@ -4,51 +4,67 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::journal::{Entry, Verifier, canonical, chain};
-use crate::projections::registers::{self, Head};
+use crate::domain::totals::SessionTotals;
+use crate::projections::registers::Head;
 
-/// Appends the entry for `document_id` after `head` (locked by the caller); its `seq`.
-/// `content` is completed with the register, `seq`, kind and document, so each is sealed
-/// by the hash.
+/// A document's entry, before it is numbered and chained.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    pub kind: &'a str,
+    pub document_id: &'a str,
+    pub recorded_at: DateTime<Utc>,
+    /// What the entry records; completed with the register, `seq`, kind and document, so
+    /// each is sealed by the hash.
+    pub content: Value,
+}
+
+/// Appends `document`'s entry after `head` (locked by the caller) and moves the head, with
+/// the session's new figures when given: one statement, one round trip. Its `seq`.
 pub async fn append(
     tx: &mut PgConnection,
     register_id: &str,
     head: &Head,
-    kind: &str,
-    document_id: &str,
-    recorded_at: DateTime<Utc>,
-    mut content: Value,
+    document: Document<'_>,
+    figures: Option<(&str, &SessionTotals)>,
 ) -> Result<i64, sqlx::Error> {
     let seq = head.journal_seq.saturating_add(1);
+    let mut content = document.content;
     if let Value::Object(fields) = &mut content {
         fields.insert("register_id".into(), register_id.into());
         fields.insert("seq".into(), seq.into());
-        fields.insert("kind".into(), kind.into());
-        fields.insert("document_id".into(), document_id.into());
+        fields.insert("kind".into(), document.kind.into());
+        fields.insert("document_id".into(), document.document_id.into());
         fields.insert(
             "recorded_at".into(),
-            tillstream_kernel::time::rfc3339(&recorded_at).into(),
+            tillstream_kernel::time::rfc3339(&document.recorded_at).into(),
         );
     }
     let content = canonical(&content);
     let hash = chain(&head.journal_hash, &content);
     sqlx::query(
-        "INSERT INTO journal_entries (register_id, seq, kind, document_id, recorded_at, content, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "WITH entry AS (
+             INSERT INTO journal_entries (register_id, seq, kind, document_id, recorded_at, content, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)),
+         head AS (UPDATE registers SET journal_seq = $2, journal_hash = $8 WHERE id = $1),
+         figures AS (UPDATE sessions SET totals = $10 WHERE id = $9)
+         SELECT 1",
     )
     .bind(register_id)
     .bind(seq)
-    .bind(kind)
-    .bind(document_id)
-    .bind(recorded_at)
+    .bind(document.kind)
+    .bind(document.document_id)
+    .bind(document.recorded_at)
     .bind(&content)
     .bind(&head.journal_hash)
     .bind(&hash)
+    .bind(figures.map(|(session_id, _)| session_id))
+    .bind(figures.map(|(_, totals)| Json(totals)))
     .execute(&mut *tx)
     .await?;
-    registers::advance(tx, register_id, seq, &hash).await?;
     Ok(seq)
 }
 

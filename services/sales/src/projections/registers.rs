@@ -92,22 +92,6 @@ pub async fn lock(tx: &mut PgConnection, id: &str) -> Result<Option<Head>, sqlx:
     .await
 }
 
-/// Moves the journal's head (the register is locked).
-pub async fn advance(
-    tx: &mut PgConnection,
-    id: &str,
-    seq: i64,
-    hash: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE registers SET journal_seq = $2, journal_hash = $3 WHERE id = $1")
-        .bind(id)
-        .bind(seq)
-        .bind(hash)
-        .execute(tx)
-        .await?;
-    Ok(())
-}
-
 /// Counts a close and its perpetual total (the register is locked).
 pub async fn closed(
     tx: &mut PgConnection,

@@ -11,6 +11,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::domain::controls::Approval;
 use crate::domain::session::{CashMovement, Opened, RegisterId, SessionId};
 use crate::domain::totals::{Report, SessionTotals};
+use crate::projections::registers::Head;
 
 /// A session as clients read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,13 +25,15 @@ pub struct SessionRow {
     pub approvals: Vec<Approval>,
 }
 
-/// A session's row as a document of it sees it, locked for the transaction.
+/// A session's row as a document of it sees it, locked for the transaction with its
+/// register's (the journal's head).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Locked {
     pub register_id: String,
     pub location_id: String,
     pub open: bool,
     pub totals: SessionTotals,
+    pub head: Head,
 }
 
 type Row = (
@@ -178,36 +181,52 @@ pub async fn list(
     ))
 }
 
-/// Locks session `id` for the transaction; `None` when there is none.
+/// Locks session `id` and its register for the transaction, in one statement (one order
+/// for every document: the session's row, then the register's); `None` when there is none.
 pub async fn lock(tx: &mut PgConnection, id: &str) -> Result<Option<Locked>, sqlx::Error> {
-    let found: Option<(String, String, String, Json<SessionTotals>)> = sqlx::query_as(
-        "SELECT register_id, location_id, status, totals FROM sessions WHERE id = $1 FOR UPDATE",
+    type LockedRow = (
+        String,
+        String,
+        String,
+        Json<SessionTotals>,
+        i64,
+        String,
+        i32,
+        Decimal,
+    );
+    let found: Option<LockedRow> = sqlx::query_as(
+        "SELECT s.register_id, s.location_id, s.status, s.totals,
+                r.journal_seq, r.journal_hash, r.z_count, r.grand_total
+         FROM sessions s JOIN registers r ON r.id = s.register_id
+         WHERE s.id = $1 FOR UPDATE OF s, r",
     )
     .bind(id)
     .fetch_optional(tx)
     .await?;
-    Ok(
-        found.map(|(register_id, location_id, status, totals)| Locked {
+    Ok(found.map(
+        |(
+            register_id,
+            location_id,
+            status,
+            totals,
+            journal_seq,
+            journal_hash,
+            z_count,
+            grand_total,
+        )| Locked {
+            head: Head {
+                location_id: location_id.clone(),
+                journal_seq,
+                journal_hash,
+                z_count,
+                grand_total,
+            },
             register_id,
             location_id,
             open: status == "open",
             totals: totals.0,
-        }),
-    )
-}
-
-/// Stores the session's figures (the session is locked).
-pub async fn save_totals(
-    tx: &mut PgConnection,
-    id: &str,
-    totals: &SessionTotals,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET totals = $2 WHERE id = $1")
-        .bind(id)
-        .bind(Json(totals))
-        .execute(tx)
-        .await?;
-    Ok(())
+        },
+    ))
 }
 
 pub async fn close(
