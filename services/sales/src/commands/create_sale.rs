@@ -22,7 +22,7 @@ use crate::domain::sale::{
 };
 use crate::error::AppError;
 use crate::projections::catalog_copy::{self, ProductRef};
-use crate::projections::{approvals, sale_numbers, sales};
+use crate::projections::{approvals, sale_numbers, sales, sessions};
 
 /// A sale request, parsed; also what its idempotency hash is computed over.
 #[derive(Debug, Clone, Serialize)]
@@ -220,23 +220,27 @@ impl Transaction for RingUp {
         store: &EventStore,
         tx: &mut PgConnection,
     ) -> Result<Done<SaleRecord>, AppError> {
-        let sale_number = sale_numbers::next(
-            &mut *tx,
-            &self.sale.location_id,
-            &self.location_code,
-            self.day,
-        )
-        .await
-        .map_err(StoreError::from)?;
-        // Locked after the number (every sale takes the counter first, then the session,
-        // then the register: one order, no deadlock). A live sale needs the session open; a
-        // batch sale is kept whatever, flagged late when its session has closed since.
-        let attached = match &self.session_id {
-            Some(id) if !self.offline => {
-                Some(in_session::attach_open(&mut *tx, id, &self.sale.location_id).await?)
+        // A sale in a session takes its number and locks its session and register in one
+        // round trip (the counter first, as every sale; then the session, then the
+        // register: one order, no deadlock). A live sale needs the session open; a batch
+        // sale is kept whatever, flagged late when its session has closed since.
+        let location = &self.sale.location_id;
+        let (sale_number, attached) = match &self.session_id {
+            None => {
+                let number = sale_numbers::next(&mut *tx, location, &self.location_code, self.day)
+                    .await
+                    .map_err(StoreError::from)?;
+                (number, None)
             }
-            Some(id) => Some(in_session::attach(&mut *tx, id, &self.sale.location_id).await?),
-            None => None,
+            Some(id) => {
+                let id = id.trim();
+                let (number, locked) = sessions::number_and_lock(&mut *tx, location, self.day, id)
+                    .await
+                    .map_err(StoreError::from)?;
+                let attached = in_session::attached(id, locked, location, !self.offline)?;
+                let number = sale_numbers::format_number(&self.location_code, self.day, number);
+                (number, Some(attached))
+            }
         };
         let session = attached.as_ref().map(|attached| SaleSession {
             session_id: attached.session_id.clone(),

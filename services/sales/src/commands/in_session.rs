@@ -35,21 +35,11 @@ pub async fn attach(
     session_id: &str,
     location_id: &str,
 ) -> Result<Attached, AppError> {
-    let session_id = session_id.trim().to_owned();
-    let session = sessions::lock(&mut *tx, &session_id)
+    let session_id = session_id.trim();
+    let locked = sessions::lock(&mut *tx, session_id)
         .await
-        .map_err(StoreError::from)?
-        .ok_or_else(|| AppError::invalid("session_id", format!("no session `{session_id}`")))?;
-    if session.location_id != location_id {
-        return Err(AppError::invalid(
-            "session_id",
-            "the session is at another location",
-        ));
-    }
-    Ok(Attached {
-        session_id,
-        session,
-    })
+        .map_err(StoreError::from)?;
+    attached(session_id, locked, location_id, false)
 }
 
 /// As [`attach`], for a document that needs the session open.
@@ -58,11 +48,36 @@ pub async fn attach_open(
     session_id: &str,
     location_id: &str,
 ) -> Result<Attached, AppError> {
-    let attached = attach(tx, session_id, location_id).await?;
-    if !attached.session.open {
+    let session_id = session_id.trim();
+    let locked = sessions::lock(&mut *tx, session_id)
+        .await
+        .map_err(StoreError::from)?;
+    attached(session_id, locked, location_id, true)
+}
+
+/// The session a document at `location_id` is recorded in, as locked (`None`: there is no
+/// such session); `open` when the document needs it open.
+pub fn attached(
+    session_id: &str,
+    locked: Option<Locked>,
+    location_id: &str,
+    open: bool,
+) -> Result<Attached, AppError> {
+    let session = locked
+        .ok_or_else(|| AppError::invalid("session_id", format!("no session `{session_id}`")))?;
+    if session.location_id != location_id {
+        return Err(AppError::invalid(
+            "session_id",
+            "the session is at another location",
+        ));
+    }
+    if open && !session.open {
         return Err(session_closed());
     }
-    Ok(attached)
+    Ok(Attached {
+        session_id: session_id.to_owned(),
+        session,
+    })
 }
 
 fn overflow() -> AppError {

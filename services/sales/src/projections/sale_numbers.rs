@@ -4,23 +4,31 @@
 use chrono::NaiveDate;
 use sqlx::PgConnection;
 
+/// The counter's next value for location `$1` on day `$2`, `RETURNING last`.
+macro_rules! draw {
+    () => {
+        "INSERT INTO sale_number_counters (location_id, day, last) VALUES ($1, $2, 1) \
+         ON CONFLICT (location_id, day) DO UPDATE SET last = sale_number_counters.last + 1 \
+         RETURNING last"
+    };
+}
+pub(crate) use draw;
+
 pub async fn next(
     tx: &mut PgConnection,
     location_id: &str,
     location_code: &str,
     day: NaiveDate,
 ) -> Result<String, sqlx::Error> {
-    let number: i64 = sqlx::query_scalar(
-        "INSERT INTO sale_number_counters (location_id, day, last) VALUES ($1, $2, 1)
-         ON CONFLICT (location_id, day) DO UPDATE SET last = sale_number_counters.last + 1
-         RETURNING last",
-    )
-    .bind(location_id)
-    .bind(day)
-    .fetch_one(tx)
-    .await?;
-    Ok(format!(
-        "{location_code}-{}-{number:06}",
-        day.format("%Y%m%d")
-    ))
+    let number: i64 = sqlx::query_scalar(draw!())
+        .bind(location_id)
+        .bind(day)
+        .fetch_one(tx)
+        .await?;
+    Ok(format_number(location_code, day, number))
+}
+
+/// `<location code>-<YYYYMMDD>-<000123>`.
+pub fn format_number(location_code: &str, day: NaiveDate, number: i64) -> String {
+    format!("{location_code}-{}-{number:06}", day.format("%Y%m%d"))
 }

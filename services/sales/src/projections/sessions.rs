@@ -181,52 +181,109 @@ pub async fn list(
     ))
 }
 
-/// Locks session `id` and its register for the transaction, in one statement (one order
-/// for every document: the session's row, then the register's); `None` when there is none.
-pub async fn lock(tx: &mut PgConnection, id: &str) -> Result<Option<Locked>, sqlx::Error> {
-    type LockedRow = (
-        String,
-        String,
-        String,
-        Json<SessionTotals>,
-        i64,
-        String,
-        i32,
-        Decimal,
-    );
-    let found: Option<LockedRow> = sqlx::query_as(
-        "SELECT s.register_id, s.location_id, s.status, s.totals,
-                r.journal_seq, r.journal_hash, r.z_count, r.grand_total
-         FROM sessions s JOIN registers r ON r.id = s.register_id
-         WHERE s.id = $1 FOR UPDATE OF s, r",
-    )
-    .bind(id)
-    .fetch_optional(tx)
-    .await?;
-    Ok(found.map(
-        |(
-            register_id,
-            location_id,
-            status,
-            totals,
+/// The columns a document of a session locks, in one order everywhere: the session's row,
+/// then its register's (the journal's head).
+macro_rules! lock_session {
+    ($id:literal) => {
+        concat!(
+            "SELECT s.register_id, s.location_id, s.status, s.totals, \
+                    r.journal_seq, r.journal_hash, r.z_count, r.grand_total \
+             FROM sessions s JOIN registers r ON r.id = s.register_id \
+             WHERE s.id = ",
+            $id,
+            " FOR NO KEY UPDATE OF s, r"
+        )
+    };
+}
+
+type LockedRow = (
+    String,
+    String,
+    String,
+    Json<SessionTotals>,
+    i64,
+    String,
+    i32,
+    Decimal,
+);
+
+fn locked(
+    (register_id, location_id, status, totals, journal_seq, journal_hash, z_count, grand_total): LockedRow,
+) -> Locked {
+    Locked {
+        head: Head {
+            location_id: location_id.clone(),
             journal_seq,
             journal_hash,
             z_count,
             grand_total,
-        )| Locked {
-            head: Head {
-                location_id: location_id.clone(),
-                journal_seq,
-                journal_hash,
-                z_count,
-                grand_total,
-            },
-            register_id,
-            location_id,
-            open: status == "open",
-            totals: totals.0,
         },
+        register_id,
+        location_id,
+        open: status == "open",
+        totals: totals.0,
+    }
+}
+
+/// Locks session `id` and its register for the transaction, in one statement; `None` when
+/// there is none.
+pub async fn lock(tx: &mut PgConnection, id: &str) -> Result<Option<Locked>, sqlx::Error> {
+    let found: Option<LockedRow> = sqlx::query_as(lock_session!("$1"))
+        .bind(id)
+        .fetch_optional(tx)
+        .await?;
+    Ok(found.map(locked))
+}
+
+/// Draws the next sale number of `location_id` on `day` and, when the sale is rung up in
+/// `session_id`, locks that session and its register, in one round trip: the number's
+/// counter first, as every sale takes it.
+pub async fn number_and_lock(
+    tx: &mut PgConnection,
+    location_id: &str,
+    day: chrono::NaiveDate,
+    session_id: &str,
+) -> Result<(i64, Option<Locked>), sqlx::Error> {
+    type Row = (
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<Json<SessionTotals>>,
+        Option<i64>,
+        Option<String>,
+        Option<i32>,
+        Option<Decimal>,
+    );
+    let row: Row = sqlx::query_as(concat!(
+        "WITH n AS (",
+        crate::projections::sale_numbers::draw!(),
+        ") SELECT n.last, x.* FROM n LEFT JOIN LATERAL (",
+        lock_session!("$3"),
+        ") x ON true"
     ))
+    .bind(location_id)
+    .bind(day)
+    .bind(session_id)
+    .fetch_one(tx)
+    .await?;
+    let (last, register_id, location, status, totals, seq, hash, z_count, grand_total) = row;
+    let locked = match (
+        register_id,
+        location,
+        status,
+        totals,
+        seq,
+        hash,
+        z_count,
+        grand_total,
+    ) {
+        (Some(r), Some(l), Some(st), Some(t), Some(q), Some(h), Some(z), Some(g)) => {
+            Some(locked((r, l, st, t, q, h, z, g)))
+        }
+        _ => None,
+    };
+    Ok((last, locked))
 }
 
 pub async fn close(
