@@ -76,9 +76,10 @@ async fn main() -> anyhow::Result<()> {
         let (mut x, mut close) = (Histogram::<u64>::new(3)?, Histogram::<u64>::new(3)?);
         for _ in 0..closes {
             let session = open(&stack, &register).await?;
-            // The figures of `size` sales, as those sales would have left them.
-            sqlx::query("UPDATE sessions SET totals = $2 WHERE id = $1")
-                .bind(&session)
+            // The figures of `size` sales, as those sales would have left them on the
+            // register's row, where an open session's figures are kept.
+            sqlx::query("UPDATE registers SET open_totals = $2 WHERE id = $1")
+                .bind(&register)
                 .bind(sqlx::types::Json(&totals))
                 .execute(&pool)
                 .await?;

@@ -248,20 +248,20 @@ impl Transaction for RingUp {
             receipt_no: attached.next_seq(),
             late: !attached.session.open,
         });
-        let complete = Complete(CompleteSale {
-            sale_number,
-            session,
-            ..self.sale.clone()
-        });
+        let complete = Complete(
+            CompleteSale {
+                sale_number,
+                session,
+                ..self.sale.clone()
+            },
+            attached,
+        );
         let options = RunOptions {
             expected_version: Some(0),
             idempotency: None,
             metadata: self.metadata.clone(),
         };
         let record = store.run_in(&mut *tx, &complete, &options).await?;
-        if let Some(attached) = attached {
-            in_session::record_sale(tx, attached, &record).await?;
-        }
         Ok(Done {
             answer: record,
             written: Some(complete.stream_id()),
@@ -269,8 +269,9 @@ impl Transaction for RingUp {
     }
 }
 
-/// Completing a new sale: its stream and its read-model row.
-struct Complete(CompleteSale);
+/// Completing a new sale: its stream and its read-model row, and, in a session (locked), its
+/// session's figures and its journal entry.
+struct Complete(CompleteSale, Option<in_session::Attached>);
 
 impl UseCase for Complete {
     type Aggregate = Sale;
@@ -302,7 +303,10 @@ impl UseCase for Complete {
         if !approvals::spend(&mut *tx, &sale.approvals, &id).await? {
             return Err(AppError::approval_used());
         }
-        sales::insert(tx, sale).await.map_err(StoreError::from)?;
+        match &self.1 {
+            Some(attached) => in_session::record_sale(tx, attached, sale).await?,
+            None => sales::insert(tx, sale).await.map_err(StoreError::from)?,
+        }
         Ok((**sale).clone())
     }
 }

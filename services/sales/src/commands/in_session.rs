@@ -15,7 +15,7 @@ use crate::projections::journal::{self, Document};
 use crate::projections::sessions::{self, Locked};
 
 /// A session a document is recorded in, locked with its register.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Attached {
     pub session_id: String,
     pub session: Locked,
@@ -84,10 +84,11 @@ fn overflow() -> AppError {
     AppError::Refused("the session's figures are too large to add up".into())
 }
 
-/// A sale recorded in the session: in its figures unless it came late, and on the journal.
+/// A sale recorded in the session: its read-model row, its figures unless it came late, and
+/// its journal entry, in one statement.
 pub async fn record_sale(
     tx: &mut PgConnection,
-    attached: Attached,
+    attached: &Attached,
     sale: &SaleRecord,
 ) -> Result<(), AppError> {
     let late = !attached.session.open;
@@ -114,16 +115,26 @@ pub async fn record_sale(
         "change": sale.change.to_string(),
         "late": late,
     });
-    let figures = (!late).then_some(&totals);
-    append(
-        tx,
-        &attached,
-        "sale",
-        &sale.id.to_string(),
+    let id = sale.id.to_string();
+    let document = Document {
+        kind: "sale",
+        document_id: &id,
+        recorded_at: time::now(),
         content,
+    };
+    let session = &attached.session;
+    let figures = (!late).then_some(&totals);
+    journal::append_sale(
+        tx,
+        &session.register_id,
+        &session.head,
+        document,
         figures,
+        sale,
     )
     .await
+    .map_err(StoreError::from)?;
+    Ok(())
 }
 
 /// A sale of the session voided: out of its figures, and on the journal.
@@ -204,7 +215,6 @@ async fn append(
         content,
     };
     let session = &attached.session;
-    let figures = figures.map(|totals| (attached.session_id.as_str(), totals));
     journal::append(tx, &session.register_id, &session.head, document, figures)
         .await
         .map_err(StoreError::from)?;

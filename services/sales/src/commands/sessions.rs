@@ -182,7 +182,10 @@ impl Transaction for OpenSession {
             recorded_at: self.at,
             content,
         };
-        journal::append(tx, &register_id, &head, document, None)
+        journal::append(&mut *tx, &register_id, &head, document, None)
+            .await
+            .map_err(StoreError::from)?;
+        registers::opened(tx, &register_id, &id)
             .await
             .map_err(StoreError::from)?;
         Ok(Done {
@@ -276,10 +279,15 @@ impl Transaction for MoveCash {
             recorded_at: movement.at,
             content,
         };
-        let figures = Some((id.as_str(), &totals));
-        journal::append(tx, &locked.register_id, &locked.head, document, figures)
-            .await
-            .map_err(StoreError::from)?;
+        journal::append(
+            tx,
+            &locked.register_id,
+            &locked.head,
+            document,
+            Some(&totals),
+        )
+        .await
+        .map_err(StoreError::from)?;
         Ok(Done {
             answer: movement,
             written: Some(self.session_id.stream_id()),

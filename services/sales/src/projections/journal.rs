@@ -8,6 +8,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::journal::{Entry, Verifier, canonical, chain};
+use crate::domain::sale::SaleRecord;
 use crate::domain::totals::SessionTotals;
 use crate::projections::registers::Head;
 
@@ -22,17 +23,18 @@ pub struct Document<'a> {
     pub content: Value,
 }
 
-/// Appends `document`'s entry after `head` (locked by the caller) and moves the head, with
-/// the session's new figures when given: one statement, one round trip. Its `seq`.
-pub async fn append(
-    tx: &mut PgConnection,
-    register_id: &str,
-    head: &Head,
-    document: Document<'_>,
-    figures: Option<(&str, &SessionTotals)>,
-) -> Result<i64, sqlx::Error> {
+/// An entry numbered and chained after its register's head.
+struct Sealed {
+    seq: i64,
+    content: String,
+    hash: String,
+}
+
+/// Numbers `document` after `head` and chains it: its content completed with the register,
+/// `seq`, kind and document, so each is sealed by the hash.
+fn seal(register_id: &str, head: &Head, document: &Document<'_>) -> Sealed {
     let seq = head.journal_seq.saturating_add(1);
-    let mut content = document.content;
+    let mut content = document.content.clone();
     if let Value::Object(fields) = &mut content {
         fields.insert("register_id".into(), register_id.into());
         fields.insert("seq".into(), seq.into());
@@ -45,27 +47,82 @@ pub async fn append(
     }
     let content = canonical(&content);
     let hash = chain(&head.journal_hash, &content);
-    sqlx::query(
-        "WITH entry AS (
+    Sealed { seq, content, hash }
+}
+
+/// The entry (`$1`–`$8`) and the register's head, with the open session's figures when `$9`
+/// is not null.
+macro_rules! entry_and_head {
+    () => {
+        "entry AS (
              INSERT INTO journal_entries (register_id, seq, kind, document_id, recorded_at, content, prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)),
-         head AS (UPDATE registers SET journal_seq = $2, journal_hash = $8 WHERE id = $1),
-         figures AS (UPDATE sessions SET totals = $10 WHERE id = $9)
-         SELECT 1",
-    )
+         head AS (UPDATE registers SET journal_seq = $2, journal_hash = $8,
+                                       open_totals = coalesce($9, open_totals)
+                  WHERE id = $1)"
+    };
+}
+
+/// Appends `document`'s entry after `head` (locked by the caller) and moves the head, with
+/// the open session's new figures when given: one statement. Its `seq`.
+pub async fn append(
+    tx: &mut PgConnection,
+    register_id: &str,
+    head: &Head,
+    document: Document<'_>,
+    figures: Option<&SessionTotals>,
+) -> Result<i64, sqlx::Error> {
+    let sealed = seal(register_id, head, &document);
+    sqlx::query(concat!("WITH ", entry_and_head!(), " SELECT 1"))
+        .bind(register_id)
+        .bind(sealed.seq)
+        .bind(document.kind)
+        .bind(document.document_id)
+        .bind(document.recorded_at)
+        .bind(&sealed.content)
+        .bind(&head.journal_hash)
+        .bind(&sealed.hash)
+        .bind(figures.map(Json))
+        .execute(&mut *tx)
+        .await?;
+    Ok(sealed.seq)
+}
+
+/// As [`append`], for a sale: its read-model row is written in the same statement, so a sale
+/// in a session costs no round trip more than one outside any.
+pub async fn append_sale(
+    tx: &mut PgConnection,
+    register_id: &str,
+    head: &Head,
+    document: Document<'_>,
+    figures: Option<&SessionTotals>,
+    sale: &SaleRecord,
+) -> Result<i64, sqlx::Error> {
+    let sealed = seal(register_id, head, &document);
+    sqlx::query(concat!(
+        "WITH ",
+        entry_and_head!(),
+        ", sale AS (INSERT INTO sales (id, sale_number, location_id, created_at, document)
+                    VALUES ($10, $11, $12, $13::timestamptz, $14))
+         SELECT 1"
+    ))
     .bind(register_id)
-    .bind(seq)
+    .bind(sealed.seq)
     .bind(document.kind)
     .bind(document.document_id)
     .bind(document.recorded_at)
-    .bind(&content)
+    .bind(&sealed.content)
     .bind(&head.journal_hash)
-    .bind(&hash)
-    .bind(figures.map(|(session_id, _)| session_id))
-    .bind(figures.map(|(_, totals)| Json(totals)))
+    .bind(&sealed.hash)
+    .bind(figures.map(Json))
+    .bind(sale.id.to_string())
+    .bind(&sale.sale_number)
+    .bind(&sale.location_id)
+    .bind(sale.completed_at)
+    .bind(Json(sale))
     .execute(&mut *tx)
     .await?;
-    Ok(seq)
+    Ok(sealed.seq)
 }
 
 type EntryRow = (i64, String, String, DateTime<Utc>, String, String, String);

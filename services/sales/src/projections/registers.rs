@@ -92,14 +92,28 @@ pub async fn lock(tx: &mut PgConnection, id: &str) -> Result<Option<Head>, sqlx:
     .await
 }
 
-/// Counts a close and its perpetual total (the register is locked).
+/// Session `session_id` opened on register `id` (locked): its figures start at nothing.
+pub async fn opened(tx: &mut PgConnection, id: &str, session_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE registers SET open_session_id = $2, open_totals = '{}' WHERE id = $1")
+        .bind(id)
+        .bind(session_id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Counts a close and its perpetual total (the register is locked); no session is open on
+/// it any more. Call after the session's row has taken its final figures.
 pub async fn closed(
     tx: &mut PgConnection,
     id: &str,
     z_number: u32,
     grand_total: Decimal,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE registers SET z_count = $2, grand_total = $3 WHERE id = $1")
+    sqlx::query(
+        "UPDATE registers SET z_count = $2, grand_total = $3, open_session_id = NULL, open_totals = '{}'
+         WHERE id = $1",
+    )
         .bind(id)
         .bind(i32::try_from(z_number).unwrap_or(i32::MAX))
         .bind(grand_total)

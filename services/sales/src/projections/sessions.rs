@@ -1,7 +1,8 @@
-//! `sessions` and `cash_movements`: each session as clients read it, with its running
-//! figures (`totals`), written in the transaction of each document of the session. A
-//! document locks its session's row ([`lock`]) first, so a sale racing a close is either in
-//! the close's figures or finds the session closed.
+//! `sessions` and `cash_movements`: each session as clients read it. An open session's
+//! running figures are on its register's row (`open_totals`), written in the transaction of
+//! each document; a closed one keeps its final figures (`totals`) and its Z. A document locks
+//! the register's row ([`lock`]), so a sale racing a close is either in the close's figures or
+//! finds the session closed.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -56,7 +57,9 @@ macro_rules! select_sessions {
     ($tail:literal) => {
         concat!(
             "SELECT id, register_id, location_id, status, opened_by, opened_at, opening_float, \
-             totals, closed_by, closed_at, z_report, approvals FROM sessions ",
+             coalesce((SELECT r.open_totals FROM registers r \
+                       WHERE r.id = sessions.register_id AND r.open_session_id = sessions.id), totals), \
+             closed_by, closed_at, z_report, approvals FROM sessions ",
             $tail
         )
     };
@@ -181,17 +184,20 @@ pub async fn list(
     ))
 }
 
-/// The columns a document of a session locks, in one order everywhere: the session's row,
-/// then its register's (the journal's head).
+/// A session as a document of it sees it, its register's row locked: the journal's head, the
+/// open session and its running figures are all on that row, so a document waiting on it
+/// sees what a close committed meanwhile.
 macro_rules! lock_session {
     ($id:literal) => {
         concat!(
-            "SELECT s.register_id, s.location_id, s.status, s.totals, \
+            "SELECT s.register_id, s.location_id, \
+                    CASE WHEN r.open_session_id = s.id THEN 'open' ELSE 'closed' END, \
+                    CASE WHEN r.open_session_id = s.id THEN r.open_totals ELSE s.totals END, \
                     r.journal_seq, r.journal_hash, r.z_count, r.grand_total \
              FROM sessions s JOIN registers r ON r.id = s.register_id \
              WHERE s.id = ",
             $id,
-            " FOR NO KEY UPDATE OF s, r"
+            " FOR NO KEY UPDATE OF r"
         )
     };
 }
@@ -286,6 +292,7 @@ pub async fn number_and_lock(
     Ok((last, locked))
 }
 
+/// Closes the session's row, keeping its final figures (until now on its register's row).
 pub async fn close(
     tx: &mut PgConnection,
     id: &SessionId,
@@ -295,7 +302,8 @@ pub async fn close(
     approvals: &[Approval],
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE sessions SET status = 'closed', closed_by = $2, closed_at = $3, z_report = $4, approvals = $5
+        "UPDATE sessions SET status = 'closed', closed_by = $2, closed_at = $3, z_report = $4, approvals = $5,
+                totals = (SELECT r.open_totals FROM registers r WHERE r.id = sessions.register_id)
          WHERE id = $1",
     )
     .bind(id.to_string())

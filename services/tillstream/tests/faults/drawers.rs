@@ -52,12 +52,16 @@ pub async fn check(stores: &Stores, checked: &mut Checked) -> Result<(), sqlx::E
     // Cash per register: the sessions' figures (the Z of a closed one, the running figures
     // of one still open)…
     let by_sessions: Vec<(String, Decimal)> = sqlx::query_as(
-        "SELECT register_id,
-                sum(coalesce((totals->'by_tender'->>'cash')::numeric, 0)
-                  - coalesce((totals->'refunds_by_tender'->>'cash')::numeric, 0)
-                  + coalesce((totals->>'paid_in')::numeric, 0)
-                  - coalesce((totals->>'paid_out')::numeric, 0))
-         FROM sessions GROUP BY register_id",
+        "WITH figures AS (
+             SELECT s.register_id,
+                    CASE WHEN r.open_session_id = s.id THEN r.open_totals ELSE s.totals END AS t
+             FROM sessions s JOIN registers r ON r.id = s.register_id)
+         SELECT register_id,
+                sum(coalesce((t->'by_tender'->>'cash')::numeric, 0)
+                  - coalesce((t->'refunds_by_tender'->>'cash')::numeric, 0)
+                  + coalesce((t->>'paid_in')::numeric, 0)
+                  - coalesce((t->>'paid_out')::numeric, 0))
+         FROM figures GROUP BY register_id",
     )
     .fetch_all(&stores.sales)
     .await?;
