@@ -232,7 +232,7 @@ async fn append_events(
         });
     }
     let count = request.events.len();
-    let metadata = serde_json::to_value(&request.metadata)?;
+    let metadata = serde_json::to_value(request.metadata.traced())?;
     let inserted = if let [event] = request.events.as_slice() {
         sqlx::query_scalar(INSERT_ONE_EVENT)
             .bind(&request.stream_id)
@@ -283,7 +283,7 @@ async fn insert_requests(
         Vec::new(),
     );
     for request in requests {
-        let metadata = serde_json::to_value(&request.metadata)?;
+        let metadata = serde_json::to_value(request.metadata.traced())?;
         for (offset, event) in (1i64..).zip(&request.events) {
             streams.push(request.stream_id.as_str());
             versions.push(request.expected_version + offset);

@@ -13,7 +13,7 @@ pub mod time;
 
 pub use decider::{Decider, Given, given};
 pub use event::DomainEvent;
-pub use metadata::{EventMetadata, trace_id_of};
+pub use metadata::{EventMetadata, new_traceparent, trace_id_of};
 pub use money::{Currency, MAX_AMOUNT, Money, MoneyError, parse_unit_cost};
 pub use quantity::{MAX_QUANTITY, Quantity, QuantityError};
 pub use rate::{RateError, parse_percent, parse_tax_rate};

@@ -109,11 +109,82 @@ pub(crate) fn event_headers(
     if let Some(correlation) = &event.metadata.correlation_id {
         h.insert(headers::CORRELATION_ID, correlation.as_str());
     }
-    if let Some(traceparent) = &event.metadata.traceparent {
-        h.insert(headers::TRACEPARENT, traceparent.as_str());
-    }
+    // Events stored before every append carried one get a trace of their own, named after
+    // the event, so publishing it again gives the same.
+    let traceparent = event
+        .metadata
+        .traceparent
+        .clone()
+        .filter(|t| tillstream_kernel::trace_id_of(t).is_some())
+        .unwrap_or_else(|| {
+            let id = uuid::Uuid::from(event.event_id).simple().to_string();
+            format!("00-{id}-{}-01", &id[..16])
+        });
+    h.insert(headers::TRACEPARENT, traceparent.as_str());
     if let Some(tracestate) = &event.metadata.tracestate {
         h.insert(headers::TRACESTATE, tracestate.as_str());
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use tillstream_kernel::{EventMetadata, trace_id_of};
+
+    use super::*;
+
+    fn recorded(metadata: EventMetadata) -> RecordedEvent {
+        RecordedEvent {
+            position: 7,
+            tx_id: 3,
+            stream_id: "user-1".into(),
+            version: 1,
+            event_id: tillstream_kernel::Ulid::generate(),
+            event_type: "UserRegistered".into(),
+            schema_version: 1,
+            payload: serde_json::json!({}),
+            metadata,
+            recorded_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn every_published_event_carries_a_valid_traceparent() {
+        let wire = JsonWire
+            .encode("auth", &recorded(EventMetadata::default()))
+            .unwrap();
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        for (metadata, kept) in [
+            (EventMetadata::default(), false),
+            (
+                EventMetadata {
+                    traceparent: Some("not-a-traceparent".into()),
+                    ..Default::default()
+                },
+                false,
+            ),
+            (
+                EventMetadata {
+                    traceparent: Some(parent.into()),
+                    ..Default::default()
+                },
+                true,
+            ),
+        ] {
+            let event = recorded(metadata);
+            let headers = event_headers("auth", &event, &wire, "m1");
+            let sent = headers
+                .get(headers::TRACEPARENT)
+                .unwrap()
+                .as_str()
+                .to_owned();
+            assert!(trace_id_of(&sent).is_some(), "{sent}");
+            assert_eq!(sent == parent, kept);
+            // The same event published again: the same trace.
+            let again = event_headers("auth", &event, &wire, "m1");
+            assert_eq!(again.get(headers::TRACEPARENT).unwrap().as_str(), sent);
+        }
+    }
 }

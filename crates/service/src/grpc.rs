@@ -122,7 +122,8 @@ pub fn metadata_of<T>(request: &tonic::Request<T>) -> tillstream_kernel::EventMe
             .map(str::to_owned)
     };
     tillstream_kernel::EventMetadata {
-        traceparent: header("traceparent"),
+        // A client's malformed one is dropped; the store starts a trace of its own instead.
+        traceparent: header("traceparent").filter(|t| tillstream_kernel::trace_id_of(t).is_some()),
         correlation_id: header("x-correlation-id"),
         actor: request.extensions().get::<Claims>().map(|c| c.sub.clone()),
         ..Default::default()

@@ -74,12 +74,15 @@ pub enum GrpcError {
 /// The gRPC router, and the task keeping the health statuses current until `shutdown`.
 pub fn router(state: &AppState, shutdown: CancellationToken) -> Result<Router, GrpcError> {
     let upstreams = &state.upstreams;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(tillstream_proto::FILE_DESCRIPTOR_SET);
-    let reflection_v1 = reflection.build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(tillstream_proto::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    // Reflection describes the health service beside ours, so a client that knows only
+    // reflection (grpcurl) can call the health check.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tillstream_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
     let (reporter, health) = tonic_health::server::health_reporter();
     tokio::spawn(follow_readiness(upstreams.clone(), reporter, shutdown));
 

@@ -113,6 +113,7 @@ impl AuthService for AuthApi {
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
         let caller = caller(&request)?;
+        let trace = traceparent(&request);
         let request = request.into_inner();
         let role = parse_role(&request.role)?;
         let row = register_user(
@@ -121,7 +122,7 @@ impl AuthService for AuthApi {
             &request.password,
             role,
             &request.location_ids,
-            metadata(&caller),
+            metadata(&caller, trace),
         )
         .await?;
         Ok(Response::new(user_to_proto(row)))
@@ -146,6 +147,7 @@ impl AuthService for AuthApi {
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
         let caller = caller(&request)?;
+        let trace = traceparent(&request);
         let request = request.into_inner();
         let changes = UserChanges {
             role: request.role.as_deref().map(parse_role).transpose()?,
@@ -153,7 +155,7 @@ impl AuthService for AuthApi {
             password: request.password,
             location_ids: request.location_ids.map(|l| l.ids),
         };
-        let row = update_user(&self.store, &request.id, changes, metadata(&caller)).await?;
+        let row = update_user(&self.store, &request.id, changes, metadata(&caller, trace)).await?;
         Ok(Response::new(user_to_proto(row)))
     }
 
@@ -163,13 +165,14 @@ impl AuthService for AuthApi {
         request: Request<pb::SetPinRequest>,
     ) -> Result<Response<pb::User>, Status> {
         let caller = caller(&request)?;
+        let trace = traceparent(&request);
         let request = request.into_inner();
         let row = set_pin(
             &self.store,
             &request.id,
             &request.pin,
             caller.role,
-            metadata(&caller),
+            metadata(&caller, trace),
         )
         .await?;
         Ok(Response::new(user_to_proto(row)))
@@ -180,6 +183,7 @@ impl AuthService for AuthApi {
         request: Request<pb::SetOwnPinRequest>,
     ) -> Result<Response<pb::User>, Status> {
         let caller = caller(&request)?;
+        let trace = traceparent(&request);
         let addr = header(&request, "x-client-addr");
         let request = request.into_inner();
         let row = set_own_pin(
@@ -188,7 +192,7 @@ impl AuthService for AuthApi {
             &request.current_password,
             &request.pin,
             addr.as_deref(),
-            metadata(&caller),
+            metadata(&caller, trace),
         )
         .await?;
         Ok(Response::new(user_to_proto(row)))
@@ -222,11 +226,18 @@ fn header<T>(request: &Request<T>, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn metadata(caller: &Claims) -> EventMetadata {
+/// Who acted (the verified caller) and the trace of the request, for the events it records.
+fn metadata(caller: &Claims, traceparent: Option<String>) -> EventMetadata {
     EventMetadata {
         actor: Some(caller.sub.clone()),
+        traceparent,
         ..Default::default()
     }
+}
+
+/// The request's `traceparent`, when well formed.
+fn traceparent<T>(request: &Request<T>) -> Option<String> {
+    header(request, "traceparent").filter(|t| tillstream_kernel::trace_id_of(t).is_some())
 }
 
 fn parse_role(text: &str) -> Result<Role, AppError> {

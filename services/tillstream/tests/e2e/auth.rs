@@ -157,3 +157,52 @@ async fn sessions_pins_disabling_and_lockout_over_http() {
 
     system.stop().await;
 }
+
+#[tokio::test]
+async fn a_user_created_through_rest_is_recorded_in_the_requests_trace() {
+    let system = System::up().await;
+    let api = Api::new(&system.url);
+    let admin = api.login("admin", &system.admin_password).await;
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let body =
+        serde_json::json!({"username": "traced", "password": "till-pass-123", "role": "cashier"});
+    let created = api
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(&body),
+            &[("traceparent", parent)],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let auth = system.database("auth").await;
+    let recorded: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT payload->>'username', metadata->>'traceparent' FROM events
+         WHERE event_type = 'UserRegistered'",
+    )
+    .fetch_all(&auth)
+    .await
+    .unwrap();
+    for (username, traceparent) in &recorded {
+        let trace = traceparent
+            .as_deref()
+            .and_then(tillstream_kernel::trace_id_of);
+        assert!(
+            trace.is_some(),
+            "{username}'s event carries a valid traceparent"
+        );
+        if username == "traced" {
+            assert_eq!(
+                trace,
+                Some("4bf92f3577b34da6a3ce929d0e0e4736"),
+                "the request's trace"
+            );
+        }
+    }
+    assert!(
+        recorded.iter().any(|(u, _)| u == "admin"),
+        "the bootstrap admin, made outside any request"
+    );
+    system.stop().await;
+}

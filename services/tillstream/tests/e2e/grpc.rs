@@ -153,6 +153,7 @@ async fn a_tonic_client_rings_through_the_gateway_with_its_token() {
         "tillstream.sales.v1.SalesService",
         "tillstream.sales.v1.RegisterService",
         "tillstream.ledger.v1.LedgerService",
+        "grpc.health.v1.Health",
     ] {
         assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
     }
