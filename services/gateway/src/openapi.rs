@@ -77,6 +77,13 @@ pub struct ErrorFields {
 #[derive(Debug)]
 pub struct ApiDoc;
 
+/// The document as JSON text, as `GET /api/v1/openapi.json` serves it.
+pub fn document() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
@@ -164,6 +171,7 @@ impl Modify for Shared {
                 let tag = tag_of(path);
                 tags.insert(tag);
                 operation.tags = Some(vec![tag.to_owned()]);
+                operation.operation_id = Some(operation_id(method, path));
                 let access = RULES
                     .iter()
                     .find(|r| r.method == method && r.path == path)
@@ -187,6 +195,24 @@ impl Modify for Shared {
         }
         openapi.tags = Some(tags.into_iter().map(Tag::new).collect());
     }
+}
+
+/// An operation's id, unique by construction (method and path), that code generators turn
+/// into a method name: `POST /api/v1/sales/{id}/returns` is `postSalesIdReturns`.
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_ascii_lowercase();
+    let words = path
+        .trim_start_matches("/api/v1")
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty());
+    for word in words {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            id.push(first.to_ascii_uppercase());
+            id.push_str(chars.as_str());
+        }
+    }
+    id
 }
 
 fn add_errors(operation: &mut Operation, errors: &[(&str, &str)]) {
@@ -265,6 +291,20 @@ mod tests {
             extra.is_empty(),
             "documented routes that are not served: {extra:?}"
         );
+    }
+
+    #[test]
+    fn every_operation_has_an_id_of_its_own() {
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut ids = BTreeSet::new();
+        for item in document["paths"].as_object().unwrap().values() {
+            for operation in item.as_object().unwrap().values() {
+                let id = operation["operationId"].as_str().unwrap().to_owned();
+                assert!(ids.insert(id.clone()), "{id} twice");
+            }
+        }
+        assert!(ids.contains("postSalesIdReturns"), "{ids:?}");
+        assert!(ids.contains("getWellKnownJwksJson"), "{ids:?}");
     }
 
     #[test]

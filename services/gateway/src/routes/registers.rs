@@ -79,6 +79,7 @@ pub async fn create(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RegisterQuery {
     location_id: Option<String>,
     #[param(value_type = Option<u32>, minimum = 1)]
@@ -275,6 +276,7 @@ pub async fn get(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SessionQuery {
     register_id: Option<String>,
     location_id: Option<String>,
@@ -425,6 +427,7 @@ pub async fn close(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JournalQuery {
     /// Entries after this `seq` (0 from the start).
     #[param(value_type = Option<i64>, minimum = 0)]
