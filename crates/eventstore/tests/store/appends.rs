@@ -29,7 +29,14 @@ async fn events_are_appended_in_order_and_loaded_from_a_version() {
         all.iter().map(|e| e.version).collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
-    assert_eq!(all[0].metadata, meta);
+    // Stored as given, with a trace of its own since none came with it.
+    assert_eq!(all[0].metadata.actor, meta.actor);
+    let traceparent = all[0].metadata.traceparent.as_deref().unwrap();
+    assert!(tillstream_kernel::trace_id_of(traceparent).is_some());
+    assert_eq!(
+        all[1].metadata.traceparent, all[0].metadata.traceparent,
+        "one append, one trace"
+    );
     assert_eq!(all[2].payload["n"], 3);
     let tail = store.load("counter-1", 2).await.unwrap();
     assert_eq!(tail.len(), 1);
