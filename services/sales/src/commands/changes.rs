@@ -8,7 +8,7 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::Decider;
 
-use super::in_session::{self, attach_open};
+use super::in_session::{self, attach};
 use crate::domain::sale::{Command, Event, Sale, SaleId};
 use crate::error::AppError;
 use crate::projections::{approvals, sales};
@@ -79,7 +79,7 @@ impl UseCase for ChangeSale<'_> {
                 sales::add_return(&mut *tx, &sale_id, returned).await?;
                 // Taken in a session: at the sale's location, while it is open.
                 if let Some(session_id) = &returned.session_id {
-                    let attached = attach_open(&mut *tx, session_id, &sale.location_id).await?;
+                    let attached = attach(&mut *tx, session_id, &sale.location_id, true).await?;
                     in_session::record_return(&mut *tx, attached, sale, returned).await?;
                 }
                 returned.approvals.as_slice()
@@ -91,7 +91,7 @@ impl UseCase for ChangeSale<'_> {
                 // A sale of a closed session is not voided: its Z is final; take a return.
                 if let Some(session) = &sale.session {
                     let attached =
-                        attach_open(&mut *tx, &session.session_id, &sale.location_id).await?;
+                        attach(&mut *tx, &session.session_id, &sale.location_id, true).await?;
                     in_session::record_void(&mut *tx, attached, sale, reason).await?;
                 }
                 approvals.as_slice()

@@ -29,30 +29,19 @@ impl Attached {
 }
 
 /// Locks session `session_id` and its register for a document at `location_id`; a session
-/// that does not exist or is at another location names `session_id`.
+/// that does not exist or is at another location names `session_id`. `open`: the document
+/// needs the session open (409 `session_closed` otherwise).
 pub async fn attach(
     tx: &mut PgConnection,
     session_id: &str,
     location_id: &str,
+    open: bool,
 ) -> Result<Attached, AppError> {
     let session_id = session_id.trim();
     let locked = sessions::lock(&mut *tx, session_id)
         .await
         .map_err(StoreError::from)?;
-    attached(session_id, locked, location_id, false)
-}
-
-/// As [`attach`], for a document that needs the session open.
-pub async fn attach_open(
-    tx: &mut PgConnection,
-    session_id: &str,
-    location_id: &str,
-) -> Result<Attached, AppError> {
-    let session_id = session_id.trim();
-    let locked = sessions::lock(&mut *tx, session_id)
-        .await
-        .map_err(StoreError::from)?;
-    attached(session_id, locked, location_id, true)
+    attached(session_id, locked, location_id, open)
 }
 
 /// The session a document at `location_id` is recorded in, as locked (`None`: there is no

@@ -63,6 +63,29 @@ macro_rules! entry_and_head {
     };
 }
 
+type EntryQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds `$1`–`$9` of [`entry_and_head`].
+fn bind_entry<'q>(
+    query: EntryQuery<'q>,
+    register_id: &'q str,
+    head: &'q Head,
+    document: &'q Document<'q>,
+    sealed: &'q Sealed,
+    figures: Option<&'q SessionTotals>,
+) -> EntryQuery<'q> {
+    query
+        .bind(register_id)
+        .bind(sealed.seq)
+        .bind(document.kind)
+        .bind(document.document_id)
+        .bind(document.recorded_at)
+        .bind(&sealed.content)
+        .bind(&head.journal_hash)
+        .bind(&sealed.hash)
+        .bind(figures.map(Json))
+}
+
 /// Appends `document`'s entry after `head` (locked by the caller) and moves the head, with
 /// the open session's new figures when given: one statement. Its `seq`.
 pub async fn append(
@@ -73,16 +96,8 @@ pub async fn append(
     figures: Option<&SessionTotals>,
 ) -> Result<i64, sqlx::Error> {
     let sealed = seal(register_id, head, &document);
-    sqlx::query(concat!("WITH ", entry_and_head!(), " SELECT 1"))
-        .bind(register_id)
-        .bind(sealed.seq)
-        .bind(document.kind)
-        .bind(document.document_id)
-        .bind(document.recorded_at)
-        .bind(&sealed.content)
-        .bind(&head.journal_hash)
-        .bind(&sealed.hash)
-        .bind(figures.map(Json))
+    let query = sqlx::query(concat!("WITH ", entry_and_head!(), " SELECT 1"));
+    bind_entry(query, register_id, head, &document, &sealed, figures)
         .execute(&mut *tx)
         .await?;
     Ok(sealed.seq)
@@ -99,29 +114,21 @@ pub async fn append_sale(
     sale: &SaleRecord,
 ) -> Result<i64, sqlx::Error> {
     let sealed = seal(register_id, head, &document);
-    sqlx::query(concat!(
+    let query = sqlx::query(concat!(
         "WITH ",
         entry_and_head!(),
         ", sale AS (INSERT INTO sales (id, sale_number, location_id, created_at, document)
                     VALUES ($10, $11, $12, $13::timestamptz, $14))
          SELECT 1"
-    ))
-    .bind(register_id)
-    .bind(sealed.seq)
-    .bind(document.kind)
-    .bind(document.document_id)
-    .bind(document.recorded_at)
-    .bind(&sealed.content)
-    .bind(&head.journal_hash)
-    .bind(&sealed.hash)
-    .bind(figures.map(Json))
-    .bind(sale.id.to_string())
-    .bind(&sale.sale_number)
-    .bind(&sale.location_id)
-    .bind(sale.completed_at)
-    .bind(Json(sale))
-    .execute(&mut *tx)
-    .await?;
+    ));
+    bind_entry(query, register_id, head, &document, &sealed, figures)
+        .bind(sale.id.to_string())
+        .bind(&sale.sale_number)
+        .bind(&sale.location_id)
+        .bind(sale.completed_at)
+        .bind(Json(sale))
+        .execute(&mut *tx)
+        .await?;
     Ok(sealed.seq)
 }
 

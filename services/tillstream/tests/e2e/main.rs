@@ -9,6 +9,7 @@ mod auth;
 mod batches;
 mod bounds;
 mod catalog;
+mod docs;
 mod grpc;
 mod imports;
 mod ledger;
