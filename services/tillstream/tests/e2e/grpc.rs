@@ -180,3 +180,35 @@ async fn a_tonic_client_rings_through_the_gateway_with_its_token() {
         "{answer:?}"
     );
 }
+
+/// The check of the integrators' issue, with a client nobody here wrote: Python's grpcio
+/// and grpcio-reflection (from PyPI), which CI installs and runs as a step of its own.
+#[tokio::test]
+#[ignore = "needs python3 with grpcio-reflection from PyPI; .ci/run runs it as its own step"]
+async fn a_dynamic_client_that_knows_only_reflection_calls_every_service() {
+    let system = System::up().await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../.ci/reflection_client.py"
+    );
+    let address = system.grpc_url.trim_start_matches("http://").to_owned();
+    let output = tokio::process::Command::new("python3")
+        .arg(script)
+        .arg(&address)
+        .arg(&system.admin_password)
+        .output()
+        .await
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    eprintln!("{said}");
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains("health: SERVING") && said.ends_with("ok\n"),
+        "{said}"
+    );
+    system.stop().await;
+}
