@@ -243,7 +243,7 @@ fn tag_of(path: &str) -> &'static str {
         "auth" | "users" | ".well-known" => "auth",
         "products" => "catalog",
         "locations" | "stock" => "inventory",
-        "sales" => "sales",
+        "sales" | "registers" | "sessions" => "sales",
         "ledger" | "reports" => "ledger",
         _ if path.starts_with("/.well-known") => "auth",
         _ => "meta",

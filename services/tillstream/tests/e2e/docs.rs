@@ -56,3 +56,36 @@ async fn the_docs_page_and_its_assets_come_from_the_gateway() {
     assert_eq!(body["error"]["code"], "not_found");
     system.stop().await;
 }
+
+/// A client generated from the served document by openapi-python-client (from PyPI) rings a
+/// sale up; CI installs the generator and runs this as a step of its own.
+#[tokio::test]
+#[ignore = "needs openapi-python-client from PyPI; .ci/run runs it as its own step"]
+async fn a_client_generated_from_the_document_rings_up_a_sale() {
+    let system = System::up().await;
+    let document = reqwest::get(format!("{}/api/v1/openapi.json", system.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let work = std::env::temp_dir().join(tillstream_test_support::unique_name("openapi-client"));
+    std::fs::create_dir_all(&work).unwrap();
+    let openapi = work.join("openapi.json");
+    std::fs::write(&openapi, document).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.ci/generated_client.py");
+    let output = tokio::process::Command::new("python3")
+        .arg(script)
+        .arg(&openapi)
+        .arg(&system.url)
+        .arg(&system.admin_password)
+        .arg(&work)
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    eprintln!("{said}{}", String::from_utf8_lossy(&output.stderr));
+    let _ = std::fs::remove_dir_all(&work);
+    assert!(output.status.success() && said.ends_with("ok\n"), "{said}");
+    system.stop().await;
+}
