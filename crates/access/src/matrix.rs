@@ -110,6 +110,7 @@ pub const RULES: &[Rule] = &[
     ),
     rule("GET", "/api/v1/reports/daily", AtLeast(Manager)),
     rule("GET", "/api/v1/openapi.json", Public),
+    rule("GET", "/api/v1/asyncapi.json", Public),
     rule("GET", "/docs", Public),
     rule("GET", "/docs/{asset}", Public),
     rule("GET", "/healthz", Public),

@@ -2,6 +2,7 @@
 //! nothing; it authenticates, authorises, validates the shape of requests and forwards.
 
 pub mod access;
+pub mod asyncapi;
 mod docs;
 pub mod error;
 pub mod grpc;
@@ -199,6 +200,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports/daily", get(ledger::daily_report))
         .route("/api/v1/ledger/trial-balance", get(ledger::trial_balance))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route("/api/v1/asyncapi.json", get(asyncapi::asyncapi_json))
         .route("/docs", get(docs::page))
         .route("/docs/{asset}", get(docs::asset))
         .route_layer(axum::middleware::from_fn_with_state(

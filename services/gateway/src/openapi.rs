@@ -69,7 +69,7 @@ pub struct ErrorFields {
         registers::journal, registers::verify,
         ledger::entries, ledger::post_entry, ledger::entry, ledger::reverse, ledger::accounts,
         ledger::daily_report, ledger::trial_balance,
-        openapi_json,
+        openapi_json, crate::asyncapi::asyncapi_json,
     ),
     components(schemas(ErrorBody, ErrorFields)),
     modifiers(&Shared),

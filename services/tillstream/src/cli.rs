@@ -39,6 +39,9 @@ pub enum Command {
     /// The REST API's OpenAPI 3.1 document (what `GET /api/v1/openapi.json` serves), for
     /// generating a client or validating it without a running system.
     Openapi,
+    /// The AsyncAPI 3 document of every published event (what `GET /api/v1/asyncapi.json`
+    /// serves).
+    Asyncapi,
     /// Stored events with numbers beyond today's bounds (money above 10,000,000,000.00, a
     /// quantity above 1,000,000, or too large to read), as JSON lines.
     Bounds,

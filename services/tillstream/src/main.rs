@@ -35,6 +35,10 @@ fn main() -> ExitCode {
         Command::Projection { command } => on_this_thread(projection::run(command)),
         Command::Journal { command } => on_this_thread(journal::run(command)),
         Command::Streams => on_this_thread(streams::run()),
+        Command::Asyncapi => {
+            println!("{:#}", tillstream_gateway::asyncapi::document());
+            ExitCode::SUCCESS
+        }
         Command::Openapi => {
             println!("{}", tillstream_gateway::openapi::document());
             ExitCode::SUCCESS

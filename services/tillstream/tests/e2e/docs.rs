@@ -48,6 +48,18 @@ async fn the_docs_page_and_its_assets_come_from_the_gateway() {
             .starts_with("text/css")
     );
 
+    let asyncapi: serde_json::Value = get("/api/v1/asyncapi.json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asyncapi["asyncapi"], "3.0.0");
+    assert_eq!(
+        asyncapi["channels"]["sales.sale.SaleCompleted"]["address"],
+        "{prefix}.sales.sale.SaleCompleted"
+    );
+
     let missing = get("/docs/../../etc/passwd").await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let unknown = get("/docs/nothing.js").await.unwrap();
