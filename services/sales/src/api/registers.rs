@@ -129,12 +129,12 @@ impl RegisterService for RegistersApi {
             sessions::list(self.store.pool(), self.currency, &filter, limit, offset)
                 .await
                 .map_err(store_error)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.session_message(row).await?);
-        }
+        let sessions = rows
+            .into_iter()
+            .map(|row| self.session_message(row))
+            .collect::<Result<Vec<_>, Status>>()?;
         Ok(Response::new(pb::ListSessionsResponse {
-            sessions: out,
+            sessions,
             total: u64::try_from(total).unwrap_or_default(),
         }))
     }
@@ -185,7 +185,7 @@ impl RegisterService for RegistersApi {
             .await
             .map_err(store_error)?
             .ok_or_else(|| AppError::NotFound(format!("no session `{}`", id.trim())))?;
-        let report = self.report(&row).await?;
+        let report = Self::report(&row)?;
         Ok(Response::new(report_message(&report, self.currency)))
     }
 
@@ -294,26 +294,21 @@ impl RegistersApi {
             .await
             .map_err(store_error)?
             .ok_or_else(|| AppError::NotFound(format!("no session `{}`", id.trim())))?;
-        self.session_message(row).await
+        self.session_message(row)
     }
 
     /// The Z report of a closed session; the X report, current, of an open one.
-    async fn report(&self, row: &SessionRow) -> Result<Report, Status> {
+    fn report(row: &SessionRow) -> Result<Report, Status> {
         if let Some(z) = &row.z_report {
             return Ok(z.clone());
         }
-        let register_id = row.opened.register_id.to_string();
-        let grand_total = registers::grand_total(self.store.pool(), &register_id)
-            .await
-            .map_err(store_error)?
-            .unwrap_or_default();
         row.totals
-            .report(&row.opened, None, None, grand_total)
+            .report(&row.opened, None, None, row.register_grand_total)
             .ok_or_else(|| AppError::Refused("the session's figures are too large".into()).into())
     }
 
-    async fn session_message(&self, row: SessionRow) -> Result<pb::Session, Status> {
-        let report = self.report(&row).await?;
+    fn session_message(&self, row: SessionRow) -> Result<pb::Session, Status> {
+        let report = Self::report(&row)?;
         let amount = |d: Decimal| text(d, self.currency);
         Ok(pb::Session {
             id: row.opened.id.to_string(),

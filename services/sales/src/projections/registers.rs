@@ -31,8 +31,7 @@ pub struct Head {
 macro_rules! select_registers {
     ($tail:literal) => {
         concat!(
-            "SELECT r.id, r.location_id, r.code, r.name, s.id AS open_session_id \
-             FROM registers r LEFT JOIN sessions s ON s.register_id = r.id AND s.status = 'open' ",
+            "SELECT r.id, r.location_id, r.code, r.name, r.open_session_id FROM registers r ",
             $tail
         )
     };
@@ -120,12 +119,4 @@ pub async fn closed(
         .execute(tx)
         .await?;
     Ok(())
-}
-
-/// The register's perpetual total at its last Z; `None` when there is no such register.
-pub async fn grand_total(pool: &PgPool, id: &str) -> Result<Option<Decimal>, sqlx::Error> {
-    sqlx::query_scalar("SELECT grand_total FROM registers WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
 }

@@ -10,7 +10,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::controls::Approval;
-use crate::domain::session::{CashMovement, Opened, RegisterId, SessionId};
+use crate::domain::session::{CashMovement, Opened, SessionId};
 use crate::domain::totals::{Report, SessionTotals};
 use crate::projections::registers::Head;
 
@@ -24,6 +24,9 @@ pub struct SessionRow {
     pub closed_at: Option<DateTime<Utc>>,
     pub z_report: Option<Report>,
     pub approvals: Vec<Approval>,
+    /// The register's perpetual total at its last Z: where an open session's X report
+    /// starts its `grand_total`.
+    pub register_grand_total: Decimal,
 }
 
 /// A session's row as a document of it sees it, locked for the transaction with its
@@ -50,6 +53,7 @@ type Row = (
     Option<DateTime<Utc>>,
     Option<Json<Report>>,
     Json<Vec<Approval>>,
+    Decimal,
 );
 
 /// `SELECT <a session row> FROM sessions <tail>`, as one static string.
@@ -59,7 +63,9 @@ macro_rules! select_sessions {
             "SELECT id, register_id, location_id, status, opened_by, opened_at, opening_float, \
              coalesce((SELECT r.open_totals FROM registers r \
                        WHERE r.id = sessions.register_id AND r.open_session_id = sessions.id), totals), \
-             closed_by, closed_at, z_report, approvals FROM sessions ",
+             closed_by, closed_at, z_report, approvals, \
+             (SELECT r.grand_total FROM registers r WHERE r.id = sessions.register_id) \
+             FROM sessions ",
             $tail
         )
     };
@@ -90,6 +96,7 @@ fn row(currency: tillstream_kernel::Currency, r: Row) -> Option<SessionRow> {
         closed_at,
         z,
         approvals,
+        register_grand_total,
     ) = r;
     Some(SessionRow {
         opened: Opened {
@@ -106,6 +113,7 @@ fn row(currency: tillstream_kernel::Currency, r: Row) -> Option<SessionRow> {
         closed_at,
         z_report: z.map(|z| z.0),
         approvals: approvals.0,
+        register_grand_total,
     })
 }
 
@@ -335,17 +343,6 @@ pub async fn insert_movement(
     .execute(tx)
     .await?;
     Ok(())
-}
-
-/// The open session of register `register_id`, if any.
-pub async fn open_of(
-    pool: &PgPool,
-    register_id: &RegisterId,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM sessions WHERE register_id = $1 AND status = 'open'")
-        .bind(register_id.to_string())
-        .fetch_optional(pool)
-        .await
 }
 
 /// The open session of register `register_id`, read in the caller's transaction.

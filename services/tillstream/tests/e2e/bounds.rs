@@ -239,6 +239,34 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
         over.body
     );
 
+    // Two registers: one with an open session (its cash movements and close), one without
+    // (the opening float).
+    let register = |code: &'static str| {
+        let body = json!({"location_id": loc, "code": code, "name": code});
+        let api = &api;
+        let admin = &admin;
+        async move {
+            api.create("/api/v1/registers", admin, &body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let (with_session, without) = (register("T1").await, register("T2").await);
+    let session = api
+        .create(
+            &format!("/api/v1/registers/{with_session}/sessions"),
+            &admin,
+            &json!({"opening_float": "100.00"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let open = format!("/api/v1/registers/{without}/sessions");
+    let movements = format!("/api/v1/sessions/{session}/cash-movements");
+    let close = format!("/api/v1/sessions/{session}/close");
+
     let now = chrono::Utc::now().to_rfc3339();
     use Kind::{Cost, Money, Percent, Quantity, Rate};
     let product = format!("/api/v1/products/{id}");
@@ -330,6 +358,24 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
             "/api/v1/sales/batch",
             batch,
             vec![("/sales/0/lines/0/unit_price", Money)],
+        ),
+        (
+            Method::POST,
+            &open,
+            json!({"opening_float": "100.00"}),
+            vec![("/opening_float", Money)],
+        ),
+        (
+            Method::POST,
+            &movements,
+            json!({"kind": "paid_in", "amount": "1.00", "reason": "bounds"}),
+            vec![("/amount", Money)],
+        ),
+        (
+            Method::POST,
+            &close,
+            json!({"counted_cash": "100.00"}),
+            vec![("/counted_cash", Money)],
         ),
     ];
     let routes: Vec<Route> = table
