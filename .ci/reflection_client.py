@@ -8,6 +8,7 @@ descriptors alone (grpcio-reflection's ProtoReflectionDescriptorDatabase, from P
 
 import json
 import sys
+import time
 
 import grpc
 from google.protobuf import descriptor_pool, json_format
@@ -54,7 +55,12 @@ for name in services:
     methods = [m.name for m in pool.FindServiceByName(name).methods]
     print(f"resolved {name}: {len(methods)} methods")
 
-health = call("grpc.health.v1.Health", "Check", {"service": ""})
+# A client checks health before it relies on the service, and waits for it as it would.
+for _ in range(40):
+    health = call("grpc.health.v1.Health", "Check", {"service": ""})
+    if health.get("status") == "SERVING":
+        break
+    time.sleep(0.5)
 assert health.get("status") == "SERVING", health
 print("health:", health["status"])
 

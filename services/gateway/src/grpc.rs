@@ -64,6 +64,8 @@ fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Channel); 6]
 
 /// How often the health statuses follow the services' readiness.
 const HEALTH_EVERY: Duration = Duration::from_secs(5);
+/// How often while some service is not ready.
+const HEALTH_SOON: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 pub enum GrpcError {
@@ -157,9 +159,12 @@ async fn follow_readiness(
             reporter.set_service_status(grpc_name, serving(up)).await;
         }
         reporter.set_service_status("", serving(all_up)).await;
+        // Until everything is up (a stack starting), look again soon: a client checking
+        // health right after start should not wait a whole period for the good news.
+        let wait = if all_up { HEALTH_EVERY } else { HEALTH_SOON };
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(HEALTH_EVERY) => {}
+            () = tokio::time::sleep(wait) => {}
         }
     }
 }
