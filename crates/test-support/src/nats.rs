@@ -1,6 +1,5 @@
 //! NATS for tests: a private prefix on the shared server, or a private server to stop.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ pub fn nats_url() -> String {
 
 /// A free TCP port on the loopback interface.
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(tillstream_service::addrs::unused_loopback_port()?)
 }
 
 /// A subject prefix of the test's own. On drop, every JetStream stream whose name starts

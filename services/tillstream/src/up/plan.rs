@@ -17,6 +17,13 @@ pub enum PlanError {
     InUse { variable: String, addr: SocketAddr },
 }
 
+/// A free loopback address for a child. Ports come from below the ephemeral range, so
+/// nothing else on the machine takes one before the child binds it.
+fn pick() -> Result<SocketAddr, PlanError> {
+    let port = addrs::unused_loopback_port().map_err(PlanError::NoPort)?;
+    Ok(SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
 /// The addresses of one run of `up`.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -41,18 +48,11 @@ impl Plan {
                 })
         };
         let mut addrs = BTreeMap::new();
-        // Hold every port picked until all are picked, so no two services get the same one.
-        let mut held = Vec::new();
         for service in addrs::SERVICES {
             let variable = addrs::addr_variable(service);
             let addr = match lookup(&variable) {
                 Some(value) => parse(&variable, value)?,
-                None => {
-                    let listener = TcpListener::bind("127.0.0.1:0").map_err(PlanError::NoPort)?;
-                    let addr = listener.local_addr().map_err(PlanError::NoPort)?;
-                    held.push(listener);
-                    addr
-                }
+                None => pick()?,
             };
             addrs.insert(variable, addr);
         }
@@ -79,16 +79,10 @@ impl Plan {
                 .filter(|addr| TcpListener::bind(addr).is_ok())
             {
                 Some(addr) => addr,
-                None => {
-                    let listener = TcpListener::bind("127.0.0.1:0").map_err(PlanError::NoPort)?;
-                    let addr = listener.local_addr().map_err(PlanError::NoPort)?;
-                    held.push(listener);
-                    addr
-                }
+                None => pick()?,
             },
         };
         addrs.insert(variable.to_owned(), grpc_addr);
-        drop(held);
         Ok(Plan { addrs, http_addr })
     }
 
