@@ -1,4 +1,4 @@
-# One image for every process: `tillstream serve <auth|catalog|inventory|sales|ledger|gateway>`
+# One image for every process: `tillstream serve <auth|catalog|inventory|sales|ledger|webhooks|gateway>`
 # runs one of them, `tillstream up` all of them, and the ops commands are there too.
 #
 #   docker build -t tillstream .

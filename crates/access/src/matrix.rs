@@ -109,6 +109,16 @@ pub const RULES: &[Rule] = &[
         AtLeast(Manager),
     ),
     rule("GET", "/api/v1/reports/daily", AtLeast(Manager)),
+    rule("POST", "/api/v1/webhooks", AtLeast(Admin)),
+    rule("GET", "/api/v1/webhooks", AtLeast(Admin)),
+    rule("GET", "/api/v1/webhooks/{id}", AtLeast(Admin)),
+    rule("DELETE", "/api/v1/webhooks/{id}", AtLeast(Admin)),
+    rule("GET", "/api/v1/webhooks/{id}/deliveries", AtLeast(Admin)),
+    rule(
+        "POST",
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+        AtLeast(Admin),
+    ),
     rule("GET", "/api/v1/openapi.json", Public),
     rule("GET", "/api/v1/asyncapi.json", Public),
     rule("GET", "/docs", Public),
@@ -294,6 +304,30 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
     (
         "/tillstream.ledger.v1.LedgerService/GetDailyReport",
         AtLeast(Manager),
+    ),
+    (
+        "/tillstream.webhooks.v1.WebhooksService/CreateSubscription",
+        AtLeast(Admin),
+    ),
+    (
+        "/tillstream.webhooks.v1.WebhooksService/ListSubscriptions",
+        AtLeast(Admin),
+    ),
+    (
+        "/tillstream.webhooks.v1.WebhooksService/GetSubscription",
+        AtLeast(Admin),
+    ),
+    (
+        "/tillstream.webhooks.v1.WebhooksService/DeleteSubscription",
+        AtLeast(Admin),
+    ),
+    (
+        "/tillstream.webhooks.v1.WebhooksService/ListDeliveries",
+        AtLeast(Admin),
+    ),
+    (
+        "/tillstream.webhooks.v1.WebhooksService/RetryDelivery",
+        AtLeast(Admin),
     ),
 ];
 

@@ -2,13 +2,21 @@
 //! the gateway and the ops CLI. `tillstream up` picks free ports instead.
 
 /// The internal services, in the order they are started.
-pub const SERVICES: [&str; 5] = ["auth", "catalog", "inventory", "sales", "ledger"];
+pub const SERVICES: [&str; 6] = [
+    "auth",
+    "catalog",
+    "inventory",
+    "sales",
+    "ledger",
+    "webhooks",
+];
 
 pub const CATALOG: &str = "127.0.0.1:50061";
 pub const INVENTORY: &str = "127.0.0.1:50062";
 pub const SALES: &str = "127.0.0.1:50063";
 pub const LEDGER: &str = "127.0.0.1:50064";
 pub const AUTH: &str = "127.0.0.1:50065";
+pub const WEBHOOKS: &str = "127.0.0.1:50066";
 /// The gateway's REST side (`TILLSTREAM_HTTP_ADDR`).
 pub const HTTP: &str = "127.0.0.1:8080";
 /// The gateway's gRPC side (`TILLSTREAM_GRPC_ADDR`).
@@ -22,6 +30,7 @@ pub fn default_addr(service: &str) -> Option<&'static str> {
         "sales" => Some(SALES),
         "ledger" => Some(LEDGER),
         "auth" => Some(AUTH),
+        "webhooks" => Some(WEBHOOKS),
         _ => None,
     }
 }

@@ -5,6 +5,8 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/tillstream_descriptor.bin"));
 
+pub mod events;
+
 pub mod auth {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/tillstream.auth.v1.rs"));
@@ -32,6 +34,12 @@ pub mod sales {
 pub mod ledger {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/tillstream.ledger.v1.rs"));
+    }
+}
+
+pub mod webhooks {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/tillstream.webhooks.v1.rs"));
     }
 }
 

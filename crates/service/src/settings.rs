@@ -34,6 +34,9 @@ pub struct ServiceSettings {
     pub cash_difference_limit: tillstream_kernel::Decimal,
     /// Whether a cashier's sales must name an open session (`TILLSTREAM_REQUIRE_SESSION`).
     pub require_session: bool,
+    /// Whether webhooks may go to `http://` and to loopback, private and link-local
+    /// addresses (`TILLSTREAM_WEBHOOKS_ALLOW_PRIVATE`; a development or test setting).
+    pub webhooks_allow_private: bool,
     /// Where auth serves the key set tokens are verified with (`TILLSTREAM_AUTH_ADDR`).
     pub auth_addr: crate::addrs::HostPort,
     /// `TILLSTREAM_JWKS`: a key set to trust instead of asking auth (pinned keys, tests).
@@ -78,9 +81,12 @@ impl ServiceSettings {
                 })?;
         let require_session = flag(&get("TILLSTREAM_REQUIRE_SESSION", "false"))
             .ok_or_else(|| bad("TILLSTREAM_REQUIRE_SESSION", "true or false".into()))?;
+        let webhooks_allow_private = flag(&get("TILLSTREAM_WEBHOOKS_ALLOW_PRIVATE", "false"))
+            .ok_or_else(|| bad("TILLSTREAM_WEBHOOKS_ALLOW_PRIVATE", "true or false".into()))?;
         Ok(ServiceSettings {
             cash_difference_limit,
             require_session,
+            webhooks_allow_private,
             service,
             database_url: get(
                 "TILLSTREAM_DATABASE_URL",
@@ -140,6 +146,7 @@ mod tests {
         assert_eq!(settings.discount_limit_percent.to_string(), "20");
         assert_eq!(settings.cash_difference_limit.to_string(), "5.00");
         assert!(!settings.require_session);
+        assert!(!settings.webhooks_allow_private);
         let with = |variable: &'static str, value: &'static str| {
             ServiceSettings::from_lookup("catalog", "127.0.0.1:50061", move |n| {
                 (n == variable).then(|| value.to_owned())

@@ -11,89 +11,7 @@ use prost::Message;
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::{DescriptorProto, FileDescriptorSet};
 use serde_json::{Map, Value, json};
-
-/// Every published protobuf event: service, aggregate (the subject's third token), event
-/// type (`ce-type` is `tillstream.<service>.v1.<type>`) and its message.
-const EVENTS: &[(&str, &str, &str, &str)] = &[
-    ("auth", "user", "UserRegistered", "UserRegistered"),
-    ("auth", "user", "LocationsChanged", "LocationsChanged"),
-    ("auth", "user", "RoleChanged", "RoleChanged"),
-    ("auth", "user", "PasswordChanged", "PasswordChanged"),
-    ("auth", "user", "PasswordRehashed", "PasswordRehashed"),
-    ("auth", "user", "PinSet", "PinSet"),
-    ("auth", "user", "UserDisabled", "UserDisabled"),
-    ("auth", "user", "UserEnabled", "UserEnabled"),
-    ("catalog", "product", "ProductCreated", "ProductCreated"),
-    ("catalog", "product", "ProductRenamed", "ProductRenamed"),
-    ("catalog", "product", "ProductRepriced", "ProductRepriced"),
-    ("catalog", "product", "TaxRateChanged", "TaxRateChanged"),
-    ("catalog", "product", "BarcodeAdded", "BarcodeAdded"),
-    ("catalog", "product", "BarcodeRemoved", "BarcodeRemoved"),
-    ("catalog", "product", "CategoryChanged", "CategoryChanged"),
-    (
-        "catalog",
-        "product",
-        "ReorderPointChanged",
-        "ReorderPointChanged",
-    ),
-    (
-        "catalog",
-        "product",
-        "ProductDiscontinued",
-        "ProductDiscontinued",
-    ),
-    (
-        "catalog",
-        "product",
-        "ProductReactivated",
-        "ProductReactivated",
-    ),
-    (
-        "inventory",
-        "location",
-        "LocationCreated",
-        "LocationCreated",
-    ),
-    ("inventory", "stock", "StockReceived", "StockReceived"),
-    ("inventory", "stock", "StockSold", "StockSold"),
-    ("inventory", "stock", "StockReturned", "StockReturned"),
-    (
-        "inventory",
-        "stock",
-        "StockVoidReversed",
-        "StockVoidReversed",
-    ),
-    ("inventory", "stock", "StockAdjusted", "StockAdjusted"),
-    ("inventory", "stock", "StockCounted", "StockCounted"),
-    (
-        "inventory",
-        "stock",
-        "StockTransferredOut",
-        "StockTransferredOut",
-    ),
-    (
-        "inventory",
-        "stock",
-        "StockTransferredIn",
-        "StockTransferredIn",
-    ),
-    (
-        "inventory",
-        "stock",
-        "StockWentNegative",
-        "StockWentNegative",
-    ),
-    ("inventory", "stock", "LowStock", "LowStock"),
-    ("sales", "sale", "SaleCompleted", "SaleCompleted"),
-    ("sales", "sale", "SaleReturned", "SaleReturned"),
-    ("sales", "sale", "SaleVoided", "SaleVoided"),
-    ("sales", "register", "RegisterCreated", "RegisterCreated"),
-    ("sales", "session", "SessionOpened", "SessionOpened"),
-    ("sales", "session", "CashPaidIn", "CashMoved"),
-    ("sales", "session", "CashPaidOut", "CashMoved"),
-    ("sales", "session", "SessionClosed", "SessionClosed"),
-    ("ledger", "entry", "EntryPosted", "EntryPosted"),
-];
+use tillstream_proto::events::{EVENTS, PublishedEvent};
 
 /// The document, made once.
 #[utoipa::path(get, path = "/api/v1/asyncapi.json",
@@ -238,7 +156,13 @@ pub fn document() -> Value {
     let mut channels = Map::new();
     let mut operations = Map::new();
     let mut messages = Map::new();
-    for (service, aggregate, event, message) in EVENTS {
+    for PublishedEvent {
+        service,
+        aggregate,
+        event,
+        message,
+    } in EVENTS
+    {
         let key = format!("{service}.{aggregate}.{event}");
         let full = format!("tillstream.{service}.v1.{message}");
         let payload = json!({"$ref": format!("#/components/schemas/{full}")});
@@ -329,7 +253,13 @@ mod tests {
         let document = document();
         assert_eq!(document["asyncapi"], "3.0.0");
         let schemas = document["components"]["schemas"].as_object().unwrap();
-        for (service, aggregate, event, message) in EVENTS {
+        for PublishedEvent {
+            service,
+            aggregate,
+            event,
+            message,
+        } in EVENTS
+        {
             let key = format!("{service}.{aggregate}.{event}");
             assert_eq!(
                 document["channels"][&key]["address"],

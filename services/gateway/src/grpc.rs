@@ -27,7 +27,7 @@ use crate::trace::{child_traceparent, current_client_addr};
 use crate::upstream::Upstreams;
 
 /// Each service as the gateway mirrors it: its gRPC name and the channel to it.
-fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Channel); 6] {
+fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Channel); 7] {
     [
         (
             "auth",
@@ -58,6 +58,11 @@ fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Channel); 6]
             "ledger",
             "tillstream.ledger.v1.LedgerService",
             upstreams.ledger.clone(),
+        ),
+        (
+            "webhooks",
+            "tillstream.webhooks.v1.WebhooksService",
+            upstreams.webhooks.clone(),
         ),
     ]
 }

@@ -108,7 +108,7 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
 pub fn router(state: AppState) -> Router {
     use routes::{
         approvals, auth, catalog, imports, inventory, ledger, registers, sale_batches,
-        sale_changes, sales,
+        sale_changes, sales, webhooks,
     };
     let csv_limit = DefaultBodyLimit::max(imports::CSV_LIMIT);
     let api = Router::new()
@@ -199,6 +199,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ledger/accounts", get(ledger::accounts))
         .route("/api/v1/reports/daily", get(ledger::daily_report))
         .route("/api/v1/ledger/trial-balance", get(ledger::trial_balance))
+        .route(
+            "/api/v1/webhooks",
+            post(webhooks::create).get(webhooks::list),
+        )
+        .route(
+            "/api/v1/webhooks/{id}",
+            get(webhooks::get).delete(webhooks::delete),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+            post(webhooks::retry),
+        )
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/asyncapi.json", get(asyncapi::asyncapi_json))
         .route("/docs", get(docs::page))

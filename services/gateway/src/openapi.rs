@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::routes::{
     approvals, auth, catalog, imports, inventory, ledger, registers, sale_batches, sale_changes,
-    sales,
+    sales, webhooks,
 };
 
 /// The error body of every answer that is not a success.
@@ -69,6 +69,8 @@ pub struct ErrorFields {
         registers::journal, registers::verify,
         ledger::entries, ledger::post_entry, ledger::entry, ledger::reverse, ledger::accounts,
         ledger::daily_report, ledger::trial_balance,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::delete, webhooks::deliveries,
+        webhooks::retry,
         openapi_json, crate::asyncapi::asyncapi_json,
     ),
     components(schemas(ErrorBody, ErrorFields)),
@@ -245,6 +247,7 @@ fn tag_of(path: &str) -> &'static str {
         "locations" | "stock" => "inventory",
         "sales" | "registers" | "sessions" => "sales",
         "ledger" | "reports" => "ledger",
+        "webhooks" => "webhooks",
         _ if path.starts_with("/.well-known") => "auth",
         _ => "meta",
     }

@@ -66,6 +66,7 @@ impl GatewaySettings {
                 sales: service("sales")?,
                 ledger: service("ledger")?,
                 auth: service("auth")?,
+                webhooks: service("webhooks")?,
             },
             cors_origins: cors_origins(lookup("TILLSTREAM_CORS_ORIGINS"))?,
             rate_limit_user_rps: rate(&lookup, "TILLSTREAM_RATE_LIMIT_USER_RPS", 50)?,

@@ -1,4 +1,4 @@
-//! The five services behind the gateway: one lazily connected gRPC channel each (a service
+//! The services behind the gateway: one lazily connected gRPC channel each (a service
 //! that is down answers `Unavailable` at once rather than hanging a request), the metadata
 //! every call carries, and each service's readiness.
 
@@ -20,7 +20,14 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 const BULK_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The services' names, in the order of `Upstreams::all`.
-pub const SERVICES: [&str; 5] = ["catalog", "inventory", "sales", "ledger", "auth"];
+pub const SERVICES: [&str; 6] = [
+    "catalog",
+    "inventory",
+    "sales",
+    "ledger",
+    "auth",
+    "webhooks",
+];
 
 /// Where each service is reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +37,21 @@ pub struct UpstreamAddrs {
     pub sales: HostPort,
     pub ledger: HostPort,
     pub auth: HostPort,
+    pub webhooks: HostPort,
+}
+
+impl UpstreamAddrs {
+    /// Every service at one address (tests: nothing there, say).
+    pub fn all_at(addr: &HostPort) -> Self {
+        UpstreamAddrs {
+            catalog: addr.clone(),
+            inventory: addr.clone(),
+            sales: addr.clone(),
+            ledger: addr.clone(),
+            auth: addr.clone(),
+            webhooks: addr.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +63,7 @@ pub struct Upstreams {
     pub sales_bulk: Channel,
     pub ledger: Channel,
     pub auth: Channel,
+    pub webhooks: Channel,
 }
 
 impl Upstreams {
@@ -63,16 +86,18 @@ impl Upstreams {
             sales_bulk: with_timeout(&addrs.sales, BULK_TIMEOUT),
             ledger: channel(&addrs.ledger),
             auth: channel(&addrs.auth),
+            webhooks: channel(&addrs.webhooks),
         }
     }
 
-    fn all(&self) -> [(&'static str, &Channel); 5] {
+    fn all(&self) -> [(&'static str, &Channel); 6] {
         [
             (SERVICES[0], &self.catalog),
             (SERVICES[1], &self.inventory),
             (SERVICES[2], &self.sales),
             (SERVICES[3], &self.ledger),
             (SERVICES[4], &self.auth),
+            (SERVICES[5], &self.webhooks),
         ]
     }
 
@@ -82,7 +107,7 @@ impl Upstreams {
         let checks = self
             .all()
             .map(|(name, channel)| async move { (name, ready(channel.clone()).await) });
-        futures_join_all(checks).await
+        futures::future::join_all(checks).await
     }
 }
 
@@ -98,12 +123,6 @@ async fn ready(channel: Channel) -> Result<(), String> {
         StatusCode::OK => Ok(()),
         status => Err(format!("answers {status}")),
     }
-}
-
-async fn futures_join_all<F: std::future::Future>(futures: [F; 5]) -> Vec<F::Output> {
-    let [a, b, c, d, e] = futures;
-    let (a, b, c, d, e) = tokio::join!(a, b, c, d, e);
-    vec![a, b, c, d, e]
 }
 
 /// `request` with the approvals the client sent (`X-Approval`), which the service verifies

@@ -20,13 +20,7 @@ const SIGNER: TestSigner = TestSigner::new("test-key", [9; 32]);
 
 fn app() -> axum::Router {
     let nowhere: tillstream_process::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
-    let upstreams = Upstreams::connect_lazy(&UpstreamAddrs {
-        catalog: nowhere.clone(),
-        inventory: nowhere.clone(),
-        sales: nowhere.clone(),
-        ledger: nowhere.clone(),
-        auth: nowhere,
-    });
+    let upstreams = Upstreams::connect_lazy(&UpstreamAddrs::all_at(&nowhere));
     router(AppState {
         upstreams,
         keys: KeyCache::pinned(SIGNER.key_set()),

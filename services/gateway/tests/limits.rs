@@ -21,13 +21,7 @@ const SIGNER: TestSigner = TestSigner::new("test-key", [7; 32]);
 
 fn app(limits: RateLimits) -> axum::Router {
     let nowhere: tillstream_process::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
-    let upstreams = Upstreams::connect_lazy(&UpstreamAddrs {
-        catalog: nowhere.clone(),
-        inventory: nowhere.clone(),
-        sales: nowhere.clone(),
-        ledger: nowhere.clone(),
-        auth: nowhere,
-    });
+    let upstreams = Upstreams::connect_lazy(&UpstreamAddrs::all_at(&nowhere));
     router(AppState {
         upstreams,
         keys: KeyCache::pinned(SIGNER.key_set()),
@@ -112,13 +106,7 @@ async fn an_address_over_its_rate_is_held_back_before_authentication() {
 async fn the_grpc_mirror_is_held_to_the_same_address_limit() {
     let nowhere: tillstream_process::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
     let state = AppState {
-        upstreams: Upstreams::connect_lazy(&UpstreamAddrs {
-            catalog: nowhere.clone(),
-            inventory: nowhere.clone(),
-            sales: nowhere.clone(),
-            ledger: nowhere.clone(),
-            auth: nowhere,
-        }),
+        upstreams: Upstreams::connect_lazy(&UpstreamAddrs::all_at(&nowhere)),
         keys: KeyCache::pinned(SIGNER.key_set()),
         cors_origins: Vec::new(),
         limits: Arc::new(RateLimits::new(0, 2)),

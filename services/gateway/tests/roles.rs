@@ -64,6 +64,12 @@ const SERVED_NOW: &[&str] = &[
     "GET /api/v1/ledger/accounts",
     "GET /api/v1/reports/daily",
     "GET /api/v1/ledger/trial-balance",
+    "POST /api/v1/webhooks",
+    "GET /api/v1/webhooks",
+    "GET /api/v1/webhooks/{id}",
+    "DELETE /api/v1/webhooks/{id}",
+    "GET /api/v1/webhooks/{id}/deliveries",
+    "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
     "GET /api/v1/openapi.json",
     "GET /healthz",
     "GET /readyz",
@@ -73,13 +79,7 @@ const SERVED_NOW: &[&str] = &[
 fn app() -> axum::Router {
     // Nothing listens on port 1: a call that got past the access check would be a 503.
     let nowhere: tillstream_process::addrs::HostPort = "127.0.0.1:1".parse().unwrap();
-    let upstreams = Upstreams::connect_lazy(&UpstreamAddrs {
-        catalog: nowhere.clone(),
-        inventory: nowhere.clone(),
-        sales: nowhere.clone(),
-        ledger: nowhere.clone(),
-        auth: nowhere,
-    });
+    let upstreams = Upstreams::connect_lazy(&UpstreamAddrs::all_at(&nowhere));
     let keys = KeyCache::pinned(SIGNER.key_set());
     router(AppState {
         upstreams,

@@ -11,8 +11,7 @@ use tillstream_kernel::{Decimal, MAX_AMOUNT, MAX_QUANTITY};
 
 use crate::projection::store_of;
 
-/// The services whose stores are scanned.
-const SERVICES: [&str; 5] = ["auth", "catalog", "inventory", "sales", "ledger"];
+use tillstream_service::addrs::SERVICES;
 
 /// Fields that hold a quantity, bounded at a million; every other number at ten billion.
 const QUANTITY_FIELDS: [&str; 4] = ["quantity", "delta", "counted", "reorder_point"];

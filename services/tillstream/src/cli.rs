@@ -222,17 +222,19 @@ pub enum Process {
     Inventory,
     Sales,
     Ledger,
+    Webhooks,
     Gateway,
 }
 
 impl Process {
     /// In start order: auth first (the gateway needs its keys), the gateway last.
-    pub const ALL: [Process; 6] = [
+    pub const ALL: [Process; 7] = [
         Process::Auth,
         Process::Catalog,
         Process::Inventory,
         Process::Sales,
         Process::Ledger,
+        Process::Webhooks,
         Process::Gateway,
     ];
 
@@ -243,6 +245,7 @@ impl Process {
             Process::Inventory => "inventory",
             Process::Sales => "sales",
             Process::Ledger => "ledger",
+            Process::Webhooks => "webhooks",
             Process::Gateway => "gateway",
         }
     }

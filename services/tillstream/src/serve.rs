@@ -69,6 +69,14 @@ pub fn serve(process: Process) -> ExitCode {
                 )
                 .await
             }
+            Process::Webhooks => {
+                run_main(
+                    tillstream_webhooks::SERVICE,
+                    tillstream_webhooks::DEFAULT_ADDR,
+                    tillstream_webhooks::serve,
+                )
+                .await
+            }
             Process::Gateway => tillstream_gateway::run_main().await,
         }
     })

@@ -1,5 +1,5 @@
-//! `tillstream migrate` prepares everything a deployment needs and exits: the five
-//! databases migrated, the streams, the bootstrap admin.
+//! `tillstream migrate` prepares everything a deployment needs and exits: every service's
+//! database migrated, the streams, the bootstrap admin.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
@@ -11,7 +11,7 @@ use tillstream_test_support::{
 async fn migrate_creates_every_database_and_exits() {
     let prefix = TestPrefix::new();
     let db_prefix = unique_name("mig");
-    let databases: Vec<TestDatabase> = ["auth", "catalog", "inventory", "sales", "ledger"]
+    let databases: Vec<TestDatabase> = tillstream_service::addrs::SERVICES
         .iter()
         .map(|service| TestDatabase {
             server_url: database_server_url(),

@@ -21,6 +21,10 @@ pub struct InboundEvent {
     pub content_type: Option<String>,
     pub traceparent: Option<String>,
     pub correlation_id: Option<String>,
+    /// `ce-source`: the publishing service (`/tillstream/sales`).
+    pub source: Option<String>,
+    /// `ce-dataschema`: where the data's message is described.
+    pub dataschema: Option<String>,
     pub data: Bytes,
     /// How many times this message has been delivered, this one included.
     pub deliveries: i64,
@@ -55,6 +59,8 @@ impl InboundEvent {
             content_type: header(headers::DATACONTENTTYPE),
             traceparent: header(headers::TRACEPARENT),
             correlation_id: header(headers::CORRELATION_ID),
+            source: header(headers::SOURCE),
+            dataschema: header(headers::DATASCHEMA),
             data: message.payload.clone(),
             deliveries: info.delivered,
             stream_sequence: info.stream_sequence,

@@ -10,6 +10,7 @@ pub mod registers;
 pub mod sale_batches;
 pub mod sale_changes;
 pub mod sales;
+pub mod webhooks;
 
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};

@@ -47,7 +47,8 @@ fn migrator(service: &str) -> &'static Migrator {
         "catalog" => &tillstream_catalog::MIGRATOR,
         "inventory" => &tillstream_inventory::MIGRATOR,
         "sales" => &tillstream_sales::MIGRATOR,
-        _ => &tillstream_ledger::MIGRATOR,
+        "ledger" => &tillstream_ledger::MIGRATOR,
+        _ => &tillstream_webhooks::MIGRATOR,
     }
 }
 

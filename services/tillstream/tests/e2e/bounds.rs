@@ -12,7 +12,7 @@ use tillstream_test_support::eventually;
 use crate::api::{Answer, Api};
 use crate::system::System;
 
-const SERVICES: [&str; 5] = ["auth", "catalog", "inventory", "sales", "ledger"];
+use tillstream_service::addrs::SERVICES;
 
 /// What a field holds, and so its bound.
 #[derive(Debug, Clone, Copy, PartialEq)]

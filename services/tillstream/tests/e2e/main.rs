@@ -23,6 +23,7 @@ mod seed;
 mod stock;
 mod system;
 mod till_controls;
+mod webhooks;
 
 use std::time::Duration;
 

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-const SERVICES: [&str; 5] = ["auth", "catalog", "inventory", "sales", "ledger"];
+use tillstream_service::addrs::SERVICES;
 
 pub struct System {
     pub url: String,
@@ -51,6 +51,8 @@ impl System {
             .env("TILLSTREAM_HTTP_ADDR", &http_addr)
             .env("TILLSTREAM_GRPC_ADDR", &grpc_addr)
             .env("RUST_LOG", "warn")
+            // The tests' webhook receivers listen on loopback.
+            .env("TILLSTREAM_WEBHOOKS_ALLOW_PRIVATE", "true")
             .env_remove("TILLSTREAM_ADMIN_PASSWORD")
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true);

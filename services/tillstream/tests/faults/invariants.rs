@@ -292,7 +292,7 @@ async fn quiet_streams(stack: &Stack, poisons: &BTreeSet<String>) -> Result<Vec<
     let js = async_nats::jetstream::new(client);
     let naming = Naming::new(stack.prefix.clone())?;
     let mut problems = Vec::new();
-    for service in ["auth", "catalog", "inventory", "sales", "ledger"] {
+    for service in tillstream_service::addrs::SERVICES {
         let Ok(mut stream) = js.get_stream(naming.service_stream(service)).await else {
             continue;
         };

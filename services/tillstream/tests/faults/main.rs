@@ -160,7 +160,15 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     // (1) kill -9 each process in turn; `up` restarts it.
     let bench = load(&stack, 40, &accepted).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    for process in ["auth", "catalog", "inventory", "sales", "ledger", "gateway"] {
+    for process in [
+        "auth",
+        "catalog",
+        "inventory",
+        "sales",
+        "ledger",
+        "webhooks",
+        "gateway",
+    ] {
         let pid = stack.pid(process);
         signal(pid, Signal::SIGKILL);
         faults += 1;

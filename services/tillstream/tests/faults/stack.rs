@@ -45,7 +45,7 @@ impl Stack {
             .env("RUST_LOG", "error")
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true);
-        for service in ["auth", "catalog", "inventory", "sales", "ledger"] {
+        for service in tillstream_service::addrs::SERVICES {
             let addr = format!("127.0.0.1:{}", free_port().unwrap());
             command.env(format!("TILLSTREAM_{}_ADDR", service.to_uppercase()), addr);
         }

@@ -1,0 +1,3 @@
+//! What admins ask of the webhooks service.
+
+pub mod subscriptions;

@@ -1,0 +1,186 @@
+//! The senders: claim what is due, send each delivery in a task of its own, record how it
+//! went. Woken by the commit that queues a delivery (LISTEN/NOTIFY), by a finished attempt,
+//! or when the next retry falls due; never busy when there is nothing to send.
+
+pub mod send;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info_span, warn};
+
+use crate::domain::schedule::{ATTEMPT_TIMEOUT, wait_after};
+use crate::projections::deliveries::{self, Claimed, Outcome};
+use crate::projections::subscriptions::DUE_CHANNEL;
+use send::{Attempt, Sender};
+
+/// Attempts in flight from one process at most.
+pub const IN_FLIGHT_MAX: usize = 64;
+/// Attempts in flight to one subscription at most (across every sender): a receiver that
+/// never answers holds this many, and the others go on.
+pub const PER_RECEIVER: i64 = 4;
+/// How long a claim holds: past the attempt's timeout, so a live sender always records
+/// before another may take its delivery; a dead sender's deliveries are sent again after it.
+pub const LEASE: Duration = Duration::from_secs(ATTEMPT_TIMEOUT.as_secs() * 3);
+/// The longest sleep with nothing due: a missed notification costs at most this.
+const IDLE_CHECK: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    pub pool: PgPool,
+    pub sender: Sender,
+}
+
+impl Dispatcher {
+    /// Sends until `stop`; attempts in flight then are left to their leases.
+    pub async fn run(self, stop: CancellationToken) {
+        let mut listener = self.listen().await;
+        let mut in_flight = JoinSet::new();
+        while !stop.is_cancelled() {
+            let free = IN_FLIGHT_MAX.saturating_sub(in_flight.len());
+            let mut claimed_all = false;
+            if free > 0 {
+                match deliveries::claim(&self.pool, free as i64, PER_RECEIVER, LEASE).await {
+                    Ok(claimed) => {
+                        claimed_all = claimed.len() == free;
+                        for delivery in claimed {
+                            in_flight.spawn(self.clone().attempt(delivery));
+                        }
+                    }
+                    Err(error) => warn!(%error, "claiming due webhook deliveries"),
+                }
+            }
+            let pause = if claimed_all {
+                Duration::ZERO
+            } else {
+                // Due now yet not claimed: its receiver has its share in flight. A finished
+                // attempt or a notification wakes the loop sooner.
+                Some(self.until_next_due().await)
+                    .filter(|pause| !pause.is_zero())
+                    .unwrap_or(IDLE_CHECK)
+            };
+            tokio::select! {
+                () = stop.cancelled() => break,
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                () = notified(&mut listener) => {}
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+        in_flight.abort_all();
+    }
+
+    /// One attempt, recorded; a failure to record leaves the lease to run out, and the
+    /// delivery is sent again.
+    async fn attempt(self, delivery: Claimed) {
+        let span = info_span!("webhook delivery", delivery_id = %delivery.id,
+            subscription_id = %delivery.subscription_id, event_id = %delivery.event_id);
+        async move {
+            let attempt = self.sender.send(&delivery).await;
+            let failed_before = u32::try_from(delivery.attempts).unwrap_or(0);
+            let outcome = outcome_of(attempt, failed_before);
+            let label = match (&outcome.error, outcome.retry_in) {
+                (None, _) => "delivered",
+                (Some(_), Some(_)) => "retry",
+                (Some(_), None) => "failed",
+            };
+            metrics::counter!("tillstream_webhook_attempts_total", "outcome" => label).increment(1);
+            if let Err(error) = deliveries::record(&self.pool, &delivery.id, &outcome).await {
+                warn!(%error, "recording a webhook attempt; it will be sent again");
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                warn!(%error, "no LISTEN connection; checking for due deliveries every 5 s");
+                return None;
+            }
+        };
+        match listener.listen(DUE_CHANNEL).await {
+            Ok(()) => Some(listener),
+            Err(error) => {
+                warn!(%error, "LISTEN failed; checking for due deliveries every 5 s");
+                None
+            }
+        }
+    }
+
+    /// How long until the next delivery falls due, at most [`IDLE_CHECK`].
+    async fn until_next_due(&self) -> Duration {
+        match deliveries::next_due(&self.pool).await {
+            Ok(Some(due)) => (due - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(IDLE_CHECK),
+            Ok(None) => IDLE_CHECK,
+            Err(error) => {
+                warn!(%error, "reading when the next webhook delivery is due");
+                IDLE_CHECK
+            }
+        }
+    }
+}
+
+/// Waits for a notification; never when there is no listener. The listener reconnects by
+/// itself after a lost connection.
+async fn notified(listener: &mut Option<PgListener>) {
+    match listener {
+        Some(listener) => {
+            if let Err(error) = listener.recv().await {
+                warn!(%error, "the LISTEN connection failed; reconnecting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// What an attempt means for its delivery, `failed_before` attempts having failed already.
+fn outcome_of(attempt: Attempt, failed_before: u32) -> Outcome {
+    match attempt {
+        Attempt::Delivered { status } => Outcome {
+            status_code: Some(status),
+            error: None,
+            retry_in: None,
+        },
+        Attempt::Failed { status, reason } => Outcome {
+            status_code: status,
+            error: Some(reason),
+            retry_in: wait_after(failed_before.saturating_add(1)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_waits_by_the_schedule_and_the_eighth_is_final() {
+        let failure = || Attempt::Failed {
+            status: Some(503),
+            reason: "HTTP 503".into(),
+        };
+        assert_eq!(
+            outcome_of(failure(), 0).retry_in,
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            outcome_of(failure(), 1).retry_in,
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(outcome_of(failure(), 7).retry_in, None);
+        // A manual retry of a failed delivery that fails again is failed again.
+        assert_eq!(outcome_of(failure(), 9).retry_in, None);
+        let delivered = outcome_of(Attempt::Delivered { status: 204 }, 3);
+        assert_eq!(delivered.error, None);
+        assert_eq!(delivered.status_code, Some(204));
+    }
+}

@@ -1,0 +1,213 @@
+//! `deliveries`: one event for one subscription, queued when the event arrives and claimed
+//! by a sender when due. Claims are leases, so a sender that dies mid-send loses nothing:
+//! its lease runs out and the delivery is sent again (receivers dedupe by `webhook-id`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use super::subscriptions::DUE_CHANNEL;
+
+/// A delivery as the log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub subscription_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// A delivery a sender has claimed, with what it needs to send it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: String,
+    pub subscription_id: String,
+    pub event_id: String,
+    pub body: Vec<u8>,
+    pub attempts: i32,
+    pub url: String,
+    pub secret: String,
+}
+
+/// Queues `event_id` for each subscription, due now, and wakes the senders at commit. An
+/// event already queued for a subscription is not queued twice.
+pub async fn enqueue(
+    tx: &mut PgConnection,
+    subscription_ids: &[String],
+    event_id: &str,
+    event_type: &str,
+    body: &[u8],
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<String> = subscription_ids
+        .iter()
+        .map(|_| ulid::Ulid::generate().to_string())
+        .collect();
+    sqlx::query(
+        "INSERT INTO deliveries (id, subscription_id, event_id, event_type, body, next_attempt_at) \
+         SELECT id, subscription_id, $3, $4, $5, now() \
+         FROM unnest($1::text[], $2::text[]) AS queued (id, subscription_id) \
+         ON CONFLICT (subscription_id, event_id) DO NOTHING",
+    )
+    .bind(&ids)
+    .bind(subscription_ids)
+    .bind(event_id)
+    .bind(event_type)
+    .bind(body)
+    .execute(&mut *tx)
+    .await?;
+    wake_senders(tx).await
+}
+
+async fn wake_senders(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(DUE_CHANNEL)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due deliveries for `lease`, at most `per_receiver` in flight per
+/// subscription (counting what other senders hold), so one slow receiver never takes
+/// every sender.
+pub async fn claim(
+    pool: &PgPool,
+    limit: i64,
+    per_receiver: i64,
+    lease: Duration,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH busy AS ( \
+             SELECT subscription_id, count(*) AS n FROM deliveries \
+             WHERE status = 'pending' AND lease_until > now() GROUP BY subscription_id \
+         ), due AS ( \
+             SELECT d.id, d.subscription_id, row_number() OVER ( \
+                 PARTITION BY d.subscription_id ORDER BY d.next_attempt_at, d.id) AS rank \
+             FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= now() \
+               AND d.lease_until <= now() AND s.removed_at IS NULL \
+         ), chosen AS ( \
+             SELECT due.id FROM due LEFT JOIN busy USING (subscription_id) \
+             WHERE due.rank <= $2 - coalesce(busy.n, 0) \
+             ORDER BY due.rank, due.id LIMIT $1 \
+         ) \
+         UPDATE deliveries d SET lease_until = now() + make_interval(secs => $3) \
+         FROM chosen, subscriptions s \
+         WHERE d.id = chosen.id AND s.id = d.subscription_id \
+           AND d.status = 'pending' AND d.lease_until <= now() \
+         RETURNING d.id, d.subscription_id, d.event_id, d.body, d.attempts, s.url, s.secret",
+    )
+    .bind(limit)
+    .bind(per_receiver)
+    .bind(lease.as_secs_f64())
+    .fetch_all(pool)
+    .await
+}
+
+/// How one attempt went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The receiver's HTTP status, when it answered.
+    pub status_code: Option<u16>,
+    /// Why it failed; `None` when delivered.
+    pub error: Option<String>,
+    /// When to try again; `None` when delivered or failed for good.
+    pub retry_in: Option<Duration>,
+}
+
+/// Records an attempt of a claimed delivery and releases its lease.
+pub async fn record(pool: &PgPool, id: &str, outcome: &Outcome) -> Result<(), sqlx::Error> {
+    let status = match (&outcome.error, outcome.retry_in) {
+        (None, _) => "delivered",
+        (Some(_), Some(_)) => "pending",
+        (Some(_), None) => "failed",
+    };
+    sqlx::query(
+        "UPDATE deliveries SET attempts = attempts + 1, status = $2, last_status_code = $3, \
+             last_error = $4, lease_until = '-infinity', \
+             next_attempt_at = now() + make_interval(secs => $5), \
+             delivered_at = CASE WHEN $2 = 'delivered' THEN now() END \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(outcome.status_code.map(i32::from))
+    .bind(&outcome.error)
+    .bind(outcome.retry_in.map(|wait| wait.as_secs_f64()))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// When the next pending delivery falls due, if any does.
+pub async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT min(greatest(next_attempt_at, lease_until)) FROM deliveries WHERE status = 'pending'",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// A page of a subscription's deliveries, newest first, optionally of one status.
+pub async fn list(
+    pool: &PgPool,
+    subscription_id: &str,
+    status: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<DeliveryRow>, u64), sqlx::Error> {
+    let rows = sqlx::query_as(
+        "SELECT id, subscription_id, event_id, event_type, status, attempts, last_status_code, \
+             last_error, next_attempt_at, created_at, delivered_at FROM deliveries \
+         WHERE subscription_id = $1 AND ($2::text IS NULL OR status = $2) \
+         ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
+    )
+    .bind(subscription_id)
+    .bind(status)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM deliveries \
+         WHERE subscription_id = $1 AND ($2::text IS NULL OR status = $2)",
+    )
+    .bind(subscription_id)
+    .bind(status)
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, u64::try_from(total).unwrap_or(0)))
+}
+
+/// Makes a delivery of a live subscription due now, whatever its status, and wakes the
+/// senders; the delivery, or `None` when there is no such one.
+pub async fn retry(
+    pool: &PgPool,
+    subscription_id: &str,
+    delivery_id: &str,
+) -> Result<Option<DeliveryRow>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query_as(
+        "UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), \
+             lease_until = '-infinity' \
+         FROM subscriptions s \
+         WHERE d.id = $2 AND d.subscription_id = $1 AND s.id = d.subscription_id \
+           AND s.removed_at IS NULL \
+         RETURNING d.id, d.subscription_id, d.event_id, d.event_type, d.status, d.attempts, \
+             d.last_status_code, d.last_error, d.next_attempt_at, d.created_at, d.delivered_at",
+    )
+    .bind(subscription_id)
+    .bind(delivery_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    wake_senders(&mut tx).await?;
+    tx.commit().await?;
+    Ok(row)
+}

@@ -1,0 +1,102 @@
+//! `subscriptions`: each subscription as it stands, written with its events.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+/// The channel a sender listens on: notified in the transaction that makes a delivery
+/// due, so it is woken by the commit and not by polling.
+pub const DUE_CHANNEL: &str = "tillstream_webhook_due";
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub description: String,
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(tx: &mut PgConnection, row: &SubscriptionRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO subscriptions (id, url, event_types, description, secret, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&row.id)
+    .bind(&row.url)
+    .bind(&row.event_types)
+    .bind(&row.description)
+    .bind(&row.secret)
+    .bind(row.created_at)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Marks the subscription removed, and what it still had waiting failed: nothing more is
+/// sent to it.
+pub async fn remove(tx: &mut PgConnection, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE subscriptions SET removed_at = now() WHERE id = $1 AND removed_at IS NULL")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, \
+             last_error = 'the subscription was removed', lease_until = '-infinity' \
+         WHERE subscription_id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// A subscription that is not removed.
+pub async fn get(pool: &PgPool, id: &str) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, url, event_types, description, secret, created_at FROM subscriptions \
+         WHERE id = $1 AND removed_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A page of the subscriptions, newest first, and how many there are.
+pub async fn list(
+    pool: &PgPool,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<SubscriptionRow>, u64), sqlx::Error> {
+    let rows = sqlx::query_as(
+        "SELECT id, url, event_types, description, secret, created_at FROM subscriptions \
+         WHERE removed_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM subscriptions WHERE removed_at IS NULL")
+            .fetch_one(pool)
+            .await?;
+    Ok((rows, u64::try_from(total).unwrap_or(0)))
+}
+
+/// The subscriptions that want an event of `ce_type` recorded at `time`: those made
+/// before it and not removed.
+pub async fn wanting(
+    tx: &mut PgConnection,
+    ce_type: &str,
+    time: DateTime<Utc>,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM subscriptions \
+         WHERE removed_at IS NULL AND created_at <= $2 \
+           AND ($1 = ANY (event_types) OR '*' = ANY (event_types))",
+    )
+    .bind(ce_type)
+    .bind(time)
+    .fetch_all(tx)
+    .await
+}
