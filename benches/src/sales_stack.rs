@@ -27,7 +27,8 @@ pub struct SalesStack {
     pub client: reqwest::Client,
     stop: CancellationToken,
     dbs: Vec<TestDatabase>,
-    _prefix: TestPrefix,
+    db_prefix: String,
+    prefix: TestPrefix,
 }
 
 impl std::fmt::Debug for SalesStack {
@@ -116,7 +117,8 @@ impl SalesStack {
             client: reqwest::Client::new(),
             stop,
             dbs,
-            _prefix: prefix,
+            db_prefix,
+            prefix,
         };
         let location = loop {
             let body = json!({"code": "B1", "name": "Bench"});
@@ -160,6 +162,18 @@ impl SalesStack {
             .await?;
         let status = response.status().as_u16();
         Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// The settings another service of this stack starts with; its database is dropped
+    /// with the stack.
+    pub fn settings_for(&mut self, service: &'static str) -> anyhow::Result<ServiceSettings> {
+        let env = stack_env(&self.prefix.prefix, &self.db_prefix);
+        let settings = ServiceSettings::from_lookup(service, "127.0.0.1:0", env)?;
+        self.dbs.push(TestDatabase {
+            server_url: settings.database_url.clone(),
+            name: settings.database.clone(),
+        });
+        Ok(settings)
     }
 
     /// A pool on the sales database.

@@ -27,6 +27,8 @@ pub const PER_RECEIVER: i64 = 4;
 pub const LEASE: Duration = Duration::from_secs(ATTEMPT_TIMEOUT.as_secs() * 3);
 /// The longest sleep with nothing due: a missed notification costs at most this.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
+/// How often the backlog gauges are refreshed.
+const REPORT_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
@@ -39,7 +41,12 @@ impl Dispatcher {
     pub async fn run(self, stop: CancellationToken) {
         let mut listener = self.listen().await;
         let mut in_flight = JoinSet::new();
+        let mut reported = tokio::time::Instant::now() - REPORT_EVERY;
         while !stop.is_cancelled() {
+            if reported.elapsed() >= REPORT_EVERY {
+                self.report_backlog().await;
+                reported = tokio::time::Instant::now();
+            }
             let free = IN_FLIGHT_MAX.saturating_sub(in_flight.len());
             let mut claimed_all = false;
             if free > 0 {
@@ -93,6 +100,17 @@ impl Dispatcher {
         }
         .instrument(span)
         .await;
+    }
+
+    /// The gauges an operator graphs: what waits, and for how long.
+    async fn report_backlog(&self) {
+        match deliveries::backlog(&self.pool).await {
+            Ok((pending, oldest)) => {
+                metrics::gauge!("tillstream_webhook_deliveries_pending").set(pending as f64);
+                metrics::gauge!("tillstream_webhook_oldest_pending_seconds").set(oldest);
+            }
+            Err(error) => warn!(%error, "reading the webhook backlog"),
+        }
     }
 
     async fn listen(&self) -> Option<PgListener> {

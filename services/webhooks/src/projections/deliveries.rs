@@ -122,7 +122,8 @@ pub struct Outcome {
     pub retry_in: Option<Duration>,
 }
 
-/// Records an attempt of a claimed delivery and releases its lease.
+/// Records an attempt of a claimed delivery and releases its lease; not when the delivery
+/// stopped being pending meanwhile (its subscription was removed).
 pub async fn record(pool: &PgPool, id: &str, outcome: &Outcome) -> Result<(), sqlx::Error> {
     let status = match (&outcome.error, outcome.retry_in) {
         (None, _) => "delivered",
@@ -134,7 +135,7 @@ pub async fn record(pool: &PgPool, id: &str, outcome: &Outcome) -> Result<(), sq
              last_error = $4, lease_until = '-infinity', \
              next_attempt_at = now() + make_interval(secs => $5), \
              delivered_at = CASE WHEN $2 = 'delivered' THEN now() END \
-         WHERE id = $1",
+         WHERE id = $1 AND status = 'pending'",
     )
     .bind(id)
     .bind(status)
@@ -150,6 +151,16 @@ pub async fn record(pool: &PgPool, id: &str, outcome: &Outcome) -> Result<(), sq
 pub async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT min(greatest(next_attempt_at, lease_until)) FROM deliveries WHERE status = 'pending'",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// How many deliveries are pending, and how long the oldest has waited (seconds).
+pub async fn backlog(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at))::float8, 0) \
+         FROM deliveries WHERE status = 'pending'",
     )
     .fetch_one(pool)
     .await
