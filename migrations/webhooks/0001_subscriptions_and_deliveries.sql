@@ -16,8 +16,10 @@ CREATE INDEX subscriptions_listed ON subscriptions (created_at DESC, id DESC)
 -- Deliveries: one event for one subscription, and where its sending stands. A work queue,
 -- not a record of the business: attempts are not events. `body` is fixed when the event
 -- arrives, so every attempt sends (and signs) the same bytes. A sender claims a due row by
--- moving `lease_until` forward; a sender that dies leaves the lease to run out, and the
--- row is sent again.
+-- moving `lease_until` forward under a fresh `claim` id, and records its attempt only
+-- while that claim is still the row's; a sender that dies leaves the lease to run out, and
+-- the row is sent again. A manual retry of a row in flight is `retry_requested`, made due
+-- again when the attempt in flight is recorded.
 CREATE TABLE deliveries (
     id text PRIMARY KEY,
     subscription_id text NOT NULL REFERENCES subscriptions (id),
@@ -31,12 +33,21 @@ CREATE TABLE deliveries (
     last_error text,
     next_attempt_at timestamptz,
     lease_until timestamptz NOT NULL DEFAULT '-infinity',
+    claim uuid,
+    retry_requested boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now(),
     delivered_at timestamptz,
     UNIQUE (subscription_id, event_id)
 );
 
--- What is due, oldest first.
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+-- What is due, per subscription, oldest first; and when the next one falls due.
+CREATE INDEX deliveries_due ON deliveries (subscription_id, next_attempt_at, id)
+    WHERE status = 'pending';
+CREATE INDEX deliveries_next ON deliveries (next_attempt_at) WHERE status = 'pending';
+-- What a subscription has in flight (leases still running).
+CREATE INDEX deliveries_leased ON deliveries (subscription_id, lease_until)
+    WHERE status = 'pending';
 -- A subscription's log, newest first.
 CREATE INDEX deliveries_log ON deliveries (subscription_id, created_at DESC, id DESC);
+-- Settled deliveries, oldest first, for pruning past the retention.
+CREATE INDEX deliveries_settled ON deliveries (created_at) WHERE status <> 'pending';

@@ -17,6 +17,9 @@ use crate::domain::subscription::{
 use crate::error::AppError;
 use crate::projections::subscriptions::{self, SubscriptionRow};
 
+/// The most live subscriptions: each one is a share of every event's work.
+pub const SUBSCRIPTIONS_MAX: i64 = 100;
+
 /// How long a subscription's host may take to resolve.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -74,7 +77,8 @@ pub async fn subscribe(
     let row = store
         .run(&Subscribing { id, command, row }, &options)
         .await?;
-    tracing::info!(subscription_id = %row.id, url = %row.url, "webhook subscribed");
+    // The host only: a receiver's URL may carry a token of its own.
+    tracing::info!(subscription_id = %row.id, host = url.host_str().unwrap_or_default(), "webhook subscribed");
     Ok(row)
 }
 
@@ -125,6 +129,11 @@ impl UseCase for Subscribing {
         tx: &mut PgConnection,
         _: Decided<'_, Subscription>,
     ) -> Result<SubscriptionRow, AppError> {
+        if subscriptions::live_count(&mut *tx).await? >= SUBSCRIPTIONS_MAX {
+            return Err(AppError::Refused(format!(
+                "at most {SUBSCRIPTIONS_MAX} webhook subscriptions; delete one first"
+            )));
+        }
         subscriptions::insert(tx, &self.row).await?;
         Ok(self.row.clone())
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span, warn};
 
@@ -27,8 +28,17 @@ pub const PER_RECEIVER: i64 = 4;
 pub const LEASE: Duration = Duration::from_secs(ATTEMPT_TIMEOUT.as_secs() * 3);
 /// The longest sleep with nothing due: a missed notification costs at most this.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
-/// How often the backlog gauges are refreshed.
+/// How often the backlog gauges are refreshed (and settled deliveries pruned).
 const REPORT_EVERY: Duration = Duration::from_secs(15);
+/// How long delivered and failed deliveries stay in the log.
+pub const RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+const PRUNE_BATCH: i64 = 1_000;
+/// The pause after the database failed a query.
+const TROUBLE_PAUSE: Duration = Duration::from_secs(5);
+/// How often a sender without a LISTEN connection tries to get one again.
+const LISTEN_RETRY: Duration = Duration::from_secs(30);
+/// How long attempts in flight at shutdown get to finish.
+const DRAIN: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
@@ -37,46 +47,63 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Sends until `stop`; attempts in flight then are left to their leases.
+    /// Sends until `stop`; attempts still in flight then get a moment to finish, and the
+    /// rest are left to their leases (sent again once those run out).
     pub async fn run(self, stop: CancellationToken) {
         let mut listener = self.listen().await;
+        let mut listened = Instant::now();
         let mut in_flight = JoinSet::new();
-        let mut reported = tokio::time::Instant::now() - REPORT_EVERY;
+        let mut reported = Instant::now() - REPORT_EVERY;
         while !stop.is_cancelled() {
             if reported.elapsed() >= REPORT_EVERY {
-                self.report_backlog().await;
-                reported = tokio::time::Instant::now();
+                self.report_and_prune().await;
+                reported = Instant::now();
+            }
+            if listener.is_none() && listened.elapsed() >= LISTEN_RETRY {
+                listener = self.listen().await;
+                listened = Instant::now();
             }
             let free = IN_FLIGHT_MAX.saturating_sub(in_flight.len());
-            let mut claimed_all = false;
-            if free > 0 {
-                match deliveries::claim(&self.pool, free as i64, PER_RECEIVER, LEASE).await {
-                    Ok(claimed) => {
-                        claimed_all = claimed.len() == free;
-                        for delivery in claimed {
-                            in_flight.spawn(self.clone().attempt(delivery));
-                        }
-                    }
-                    Err(error) => warn!(%error, "claiming due webhook deliveries"),
+            if free == 0 {
+                // Every slot busy: only a finished attempt frees one.
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    finished = in_flight.join_next() => log_panic(finished),
                 }
+                continue;
             }
-            let pause = if claimed_all {
-                Duration::ZERO
-            } else {
-                // Due now yet not claimed: its receiver has its share in flight. A finished
-                // attempt or a notification wakes the loop sooner.
-                Some(self.until_next_due().await)
-                    .filter(|pause| !pause.is_zero())
-                    .unwrap_or(IDLE_CHECK)
-            };
+            let claimed =
+                match deliveries::claim(&self.pool, free as i64, PER_RECEIVER, LEASE).await {
+                    Ok(claimed) => claimed,
+                    Err(error) => {
+                        warn!(%error, "claiming due webhook deliveries");
+                        pause(&stop, TROUBLE_PAUSE).await;
+                        continue;
+                    }
+                };
+            let claimed_all = claimed.len() == free;
+            for delivery in claimed {
+                in_flight.spawn(self.clone().attempt(delivery));
+            }
+            if claimed_all {
+                continue;
+            }
+            let until_due = self.until_next_due().await;
             tokio::select! {
                 () = stop.cancelled() => break,
-                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                finished = in_flight.join_next(), if !in_flight.is_empty() => log_panic(finished),
                 () = notified(&mut listener) => {}
-                () = tokio::time::sleep(pause) => {}
+                () = tokio::time::sleep(until_due) => {}
             }
         }
-        in_flight.abort_all();
+        let drained = tokio::time::timeout(DRAIN, async {
+            while let Some(finished) = in_flight.join_next().await {
+                log_panic(Some(finished));
+            }
+        });
+        if drained.await.is_err() {
+            in_flight.abort_all();
+        }
     }
 
     /// One attempt, recorded; a failure to record leaves the lease to run out, and the
@@ -94,7 +121,7 @@ impl Dispatcher {
                 (Some(_), None) => "failed",
             };
             metrics::counter!("tillstream_webhook_attempts_total", "outcome" => label).increment(1);
-            if let Err(error) = deliveries::record(&self.pool, &delivery.id, &outcome).await {
+            if let Err(error) = deliveries::record(&self.pool, &delivery, &outcome).await {
                 warn!(%error, "recording a webhook attempt; it will be sent again");
             }
         }
@@ -102,8 +129,9 @@ impl Dispatcher {
         .await;
     }
 
-    /// The gauges an operator graphs: what waits, and for how long.
-    async fn report_backlog(&self) {
+    /// The gauges an operator graphs (what waits, and for how long), and settled
+    /// deliveries past their retention deleted a batch at a time.
+    async fn report_and_prune(&self) {
         match deliveries::backlog(&self.pool).await {
             Ok((pending, oldest)) => {
                 metrics::gauge!("tillstream_webhook_deliveries_pending").set(pending as f64);
@@ -111,13 +139,21 @@ impl Dispatcher {
             }
             Err(error) => warn!(%error, "reading the webhook backlog"),
         }
+        match deliveries::prune(&self.pool, RETENTION, PRUNE_BATCH).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(
+                pruned,
+                "settled webhook deliveries past their retention deleted"
+            ),
+            Err(error) => warn!(%error, "pruning settled webhook deliveries"),
+        }
     }
 
     async fn listen(&self) -> Option<PgListener> {
         let mut listener = match PgListener::connect_with(&self.pool).await {
             Ok(listener) => listener,
             Err(error) => {
-                warn!(%error, "no LISTEN connection; checking for due deliveries every 5 s");
+                warn!(%error, "no LISTEN connection yet; checking for due deliveries every 5 s");
                 return None;
             }
         };
@@ -146,16 +182,33 @@ impl Dispatcher {
     }
 }
 
-/// Waits for a notification; never when there is no listener. The listener reconnects by
-/// itself after a lost connection.
+async fn pause(stop: &CancellationToken, how_long: Duration) {
+    tokio::select! {
+        () = stop.cancelled() => {}
+        () = tokio::time::sleep(how_long) => {}
+    }
+}
+
+fn log_panic(finished: Option<Result<(), tokio::task::JoinError>>) {
+    if let Some(Err(error)) = finished
+        && error.is_panic()
+    {
+        tracing::error!(%error, "a webhook attempt panicked; it will be sent again");
+    }
+}
+
+/// Waits for a notification, then takes every other one already buffered (a burst of
+/// commits is one wake-up); never returns when there is no listener. The listener
+/// reconnects by itself after a lost connection.
 async fn notified(listener: &mut Option<PgListener>) {
     match listener {
-        Some(listener) => {
-            if let Err(error) = listener.recv().await {
+        Some(listener) => match listener.recv().await {
+            Ok(_) => while listener.next_buffered().is_some() {},
+            Err(error) => {
                 warn!(%error, "the LISTEN connection failed; reconnecting");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(TROUBLE_PAUSE).await;
             }
-        }
+        },
         None => std::future::pending().await,
     }
 }

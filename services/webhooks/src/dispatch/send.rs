@@ -30,6 +30,7 @@ pub enum Attempt {
 #[derive(Debug, Clone)]
 pub struct Sender {
     client: reqwest::Client,
+    allow_private: bool,
 }
 
 impl Sender {
@@ -42,10 +43,16 @@ impl Sender {
             // A redirect could lead anywhere, a private address included: not followed,
             // so a 3xx is a failed attempt.
             .redirect(Policy::none())
+            // A proxy would resolve the host itself, past the rule: none, whatever the
+            // environment says.
+            .no_proxy()
             .user_agent(concat!("Tillstream-Webhooks/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(PublicOnly { allow_private }))
             .build()?;
-        Ok(Sender { client })
+        Ok(Sender {
+            client,
+            allow_private,
+        })
     }
 
     /// Sends `delivery` once, signed with its subscription's secret at this moment.
@@ -63,6 +70,14 @@ impl Sender {
     }
 
     async fn post(&self, delivery: &Claimed) -> Attempt {
+        // An address given literally never meets the resolver: checked here, so a URL
+        // subscribed while private addresses were allowed is not reached once they are not.
+        if !self.allow_private && !literal_host_is_public(&delivery.url) {
+            return failed(
+                None,
+                "the URL's address is not public; not connecting".into(),
+            );
+        }
         let timestamp = chrono::Utc::now().timestamp();
         let signature = match sign(
             &delivery.secret,
@@ -93,8 +108,23 @@ impl Sender {
                 None,
                 format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs()),
             ),
-            Err(error) => failed(None, describe(&error)),
+            // Without the URL, which may carry a token of the receiver's.
+            Err(error) => failed(None, describe(&error.without_url())),
         }
+    }
+}
+
+/// Whether the URL's host, when it is an address, is a public one (a name: the resolver
+/// decides).
+fn literal_host_is_public(url: &str) -> bool {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Ipv4(ip)) => is_public(ip.into()),
+        Some(url::Host::Ipv6(ip)) => is_public(ip.into()),
+        Some(url::Host::Domain(_)) => true,
+        None => false,
     }
 }
 

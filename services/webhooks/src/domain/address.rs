@@ -84,6 +84,7 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
     let benchmarking = a == 198 && (b == 18 || b == 19); // 198.18.0.0/15
     let reserved = a >= 240; // 240.0.0.0/4 and broadcast
     let this_network = a == 0;
+    let protocol_assignments = a == 192 && b == 0 && ip.octets()[2] == 0; // 192.0.0.0/24
     !(ip.is_loopback()
         || ip.is_private()
         || ip.is_link_local()
@@ -94,27 +95,21 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || shared
         || benchmarking
         || reserved
-        || this_network)
+        || this_network
+        || protocol_assignments)
 }
 
+/// Only global unicast (2000::/3) is public, less its special blocks: whatever else IPv6
+/// may carry (IPv4-compatible and -mapped forms, NAT64, unique and link local) is not.
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    let unique_local = first & 0xfe00 == 0xfc00; // fc00::/7
-    let link_local = first & 0xffc0 == 0xfe80; // fe80::/10
-    let site_local = first & 0xffc0 == 0xfec0; // fec0::/10, deprecated
-    let documentation = first == 0x2001 && ip.segments()[1] == 0x0db8; // 2001:db8::/32
-    // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) embed an IPv4 address that may be private.
-    let nat64 = ip.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
-    let six_to_four = first == 0x2002;
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || unique_local
-        || link_local
-        || site_local
-        || documentation
-        || nat64
-        || six_to_four)
+    let [first, second, ..] = ip.segments();
+    let global_unicast = first & 0xe000 == 0x2000;
+    // 2001::/23, IETF protocol assignments, Teredo (2001::/32, an IPv4 address inside) among them.
+    let special = first == 0x2001 && second < 0x0200;
+    let documentation = first == 0x2001 && second == 0x0db8; // 2001:db8::/32
+    let six_to_four = first == 0x2002; // 2002::/16, embeds an IPv4 address
+    let documentation_too = first == 0x3fff && second < 0x1000; // 3fff::/20
+    global_unicast && !(special || documentation || six_to_four || documentation_too)
 }
 
 #[cfg(test)]
@@ -162,6 +157,15 @@ mod tests {
             ("https://[fd00::1]/", UrlError::Private),
             ("https://[fe80::1]/", UrlError::Private),
             ("https://[64:ff9b::a00:1]/", UrlError::Private),
+            ("https://[::127.0.0.1]/", UrlError::Private),
+            ("https://[::ffff:0:a00:1]/", UrlError::Private),
+            ("https://[64:ff9b:1::a00:1]/", UrlError::Private),
+            (
+                "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+                UrlError::Private,
+            ),
+            ("https://[100::1]/", UrlError::Private),
+            ("https://192.0.0.8/", UrlError::Private),
         ] {
             assert_eq!(check_url(bad, false).err(), Some(why), "{bad}");
         }

@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgPool};
 /// due, so it is woken by the commit and not by polling.
 pub const DUE_CHANNEL: &str = "tillstream_webhook_due";
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct SubscriptionRow {
     pub id: String,
     pub url: String,
@@ -15,6 +15,24 @@ pub struct SubscriptionRow {
     pub description: String,
     pub secret: String,
     pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SubscriptionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret.
+        f.debug_struct("SubscriptionRow")
+            .field("id", &self.id)
+            .field("event_types", &self.event_types)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many subscriptions are live.
+pub async fn live_count(tx: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM subscriptions WHERE removed_at IS NULL")
+        .fetch_one(tx)
+        .await
 }
 
 pub async fn insert(tx: &mut PgConnection, row: &SubscriptionRow) -> Result<(), sqlx::Error> {
@@ -84,7 +102,8 @@ pub async fn list(
 }
 
 /// The subscriptions that want an event of `ce_type` recorded at `time`: those made
-/// before it and not removed.
+/// before it and not removed. Their rows are share-locked until the caller commits, so a
+/// removal waits and then fails what was queued for it.
 pub async fn wanting(
     tx: &mut PgConnection,
     ce_type: &str,
@@ -93,7 +112,8 @@ pub async fn wanting(
     sqlx::query_scalar(
         "SELECT id FROM subscriptions \
          WHERE removed_at IS NULL AND created_at <= $2 \
-           AND ($1 = ANY (event_types) OR '*' = ANY (event_types))",
+           AND ($1 = ANY (event_types) OR '*' = ANY (event_types)) \
+         FOR SHARE",
     )
     .bind(ce_type)
     .bind(time)

@@ -141,10 +141,26 @@ async fn event_types_and_descriptions_are_checked_and_the_secret_is_shown_once()
     let secret = made.secret.as_bytes();
     assert!(!message.payload.windows(secret.len()).any(|w| w == secret));
 
+    // At most a hundred live subscriptions; a removed one frees its place.
+    for _ in 1..100 {
+        client
+            .create_subscription(asking(public, &["*"]))
+            .await
+            .unwrap();
+    }
+    let full = client
+        .create_subscription(asking(public, &["*"]))
+        .await
+        .unwrap_err();
+    assert_eq!(full.code(), Code::FailedPrecondition, "{full:?}");
     client
         .delete_subscription(pb::DeleteSubscriptionRequest {
             id: made.id.clone(),
         })
+        .await
+        .unwrap();
+    client
+        .create_subscription(asking(public, &["*"]))
         .await
         .unwrap();
     for status in [

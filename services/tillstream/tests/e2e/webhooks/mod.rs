@@ -375,6 +375,52 @@ async fn a_receiver_that_never_answers_does_not_hold_up_another() {
         waiting["meta"]["total"].as_u64().unwrap() >= 12,
         "{waiting}"
     );
+
+    // A manual retry of an attempt still in flight does not send it a second time at once:
+    // it is due again when the attempt in flight ends (here: times out after 10 s), and goes
+    // in its turn behind what was due before it for that receiver (four at a time).
+    let in_flight = held[0].id.clone();
+    let log = deliveries(&api, &admin, &silent_id, "?limit=200").await;
+    let delivery = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["event_id"] == in_flight)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..3 {
+        let retried = api
+            .call(
+                Method::POST,
+                &format!("/api/v1/webhooks/{silent_id}/deliveries/{delivery}/retry"),
+                Some(&admin),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sent = |id: &str| silent.received().iter().filter(|r| r.id == id).count();
+    assert_eq!(
+        sent(&in_flight),
+        1,
+        "no second attempt while the first is in flight"
+    );
+    within(
+        "the retried delivery goes again after its attempt",
+        Duration::from_secs(90),
+        || async { (sent(&in_flight) == 2).then_some(()) },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        sent(&in_flight),
+        2,
+        "three retries of one attempt in flight are one"
+    );
 }
 
 #[tokio::test]
