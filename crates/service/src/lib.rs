@@ -6,6 +6,7 @@ pub mod copies;
 mod error;
 pub mod grpc;
 mod guard;
+pub mod leader;
 pub mod moments;
 mod process;
 mod settings;
@@ -55,7 +56,8 @@ pub async fn connect_database(
     settings: &ServiceSettings,
     migrator: &Migrator,
 ) -> Result<PgPool, StartError> {
-    let config = DatabaseConfig::new(&settings.database_url, &settings.database);
+    let mut config = DatabaseConfig::new(&settings.database_url, &settings.database);
+    config.max_connections = settings.db_pool_size;
     let pool = tillstream_eventstore::connect(&config).await?;
     migrator.run(&pool).await?;
     Ok(pool)

@@ -37,6 +37,10 @@ pub struct ServiceSettings {
     /// Whether webhooks may go to `http://` and to loopback, private and link-local
     /// addresses (`TILLSTREAM_WEBHOOKS_ALLOW_PRIVATE`; a development or test setting).
     pub webhooks_allow_private: bool,
+    /// Connections in the service's pool (`TILLSTREAM_DB_POOL_SIZE`, 1–200, default 16). A
+    /// replica also holds one for the leader election (and webhooks one for LISTEN):
+    /// replicas × services × (pool + 2) must stay under PostgreSQL's `max_connections`.
+    pub db_pool_size: u32,
     /// Where auth serves the key set tokens are verified with (`TILLSTREAM_AUTH_ADDR`).
     pub auth_addr: crate::addrs::HostPort,
     /// `TILLSTREAM_JWKS`: a key set to trust instead of asking auth (pinned keys, tests).
@@ -83,7 +87,19 @@ impl ServiceSettings {
             .ok_or_else(|| bad("TILLSTREAM_REQUIRE_SESSION", "true or false".into()))?;
         let webhooks_allow_private = flag(&get("TILLSTREAM_WEBHOOKS_ALLOW_PRIVATE", "false"))
             .ok_or_else(|| bad("TILLSTREAM_WEBHOOKS_ALLOW_PRIVATE", "true or false".into()))?;
+        let db_pool_size = get("TILLSTREAM_DB_POOL_SIZE", "16")
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|size| (1..=200).contains(size))
+            .ok_or_else(|| {
+                bad(
+                    "TILLSTREAM_DB_POOL_SIZE",
+                    "a whole number from 1 to 200".into(),
+                )
+            })?;
         Ok(ServiceSettings {
+            db_pool_size,
             cash_difference_limit,
             require_session,
             webhooks_allow_private,
@@ -147,6 +163,7 @@ mod tests {
         assert_eq!(settings.cash_difference_limit.to_string(), "5.00");
         assert!(!settings.require_session);
         assert!(!settings.webhooks_allow_private);
+        assert_eq!(settings.db_pool_size, 16);
         let with = |variable: &'static str, value: &'static str| {
             ServiceSettings::from_lookup("catalog", "127.0.0.1:50061", move |n| {
                 (n == variable).then(|| value.to_owned())
@@ -189,6 +206,9 @@ mod tests {
             ("TILLSTREAM_CASH_DIFFERENCE_LIMIT", "-1"),
             ("TILLSTREAM_CASH_DIFFERENCE_LIMIT", "lots"),
             ("TILLSTREAM_REQUIRE_SESSION", "sometimes"),
+            ("TILLSTREAM_DB_POOL_SIZE", "0"),
+            ("TILLSTREAM_DB_POOL_SIZE", "500"),
+            ("TILLSTREAM_DB_POOL_SIZE", "many"),
         ] {
             assert_eq!(with(variable, value).unwrap_err().variable, variable);
         }

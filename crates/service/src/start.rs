@@ -1,6 +1,8 @@
 //! A service process put together the same way in every service: its database and NATS,
 //! its relay, its consumers and background tasks, then gRPC with the operations endpoints
-//! until shutdown. A service's `serve` says only what is its own.
+//! until shutdown. A service's `serve` says only what is its own. The relay, the consumers
+//! and the tasks given to `spawn_leading` run on the elected leader only (`leader.rs`), so
+//! any number of replicas of a service may run; `spawn`'s tasks run on every replica.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::leader::{LeaderTask, lead};
 use crate::{
     ServiceSettings, StartError, connect_database, connect_nats, run_consumer, serve_http,
     spawn_relay, standard_probe,
@@ -27,7 +30,6 @@ pub struct Launch {
 }
 
 /// A service's connections and the tasks it runs beside its API.
-#[derive(Debug)]
 pub struct Process {
     pub pool: PgPool,
     pub store: EventStore,
@@ -37,6 +39,18 @@ pub struct Process {
     listener: TcpListener,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    /// What only the leader runs.
+    leading: Vec<LeaderTask>,
+}
+
+impl std::fmt::Debug for Process {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Process")
+            .field("service", &self.settings.service)
+            .field("tasks", &self.tasks.len())
+            .field("leading", &self.leading.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Process {
@@ -62,23 +76,21 @@ impl Process {
             listener,
             shutdown,
             tasks: Vec::new(),
+            leading: Vec::new(),
         })
     }
 
-    /// Relays the store's events to `<prefix>_<service>`, encoded by `wire`.
+    /// Relays the store's events to `<prefix>_<service>`, encoded by `wire` (the leader's).
     pub fn relay(&mut self, wire: Arc<dyn WireFormat>) {
-        let relay = spawn_relay(
-            &self.store,
-            &self.nats,
-            wire,
-            &self.settings,
-            &self.shutdown,
-        );
-        self.tasks.push(relay);
+        let (store, nats, settings) =
+            (self.store.clone(), self.nats.clone(), self.settings.clone());
+        self.leading.push(Arc::new(move |stop: CancellationToken| {
+            spawn_relay(&store, &nats, wire.clone(), &settings, &stop)
+        }));
     }
 
     /// Consumes every event of `source` with `handler`, as the durable consumer `name`.
-    pub fn consume<H: Handler>(&mut self, name: &str, source: &str, handler: H) {
+    pub fn consume<H: Handler + Clone>(&mut self, name: &str, source: &str, handler: H) {
         let config = ConsumerConfig::new(
             self.settings.naming.clone(),
             self.settings.service,
@@ -90,7 +102,7 @@ impl Process {
 
     /// Consumes only the events of `source`'s `aggregate` streams (its locations, its
     /// stock items) with `handler`.
-    pub fn consume_aggregate<H: Handler>(
+    pub fn consume_aggregate<H: Handler + Clone>(
         &mut self,
         name: &str,
         source: &str,
@@ -103,19 +115,22 @@ impl Process {
         self.consume_with(config, handler);
     }
 
-    fn consume_with<H: Handler>(&mut self, config: ConsumerConfig, handler: H) {
-        let consumer = run_consumer(
-            self.pool.clone(),
-            self.nats.clone(),
-            config,
-            handler,
-            self.shutdown.child_token(),
-        );
-        self.tasks.push(tokio::spawn(consumer));
+    fn consume_with<H: Handler + Clone>(&mut self, config: ConsumerConfig, handler: H) {
+        let (pool, nats) = (self.pool.clone(), self.nats.clone());
+        self.leading.push(Arc::new(move |stop: CancellationToken| {
+            let consumer = run_consumer(
+                pool.clone(),
+                nats.clone(),
+                config.clone(),
+                handler.clone(),
+                stop,
+            );
+            tokio::spawn(consumer)
+        }));
     }
 
-    /// Runs `task` (given a token cancelled at shutdown) beside the API; shutdown waits
-    /// for it.
+    /// Runs `task` (given a token cancelled at shutdown) beside the API on every replica;
+    /// shutdown waits for it. Only for work that is safe however many replicas do it.
     pub fn spawn<F, Fut>(&mut self, task: F)
     where
         F: FnOnce(CancellationToken) -> Fut,
@@ -123,6 +138,19 @@ impl Process {
     {
         self.tasks
             .push(tokio::spawn(task(self.shutdown.child_token())));
+    }
+
+    /// Runs `task` on the leader only: started when this replica becomes the leader, with a
+    /// token cancelled when it stops leading (or at shutdown), and started again if it
+    /// leads again.
+    pub fn spawn_leading<F, Fut>(&mut self, task: F)
+    where
+        F: Fn(CancellationToken) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.leading.push(Arc::new(move |stop: CancellationToken| {
+            tokio::spawn(task(stop))
+        }));
     }
 
     /// Serves `grpc`, guarded by the verified token of every call, until shutdown.
@@ -133,7 +161,17 @@ impl Process {
 
     /// Serves `api` (already guarded) and the operations endpoints until shutdown, drains
     /// in-flight requests, then waits for the tasks.
-    pub async fn serve(self, api: axum::Router) -> Result<(), StartError> {
+    pub async fn serve(mut self, api: axum::Router) -> Result<(), StartError> {
+        if !self.leading.is_empty() {
+            let leading = std::mem::take(&mut self.leading);
+            let election = lead(
+                self.settings.service,
+                self.pool.clone(),
+                leading,
+                self.shutdown.child_token(),
+            );
+            self.tasks.push(tokio::spawn(election));
+        }
         let probe = standard_probe(self.pool, self.migrator, self.nats);
         serve_http(
             self.settings.service,

@@ -38,6 +38,7 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
     let wake_imports = Arc::new(Notify::new());
     let (store, currency) = (process.store.clone(), process.settings.currency);
     let wake = wake_imports.clone();
+    // Every replica works through imports: a job is locked by the replica that takes it.
     process.spawn(|stop| commands::imports::run_worker(store.clone(), currency, wake, stop));
     let api = CatalogApi {
         store,

@@ -48,7 +48,7 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
         naming: process.settings.naming.clone(),
         grace: RECONCILE_GRACE,
     };
-    process.spawn(|stop| reconciler.run(RECONCILE_EVERY, stop));
+    process.spawn_leading(move |stop| reconciler.clone().run(RECONCILE_EVERY, stop));
     process.relay(Arc::new(LedgerWire));
     let postings = SalesPostings {
         store: store.clone(),

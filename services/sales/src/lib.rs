@@ -59,9 +59,9 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
     process.consume("catalog", "catalog", CatalogProducts);
     process.consume_aggregate("locations", "inventory", "location", Locations);
     process.consume("ledger", "ledger", LedgerEntries);
-    let analytics = product_sales(store.clone());
-    process.spawn(|stop| analytics.run(stop));
-    process.spawn(|stop| projections::pending::watch(pool, stop));
+    let analytics = store.clone();
+    process.spawn_leading(move |stop| product_sales(analytics.clone()).run(stop));
+    process.spawn_leading(move |stop| projections::pending::watch(pool.clone(), stop));
     let policy = PricingPolicy {
         currency: process.settings.currency,
         prices_include_tax: process.settings.prices_include_tax,

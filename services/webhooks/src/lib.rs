@@ -53,6 +53,7 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
         pool: process.pool.clone(),
         sender,
     };
+    // Every replica sends: claims are leases, so replicas share the deliveries.
     process.spawn(|stop| dispatcher.run(stop));
     let api = WebhooksApi {
         store: process.store.clone(),

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+mod replicas;
+
 use std::time::Duration;
 
 use async_nats::jetstream;

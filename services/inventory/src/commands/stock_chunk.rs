@@ -3,9 +3,10 @@
 //! sale of the same item sees the earlier one), and the events, levels and movements are
 //! written with one statement each — instead of a dozen statements per line. The consumer
 //! runs this inside a savepoint and goes sale by sale (`StockBatch`) whenever it fails, so
-//! a conflict with a concurrent command costs only the fast path.
+//! a conflict with a concurrent command costs only the fast path. Rows are written in
+//! (product, location) order, whatever order the sales named them in.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use sqlx::PgConnection;
 use tillstream_eventstore::{AppendRequest, EventMetadata, EventStore, NewEvent, StoreError};
@@ -53,7 +54,9 @@ pub async fn take_sales(
         EventStore::load_states_in::<StockItem>(tx, &streams, STATE_SCHEMA, SNAPSHOT_EVERY).await?;
     let products: Vec<&str> = keys.iter().map(|(product, _)| *product).collect();
     let reorder_points = known_products::reorder_points(tx, &products).await?;
-    let mut items: HashMap<(&str, &str), Item> = HashMap::with_capacity(keys.len());
+    // Ordered by (product, location): every chunk and command writes its rows in one order,
+    // so two writers of the same items wait for each other instead of deadlocking.
+    let mut items: BTreeMap<(&str, &str), Item> = BTreeMap::new();
     for (key, stream) in keys.iter().zip(&streams) {
         let Some(found) = loaded.remove(stream) else {
             continue;
@@ -112,6 +115,8 @@ pub async fn take_sales(
             rows.extend(moved);
         }
     }
+    // By stream, each stream's appends in the chunk's order (the sort is stable).
+    requests.sort_by(|a, b| a.stream_id.cmp(&b.stream_id));
     store.append_many_in(tx, &requests).await?;
     let levels: Vec<(&str, &str, &StockItem, i64)> = items
         .iter()
