@@ -47,6 +47,7 @@ ours = [
     "tillstream.sales.v1.SalesService",
     "tillstream.sales.v1.RegisterService",
     "tillstream.ledger.v1.LedgerService",
+    "tillstream.webhooks.v1.WebhooksService",
     "grpc.health.v1.Health",
 ]
 missing = [name for name in ours if name not in services]
@@ -76,6 +77,7 @@ for service, method, body in [
     ("tillstream.sales.v1.SalesService", "ListSales", {}),
     ("tillstream.sales.v1.RegisterService", "ListRegisters", {}),
     ("tillstream.ledger.v1.LedgerService", "GetTrialBalance", {}),
+    ("tillstream.webhooks.v1.WebhooksService", "ListSubscriptions", {}),
 ]:
     answer = call(service, method, body, token)
     print(f"called {service}/{method}: {sorted(answer)}")

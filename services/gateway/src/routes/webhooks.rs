@@ -114,6 +114,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}",
+    params(("id" = String, Path, description = "The subscription's id")),
     responses((status = 200, description = "The subscription (no secret)", body = WebhookView),
         (status = 404, description = "No such subscription (or it was deleted)", body = crate::openapi::ErrorBody)))]
 pub async fn get(
@@ -133,6 +134,7 @@ pub async fn get(
 
 /// 204: removed; nothing more is delivered to it, not even what waited for a retry.
 #[utoipa::path(delete, path = "/api/v1/webhooks/{id}",
+    params(("id" = String, Path, description = "The subscription's id")),
     responses((status = 204, description = "Removed"),
         (status = 404, description = "No such subscription (or it was deleted)", body = crate::openapi::ErrorBody)))]
 pub async fn delete(
@@ -197,7 +199,8 @@ impl From<pb::Delivery> for DeliveryView {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", params(DeliveryQuery),
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries",
+    params(("id" = String, Path, description = "The subscription's id"), DeliveryQuery),
     responses((status = 200, description = "A page of the subscription's deliveries, newest first", body = Page<DeliveryView>),
         (status = 404, description = "No such subscription", body = crate::openapi::ErrorBody),
         (status = 422, description = "An unknown status", body = crate::openapi::ErrorBody)))]
@@ -227,6 +230,8 @@ pub async fn deliveries(
 
 /// 202: the delivery is due now, whatever its status, and is sent with the same `webhook-id`.
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+    params(("id" = String, Path, description = "The subscription's id"),
+        ("delivery_id" = String, Path, description = "The delivery's id")),
     responses((status = 202, description = "Queued to be sent now", body = DeliveryView),
         (status = 404, description = "No such delivery of this subscription", body = crate::openapi::ErrorBody)))]
 pub async fn retry(
