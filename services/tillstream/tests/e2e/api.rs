@@ -17,6 +17,19 @@ pub struct Answer {
     pub retry_after: Option<String>,
 }
 
+/// `answer` is a `status` with the contract's error body, naming `field` when given.
+pub fn refused(answer: &Answer, status: StatusCode, field: Option<&str>) {
+    assert_eq!(answer.status, status, "{}", answer.body);
+    assert!(answer.body["error"]["code"].is_string(), "{}", answer.body);
+    if let Some(field) = field {
+        assert_eq!(
+            answer.body["error"]["details"][0]["field"], field,
+            "{}",
+            answer.body
+        );
+    }
+}
+
 impl Api {
     pub fn new(base: &str) -> Self {
         Api {

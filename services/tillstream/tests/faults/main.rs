@@ -160,15 +160,10 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     // (1) kill -9 each process in turn; `up` restarts it.
     let bench = load(&stack, 40, &accepted).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    for process in [
-        "auth",
-        "catalog",
-        "inventory",
-        "sales",
-        "ledger",
-        "webhooks",
-        "gateway",
-    ] {
+    for process in tillstream_service::addrs::SERVICES
+        .into_iter()
+        .chain(["gateway"])
+    {
         let pid = stack.pid(process);
         signal(pid, Signal::SIGKILL);
         faults += 1;

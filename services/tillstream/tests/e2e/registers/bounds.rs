@@ -6,21 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{Shop, created};
-use crate::api::Answer;
+use crate::api::refused;
 use crate::system::System;
-
-/// `answer` is a `status` whose error names `field` (`None`: names none in particular).
-fn refused(answer: &Answer, status: StatusCode, field: Option<&str>) {
-    assert_eq!(answer.status, status, "{}", answer.body);
-    assert!(answer.body["error"]["code"].is_string(), "{}", answer.body);
-    if let Some(field) = field {
-        assert_eq!(
-            answer.body["error"]["details"][0]["field"], field,
-            "{}",
-            answer.body
-        );
-    }
-}
 
 #[tokio::test]
 async fn bad_input_on_the_registers_routes_gets_the_contracts_errors() {

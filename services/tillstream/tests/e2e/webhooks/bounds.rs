@@ -4,20 +4,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::api::{Answer, Api};
+use crate::api::{Api, refused};
 use crate::system::System;
-
-fn refused(answer: &Answer, status: StatusCode, field: Option<&str>) {
-    assert_eq!(answer.status, status, "{}", answer.body);
-    assert!(answer.body["error"]["code"].is_string(), "{}", answer.body);
-    if let Some(field) = field {
-        assert_eq!(
-            answer.body["error"]["details"][0]["field"], field,
-            "{}",
-            answer.body
-        );
-    }
-}
 
 #[tokio::test]
 async fn bad_subscriptions_get_the_contracts_errors_and_only_admins_subscribe() {

@@ -49,6 +49,42 @@ async fn subscribe(api: &Api, admin: &str, url: &str, types: &[&str]) -> Value {
     .await
 }
 
+async fn subscription_id(api: &Api, admin: &str, url: &str, types: &[&str]) -> String {
+    subscribe(api, admin, url, types).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Products `<prefix>-<n>` for each `n` of `numbers`; their ids.
+async fn make_products(
+    api: &Api,
+    admin: &str,
+    prefix: &str,
+    numbers: std::ops::Range<usize>,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    for n in numbers {
+        ids.push(
+            api.create_product(admin, &format!("{prefix}-{n}"), "1.00", "0")
+                .await,
+        );
+    }
+    ids
+}
+
+/// `POST …/deliveries/{delivery}/retry`.
+async fn retry(api: &Api, admin: &str, subscription: &str, delivery: &str) -> crate::api::Answer {
+    api.call(
+        Method::POST,
+        &format!("/api/v1/webhooks/{subscription}/deliveries/{delivery}/retry"),
+        Some(admin),
+        None,
+        &[],
+    )
+    .await
+}
+
 /// `v1,` + base64(HMAC-SHA256(secret bytes, "id.timestamp.body")), computed here.
 fn signature_by_hand(secret: &str, request: &Received) -> String {
     let engine = base64::engine::general_purpose::STANDARD;
@@ -247,15 +283,7 @@ async fn a_receiver_that_fails_first_gets_the_event_again_signed_and_only_what_i
 
     // A manual retry sends it again, with the same webhook-id.
     let delivery_id = delivery["id"].as_str().unwrap();
-    let retried = api
-        .call(
-            Method::POST,
-            &format!("/api/v1/webhooks/{sales_id}/deliveries/{delivery_id}/retry"),
-            Some(&admin),
-            None,
-            &[],
-        )
-        .await;
+    let retried = retry(&api, &admin, &sales_id, delivery_id).await;
     assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
     let again = within(
         "the manual retry arrives",
@@ -264,15 +292,7 @@ async fn a_receiver_that_fails_first_gets_the_event_again_signed_and_only_what_i
     )
     .await;
     assert_eq!(again.id, first.id);
-    let unknown = api
-        .call(
-            Method::POST,
-            &format!("/api/v1/webhooks/{sales_id}/deliveries/01JD0000000000000000000000/retry"),
-            Some(&admin),
-            None,
-            &[],
-        )
-        .await;
+    let unknown = retry(&api, &admin, &sales_id, "01JD0000000000000000000000").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 
     // A removed subscription gets nothing more; another one with the same types does.
@@ -339,18 +359,9 @@ async fn a_receiver_that_never_answers_does_not_hold_up_another() {
     let admin = api.login("admin", &system.admin_password).await;
     let silent = Receiver::start(Behaviour::Hang).await;
     let prompt = Receiver::start(Behaviour::FailFirst(0)).await;
-    let silent_id = subscribe(&api, &admin, &silent.url, &["*"]).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let silent_id = subscription_id(&api, &admin, &silent.url, &["*"]).await;
     subscribe(&api, &admin, &prompt.url, &["*"]).await;
-    let mut products = Vec::new();
-    for n in 0..12 {
-        products.push(
-            api.create_product(&admin, &format!("HANG-{n}"), "1.00", "0")
-                .await,
-        );
-    }
+    let products = make_products(&api, &admin, "HANG", 0..12).await;
     // Were the senders held by the silent receiver, each of its attempts would take 10 s
     // before the next event moved.
     within(
@@ -391,15 +402,7 @@ async fn a_receiver_that_never_answers_does_not_hold_up_another() {
         .unwrap()
         .to_owned();
     for _ in 0..3 {
-        let retried = api
-            .call(
-                Method::POST,
-                &format!("/api/v1/webhooks/{silent_id}/deliveries/{delivery}/retry"),
-                Some(&admin),
-                None,
-                &[],
-            )
-            .await;
+        let retried = retry(&api, &admin, &silent_id, &delivery).await;
         assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -429,17 +432,8 @@ async fn a_kill_of_the_delivering_process_mid_retry_loses_no_delivery() {
     let api = Api::new(&system.url);
     let admin = api.login("admin", &system.admin_password).await;
     let receiver = Receiver::start(Behaviour::FailFirst(3)).await;
-    let id = subscribe(&api, &admin, &receiver.url, &[PRODUCT_CREATED]).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut products = Vec::new();
-    for n in 0..3 {
-        products.push(
-            api.create_product(&admin, &format!("KILL-{n}"), "1.00", "0")
-                .await,
-        );
-    }
+    let id = subscription_id(&api, &admin, &receiver.url, &[PRODUCT_CREATED]).await;
+    let mut products = make_products(&api, &admin, "KILL", 0..3).await;
     // Each first attempt has failed and waits for its retry.
     within(
         "three deliveries wait for a retry",
@@ -463,12 +457,7 @@ async fn a_kill_of_the_delivering_process_mid_retry_loses_no_delivery() {
     )
     .unwrap();
     // Made while the process is down or starting: queued when it is back.
-    for n in 3..5 {
-        products.push(
-            api.create_product(&admin, &format!("KILL-{n}"), "1.00", "0")
-                .await,
-        );
-    }
+    products.extend(make_products(&api, &admin, "KILL", 3..5).await);
     let restarted = system.wait_for_line("started webhooks").await;
     assert_ne!(pid_in(&restarted), pid);
     within(
