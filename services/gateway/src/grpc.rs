@@ -17,17 +17,16 @@ use axum::extract::State;
 use axum::http::{HeaderValue, Request, Response};
 use axum::middleware::Next;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Service, ServiceExt};
 
 use crate::AppState;
 use crate::trace::{child_traceparent, current_client_addr};
-use crate::upstream::Upstreams;
+use crate::upstream::{Replicas, Upstreams};
 
-/// Each service as the gateway mirrors it: its gRPC name and the channel to it.
-fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Channel); 7] {
+/// Each service as the gateway mirrors it: its gRPC name and its replicas.
+fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Replicas); 7] {
     [
         (
             "auth",
@@ -97,12 +96,12 @@ pub fn router(state: &AppState, shutdown: CancellationToken) -> Result<Router, G
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .into_axum_router();
-    for (name, grpc_name, channel) in services(upstreams) {
+    for (name, grpc_name, replicas) in services(upstreams) {
         router = router.route_service(
             &format!("/{grpc_name}/{{method}}"),
             PassThrough {
                 service: name,
-                channel,
+                replicas,
             },
         );
     }
@@ -192,7 +191,7 @@ const CLIENT_CANNOT_SET: [&str; 3] = ["x-actor", "x-client-addr", "x-forwarded-f
 #[derive(Debug, Clone)]
 struct PassThrough {
     service: &'static str,
-    channel: Channel,
+    replicas: Replicas,
 }
 
 impl Service<Request<Body>> for PassThrough {
@@ -205,7 +204,7 @@ impl Service<Request<Body>> for PassThrough {
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let (service, channel) = (self.service, self.channel.clone());
+        let (service, channel) = (self.service, self.replicas.pick());
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
             // A client says nothing about who it is or where it is: the service reads the

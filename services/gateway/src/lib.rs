@@ -10,6 +10,7 @@ pub mod in_flight;
 pub mod json;
 pub mod limits;
 pub mod openapi;
+pub mod replicas;
 pub mod routes;
 mod settings;
 pub mod trace;
@@ -54,7 +55,9 @@ pub struct AppState {
 impl AppState {
     pub fn new(settings: &GatewaySettings) -> Self {
         let upstreams = Upstreams::connect_lazy(&settings.upstreams);
-        let keys = KeyCache::fetching(tillstream_process::fetch_from_auth(upstreams.auth.clone()));
+        let keys = KeyCache::fetching(tillstream_process::fetch_from_auth(
+            upstreams.auth.pick().channel().clone(),
+        ));
         let cors_origins = settings
             .cors_origins
             .iter()

@@ -47,15 +47,23 @@ impl GatewaySettings {
                     expected: "host:port",
                 })
         };
+        // One address, or several (a service's replicas) separated by commas.
         let service = |name: &str| {
             let variable = addrs::addr_variable(name);
             let value = lookup(&variable)
                 .unwrap_or_else(|| addrs::default_addr(name).unwrap_or(addrs::HTTP).to_owned());
-            value.parse::<addrs::HostPort>().map_err(|_| SettingsError {
-                variable,
-                value,
-                expected: "host:port",
-            })
+            let parsed: Result<Vec<addrs::HostPort>, _> = value
+                .split(',')
+                .map(|one| one.trim().parse::<addrs::HostPort>())
+                .collect();
+            match parsed {
+                Ok(list) if (1..=MAX_REPLICAS).contains(&list.len()) => Ok(list),
+                _ => Err(SettingsError {
+                    variable,
+                    value,
+                    expected: "host:port, or up to 16 of them separated by commas",
+                }),
+            }
         };
         Ok(GatewaySettings {
             http_addr: addr("TILLSTREAM_HTTP_ADDR", addrs::HTTP)?,
@@ -117,6 +125,9 @@ fn cors_origins(value: Option<String>) -> Result<Vec<String>, SettingsError> {
         .collect()
 }
 
+/// The most replicas of one service the gateway spreads calls over.
+const MAX_REPLICAS: usize = 16;
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
@@ -127,7 +138,12 @@ mod tests {
     fn defaults_and_a_bad_address_named() {
         let settings = GatewaySettings::from_lookup(|_| None).unwrap();
         assert_eq!(settings.http_addr.to_string(), addrs::HTTP);
-        assert_eq!(settings.upstreams.sales.to_string(), addrs::SALES);
+        assert_eq!(settings.upstreams.sales[0].to_string(), addrs::SALES);
+        let two = GatewaySettings::from_lookup(|n| {
+            (n == "TILLSTREAM_SALES_ADDR").then(|| "127.0.0.1:1, sales-2:50063".to_owned())
+        })
+        .unwrap();
+        assert_eq!(two.upstreams.sales.len(), 2);
         let error = GatewaySettings::from_lookup(|n| {
             (n == "TILLSTREAM_LEDGER_ADDR").then(|| "ledger".to_owned())
         })
@@ -158,6 +174,6 @@ mod tests {
             (n == "TILLSTREAM_SALES_ADDR").then(|| "sales:50063".to_owned())
         })
         .unwrap();
-        assert_eq!(named.upstreams.sales.to_string(), "sales:50063");
+        assert_eq!(named.upstreams.sales[0].to_string(), "sales:50063");
     }
 }

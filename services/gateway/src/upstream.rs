@@ -10,6 +10,7 @@ use tonic::transport::{Channel, Endpoint};
 use tower::ServiceExt;
 
 use crate::access::OnBehalf;
+pub use crate::replicas::{Replica, Replicas};
 use crate::trace::{child_traceparent, current_client_addr, current_trace_id};
 
 /// How long a connection attempt may take before the service counts as down.
@@ -29,41 +30,42 @@ pub const SERVICES: [&str; 6] = [
     "webhooks",
 ];
 
-/// Where each service is reached.
+/// Where each service's replicas are reached (one address each, usually).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamAddrs {
-    pub catalog: HostPort,
-    pub inventory: HostPort,
-    pub sales: HostPort,
-    pub ledger: HostPort,
-    pub auth: HostPort,
-    pub webhooks: HostPort,
+    pub catalog: Vec<HostPort>,
+    pub inventory: Vec<HostPort>,
+    pub sales: Vec<HostPort>,
+    pub ledger: Vec<HostPort>,
+    pub auth: Vec<HostPort>,
+    pub webhooks: Vec<HostPort>,
 }
 
 impl UpstreamAddrs {
     /// Every service at one address (tests: nothing there, say).
     pub fn all_at(addr: &HostPort) -> Self {
+        let one = || vec![addr.clone()];
         UpstreamAddrs {
-            catalog: addr.clone(),
-            inventory: addr.clone(),
-            sales: addr.clone(),
-            ledger: addr.clone(),
-            auth: addr.clone(),
-            webhooks: addr.clone(),
+            catalog: one(),
+            inventory: one(),
+            sales: one(),
+            ledger: one(),
+            auth: one(),
+            webhooks: one(),
         }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct Upstreams {
-    pub catalog: Channel,
-    pub inventory: Channel,
-    pub sales: Channel,
+    pub catalog: Replicas,
+    pub inventory: Replicas,
+    pub sales: Replicas,
     /// Sales again, for uploads of many sales, which take longer than one call should.
-    pub sales_bulk: Channel,
-    pub ledger: Channel,
-    pub auth: Channel,
-    pub webhooks: Channel,
+    pub sales_bulk: Replicas,
+    pub ledger: Replicas,
+    pub auth: Replicas,
+    pub webhooks: Replicas,
 }
 
 impl Upstreams {
@@ -78,19 +80,21 @@ impl Upstreams {
                 .tcp_nodelay(true)
                 .connect_lazy()
         };
-        let channel = |addr: &HostPort| with_timeout(addr, CALL_TIMEOUT);
+        let replicas = |addrs: &[HostPort], timeout: Duration| {
+            Replicas::new(addrs.iter().map(|addr| with_timeout(addr, timeout)))
+        };
         Upstreams {
-            catalog: channel(&addrs.catalog),
-            inventory: channel(&addrs.inventory),
-            sales: channel(&addrs.sales),
-            sales_bulk: with_timeout(&addrs.sales, BULK_TIMEOUT),
-            ledger: channel(&addrs.ledger),
-            auth: channel(&addrs.auth),
-            webhooks: channel(&addrs.webhooks),
+            catalog: replicas(&addrs.catalog, CALL_TIMEOUT),
+            inventory: replicas(&addrs.inventory, CALL_TIMEOUT),
+            sales: replicas(&addrs.sales, CALL_TIMEOUT),
+            sales_bulk: replicas(&addrs.sales, BULK_TIMEOUT),
+            ledger: replicas(&addrs.ledger, CALL_TIMEOUT),
+            auth: replicas(&addrs.auth, CALL_TIMEOUT),
+            webhooks: replicas(&addrs.webhooks, CALL_TIMEOUT),
         }
     }
 
-    fn all(&self) -> [(&'static str, &Channel); 6] {
+    fn all(&self) -> [(&'static str, &Replicas); 6] {
         [
             (SERVICES[0], &self.catalog),
             (SERVICES[1], &self.inventory),
@@ -101,12 +105,27 @@ impl Upstreams {
         ]
     }
 
-    /// Each service's readiness, asked over its own channel: services serve `/readyz` on
-    /// the port they serve gRPC on.
+    /// Each service's readiness, asked of every replica over its own channel (services
+    /// serve `/readyz` on the port they serve gRPC on): ready when one replica is. Each
+    /// replica is marked down or up by its answer, so calls avoid one that is not ready.
     pub async fn readiness(&self) -> Vec<(&'static str, Result<(), String>)> {
-        let checks = self
-            .all()
-            .map(|(name, channel)| async move { (name, ready(channel.clone()).await) });
+        let checks = self.all().map(|(name, replicas)| async move {
+            let answers = futures::future::join_all(replicas.all().iter().map(|replica| async {
+                let answer = ready(replica.channel().clone()).await;
+                replica.set_down(answer.is_err());
+                answer
+            }))
+            .await;
+            let outcome = if answers.iter().any(Result::is_ok) {
+                Ok(())
+            } else {
+                answers
+                    .into_iter()
+                    .find_map(Result::err)
+                    .map_or(Ok(()), Err)
+            };
+            (name, outcome)
+        });
         futures::future::join_all(checks).await
     }
 }

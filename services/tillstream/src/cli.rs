@@ -15,7 +15,12 @@ pub enum Command {
     /// Start the whole system: prepares the databases, migrations and streams, starts every
     /// service and the gateway as child processes, restarts one that dies, and stops them
     /// all on Ctrl-C or SIGTERM.
-    Up,
+    Up {
+        /// How many of each service to run (the gateway spreads calls across them; one of
+        /// each leads); the gateway is one.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+        replicas: u8,
+    },
     /// Create the databases, apply the migrations, create the streams and the bootstrap
     /// admin, then exit (what `up` does first; a deployment's migration job).
     Migrate,

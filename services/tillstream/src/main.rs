@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         // `up` supervises children from the main thread: a child's parent-death signal
         // fires when the thread that spawned it ends, so that must be the last to end.
-        Command::Up => on_this_thread(up::up()),
+        Command::Up { replicas } => on_this_thread(up::up(replicas)),
         Command::Migrate => on_this_thread(up::migrate()),
         Command::Serve { process } => serve::serve(process),
         Command::Keys { command } => on_this_thread(user::keys(command)),

@@ -64,7 +64,7 @@ pub async fn approve(
         action: body.action,
         reason: body.reason.unwrap_or_default(),
     };
-    let approval = AuthServiceClient::new(state.upstreams.auth.clone())
+    let approval = AuthServiceClient::new(state.upstreams.auth.pick())
         .approve(request(message, caller.on_behalf()))
         .await
         .map_err(|status| ApiError::from_status("auth", &status))?

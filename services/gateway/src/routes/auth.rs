@@ -326,6 +326,6 @@ pub async fn set_own_pin(
     Ok(Json(user.into_inner().into()))
 }
 
-fn client(state: &AppState) -> AuthServiceClient<tonic::transport::Channel> {
-    AuthServiceClient::new(state.upstreams.auth.clone())
+fn client(state: &AppState) -> AuthServiceClient<crate::upstream::Replica> {
+    AuthServiceClient::new(state.upstreams.auth.pick())
 }

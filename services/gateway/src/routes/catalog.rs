@@ -279,6 +279,6 @@ async fn set_status(
     Ok(Json(product.into_inner().into()))
 }
 
-fn client(state: &AppState) -> CatalogServiceClient<tonic::transport::Channel> {
-    CatalogServiceClient::new(state.upstreams.catalog.clone())
+fn client(state: &AppState) -> CatalogServiceClient<crate::upstream::Replica> {
+    CatalogServiceClient::new(state.upstreams.catalog.pick())
 }

@@ -166,7 +166,7 @@ fn csv_body(headers: &HeaderMap, body: Bytes, required: bool) -> Result<Bytes, A
     Ok(body)
 }
 
-fn client(state: &AppState) -> CatalogServiceClient<tonic::transport::Channel> {
-    CatalogServiceClient::new(state.upstreams.catalog.clone())
+fn client(state: &AppState) -> CatalogServiceClient<crate::upstream::Replica> {
+    CatalogServiceClient::new(state.upstreams.catalog.pick())
         .max_encoding_message_size(CSV_LIMIT + 1024 * 1024)
 }

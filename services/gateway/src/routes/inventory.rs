@@ -440,6 +440,6 @@ pub async fn movements(
     )))
 }
 
-fn client(state: &AppState) -> InventoryServiceClient<tonic::transport::Channel> {
-    InventoryServiceClient::new(state.upstreams.inventory.clone())
+fn client(state: &AppState) -> InventoryServiceClient<crate::upstream::Replica> {
+    InventoryServiceClient::new(state.upstreams.inventory.pick())
 }

@@ -348,6 +348,6 @@ pub async fn daily_report(
     }))
 }
 
-fn client(state: &AppState) -> LedgerServiceClient<tonic::transport::Channel> {
-    LedgerServiceClient::new(state.upstreams.ledger.clone())
+fn client(state: &AppState) -> LedgerServiceClient<crate::upstream::Replica> {
+    LedgerServiceClient::new(state.upstreams.ledger.pick())
 }

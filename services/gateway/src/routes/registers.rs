@@ -18,8 +18,8 @@ use crate::error::ApiError;
 use crate::json::{JsonBody, MoneyText};
 use crate::upstream::{request, with_approvals};
 
-fn client(state: &AppState) -> RegisterServiceClient<tonic::transport::Channel> {
-    RegisterServiceClient::new(state.upstreams.sales.clone())
+fn client(state: &AppState) -> RegisterServiceClient<crate::upstream::Replica> {
+    RegisterServiceClient::new(state.upstreams.sales.pick())
 }
 
 fn upstream(status: tonic::Status) -> ApiError {

@@ -102,7 +102,7 @@ pub async fn upload(
         }
     }
     let (indexes, sales): (Vec<usize>, Vec<pb::CreateSaleRequest>) = forwarded.into_iter().unzip();
-    let answered = SalesServiceClient::new(state.upstreams.sales_bulk.clone())
+    let answered = SalesServiceClient::new(state.upstreams.sales_bulk.pick())
         .create_sale_batch(request(
             pb::CreateSaleBatchRequest { sales },
             caller.on_behalf(),

@@ -157,6 +157,6 @@ pub async fn void(
     Ok(Json(sale.into_inner().into()))
 }
 
-fn client(state: &AppState) -> SalesServiceClient<tonic::transport::Channel> {
-    SalesServiceClient::new(state.upstreams.sales.clone())
+fn client(state: &AppState) -> SalesServiceClient<crate::upstream::Replica> {
+    SalesServiceClient::new(state.upstreams.sales.pick())
 }

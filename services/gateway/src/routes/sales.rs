@@ -410,6 +410,6 @@ pub async fn receipt(
     Ok(([(header::CONTENT_TYPE, receipt.content_type)], receipt.body).into_response())
 }
 
-fn client(state: &AppState) -> SalesServiceClient<tonic::transport::Channel> {
-    SalesServiceClient::new(state.upstreams.sales.clone())
+fn client(state: &AppState) -> SalesServiceClient<crate::upstream::Replica> {
+    SalesServiceClient::new(state.upstreams.sales.pick())
 }

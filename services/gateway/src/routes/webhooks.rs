@@ -16,8 +16,8 @@ use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::upstream::request;
 
-fn client(state: &AppState) -> WebhooksServiceClient<tonic::transport::Channel> {
-    WebhooksServiceClient::new(state.upstreams.webhooks.clone())
+fn client(state: &AppState) -> WebhooksServiceClient<crate::upstream::Replica> {
+    WebhooksServiceClient::new(state.upstreams.webhooks.pick())
 }
 
 fn upstream(status: tonic::Status) -> ApiError {

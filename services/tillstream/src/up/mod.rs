@@ -19,8 +19,8 @@ pub use plan::Plan;
 /// How long the system may take to become ready before `up` gives up.
 const READY_WITHIN: Duration = Duration::from_secs(120);
 
-pub async fn up() -> ExitCode {
-    let plan = match Plan::from_env() {
+pub async fn up(replicas: u8) -> ExitCode {
+    let plan = match Plan::from_env().and_then(|plan| plan.with_replicas(replicas)) {
         Ok(plan) => plan,
         Err(error) => {
             eprintln!("tillstream: {error}");

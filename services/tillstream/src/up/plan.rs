@@ -27,8 +27,11 @@ fn pick() -> Result<SocketAddr, PlanError> {
 /// The addresses of one run of `up`.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// `TILLSTREAM_<SERVICE>_ADDR` for each service, and `TILLSTREAM_HTTP_ADDR`.
+    /// `TILLSTREAM_<SERVICE>_ADDR` for each service (its first replica), and
+    /// `TILLSTREAM_HTTP_ADDR`.
     pub addrs: BTreeMap<String, SocketAddr>,
+    /// The other replicas of each service, by its variable.
+    pub more: BTreeMap<String, Vec<SocketAddr>>,
     pub http_addr: SocketAddr,
 }
 
@@ -83,24 +86,77 @@ impl Plan {
             },
         };
         addrs.insert(variable.to_owned(), grpc_addr);
-        Ok(Plan { addrs, http_addr })
+        Ok(Plan {
+            addrs,
+            more: BTreeMap::new(),
+            http_addr,
+        })
     }
 
-    /// The environment a child gets on top of `up`'s own.
-    pub fn child_env(&self) -> Vec<(String, String)> {
+    /// `replicas` of every service: each one more on a free port.
+    pub fn with_replicas(mut self, replicas: u8) -> Result<Self, PlanError> {
+        for service in addrs::SERVICES {
+            let extra = (1..replicas)
+                .map(|_| pick())
+                .collect::<Result<Vec<_>, _>>()?;
+            self.more.insert(addrs::addr_variable(service), extra);
+        }
+        Ok(self)
+    }
+
+    /// How many replicas of `process` run (the gateway: one).
+    pub fn replicas_of(&self, process: Process) -> usize {
+        match process {
+            Process::Gateway => 1,
+            other => {
+                1 + self
+                    .more
+                    .get(&addrs::addr_variable(other.name()))
+                    .map_or(0, Vec::len)
+            }
+        }
+    }
+
+    /// The environment replica `replica` (from 0) of `process` gets on top of `up`'s own:
+    /// every service's first address (where auth's keys are fetched), its own address as
+    /// its service's, and for the gateway every replica of every service.
+    pub fn child_env(&self, process: Process, replica: usize) -> Vec<(String, String)> {
+        let own = match process {
+            Process::Gateway => None,
+            other => Some(addrs::addr_variable(other.name())),
+        };
         self.addrs
             .iter()
-            .map(|(variable, addr)| (variable.clone(), addr.to_string()))
+            .map(|(variable, addr)| {
+                let others = self.more.get(variable).map_or(&[][..], Vec::as_slice);
+                let value = if process == Process::Gateway {
+                    std::iter::once(addr)
+                        .chain(others)
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                } else if own.as_deref() == Some(variable.as_str()) && replica > 0 {
+                    others
+                        .get(replica - 1)
+                        .map_or_else(|| addr.to_string(), ToString::to_string)
+                } else {
+                    addr.to_string()
+                };
+                (variable.clone(), value)
+            })
             .collect()
     }
 
-    /// Where `process` listens.
-    pub fn addr_of(&self, process: Process) -> Option<SocketAddr> {
+    /// Where replica `replica` of `process` listens.
+    pub fn addr_of(&self, process: Process, replica: usize) -> Option<SocketAddr> {
         let variable = match process {
             Process::Gateway => "TILLSTREAM_HTTP_ADDR".to_owned(),
             other => addrs::addr_variable(other.name()),
         };
-        self.addrs.get(&variable).copied()
+        match replica {
+            0 => self.addrs.get(&variable).copied(),
+            n => self.more.get(&variable)?.get(n - 1).copied(),
+        }
     }
 
     /// A lookup of the environment as the children will see it.
@@ -128,7 +184,7 @@ mod tests {
             _ => None,
         })
         .unwrap();
-        assert_eq!(plan.addr_of(Process::Ledger).unwrap().port(), 1);
+        assert_eq!(plan.addr_of(Process::Ledger, 0).unwrap().port(), 1);
         let mut ports: Vec<u16> = addrs::SERVICES
             .iter()
             .map(|s| plan.addrs[&addrs::addr_variable(s)].port())
@@ -136,6 +192,20 @@ mod tests {
         ports.sort_unstable();
         ports.dedup();
         assert_eq!(ports.len(), addrs::SERVICES.len());
+
+        let plan = plan.with_replicas(2).unwrap();
+        assert_eq!(plan.replicas_of(Process::Sales), 2);
+        assert_eq!(plan.replicas_of(Process::Gateway), 1);
+        let second = plan.addr_of(Process::Sales, 1).unwrap().to_string();
+        let env = |process, replica| -> BTreeMap<String, String> {
+            plan.child_env(process, replica).into_iter().collect()
+        };
+        assert_eq!(env(Process::Sales, 1)["TILLSTREAM_SALES_ADDR"], second);
+        assert_ne!(env(Process::Sales, 0)["TILLSTREAM_SALES_ADDR"], second);
+        assert_ne!(env(Process::Catalog, 1)["TILLSTREAM_SALES_ADDR"], second);
+        let gateway = env(Process::Gateway, 0);
+        assert_eq!(gateway["TILLSTREAM_SALES_ADDR"].split(',').count(), 2);
+        assert!(gateway["TILLSTREAM_SALES_ADDR"].ends_with(&second));
 
         let error =
             Plan::from_lookup(|name| (name == "TILLSTREAM_SALES_ADDR").then(|| "sales".to_owned()))

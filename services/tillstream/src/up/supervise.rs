@@ -25,24 +25,37 @@ const HEALTHY_RUN: Duration = Duration::from_secs(60);
 /// How long a child may take to drain after SIGTERM before it is killed.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// Starts a supervisor for every process; each ends once `shutdown` has stopped its child.
+/// Starts a supervisor for every replica of every process; each ends once `shutdown` has
+/// stopped its child.
 pub fn start_all(plan: &Plan, shutdown: &CancellationToken) -> Vec<JoinHandle<()>> {
     Process::ALL
         .into_iter()
-        .map(|process| tokio::spawn(supervise(process, plan.clone(), shutdown.clone())))
+        .flat_map(|process| (0..plan.replicas_of(process)).map(move |replica| (process, replica)))
+        .map(|(process, replica)| {
+            tokio::spawn(supervise(process, replica, plan.clone(), shutdown.clone()))
+        })
         .collect()
 }
 
-async fn supervise(process: Process, plan: Plan, shutdown: CancellationToken) {
-    let name = process.name();
+/// A replica's name in `up`'s lines: the process's for the first (`sales`), then `sales-2`.
+fn replica_name(process: Process, replica: usize) -> String {
+    match replica {
+        0 => process.name().to_owned(),
+        n => format!("{}-{}", process.name(), n + 1),
+    }
+}
+
+async fn supervise(process: Process, replica: usize, plan: Plan, shutdown: CancellationToken) {
+    let name = replica_name(process, replica);
+    let name = name.as_str();
     let mut pause = FIRST_PAUSE;
     while !shutdown.is_cancelled() {
         let started = Instant::now();
-        match spawn(process, &plan) {
+        match spawn(process, replica, &plan) {
             Ok(mut child) => {
                 let pid = child.id().unwrap_or_default();
                 let addr = plan
-                    .addr_of(process)
+                    .addr_of(process, replica)
                     .map_or_else(String::new, |a| a.to_string());
                 println!("tillstream: started {name} (pid {pid}) on {addr}");
                 tokio::select! {
@@ -74,12 +87,12 @@ async fn supervise(process: Process, plan: Plan, shutdown: CancellationToken) {
 
 /// `tillstream serve <process>` from this same executable, in its own process group so a
 /// terminal's Ctrl-C reaches `up` alone and `up` decides the order of things.
-fn spawn(process: Process, plan: &Plan) -> std::io::Result<Child> {
+fn spawn(process: Process, replica: usize, plan: &Plan) -> std::io::Result<Child> {
     let exe = std::env::current_exe()?;
     Command::new(exe)
         .arg("serve")
         .arg(process.name())
-        .envs(plan.child_env())
+        .envs(plan.child_env(process, replica))
         .env(SUPERVISED, std::process::id().to_string())
         .process_group(0)
         .stdin(Stdio::null())

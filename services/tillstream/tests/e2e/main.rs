@@ -17,6 +17,7 @@ mod metrics;
 mod poison;
 mod projection;
 mod registers;
+mod replicas;
 mod returns;
 mod sales;
 mod seed;

@@ -37,6 +37,11 @@ pub struct System {
 impl System {
     /// Runs `tillstream up` and waits for its "ready" line.
     pub async fn up() -> System {
+        System::up_with(&[]).await
+    }
+
+    /// Runs `tillstream up` with `args` (`--replicas 2`) and waits for its "ready" line.
+    pub async fn up_with(args: &[&str]) -> System {
         let prefix = TestPrefix::new();
         let db_prefix = unique_name("e2e");
         let http_addr = format!("127.0.0.1:{}", free_port().unwrap());
@@ -44,6 +49,7 @@ impl System {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tillstream"));
         command
             .arg("up")
+            .args(args)
             .env("TILLSTREAM_SUBJECT_PREFIX", &prefix.prefix)
             .env("TILLSTREAM_DB_PREFIX", &db_prefix)
             .env("TILLSTREAM_DATABASE_URL", database_server_url())
