@@ -25,6 +25,10 @@ const LOCK_LEADER: i32 = 1;
 
 /// How often a follower tries for the lock, and a leader checks its connection.
 pub const LEADER_CHECK: Duration = Duration::from_secs(1);
+/// How long connecting, taking the lock or a ping may take: a half-open connection (a
+/// database failover, a cut network) must not keep a replica leading on a lock the server
+/// has already let go of.
+const LOCK_PATIENCE: Duration = Duration::from_secs(3);
 
 /// Takes part in the election until `stop`, running `tasks` while leading.
 pub async fn lead(
@@ -35,7 +39,15 @@ pub async fn lead(
 ) {
     metrics::gauge!("tillstream_leader", "service" => service).set(0.0);
     while !stop.is_cancelled() {
-        match try_lock(&pool).await {
+        let attempt = tokio::select! {
+            () = stop.cancelled() => break,
+            attempt = tokio::time::timeout(LOCK_PATIENCE, try_lock(&pool)) => attempt,
+        };
+        let attempt = attempt.unwrap_or_else(|_| {
+            let late = std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer within 3 s");
+            Err(sqlx::Error::Io(late))
+        });
+        match attempt {
             Ok(Some(connection)) => {
                 info!(
                     service,
@@ -76,17 +88,25 @@ async fn try_lock(pool: &PgPool) -> Result<Option<PgConnection>, sqlx::Error> {
     }
 }
 
-/// Runs `tasks` while `connection` answers and the process runs; then stops them and waits
-/// for them before the lock goes with the connection.
+/// Runs `tasks` while `connection` answers (within [`LOCK_PATIENCE`]) and the process
+/// runs, starting again any that ended on its own; then stops them and waits for them
+/// before the lock goes with the connection.
 async fn hold(mut connection: PgConnection, tasks: &[LeaderTask], stop: &CancellationToken) {
     let term = stop.child_token();
-    let running: Vec<JoinHandle<()>> = tasks.iter().map(|task| task(term.clone())).collect();
+    let mut running: Vec<JoinHandle<()>> = tasks.iter().map(|task| task(term.clone())).collect();
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
             () = tokio::time::sleep(LEADER_CHECK) => {
-                if connection.ping().await.is_err() {
+                let ping = tokio::time::timeout(LOCK_PATIENCE, connection.ping()).await;
+                if !matches!(ping, Ok(Ok(()))) {
                     break;
+                }
+                for (task, handle) in tasks.iter().zip(running.iter_mut()) {
+                    if handle.is_finished() && !term.is_cancelled() {
+                        warn!("a leader's task ended on its own; starting it again");
+                        *handle = task(term.clone());
+                    }
                 }
             }
         }

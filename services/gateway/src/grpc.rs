@@ -227,7 +227,7 @@ impl Service<Request<Body>> for PassThrough {
             let answer = match channel.oneshot(request).await {
                 Ok(response) => response.map(Body::new),
                 Err(error) => {
-                    let status = if error.to_string().contains("timed out") {
+                    let status = if crate::replicas::timed_out(&error) {
                         tonic::Status::deadline_exceeded(format!(
                             "the {service} service did not answer in time"
                         ))

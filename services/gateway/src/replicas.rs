@@ -57,15 +57,33 @@ impl tower::Service<http::Request<Body>> for Replica {
         let answer = self.channel.call(request);
         Box::pin(async move {
             let answer = answer.await;
-            // Not reached at all (a timeout is a slow replica, not a dead one).
+            // Only a replica that could not be reached at all: a slow answer, or a client's
+            // own deadline, says nothing against it.
             if let Err(error) = &answer
-                && !error.to_string().contains("timed out")
+                && unreachable(error)
             {
                 down.store(true, Ordering::Relaxed);
             }
             answer
         })
     }
+}
+
+/// Whether `error` says a connection could not be made (refused, no route, a failed
+/// handshake).
+pub fn unreachable(error: &(dyn std::error::Error + 'static)) -> bool {
+    causes(error).any(|cause| cause.is::<tonic::ConnectError>())
+}
+
+/// Whether `error` is a call that outlived its deadline.
+pub fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    causes(error).any(|cause| cause.is::<tonic::TimeoutExpired>())
+}
+
+fn causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |cause| cause.source())
 }
 
 /// Every replica of one service.
@@ -101,6 +119,23 @@ impl Replicas {
             Some(replica) => replica.clone(),
             // Never: a service has at least one address.
             None => Replica::new(Channel::from_static("http://127.0.0.1:1").connect_lazy()),
+        }
+    }
+
+    /// The same replicas over other channels (another timeout), sharing their health: a
+    /// replica marked down is down for both.
+    pub fn sharing_health(&self, channels: impl IntoIterator<Item = Channel>) -> Self {
+        Replicas {
+            replicas: self
+                .replicas
+                .iter()
+                .zip(channels)
+                .map(|(replica, channel)| Replica {
+                    channel,
+                    down: replica.down.clone(),
+                })
+                .collect(),
+            next: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -143,5 +178,27 @@ mod tests {
         let _ = picked(&three); // all down: still one, and the call will say unavailable
         three.all()[2].set_down(false);
         assert!((0..4).all(|_| picked(&three) == 2));
+        let bulk = three.sharing_health(
+            (0..3).map(|_| Channel::from_static("http://127.0.0.1:1").connect_lazy()),
+        );
+        assert!(!bulk.all()[2].is_down() && bulk.all()[0].is_down());
+    }
+
+    #[tokio::test]
+    async fn only_a_connection_that_cannot_be_made_marks_a_replica_down() {
+        let refused: Box<dyn std::error::Error + Send + Sync> = Box::new(tonic::ConnectError(
+            Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        ));
+        assert!(unreachable(refused.as_ref()));
+        assert!(!timed_out(refused.as_ref()));
+        let slow: Box<dyn std::error::Error + Send + Sync> = Box::new(tonic::TimeoutExpired(()));
+        assert!(timed_out(slow.as_ref()));
+        assert!(!unreachable(slow.as_ref()));
+        // Through a real channel: nothing listens on port 1.
+        let mut replica = Replica::new(Channel::from_static("http://127.0.0.1:1").connect_lazy());
+        let request = http::Request::new(Body::empty());
+        use tower::ServiceExt;
+        let _ = (&mut replica).oneshot(request).await;
+        assert!(replica.is_down());
     }
 }

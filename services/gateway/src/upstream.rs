@@ -83,11 +83,18 @@ impl Upstreams {
         let replicas = |addrs: &[HostPort], timeout: Duration| {
             Replicas::new(addrs.iter().map(|addr| with_timeout(addr, timeout)))
         };
+        let sales = replicas(&addrs.sales, CALL_TIMEOUT);
+        let sales_bulk = sales.sharing_health(
+            addrs
+                .sales
+                .iter()
+                .map(|addr| with_timeout(addr, BULK_TIMEOUT)),
+        );
         Upstreams {
             catalog: replicas(&addrs.catalog, CALL_TIMEOUT),
             inventory: replicas(&addrs.inventory, CALL_TIMEOUT),
-            sales: replicas(&addrs.sales, CALL_TIMEOUT),
-            sales_bulk: replicas(&addrs.sales, BULK_TIMEOUT),
+            sales,
+            sales_bulk,
             ledger: replicas(&addrs.ledger, CALL_TIMEOUT),
             auth: replicas(&addrs.auth, CALL_TIMEOUT),
             webhooks: replicas(&addrs.webhooks, CALL_TIMEOUT),

@@ -18,7 +18,7 @@ pub enum Command {
     Up {
         /// How many of each service to run (the gateway spreads calls across them; one of
         /// each leads); the gateway is one.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
         replicas: u8,
     },
     /// Create the databases, apply the migrations, create the streams and the bootstrap

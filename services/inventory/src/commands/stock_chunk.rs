@@ -3,8 +3,9 @@
 //! sale of the same item sees the earlier one), and the events, levels and movements are
 //! written with one statement each — instead of a dozen statements per line. The consumer
 //! runs this inside a savepoint and goes sale by sale (`StockBatch`) whenever it fails, so
-//! a conflict with a concurrent command costs only the fast path. Rows are written in
-//! (product, location) order, whatever order the sales named them in.
+//! a conflict with a concurrent command costs only the fast path. Levels are written in
+//! (product, location) order and events in stream order, whatever order the sales named
+//! them in, so two writers of the same items take their locks in one order.
 
 use std::collections::BTreeMap;
 

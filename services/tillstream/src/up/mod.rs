@@ -20,7 +20,9 @@ pub use plan::Plan;
 const READY_WITHIN: Duration = Duration::from_secs(120);
 
 pub async fn up(replicas: u8) -> ExitCode {
-    let plan = match Plan::from_env().and_then(|plan| plan.with_replicas(replicas)) {
+    let pool_configured = std::env::var_os("TILLSTREAM_DB_POOL_SIZE").is_some();
+    let plan = match Plan::from_env().and_then(|plan| plan.with_replicas(replicas, pool_configured))
+    {
         Ok(plan) => plan,
         Err(error) => {
             eprintln!("tillstream: {error}");

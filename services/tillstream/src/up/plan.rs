@@ -17,6 +17,18 @@ pub enum PlanError {
     InUse { variable: String, addr: SocketAddr },
 }
 
+/// Connections PostgreSQL allows by default, less a margin for `up` and an operator.
+const CONNECTION_BUDGET: u32 = 90;
+
+/// A pool size for `replicas` of every service within [`CONNECTION_BUDGET`], counting each
+/// replica's election connection and webhooks' `LISTEN` (two more each); at least two.
+fn pool_within_budget(replicas: u8) -> u32 {
+    let processes = u32::from(replicas) * addrs::SERVICES.len() as u32;
+    (CONNECTION_BUDGET / processes.max(1))
+        .saturating_sub(2)
+        .max(2)
+}
+
 /// A free loopback address for a child. Ports come from below the ephemeral range, so
 /// nothing else on the machine takes one before the child binds it.
 fn pick() -> Result<SocketAddr, PlanError> {
@@ -32,6 +44,9 @@ pub struct Plan {
     pub addrs: BTreeMap<String, SocketAddr>,
     /// The other replicas of each service, by its variable.
     pub more: BTreeMap<String, Vec<SocketAddr>>,
+    /// `TILLSTREAM_DB_POOL_SIZE` for the children, when replicas need a smaller pool than
+    /// the default and none was configured.
+    pub pool_size: Option<u32>,
     pub http_addr: SocketAddr,
 }
 
@@ -89,17 +104,23 @@ impl Plan {
         Ok(Plan {
             addrs,
             more: BTreeMap::new(),
+            pool_size: None,
             http_addr,
         })
     }
 
-    /// `replicas` of every service: each one more on a free port.
-    pub fn with_replicas(mut self, replicas: u8) -> Result<Self, PlanError> {
+    /// `replicas` of every service: each one more on a free port. Unless a pool size was
+    /// configured (`pool_configured`), every replica's pool is cut so that all of them, with
+    /// their election connections, fit in PostgreSQL's default 100 connections.
+    pub fn with_replicas(mut self, replicas: u8, pool_configured: bool) -> Result<Self, PlanError> {
         for service in addrs::SERVICES {
             let extra = (1..replicas)
                 .map(|_| pick())
                 .collect::<Result<Vec<_>, _>>()?;
             self.more.insert(addrs::addr_variable(service), extra);
+        }
+        if replicas > 1 && !pool_configured {
+            self.pool_size = Some(pool_within_budget(replicas));
         }
         Ok(self)
     }
@@ -125,6 +146,9 @@ impl Plan {
             Process::Gateway => None,
             other => Some(addrs::addr_variable(other.name())),
         };
+        let pool = self
+            .pool_size
+            .map(|size| ("TILLSTREAM_DB_POOL_SIZE".to_owned(), size.to_string()));
         self.addrs
             .iter()
             .map(|(variable, addr)| {
@@ -144,6 +168,7 @@ impl Plan {
                 };
                 (variable.clone(), value)
             })
+            .chain(pool)
             .collect()
     }
 
@@ -193,7 +218,8 @@ mod tests {
         ports.dedup();
         assert_eq!(ports.len(), addrs::SERVICES.len());
 
-        let plan = plan.with_replicas(2).unwrap();
+        let plan = plan.with_replicas(2, false).unwrap();
+        assert_eq!(plan.pool_size, Some(5), "2 × 6 × (5 + 2) = 84 connections");
         assert_eq!(plan.replicas_of(Process::Sales), 2);
         assert_eq!(plan.replicas_of(Process::Gateway), 1);
         let second = plan.addr_of(Process::Sales, 1).unwrap().to_string();
