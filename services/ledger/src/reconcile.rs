@@ -67,11 +67,15 @@ pub struct Reconciler {
 }
 
 impl Reconciler {
-    /// Runs a round every `every` until `shutdown`.
+    /// Runs a round every `every` until `shutdown` (the end of this replica's term as
+    /// leader), then zeroes its gauge: only the leader reports.
     pub async fn run(self, every: Duration, shutdown: CancellationToken) {
         loop {
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => {
+                    metrics::gauge!("tillstream_ledger_unposted_sales_events").set(0.0);
+                    return;
+                }
                 () = tokio::time::sleep(every) => {}
             }
             let span = info_span!("reconcile", stream = %self.stream_name());

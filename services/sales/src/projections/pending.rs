@@ -21,7 +21,8 @@ pub async fn counts(pool: &PgPool) -> Result<(i64, i64), sqlx::Error> {
     .await
 }
 
-/// Refreshes `tillstream_sales_ledger_pending` and `…_overdue` until `shutdown`.
+/// Refreshes `tillstream_sales_ledger_pending` and `…_overdue` until `shutdown` (the end of
+/// this replica's term as leader), then zeroes them: only the leader reports.
 pub async fn watch(pool: PgPool, shutdown: CancellationToken) {
     loop {
         match counts(&pool).await {
@@ -35,7 +36,11 @@ pub async fn watch(pool: PgPool, shutdown: CancellationToken) {
             Err(error) => tracing::warn!(%error, "counting sales pending in the ledger failed"),
         }
         tokio::select! {
-            () = shutdown.cancelled() => return,
+            () = shutdown.cancelled() => {
+                metrics::gauge!("tillstream_sales_ledger_pending").set(0.0);
+                metrics::gauge!("tillstream_sales_ledger_pending_overdue").set(0.0);
+                return;
+            }
             () = tokio::time::sleep(EVERY) => {}
         }
     }
