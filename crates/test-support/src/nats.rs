@@ -71,6 +71,41 @@ impl TestPrefix {
     }
 }
 
+impl TestPrefix {
+    /// Waits until every durable consumer on every service stream of this prefix has all it
+    /// was sent delivered and acknowledged: the flow has come to rest, whatever it is.
+    pub async fn all_consumers_settled(&self) {
+        let naming = match tillstream_messaging::Naming::new(self.prefix.clone()) {
+            Ok(naming) => naming,
+            Err(error) => panic!("a test prefix that is no subject token: {error}"),
+        };
+        let client = match async_nats::connect(&self.url).await {
+            Ok(client) => client,
+            Err(error) => panic!("NATS at {}: {error}", self.url),
+        };
+        let js = async_nats::jetstream::new(client);
+        crate::eventually("every consumer has acknowledged everything", || async {
+            use futures::TryStreamExt;
+            for service in tillstream_service::addrs::SERVICES {
+                let Ok(stream) = js.get_stream(naming.service_stream(service)).await else {
+                    continue;
+                };
+                let names: Vec<String> = stream.consumer_names().try_collect().await.ok()?;
+                for name in names {
+                    let mut consumer: async_nats::jetstream::consumer::PullConsumer =
+                        stream.get_consumer(&name).await.ok()?;
+                    let info = consumer.info().await.ok()?;
+                    if info.num_pending > 0 || info.num_ack_pending > 0 {
+                        return None;
+                    }
+                }
+            }
+            Some(())
+        })
+        .await;
+    }
+}
+
 impl Default for TestPrefix {
     fn default() -> Self {
         Self::new()

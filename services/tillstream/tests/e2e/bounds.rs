@@ -387,9 +387,12 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
         })
         .collect();
 
-    // Whatever the consumers still do with the setup's events, let it finish first.
+    // Whatever the consumers still do with the setup's events, let it finish first: every
+    // consumer at rest and the stores unchanged across it (a consumer's append is relayed
+    // and may wake another).
     let mut settled = events_appended(&system).await;
     loop {
+        system.consumers_settled().await;
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let now = events_appended(&system).await;
         if now == settled {

@@ -31,7 +31,7 @@ pub struct System {
     up: Child,
     lines: mpsc::UnboundedReceiver<String>,
     _databases: Vec<TestDatabase>,
-    _prefix: TestPrefix,
+    prefix: TestPrefix,
 }
 
 impl System {
@@ -98,7 +98,7 @@ impl System {
             up,
             lines,
             _databases: databases,
-            _prefix: prefix,
+            prefix,
         };
         system.wait_for_line("tillstream: ready").await;
         // The generated password follows the ready line.
@@ -187,6 +187,11 @@ impl System {
         let (ok, lines, stderr) = self.cli(args).await;
         assert!(ok, "tillstream {args:?}: {stderr}");
         lines
+    }
+
+    /// Waits until every consumer of this system has acknowledged all it was sent.
+    pub async fn consumers_settled(&self) {
+        self.prefix.all_consumers_settled().await;
     }
 
     /// A connection pool on service `service`'s database.
