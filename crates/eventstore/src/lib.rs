@@ -11,6 +11,7 @@ mod idempotency;
 mod read;
 mod snapshot;
 mod transaction;
+mod wake;
 
 pub use append::{AppendRequest, Appended, Claim};
 pub use command::{Decided, RunOptions, Snapshots, UseCase};
@@ -22,18 +23,26 @@ pub use read::{HorizonStats, read_all};
 pub use snapshot::{Loaded, Snapshot};
 pub use tillstream_kernel::{DomainEvent, EventMetadata};
 pub use transaction::{Answer, CONFLICT_RETRIES, Done, RunError, Transaction};
+pub use wake::{APPENDED_CHANNEL, AppendWaiter};
+
+use std::sync::{Arc, OnceLock};
 
 use sqlx::PgPool;
 
-/// A service's event store. Cheap to clone: it is a pool handle.
+/// A service's event store. Cheap to clone: a pool handle, and the listener that wakes the
+/// log's readers, started by the first of them.
 #[derive(Debug, Clone)]
 pub struct EventStore {
     pool: PgPool,
+    signal: Arc<OnceLock<wake::AppendSignal>>,
 }
 
 impl EventStore {
     pub fn new(pool: PgPool) -> Self {
-        EventStore { pool }
+        EventStore {
+            pool,
+            signal: Arc::default(),
+        }
     }
 
     pub fn pool(&self) -> &PgPool {

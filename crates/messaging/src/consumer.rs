@@ -59,6 +59,14 @@ pub trait Handler: Send + Sync + 'static {
     /// Whether `handle_chunk` is worth trying before handling a chunk event by event.
     const HANDLES_CHUNKS: bool = false;
 
+    /// Whether the handler does anything with `event` (by its type or stream). One it
+    /// does not want is acknowledged without a transaction or an inbox row: with no
+    /// effect, there is nothing for a redelivery to double.
+    fn wants(&self, event: &InboundEvent) -> bool {
+        let _ = event;
+        true
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,
@@ -154,6 +162,8 @@ impl<H> std::fmt::Debug for Consumer<H> {
 enum Outcome {
     Applied,
     Duplicate,
+    /// None of the handler's business (`Handler::wants`): acknowledged, nothing written.
+    Ignored,
 }
 
 impl<H: Handler> Consumer<H> {
@@ -309,6 +319,10 @@ impl<H: Handler> Consumer<H> {
                     self.count("duplicate");
                     AckKind::Ack
                 }
+                (Ok(_), Ok(Outcome::Ignored)) => {
+                    self.count("ignored");
+                    AckKind::Ack
+                }
                 (Ok(_), Err(HandlerError::Reject(reason))) => {
                     self.dead_letter(message, &reason).await?
                 }
@@ -346,9 +360,16 @@ impl<H: Handler> Consumer<H> {
         &self,
         events: &[Result<InboundEvent, String>],
     ) -> Result<Vec<Result<Outcome, HandlerError>>, sqlx::Error> {
+        let wanted = |event: &Result<InboundEvent, String>| match event {
+            Ok(event) => self.handler.wants(event),
+            Err(_) => false,
+        };
+        if !events.iter().any(wanted) {
+            return Ok(events.iter().map(|_| Ok(Outcome::Ignored)).collect());
+        }
         let mut tx = self.pool.begin().await?;
         if H::HANDLES_CHUNKS
-            && events.len() > 1
+            && events.iter().filter(|e| wanted(e)).count() > 1
             && let Some(outcomes) = self.apply_chunk(&mut tx, events).await?
         {
             tx.commit().await?;
@@ -360,6 +381,10 @@ impl<H: Handler> Consumer<H> {
                 outcomes.push(Ok(Outcome::Duplicate));
                 continue;
             };
+            if !self.handler.wants(event) {
+                outcomes.push(Ok(Outcome::Ignored));
+                continue;
+            }
             let span = self.event_span(event, 1);
             sqlx::query("SAVEPOINT event").execute(&mut *tx).await?;
             let outcome = self.apply(&mut tx, event).instrument(span).await;
@@ -382,8 +407,11 @@ impl<H: Handler> Consumer<H> {
         tx: &mut PgConnection,
         events: &[Result<InboundEvent, String>],
     ) -> Result<Option<Vec<Result<Outcome, HandlerError>>>, sqlx::Error> {
-        let well_formed: Vec<&InboundEvent> =
-            events.iter().filter_map(|e| e.as_ref().ok()).collect();
+        let well_formed: Vec<&InboundEvent> = events
+            .iter()
+            .filter_map(|e| e.as_ref().ok())
+            .filter(|e| self.handler.wants(e))
+            .collect();
         let ids: Vec<Uuid> = well_formed.iter().map(|e| Uuid::from(e.event_id)).collect();
         let span = info_span!(
             "consume_chunk",
@@ -406,6 +434,7 @@ impl<H: Handler> Consumer<H> {
             let outcomes: Vec<Result<Outcome, HandlerError>> = events
                 .iter()
                 .map(|event| match event {
+                    Ok(event) if !self.handler.wants(event) => Ok(Outcome::Ignored),
                     Ok(event) if fresh.remove(&Uuid::from(event.event_id)) => {
                         to_apply.push(event);
                         Ok(Outcome::Applied)

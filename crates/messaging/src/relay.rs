@@ -29,6 +29,16 @@ use checkpoint::Checkpoint;
 /// Batches a running relay publishes per round before it looks at its timers again.
 const PUMP_BATCHES: usize = 16;
 
+/// What a relay round left to do.
+enum Idle {
+    /// It published: there may be more.
+    No,
+    /// Nothing readable, but committed events wait behind the horizon.
+    Behind,
+    /// Nothing after its cursor: it waits for an append.
+    CaughtUp,
+}
+
 /// How a relay runs.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -37,7 +47,8 @@ pub struct RelayConfig {
     pub stream: StreamSettings,
     /// Events read and published per round; their acks are awaited together.
     pub batch_size: i64,
-    /// Pause when the store has nothing new.
+    /// Pause between reads while committed events wait behind an older running
+    /// transaction (the gap-safe horizon); otherwise the relay waits for an append.
     pub idle_poll: Duration,
     /// How often an idle relay checks that the broker still has what it acknowledged.
     pub verify_every: Duration,
@@ -106,12 +117,14 @@ impl Relay {
         Ok(())
     }
 
-    /// Runs until `shutdown`: publishes new events as they commit, retries with backoff
-    /// while NATS or PostgreSQL is away, and heals the stream after a broker loss.
+    /// Runs until `shutdown`: publishes new events as they commit (woken by the commit,
+    /// see `EventStore::appends`), retries with backoff while NATS or PostgreSQL is away,
+    /// and heals the stream after a broker loss.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut must_verify = true;
         let mut last_verify = Instant::now();
         let mut backoff = Duration::from_millis(50);
+        let mut appends = self.store.appends();
         info!(stream = %self.stream_name, "relay started");
         while !shutdown.is_cancelled() {
             let step = async {
@@ -122,12 +135,33 @@ impl Relay {
                     must_verify = false;
                     last_verify = Instant::now();
                 }
-                self.pump(PUMP_BATCHES).await
+                let (published, cursor) = self.pump(PUMP_BATCHES).await?;
+                if published > 0 {
+                    return Ok(Idle::No);
+                }
+                // Committed but hidden by the horizon: read again soon, no commit will say.
+                if self.store.head().await? > cursor {
+                    Ok(Idle::Behind)
+                } else {
+                    Ok(Idle::CaughtUp)
+                }
             };
-            let pause = match step.await {
-                Ok(0) => self.config.idle_poll,
-                Ok(_) => {
+            let result: Result<Idle, MessagingError> = step.await;
+            let pause = match result {
+                Ok(Idle::No) => {
                     backoff = Duration::from_millis(50);
+                    continue;
+                }
+                Ok(Idle::Behind) => self.config.idle_poll,
+                Ok(Idle::CaughtUp) => {
+                    let until_verify = self
+                        .config
+                        .verify_every
+                        .saturating_sub(last_verify.elapsed());
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = appends.appended_or_after(until_verify) => {}
+                    }
                     continue;
                 }
                 Err(error) => {
@@ -151,13 +185,14 @@ impl Relay {
     /// Publishes the next batch after the checkpoint and advances it. Returns how many
     /// events were published (0 when caught up).
     pub async fn publish_batch(&self) -> Result<usize, MessagingError> {
-        self.pump(1).await
+        Ok(self.pump(1).await?.0)
     }
 
     /// Publishes up to `max_batches` batches. The broker is kept busy: the next batch is
     /// read while the current one is acknowledged, and the checkpoint of one batch is
-    /// written while the next is sent. Returns how many events were published.
-    async fn pump(&self, max_batches: usize) -> Result<usize, MessagingError> {
+    /// written while the next is sent. Returns how many events were published, and the
+    /// cursor it got to.
+    async fn pump(&self, max_batches: usize) -> Result<(usize, Cursor), MessagingError> {
         // `stored` is what the database holds; `acked` runs up to one batch ahead of it.
         let mut stored = Checkpoint::load(self.store.pool(), &self.stream_name).await?;
         let mut acked = stored.clone();
@@ -172,7 +207,7 @@ impl Relay {
             let (sent, saved) =
                 tokio::join!(self.send(&acked, &events), self.save(&stored, &acked));
             if !saved? {
-                return Ok(published);
+                return Ok((published, stored.cursor));
             }
             published += self.count_published(&stored, &acked);
             stored = acked.clone();
@@ -202,7 +237,7 @@ impl Relay {
                 // The stream's sequence went backwards: it was recreated or lost its tail.
                 // Heal before advancing, from what survived below this batch.
                 self.heal_after_rewind(&acked, first_fresh).await?;
-                return Ok(published);
+                return Ok((published, stored.cursor));
             }
             let last_seq = acks.iter().map(|a| a.sequence).max().unwrap_or(0);
             let last_seq = last_seq.max(acked.last_stream_seq);
@@ -211,8 +246,9 @@ impl Relay {
         }
         if self.save(&stored, &acked).await? {
             published += self.count_published(&stored, &acked);
+            return Ok((published, acked.cursor));
         }
-        Ok(published)
+        Ok((published, stored.cursor))
     }
 
     /// Writes `acked` over `stored` (no-op when equal). False when the checkpoint was

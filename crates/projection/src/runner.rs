@@ -14,7 +14,12 @@ use crate::{Generation, Projection, ProjectionError};
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
     pub batch_size: i64,
+    /// Pause between reads while committed events wait behind the gap-safe horizon;
+    /// otherwise the runner waits for an append.
     pub idle_poll: Duration,
+    /// How long to let appends gather after a wake before reading them: one batch for a
+    /// burst, where a read model can be that far behind (analytics).
+    pub gather: Duration,
     pub lag_report_every: Duration,
 }
 
@@ -23,6 +28,7 @@ impl Default for RunnerConfig {
         RunnerConfig {
             batch_size: 1000,
             idle_poll: Duration::from_millis(20),
+            gather: Duration::ZERO,
             lag_report_every: Duration::from_secs(5),
         }
     }
@@ -97,13 +103,19 @@ impl<P: Projection> ProjectionRunner<P> {
     /// Applies the next batch into the live generation, checkpoint in the same commit.
     /// Returns how many events it applied (0 when caught up).
     pub async fn apply_batch(&self) -> Result<usize, ProjectionError> {
+        Ok(self.apply_next().await?.0)
+    }
+
+    /// [`Self::apply_batch`], and the cursor the projection got to.
+    async fn apply_next(&self) -> Result<(usize, Cursor), ProjectionError> {
         let mut tx = self.store.pool().begin().await?;
         let checkpoint = self.lock_checkpoint(&mut tx).await?;
         let events = read_all(&mut *tx, checkpoint.cursor, self.config.batch_size).await?;
         let Some(last) = events.last() else {
             tx.rollback().await?;
-            return Ok(0);
+            return Ok((0, checkpoint.cursor));
         };
+        let reached = last.cursor();
         // A span per applied batch (not per idle poll), so a trace shows when a projection
         // took an event in.
         let span = info_span!(
@@ -125,14 +137,22 @@ impl<P: Projection> ProjectionRunner<P> {
         .await?;
         metrics::counter!("tillstream_projection_events_total", "projection" => self.projection.name())
             .increment(events.len() as u64);
-        Ok(events.len())
+        Ok((events.len(), reached))
     }
 
-    /// Runs until `shutdown`, retrying with backoff when the database is away.
+    /// Whether events committed after `cursor` wait behind the gap-safe horizon (an older
+    /// transaction still running): no commit will announce them, so the loop polls.
+    async fn behind(&self, cursor: Cursor) -> Result<bool, ProjectionError> {
+        Ok(self.store.head().await? > cursor)
+    }
+
+    /// Runs until `shutdown`, woken by the commits of appends, retrying with backoff when
+    /// the database is away.
     pub async fn run(self, shutdown: CancellationToken) {
         let name = self.projection.name();
         let mut backoff = Duration::from_millis(50);
         let mut last_report = Instant::now();
+        let mut appends = self.store.appends();
         if let Err(error) = self.init().await {
             warn!(%error, projection = name, "projection init failed; will retry in the loop");
         }
@@ -141,8 +161,27 @@ impl<P: Projection> ProjectionRunner<P> {
                 self.report_lag().await;
                 last_report = Instant::now();
             }
-            let pause = match self.apply_batch().await {
-                Ok(0) => self.config.idle_poll,
+            let applied = match self.apply_next().await {
+                Ok((0, cursor)) => self.behind(cursor).await.map(|behind| (0, behind)),
+                Ok((n, _)) => Ok((n, false)),
+                Err(error) => Err(error),
+            };
+            let pause = match applied {
+                Ok((0, true)) => self.config.idle_poll,
+                Ok((0, false)) => {
+                    let until_report = self
+                        .config
+                        .lag_report_every
+                        .saturating_sub(last_report.elapsed());
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = appends.appended_or_after(until_report) => {}
+                    }
+                    if self.config.gather.is_zero() {
+                        continue;
+                    }
+                    self.config.gather
+                }
                 Ok(_) => {
                     backoff = Duration::from_millis(50);
                     continue;

@@ -38,7 +38,8 @@ pub struct ServiceSettings {
     /// addresses (`TILLSTREAM_WEBHOOKS_ALLOW_PRIVATE`; a development or test setting).
     pub webhooks_allow_private: bool,
     /// Connections in the service's pool (`TILLSTREAM_DB_POOL_SIZE`, 1–200, default 16). A
-    /// replica also holds one for the leader election (and webhooks one for LISTEN):
+    /// replica also holds one for the leader election, the leader one to LISTEN for appends
+    /// (webhooks' one more, for due deliveries):
     /// replicas × services × (pool + 2) must stay under PostgreSQL's `max_connections`.
     pub db_pool_size: u32,
     /// Where auth serves the key set tokens are verified with (`TILLSTREAM_AUTH_ADDR`).

@@ -74,3 +74,47 @@ async fn a_running_relay_follows_new_appends() {
     stop.cancel();
     assert_each_once(&held, &ids);
 }
+
+/// Nothing but the commits wakes this relay (its periodic check is an hour away): an append
+/// through another store (another process) is published, and so is one that commits
+/// behind an older open transaction, once that ends without appending anything.
+#[tokio::test]
+async fn an_idle_relay_is_woken_by_commits_and_waits_out_the_read_horizon() {
+    let fx = Fixture::shared().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let relay = fx.relay_verifying_every(std::time::Duration::from_secs(3600));
+    tokio::spawn(relay.run(stop.clone()));
+    let mut ids = fx.append_products(0, 1).await;
+    fx.wait_for_stream_to_hold(&ids).await;
+
+    let other_process = tillstream_eventstore::EventStore::new(
+        sqlx::PgPool::connect_with(fx.store.pool().connect_options().as_ref().clone())
+            .await
+            .unwrap(),
+    );
+    let event = tillstream_eventstore::NewEvent::new("ProductCreated", serde_json::json!({}));
+    ids.push(event.event_id.to_string());
+    other_process
+        .append(tillstream_eventstore::AppendRequest::new(
+            "product-other",
+            0,
+            vec![event],
+        ))
+        .await
+        .unwrap();
+    fx.wait_for_stream_to_hold(&ids).await;
+
+    let mut older = fx.store.pool().begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *older)
+        .await
+        .unwrap();
+    ids.extend(fx.append_products(1, 1).await);
+    // The relay is woken, finds the event hidden, and keeps looking until the horizon
+    // passes: the older transaction ends without an append, so no commit announces it.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    older.commit().await.unwrap();
+    let held = fx.wait_for_stream_to_hold(&ids).await;
+    stop.cancel();
+    assert_each_once(&held, &ids);
+}

@@ -11,6 +11,10 @@ use crate::projections::known_products;
 pub struct CatalogProducts;
 
 impl Handler for CatalogProducts {
+    fn wants(&self, event: &InboundEvent) -> bool {
+        event.ce_type.starts_with("tillstream.catalog.v1.")
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         match event.ce_type.as_str() {
             "tillstream.catalog.v1.ProductCreated" => {

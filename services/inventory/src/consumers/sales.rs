@@ -27,6 +27,15 @@ impl Handler for SalesMovements {
     /// A backlog of completed sales is taken from stock a chunk at a time.
     const HANDLES_CHUNKS: bool = true;
 
+    fn wants(&self, event: &InboundEvent) -> bool {
+        matches!(
+            event.ce_type.as_str(),
+            "tillstream.sales.v1.SaleCompleted"
+                | "tillstream.sales.v1.SaleReturned"
+                | "tillstream.sales.v1.SaleVoided"
+        )
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         match event.ce_type.as_str() {
             "tillstream.sales.v1.SaleCompleted" => {

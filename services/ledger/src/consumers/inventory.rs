@@ -15,6 +15,16 @@ use crate::commands::post_entry::{Posting, post_entries, post_entry};
 use crate::domain::journal::Source;
 use crate::domain::posting::{StockCost, stock_entry};
 
+/// The movements that carry a cost to post (`posting_of` below).
+const POSTED: [&str; 6] = [
+    "StockSold",
+    "StockReceived",
+    "StockReturned",
+    "StockVoidReversed",
+    "StockAdjusted",
+    "StockCounted",
+];
+
 #[derive(Debug, Clone)]
 pub struct InventoryPostings {
     pub store: EventStore,
@@ -23,6 +33,14 @@ pub struct InventoryPostings {
 
 impl Handler for InventoryPostings {
     const HANDLES_CHUNKS: bool = true;
+
+    /// Movements with a cost; transfers and the rest post nothing.
+    fn wants(&self, event: &InboundEvent) -> bool {
+        event
+            .ce_type
+            .strip_prefix("tillstream.inventory.v1.")
+            .is_some_and(|kind| POSTED.contains(&kind))
+    }
 
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         let Some(posting) = self.posting_of(event)? else {

@@ -28,6 +28,18 @@ const COMPLETED: &str = "tillstream.sales.v1.SaleCompleted";
 impl Handler for SalesPostings {
     const HANDLES_CHUNKS: bool = true;
 
+    fn wants(&self, event: &InboundEvent) -> bool {
+        matches!(
+            event.ce_type.as_str(),
+            COMPLETED
+                | "tillstream.sales.v1.SaleReturned"
+                | "tillstream.sales.v1.SaleVoided"
+                | drawers::PAID_IN
+                | drawers::PAID_OUT
+                | drawers::CLOSED
+        )
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         match event.ce_type.as_str() {
             COMPLETED => self.completed(tx, event).await,

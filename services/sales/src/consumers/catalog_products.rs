@@ -10,6 +10,10 @@ use crate::projections::catalog_copy::{self, Applied, CatalogProduct, CopyChange
 pub struct CatalogProducts;
 
 impl Handler for CatalogProducts {
+    fn wants(&self, event: &InboundEvent) -> bool {
+        event.ce_type.starts_with("tillstream.catalog.v1.")
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         let Some(kind) = event.ce_type.strip_prefix("tillstream.catalog.v1.") else {
             return Ok(());

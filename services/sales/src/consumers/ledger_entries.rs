@@ -33,6 +33,10 @@ impl Handler for LedgerEntries {
     /// Most ledger events are cost entries sales ignores; a chunk is marked in one statement.
     const HANDLES_CHUNKS: bool = true;
 
+    fn wants(&self, event: &InboundEvent) -> bool {
+        event.ce_type == "tillstream.ledger.v1.EntryPosted"
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         if let Some((sale_id, entry_id)) = sale_entry(event)? {
             sales::mark_posted(tx, &sale_id, &entry_id).await?;

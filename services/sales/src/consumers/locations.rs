@@ -10,6 +10,10 @@ use crate::projections::catalog_copy;
 pub struct Locations;
 
 impl Handler for Locations {
+    fn wants(&self, event: &InboundEvent) -> bool {
+        event.ce_type == "tillstream.inventory.v1.LocationCreated"
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         if event.ce_type != "tillstream.inventory.v1.LocationCreated" {
             return Ok(());

@@ -21,7 +21,8 @@ pub enum PlanError {
 const CONNECTION_BUDGET: u32 = 90;
 
 /// A pool size for `replicas` of every service within [`CONNECTION_BUDGET`], counting each
-/// replica's election connection and webhooks' `LISTEN` (two more each); at least two.
+/// replica's election connection and its leader's `LISTEN` for appends (and webhooks' for
+/// due deliveries): two more each; at least two.
 fn pool_within_budget(replicas: u8) -> u32 {
     let processes = u32::from(replicas) * addrs::SERVICES.len() as u32;
     (CONNECTION_BUDGET / processes.max(1))

@@ -47,12 +47,17 @@ impl Fixture {
     }
 
     pub fn relay(&self) -> Relay {
+        self.relay_verifying_every(Duration::from_millis(200))
+    }
+
+    /// A relay whose periodic check (which also reads the log) comes every `every`.
+    pub fn relay_verifying_every(&self, every: Duration) -> Relay {
         let mut config = RelayConfig::new(SERVICE, self.naming.clone());
         config.stream = StreamSettings {
             max_age: Duration::from_secs(600),
             ..Default::default()
         };
-        config.verify_every = Duration::from_millis(200);
+        config.verify_every = every;
         config.max_backoff = Duration::from_millis(300);
         Relay::new(
             self.store.clone(),
