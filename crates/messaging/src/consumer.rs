@@ -5,6 +5,7 @@
 //! no second effect. A failing event is retried with backoff up to `max_deliver` times and
 //! then copied to the dead-letter stream with the reason; a malformed one goes there at once.
 
+mod config;
 mod health;
 mod inbound;
 
@@ -21,11 +22,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 use uuid::Uuid;
 
+pub use config::ConsumerConfig;
 pub use health::{ConsumerHealth, STUCK_AFTER, consumer_health, record_restart};
 pub use inbound::InboundEvent;
 
+use crate::MessagingError;
 use crate::dead_letter::{report_depth, send_to_dead_letters};
-use crate::{MessagingError, Naming};
 
 /// How often a consumer reports its lag and its dead-letter depth.
 const REPORT_EVERY: Duration = Duration::from_secs(15);
@@ -85,61 +87,6 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = ChunkHandled> + Send + 'a {
         let _ = (tx, events);
         async { Ok(false) }
-    }
-}
-
-/// A consumer's settings.
-#[derive(Debug, Clone)]
-pub struct ConsumerConfig {
-    pub naming: Naming,
-    /// The service that consumes (names the durable consumer and its inbox).
-    pub service: String,
-    /// Short name of this reaction, e.g. `sales`.
-    pub name: String,
-    /// The service whose stream is read.
-    pub source_service: String,
-    /// A subject filter within the source stream; all of its events when `None`.
-    pub filter_subject: Option<String>,
-    /// Attempts before an event is dead-lettered.
-    pub max_deliver: i64,
-    /// Pause before each retry; the last one repeats.
-    pub backoff: Vec<Duration>,
-    pub ack_wait: Duration,
-    pub batch_size: usize,
-}
-
-impl ConsumerConfig {
-    pub fn new(naming: Naming, service: &str, name: &str, source_service: &str) -> Self {
-        ConsumerConfig {
-            naming,
-            service: service.to_owned(),
-            name: name.to_owned(),
-            source_service: source_service.to_owned(),
-            filter_subject: None,
-            max_deliver: 5,
-            backoff: vec![
-                Duration::from_millis(200),
-                Duration::from_secs(1),
-                Duration::from_secs(5),
-                Duration::from_secs(15),
-            ],
-            ack_wait: Duration::from_secs(30),
-            batch_size: 100,
-        }
-    }
-
-    /// The durable consumer's name.
-    pub fn durable_name(&self) -> String {
-        self.naming.consumer(&self.service, &self.name)
-    }
-
-    fn backoff_for(&self, deliveries: i64) -> Duration {
-        let index = usize::try_from(deliveries.saturating_sub(1)).unwrap_or(0);
-        self.backoff
-            .get(index)
-            .or(self.backoff.last())
-            .copied()
-            .unwrap_or(Duration::from_secs(1))
     }
 }
 

@@ -18,5 +18,7 @@ pub use dead_letter::{DeadLetter, DeadLetters, dead_letter_depth};
 pub use error::MessagingError;
 pub use naming::Naming;
 pub use relay::{HealOutcome, Relay, RelayConfig};
-pub use streams::{StreamSettings, ensure_dead_letter_stream, ensure_service_stream};
+pub use streams::{
+    StreamSettings, ensure_dead_letter_stream, ensure_service_stream, ensure_source_stream,
+};
 pub use wire::{JsonWire, WireEvent, WireFormat, headers};

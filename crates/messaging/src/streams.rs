@@ -15,6 +15,12 @@ pub struct StreamSettings {
     /// How long the broker remembers a `Nats-Msg-Id` to drop a republished duplicate.
     pub duplicate_window: Duration,
     pub replicas: usize,
+    /// The stream's size limit (-1: none but the server's); past it the oldest messages
+    /// go. A size, never an age: the newest message always stays, which the relay's broker
+    /// check relies on (a stream whose last acknowledged message is gone was purged), and
+    /// the store keeps every event for a replay from the start. The server reserves this
+    /// much of its JetStream storage for the stream when the stream is created.
+    pub max_bytes: i64,
 }
 
 impl Default for StreamSettings {
@@ -23,11 +29,32 @@ impl Default for StreamSettings {
             max_age: Duration::ZERO,
             duplicate_window: Duration::from_secs(120),
             replicas: 1,
+            max_bytes: -1,
         }
     }
 }
 
-/// The stream holding `service`'s events (`<prefix>_<service>`, subjects `<prefix>.<service>.>`).
+/// Creates `service`'s stream with default settings unless it exists, and leaves an existing
+/// one as it is: what a consumer of it does, so that only the owner's relay sets its limits.
+pub async fn ensure_source_stream(
+    js: &jetstream::Context,
+    naming: &Naming,
+    service: &str,
+) -> Result<stream::Info, MessagingError> {
+    let config = stream_config(
+        naming.service_stream(service),
+        naming.service_subjects(service),
+        &StreamSettings::default(),
+    );
+    let stream = js
+        .get_or_create_stream(config)
+        .await
+        .map_err(MessagingError::nats)?;
+    stream.get_info().await.map_err(MessagingError::nats)
+}
+
+/// The stream holding `service`'s events (`<prefix>_<service>`, subjects `<prefix>.<service>.>`),
+/// created or updated to `settings`.
 pub async fn ensure_service_stream(
     js: &jetstream::Context,
     naming: &Naming,
@@ -64,17 +91,22 @@ async fn ensure(
     subjects: String,
     settings: &StreamSettings,
 ) -> Result<stream::Info, MessagingError> {
-    let config = stream::Config {
+    js.create_or_update_stream(stream_config(name, subjects, settings))
+        .await
+        .map_err(MessagingError::nats)
+}
+
+fn stream_config(name: String, subjects: String, settings: &StreamSettings) -> stream::Config {
+    stream::Config {
         name,
         subjects: vec![subjects],
         storage: stream::StorageType::File,
         retention: stream::RetentionPolicy::Limits,
+        discard: stream::DiscardPolicy::Old,
         max_age: settings.max_age,
+        max_bytes: settings.max_bytes,
         duplicate_window: settings.duplicate_window,
         num_replicas: settings.replicas,
         ..Default::default()
-    };
-    js.create_or_update_stream(config)
-        .await
-        .map_err(MessagingError::nats)
+    }
 }

@@ -41,7 +41,7 @@ pub async fn lead(
     while !stop.is_cancelled() {
         let attempt = tokio::select! {
             () = stop.cancelled() => break,
-            attempt = tokio::time::timeout(LOCK_PATIENCE, try_lock(&pool)) => attempt,
+            attempt = tokio::time::timeout(LOCK_PATIENCE, try_lock(service, &pool)) => attempt,
         };
         let attempt = attempt.unwrap_or_else(|_| {
             let late = std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer within 3 s");
@@ -72,9 +72,15 @@ pub async fn lead(
     }
 }
 
-/// The lock, on a new connection, if nobody holds it.
-async fn try_lock(pool: &PgPool) -> Result<Option<PgConnection>, sqlx::Error> {
-    let mut connection = PgConnection::connect_with(&pool.connect_options()).await?;
+/// The lock, on a new connection, if nobody holds it. The connection names the process
+/// (`application_name`), so an operator, or a test, can tell which replica leads.
+async fn try_lock(service: &str, pool: &PgPool) -> Result<Option<PgConnection>, sqlx::Error> {
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .application_name(&leader_application_name(service));
+    let mut connection = PgConnection::connect_with(&options).await?;
     let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
         .bind(LOCK_CLASS)
         .bind(LOCK_LEADER)
@@ -121,4 +127,15 @@ async fn hold(mut connection: PgConnection, tasks: &[LeaderTask], stop: &Cancell
     }
     // Closing the connection releases the lock; a broken one is already gone.
     let _ = connection.close().await;
+}
+
+/// What the leader's lock connection calls itself in `pg_stat_activity`:
+/// `tillstream sales leader pid 4242`.
+pub fn leader_application_name(service: &str) -> String {
+    leader_application_name_of(service, std::process::id())
+}
+
+/// [`leader_application_name`] of process `pid`.
+pub fn leader_application_name_of(service: &str, pid: impl std::fmt::Display) -> String {
+    format!("tillstream {service} leader pid {pid}")
 }

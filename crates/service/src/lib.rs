@@ -18,9 +18,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::{DatabaseConfig, StoreError};
-use tillstream_messaging::{
-    Consumer, ConsumerConfig, Handler, StreamSettings, ensure_service_stream,
-};
+use tillstream_messaging::{Consumer, ConsumerConfig, Handler, ensure_source_stream};
 use tillstream_telemetry::{Dependency, Probe};
 use tokio_util::sync::CancellationToken;
 
@@ -39,6 +37,8 @@ pub use tillstream_process::{
 pub enum StartError {
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    #[error("TILLSTREAM_DATABASE_READ_URL: {0}")]
+    ReadUrl(#[from] sqlx::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("NATS: {0}")]
@@ -61,6 +61,24 @@ pub async fn connect_database(
     let pool = tillstream_eventstore::connect(&config).await?;
     migrator.run(&pool).await?;
     Ok(pool)
+}
+
+/// A pool on the read-only server, when `TILLSTREAM_DATABASE_READ_URL` names one: lazy,
+/// so a replica that is down fails the reads that need it, not the service's start, and
+/// never migrated (a replica follows the primary's schema).
+pub fn connect_reads(settings: &ServiceSettings) -> Result<Option<PgPool>, StartError> {
+    let Some(url) = &settings.read_database_url else {
+        return Ok(None);
+    };
+    let options = url
+        .parse::<sqlx::postgres::PgConnectOptions>()?
+        .database(&settings.database)
+        .application_name(&format!("tillstream {} reads", settings.service));
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(settings.db_pool_size)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options);
+    Ok(Some(pool))
 }
 
 /// A NATS client that connects (and reconnects) in the background, as the user named in
@@ -114,14 +132,7 @@ pub async fn run_consumer<H: Handler>(
     let js = async_nats::jetstream::new(nats.clone());
     let mut pause = Duration::from_millis(100);
     while !shutdown.is_cancelled() {
-        match ensure_service_stream(
-            &js,
-            &config.naming,
-            &config.source_service,
-            &StreamSettings::default(),
-        )
-        .await
-        {
+        match ensure_source_stream(&js, &config.naming, &config.source_service).await {
             Ok(_) => break,
             Err(error) => {
                 tracing::warn!(%error, source = %config.source_service, "source stream not available yet");

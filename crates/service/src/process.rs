@@ -53,7 +53,8 @@ pub fn spawn_relay(
     settings: &ServiceSettings,
     shutdown: &CancellationToken,
 ) -> JoinHandle<()> {
-    let config = RelayConfig::new(settings.service, settings.naming.clone());
+    let mut config = RelayConfig::new(settings.service, settings.naming.clone());
+    config.stream = settings.stream.clone();
     let relay = Relay::new(store.clone(), nats.clone(), wire, config);
     tokio::spawn(relay.run(shutdown.child_token()))
 }

@@ -18,6 +18,9 @@ pub struct ServiceSettings {
     pub service: &'static str,
     /// The PostgreSQL server; the service's database is created under it.
     pub database_url: String,
+    /// `TILLSTREAM_DATABASE_READ_URL`: a read-only server (a streaming replica of
+    /// `database_url`) for list and report endpoints; the same database name there.
+    pub read_database_url: Option<String>,
     /// `<TILLSTREAM_DB_PREFIX>_<service>`.
     pub database: String,
     pub nats_url: String,
@@ -42,6 +45,9 @@ pub struct ServiceSettings {
     /// (webhooks' one more, for due deliveries):
     /// replicas × services × (pool + 2) must stay under PostgreSQL's `max_connections`.
     pub db_pool_size: u32,
+    /// The service's stream as its relay creates or updates it: its size limit from
+    /// `TILLSTREAM_STREAM_MAX_GIB` (1–1024; unset: none but the server's).
+    pub stream: tillstream_messaging::StreamSettings,
     /// Where auth serves the key set tokens are verified with (`TILLSTREAM_AUTH_ADDR`).
     pub auth_addr: crate::addrs::HostPort,
     /// `TILLSTREAM_JWKS`: a key set to trust instead of asking auth (pinned keys, tests).
@@ -99,8 +105,28 @@ impl ServiceSettings {
                     "a whole number from 1 to 200".into(),
                 )
             })?;
+        let max_bytes = match lookup("TILLSTREAM_STREAM_MAX_GIB").filter(|v| !v.trim().is_empty()) {
+            None => -1,
+            Some(gib) => gib
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|gib| (1..=1024).contains(gib))
+                .map(|gib| gib << 30)
+                .ok_or_else(|| {
+                    bad(
+                        "TILLSTREAM_STREAM_MAX_GIB",
+                        "a whole number of GiB from 1 to 1024".into(),
+                    )
+                })?,
+        };
+        let stream = tillstream_messaging::StreamSettings {
+            max_bytes,
+            ..Default::default()
+        };
         Ok(ServiceSettings {
             db_pool_size,
+            stream,
             cash_difference_limit,
             require_session,
             webhooks_allow_private,
@@ -109,6 +135,8 @@ impl ServiceSettings {
                 "TILLSTREAM_DATABASE_URL",
                 "postgres://postgres@127.0.0.1:5432",
             ),
+            read_database_url: lookup("TILLSTREAM_DATABASE_READ_URL")
+                .filter(|url| !url.trim().is_empty()),
             database: format!("{db_prefix}_{service}"),
             nats_url: get("TILLSTREAM_NATS_URL", "nats://127.0.0.1:4222"),
             naming: Naming::new(get("TILLSTREAM_SUBJECT_PREFIX", "pos"))
@@ -165,6 +193,7 @@ mod tests {
         assert!(!settings.require_session);
         assert!(!settings.webhooks_allow_private);
         assert_eq!(settings.db_pool_size, 16);
+        assert_eq!(settings.stream.max_bytes, -1, "no limit but the server's");
         let with = |variable: &'static str, value: &'static str| {
             ServiceSettings::from_lookup("catalog", "127.0.0.1:50061", move |n| {
                 (n == variable).then(|| value.to_owned())
@@ -181,6 +210,22 @@ mod tests {
                 .unwrap_err()
                 .variable,
             "TILLSTREAM_DISCOUNT_LIMIT_PERCENT"
+        );
+        assert_eq!(
+            with("TILLSTREAM_STREAM_MAX_GIB", "2")
+                .unwrap()
+                .stream
+                .max_bytes,
+            2 << 30
+        );
+        for bad in ["0", "1025", "-1", "1.5"] {
+            let refused = with("TILLSTREAM_STREAM_MAX_GIB", bad).unwrap_err();
+            assert_eq!(refused.variable, "TILLSTREAM_STREAM_MAX_GIB", "{bad}");
+        }
+        let read = with("TILLSTREAM_DATABASE_READ_URL", "postgres://replica:5432").unwrap();
+        assert_eq!(
+            read.read_database_url.as_deref(),
+            Some("postgres://replica:5432")
         );
         assert_eq!(
             with("TILLSTREAM_CURRENCY", "XXX").unwrap_err().variable,

@@ -32,6 +32,9 @@ pub struct Launch {
 /// A service's connections and the tasks it runs beside its API.
 pub struct Process {
     pub pool: PgPool,
+    /// For list and report endpoints: a pool on `TILLSTREAM_DATABASE_READ_URL` when set
+    /// (a replica, which may lag the primary by a moment), else `pool` itself.
+    pub reads: PgPool,
     pub store: EventStore,
     pub nats: async_nats::Client,
     pub settings: ServiceSettings,
@@ -66,9 +69,11 @@ impl Process {
         // until its next report, fifteen seconds on.
         tillstream_telemetry::install_metrics();
         let pool = connect_database(&settings, migrator).await?;
+        let reads = crate::connect_reads(&settings)?.unwrap_or_else(|| pool.clone());
         let nats = connect_nats(&settings).await?;
         Ok(Process {
             store: EventStore::new(pool.clone()),
+            reads,
             pool,
             nats,
             settings,

@@ -42,6 +42,7 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
     process.spawn(|stop| commands::imports::run_worker(store.clone(), currency, wake, stop));
     let api = CatalogApi {
         store,
+        reads: process.reads.clone(),
         currency,
         wake_imports,
     };

@@ -44,6 +44,9 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
             store: store.clone(),
         },
     );
-    let grpc = tonic::service::Routes::new(InventoryServiceServer::new(InventoryApi { store }));
+    let grpc = tonic::service::Routes::new(InventoryServiceServer::new(InventoryApi {
+        store,
+        reads: process.reads.clone(),
+    }));
     process.serve_grpc(grpc).await
 }

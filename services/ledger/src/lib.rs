@@ -60,6 +60,10 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
         currency,
     };
     process.consume_aggregate("inventory", "inventory", "stock", costs);
-    let grpc = tonic::service::Routes::new(LedgerServiceServer::new(LedgerApi { store, currency }));
+    let grpc = tonic::service::Routes::new(LedgerServiceServer::new(LedgerApi {
+        store,
+        reads: process.reads.clone(),
+        currency,
+    }));
     process.serve_grpc(grpc).await
 }

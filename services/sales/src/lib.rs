@@ -75,6 +75,7 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
     };
     let api = SalesApi {
         store,
+        reads: process.reads.clone(),
         policy,
         discount_limit_percent: process.settings.discount_limit_percent,
         require_session: process.settings.require_session,

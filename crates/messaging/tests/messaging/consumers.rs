@@ -362,3 +362,52 @@ async fn a_chunk_is_applied_at_once_and_one_it_declines_goes_event_by_event() {
         "the chunk with SKU-7 went event by event: {calls:?}"
     );
 }
+
+/// Records the SKUs of even-numbered products only.
+struct EvenOnly(RecordSkus);
+
+impl Handler for EvenOnly {
+    fn wants(&self, event: &InboundEvent) -> bool {
+        event
+            .stream_id
+            .as_deref()
+            .is_some_and(|s| s.ends_with(['0', '2', '4', '6', '8']))
+    }
+
+    async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
+        self.0.handle(tx, event).await
+    }
+}
+
+#[tokio::test]
+async fn events_a_handler_does_not_want_are_acknowledged_without_an_inbox_row() {
+    let fx = Fixture::shared().await;
+    stream_ready(&fx).await;
+    sqlx::query("CREATE TABLE IF NOT EXISTS seen (sku text NOT NULL)")
+        .execute(fx.store.pool())
+        .await
+        .unwrap();
+    let config = ConsumerConfig::new(fx.naming.clone(), "sales", "catalog", SERVICE);
+    let handler = EvenOnly(RecordSkus {
+        failing: Arc::new(AtomicBool::new(false)),
+        panics_on: None,
+    });
+    let consumer = Consumer::new(fx.store.pool().clone(), fx.client.clone(), handler, config);
+    consumer.ensure().await.unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(consumer.run(stop.clone()));
+    fx.append_products(0, 6).await;
+    fx.publish_everything(&fx.relay()).await;
+    all_acknowledged(&fx, "catalog").await;
+    stop.cancel();
+
+    assert_eq!(seen_skus(&fx).await, vec!["SKU-0", "SKU-2", "SKU-4"]);
+    let inbox: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox")
+        .fetch_one(fx.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        inbox, 3,
+        "an inbox row for each wanted event, none for the others"
+    );
+}

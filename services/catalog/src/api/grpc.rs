@@ -26,6 +26,8 @@ use crate::projections::search::{SearchQuery, search};
 #[derive(Debug, Clone)]
 pub struct CatalogApi {
     pub store: EventStore,
+    /// Search: the read-only pool (`Process::reads`).
+    pub reads: sqlx::PgPool,
     pub currency: Currency,
     /// Wakes the import worker when a job is queued.
     pub wake_imports: Arc<Notify>,
@@ -156,7 +158,7 @@ impl CatalogService for CatalogApi {
             offset: i64::from(page - 1) * i64::from(limit),
             limit: i64::from(limit),
         };
-        let (rows, total) = search(self.store.pool(), &query).await.map_err(internal)?;
+        let (rows, total) = search(&self.reads, &query).await.map_err(internal)?;
         Ok(Response::new(pb::SearchProductsResponse {
             products: rows.into_iter().map(to_proto).collect(),
             total,

@@ -24,6 +24,8 @@ use crate::projections::stock_levels::{self, LevelFilter, StockLevelRow};
 #[derive(Debug, Clone)]
 pub struct InventoryApi {
     pub store: EventStore,
+    /// Movement history: the read-only pool (`Process::reads`).
+    pub reads: sqlx::PgPool,
 }
 
 #[tonic::async_trait]
@@ -201,7 +203,7 @@ impl InventoryService for InventoryApi {
         let request = request.into_inner();
         let (limit, offset) = paging(request.page, request.limit);
         let (rows, total) = movements::page(
-            self.store.pool(),
+            &self.reads,
             optional(&request.product_id),
             optional(&request.location_id),
             limit,

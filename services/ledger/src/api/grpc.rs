@@ -18,6 +18,8 @@ use crate::projections::trial_balance::{BalanceError, trial_balance};
 #[derive(Debug, Clone)]
 pub struct LedgerApi {
     pub store: EventStore,
+    /// Lists and reports: the read-only pool (`Process::reads`).
+    pub reads: sqlx::PgPool,
     pub currency: Currency,
 }
 
@@ -41,7 +43,7 @@ impl LedgerService for LedgerApi {
             n => n.min(200),
         };
         let offset = u64::from(request.page.max(1) - 1) * u64::from(limit);
-        let (rows, total) = journal::entries(self.store.pool(), &filter, limit, offset)
+        let (rows, total) = journal::entries(&self.reads, &filter, limit, offset)
             .await
             .map_err(internal)?;
         let entries = rows
@@ -56,7 +58,7 @@ impl LedgerService for LedgerApi {
         request: Request<pb::GetTrialBalanceRequest>,
     ) -> Result<Response<pb::TrialBalance>, Status> {
         let as_of = moment(&request.into_inner().as_of).map_err(|e| invalid("as_of", e))?;
-        let balance = trial_balance(self.store.pool(), as_of, self.currency)
+        let balance = trial_balance(&self.reads, as_of, self.currency)
             .await
             .map_err(balance_status)?;
         Ok(Response::new(pb::TrialBalance {
@@ -135,7 +137,7 @@ impl LedgerService for LedgerApi {
                 .map_err(|_| invalid("date", format!("`{text}` is not a date (2026-11-24)")))?,
         };
         let location = Some(request.location_id.trim()).filter(|l| !l.is_empty());
-        let report = daily::read(self.store.pool(), day, location)
+        let report = daily::read(&self.reads, day, location)
             .await
             .map_err(internal)?;
         let money = |amount| Money::new(amount, self.currency).to_string();

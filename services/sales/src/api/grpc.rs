@@ -23,6 +23,8 @@ use crate::projections::{catalog_copy, journal, registers};
 #[derive(Debug, Clone)]
 pub struct SalesApi {
     pub store: EventStore,
+    /// Lists: the read-only pool (`Process::reads`).
+    pub reads: sqlx::PgPool,
     pub policy: PricingPolicy,
     /// `TILLSTREAM_DISCOUNT_LIMIT_PERCENT`.
     pub discount_limit_percent: Decimal,
@@ -192,7 +194,7 @@ impl SalesService for SalesApi {
             n => n.min(200),
         };
         let offset = u64::from(request.page.max(1) - 1) * u64::from(limit);
-        let (views, total) = sales::page(self.store.pool(), &filter, limit, offset)
+        let (views, total) = sales::page(&self.reads, &filter, limit, offset)
             .await
             .map_err(|e| AppError::Store(StoreError::from(e)))?;
         Ok(Response::new(pb::ListSalesResponse {

@@ -20,6 +20,7 @@ pub async fn prepare(
 ) -> Result<Option<String>, StartError> {
     let mut generated = None;
     let mut naming = None;
+    let mut stream = StreamSettings::default();
     let mut nats_url = String::new();
     for service in addrs::SERVICES {
         let default = addrs::default_addr(service).unwrap_or(addrs::HTTP);
@@ -34,9 +35,10 @@ pub async fn prepare(
         println!("tillstream: database {} is ready", settings.database);
         nats_url = settings.nats_url.clone();
         naming = Some(settings.naming);
+        stream = settings.stream;
     }
     if let Some(naming) = naming {
-        create_streams(&nats_url, &naming).await;
+        create_streams(&nats_url, &naming, &stream).await;
     }
     Ok(generated)
 }
@@ -54,7 +56,11 @@ fn migrator(service: &str) -> &'static Migrator {
 
 /// Creates the streams, or says why not: NATS being away does not stop the system (the
 /// services create their streams when it comes).
-async fn create_streams(url: &str, naming: &tillstream_messaging::Naming) {
+async fn create_streams(
+    url: &str,
+    naming: &tillstream_messaging::Naming,
+    settings: &StreamSettings,
+) {
     let (options, addr) = match tillstream_service::nats_options(url) {
         Ok(parts) => parts,
         Err(error) => {
@@ -81,13 +87,12 @@ async fn create_streams(url: &str, naming: &tillstream_messaging::Naming) {
         }
     };
     let js = async_nats::jetstream::new(client);
-    let settings = StreamSettings::default();
     for service in addrs::SERVICES {
-        if let Err(error) = ensure_service_stream(&js, naming, service, &settings).await {
+        if let Err(error) = ensure_service_stream(&js, naming, service, settings).await {
             println!("tillstream: stream for {service}: {error}");
         }
     }
-    if let Err(error) = ensure_dead_letter_stream(&js, naming, &settings).await {
+    if let Err(error) = ensure_dead_letter_stream(&js, naming, settings).await {
         println!("tillstream: dead-letter stream: {error}");
     }
     println!("tillstream: streams under `{}` are ready", naming.prefix());

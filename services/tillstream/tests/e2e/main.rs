@@ -16,6 +16,7 @@ mod ledger;
 mod metrics;
 mod poison;
 mod projection;
+mod read_url;
 mod registers;
 mod replicas;
 mod returns;

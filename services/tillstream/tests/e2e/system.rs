@@ -42,6 +42,11 @@ impl System {
 
     /// Runs `tillstream up` with `args` (`--replicas 2`) and waits for its "ready" line.
     pub async fn up_with(args: &[&str]) -> System {
+        System::up_with_env(args, &[]).await
+    }
+
+    /// `up_with`, the processes' environment also holding `env`.
+    pub async fn up_with_env(args: &[&str], env: &[(&str, &str)]) -> System {
         let prefix = TestPrefix::new();
         let db_prefix = unique_name("e2e");
         let http_addr = format!("127.0.0.1:{}", free_port().unwrap());
@@ -60,6 +65,7 @@ impl System {
             // The tests' webhook receivers listen on loopback.
             .env("TILLSTREAM_WEBHOOKS_ALLOW_PRIVATE", "true")
             .env_remove("TILLSTREAM_ADMIN_PASSWORD")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true);
         let mut service_urls = HashMap::new();

@@ -1,5 +1,6 @@
-//! The fault suite: under steady load from `tillstream bench`, (1) kill -9 each process in
-//! turn and let `up` restart it, (2) stop NATS for 30 s, (3) crash and restart PostgreSQL,
+//! The fault suite, on two replicas of every service: under steady load from `tillstream
+//! bench`, (1) kill -9 each service's leader and then its other replica, and the gateway,
+//! letting `up` restart each, (2) stop NATS for 30 s, (3) crash and restart PostgreSQL,
 //! (4) stop the ledger for 60 s, (5) append a poison event, (6) kill -9 sales under a till
 //! whose every sale is spent a manager's approval. After each fault the load stops, the system is given time
 //! to settle, and every invariant of the brief is checked: the books balance, stock is the
@@ -7,6 +8,7 @@
 //! sales, in stock and in the ledger exactly once, none is left pending, no dead letters.
 //! The tills ring their sales up in register sessions, opened and counted with each load:
 //! every register's journal verifies and its sessions' cash is what the ledger booked.
+//! At the end, PostgreSQL has counted no deadlock in the stack's databases.
 //!
 //! On a private nats-server and a private PostgreSQL cluster, never the shared ones. Slow
 //! (about five minutes), so it is ignored in the main run; CI runs it as its own step:
@@ -157,20 +159,40 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     let mut reports = Vec::new();
     let mut poisons = BTreeSet::new();
 
-    // (1) kill -9 each process in turn; `up` restarts it.
-    let bench = load(&stack, 40, &accepted).await;
+    // (1) kill -9 each service's leader, then its other replica, then the gateway; `up`
+    // restarts each. A follower takes the lead within seconds.
+    let bench = load(&stack, 75, &accepted).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    for process in tillstream_service::addrs::SERVICES
-        .into_iter()
-        .chain(["gateway"])
-    {
-        let pid = stack.pid(process);
-        signal(pid, Signal::SIGKILL);
-        faults += 1;
-        let again = stack.restarted(process, pid).await;
-        eprintln!("faults| killed {process} (pid {pid}); up restarted it (pid {again})");
-        tokio::time::sleep(Duration::from_secs(4)).await;
+    for service in tillstream_service::addrs::SERVICES {
+        let leader = stack.leader(service).await;
+        let others = Stack::replicas(service)
+            .into_iter()
+            .filter(|r| *r != leader);
+        for process in std::iter::once(leader.clone()).chain(others) {
+            let pid = stack.pid(&process);
+            signal(pid, Signal::SIGKILL);
+            faults += 1;
+            let again = stack.restarted(&process, pid).await;
+            let role = if process == leader {
+                "the leader"
+            } else {
+                "a follower"
+            };
+            eprintln!(
+                "faults| killed {process}, {role} (pid {pid}); up restarted it (pid {again})"
+            );
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        eprintln!(
+            "faults| {service} is led by {} now",
+            stack.leader(service).await
+        );
     }
+    let pid = stack.pid("gateway");
+    signal(pid, Signal::SIGKILL);
+    faults += 1;
+    let again = stack.restarted("gateway", pid).await;
+    eprintln!("faults| killed gateway (pid {pid}); up restarted it (pid {again})");
     reports.push(finished(bench).await);
     checks += settled(
         &stores,
@@ -195,6 +217,8 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     checks += settled(&stores, &stack, &accepted, &poisons, "stopping NATS")
         .await
         .checks;
+    // A crash of PostgreSQL discards its statistics: count the deadlocks before it.
+    let mut deadlocks = stack.deadlocks().await;
 
     // (3) PostgreSQL crashes (immediate stop: recovery on start) and comes back.
     let bench = load(&stack, 25, &accepted).await;
@@ -216,15 +240,22 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     .await
     .checks;
 
-    // (4) The ledger stopped (SIGSTOP) for 60 s while sales go on.
+    // (4) The ledger stopped (SIGSTOP, every replica) for 60 s while sales go on.
     let bench = load(&stack, 70, &accepted).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let ledger = stack.pid("ledger");
-    signal(ledger, Signal::SIGSTOP);
+    let ledgers: Vec<i32> = Stack::replicas("ledger")
+        .iter()
+        .map(|r| stack.pid(r))
+        .collect();
+    for &ledger in &ledgers {
+        signal(ledger, Signal::SIGSTOP);
+    }
     faults += 1;
     eprintln!("faults| ledger stopped");
     tokio::time::sleep(Duration::from_secs(60)).await;
-    signal(ledger, Signal::SIGCONT);
+    for &ledger in &ledgers {
+        signal(ledger, Signal::SIGCONT);
+    }
     eprintln!("faults| ledger continued");
     reports.push(finished(bench).await);
     checks += settled(&stores, &stack, &accepted, &poisons, "stopping the ledger")
@@ -252,11 +283,14 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     });
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(1_500)).await;
-        let pid = stack.pid("sales");
+        let leader = stack.leader("sales").await;
+        let pid = stack.pid(&leader);
         signal(pid, Signal::SIGKILL);
         faults += 1;
-        let again = stack.restarted("sales", pid).await;
-        eprintln!("faults| killed sales (pid {pid}) under approved sales; restarted (pid {again})");
+        let again = stack.restarted(&leader, pid).await;
+        eprintln!(
+            "faults| killed {leader} (pid {pid}), sales' leader, under approved sales; restarted (pid {again})"
+        );
     }
     let (till, rung) = ringing.await.unwrap();
     let failures = till.check(&rung).await;
@@ -287,14 +321,21 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
         .iter()
         .map(|r| r["abandoned"].as_u64().unwrap_or(0))
         .sum();
+    deadlocks += stack.deadlocks().await;
     eprintln!(
-        "faults| SUMMARY sales accepted by the tills {tills_accepted} (abandoned {abandoned}), sales in the store {}, returns {}, faults injected {faults}, invariants checked {checks}",
-        last.sales, last.returns
+        "faults| SUMMARY replicas {}, sales accepted by the tills {tills_accepted} (abandoned {abandoned}), sales in the store {}, returns {}, faults injected {faults}, invariants checked {checks}, deadlocks {deadlocks}",
+        stack::REPLICAS,
+        last.sales,
+        last.returns
     );
     for report in &reports {
         eprintln!("faults| bench {report}");
     }
     assert!(tills_accepted > 0);
+    assert_eq!(
+        deadlocks, 0,
+        "PostgreSQL counted deadlocks in the stack's databases"
+    );
     stack.stop().await;
     let _ = std::fs::remove_file(&accepted);
 }

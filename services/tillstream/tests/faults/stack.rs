@@ -1,5 +1,5 @@
-//! The whole system under `tillstream up` on the suite's private PostgreSQL and NATS, with
-//! the pid of every process as `up` last reported it.
+//! The whole system under `tillstream up --replicas 2` on the suite's private PostgreSQL and
+//! NATS, with the pid of every process as `up` last reported it (`sales`, `sales-2`, …).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +11,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 pub const ADMIN_PASSWORD: &str = "fault-suite-admin-1";
+/// Replicas of every service (the gateway runs once).
+pub const REPLICAS: usize = 2;
 
 pub struct Stack {
     pub url: String,
@@ -29,7 +31,7 @@ impl Stack {
         let http_addr = format!("127.0.0.1:{}", free_port().unwrap());
         let mut command = Command::new(env!("CARGO_BIN_EXE_tillstream"));
         command
-            .arg("up")
+            .args(["up", "--replicas", &REPLICAS.to_string()])
             .env("TILLSTREAM_SUBJECT_PREFIX", &prefix)
             .env("TILLSTREAM_DB_PREFIX", &prefix)
             .env("TILLSTREAM_DATABASE_URL", pg_url)
@@ -94,6 +96,66 @@ impl Stack {
 
     pub fn pid(&self, process: &str) -> i32 {
         self.pids.lock().unwrap()[process]
+    }
+
+    /// The names `up` gives `service`'s replicas: `sales`, `sales-2`.
+    pub fn replicas(service: &str) -> Vec<String> {
+        (1..=REPLICAS)
+            .map(|n| match n {
+                1 => service.to_owned(),
+                n => format!("{service}-{n}"),
+            })
+            .collect()
+    }
+
+    /// The replica of `service` that holds the leader's lock now, by the process id its
+    /// lock connection names (`tillstream_service::leader::leader_application_name`).
+    pub async fn leader(&self, service: &str) -> String {
+        let db = sqlx::PgPool::connect(&self.database(service))
+            .await
+            .unwrap();
+        let mut leader = None;
+        for _ in 0..300 {
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT application_name FROM pg_stat_activity JOIN pg_locks USING (pid)
+                  WHERE locktype = 'advisory' AND classid = 1414089804 AND granted",
+            )
+            .fetch_all(&db)
+            .await
+            .unwrap();
+            let pids = self.pids.lock().unwrap().clone();
+            leader = names.iter().find_map(|name| {
+                pids.iter()
+                    .find(|(_, pid)| {
+                        tillstream_service::leader::leader_application_name_of(service, pid)
+                            == *name
+                    })
+                    .map(|(process, _)| process.clone())
+            });
+            if leader.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        db.close().await;
+        leader.unwrap_or_else(|| panic!("no replica of {service} leads within 30 s"))
+    }
+
+    /// Deadlocks PostgreSQL has counted in the stack's databases since its last start.
+    pub async fn deadlocks(&self) -> i64 {
+        let db = sqlx::PgPool::connect(&format!("{}/postgres", self.pg_url))
+            .await
+            .unwrap();
+        let count: i64 = sqlx::query_scalar(
+            "SELECT coalesce(sum(deadlocks), 0)::bigint FROM pg_stat_database
+              WHERE datname LIKE $1 || '\\_%'",
+        )
+        .bind(&self.db_prefix)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        db.close().await;
+        count
     }
 
     /// Waits until `up` has started `process` again under a new pid.
