@@ -111,11 +111,14 @@ impl EventStore {
         if request.claims.is_empty() && request.idempotency.is_none() {
             // One statement is its own transaction: one round trip, one commit.
             let mut conn = self.pool.acquire().await?;
-            return append_events(&mut conn, &request).await;
+            let appended = append_events(&mut conn, &request).await?;
+            self.announce();
+            return Ok(appended);
         }
         let mut tx = self.pool.begin().await?;
         let appended = self.append_in(&mut tx, &request).await?;
         tx.commit().await?;
+        self.announce();
         Ok(appended)
     }
 

@@ -29,12 +29,13 @@ use std::sync::{Arc, OnceLock};
 
 use sqlx::PgPool;
 
-/// A service's event store. Cheap to clone: a pool handle, and the listener that wakes the
-/// log's readers, started by the first of them.
+/// A service's event store. Cheap to clone: a pool handle, the listener that wakes the
+/// log's readers (started by the first of them) and the task that announces appends.
 #[derive(Debug, Clone)]
 pub struct EventStore {
     pool: PgPool,
     signal: Arc<OnceLock<wake::AppendSignal>>,
+    announcer: Arc<OnceLock<tokio::sync::mpsc::Sender<()>>>,
 }
 
 impl EventStore {
@@ -42,6 +43,7 @@ impl EventStore {
         EventStore {
             pool,
             signal: Arc::default(),
+            announcer: Arc::default(),
         }
     }
 

@@ -128,6 +128,7 @@ impl EventStore {
                 .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
+        self.announce();
         Ok(done.answer)
     }
 }

@@ -61,6 +61,10 @@ pub trait Handler: Send + Sync + 'static {
     /// Whether `handle_chunk` is worth trying before handling a chunk event by event.
     const HANDLES_CHUNKS: bool = false;
 
+    /// Whether the handler appends events to its service's store (stock movements, ledger
+    /// entries): the consumer then announces its commits (`Consumer::announcing`).
+    const APPENDS: bool = false;
+
     /// Whether the handler does anything with `event` (by its type or stream). One it
     /// does not want is acknowledged without a transaction or an inbox row: with no
     /// effect, there is nothing for a redelivery to double.
@@ -96,6 +100,8 @@ pub struct Consumer<H> {
     js: jetstream::Context,
     handler: Arc<H>,
     config: ConsumerConfig,
+    /// Where the appends of a handler that makes them are announced after each commit.
+    appends_to: Option<tillstream_eventstore::EventStore>,
 }
 
 impl<H> std::fmt::Debug for Consumer<H> {
@@ -136,6 +142,24 @@ impl<H: Handler> Consumer<H> {
             js: jetstream::new(client),
             handler,
             config,
+            appends_to: None,
+        }
+    }
+
+    /// Announces on `store`, after each commit that applied an event, that the handler's
+    /// appends are in (for a handler that makes them: `Handler::APPENDS`), so the relay
+    /// publishes them without waiting for its periodic check.
+    pub fn announcing(mut self, store: tillstream_eventstore::EventStore) -> Self {
+        self.appends_to = Some(store);
+        self
+    }
+
+    fn announce(&self, outcomes: &[Result<Outcome, HandlerError>]) {
+        if H::APPENDS
+            && let Some(store) = &self.appends_to
+            && outcomes.iter().any(|o| matches!(o, Ok(Outcome::Applied)))
+        {
+            store.announce();
         }
     }
 
@@ -246,10 +270,16 @@ impl<H: Handler> Consumer<H> {
             Ok(outcomes) => outcomes,
             Err(error) => {
                 // The transaction itself failed (the database went away, the commit was
-                // refused): nothing was applied, everything comes again.
+                // refused): nothing was applied, everything the handler wants comes again.
                 warn!(%error, consumer = %self.config.durable_name(), "batch not applied; will retry");
                 let retry = HandlerError::Retry(error.to_string());
-                events.iter().map(|_| Err(retry.clone())).collect()
+                events
+                    .iter()
+                    .map(|event| match event {
+                        Ok(event) if !self.handler.wants(event) => Ok(Outcome::Ignored),
+                        _ => Err(retry.clone()),
+                    })
+                    .collect()
             }
         };
         for ((message, event), outcome) in messages.iter().zip(&events).zip(outcomes) {
@@ -320,6 +350,7 @@ impl<H: Handler> Consumer<H> {
             && let Some(outcomes) = self.apply_chunk(&mut tx, events).await?
         {
             tx.commit().await?;
+            self.announce(&outcomes);
             return Ok(outcomes);
         }
         let mut outcomes = Vec::with_capacity(events.len());
@@ -343,6 +374,7 @@ impl<H: Handler> Consumer<H> {
             outcomes.push(outcome);
         }
         tx.commit().await?;
+        self.announce(&outcomes);
         Ok(outcomes)
     }
 

@@ -129,7 +129,13 @@ impl Relay {
         while !shutdown.is_cancelled() {
             let step = async {
                 if must_verify || last_verify.elapsed() >= self.config.verify_every {
-                    self.ensure_stream().await?;
+                    // A stream the server will not update (limits beyond what it can
+                    // reserve) is still published to; the check below fails if it is gone.
+                    if let Err(error) = self.ensure_stream().await {
+                        warn!(%error, stream = %self.stream_name, "could not create or update the stream");
+                        metrics::counter!("tillstream_relay_errors_total", "service" => self.config.service.clone())
+                            .increment(1);
+                    }
                     self.verify_broker().await?;
                     self.report_lag().await;
                     must_verify = false;

@@ -130,12 +130,28 @@ async fn hold(mut connection: PgConnection, tasks: &[LeaderTask], stop: &Cancell
 }
 
 /// What the leader's lock connection calls itself in `pg_stat_activity`:
-/// `tillstream sales leader pid 4242`.
+/// `tillstream sales leader on till-host pid 4242` (the host is a pod's name on Kubernetes,
+/// where every process may be pid 1).
 pub fn leader_application_name(service: &str) -> String {
-    leader_application_name_of(service, std::process::id())
+    leader_application_name_of(service, &host_name(), std::process::id())
 }
 
-/// [`leader_application_name`] of process `pid`.
-pub fn leader_application_name_of(service: &str, pid: impl std::fmt::Display) -> String {
-    format!("tillstream {service} leader pid {pid}")
+/// [`leader_application_name`] of process `pid` on `host`, within PostgreSQL's 63 bytes.
+pub fn leader_application_name_of(
+    service: &str,
+    host: &str,
+    pid: impl std::fmt::Display,
+) -> String {
+    let host: String = host.chars().take(24).collect();
+    format!("tillstream {service} leader on {host} pid {pid}")
+}
+
+/// `HOSTNAME` (set in containers), else the kernel's, else `-`.
+pub fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "-".to_owned())
 }

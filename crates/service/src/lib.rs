@@ -38,7 +38,7 @@ pub enum StartError {
     #[error("database: {0}")]
     Store(#[from] StoreError),
     #[error("TILLSTREAM_DATABASE_READ_URL: {0}")]
-    ReadUrl(#[from] sqlx::Error),
+    ReadUrl(sqlx::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("NATS: {0}")]
@@ -71,7 +71,8 @@ pub fn connect_reads(settings: &ServiceSettings) -> Result<Option<PgPool>, Start
         return Ok(None);
     };
     let options = url
-        .parse::<sqlx::postgres::PgConnectOptions>()?
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .map_err(StartError::ReadUrl)?
         .database(&settings.database)
         .application_name(&format!("tillstream {} reads", settings.service));
     let pool = sqlx::postgres::PgPoolOptions::new()
@@ -121,9 +122,10 @@ pub async fn nats_client(url: &str) -> Result<async_nats::Client, String> {
 }
 
 /// Runs a consumer once its source stream exists (created idempotently here, retrying
-/// while NATS is away, so the start order of services does not matter).
+/// while NATS is away, so the start order of services does not matter). Appends its
+/// handler commits are announced on `store` (`Handler::APPENDS`).
 pub async fn run_consumer<H: Handler>(
-    pool: PgPool,
+    store: tillstream_eventstore::EventStore,
     nats: async_nats::Client,
     config: ConsumerConfig,
     handler: H,
@@ -151,8 +153,13 @@ pub async fn run_consumer<H: Handler>(
     let name = config.durable_name();
     let mut pause = Duration::from_millis(100);
     loop {
-        let consumer =
-            Consumer::shared(pool.clone(), nats.clone(), handler.clone(), config.clone());
+        let consumer = Consumer::shared(
+            store.pool().clone(),
+            nats.clone(),
+            handler.clone(),
+            config.clone(),
+        )
+        .announcing(store.clone());
         let task = tokio::spawn(consumer.run(shutdown.child_token()));
         match task.await {
             Ok(()) => return,

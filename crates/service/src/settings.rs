@@ -41,8 +41,8 @@ pub struct ServiceSettings {
     /// addresses (`TILLSTREAM_WEBHOOKS_ALLOW_PRIVATE`; a development or test setting).
     pub webhooks_allow_private: bool,
     /// Connections in the service's pool (`TILLSTREAM_DB_POOL_SIZE`, 1–200, default 16). A
-    /// replica also holds one for the leader election, the leader one to LISTEN for appends
-    /// (webhooks' one more, for due deliveries):
+    /// replica also holds one for the leader election and, once it has led, one to LISTEN for
+    /// appends (webhooks' one more, for due deliveries), outside the pool:
     /// replicas × services × (pool + 2) must stay under PostgreSQL's `max_connections`.
     pub db_pool_size: u32,
     /// The service's stream as its relay creates or updates it: its size limit from

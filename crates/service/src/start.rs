@@ -121,10 +121,10 @@ impl Process {
     }
 
     fn consume_with<H: Handler + Clone>(&mut self, config: ConsumerConfig, handler: H) {
-        let (pool, nats) = (self.pool.clone(), self.nats.clone());
+        let (store, nats) = (self.store.clone(), self.nats.clone());
         self.leading.push(Arc::new(move |stop: CancellationToken| {
             let consumer = run_consumer(
-                pool.clone(),
+                store.clone(),
                 nats.clone(),
                 config.clone(),
                 handler.clone(),

@@ -126,6 +126,11 @@ impl Checkpoint {
         .bind(stream_seq.map(|s| i64::try_from(s).unwrap_or(i64::MAX)))
         .execute(pool)
         .await?;
+        // No append says so: wake the relay (of whichever replica leads) to republish now.
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(tillstream_eventstore::APPENDED_CHANNEL)
+            .execute(pool)
+            .await?;
         Ok(())
     }
 }

@@ -168,6 +168,7 @@ pub async fn process_chunk(store: &EventStore, currency: Currency) -> Result<boo
     };
     store.run_in(&mut tx, &step, &options).await?;
     tx.commit().await.map_err(StoreError::from)?;
+    store.announce();
     if remaining == 0 {
         // A bulk load leaves the planner's statistics behind; without fresh ones a barcode
         // lookup may scan the table instead of using its index.

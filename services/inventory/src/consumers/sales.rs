@@ -26,6 +26,7 @@ pub struct SalesMovements {
 impl Handler for SalesMovements {
     /// A backlog of completed sales is taken from stock a chunk at a time.
     const HANDLES_CHUNKS: bool = true;
+    const APPENDS: bool = true;
 
     fn wants(&self, event: &InboundEvent) -> bool {
         matches!(

@@ -82,6 +82,7 @@ pub async fn post_manual(
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
+    store.announce();
     match posted {
         Some(entry) => Ok(entry.id.to_string()),
         None => journal::id_by_source_event(store.pool(), &event_id)
@@ -147,6 +148,7 @@ pub async fn reverse(
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
+    store.announce();
     posted
         .map(|e| e.id.to_string())
         .ok_or_else(|| AppError::Refused(format!("entry {} is already reversed", entry.id)))

@@ -33,6 +33,7 @@ pub struct InventoryPostings {
 
 impl Handler for InventoryPostings {
     const HANDLES_CHUNKS: bool = true;
+    const APPENDS: bool = true;
 
     /// Movements with a cost; transfers and the rest post nothing.
     fn wants(&self, event: &InboundEvent) -> bool {

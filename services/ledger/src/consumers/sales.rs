@@ -27,6 +27,7 @@ const COMPLETED: &str = "tillstream.sales.v1.SaleCompleted";
 
 impl Handler for SalesPostings {
     const HANDLES_CHUNKS: bool = true;
+    const APPENDS: bool = true;
 
     fn wants(&self, event: &InboundEvent) -> bool {
         matches!(

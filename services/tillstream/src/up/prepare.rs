@@ -92,7 +92,8 @@ async fn create_streams(
             println!("tillstream: stream for {service}: {error}");
         }
     }
-    if let Err(error) = ensure_dead_letter_stream(&js, naming, settings).await {
+    // Never capped: see docs/scaling.md, "The streams' limits".
+    if let Err(error) = ensure_dead_letter_stream(&js, naming, &StreamSettings::default()).await {
         println!("tillstream: dead-letter stream: {error}");
     }
     println!("tillstream: streams under `{}` are ready", naming.prefix());

@@ -176,7 +176,7 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
             let role = if process == leader {
                 "the leader"
             } else {
-                "a follower"
+                "the other replica"
             };
             eprintln!(
                 "faults| killed {process}, {role} (pid {pid}); up restarted it (pid {again})"
@@ -217,12 +217,12 @@ async fn nothing_is_lost_or_doubled_whatever_crashes() {
     checks += settled(&stores, &stack, &accepted, &poisons, "stopping NATS")
         .await
         .checks;
-    // A crash of PostgreSQL discards its statistics: count the deadlocks before it.
-    let mut deadlocks = stack.deadlocks().await;
 
     // (3) PostgreSQL crashes (immediate stop: recovery on start) and comes back.
     let bench = load(&stack, 25, &accepted).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
+    // A crash of PostgreSQL discards its statistics: count the deadlocks just before it.
+    let mut deadlocks = stack.deadlocks().await;
     postgres.stop("immediate").unwrap();
     faults += 1;
     eprintln!("faults| PostgreSQL crashed");

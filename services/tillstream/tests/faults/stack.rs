@@ -127,8 +127,11 @@ impl Stack {
             leader = names.iter().find_map(|name| {
                 pids.iter()
                     .find(|(_, pid)| {
-                        tillstream_service::leader::leader_application_name_of(service, pid)
-                            == *name
+                        tillstream_service::leader::leader_application_name_of(
+                            service,
+                            &tillstream_service::leader::host_name(),
+                            pid,
+                        ) == *name
                     })
                     .map(|(process, _)| process.clone())
             });

@@ -150,7 +150,11 @@ impl Dispatcher {
     }
 
     async fn listen(&self) -> Option<PgListener> {
-        let mut listener = match PgListener::connect_with(&self.pool).await {
+        // A connection of its own, not one of the pool's: the pool is for the work.
+        let own = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(self.pool.connect_options().as_ref().clone());
+        let mut listener = match PgListener::connect_with(&own).await {
             Ok(listener) => listener,
             Err(error) => {
                 warn!(%error, "no LISTEN connection yet; checking for due deliveries every 5 s");
