@@ -29,6 +29,10 @@ use crate::EventStore;
 /// The channel the `events` trigger notifies.
 pub const APPENDED_CHANNEL: &str = "tillstream_events_appended";
 
+/// The least time between two announcements of one process: a reader waits this much
+/// longer at most, and a process sends at most 200 notifications a second.
+const ANNOUNCE_SPACING: Duration = Duration::from_millis(5);
+
 /// While there is no listening connection, waiters are woken after each attempt to open one
 /// (which itself may wait up to 5 s for a database that is away), at least this far apart.
 const DEGRADED_POLL: Duration = Duration::from_millis(100);
@@ -119,6 +123,9 @@ async fn announce_until_dropped(pool: PgPool, mut poked: mpsc::Receiver<()>) {
             debug!(%error, "announcing an append");
             tokio::time::sleep(DEGRADED_POLL).await;
         }
+        // Under load, commits come faster than readers want waking: the ones meanwhile
+        // fold into the next announcement.
+        tokio::time::sleep(ANNOUNCE_SPACING).await;
     }
 }
 

@@ -127,6 +127,7 @@ impl Relay {
         let mut appends = self.store.appends();
         info!(stream = %self.stream_name, "relay started");
         while !shutdown.is_cancelled() {
+            let round_started = Instant::now();
             let step = async {
                 if must_verify || last_verify.elapsed() >= self.config.verify_every {
                     // A stream the server will not update (limits beyond what it can
@@ -168,7 +169,12 @@ impl Relay {
                         () = shutdown.cancelled() => break,
                         () = appends.appended_or_after(until_verify) => {}
                     }
-                    continue;
+                    // Under load a commit comes every few milliseconds: rounds at most
+                    // every `idle_poll` publish them in batches, as polling did, while an
+                    // idle relay still reads nothing at all.
+                    self.config
+                        .idle_poll
+                        .saturating_sub(round_started.elapsed())
                 }
                 Err(error) => {
                     warn!(%error, stream = %self.stream_name, "relay round failed; will retry");

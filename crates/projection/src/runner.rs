@@ -157,6 +157,7 @@ impl<P: Projection> ProjectionRunner<P> {
             warn!(%error, projection = name, "projection init failed; will retry in the loop");
         }
         while !shutdown.is_cancelled() {
+            let round_started = Instant::now();
             if last_report.elapsed() >= self.config.lag_report_every {
                 self.report_lag().await;
                 last_report = Instant::now();
@@ -177,10 +178,12 @@ impl<P: Projection> ProjectionRunner<P> {
                         () = shutdown.cancelled() => break,
                         () = appends.appended_or_after(until_report) => {}
                     }
-                    if self.config.gather.is_zero() {
-                        continue;
-                    }
-                    self.config.gather
+                    // Rounds at most every `idle_poll` under load (batches, as polling
+                    // made), or after `gather` where a read model can wait for company.
+                    self.config
+                        .idle_poll
+                        .saturating_sub(round_started.elapsed())
+                        .max(self.config.gather)
                 }
                 Ok(_) => {
                     backoff = Duration::from_millis(50);
