@@ -14,34 +14,14 @@ run=idle_$$
 psql_url=${TILLSTREAM_DATABASE_URL:-postgres://postgres@127.0.0.1:5432}
 log=$(mktemp)
 
+source "$(dirname "$0")/stack.sh"
 cleanup() {
-    [[ -n ${up_pid:-} ]] && kill "$up_pid" 2>/dev/null && wait "$up_pid" 2>/dev/null
-    for db in $(psql "$psql_url/postgres" -Atc "SELECT datname FROM pg_database WHERE datname LIKE '${run}_%'"); do
-        psql "$psql_url/postgres" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
-    done
-    # The run's JetStream streams, deleted over NATS's text protocol (no client needed).
-    {
-        printf 'CONNECT {"verbose":false}\r\n'
-        for stream in auth catalog inventory sales ledger webhooks dlq; do
-            printf 'PUB $JS.API.STREAM.DELETE.%s_%s 0\r\n\r\n' "$run" "$stream"
-        done
-        printf 'PING\r\n'
-        sleep 1
-    } | timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/4222; cat >&3' || true
+    stack_down
     rm -f "$log"
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-TILLSTREAM_DB_PREFIX=$run TILLSTREAM_SUBJECT_PREFIX=$run \
-    TILLSTREAM_HTTP_ADDR=127.0.0.1:$(free_port) TILLSTREAM_GRPC_ADDR=127.0.0.1:$(free_port) \
-    RUST_LOG=warn "$binary" up "${@:2}" >"$log" 2>&1 &
-up_pid=$!
-for _ in $(seq 120); do
-    grep -q "ready in" "$log" && break
-    sleep 0.5
-done
-grep -q "ready in" "$log" || { cat "$log"; echo "the stack did not get ready" >&2; exit 1; }
+stack_up "$binary" "$log" "${@:2}"
 sleep 10 # the start-up's own work (migrations, streams, first projections) is not idling
 
 # CPU ticks of every process whose command is tillstream or postgres.

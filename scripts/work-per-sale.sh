@@ -17,35 +17,16 @@ psql_url=${TILLSTREAM_DATABASE_URL:-postgres://postgres@127.0.0.1:5432}
 password=work-per-sale-admin-1
 log=$(mktemp) report=$(mktemp) bench_log=$(mktemp)
 
+source "$(dirname "$0")/stack.sh"
 cleanup() {
-    [[ -n ${up_pid:-} ]] && kill "$up_pid" 2>/dev/null && wait "$up_pid" 2>/dev/null
-    for db in $(psql "$psql_url/postgres" -Atc "SELECT datname FROM pg_database WHERE datname LIKE '${run}_%'"); do
-        psql "$psql_url/postgres" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
-    done
-    {
-        printf 'CONNECT {"verbose":false}\r\n'
-        for stream in auth catalog inventory sales ledger webhooks dlq; do
-            printf 'PUB $JS.API.STREAM.DELETE.%s_%s 0\r\n\r\n' "$run" "$stream"
-        done
-        printf 'PING\r\n'
-        sleep 1
-    } | timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/4222; cat >&3' || true
+    stack_down
     rm -f "$log" "$report" "$bench_log"
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# The bench and `tillstream streams` address the same stack as `up`.
 export TILLSTREAM_DB_PREFIX=$run TILLSTREAM_SUBJECT_PREFIX=$run TILLSTREAM_ADMIN_PASSWORD=$password
-http=127.0.0.1:$(free_port)
-TILLSTREAM_HTTP_ADDR=$http TILLSTREAM_GRPC_ADDR=127.0.0.1:$(free_port) \
-    TILLSTREAM_RATE_LIMIT_USER_RPS=0 TILLSTREAM_RATE_LIMIT_ADDR_RPS=0 \
-    RUST_LOG=warn "$binary" up >"$log" 2>&1 &
-up_pid=$!
-for _ in $(seq 120); do
-    grep -q "ready in" "$log" && break
-    sleep 0.5
-done
-grep -q "ready in" "$log" || { cat "$log"; echo "the stack did not get ready" >&2; exit 1; }
+stack_up "$binary" "$log"
 
 # Per database: transactions, rows written. Per stream: messages.
 databases() {
