@@ -77,6 +77,20 @@ impl AppendWaiter {
             Ok(Err(_)) => tokio::time::sleep(at_most).await,
         }
     }
+
+    /// What a caught-up reader does between rounds: waits as `appended_or_after`, then
+    /// says how much longer to pause so that rounds started at `round_started` are at least
+    /// `spacing` apart. Under load a commit comes every few milliseconds; spaced rounds
+    /// read them in batches, as polling did, while an idle reader still reads nothing.
+    pub async fn next_round(
+        &mut self,
+        at_most: Duration,
+        round_started: std::time::Instant,
+        spacing: Duration,
+    ) -> Duration {
+        self.appended_or_after(at_most).await;
+        spacing.saturating_sub(round_started.elapsed())
+    }
 }
 
 impl EventStore {

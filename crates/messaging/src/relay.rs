@@ -165,16 +165,11 @@ impl Relay {
                         .config
                         .verify_every
                         .saturating_sub(last_verify.elapsed());
+                    let spacing = self.config.idle_poll;
                     tokio::select! {
                         () = shutdown.cancelled() => break,
-                        () = appends.appended_or_after(until_verify) => {}
+                        pause = appends.next_round(until_verify, round_started, spacing) => pause,
                     }
-                    // Under load a commit comes every few milliseconds: rounds at most
-                    // every `idle_poll` publish them in batches, as polling did, while an
-                    // idle relay still reads nothing at all.
-                    self.config
-                        .idle_poll
-                        .saturating_sub(round_started.elapsed())
                 }
                 Err(error) => {
                     warn!(%error, stream = %self.stream_name, "relay round failed; will retry");

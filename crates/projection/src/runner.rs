@@ -174,16 +174,13 @@ impl<P: Projection> ProjectionRunner<P> {
                         .config
                         .lag_report_every
                         .saturating_sub(last_report.elapsed());
+                    let spacing = self.config.idle_poll;
+                    // Or after `gather`, where a read model can wait for company.
                     tokio::select! {
                         () = shutdown.cancelled() => break,
-                        () = appends.appended_or_after(until_report) => {}
+                        pause = appends.next_round(until_report, round_started, spacing) =>
+                            pause.max(self.config.gather),
                     }
-                    // Rounds at most every `idle_poll` under load (batches, as polling
-                    // made), or after `gather` where a read model can wait for company.
-                    self.config
-                        .idle_poll
-                        .saturating_sub(round_started.elapsed())
-                        .max(self.config.gather)
                 }
                 Ok(_) => {
                     backoff = Duration::from_millis(50);

@@ -241,3 +241,45 @@ pub fn standard_probe(
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings_with_read_url(url: &'static str) -> ServiceSettings {
+        ServiceSettings::from_lookup("sales", "127.0.0.1:50063", move |name| {
+            (name == "TILLSTREAM_DATABASE_READ_URL").then(|| url.to_owned())
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_read_url_that_is_no_url_stops_the_start_naming_its_variable() {
+        let refused = connect_reads(&settings_with_read_url("not a url")).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .starts_with("TILLSTREAM_DATABASE_READ_URL"),
+            "{refused}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_read_pool_opens_the_services_own_database_lazily_and_names_itself() {
+        // Nothing listens there: a lazy pool does not care until it is used.
+        let pool = connect_reads(&settings_with_read_url("postgres://postgres@127.0.0.1:9"))
+            .unwrap()
+            .unwrap();
+        let options = pool.connect_options();
+        assert_eq!(options.get_database(), Some("tillstream_sales"));
+        assert_eq!(
+            options.get_application_name(),
+            Some("tillstream sales reads")
+        );
+        assert!(
+            connect_reads(&settings_with_read_url(""))
+                .unwrap()
+                .is_none()
+        );
+    }
+}
