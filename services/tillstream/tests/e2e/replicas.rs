@@ -26,6 +26,24 @@ async fn leaders(system: &System, service: &str) -> i64 {
     count
 }
 
+/// Whether sales' copies have heard of `location` and `product`: the leader's consumers
+/// start after it wins the lock, which on a loaded machine can take longer than a sale's
+/// patience with a miss.
+async fn sales_knows(system: &System, location: &str, product: &str) -> bool {
+    let pool = system.database("sales").await;
+    let known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM known_locations WHERE id = $1) \
+            AND EXISTS (SELECT 1 FROM catalog_products WHERE id = $2)",
+    )
+    .bind(location)
+    .bind(product)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    known
+}
+
 #[tokio::test]
 async fn two_replicas_of_every_service_one_leader_each_and_a_killed_one_is_dropped() {
     let mut system = System::up_with(&["--replicas", "2"]).await;
@@ -42,6 +60,12 @@ async fn two_replicas_of_every_service_one_leader_each_and_a_killed_one_is_dropp
     let admin = api.login("admin", &system.admin_password).await;
     let location = api.create_location(&admin, "R1").await;
     let product = api.create_product(&admin, "REP-1", "2.00", "0").await;
+    eventually("sales has the location and the product", || async {
+        sales_knows(&system, &location, &product)
+            .await
+            .then_some(())
+    })
+    .await;
     let body = json!({"location_id": location, "lines": [{"product_id": product, "quantity": 1}],
                       "payments": [{"method": "cash", "amount": "2.00"}]});
     // A till's retry: the same key until it gets an answer other than 503.
