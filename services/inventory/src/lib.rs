@@ -1,5 +1,7 @@
 //! The inventory service: locations, and stock items per (product, location) whose level is
-//! the fold of their movements, with weighted average cost and alerts. It keeps a copy of
+//! the fold of their movements, with weighted average cost and alerts; and purchasing
+//! (suppliers, purchase orders, deliveries, invoices), whose deliveries are stock movements
+//! of the same transaction. It keeps a copy of
 //! the catalog (fed by a durable consumer) so receipts of unknown products are refused
 //! without calling the catalog, relays its events to `<prefix>_inventory`, and serves gRPC
 //! and the operations endpoints on one port.
@@ -15,11 +17,13 @@ use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use tillstream_proto::inventory::v1::inventory_service_server::InventoryServiceServer;
+use tillstream_proto::inventory::v1::purchasing_service_server::PurchasingServiceServer;
 use tillstream_service::Process;
 pub use tillstream_service::{Launch, ServiceSettings as Settings, StartError};
 
 use crate::api::events::InventoryWire;
 use crate::api::grpc::InventoryApi;
+use crate::api::purchasing::PurchasingApi;
 use crate::consumers::catalog_products::CatalogProducts;
 use crate::consumers::sales::SalesMovements;
 
@@ -44,9 +48,15 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
             store: store.clone(),
         },
     );
+    let purchasing = PurchasingApi {
+        store: store.clone(),
+        reads: process.reads.clone(),
+        currency: process.settings.currency,
+    };
     let grpc = tonic::service::Routes::new(InventoryServiceServer::new(InventoryApi {
         store,
         reads: process.reads.clone(),
-    }));
+    }))
+    .add_service(PurchasingServiceServer::new(purchasing));
     process.serve_grpc(grpc).await
 }

@@ -18,6 +18,14 @@ impl WireFormat for InventoryWire {
             event_id: event.event_id.to_string(),
             reason,
         };
+        if let Some((name, data)) = super::purchasing_events::encode(event)? {
+            return Ok(WireEvent {
+                ce_type: format!("tillstream.inventory.v1.{name}"),
+                content_type: "application/protobuf".to_owned(),
+                dataschema: format!("proto/inventory/v1/purchasing.proto#{name}"),
+                data: data.into(),
+            });
+        }
         let (name, data) = if event.event_type == "LocationCreated" {
             let location::Event::LocationCreated { id, code, name } =
                 event.decode().map_err(|e| error(e.to_string()))?;
@@ -71,12 +79,15 @@ fn encode_stock(item: Item, event: Event) -> Option<(&'static str, Vec<u8>)> {
         Event::StockReceived {
             quantity,
             unit_cost,
+            purchase_order_id,
         } => {
             let data = pb::StockReceived {
                 product_id,
                 location_id,
                 quantity: qty(quantity),
                 unit_cost: unit_cost.to_string(),
+                reference,
+                purchase_order_id: purchase_order_id.unwrap_or_default(),
             };
             ("StockReceived", data.encode_to_vec())
         }

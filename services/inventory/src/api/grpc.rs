@@ -219,7 +219,7 @@ impl InventoryService for InventoryApi {
 }
 
 /// A page's size and offset; page 0 is the first and a limit of 0 the default.
-fn paging(page: u32, limit: u32) -> (u32, u64) {
+pub(super) fn paging(page: u32, limit: u32) -> (u32, u64) {
     let limit = match limit {
         0 => 50,
         n => n.min(200),
@@ -228,22 +228,22 @@ fn paging(page: u32, limit: u32) -> (u32, u64) {
     (limit, offset)
 }
 
-fn optional(text: &str) -> Option<&str> {
+pub(super) fn optional(text: &str) -> Option<&str> {
     Some(text.trim()).filter(|t| !t.is_empty())
 }
 
 /// An RFC 3339 moment; empty means none.
-fn moment(text: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+pub(super) fn moment(text: &str, field: &str) -> Result<Option<DateTime<Utc>>, AppError> {
     tillstream_service::moments::moment(text).map_err(|e| AppError::invalid(field, e))
 }
 
 /// A quantity within the contract's range (a million units, three places).
-fn quantity(text: &str, field: &str) -> Result<Quantity, AppError> {
+pub(super) fn quantity(text: &str, field: &str) -> Result<Quantity, AppError> {
     Quantity::parse(text).map_err(|e| AppError::invalid(field, e.to_string()))
 }
 
 /// A unit cost within the range of money, with up to the four places costs carry.
-fn unit_cost(text: &str, field: &str) -> Result<Decimal, AppError> {
+pub(super) fn unit_cost(text: &str, field: &str) -> Result<Decimal, AppError> {
     parse_unit_cost(text, COST_SCALE).map_err(|e| AppError::invalid(field, e.to_string()))
 }
 
@@ -296,7 +296,7 @@ fn level_to_proto(row: StockLevelRow) -> pb::StockLevel {
 }
 
 /// A unit cost: at least the cents, and up to four places, as an average can need them.
-fn cost_text(cost: Decimal) -> String {
+pub(super) fn cost_text(cost: Decimal) -> String {
     let mut cost = cost.round_dp(4).normalize();
     if cost.scale() < 2 {
         cost.rescale(2);
@@ -306,7 +306,7 @@ fn cost_text(cost: Decimal) -> String {
 
 /// The request's idempotency key, scoped to the command, with a hash of the rest of the
 /// request so a key reused for another request is refused.
-fn idempotency_of<M: prost::Message + Clone>(
+pub(super) fn idempotency_of<M: prost::Message + Clone>(
     command: &str,
     request: &M,
     key_of: impl Fn(&mut M) -> &mut String,

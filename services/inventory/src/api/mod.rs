@@ -2,3 +2,5 @@
 
 pub mod events;
 pub mod grpc;
+pub mod purchasing;
+pub mod purchasing_events;

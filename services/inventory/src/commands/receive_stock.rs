@@ -55,6 +55,7 @@ impl StockDocument for Receipt<'_> {
             let command = Command::Receive {
                 quantity: line.quantity,
                 unit_cost: line.unit_cost,
+                purchase_order_id: None,
             };
             batch
                 .apply(tx, &line.product_id, self.location_id, &command)

@@ -40,6 +40,9 @@ pub enum Command {
     Receive {
         quantity: Quantity,
         unit_cost: Decimal,
+        /// A delivery against a purchase order (its id): the books owe it as goods
+        /// received not invoiced rather than as payable.
+        purchase_order_id: Option<String>,
     },
     Sell {
         quantity: Quantity,
@@ -83,6 +86,8 @@ pub enum Event {
     StockReceived {
         quantity: Decimal,
         unit_cost: Decimal,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        purchase_order_id: Option<String>,
     },
     StockSold {
         quantity: Decimal,
@@ -230,9 +235,11 @@ impl Decider for StockItem {
             Command::Receive {
                 quantity,
                 unit_cost,
+                purchase_order_id,
             } => Event::StockReceived {
                 quantity: positive(quantity)?,
                 unit_cost: cost_of(unit_cost)?,
+                purchase_order_id,
             },
             Command::Sell { quantity } => Event::StockSold {
                 quantity: positive(quantity)?,
@@ -317,6 +324,7 @@ impl Decider for StockItem {
             Event::StockReceived {
                 quantity,
                 unit_cost,
+                ..
             }
             | Event::StockTransferredIn {
                 quantity,

@@ -18,6 +18,7 @@ fn received(q: &str, c: &str) -> Event {
     Event::StockReceived {
         quantity: d(q),
         unit_cost: d(c),
+        purchase_order_id: None,
     }
 }
 
@@ -38,12 +39,14 @@ fn a_receipt_that_would_take_the_level_past_its_range_is_refused() {
         .when(Command::Receive {
             quantity: q("2"),
             unit_cost: d("2.00"),
+            purchase_order_id: None,
         })
         .then_error(StockError::LevelOutOfRange);
     given::<StockItem>(vec![received("999999999999", "2.00")])
         .when(Command::Receive {
             quantity: q("1"),
             unit_cost: d("2.00"),
+            purchase_order_id: None,
         })
         .then(vec![received("1", "2.00")]);
 }
@@ -178,7 +181,8 @@ fn bad_movements_are_refused_with_the_field() {
     assert_eq!(
         refuse(Command::Receive {
             quantity: q("0"),
-            unit_cost: d("1")
+            unit_cost: d("1"),
+            purchase_order_id: None,
         })
         .field(),
         "quantity"
@@ -186,7 +190,8 @@ fn bad_movements_are_refused_with_the_field() {
     assert_eq!(
         refuse(Command::Receive {
             quantity: q("1"),
-            unit_cost: d("-1")
+            unit_cost: d("-1"),
+            purchase_order_id: None,
         })
         .field(),
         "unit_cost"
@@ -219,7 +224,8 @@ fn arb_command() -> impl Strategy<Value = Command> {
     prop_oneof![
         (qty.clone(), cost.clone()).prop_map(|(quantity, unit_cost)| Command::Receive {
             quantity,
-            unit_cost
+            unit_cost,
+            purchase_order_id: None,
         }),
         qty.clone().prop_map(|quantity| Command::Sell { quantity }),
         (qty.clone(), cost.clone()).prop_map(|(quantity, unit_cost)| Command::Restock {
