@@ -72,6 +72,41 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/api/v1/stock/transfers", AtLeast(Manager)),
     rule("GET", "/api/v1/stock", AtLeast(Cashier)),
     rule("GET", "/api/v1/stock/movements", AtLeast(Manager)),
+    rule("POST", "/api/v1/suppliers", AtLeast(Manager)),
+    rule("GET", "/api/v1/suppliers", AtLeast(Manager)),
+    rule("GET", "/api/v1/suppliers/{id}", AtLeast(Manager)),
+    rule("PATCH", "/api/v1/suppliers/{id}", AtLeast(Manager)),
+    rule("POST", "/api/v1/suppliers/{id}/payments", AtLeast(Manager)),
+    rule("POST", "/api/v1/purchase-orders", AtLeast(Manager)),
+    rule("GET", "/api/v1/purchase-orders", AtLeast(Manager)),
+    rule("GET", "/api/v1/purchase-orders/{id}", AtLeast(Manager)),
+    rule("PATCH", "/api/v1/purchase-orders/{id}", AtLeast(Manager)),
+    rule(
+        "POST",
+        "/api/v1/purchase-orders/{id}/submit",
+        AtLeast(Manager),
+    ),
+    rule(
+        "POST",
+        "/api/v1/purchase-orders/{id}/receipts",
+        AtLeast(Manager),
+    ),
+    rule(
+        "POST",
+        "/api/v1/purchase-orders/{id}/invoices",
+        AtLeast(Manager),
+    ),
+    rule(
+        "POST",
+        "/api/v1/purchase-orders/{id}/close",
+        AtLeast(Manager),
+    ),
+    rule(
+        "POST",
+        "/api/v1/purchase-orders/{id}/cancel",
+        AtLeast(Manager),
+    ),
+    rule("GET", "/api/v1/purchasing/suggestions", AtLeast(Manager)),
     rule("POST", "/api/v1/sales", AtLeast(Cashier)),
     rule("GET", "/api/v1/sales", AtLeast(Cashier)),
     rule("GET", "/api/v1/sales/{id}", AtLeast(Cashier)),
@@ -215,6 +250,66 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
     ),
     (
         "/tillstream.inventory.v1.InventoryService/ListMovements",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/CreateSupplier",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/GetSupplier",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/ListSuppliers",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/UpdateSupplier",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/PaySupplier",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/CreatePurchaseOrder",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/GetPurchaseOrder",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/ListPurchaseOrders",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/UpdatePurchaseOrder",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/SubmitPurchaseOrder",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/ReceivePurchaseOrder",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/InvoicePurchaseOrder",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/ClosePurchaseOrder",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/CancelPurchaseOrder",
+        AtLeast(Manager),
+    ),
+    (
+        "/tillstream.inventory.v1.PurchasingService/SuggestPurchases",
         AtLeast(Manager),
     ),
     (

@@ -26,7 +26,7 @@ use crate::trace::{child_traceparent, current_client_addr};
 use crate::upstream::{Replicas, Upstreams};
 
 /// Each service as the gateway mirrors it: its gRPC name and its replicas.
-fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Replicas); 7] {
+fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Replicas); 8] {
     [
         (
             "auth",
@@ -41,6 +41,11 @@ fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Replicas); 7
         (
             "inventory",
             "tillstream.inventory.v1.InventoryService",
+            upstreams.inventory.clone(),
+        ),
+        (
+            "inventory",
+            "tillstream.inventory.v1.PurchasingService",
             upstreams.inventory.clone(),
         ),
         (

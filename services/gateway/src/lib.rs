@@ -110,8 +110,8 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
 /// The REST routes of the contract, the operations routes, JSON 404 and 405.
 pub fn router(state: AppState) -> Router {
     use routes::{
-        approvals, auth, catalog, imports, inventory, ledger, registers, sale_batches,
-        sale_changes, sales, webhooks,
+        approvals, auth, catalog, imports, inventory, ledger, purchase_invoices, purchase_orders,
+        purchasing, registers, sale_batches, sale_changes, sales, suppliers, webhooks,
     };
     let csv_limit = DefaultBodyLimit::max(imports::CSV_LIMIT);
     let api = Router::new()
@@ -165,6 +165,47 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stock/transfers", post(inventory::transfer))
         .route("/api/v1/stock", get(inventory::stock))
         .route("/api/v1/stock/movements", get(inventory::movements))
+        .route(
+            "/api/v1/suppliers",
+            post(suppliers::create).get(suppliers::list),
+        )
+        .route(
+            "/api/v1/suppliers/{id}",
+            get(suppliers::get).patch(suppliers::update),
+        )
+        .route("/api/v1/suppliers/{id}/payments", post(suppliers::pay))
+        .route(
+            "/api/v1/purchase-orders",
+            post(purchase_orders::create).get(purchase_orders::list),
+        )
+        .route(
+            "/api/v1/purchase-orders/{id}",
+            get(purchase_orders::get).patch(purchase_orders::update),
+        )
+        .route(
+            "/api/v1/purchase-orders/{id}/submit",
+            post(purchase_orders::submit),
+        )
+        .route(
+            "/api/v1/purchase-orders/{id}/receipts",
+            post(purchase_orders::receive),
+        )
+        .route(
+            "/api/v1/purchase-orders/{id}/invoices",
+            post(purchase_invoices::invoice),
+        )
+        .route(
+            "/api/v1/purchase-orders/{id}/close",
+            post(purchase_orders::close),
+        )
+        .route(
+            "/api/v1/purchase-orders/{id}/cancel",
+            post(purchase_orders::cancel),
+        )
+        .route(
+            "/api/v1/purchasing/suggestions",
+            get(purchasing::suggestions),
+        )
         .route("/api/v1/sales", post(sales::create).get(sales::list))
         .route("/api/v1/sales/{id}", get(sales::get))
         .route(

@@ -14,8 +14,8 @@ use utoipa::openapi::{Ref, RefOr, ResponseBuilder, Tag};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::routes::{
-    approvals, auth, catalog, imports, inventory, ledger, registers, sale_batches, sale_changes,
-    sales, webhooks,
+    approvals, auth, catalog, imports, inventory, ledger, purchase_invoices, purchase_orders,
+    purchasing, registers, sale_batches, sale_changes, sales, suppliers, webhooks,
 };
 
 /// The error body of every answer that is not a success.
@@ -48,7 +48,7 @@ pub struct ErrorFields {
 #[openapi(
     info(
         title = "Tillstream",
-        description = "The point-of-sale back end's REST API: catalog, stock, sales, the books and staff accounts. \
+        description = "The point-of-sale back end's REST API: catalog, stock, purchasing, sales, the books and staff accounts. \
                        Money is always a decimal string; lists are paged with `page` and `limit`.",
         version = "1"
     ),
@@ -62,6 +62,11 @@ pub struct ErrorFields {
         inventory::create_location, inventory::list_locations, inventory::receive,
         inventory::adjust, inventory::count, inventory::transfer, inventory::stock,
         inventory::movements,
+        suppliers::create, suppliers::list, suppliers::get, suppliers::update, suppliers::pay,
+        purchase_orders::create, purchase_orders::list, purchase_orders::get,
+        purchase_orders::update, purchase_orders::submit, purchase_orders::receive,
+        purchase_invoices::invoice, purchase_orders::close, purchase_orders::cancel,
+        purchasing::suggestions,
         sales::create, sales::list, sales::get, sales::receipt,
         sale_changes::return_goods, sale_changes::void, sale_batches::upload,
         registers::create, registers::list, registers::open, registers::get,
@@ -245,6 +250,7 @@ fn tag_of(path: &str) -> &'static str {
         "auth" | "users" | ".well-known" => "auth",
         "products" => "catalog",
         "locations" | "stock" => "inventory",
+        "suppliers" | "purchase-orders" | "purchasing" => "purchasing",
         "sales" | "registers" | "sessions" => "sales",
         "ledger" | "reports" => "ledger",
         "webhooks" => "webhooks",
@@ -345,9 +351,18 @@ mod tests {
             "ErrorBody",
             "EntryView",
             "ProductView",
+            "SupplierView",
+            "PurchaseOrderView",
+            "PurchaseInvoiceView",
+            "SuggestionView",
         ] {
             assert!(schemas.contains_key(name), "{name}");
         }
+        assert!(
+            schemas["PurchaseInvoiceView"]["properties"]
+                .get("match")
+                .is_some()
+        );
         assert!(
             schemas["NewSale"].get("example").is_some()
                 || schemas["NewSale"].get("examples").is_some()

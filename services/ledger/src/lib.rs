@@ -59,7 +59,17 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
         store: store.clone(),
         currency,
     };
-    process.consume_aggregate("inventory", "inventory", "stock", costs);
+    // Purchasing's invoices and supplier payments travel on the inventory stream under
+    // aggregates of their own; a consumer each, so the stock consumer's filter (and its
+    // durable state on a running system) stays as it was.
+    process.consume_aggregate("inventory", "inventory", "stock", costs.clone());
+    process.consume_aggregate(
+        "purchase_orders",
+        "inventory",
+        "purchase_order",
+        costs.clone(),
+    );
+    process.consume_aggregate("suppliers", "inventory", "supplier", costs);
     let grpc = tonic::service::Routes::new(LedgerServiceServer::new(LedgerApi {
         store,
         reads: process.reads.clone(),

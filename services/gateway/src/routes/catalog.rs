@@ -8,7 +8,7 @@ use tillstream_proto::catalog::v1 as pb;
 use tillstream_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Created, Page, Paging, created, idempotency_key, if_match, optional};
+use super::{Created, Page, Paging, created, idempotency_key, if_match, optional, present};
 use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
@@ -188,15 +188,6 @@ pub struct ProductPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<DecimalText>)]
     reorder_point: Option<Option<DecimalText>>,
-}
-
-/// Tells a field given as `null` (`Some(None)`) from one left out (`None`, by `default`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[utoipa::path(patch, path = "/api/v1/products/{id}", params(("id" = String, Path, description = "The product's id"), ("If-Match" = Option<String>, Header, description = "The version last read (`3` or `\"3\"`); a stale one is a 409")), request_body = ProductPatch,

@@ -6,10 +6,14 @@ pub mod catalog;
 pub mod imports;
 pub mod inventory;
 pub mod ledger;
+pub mod purchase_invoices;
+pub mod purchase_orders;
+pub mod purchasing;
 pub mod registers;
 pub mod sale_batches;
 pub mod sale_changes;
 pub mod sales;
+pub mod suppliers;
 pub mod webhooks;
 
 use axum::http::{HeaderMap, StatusCode};
@@ -149,6 +153,16 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
                 "the version you last read, such as 3",
             )
         })
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`, by `default`),
+/// so a PATCH can clear a field as well as leave it.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// `201 Created` with the resource.

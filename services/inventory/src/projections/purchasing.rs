@@ -248,7 +248,7 @@ pub struct SuggestionRow {
 /// Lead time assumed for a product never ordered.
 const UNKNOWN_LEAD_TIME_DAYS: i32 = 7;
 
-/// What to reorder at `location_id`: items whose on hand plus on order is at or below
+/// What to reorder at `location_id` (the items stocked or ever ordered there): those whose on hand plus on order is at or below
 /// their reorder point, or will be within the lead time at the last 28 days' rate. The
 /// quantity brings the item to its reorder point plus the demand of the lead time and four
 /// more weeks, at least one unit (whole units, rounded up).
@@ -266,22 +266,28 @@ pub async fn suggestions(
          ), on_order AS (
              SELECT product_id, sum(GREATEST(quantity - received, 0)) AS on_order
              FROM purchase_order_lines WHERE location_id = $1 AND open GROUP BY product_id
+         ), candidates AS (
+             SELECT product_id, on_hand FROM stock_levels WHERE location_id = $1
+             UNION
+             SELECT product_id, 0 FROM purchase_order_lines l
+             WHERE location_id = $1 AND NOT EXISTS (
+                 SELECT 1 FROM stock_levels s
+                 WHERE s.location_id = $1 AND s.product_id = l.product_id)
          ), latest AS (
              SELECT DISTINCT ON (product_id) product_id, supplier_id FROM purchase_order_lines
-             WHERE product_id IN (SELECT product_id FROM stock_levels WHERE location_id = $1)
+             WHERE product_id IN (SELECT product_id FROM candidates)
              ORDER BY product_id, ordered_at DESC
          ), figures AS (
-             SELECT s.product_id, latest.supplier_id, s.on_hand,
+             SELECT c.product_id, latest.supplier_id, c.on_hand,
                     coalesce(o.on_order, 0) AS on_order, k.reorder_point,
                     coalesce(sold.sold, 0) AS sold,
                     coalesce(sup.lead_time_days, $2) AS lead_time_days
-             FROM stock_levels s
-             LEFT JOIN known_products k ON k.id = s.product_id
-             LEFT JOIN sold ON sold.product_id = s.product_id
-             LEFT JOIN on_order o ON o.product_id = s.product_id
-             LEFT JOIN latest ON latest.product_id = s.product_id
+             FROM candidates c
+             LEFT JOIN known_products k ON k.id = c.product_id
+             LEFT JOIN sold ON sold.product_id = c.product_id
+             LEFT JOIN on_order o ON o.product_id = c.product_id
+             LEFT JOIN latest ON latest.product_id = c.product_id
              LEFT JOIN suppliers sup ON sup.id = latest.supplier_id
-             WHERE s.location_id = $1
          )
          SELECT count(*) OVER () AS total, product_id, supplier_id, on_hand, on_order,
                 reorder_point, sold AS sold_last_28_days, lead_time_days,

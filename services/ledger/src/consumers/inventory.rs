@@ -1,6 +1,7 @@
 //! Inventory movements → cost entries at the cost recorded on the movement: sold, returned
-//! to stock, void-reversed, received; adjustments and count differences against shrinkage.
-//! Transfers post nothing.
+//! to stock, void-reversed, received (against goods received not invoiced when a purchase
+//! order's); adjustments and count differences against shrinkage. Transfers post nothing.
+//! Purchasing's invoices and supplier payments post their money entries.
 
 use prost::Message;
 use rust_decimal::Decimal;
@@ -13,16 +14,20 @@ use tillstream_proto::inventory::v1 as inventory;
 use super::{metadata_for, retry};
 use crate::commands::post_entry::{Posting, post_entries, post_entry};
 use crate::domain::journal::Source;
-use crate::domain::posting::{StockCost, stock_entry};
+use crate::domain::posting::{
+    StockCost, purchase_invoice_entry, stock_entry, supplier_payment_entry,
+};
 
 /// The movements that carry a cost to post (`posting_of` below).
-const POSTED: [&str; 6] = [
+const POSTED: [&str; 8] = [
     "StockSold",
     "StockReceived",
     "StockReturned",
     "StockVoidReversed",
     "StockAdjusted",
     "StockCounted",
+    "PurchaseInvoiceRecorded",
+    "SupplierPaid",
 ];
 
 #[derive(Debug, Clone)]
@@ -77,6 +82,17 @@ impl InventoryPostings {
         let reject =
             |e: &dyn std::fmt::Display| HandlerError::Reject(format!("{}: {e}", event.ce_type));
         let data = event.data.clone();
+        match event.ce_type.as_str() {
+            "tillstream.inventory.v1.PurchaseInvoiceRecorded" => {
+                let m = inventory::PurchaseInvoiceRecorded::decode(data).map_err(|e| reject(&e))?;
+                return self.invoice_posting(event, &m).map(Some);
+            }
+            "tillstream.inventory.v1.SupplierPaid" => {
+                let m = inventory::SupplierPaid::decode(data).map_err(|e| reject(&e))?;
+                return self.payment_posting(event, &m).map(Some);
+            }
+            _ => {}
+        }
         // (source kind, product, location, signed quantity, unit cost) of the movement.
         let (kind, product, location, quantity, unit_cost) = match event.ce_type.as_str() {
             "tillstream.inventory.v1.StockSold" => {
@@ -91,13 +107,12 @@ impl InventoryPostings {
             }
             "tillstream.inventory.v1.StockReceived" => {
                 let m = inventory::StockReceived::decode(data).map_err(|e| reject(&e))?;
-                (
-                    "stock_received",
-                    m.product_id,
-                    m.location_id,
-                    m.quantity,
-                    m.unit_cost,
-                )
+                let kind = if m.purchase_order_id.is_empty() {
+                    "stock_received"
+                } else {
+                    "stock_received_against_order"
+                };
+                (kind, m.product_id, m.location_id, m.quantity, m.unit_cost)
             }
             "tillstream.inventory.v1.StockReturned" => {
                 let m = inventory::StockReturned::decode(data).map_err(|e| reject(&e))?;
@@ -153,6 +168,7 @@ impl InventoryPostings {
         let movement = match kind {
             "stock_sold" => StockCost::Sold(cost),
             "stock_received" => StockCost::Received(cost),
+            "stock_received_against_order" => StockCost::ReceivedAgainstOrder(cost),
             "stock_returned" => StockCost::ReturnedToStock(cost),
             "stock_void_reversed" => StockCost::VoidReversed(cost),
             _ if signed.is_sign_negative() => StockCost::Lost(cost),
@@ -171,5 +187,58 @@ impl InventoryPostings {
             lines,
             metadata: metadata_for(event),
         }))
+    }
+}
+
+impl InventoryPostings {
+    /// A money figure of a purchasing event, within range.
+    fn amount(&self, event: &InboundEvent, field: &str, text: &str) -> Result<Money, HandlerError> {
+        Money::parse(text, self.currency)
+            .and_then(Money::within_range)
+            .map_err(|e| HandlerError::Reject(format!("{} {field} `{text}`: {e}", event.ce_type)))
+    }
+
+    fn invoice_posting(
+        &self,
+        event: &InboundEvent,
+        m: &inventory::PurchaseInvoiceRecorded,
+    ) -> Result<Posting, HandlerError> {
+        let received_value = self.amount(event, "received_value", &m.received_value)?;
+        let total = self.amount(event, "total", &m.total)?;
+        let lines = purchase_invoice_entry(self.currency, received_value, total)
+            .map_err(|e| HandlerError::Reject(format!("{}: {e}", event.ce_type)))?;
+        Ok(Posting {
+            source: Source {
+                kind: "purchase_invoice".into(),
+                id: m.invoice_id.clone(),
+                event_id: event.event_id.to_string(),
+            },
+            memo: format!(
+                "invoice {} of {} ({})",
+                m.number, m.purchase_order_id, m.match_status
+            ),
+            lines,
+            metadata: metadata_for(event),
+        })
+    }
+
+    fn payment_posting(
+        &self,
+        event: &InboundEvent,
+        m: &inventory::SupplierPaid,
+    ) -> Result<Posting, HandlerError> {
+        let amount = self.amount(event, "amount", &m.amount)?;
+        let lines = supplier_payment_entry(self.currency, amount, m.method != "cash")
+            .map_err(|e| HandlerError::Reject(format!("{}: {e}", event.ce_type)))?;
+        Ok(Posting {
+            source: Source {
+                kind: "supplier_payment".into(),
+                id: m.payment_id.clone(),
+                event_id: event.event_id.to_string(),
+            },
+            memo: format!("paid supplier {} by {}", m.supplier_id, m.method),
+            lines,
+            metadata: metadata_for(event),
+        })
     }
 }

@@ -31,16 +31,21 @@ pub enum Account {
     CashInTransit,
     CashOverShort,
     PaidOutExpenses,
+    Bank,
+    GoodsReceivedNotInvoiced,
+    PurchasePriceVariance,
 }
 
 impl Account {
-    pub const ALL: [Account; 14] = [
+    pub const ALL: [Account; 17] = [
         Account::Cash,
         Account::CardClearing,
         Account::VouchersAndOther,
+        Account::Bank,
         Account::CashInTransit,
         Account::Inventory,
         Account::AccountsPayable,
+        Account::GoodsReceivedNotInvoiced,
         Account::SalesTaxPayable,
         Account::OpeningBalanceEquity,
         Account::SalesRevenue,
@@ -48,6 +53,7 @@ impl Account {
         Account::CostOfGoodsSold,
         Account::InventoryShrinkage,
         Account::CashOverShort,
+        Account::PurchasePriceVariance,
         Account::PaidOutExpenses,
     ];
 
@@ -67,6 +73,9 @@ impl Account {
             Account::CashInTransit => "1050",
             Account::CashOverShort => "5200",
             Account::PaidOutExpenses => "6100",
+            Account::Bank => "1030",
+            Account::GoodsReceivedNotInvoiced => "2050",
+            Account::PurchasePriceVariance => "5300",
         }
     }
 
@@ -86,6 +95,9 @@ impl Account {
             Account::CashInTransit => "Cash in transit",
             Account::CashOverShort => "Cash over and short",
             Account::PaidOutExpenses => "Paid-out expenses",
+            Account::Bank => "Bank",
+            Account::GoodsReceivedNotInvoiced => "Goods received not invoiced",
+            Account::PurchasePriceVariance => "Purchase price variance",
         }
     }
 
@@ -95,8 +107,11 @@ impl Account {
             | Account::CardClearing
             | Account::VouchersAndOther
             | Account::CashInTransit
+            | Account::Bank
             | Account::Inventory => AccountType::Asset,
-            Account::AccountsPayable | Account::SalesTaxPayable => AccountType::Liability,
+            Account::AccountsPayable
+            | Account::GoodsReceivedNotInvoiced
+            | Account::SalesTaxPayable => AccountType::Liability,
             Account::OpeningBalanceEquity => AccountType::Equity,
             Account::SalesRevenue => AccountType::Revenue,
             // Sales returns is a contra-revenue account with a debit balance.
@@ -104,6 +119,7 @@ impl Account {
             | Account::CostOfGoodsSold
             | Account::InventoryShrinkage
             | Account::CashOverShort
+            | Account::PurchasePriceVariance
             | Account::PaidOutExpenses => AccountType::Expense,
         }
     }

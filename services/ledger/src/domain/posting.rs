@@ -41,6 +41,8 @@ pub enum StockCost {
     ReturnedToStock(Money),
     VoidReversed(Money),
     Received(Money),
+    /// Received against a purchase order: owed once the supplier's invoice comes.
+    ReceivedAgainstOrder(Money),
     /// Found by an adjustment or a count: stock (and its value) went up.
     Gained(Money),
     /// Lost by an adjustment or a count: shrinkage.
@@ -107,6 +109,50 @@ pub fn drawer_entry(currency: Currency, cash: DrawerCash) -> Result<Option<Lines
     .map(Some)
 }
 
+/// A supplier's invoice: clears goods received not invoiced at the order's cost
+/// (`received_value`), owes the supplier what it invoices (`total`), and books the
+/// difference to purchase price variance (a debit when the invoice is dearer).
+pub fn purchase_invoice_entry(
+    currency: Currency,
+    received_value: Money,
+    total: Money,
+) -> Result<Lines, EntryError> {
+    let variance = total.checked_sub(received_value)?;
+    let mut lines = vec![
+        EntryLine::debit(Account::GoodsReceivedNotInvoiced, received_value),
+        EntryLine::credit(Account::AccountsPayable, total),
+    ];
+    if variance.is_negative() {
+        lines.push(EntryLine::credit(
+            Account::PurchasePriceVariance,
+            variance.negate(),
+        ));
+    } else {
+        lines.push(EntryLine::debit(Account::PurchasePriceVariance, variance));
+    }
+    Lines::from_postings(currency, lines)
+}
+
+/// A payment to a supplier: less owed, out of the bank or the drawer.
+pub fn supplier_payment_entry(
+    currency: Currency,
+    amount: Money,
+    from_bank: bool,
+) -> Result<Lines, EntryError> {
+    let source = if from_bank {
+        Account::Bank
+    } else {
+        Account::Cash
+    };
+    Lines::new(
+        currency,
+        vec![
+            EntryLine::debit(Account::AccountsPayable, amount),
+            EntryLine::credit(source, amount),
+        ],
+    )
+}
+
 /// A void posts the exact reverse of the sale's money entry.
 pub fn void_entry(sale_entry: &Lines) -> Lines {
     sale_entry.reversed()
@@ -121,6 +167,9 @@ pub fn stock_entry(currency: Currency, movement: StockCost) -> Result<Option<Lin
             (Account::Inventory, Account::CostOfGoodsSold, cost)
         }
         StockCost::Received(cost) => (Account::Inventory, Account::AccountsPayable, cost),
+        StockCost::ReceivedAgainstOrder(cost) => {
+            (Account::Inventory, Account::GoodsReceivedNotInvoiced, cost)
+        }
         StockCost::Gained(cost) => (Account::Inventory, Account::InventoryShrinkage, cost),
         StockCost::Lost(cost) => (Account::InventoryShrinkage, Account::Inventory, cost),
         StockCost::Transferred => return Ok(None),

@@ -16,6 +16,8 @@ mod ledger;
 mod metrics;
 mod poison;
 mod projection;
+mod purchasing;
+mod purchasing_crash;
 mod read_url;
 mod registers;
 mod replicas;
