@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::purchase_invoices::PurchaseInvoiceView;
 use super::purchasing::{client, upstream_error};
-use super::{Created, Page, Paging, created, idempotency_key, optional};
+use super::{Created, Page, Paging, created, idempotency_key, if_match, optional};
 use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
@@ -112,11 +112,12 @@ impl From<pb::PurchaseOrder> for PurchaseOrderView {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/purchase-orders", request_body = NewPurchaseOrder,
+#[utoipa::path(post, path = "/api/v1/purchase-orders", params(("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")), request_body = NewPurchaseOrder,
     responses((status = 201, description = "Drafted", body = PurchaseOrderView)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<NewPurchaseOrder>,
 ) -> Result<Created<PurchaseOrderView>, ApiError> {
     let message = pb::CreatePurchaseOrderRequest {
@@ -124,6 +125,7 @@ pub async fn create(
         location_id: body.location_id,
         expected_at: body.expected_at.unwrap_or_default(),
         lines: order_lines(body.lines),
+        idempotency_key: idempotency_key(&headers)?,
     };
     let order = client(&state)
         .create_purchase_order(request(message, caller.on_behalf()))
@@ -199,25 +201,27 @@ pub struct PurchaseOrderPatch {
 
 impl PurchaseOrderPatch {
     /// On the wire no lines and "keep the lines" look alike, hence `replace_lines`.
-    fn into_request(self, id: String) -> pb::UpdatePurchaseOrderRequest {
+    fn into_request(self, id: String, expected_version: i64) -> pb::UpdatePurchaseOrderRequest {
         pb::UpdatePurchaseOrderRequest {
             id,
             expected_at: self.expected_at,
             replace_lines: self.lines.is_some(),
             lines: order_lines(self.lines.unwrap_or_default()),
+            expected_version,
         }
     }
 }
 
-#[utoipa::path(patch, path = "/api/v1/purchase-orders/{id}", params(("id" = String, Path, description = "The order's id")), request_body = PurchaseOrderPatch,
-    responses((status = 200, description = "The order", body = PurchaseOrderView), (status = 409, description = "The order is no longer a draft", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/purchase-orders/{id}", params(("id" = String, Path, description = "The order's id"), ("If-Match" = Option<String>, Header, description = "The version last read (`3` or `\"3\"`); a stale one is a 409")), request_body = PurchaseOrderPatch,
+    responses((status = 200, description = "The order", body = PurchaseOrderView), (status = 409, description = "The order is no longer a draft, or changed since `If-Match`'s version", body = crate::openapi::ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<PurchaseOrderPatch>,
 ) -> Result<Json<PurchaseOrderView>, ApiError> {
-    let message = body.into_request(id);
+    let message = body.into_request(id, if_match(&headers)?.unwrap_or(0));
     let order = client(&state)
         .update_purchase_order(request(message, caller.on_behalf()))
         .await
@@ -225,14 +229,15 @@ pub async fn update(
     Ok(Json(order.into_inner().into()))
 }
 
-#[utoipa::path(post, path = "/api/v1/purchase-orders/{id}/submit", params(("id" = String, Path, description = "The order's id")),
+#[utoipa::path(post, path = "/api/v1/purchase-orders/{id}/submit", params(("id" = String, Path, description = "The order's id"), ("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")),
     responses((status = 200, description = "The order, `ordered`: its quantities now count as on order", body = PurchaseOrderView), (status = 409, description = "The order is not a draft", body = crate::openapi::ErrorBody)))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<PurchaseOrderView>, ApiError> {
-    act(&state, &caller, Action::Submit, id, String::new()).await
+    act(&state, &caller, &headers, Action::Submit, id, String::new()).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -242,25 +247,27 @@ pub struct ClosePurchaseOrderBody {
     reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/purchase-orders/{id}/close", params(("id" = String, Path, description = "The order's id")), request_body = ClosePurchaseOrderBody,
+#[utoipa::path(post, path = "/api/v1/purchase-orders/{id}/close", params(("id" = String, Path, description = "The order's id"), ("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")), request_body = ClosePurchaseOrderBody,
     responses((status = 200, description = "The order, `closed`: nothing more is expected", body = PurchaseOrderView), (status = 409, description = "The order's status does not allow it", body = crate::openapi::ErrorBody)))]
 pub async fn close(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<ClosePurchaseOrderBody>,
 ) -> Result<Json<PurchaseOrderView>, ApiError> {
-    act(&state, &caller, Action::Close, id, body.reason).await
+    act(&state, &caller, &headers, Action::Close, id, body.reason).await
 }
 
-#[utoipa::path(post, path = "/api/v1/purchase-orders/{id}/cancel", params(("id" = String, Path, description = "The order's id")),
+#[utoipa::path(post, path = "/api/v1/purchase-orders/{id}/cancel", params(("id" = String, Path, description = "The order's id"), ("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")),
     responses((status = 200, description = "The order, `cancelled`", body = PurchaseOrderView), (status = 409, description = "Something was already received, or the order is closed", body = crate::openapi::ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<PurchaseOrderView>, ApiError> {
-    act(&state, &caller, Action::Cancel, id, String::new()).await
+    act(&state, &caller, &headers, Action::Cancel, id, String::new()).await
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -274,12 +281,18 @@ enum Action {
 async fn act(
     state: &AppState,
     caller: &Caller,
+    headers: &HeaderMap,
     action: Action,
     id: String,
     reason: String,
 ) -> Result<Json<PurchaseOrderView>, ApiError> {
     let mut purchasing = client(state);
-    let request = request(pb::PurchaseOrderAction { id, reason }, caller.on_behalf());
+    let message = pb::PurchaseOrderAction {
+        id,
+        reason,
+        idempotency_key: idempotency_key(headers)?,
+    };
+    let request = request(message, caller.on_behalf());
     let order = match action {
         Action::Submit => purchasing.submit_purchase_order(request).await,
         Action::Close => purchasing.close_purchase_order(request).await,
@@ -381,7 +394,7 @@ mod tests {
     fn patched(body: &str) -> pb::UpdatePurchaseOrderRequest {
         crate::json::parse::<PurchaseOrderPatch>(body.as_bytes())
             .unwrap()
-            .into_request("po".into())
+            .into_request("po".into(), 0)
     }
 
     #[test]

@@ -53,11 +53,12 @@ impl From<pb::Supplier> for SupplierView {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/suppliers", request_body = NewSupplier,
+#[utoipa::path(post, path = "/api/v1/suppliers", params(("Idempotency-Key" = Option<String>, Header, description = "Repeat the request with the same key to get the same answer, once")), request_body = NewSupplier,
     responses((status = 201, description = "Created", body = SupplierView), (status = 409, description = "The code is taken", body = crate::openapi::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<NewSupplier>,
 ) -> Result<Created<SupplierView>, ApiError> {
     let message = pb::CreateSupplierRequest {
@@ -66,6 +67,7 @@ pub async fn create(
         email: body.email.unwrap_or_default(),
         phone: body.phone.unwrap_or_default(),
         lead_time_days: body.lead_time_days,
+        idempotency_key: idempotency_key(&headers)?,
     };
     let supplier = client(&state)
         .create_supplier(request(message, caller.on_behalf()))

@@ -45,6 +45,7 @@ impl PurchasingService for PurchasingApi {
     ) -> Result<Response<pb::Supplier>, Status> {
         let metadata = metadata_of(&request);
         let r = request.into_inner();
+        let idempotency = idempotency_of("create_supplier", &r, |r| &mut r.idempotency_key)?;
         let command = supplier_domain::Command::Register {
             id: supplier_domain::SupplierId::generate(),
             code: r.code,
@@ -55,7 +56,7 @@ impl PurchasingService for PurchasingApi {
                 lead_time_days: r.lead_time_days.unwrap_or(DEFAULT_LEAD_TIME_DAYS),
             },
         };
-        let row = suppliers::create_supplier(&self.store, command, metadata).await?;
+        let row = suppliers::create_supplier(&self.store, command, metadata, idempotency).await?;
         Ok(Response::new(supplier_to_proto(row)))
     }
 
@@ -135,6 +136,7 @@ impl PurchasingService for PurchasingApi {
     ) -> Result<Response<pb::PurchaseOrder>, Status> {
         let metadata = metadata_of(&request);
         let r = request.into_inner();
+        let idempotency = idempotency_of("create_purchase_order", &r, |r| &mut r.idempotency_key)?;
         let lines = order_lines(&r.lines)?;
         let expected_at = moment(&r.expected_at, "expected_at")?;
         let view = purchase_orders::create_order(
@@ -144,6 +146,7 @@ impl PurchasingService for PurchasingApi {
             expected_at,
             lines,
             metadata,
+            idempotency,
         )
         .await?;
         Ok(Response::new(order_to_proto(view)))
@@ -208,7 +211,12 @@ impl PurchasingService for PurchasingApi {
         } else {
             None
         };
-        let view = revise_order(&self.store, &r.id, expected_at, lines, metadata).await?;
+        let options = RunOptions {
+            expected_version: Some(r.expected_version).filter(|v| *v != 0),
+            metadata,
+            idempotency: None,
+        };
+        let view = revise_order(&self.store, &r.id, expected_at, lines, options).await?;
         Ok(Response::new(order_to_proto(view)))
     }
 
@@ -336,7 +344,17 @@ impl PurchasingApi {
     ) -> Result<Response<pb::PurchaseOrder>, Status> {
         let metadata = metadata_of(&request);
         let r = request.into_inner();
-        let view = order_command(&self.store, &r.id, command(&r), metadata).await?;
+        let scope = match command(&r) {
+            Command::Submit => "submit_purchase_order",
+            Command::Close { .. } => "close_purchase_order",
+            _ => "cancel_purchase_order",
+        };
+        let options = RunOptions {
+            metadata,
+            idempotency: idempotency_of(scope, &r, |r| &mut r.idempotency_key)?,
+            ..Default::default()
+        };
+        let view = order_command(&self.store, &r.id, command(&r), options).await?;
         Ok(Response::new(order_to_proto(view)))
     }
 }

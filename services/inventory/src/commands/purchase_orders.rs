@@ -30,6 +30,7 @@ pub async fn create_order(
     expected_at: Option<chrono::DateTime<chrono::Utc>>,
     lines: OrderLines,
     metadata: EventMetadata,
+    idempotency: Option<IdempotencyKey>,
 ) -> Result<OrderView, AppError> {
     let known = purchasing::supplier(store.pool(), supplier_id)
         .await
@@ -58,7 +59,7 @@ pub async fn create_order(
     let options = RunOptions {
         expected_version: Some(0),
         metadata,
-        ..Default::default()
+        idempotency,
     };
     store.run(&OrderUseCase { id, command }, &options).await
 }
@@ -69,18 +70,19 @@ async fn require_lines(store: &EventStore, lines: &OrderLines) -> Result<(), App
     require_products(store, &ids, |i| format!("lines[{i}].product_id")).await
 }
 
-/// Changes a draft: its expected time, or all its lines.
+/// Changes a draft: its expected time, or all its lines. `options.expected_version` is
+/// the `If-Match`.
 pub async fn revise_order(
     store: &EventStore,
     id: &str,
     expected_at: Option<chrono::DateTime<chrono::Utc>>,
     lines: Option<OrderLines>,
-    metadata: EventMetadata,
+    options: RunOptions,
 ) -> Result<OrderView, AppError> {
     if let Some(lines) = &lines {
         require_lines(store, lines).await?;
     }
-    order_command(store, id, Command::Revise { expected_at, lines }, metadata).await
+    order_command(store, id, Command::Revise { expected_at, lines }, options).await
 }
 
 /// A command on an existing order (submit, close, cancel, revise).
@@ -88,13 +90,9 @@ pub async fn order_command(
     store: &EventStore,
     id: &str,
     command: Command,
-    metadata: EventMetadata,
+    options: RunOptions,
 ) -> Result<OrderView, AppError> {
     let id = order_id(id)?;
-    let options = RunOptions {
-        metadata,
-        ..Default::default()
-    };
     store.run(&OrderUseCase { id, command }, &options).await
 }
 

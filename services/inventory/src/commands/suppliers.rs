@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
-use tillstream_eventstore::{Claim, Decided, EventMetadata, EventStore, RunOptions, UseCase};
+use tillstream_eventstore::{
+    Claim, Decided, EventMetadata, EventStore, IdempotencyKey, RunOptions, UseCase,
+};
 use tillstream_kernel::Decider;
 
 use crate::domain::supplier::{Command, Event, PaymentMethod, Supplier, SupplierId};
@@ -18,6 +20,7 @@ pub async fn create_supplier(
     store: &EventStore,
     command: Command,
     metadata: EventMetadata,
+    idempotency: Option<IdempotencyKey>,
 ) -> Result<SupplierRow, AppError> {
     let Command::Register { id, .. } = &command else {
         return Err(AppError::Internal("not a registration".into()));
@@ -25,7 +28,7 @@ pub async fn create_supplier(
     let options = RunOptions {
         expected_version: Some(0),
         metadata,
-        ..Default::default()
+        idempotency,
     };
     store
         .run(&SupplierUseCase { id: *id, command }, &options)

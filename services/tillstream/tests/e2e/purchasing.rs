@@ -375,14 +375,35 @@ async fn orders_refuse_what_the_contract_refuses() {
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("supplier_id"),
     );
-    let draft = api
-        .create(
-            "/api/v1/purchase-orders",
-            &admin,
-            &order(json!([{"product_id": tea, "quantity": "2", "unit_cost": "1.50"}])),
+    // A double click drafts one order.
+    let body = order(json!([{"product_id": tea, "quantity": "2", "unit_cost": "1.50"}]));
+    let mut drafted = Vec::new();
+    for _ in 0..2 {
+        let answer = api
+            .call(
+                Method::POST,
+                "/api/v1/purchase-orders",
+                Some(&admin),
+                Some(&body),
+                &[("Idempotency-Key", "draft-once")],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        drafted.push(answer.body);
+    }
+    assert_eq!(drafted[0]["id"], drafted[1]["id"]);
+    assert_eq!(drafted[0]["number"], drafted[1]["number"]);
+    let id = drafted[0]["id"].as_str().unwrap();
+    let stale = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/purchase-orders/{id}"),
+            Some(&admin),
+            Some(&json!({"expected_at": "2026-12-24T09:00:00Z"})),
+            &[("If-Match", "5")],
         )
         .await;
-    let id = draft["id"].as_str().unwrap();
+    refused(&stale, StatusCode::CONFLICT, None);
     // A draft is changed; submitted, it is not.
     let changed = api
         .call(
