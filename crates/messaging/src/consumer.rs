@@ -73,6 +73,15 @@ pub trait Handler: Send + Sync + 'static {
         true
     }
 
+    /// Called with each batch before `wants` is asked about its events, for a handler
+    /// whose interest changes at run time (webhook subscriptions) to read it. Every event
+    /// of the batch was recorded before the call, so what it reads covers them. A handler
+    /// that cannot read it must then want everything.
+    fn refresh<'a>(&'a self, pool: &'a PgPool) -> impl Future<Output = ()> + Send + 'a {
+        let _ = pool;
+        async {}
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,
@@ -266,6 +275,7 @@ impl<H: Handler> Consumer<H> {
     async fn process(&self, messages: Vec<jetstream::Message>) -> Result<(), MessagingError> {
         let events: Vec<Result<InboundEvent, String>> =
             messages.iter().map(InboundEvent::parse).collect();
+        self.handler.refresh(&self.pool).await;
         let outcomes = match self.apply_all(&events).await {
             Ok(outcomes) => outcomes,
             Err(error) => {

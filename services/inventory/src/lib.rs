@@ -48,6 +48,10 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
             store: store.clone(),
         },
     );
+    let pool = process.pool.clone();
+    process.spawn_leading(move |stop| {
+        crate::projections::purchasing::keep_recent_sales(pool.clone(), stop)
+    });
     let purchasing = PurchasingApi {
         store: store.clone(),
         reads: process.reads.clone(),

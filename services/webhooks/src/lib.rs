@@ -41,10 +41,7 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
     process.relay(Arc::new(WebhooksWire));
     let cloud_events = Arc::new(CloudEvents::new().map_err(|e| StartError::Setup(e.to_string()))?);
     for source in SOURCES {
-        let fan_out = FanOut {
-            cloud_events: cloud_events.clone(),
-        };
-        process.consume(source, source, fan_out);
+        process.consume(source, source, FanOut::new(cloud_events.clone()));
     }
     let allow_private = process.settings.webhooks_allow_private;
     let sender = Sender::new(allow_private)

@@ -127,7 +127,7 @@ impl PurchasingService for PurchasingApi {
             ..Default::default()
         };
         let payment = pay_supplier(&self.store, &r.supplier_id, command, options).await?;
-        Ok(Response::new(payment_to_proto(payment)))
+        Ok(Response::new(payment_to_proto(payment, self.currency)))
     }
 
     async fn create_purchase_order(
@@ -149,7 +149,7 @@ impl PurchasingService for PurchasingApi {
             idempotency,
         )
         .await?;
-        Ok(Response::new(order_to_proto(view)))
+        Ok(Response::new(order_to_proto(view, self.currency)))
     }
 
     async fn get_purchase_order(
@@ -163,7 +163,7 @@ impl PurchasingService for PurchasingApi {
             .ok_or_else(|| {
                 AppError::NotFound(format!("no purchase order with id `{}`", id.trim()))
             })?;
-        Ok(Response::new(order_to_proto(view)))
+        Ok(Response::new(order_to_proto(view, self.currency)))
     }
 
     async fn list_purchase_orders(
@@ -191,7 +191,10 @@ impl PurchasingService for PurchasingApi {
                 .await
                 .map_err(store_error)?;
         Ok(Response::new(pb::ListPurchaseOrdersResponse {
-            orders: views.into_iter().map(order_to_proto).collect(),
+            orders: views
+                .into_iter()
+                .map(|view| order_to_proto(view, self.currency))
+                .collect(),
             total,
         }))
     }
@@ -217,7 +220,7 @@ impl PurchasingService for PurchasingApi {
             idempotency: None,
         };
         let view = revise_order(&self.store, &r.id, expected_at, lines, options).await?;
-        Ok(Response::new(order_to_proto(view)))
+        Ok(Response::new(order_to_proto(view, self.currency)))
     }
 
     async fn submit_purchase_order(
@@ -296,7 +299,7 @@ impl PurchasingService for PurchasingApi {
             idempotency,
         )
         .await?;
-        Ok(Response::new(invoice_view_to_proto(view)))
+        Ok(Response::new(invoice_view_to_proto(view, self.currency)))
     }
 
     async fn close_purchase_order(
@@ -355,7 +358,7 @@ impl PurchasingApi {
             ..Default::default()
         };
         let view = order_command(&self.store, &r.id, command(&r), options).await?;
-        Ok(Response::new(order_to_proto(view)))
+        Ok(Response::new(order_to_proto(view, self.currency)))
     }
 }
 
@@ -387,11 +390,11 @@ fn qty(decimal: Decimal) -> String {
     decimal.normalize().to_string()
 }
 
-fn money(decimal: Decimal) -> String {
-    let mut amount = decimal.normalize();
-    if amount.scale() < 2 {
-        amount.rescale(2);
-    }
+/// An amount as the contract shows money: rounded to the currency's minor units, all of
+/// them shown.
+fn money(decimal: Decimal, currency: Currency) -> String {
+    let mut amount = Money::new(decimal, currency).amount();
+    amount.rescale(currency.minor_units());
     amount.to_string()
 }
 
@@ -411,21 +414,24 @@ fn supplier_to_proto(row: SupplierRow) -> pb::Supplier {
     }
 }
 
-fn payment_to_proto(payment: PaymentView) -> pb::SupplierPayment {
+fn payment_to_proto(payment: PaymentView, currency: Currency) -> pb::SupplierPayment {
     pb::SupplierPayment {
         id: payment.id,
         supplier_id: payment.supplier_id,
-        amount: money(payment.amount),
+        amount: money(payment.amount, currency),
         method: payment.method.as_str().to_owned(),
         reference: payment.reference.unwrap_or_default(),
         paid_at: rfc3339(payment.paid_at),
     }
 }
 
-fn order_to_proto(view: OrderView) -> pb::PurchaseOrder {
+fn order_to_proto(view: OrderView, currency: Currency) -> pb::PurchaseOrder {
     let order = view.order;
     let id = order.id.map(|id| id.to_string()).unwrap_or_default();
-    let total = order.total().map(money).unwrap_or_default();
+    let total = order
+        .total()
+        .map(|total| money(total, currency))
+        .unwrap_or_default();
     pb::PurchaseOrder {
         number: order.number,
         status: order.status.as_str().to_owned(),
@@ -455,10 +461,11 @@ fn order_to_proto(view: OrderView) -> pb::PurchaseOrder {
             .invoices
             .into_iter()
             .map(|invoice| {
-                invoice_view_to_proto(InvoiceView {
+                let view = InvoiceView {
                     purchase_order_id: id.clone(),
                     invoice,
-                })
+                };
+                invoice_view_to_proto(view, currency)
             })
             .collect(),
         created_at: order.created_at.map(rfc3339).unwrap_or_default(),
@@ -490,13 +497,13 @@ fn receipt_view_to_proto(view: ReceiptView) -> pb::PurchaseReceipt {
     receipt_to_proto(&view.purchase_order_id, view.receipt)
 }
 
-fn invoice_view_to_proto(view: InvoiceView) -> pb::PurchaseInvoice {
+fn invoice_view_to_proto(view: InvoiceView, currency: Currency) -> pb::PurchaseInvoice {
     let invoice = view.invoice;
     pb::PurchaseInvoice {
         id: invoice.id,
         number: invoice.number,
         purchase_order_id: view.purchase_order_id,
-        total: money(invoice.total),
+        total: money(invoice.total, currency),
         r#match: Some(pb::Match {
             status: invoice.status.as_str().to_owned(),
             lines: invoice
@@ -512,7 +519,7 @@ fn invoice_view_to_proto(view: InvoiceView) -> pb::PurchaseInvoice {
                 })
                 .collect(),
         }),
-        received_value: money(invoice.received_value),
+        received_value: money(invoice.received_value, currency),
         invoiced_at: rfc3339(invoice.invoiced_at),
     }
 }

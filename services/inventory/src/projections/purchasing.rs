@@ -147,6 +147,19 @@ pub async fn upsert_order(tx: &mut PgConnection, view: &OrderView) -> Result<(),
     .bind(&received)
     .execute(&mut *tx)
     .await?;
+    // Drafting makes an order its products' latest; a later draft elsewhere wins.
+    sqlx::query(
+        "INSERT INTO latest_suppliers (product_id, supplier_id, ordered_at)
+         SELECT DISTINCT product_id, $2, $3 FROM unnest($1::text[]) AS p(product_id)
+         ON CONFLICT (product_id) DO UPDATE
+         SET supplier_id = EXCLUDED.supplier_id, ordered_at = EXCLUDED.ordered_at
+         WHERE latest_suppliers.ordered_at <= EXCLUDED.ordered_at",
+    )
+    .bind(&products)
+    .bind(&order.supplier_id)
+    .bind(created_at)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
@@ -248,7 +261,8 @@ pub struct SuggestionRow {
 /// Lead time assumed for a product never ordered.
 const UNKNOWN_LEAD_TIME_DAYS: i32 = 7;
 
-/// What to reorder at `location_id` (the items stocked or ever ordered there): those whose on hand plus on order is at or below
+/// What to reorder at `location_id` (the items stocked or ever ordered there; the sales
+/// rate from `recent_sales`, see `refresh_recent_sales`): those whose on hand plus on order is at or below
 /// their reorder point, or will be within the lead time at the last 28 days' rate. The
 /// quantity brings the item to its reorder point plus the demand of the lead time and four
 /// more weeks, at least one unit (whole units, rounded up).
@@ -259,35 +273,22 @@ pub async fn suggestions(
     limit: i64,
 ) -> Result<(Vec<SuggestionRow>, u64), sqlx::Error> {
     let rows: Vec<(i64, SuggestionRow)> = sqlx::query_as::<_, SuggestionCounted>(
-        "WITH sold AS (
-             SELECT product_id, -sum(quantity) AS sold FROM stock_movements
-             WHERE location_id = $1 AND kind = 'sold' AND occurred_at >= now() - interval '28 days'
-             GROUP BY product_id
-         ), on_order AS (
-             SELECT product_id, sum(GREATEST(quantity - received, 0)) AS on_order
-             FROM purchase_order_lines WHERE location_id = $1 AND open GROUP BY product_id
-         ), candidates AS (
-             SELECT product_id, on_hand FROM stock_levels WHERE location_id = $1
-             UNION
-             SELECT product_id, 0 FROM purchase_order_lines l
-             WHERE location_id = $1 AND NOT EXISTS (
-                 SELECT 1 FROM stock_levels s
-                 WHERE s.location_id = $1 AND s.product_id = l.product_id)
-         ), latest AS (
-             SELECT DISTINCT ON (product_id) product_id, supplier_id FROM purchase_order_lines
-             WHERE product_id IN (SELECT product_id FROM candidates)
-             ORDER BY product_id, ordered_at DESC
+        "WITH ordered AS (
+             SELECT product_id, sum(GREATEST(quantity - received, 0)) FILTER (WHERE open)
+                 AS on_order
+             FROM purchase_order_lines WHERE location_id = $1 GROUP BY product_id
          ), figures AS (
-             SELECT c.product_id, latest.supplier_id, c.on_hand,
-                    coalesce(o.on_order, 0) AS on_order, k.reorder_point,
-                    coalesce(sold.sold, 0) AS sold,
+             SELECT coalesce(s.product_id, o.product_id) AS product_id, ls.supplier_id,
+                    coalesce(s.on_hand, 0) AS on_hand, coalesce(o.on_order, 0) AS on_order,
+                    k.reorder_point, coalesce(r.sold, 0) AS sold,
                     coalesce(sup.lead_time_days, $2) AS lead_time_days
-             FROM candidates c
-             LEFT JOIN known_products k ON k.id = c.product_id
-             LEFT JOIN sold ON sold.product_id = c.product_id
-             LEFT JOIN on_order o ON o.product_id = c.product_id
-             LEFT JOIN latest ON latest.product_id = c.product_id
-             LEFT JOIN suppliers sup ON sup.id = latest.supplier_id
+             FROM (SELECT product_id, on_hand FROM stock_levels WHERE location_id = $1) s
+             FULL JOIN ordered o ON o.product_id = s.product_id
+             LEFT JOIN known_products k ON k.id = coalesce(s.product_id, o.product_id)
+             LEFT JOIN recent_sales r
+                    ON r.location_id = $1 AND r.product_id = coalesce(s.product_id, o.product_id)
+             LEFT JOIN latest_suppliers ls ON ls.product_id = coalesce(s.product_id, o.product_id)
+             LEFT JOIN suppliers sup ON sup.id = ls.supplier_id
          )
          SELECT count(*) OVER () AS total, product_id, supplier_id, on_hand, on_order,
                 reorder_point, sold AS sold_last_28_days, lead_time_days,
@@ -319,4 +320,46 @@ struct SuggestionCounted {
     total: i64,
     #[sqlx(flatten)]
     row: SuggestionRow,
+}
+
+/// How often the leader recomputes `recent_sales`: a four-week rate moves slowly.
+pub const RECENT_SALES_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Recomputes units sold per item over the last 28 days from the movements, in one
+/// transaction (readers see the old figures or the new, never half). The number of items.
+pub async fn refresh_recent_sales(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM recent_sales")
+        .execute(&mut *tx)
+        .await?;
+    let written = sqlx::query(
+        "INSERT INTO recent_sales (location_id, product_id, sold)
+         SELECT location_id, product_id, -sum(quantity) FROM stock_movements
+         WHERE kind = 'sold' AND occurred_at >= now() - interval '28 days'
+         GROUP BY location_id, product_id",
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// Keeps `recent_sales` current until `stop`: at once, then every `RECENT_SALES_EVERY`.
+pub async fn keep_recent_sales(pool: PgPool, stop: tokio_util::sync::CancellationToken) {
+    loop {
+        let started = std::time::Instant::now();
+        match refresh_recent_sales(&pool).await {
+            Ok(items) => tracing::debug!(
+                items,
+                ms = started.elapsed().as_millis(),
+                "recent sales recomputed"
+            ),
+            Err(error) => tracing::warn!(%error, "could not recompute recent sales; will retry"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(RECENT_SALES_EVERY) => {}
+        }
+    }
 }

@@ -1,12 +1,16 @@
 //! Each event of a service's stream becomes one delivery per subscription that wants it,
 //! queued in the transaction that records the event as handled: an event is queued once
 //! however often the broker delivers it, and a crash before the commit queues it again.
+//! An event of a type no subscription names is acknowledged without a transaction or an
+//! inbox row (`wants`): most of a store's events interest no integrator.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use tillstream_messaging::{Handled, Handler, InboundEvent};
+use tracing::warn;
 
 use crate::api::cloudevent::CloudEvents;
 use crate::projections::{deliveries, subscriptions};
@@ -17,9 +21,59 @@ pub const SOURCES: [&str; 5] = ["auth", "catalog", "inventory", "sales", "ledger
 #[derive(Debug, Clone)]
 pub struct FanOut {
     pub cloud_events: Arc<CloudEvents>,
+    /// The event types some live subscription names, as read before the batch in hand.
+    pub wanted: Arc<RwLock<Wanted>>,
+}
+
+impl FanOut {
+    pub fn new(cloud_events: Arc<CloudEvents>) -> Self {
+        FanOut {
+            cloud_events,
+            wanted: Arc::new(RwLock::new(Wanted::All)),
+        }
+    }
+}
+
+/// Which event types are worth a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wanted {
+    /// A `*` subscription, or the subscriptions could not be read: every event is looked at.
+    All,
+    Types(HashSet<String>),
+}
+
+impl Wanted {
+    fn wants(&self, ce_type: &str) -> bool {
+        match self {
+            Wanted::All => true,
+            Wanted::Types(types) => types.contains(ce_type),
+        }
+    }
 }
 
 impl Handler for FanOut {
+    fn wants(&self, event: &InboundEvent) -> bool {
+        self.wanted
+            .read()
+            .map_or(true, |wanted| wanted.wants(&event.ce_type))
+    }
+
+    /// A subscription made after this read was made after every event of the batch, so it
+    /// wants none of them: reading once per batch misses nothing `handle` would queue.
+    async fn refresh(&self, pool: &PgPool) {
+        let read = match subscriptions::wanted_types(pool).await {
+            Ok(types) if types.iter().any(|t| t == "*") => Wanted::All,
+            Ok(types) => Wanted::Types(types.into_iter().collect()),
+            Err(error) => {
+                warn!(%error, "could not read the subscriptions; looking at every event");
+                Wanted::All
+            }
+        };
+        if let Ok(mut wanted) = self.wanted.write() {
+            *wanted = read;
+        }
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         // A subscription receives the events recorded after it was made.
         let time = event
@@ -43,5 +97,19 @@ impl Handler for FanOut {
         metrics::counter!("tillstream_webhook_deliveries_queued_total")
             .increment(wanting.len() as u64);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Wanted;
+
+    #[test]
+    fn only_named_types_are_wanted_unless_all_are() {
+        let some = Wanted::Types(["tillstream.sales.v1.SaleCompleted".to_owned()].into());
+        assert!(some.wants("tillstream.sales.v1.SaleCompleted"));
+        assert!(!some.wants("tillstream.inventory.v1.StockSold"));
+        assert!(Wanted::All.wants("tillstream.inventory.v1.StockSold"));
+        assert!(!Wanted::Types(Default::default()).wants("tillstream.sales.v1.SaleCompleted"));
     }
 }

@@ -101,6 +101,15 @@ pub async fn list(
     Ok((rows, u64::try_from(total).unwrap_or(0)))
 }
 
+/// Every event type a live subscription names (`*` among them when one takes all).
+pub async fn wanted_types(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT unnest(event_types) FROM subscriptions WHERE removed_at IS NULL",
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// The subscriptions that want an event of `ce_type` recorded at `time`: those made
 /// before it and not removed. Their rows are share-locked until the caller commits, so a
 /// removal waits and then fails what was queued for it.
