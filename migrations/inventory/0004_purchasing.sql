@@ -45,5 +45,3 @@ CREATE TABLE purchase_order_lines (
 
 CREATE INDEX purchase_order_lines_on_order ON purchase_order_lines (location_id, product_id) WHERE open;
 CREATE INDEX purchase_order_lines_latest ON purchase_order_lines (product_id, ordered_at DESC);
--- The sales rate of one location over recent weeks.
-CREATE INDEX stock_movements_sold_at ON stock_movements (location_id, occurred_at) WHERE kind = 'sold';

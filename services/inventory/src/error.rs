@@ -23,6 +23,10 @@ impl From<PurchaseError> for AppError {
             PurchaseError::AlreadyExists | PurchaseError::WrongStatus { .. } => {
                 AppError::Refused(error.to_string())
             }
+            PurchaseError::DuplicateInvoice => AppError::Duplicate {
+                field: "number".into(),
+                message: error.to_string(),
+            },
             PurchaseError::Invalid { field, message } => AppError::invalid(field, message),
         }
     }

@@ -130,7 +130,13 @@ impl UseCase for OrderUseCase {
             version: decided.version,
         };
         if !decided.events.is_empty() {
-            purchasing::upsert_order(tx, &view)
+            let lines_changed = decided.events.iter().any(|e| {
+                matches!(
+                    e,
+                    Event::PurchaseOrderDrafted { .. } | Event::PurchaseOrderRevised { .. }
+                )
+            });
+            purchasing::upsert_order(tx, &view, lines_changed)
                 .await
                 .map_err(|e| AppError::Store(e.into()))?;
         }

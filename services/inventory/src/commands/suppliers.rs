@@ -145,9 +145,14 @@ impl UseCase for Payment {
 
     async fn finish(
         &self,
-        _: &mut PgConnection,
+        tx: &mut PgConnection,
         decided: Decided<'_, Supplier>,
     ) -> Result<PaymentView, AppError> {
+        // A payment is on the supplier's stream: its row follows the version, or the next
+        // `If-Match` read from it would be stale.
+        purchasing::upsert_supplier(tx, &SupplierRow::of(decided.state, decided.version))
+            .await
+            .map_err(|e| AppError::Store(e.into()))?;
         let Some(Event::SupplierPaid {
             payment_id,
             amount,

@@ -371,3 +371,77 @@ fn the_fold_keeps_received_and_invoiced_per_line() {
     assert_eq!(state.total(), Some(d("40.00")));
     assert_eq!(state.status, Status::PartiallyReceived);
 }
+
+#[test]
+fn a_received_order_refuses_more_as_a_quantity_and_an_invoice_number_is_used_once() {
+    let received = vec![
+        drafted(),
+        Event::PurchaseOrderSubmitted,
+        receipt(&[(1, "10", "A"), (2, "4", "B")], Status::Received),
+    ];
+    let more = given::<PurchaseOrder>(received.clone())
+        .when(receive(&[(1, "1")]))
+        .outcome()
+        .unwrap_err();
+    assert_eq!(field_of(more), "lines[0].quantity");
+    let first = given::<PurchaseOrder>(received.clone())
+        .when(invoice(&[(1, "10", "2.00")]))
+        .outcome()
+        .unwrap();
+    let mut history = received;
+    history.extend(first);
+    given::<PurchaseOrder>(history)
+        .when(invoice(&[(2, "4", "5.00")]))
+        .then_error(PurchaseError::DuplicateInvoice);
+    // Nothing received: invoicing anything is a quantity refused, not a status.
+    let none = given::<PurchaseOrder>(vec![drafted()])
+        .when(invoice(&[(1, "1", "2.00")]))
+        .outcome()
+        .unwrap_err();
+    assert_eq!(field_of(none), "lines[0].quantity");
+}
+
+#[test]
+fn the_received_value_is_each_line_rounded_as_its_receipt_was_booked() {
+    let order = Event::PurchaseOrderDrafted {
+        id: id(),
+        number: "PO-000002".into(),
+        supplier_id: "S".into(),
+        location_id: "L".into(),
+        expected_at: None,
+        lines: vec![NewLine {
+            product_id: "A".into(),
+            quantity: d("1000"),
+            unit_cost: d("0.125"),
+        }],
+        at: at(),
+    };
+    let delivered = Event::PurchaseOrderReceived {
+        receipt_id: "R".into(),
+        reference: None,
+        lines: vec![ReceivedLine {
+            line_no: 1,
+            product_id: "A".into(),
+            quantity: d("1000"),
+            unit_cost: d("0.125"),
+        }],
+        status: Status::Received,
+        at: at(),
+    };
+    let events = given::<PurchaseOrder>(vec![order, Event::PurchaseOrderSubmitted, delivered])
+        .when(invoice(&[(1, "1000", "0.125")]))
+        .outcome()
+        .unwrap();
+    let Event::PurchaseInvoiceRecorded {
+        received_value,
+        total,
+        status,
+        ..
+    } = &events[0]
+    else {
+        panic!("{events:?}");
+    };
+    // 1,000 × 0.125 = 125.00, as the receipt's movement was booked.
+    assert_eq!((*received_value, *total), (d("125.00"), d("125.00")));
+    assert_eq!(*status, MatchStatus::Matched);
+}

@@ -92,8 +92,14 @@ pub struct OrderView {
     pub version: i64,
 }
 
-/// Writes the order's row and its lines' rows as they stand after `view`'s version.
-pub async fn upsert_order(tx: &mut PgConnection, view: &OrderView) -> Result<(), sqlx::Error> {
+/// Writes the order's row and its lines' rows as they stand after `view`'s version;
+/// `lines_changed` when it was drafted or its lines replaced, which makes it its products'
+/// latest order.
+pub async fn upsert_order(
+    tx: &mut PgConnection,
+    view: &OrderView,
+    lines_changed: bool,
+) -> Result<(), sqlx::Error> {
     let order = &view.order;
     let id = order.id.map(|id| id.to_string()).unwrap_or_default();
     let created_at = order.created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
@@ -147,10 +153,15 @@ pub async fn upsert_order(tx: &mut PgConnection, view: &OrderView) -> Result<(),
     .bind(&received)
     .execute(&mut *tx)
     .await?;
-    // Drafting makes an order its products' latest; a later draft elsewhere wins.
+    if !lines_changed {
+        return Ok(());
+    }
+    // Drafting makes an order its products' latest; a later draft elsewhere wins. Rows in
+    // product order, as every writer of them takes them.
     sqlx::query(
         "INSERT INTO latest_suppliers (product_id, supplier_id, ordered_at)
          SELECT DISTINCT product_id, $2, $3 FROM unnest($1::text[]) AS p(product_id)
+         ORDER BY product_id
          ON CONFLICT (product_id) DO UPDATE
          SET supplier_id = EXCLUDED.supplier_id, ordered_at = EXCLUDED.ordered_at
          WHERE latest_suppliers.ordered_at <= EXCLUDED.ordered_at",
@@ -311,7 +322,12 @@ pub async fn suggestions(
     .into_iter()
     .map(|counted| (counted.total, counted.row))
     .collect();
-    let total = rows.first().map_or(0, |r| u64::try_from(r.0).unwrap_or(0));
+    let total = match rows.first() {
+        Some(first) => u64::try_from(first.0).unwrap_or(0),
+        // A page past the end still says how many there are.
+        None if offset > 0 => Box::pin(suggestions(pool, location_id, 0, 1)).await?.1,
+        None => 0,
+    };
     Ok((rows.into_iter().map(|(_, row)| row).collect(), total))
 }
 

@@ -85,7 +85,7 @@ impl InventoryPostings {
         match event.ce_type.as_str() {
             "tillstream.inventory.v1.PurchaseInvoiceRecorded" => {
                 let m = inventory::PurchaseInvoiceRecorded::decode(data).map_err(|e| reject(&e))?;
-                return self.invoice_posting(event, &m).map(Some);
+                return self.invoice_posting(event, &m);
             }
             "tillstream.inventory.v1.SupplierPaid" => {
                 let m = inventory::SupplierPaid::decode(data).map_err(|e| reject(&e))?;
@@ -160,10 +160,13 @@ impl InventoryPostings {
         let decimal = |text: &str| Decimal::from_str_exact(text).map_err(|e| reject(&e));
         let signed = decimal(&quantity)?;
         // A movement's value is money like any other: one beyond its range (an event that
-        // reached the store some other way than the API) is refused, never a panic.
-        let cost = Money::new(decimal(&unit_cost)?, self.currency)
+        // reached the store some other way than the API) is refused, never a panic. The
+        // four-place cost is multiplied before rounding: 1,000 × 0.125 is 125.00, not 130.00.
+        let value = decimal(&unit_cost)?
             .checked_mul(signed.abs())
-            .and_then(Money::within_range)
+            .ok_or_else(|| reject(&format!("{kind} {quantity} × {unit_cost}: too large")))?;
+        let cost = Money::new(value, self.currency)
+            .within_range()
             .map_err(|e| reject(&format!("{kind} {quantity} × {unit_cost}: {e}")))?;
         let movement = match kind {
             "stock_sold" => StockCost::Sold(cost),
@@ -202,12 +205,16 @@ impl InventoryPostings {
         &self,
         event: &InboundEvent,
         m: &inventory::PurchaseInvoiceRecorded,
-    ) -> Result<Posting, HandlerError> {
+    ) -> Result<Option<Posting>, HandlerError> {
         let received_value = self.amount(event, "received_value", &m.received_value)?;
         let total = self.amount(event, "total", &m.total)?;
+        // Free goods invoiced free: nothing to book.
+        if received_value.is_zero() && total.is_zero() {
+            return Ok(None);
+        }
         let lines = purchase_invoice_entry(self.currency, received_value, total)
             .map_err(|e| HandlerError::Reject(format!("{}: {e}", event.ce_type)))?;
-        Ok(Posting {
+        Ok(Some(Posting {
             source: Source {
                 kind: "purchase_invoice".into(),
                 id: m.invoice_id.clone(),
@@ -219,7 +226,7 @@ impl InventoryPostings {
             ),
             lines,
             metadata: metadata_for(event),
-        })
+        }))
     }
 
     fn payment_posting(

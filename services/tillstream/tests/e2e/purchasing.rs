@@ -229,6 +229,14 @@ async fn an_order_received_in_two_deliveries_invoiced_dearer_closed_short_and_pa
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("lines[0].quantity"),
     );
+    let same_number = api
+        .post(
+            &format!("/api/v1/purchase-orders/{id}/invoices"),
+            &admin,
+            &json!({"number": "INV-77", "lines": [{"line_no": 2, "quantity": "1", "unit_cost": "5.00"}]}),
+        )
+        .await;
+    refused(&same_number, StatusCode::CONFLICT, None);
     books_show(
         &system,
         &api,
@@ -278,6 +286,21 @@ async fn an_order_received_in_two_deliveries_invoiced_dearer_closed_short_and_pa
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("method"),
     );
+    // The supplier as read after a payment takes an If-Match of its version.
+    let read = api
+        .get(&format!("/api/v1/suppliers/{supplier_id}"), &admin)
+        .await;
+    let version = read.body["version"].to_string();
+    let renamed = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/suppliers/{supplier_id}"),
+            Some(&admin),
+            Some(&json!({"name": "Tea Traders Ltd"})),
+            &[("If-Match", &version)],
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
     books_show(
         &system,
         &api,

@@ -18,11 +18,19 @@ use crate::projections::{deliveries, subscriptions};
 /// The services whose streams are delivered (not the webhooks service's own).
 pub const SOURCES: [&str; 5] = ["auth", "catalog", "inventory", "sales", "ledger"];
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FanOut {
     pub cloud_events: Arc<CloudEvents>,
     /// The event types some live subscription names, as read before the batch in hand.
     pub wanted: Arc<RwLock<Wanted>>,
+}
+
+/// Each clone (a consumer task of one leadership term) reads its own: a task of an earlier
+/// term still finishing a batch never overwrites what the current one read.
+impl Clone for FanOut {
+    fn clone(&self) -> Self {
+        FanOut::new(self.cloud_events.clone())
+    }
 }
 
 impl FanOut {
@@ -58,8 +66,10 @@ impl Handler for FanOut {
             .map_or(true, |wanted| wanted.wants(&event.ce_type))
     }
 
-    /// A subscription made after this read was made after every event of the batch, so it
-    /// wants none of them: reading once per batch misses nothing `handle` would queue.
+    /// Read after the batch was fetched, so a subscription committed before its events
+    /// were is seen. One whose transaction is still open now is missed for the events
+    /// stamped between its `created_at` and its commit, a window of that transaction's
+    /// length which `handle`'s own read (committed rows only) has as well.
     async fn refresh(&self, pool: &PgPool) {
         let read = match subscriptions::wanted_types(pool).await {
             Ok(types) if types.iter().any(|t| t == "*") => Wanted::All,

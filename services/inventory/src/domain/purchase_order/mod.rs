@@ -272,6 +272,9 @@ pub enum PurchaseError {
         status: Status,
         action: &'static str,
     },
+    /// A 409: the supplier's invoice number is already booked on this order.
+    #[error("this order already has an invoice with that number")]
+    DuplicateInvoice,
     /// A 422 naming the field.
     #[error("{message}")]
     Invalid { field: String, message: String },
@@ -356,8 +359,10 @@ impl Decider for PurchaseOrder {
                 lines,
                 at,
             } => {
+                // A received order has nothing open: its lines answer 422 below, naming the
+                // quantity, as the contract has it.
                 must_be(
-                    &[Status::Ordered, Status::PartiallyReceived],
+                    &[Status::Ordered, Status::PartiallyReceived, Status::Received],
                     "received against",
                 )?;
                 receive(state, receipt_id, reference, lines, *at)?
@@ -369,10 +374,8 @@ impl Decider for PurchaseOrder {
                 minor_units,
                 at,
             } => {
-                must_be(
-                    &[Status::PartiallyReceived, Status::Received, Status::Closed],
-                    "invoiced",
-                )?;
+                // Any status: what was received bounds what is invoiced (a 422 naming the
+                // quantity when nothing was).
                 invoice(state, invoice_id, number, lines, *minor_units, *at)?
             }
             Command::Close { reason } => {

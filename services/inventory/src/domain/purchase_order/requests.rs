@@ -185,10 +185,7 @@ pub(super) fn invoice(
 ) -> Result<Event, PurchaseError> {
     let number = text("number", number, 1)?;
     if state.invoices.iter().any(|i| i.number == number) {
-        return Err(invalid(
-            "number",
-            "this order already has an invoice with that number",
-        ));
+        return Err(PurchaseError::DuplicateInvoice);
     }
     if lines.is_empty() || lines.len() > MAX_LINES {
         return Err(invalid(
@@ -227,9 +224,12 @@ pub(super) fn invoice(
             .and_then(|value| total.checked_add(value))
             .filter(|total| *total <= MAX_AMOUNT)
             .ok_or_else(out_of_range)?;
+        // Each line rounded as its receipt was booked (quantity × cost, then to the minor
+        // units), so a line received and invoiced whole clears exactly what it put in 2050.
         received_value = quantity
             .value()
             .checked_mul(line.unit_cost)
+            .map(round)
             .and_then(|value| received_value.checked_add(value))
             .ok_or_else(out_of_range)?;
         matched.push(MatchLine {
