@@ -164,7 +164,7 @@ impl InventoryPostings {
         // four-place cost is multiplied before rounding: 1,000 × 0.125 is 125.00, not 130.00.
         let value = decimal(&unit_cost)?
             .checked_mul(signed.abs())
-            .ok_or_else(|| reject(&format!("{kind} {quantity} × {unit_cost}: too large")))?;
+            .ok_or_else(|| reject(&format!("{kind} {quantity} × {unit_cost}: overflow")))?;
         let cost = Money::new(value, self.currency)
             .within_range()
             .map_err(|e| reject(&format!("{kind} {quantity} × {unit_cost}: {e}")))?;
