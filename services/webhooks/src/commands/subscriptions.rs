@@ -134,8 +134,11 @@ impl UseCase for Subscribing {
                 "at most {SUBSCRIPTIONS_MAX} webhook subscriptions; delete one first"
             )));
         }
-        subscriptions::insert(tx, &self.row).await?;
-        Ok(self.row.clone())
+        let created_at = subscriptions::insert(tx, &self.row).await?;
+        Ok(SubscriptionRow {
+            created_at,
+            ..self.row.clone()
+        })
     }
 }
 

@@ -66,10 +66,9 @@ impl Handler for FanOut {
             .map_or(true, |wanted| wanted.wants(&event.ce_type))
     }
 
-    /// Read after the batch was fetched, so a subscription committed before its events
-    /// were is seen. One whose transaction is still open now is missed for the events
-    /// stamped between its `created_at` and its commit, a window of that transaction's
-    /// length which `handle`'s own read (committed rows only) has as well.
+    /// Read after the batch was fetched, under the lock subscriptions are made under
+    /// (`subscriptions::wanted_types`): a subscription not seen here was made after every
+    /// event of the batch, so it wants none of them.
     async fn refresh(&self, pool: &PgPool) {
         let read = match subscriptions::wanted_types(pool).await {
             Ok(types) if types.iter().any(|t| t == "*") => Wanted::All,

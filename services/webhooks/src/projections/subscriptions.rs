@@ -35,20 +35,33 @@ pub async fn live_count(tx: &mut PgConnection) -> Result<i64, sqlx::Error> {
         .await
 }
 
-pub async fn insert(tx: &mut PgConnection, row: &SubscriptionRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// The advisory lock (class, key) a subscription is made under, and the fan-out's read of
+/// the subscribed types shares: see `wanted_types`. The class is the leader lock's.
+const SUBSCRIBING: (i32, i32) = (0x5449_4C4C, 2);
+
+/// Inserts the subscription and answers its `created_at`: the database's clock, read under
+/// the subscribing lock, so it is later than any read of the subscribed types that did not
+/// wait for this transaction.
+pub async fn insert(
+    tx: &mut PgConnection,
+    row: &SubscriptionRow,
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind(SUBSCRIBING.0)
+        .bind(SUBSCRIBING.1)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query_scalar(
         "INSERT INTO subscriptions (id, url, event_types, description, secret, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         VALUES ($1, $2, $3, $4, $5, clock_timestamp()) RETURNING created_at",
     )
     .bind(&row.id)
     .bind(&row.url)
     .bind(&row.event_types)
     .bind(&row.description)
     .bind(&row.secret)
-    .bind(row.created_at)
-    .execute(tx)
-    .await?;
-    Ok(())
+    .fetch_one(tx)
+    .await
 }
 
 /// Marks the subscription removed, and what it still had waiting failed: nothing more is
@@ -101,13 +114,24 @@ pub async fn list(
     Ok((rows, u64::try_from(total).unwrap_or(0)))
 }
 
-/// Every event type a live subscription names (`*` among them when one takes all).
+/// Every event type a live subscription names (`*` among them when one takes all). Read
+/// under the subscribing lock, shared: a subscription being made is waited for, and one
+/// made after this read has a `created_at` later than it, so it wants no event recorded
+/// before the read.
 pub async fn wanted_types(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1, $2)")
+        .bind(SUBSCRIBING.0)
+        .bind(SUBSCRIBING.1)
+        .execute(&mut *tx)
+        .await?;
+    let types = sqlx::query_scalar(
         "SELECT DISTINCT unnest(event_types) FROM subscriptions WHERE removed_at IS NULL",
     )
-    .fetch_all(pool)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(types)
 }
 
 /// The subscriptions that want an event of `ce_type` recorded at `time`: those made
