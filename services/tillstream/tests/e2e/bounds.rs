@@ -267,6 +267,44 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
     let movements = format!("/api/v1/sessions/{session}/cash-movements");
     let close = format!("/api/v1/sessions/{session}/close");
 
+    // Purchasing: a supplier, an order sent with two units in (to receive and invoice
+    // against), and a draft (to change).
+    let supplier = api
+        .create(
+            "/api/v1/suppliers",
+            &admin,
+            &json!({"code": "BOUNDS", "name": "Bounds"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let order_body = json!({"supplier_id": supplier, "location_id": loc,
+                            "lines": [{"product_id": id, "quantity": "10", "unit_cost": "1.00"}]});
+    let order_id = |order: Value| order["id"].as_str().unwrap().to_owned();
+    let sent = order_id(
+        api.create("/api/v1/purchase-orders", &admin, &order_body)
+            .await,
+    );
+    let draft = order_id(
+        api.create("/api/v1/purchase-orders", &admin, &order_body)
+            .await,
+    );
+    let submitted = api
+        .post(
+            &format!("/api/v1/purchase-orders/{sent}/submit"),
+            &admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    let receipts = format!("/api/v1/purchase-orders/{sent}/receipts");
+    let line = json!({"lines": [{"line_no": 1, "quantity": "2"}]});
+    api.create(&receipts, &admin, &line).await;
+    let invoices = format!("/api/v1/purchase-orders/{sent}/invoices");
+    let draft_path = format!("/api/v1/purchase-orders/{draft}");
+    let payments = format!("/api/v1/suppliers/{supplier}/payments");
+
     let now = chrono::Utc::now().to_rfc3339();
     use Kind::{Cost, Money, Percent, Quantity, Rate};
     let product = format!("/api/v1/products/{id}");
@@ -376,6 +414,45 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
             &close,
             json!({"counted_cash": "100.00"}),
             vec![("/counted_cash", Money)],
+        ),
+        (
+            Method::POST,
+            "/api/v1/purchase-orders",
+            order_body.clone(),
+            vec![
+                ("/lines/0/quantity", Quantity),
+                ("/lines/0/unit_cost", Cost),
+            ],
+        ),
+        (
+            Method::PATCH,
+            &draft_path,
+            json!({"lines": [{"product_id": id, "quantity": "1", "unit_cost": "1.00"}]}),
+            vec![
+                ("/lines/0/quantity", Quantity),
+                ("/lines/0/unit_cost", Cost),
+            ],
+        ),
+        (
+            Method::POST,
+            &receipts,
+            json!({"lines": [{"line_no": 1, "quantity": "1"}]}),
+            vec![("/lines/0/quantity", Quantity)],
+        ),
+        (
+            Method::POST,
+            &invoices,
+            json!({"number": "B-1", "lines": [{"line_no": 1, "quantity": "1", "unit_cost": "1.00"}]}),
+            vec![
+                ("/lines/0/quantity", Quantity),
+                ("/lines/0/unit_cost", Cost),
+            ],
+        ),
+        (
+            Method::POST,
+            &payments,
+            json!({"amount": "1.00", "method": "bank"}),
+            vec![("/amount", Money)],
         ),
     ];
     let routes: Vec<Route> = table
