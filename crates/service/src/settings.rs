@@ -52,6 +52,18 @@ pub struct ServiceSettings {
     pub auth_addr: crate::addrs::HostPort,
     /// `TILLSTREAM_JWKS`: a key set to trust instead of asking auth (pinned keys, tests).
     pub jwks: Option<String>,
+    /// `TILLSTREAM_DATA_KEY`: the master key that wraps each customer's key (sales).
+    pub data_key: Option<Secret>,
+}
+
+/// A configured secret: never printed.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
 }
 
 impl ServiceSettings {
@@ -156,6 +168,9 @@ impl ServiceSettings {
                 )
             })?,
             jwks: lookup("TILLSTREAM_JWKS").filter(|j| !j.trim().is_empty()),
+            data_key: lookup("TILLSTREAM_DATA_KEY")
+                .filter(|k| !k.trim().is_empty())
+                .map(Secret),
             discount_limit_percent: tillstream_kernel::parse_percent(&discount_limit)
                 .map_err(|e| bad("TILLSTREAM_DISCOUNT_LIMIT_PERCENT", e.to_string()))?,
             prices_include_tax: flag(&include_tax).ok_or_else(|| {

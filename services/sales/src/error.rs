@@ -4,8 +4,10 @@
 pub use tillstream_service::AppError;
 
 use crate::domain::controls::LocationNotAllowed;
+use crate::domain::customer::{CustomerError, Invalid};
 use crate::domain::sale::SaleError;
 use crate::domain::session::SessionError;
+use crate::privacy::PrivacyError;
 
 impl From<SaleError> for AppError {
     fn from(error: SaleError) -> Self {
@@ -15,6 +17,10 @@ impl From<SaleError> for AppError {
             }
             SaleError::NotCompleted => AppError::NotFound(error.to_string()),
             SaleError::NoReason => AppError::invalid("reason", error.to_string()),
+            SaleError::CustomerRequired { .. } => {
+                AppError::invalid("customer_id", error.to_string())
+            }
+            SaleError::GiftCardCode { ref field } => AppError::invalid(field, error.to_string()),
             SaleError::Pricing(pricing) => AppError::invalid(pricing.field(), pricing.to_string()),
             SaleError::Return(refused) => AppError::invalid(refused.field(), refused.to_string()),
             SaleError::ApprovalRequired(needed) => {
@@ -64,5 +70,33 @@ pub fn location_not_allowed(refused: &LocationNotAllowed) -> AppError {
         reason: "location_not_allowed",
         field: Some("location_id".into()),
         message: refused.to_string(),
+    }
+}
+
+impl From<CustomerError> for AppError {
+    fn from(error: CustomerError) -> Self {
+        match error {
+            CustomerError::NotFound => AppError::NotFound("no such customer".into()),
+            CustomerError::Exists => AppError::Conflict(error.to_string()),
+            CustomerError::Erased => AppError::Refused("the customer was erased".into()),
+            CustomerError::CreditLimit(message) => AppError::invalid("credit_limit", message),
+        }
+    }
+}
+
+impl From<Invalid> for AppError {
+    fn from(error: Invalid) -> Self {
+        AppError::invalid(error.field, error.message)
+    }
+}
+
+impl From<PrivacyError> for AppError {
+    fn from(error: PrivacyError) -> Self {
+        match error {
+            PrivacyError::Database(error) => {
+                AppError::Store(tillstream_eventstore::StoreError::from(error))
+            }
+            other => AppError::Internal(other.to_string()),
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod consumers;
 pub mod domain;
 pub mod error;
+pub mod privacy;
 pub mod projections;
 
 use std::sync::Arc;
@@ -16,11 +17,14 @@ use std::sync::Arc;
 use sqlx::migrate::Migrator;
 use tillstream_eventstore::EventStore;
 use tillstream_projection::{ProjectionRunner, RunnerConfig};
+use tillstream_proto::sales::v1::customer_service_server::CustomerServiceServer;
+use tillstream_proto::sales::v1::gift_card_service_server::GiftCardServiceServer;
 use tillstream_proto::sales::v1::register_service_server::RegisterServiceServer;
 use tillstream_proto::sales::v1::sales_service_server::SalesServiceServer;
 use tillstream_service::Process;
 pub use tillstream_service::{Launch, ServiceSettings as Settings, StartError};
 
+use crate::api::customers::CustomersApi;
 use crate::api::events::SalesWire;
 use crate::api::grpc::SalesApi;
 use crate::api::registers::RegistersApi;
@@ -28,6 +32,7 @@ use crate::consumers::catalog_products::CatalogProducts;
 use crate::consumers::ledger_entries::LedgerEntries;
 use crate::consumers::locations::Locations;
 use crate::domain::pricing::PricingPolicy;
+use crate::privacy::MasterKey;
 use crate::projections::product_sales::ProductSales;
 
 /// Sales' own tables (after the event store's).
@@ -54,6 +59,10 @@ pub fn product_sales(store: EventStore) -> ProjectionRunner<ProductSales> {
 /// Runs the service on `listener` until `shutdown`, then drains in-flight requests.
 pub async fn serve(launch: Launch) -> Result<(), StartError> {
     let mut process = Process::connect(launch, &MIGRATOR).await?;
+    let configured = process.settings.data_key.as_ref().map(|key| key.0.as_str());
+    let master = MasterKey::load(&process.pool, configured)
+        .await
+        .map_err(|e| StartError::Setup(e.to_string()))?;
     let store = process.store.clone();
     let pool = process.pool.clone();
     process.relay(Arc::new(SalesWire));
@@ -73,7 +82,14 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
         discount_limit_percent: process.settings.discount_limit_percent,
         cash_difference_limit: process.settings.cash_difference_limit,
     };
+    let customers = CustomersApi {
+        store: store.clone(),
+        reads: process.reads.clone(),
+        master: master.clone(),
+        currency: process.settings.currency,
+    };
     let api = SalesApi {
+        master,
         store,
         reads: process.reads.clone(),
         policy,
@@ -81,6 +97,8 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
         require_session: process.settings.require_session,
     };
     let grpc = tonic::service::Routes::new(SalesServiceServer::new(api))
-        .add_service(RegisterServiceServer::new(registers));
+        .add_service(RegisterServiceServer::new(registers))
+        .add_service(CustomerServiceServer::new(customers.clone()))
+        .add_service(GiftCardServiceServer::new(customers));
     process.serve_grpc(grpc).await
 }

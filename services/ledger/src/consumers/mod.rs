@@ -4,6 +4,7 @@
 pub mod drawers;
 pub mod inventory;
 pub mod sales;
+pub mod stored_value;
 
 use tillstream_eventstore::{EventMetadata, StoreError};
 use tillstream_messaging::{HandlerError, InboundEvent};

@@ -10,7 +10,7 @@ use tillstream_kernel::{Currency, Money, Tender};
 use tillstream_messaging::{ChunkHandled, Handled, Handler, HandlerError, InboundEvent};
 use tillstream_proto::sales::v1 as sales;
 
-use super::{drawers, metadata_for, retry};
+use super::{drawers, metadata_for, retry, stored_value};
 use crate::commands::post_entry::{Posting, post_entries, post_entry};
 use crate::domain::entry::Lines;
 use crate::domain::journal::Source;
@@ -38,6 +38,8 @@ impl Handler for SalesPostings {
                 | drawers::PAID_IN
                 | drawers::PAID_OUT
                 | drawers::CLOSED
+                | stored_value::GIFT_CARD_ISSUED
+                | stored_value::ACCOUNT_PAID
         )
     }
 
@@ -50,6 +52,10 @@ impl Handler for SalesPostings {
                 if let Some(posting) = drawers::posting(event)? {
                     self.post(tx, posting).await?;
                 }
+                Ok(())
+            }
+            stored_value::GIFT_CARD_ISSUED | stored_value::ACCOUNT_PAID => {
+                self.post(tx, stored_value::posting(event)?).await?;
                 Ok(())
             }
             _ => Ok(()),

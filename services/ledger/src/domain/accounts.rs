@@ -34,19 +34,25 @@ pub enum Account {
     Bank,
     GoodsReceivedNotInvoiced,
     PurchasePriceVariance,
+    AccountsReceivable,
+    GiftCardsOutstanding,
+    StoreCredit,
 }
 
 impl Account {
-    pub const ALL: [Account; 17] = [
+    pub const ALL: [Account; 20] = [
         Account::Cash,
         Account::CardClearing,
         Account::VouchersAndOther,
         Account::Bank,
         Account::CashInTransit,
+        Account::AccountsReceivable,
         Account::Inventory,
         Account::AccountsPayable,
         Account::GoodsReceivedNotInvoiced,
         Account::SalesTaxPayable,
+        Account::GiftCardsOutstanding,
+        Account::StoreCredit,
         Account::OpeningBalanceEquity,
         Account::SalesRevenue,
         Account::SalesReturns,
@@ -76,6 +82,9 @@ impl Account {
             Account::Bank => "1030",
             Account::GoodsReceivedNotInvoiced => "2050",
             Account::PurchasePriceVariance => "5300",
+            Account::AccountsReceivable => "1100",
+            Account::GiftCardsOutstanding => "2200",
+            Account::StoreCredit => "2210",
         }
     }
 
@@ -98,6 +107,9 @@ impl Account {
             Account::Bank => "Bank",
             Account::GoodsReceivedNotInvoiced => "Goods received not invoiced",
             Account::PurchasePriceVariance => "Purchase price variance",
+            Account::AccountsReceivable => "Accounts receivable",
+            Account::GiftCardsOutstanding => "Gift cards outstanding",
+            Account::StoreCredit => "Store credit",
         }
     }
 
@@ -108,9 +120,12 @@ impl Account {
             | Account::VouchersAndOther
             | Account::CashInTransit
             | Account::Bank
+            | Account::AccountsReceivable
             | Account::Inventory => AccountType::Asset,
             Account::AccountsPayable
             | Account::GoodsReceivedNotInvoiced
+            | Account::GiftCardsOutstanding
+            | Account::StoreCredit
             | Account::SalesTaxPayable => AccountType::Liability,
             Account::OpeningBalanceEquity => AccountType::Equity,
             Account::SalesRevenue => AccountType::Revenue,

@@ -12,6 +12,9 @@ pub fn tender_account(tender: Tender) -> Account {
         Tender::Cash => Account::Cash,
         Tender::Card => Account::CardClearing,
         Tender::Voucher | Tender::Other => Account::VouchersAndOther,
+        Tender::GiftCard => Account::GiftCardsOutstanding,
+        Tender::StoreCredit => Account::StoreCredit,
+        Tender::OnAccount => Account::AccountsReceivable,
     }
 }
 
@@ -149,6 +152,38 @@ pub fn supplier_payment_entry(
         vec![
             EntryLine::debit(Account::AccountsPayable, amount),
             EntryLine::credit(source, amount),
+        ],
+    )
+}
+
+/// A gift card sold: the tenders (cash net of change) against gift cards outstanding; a
+/// liability until the card is spent, not revenue.
+pub fn gift_card_entry(
+    currency: Currency,
+    payments: &[(Tender, Money)],
+    change: Money,
+    amount: Money,
+) -> Result<Lines, EntryError> {
+    let mut lines = Vec::with_capacity(payments.len() + 2);
+    for (tender, paid) in payments {
+        lines.push(EntryLine::debit(tender_account(*tender), *paid));
+    }
+    lines.push(EntryLine::credit(Account::Cash, change));
+    lines.push(EntryLine::credit(Account::GiftCardsOutstanding, amount));
+    Lines::from_postings(currency, net_cash(lines)?)
+}
+
+/// A customer paying the account down, in cash or by card.
+pub fn account_payment_entry(
+    currency: Currency,
+    amount: Money,
+    tender: Tender,
+) -> Result<Lines, EntryError> {
+    Lines::new(
+        currency,
+        vec![
+            EntryLine::debit(tender_account(tender), amount),
+            EntryLine::credit(Account::AccountsReceivable, amount),
         ],
     )
 }

@@ -45,6 +45,7 @@ pub fn sale_request(
         lines,
         discount: discount(request.discount.as_ref(), currency, "discount")?,
         payments,
+        customer_id: text(&request.customer_id),
         customer_name: text(&request.customer_name),
         customer_email: text(&request.customer_email),
         notes: text(&request.notes),
@@ -68,7 +69,7 @@ pub fn sale_request(
 }
 
 /// Payments or refunds, each method and amount checked; `field` names the list.
-fn payments(
+pub fn payments(
     requested: &[pb::PaymentRequest],
     currency: Currency,
     field: &str,
@@ -81,7 +82,7 @@ fn payments(
                 method: tender(&p.method).ok_or_else(|| {
                     AppError::invalid(
                         format!("{field}[{i}].method"),
-                        "use cash, card, voucher or other",
+                        "use cash, card, voucher, other, gift_card, store_credit or on_account",
                     )
                 })?,
                 amount: money(&p.amount, currency, &format!("{field}[{i}].amount"))?,
@@ -140,12 +141,26 @@ pub fn sale_return(record: &ReturnRecord) -> pb::SaleReturn {
     }
 }
 
-fn payment(p: &Payment) -> pb::Payment {
+/// A payment as clients and events read it. A gift card's code is a bearer secret: only
+/// its last four digits leave the service.
+pub fn payment(p: &Payment) -> pb::Payment {
+    let reference = p.reference.clone().unwrap_or_default();
     pb::Payment {
         method: p.method.as_str().to_owned(),
         amount: p.amount.to_string(),
-        reference: p.reference.clone().unwrap_or_default(),
+        reference: if p.method == Tender::GiftCard {
+            mask_code(&reference)
+        } else {
+            reference
+        },
     }
+}
+
+/// `************1234`.
+pub fn mask_code(code: &str) -> String {
+    let shown = code.len().saturating_sub(4);
+    let last: String = code.chars().skip(shown).collect();
+    format!("{}{last}", "*".repeat(shown))
 }
 
 fn line_request(
@@ -280,6 +295,7 @@ pub fn sale(record: &SaleRecord, ledger_status: &str, ledger_entry_ids: Vec<Stri
         register_id: session.map(|s| s.register_id.clone()).unwrap_or_default(),
         receipt_no: session.map(|s| s.receipt_no).unwrap_or_default(),
         late: session.is_some_and(|s| s.late),
+        customer_id: record.customer_id.clone().unwrap_or_default(),
     }
 }
 

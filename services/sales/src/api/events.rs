@@ -6,7 +6,7 @@ use tillstream_kernel::time::rfc3339;
 use tillstream_messaging::{MessagingError, WireEvent, WireFormat};
 use tillstream_proto::sales::v1 as pb;
 
-use crate::api::{convert, registers};
+use crate::api::{convert, customer_events, registers};
 use crate::domain::sale::Event;
 use crate::domain::session::{CashKind, RegisterEvent, SessionEvent};
 
@@ -19,6 +19,8 @@ impl WireFormat for SalesWire {
             session_event(event)?
         } else if event.stream_id.starts_with("register-") {
             register_event(event)?
+        } else if let Some(encoded) = customer_events::encode(event)? {
+            encoded
         } else {
             sale_event(event)?
         };
@@ -35,11 +37,14 @@ impl WireFormat for SalesWire {
 fn schema_file(name: &str) -> &'static str {
     match name {
         "SaleCompleted" | "SaleReturned" | "SaleVoided" => "sales",
+        name if customer_events::NAMES.contains(&name) => "customers",
         _ => "registers",
     }
 }
 
-fn decode<E: tillstream_kernel::DomainEvent>(event: &RecordedEvent) -> Result<E, MessagingError> {
+pub(super) fn decode<E: tillstream_kernel::DomainEvent>(
+    event: &RecordedEvent,
+) -> Result<E, MessagingError> {
     event.decode().map_err(|e| MessagingError::Encode {
         event_id: event.event_id.to_string(),
         reason: e.to_string(),

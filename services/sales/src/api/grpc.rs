@@ -17,12 +17,15 @@ use crate::domain::controls::{Action, Approval, Authority, Locations};
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::receipt::{self, Fiscal, ReceiptContext};
 use crate::error::AppError;
+use crate::privacy::MasterKey;
 use crate::projections::sales::{self, SaleFilter};
 use crate::projections::{catalog_copy, journal, registers};
 
 #[derive(Debug, Clone)]
 pub struct SalesApi {
     pub store: EventStore,
+    /// Seals a sale's free-text customer.
+    pub master: MasterKey,
     /// Lists: the read-only pool (`Process::reads`).
     pub reads: sqlx::PgPool,
     pub policy: PricingPolicy,
@@ -50,7 +53,15 @@ impl SalesService for SalesApi {
         parsed.locations = Locations::only(caller.locations.clone());
         parsed.require_session = self.require_session && !caller.role.allows(Role::Manager);
         parsed.controls = Some(authority(&caller, &approvals, self.discount_limit_percent));
-        let recorded = create_sale(&self.store, self.policy, parsed, key, metadata).await?;
+        let recorded = create_sale(
+            &self.store,
+            &self.master,
+            self.policy,
+            parsed,
+            key,
+            metadata,
+        )
+        .await?;
         Ok(Response::new(convert::sale(
             &recorded.record,
             "pending",
@@ -188,6 +199,7 @@ impl SalesService for SalesApi {
             until: range_end(&request.to).map_err(|e| AppError::invalid("to", e))?,
             location_id: text(&request.location_id),
             ledger_status,
+            customer_id: None,
         };
         let limit = match request.limit {
             0 => 50,
@@ -283,7 +295,15 @@ impl SalesApi {
         parsed.locations = Locations::only(cashier.locations.clone());
         parsed.require_session = self.require_session && !cashier.role.allows(Role::Manager);
         parsed.offline = true;
-        create_sale(&self.store, self.policy, parsed, None, metadata).await
+        create_sale(
+            &self.store,
+            &self.master,
+            self.policy,
+            parsed,
+            None,
+            metadata,
+        )
+        .await
     }
 }
 

@@ -9,6 +9,7 @@ use tillstream_eventstore::{
 use tillstream_kernel::Decider;
 
 use super::in_session::{self, attach};
+use super::stored_value::{self, Direction};
 use crate::domain::sale::{Command, Event, Sale, SaleId};
 use crate::error::AppError;
 use crate::projections::{approvals, sales};
@@ -36,13 +37,21 @@ pub async fn change_sale(
         metadata: metadata.clone(),
         ..Default::default()
     };
-    store.run(&ChangeSale { sale_id, command }, &options).await
+    let change = ChangeSale {
+        store,
+        sale_id,
+        command,
+        metadata,
+    };
+    store.run(&change, &options).await
 }
 
 /// A return or a void of one sale.
 struct ChangeSale<'a> {
+    store: &'a EventStore,
     sale_id: SaleId,
     command: &'a Command,
+    metadata: &'a EventMetadata,
 }
 
 impl UseCase for ChangeSale<'_> {
@@ -77,6 +86,15 @@ impl UseCase for ChangeSale<'_> {
         let used = match event {
             Event::SaleReturned { returned, .. } => {
                 sales::add_return(&mut *tx, &sale_id, returned).await?;
+                let document = stored_value::Document {
+                    source_id: &returned.id,
+                    payments: &returned.refunds,
+                    list: "refunds",
+                    customer_id: sale.customer_id.as_deref(),
+                    at: returned.returned_at,
+                };
+                stored_value::apply(self.store, tx, &document, Direction::Credit, self.metadata)
+                    .await?;
                 // Taken in a session: at the sale's location, while it is open.
                 if let Some(session_id) = &returned.session_id {
                     let attached = attach(&mut *tx, session_id, &sale.location_id, true).await?;
@@ -88,6 +106,15 @@ impl UseCase for ChangeSale<'_> {
                 approvals, reason, ..
             } => {
                 sales::mark_voided(&mut *tx, &sale_id).await?;
+                let document = stored_value::Document {
+                    source_id: &sale_id,
+                    payments: &sale.payments,
+                    list: "payments",
+                    customer_id: sale.customer_id.as_deref(),
+                    at: tillstream_kernel::time::now(),
+                };
+                stored_value::apply(self.store, tx, &document, Direction::Credit, self.metadata)
+                    .await?;
                 // A sale of a closed session is not voided: its Z is final; take a return.
                 if let Some(session) = &sale.session {
                     let attached =

@@ -15,14 +15,16 @@ use tillstream_kernel::{Currency, Decider, Money, Quantity, time};
 use tillstream_service::copies::settle;
 
 use super::in_session;
+use super::stored_value::{self, Direction};
 use crate::domain::controls::{Authority, Locations};
 use crate::domain::pricing::{Discount, Payment, PricingPolicy};
 use crate::domain::sale::{
     Command, CompleteSale, Event, ResolvedLine, Sale, SaleError, SaleId, SaleRecord, SaleSession,
 };
 use crate::error::AppError;
+use crate::privacy::{MasterKey, Sealed};
 use crate::projections::catalog_copy::{self, ProductRef};
-use crate::projections::{approvals, sale_numbers, sales, sessions};
+use crate::projections::{approvals, customers, sale_numbers, sales, sessions};
 
 /// A sale request, parsed; also what its idempotency hash is computed over.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +35,9 @@ pub struct SaleRequest {
     pub lines: Vec<LineRequest>,
     pub discount: Option<Discount>,
     pub payments: Vec<Payment>,
+    /// A registered customer.
+    pub customer_id: Option<String>,
+    /// The free-text customer, sealed with the sale before anything is written.
     pub customer_name: Option<String>,
     pub customer_email: Option<String>,
     pub notes: Option<String>,
@@ -80,6 +85,7 @@ pub struct Recorded {
 
 pub async fn create_sale(
     store: &EventStore,
+    master: &MasterKey,
     policy: PricingPolicy,
     request: SaleRequest,
     idempotency_key: Option<String>,
@@ -132,7 +138,14 @@ pub async fn create_sale(
     let lines = resolve_lines(store, policy.currency, &request.lines, offline).await?;
     let id = request.id.unwrap_or_else(SaleId::generate);
     let now = request.captured_at.unwrap_or_else(time::now);
+    let free_text = (request.customer_name.is_some() || request.customer_email.is_some())
+        .then_some(FreeTextCustomer {
+            name: request.customer_name,
+            email: request.customer_email,
+        });
     let ring_up = RingUp {
+        master,
+        free_text,
         location_code,
         session_id: request.session_id,
         offline,
@@ -147,8 +160,8 @@ pub async fn create_sale(
             lines,
             discount: request.discount,
             payments: request.payments,
-            customer_name: request.customer_name,
-            customer_email: request.customer_email,
+            customer_id: request.customer_id,
+            customer: None,
             notes: request.notes,
             controls: request.controls,
             locations: request.locations,
@@ -201,7 +214,10 @@ fn check_capture(captured_at: Option<DateTime<Utc>>, offline: bool) -> Result<()
 
 /// A sale numbered and recorded in one transaction: the number is drawn there, so a
 /// sale that is not recorded leaves no gap.
-struct RingUp {
+struct RingUp<'a> {
+    master: &'a MasterKey,
+    /// Sealed under a key of the sale's own in its transaction.
+    free_text: Option<FreeTextCustomer>,
     location_code: String,
     session_id: Option<String>,
     offline: bool,
@@ -211,7 +227,14 @@ struct RingUp {
     day: NaiveDate,
 }
 
-impl Transaction for RingUp {
+/// A sale's customer as typed at the till, before customers were registered.
+#[derive(Debug, Clone, Serialize)]
+struct FreeTextCustomer {
+    name: Option<String>,
+    email: Option<String>,
+}
+
+impl Transaction for RingUp<'_> {
     type Output = SaleRecord;
     type Error = AppError;
 
@@ -248,10 +271,30 @@ impl Transaction for RingUp {
             receipt_no: attached.next_seq(),
             late: !attached.session.open,
         });
+        if let Some(customer_id) = &self.sale.customer_id
+            && !customers::is_live(&mut *tx, customer_id)
+                .await
+                .map_err(StoreError::from)?
+        {
+            return Err(AppError::invalid("customer_id", "no such customer"));
+        }
+        let customer = match &self.free_text {
+            None => None,
+            Some(free_text) => {
+                let subject = self.sale.id.stream_id();
+                let key = self.master.create_key(&mut *tx, &subject).await?;
+                let clear = serde_json::to_vec(free_text).map_err(StoreError::from)?;
+                Some(Sealed {
+                    sealed: key.seal(&subject, &clear)?,
+                    key_id: subject,
+                })
+            }
+        };
         let complete = Complete(
             CompleteSale {
                 sale_number,
                 session,
+                customer,
                 ..self.sale.clone()
             },
             attached,
@@ -262,6 +305,14 @@ impl Transaction for RingUp {
             metadata: self.metadata.clone(),
         };
         let record = store.run_in(&mut *tx, &complete, &options).await?;
+        let document = stored_value::Document {
+            source_id: &record.id.to_string(),
+            payments: &record.payments,
+            list: "payments",
+            customer_id: record.customer_id.as_deref(),
+            at: record.completed_at,
+        };
+        stored_value::apply(store, tx, &document, Direction::Draw, &self.metadata).await?;
         Ok(Done {
             answer: record,
             written: Some(complete.stream_id()),

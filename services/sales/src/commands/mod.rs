@@ -1,8 +1,12 @@
 //! Sales' use cases.
 
+pub mod accounts;
 pub mod changes;
 pub mod create_sale;
+pub mod customers;
+pub mod gift_cards;
 pub mod in_session;
 pub mod return_sale;
 pub mod sessions;
+pub mod stored_value;
 pub mod void_sale;

@@ -210,28 +210,32 @@ pub enum ControlError {
 
 fn follows_tenders(sale: &SaleRecord, refunded_before: &[Payment], refunds: &[Payment]) -> bool {
     let currency = sale.total.currency();
-    Tender::ALL.into_iter().all(|tender| {
-        let of = |payments: &[Payment]| {
-            Money::sum(
-                currency,
-                payments
-                    .iter()
-                    .filter(|p| p.method == tender)
-                    .map(|p| p.amount),
-            )
-        };
-        let taken = of(&sale.payments).and_then(|taken| {
-            if tender == Tender::Cash {
-                taken.checked_sub(sale.change)
-            } else {
-                Ok(taken)
+    // Store credit to the sale's customer is always allowed (the contract's rule).
+    Tender::ALL
+        .into_iter()
+        .filter(|tender| *tender != Tender::StoreCredit)
+        .all(|tender| {
+            let of = |payments: &[Payment]| {
+                Money::sum(
+                    currency,
+                    payments
+                        .iter()
+                        .filter(|p| p.method == tender)
+                        .map(|p| p.amount),
+                )
+            };
+            let taken = of(&sale.payments).and_then(|taken| {
+                if tender == Tender::Cash {
+                    taken.checked_sub(sale.change)
+                } else {
+                    Ok(taken)
+                }
+            });
+            let refunded = of(refunded_before)
+                .and_then(|before| of(refunds).and_then(|now| before.checked_add(now)));
+            match (taken, refunded) {
+                (Ok(taken), Ok(refunded)) => refunded.amount() <= taken.amount(),
+                _ => false,
             }
-        });
-        let refunded = of(refunded_before)
-            .and_then(|before| of(refunds).and_then(|now| before.checked_add(now)));
-        match (taken, refunded) {
-            (Ok(taken), Ok(refunded)) => refunded.amount() <= taken.amount(),
-            _ => false,
-        }
-    })
+        })
 }

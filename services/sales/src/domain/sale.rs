@@ -16,6 +16,8 @@ use super::pricing::{
     Discount, LineToPrice, Payment, PricedLine, PricingError, PricingPolicy, price, settle,
 };
 use super::returns::{ReturnError, ReturnRecord, ReturnSale, price_return};
+use super::stored_value::gift_card;
+use crate::privacy::Sealed;
 
 tillstream_kernel::typed_id!(
     /// A sale's id; a till may choose it (offline sales, idempotent retries).
@@ -49,8 +51,10 @@ pub struct CompleteSale {
     pub lines: Vec<ResolvedLine>,
     pub discount: Option<Discount>,
     pub payments: Vec<Payment>,
-    pub customer_name: Option<String>,
-    pub customer_email: Option<String>,
+    /// The registered customer.
+    pub customer_id: Option<String>,
+    /// The free-text customer (`{name, email}`), sealed under the sale's own key.
+    pub customer: Option<Sealed>,
     pub notes: Option<String>,
     /// What the person ringing up may do alone; `None` for an offline sale, which is
     /// recorded as the till rang it.
@@ -101,8 +105,11 @@ pub struct SaleRecord {
     pub total: Money,
     pub payments: Vec<Payment>,
     pub change: Money,
-    pub customer_name: Option<String>,
-    pub customer_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    /// The free-text customer, sealed (never in clear in an event or a read model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<Sealed>,
     pub notes: Option<String>,
     /// The managers' approvals the sale used (a cashier's price override, a discount over
     /// the limit), each with its approver.
@@ -168,6 +175,10 @@ pub enum SaleError {
     HasReturns,
     #[error("a void needs a reason")]
     NoReason,
+    #[error("{tender} needs the sale's customer_id")]
+    CustomerRequired { tender: &'static str },
+    #[error("{field}: a gift card's code is 16 digits with a valid check digit")]
+    GiftCardCode { field: String },
     #[error(transparent)]
     Pricing(#[from] PricingError),
     #[error(transparent)]
@@ -214,6 +225,7 @@ impl Decider for Sale {
                 if state.voided {
                     return Err(SaleError::Voided);
                 }
+                check_tenders("refunds", &request.refunds, record.customer_id.as_deref())?;
                 let mut returned = price_return(record, &state.returned, request)?;
                 if let Some(authority) = &request.controls {
                     returned.approvals =
@@ -275,6 +287,33 @@ impl Decider for Sale {
     }
 }
 
+/// Stored-value tenders name what they draw on: a gift card its code, store credit and an
+/// account the sale's customer.
+pub fn check_tenders(
+    list: &str,
+    payments: &[Payment],
+    customer_id: Option<&str>,
+) -> Result<(), SaleError> {
+    for (index, payment) in payments.iter().enumerate() {
+        if payment.method.needs_customer() && customer_id.is_none() {
+            return Err(SaleError::CustomerRequired {
+                tender: payment.method.as_str(),
+            });
+        }
+        if payment.method == tillstream_kernel::Tender::GiftCard
+            && !payment
+                .reference
+                .as_deref()
+                .is_some_and(gift_card::is_valid_code)
+        {
+            return Err(SaleError::GiftCardCode {
+                field: format!("{list}[{index}].reference"),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, SaleError> {
     {
         if state.record.is_some() {
@@ -292,6 +331,11 @@ fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, Sal
             })
             .collect();
         let priced = price(command.policy, &to_price, command.discount)?;
+        check_tenders(
+            "payments",
+            &command.payments,
+            command.customer_id.as_deref(),
+        )?;
         let approvals = match &command.controls {
             Some(authority) => check_sale(
                 authority,
@@ -328,8 +372,8 @@ fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, Sal
             total: priced.total,
             payments: command.payments.clone(),
             change,
-            customer_name: command.customer_name.clone(),
-            customer_email: command.customer_email.clone(),
+            customer_id: command.customer_id.clone(),
+            customer: command.customer.clone(),
             notes: command.notes.clone(),
             approvals,
             session: command.session.clone(),
@@ -386,8 +430,8 @@ mod tests {
                     reference: None,
                 },
             ],
-            customer_name: None,
-            customer_email: None,
+            customer_id: None,
+            customer: None,
             notes: None,
             controls: Some(cashier()),
             locations: Locations::every(),

@@ -2,6 +2,8 @@
 
 pub mod approvals;
 pub mod catalog_copy;
+pub mod customers;
+pub mod gift_cards;
 pub mod journal;
 pub mod pending;
 pub mod product_sales;

@@ -22,8 +22,8 @@ pub struct SaleView {
 
 pub async fn insert(tx: &mut PgConnection, record: &SaleRecord) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO sales (id, sale_number, location_id, created_at, document)
-         VALUES ($1, $2, $3, $4::timestamptz, $5)",
+        "INSERT INTO sales (id, sale_number, location_id, created_at, document, customer_id)
+         VALUES ($1, $2, $3, $4::timestamptz, $5, $5::jsonb ->> 'customer_id')",
     )
     .bind(record.id.to_string())
     .bind(&record.sale_number)
@@ -73,6 +73,7 @@ pub struct SaleFilter {
     pub until: Option<DateTime<Utc>>,
     pub location_id: Option<String>,
     pub ledger_status: Option<String>,
+    pub customer_id: Option<String>,
 }
 
 /// One page of the sales matching `filter`, newest first, and how many match in all.
@@ -87,12 +88,14 @@ pub async fn page(
          WHERE ($1::timestamptz IS NULL OR created_at >= $1)
            AND ($2::timestamptz IS NULL OR created_at < $2)
            AND ($3::text IS NULL OR location_id = $3)
-           AND ($4::text IS NULL OR ledger_status = $4)",
+           AND ($4::text IS NULL OR ledger_status = $4)
+           AND ($5::text IS NULL OR customer_id = $5)",
     )
     .bind(filter.from)
     .bind(filter.until)
     .bind(filter.location_id.as_deref())
     .bind(filter.ledger_status.as_deref())
+    .bind(filter.customer_id.as_deref())
     .fetch_one(pool)
     .await?;
     let rows: Vec<Row> = sqlx::query_as(
@@ -101,6 +104,7 @@ pub async fn page(
            AND ($2::timestamptz IS NULL OR created_at < $2)
            AND ($3::text IS NULL OR location_id = $3)
            AND ($4::text IS NULL OR ledger_status = $4)
+           AND ($7::text IS NULL OR customer_id = $7)
          ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6",
     )
     .bind(filter.from)
@@ -109,6 +113,7 @@ pub async fn page(
     .bind(filter.ledger_status.as_deref())
     .bind(i64::from(limit))
     .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+    .bind(filter.customer_id.as_deref())
     .fetch_all(pool)
     .await?;
     Ok((
