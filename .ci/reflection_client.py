@@ -47,6 +47,8 @@ ours = [
     "tillstream.inventory.v1.PurchasingService",
     "tillstream.sales.v1.SalesService",
     "tillstream.sales.v1.RegisterService",
+    "tillstream.sales.v1.CustomerService",
+    "tillstream.sales.v1.GiftCardService",
     "tillstream.ledger.v1.LedgerService",
     "tillstream.webhooks.v1.WebhooksService",
     "grpc.health.v1.Health",
@@ -78,9 +80,18 @@ for service, method, body in [
     ("tillstream.inventory.v1.PurchasingService", "ListSuppliers", {}),
     ("tillstream.sales.v1.SalesService", "ListSales", {}),
     ("tillstream.sales.v1.RegisterService", "ListRegisters", {}),
+    ("tillstream.sales.v1.CustomerService", "SearchCustomers", {}),
     ("tillstream.ledger.v1.LedgerService", "GetTrialBalance", {}),
     ("tillstream.webhooks.v1.WebhooksService", "ListSubscriptions", {}),
 ]:
     answer = call(service, method, body, token)
     print(f"called {service}/{method}: {sorted(answer)}")
+# A gift card is only ever read by its code: an unknown (Luhn-valid) one is NOT_FOUND, which
+# only the service behind the mirror can answer.
+try:
+    call("tillstream.sales.v1.GiftCardService", "GetGiftCard", {"code": "0" * 16}, token)
+    raise AssertionError("a gift card nobody issued was found")
+except grpc.RpcError as error:
+    assert error.code() == grpc.StatusCode.NOT_FOUND, error
+print("called tillstream.sales.v1.GiftCardService/GetGiftCard: NOT_FOUND")
 print("ok")

@@ -115,6 +115,22 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/api/v1/sales/{id}/void", AtLeast(Cashier)),
     rule("POST", "/api/v1/sales/batch", AtLeast(Cashier)),
     rule("GET", "/api/v1/sales/{id}/receipt", AtLeast(Cashier)),
+    // A cashier registers and serves customers; sales refuses a cashier's `credit_limit`
+    // itself (the field, not the route, is a manager's). Erasing is for good: admins only.
+    rule("POST", "/api/v1/customers", AtLeast(Cashier)),
+    rule("GET", "/api/v1/customers", AtLeast(Cashier)),
+    rule("GET", "/api/v1/customers/{id}", AtLeast(Cashier)),
+    rule("PATCH", "/api/v1/customers/{id}", AtLeast(Cashier)),
+    rule("GET", "/api/v1/customers/{id}/sales", AtLeast(Cashier)),
+    rule("POST", "/api/v1/customers/{id}/erase", AtLeast(Admin)),
+    rule("GET", "/api/v1/customers/{id}/account", AtLeast(Cashier)),
+    rule(
+        "POST",
+        "/api/v1/customers/{id}/account/payments",
+        AtLeast(Cashier),
+    ),
+    rule("POST", "/api/v1/gift-cards", AtLeast(Cashier)),
+    rule("GET", "/api/v1/gift-cards/{code}", AtLeast(Cashier)),
     rule("POST", "/api/v1/registers", AtLeast(Manager)),
     rule("GET", "/api/v1/registers", AtLeast(Cashier)),
     rule("POST", "/api/v1/registers/{id}/sessions", AtLeast(Cashier)),
@@ -379,6 +395,46 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
     (
         "/tillstream.sales.v1.RegisterService/VerifyJournal",
         AtLeast(Manager),
+    ),
+    (
+        "/tillstream.sales.v1.CustomerService/CreateCustomer",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.CustomerService/GetCustomer",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.CustomerService/SearchCustomers",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.CustomerService/UpdateCustomer",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.CustomerService/EraseCustomer",
+        AtLeast(Admin),
+    ),
+    (
+        "/tillstream.sales.v1.CustomerService/ListCustomerSales",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.CustomerService/GetAccount",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.CustomerService/PayAccount",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.GiftCardService/IssueGiftCard",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.GiftCardService/GetGiftCard",
+        AtLeast(Cashier),
     ),
     (
         "/tillstream.ledger.v1.LedgerService/ListEntries",

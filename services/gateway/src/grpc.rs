@@ -26,7 +26,7 @@ use crate::trace::{child_traceparent, current_client_addr};
 use crate::upstream::{Replicas, Upstreams};
 
 /// Each service as the gateway mirrors it: its gRPC name and its replicas.
-fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Replicas); 8] {
+fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Replicas); 10] {
     [
         (
             "auth",
@@ -56,6 +56,16 @@ fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Replicas); 8
         (
             "sales",
             "tillstream.sales.v1.RegisterService",
+            upstreams.sales.clone(),
+        ),
+        (
+            "sales",
+            "tillstream.sales.v1.CustomerService",
+            upstreams.sales.clone(),
+        ),
+        (
+            "sales",
+            "tillstream.sales.v1.GiftCardService",
             upstreams.sales.clone(),
         ),
         (

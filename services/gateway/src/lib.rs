@@ -110,8 +110,9 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
 /// The REST routes of the contract, the operations routes, JSON 404 and 405.
 pub fn router(state: AppState) -> Router {
     use routes::{
-        approvals, auth, catalog, imports, inventory, ledger, purchase_invoices, purchase_orders,
-        purchasing, registers, sale_batches, sale_changes, sales, suppliers, webhooks,
+        approvals, auth, catalog, customer_accounts, customers, gift_cards, imports, inventory,
+        ledger, purchase_invoices, purchase_orders, purchasing, registers, sale_batches,
+        sale_changes, sales, suppliers, webhooks,
     };
     let csv_limit = DefaultBodyLimit::max(imports::CSV_LIMIT);
     let api = Router::new()
@@ -215,6 +216,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sales/{id}/void", post(sale_changes::void))
         .route("/api/v1/sales/{id}/receipt", get(sales::receipt))
         .route("/api/v1/sales/batch", post(sale_batches::upload))
+        .route(
+            "/api/v1/customers",
+            post(customers::create).get(customers::search),
+        )
+        .route(
+            "/api/v1/customers/{id}",
+            get(customers::get).patch(customers::update),
+        )
+        .route("/api/v1/customers/{id}/sales", get(customers::sales))
+        .route("/api/v1/customers/{id}/erase", post(customers::erase))
+        .route(
+            "/api/v1/customers/{id}/account",
+            get(customer_accounts::get),
+        )
+        .route(
+            "/api/v1/customers/{id}/account/payments",
+            post(customer_accounts::pay),
+        )
+        .route("/api/v1/gift-cards", post(gift_cards::issue))
+        .route("/api/v1/gift-cards/{code}", get(gift_cards::get))
         .route(
             "/api/v1/registers",
             post(registers::create).get(registers::list),

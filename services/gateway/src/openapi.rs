@@ -14,8 +14,9 @@ use utoipa::openapi::{Ref, RefOr, ResponseBuilder, Tag};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::routes::{
-    approvals, auth, catalog, imports, inventory, ledger, purchase_invoices, purchase_orders,
-    purchasing, registers, sale_batches, sale_changes, sales, suppliers, webhooks,
+    approvals, auth, catalog, customer_accounts, customers, gift_cards, imports, inventory, ledger,
+    purchase_invoices, purchase_orders, purchasing, registers, sale_batches, sale_changes, sales,
+    suppliers, webhooks,
 };
 
 /// The error body of every answer that is not a success.
@@ -48,7 +49,7 @@ pub struct ErrorFields {
 #[openapi(
     info(
         title = "Tillstream",
-        description = "The point-of-sale back end's REST API: catalog, stock, purchasing, sales, the books and staff accounts. \
+        description = "The point-of-sale back end's REST API: catalog, stock, purchasing, sales, customers and gift cards, the books and staff accounts. \
                        Money is always a decimal string; lists are paged with `page` and `limit`.",
         version = "1"
     ),
@@ -69,6 +70,9 @@ pub struct ErrorFields {
         purchasing::suggestions,
         sales::create, sales::list, sales::get, sales::receipt,
         sale_changes::return_goods, sale_changes::void, sale_batches::upload,
+        customers::create, customers::search, customers::get, customers::update,
+        customers::sales, customers::erase, customer_accounts::get, customer_accounts::pay,
+        gift_cards::issue, gift_cards::get,
         registers::create, registers::list, registers::open, registers::get,
         registers::list_sessions, registers::move_cash, registers::report, registers::close,
         registers::journal, registers::verify,
@@ -252,6 +256,8 @@ fn tag_of(path: &str) -> &'static str {
         "locations" | "stock" => "inventory",
         "suppliers" | "purchase-orders" | "purchasing" => "purchasing",
         "sales" | "registers" | "sessions" => "sales",
+        // Gift cards are stored value, like a customer's account and store credit.
+        "customers" | "gift-cards" => "customers",
         "ledger" | "reports" => "ledger",
         "webhooks" => "webhooks",
         _ if path.starts_with("/.well-known") => "auth",
@@ -355,6 +361,12 @@ mod tests {
             "PurchaseOrderView",
             "PurchaseInvoiceView",
             "SuggestionView",
+            "NewCustomer",
+            "CustomerView",
+            "CustomerAccountView",
+            "AccountPaymentView",
+            "GiftCardView",
+            "GiftCardBalanceView",
         ] {
             assert!(schemas.contains_key(name), "{name}");
         }

@@ -3,6 +3,9 @@
 pub mod approvals;
 pub mod auth;
 pub mod catalog;
+pub mod customer_accounts;
+pub mod customers;
+pub mod gift_cards;
 pub mod imports;
 pub mod inventory;
 pub mod ledger;

@@ -33,6 +33,9 @@ pub struct NewSale {
     captured_at: Option<String>,
     /// The open register session it is rung up in.
     session_id: Option<String>,
+    /// A registered customer (`POST /api/v1/customers`); `store_credit` and `on_account`
+    /// payments need one.
+    customer_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,6 +57,8 @@ pub struct DiscountBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PaymentBody {
+    /// `cash`, `card`, `voucher`, `other`, `gift_card` (`reference`: the card's code),
+    /// `store_credit` or `on_account` (both need the sale's `customer_id`).
     method: String,
     amount: MoneyText,
     reference: Option<String>,
@@ -113,6 +118,7 @@ impl NewSale {
             cashier_id,
             captured_at: self.captured_at.unwrap_or_default(),
             session_id: self.session_id.unwrap_or_default(),
+            customer_id: self.customer_id.unwrap_or_default(),
         })
     }
 }
@@ -190,6 +196,8 @@ pub struct SaleView {
     /// Sent in a batch after its session closed: on the journal, not in the Z report.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     late: bool,
+    /// The registered customer; `null` when none.
+    customer_id: Option<String>,
 }
 
 /// An approval an action used: which, by whom.
@@ -288,6 +296,7 @@ impl From<pb::Sale> for SaleView {
             session_id: super::optional(s.session_id),
             register_id: super::optional(s.register_id),
             late: s.late,
+            customer_id: super::optional(s.customer_id),
         }
     }
 }
