@@ -305,6 +305,17 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
     let draft_path = format!("/api/v1/purchase-orders/{draft}");
     let payments = format!("/api/v1/suppliers/{supplier}/payments");
 
+    // Customers and stored value: a customer to change and to pay in for (a payment beyond
+    // the bounds is refused before the balance is looked at).
+    let customer = api
+        .create("/api/v1/customers", &admin, &json!({"name": "Bounds"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let customer_path = format!("/api/v1/customers/{customer}");
+    let account_payments = format!("/api/v1/customers/{customer}/account/payments");
+
     let now = chrono::Utc::now().to_rfc3339();
     use Kind::{Cost, Money, Percent, Quantity, Rate};
     let product = format!("/api/v1/products/{id}");
@@ -453,6 +464,31 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
             &payments,
             json!({"amount": "1.00", "method": "bank"}),
             vec![("/amount", Money)],
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers",
+            json!({"name": "New", "credit_limit": "1.00"}),
+            vec![("/credit_limit", Money)],
+        ),
+        (
+            Method::PATCH,
+            &customer_path,
+            json!({"credit_limit": "1.00"}),
+            vec![("/credit_limit", Money)],
+        ),
+        (
+            Method::POST,
+            &account_payments,
+            json!({"amount": "1.00", "method": "cash"}),
+            vec![("/amount", Money)],
+        ),
+        (
+            Method::POST,
+            "/api/v1/gift-cards",
+            json!({"amount": "1.00", "location_id": loc,
+                   "payments": [{"method": "cash", "amount": "1.00"}]}),
+            vec![("/amount", Money), ("/payments/0/amount", Money)],
         ),
     ];
     let routes: Vec<Route> = table

@@ -152,6 +152,8 @@ async fn a_tonic_client_rings_through_the_gateway_with_its_token() {
         "tillstream.inventory.v1.InventoryService",
         "tillstream.sales.v1.SalesService",
         "tillstream.sales.v1.RegisterService",
+        "tillstream.sales.v1.CustomerService",
+        "tillstream.sales.v1.GiftCardService",
         "tillstream.ledger.v1.LedgerService",
         "grpc.health.v1.Health",
     ] {

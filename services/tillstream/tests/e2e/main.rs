@@ -9,6 +9,7 @@ mod auth;
 mod batches;
 mod bounds;
 mod catalog;
+mod customers;
 mod docs;
 mod grpc;
 mod imports;

@@ -39,7 +39,7 @@ async fn books(system: &System, api: &Api, token: &str) -> BTreeMap<String, Stri
 }
 
 /// Waits until the books show `expected` for each account.
-async fn books_show(system: &System, api: &Api, token: &str, expected: &[(&str, &str)]) {
+pub async fn books_show(system: &System, api: &Api, token: &str, expected: &[(&str, &str)]) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let balances = books(system, api, token).await;
