@@ -69,6 +69,15 @@ fn name(text: String) -> Result<String, ApiError> {
 }
 
 /// A credit limit: money, never an empty string (absent or `"0"` says "no credit").
+/// A credit limit is a manager's to set: a cashier sending one is refused before anything
+/// else is looked at (sales checks it again on the verified token).
+fn manager_for_credit_limit(caller: &Caller, sent: bool) -> Result<(), ApiError> {
+    if sent && !caller.claims.role.allows(tillstream_access::Role::Manager) {
+        return Err(ApiError::forbidden("only a manager sets a credit limit"));
+    }
+    Ok(())
+}
+
 fn credit_limit(limit: MoneyText) -> Result<String, ApiError> {
     if limit.0.trim().is_empty() {
         return Err(ApiError::invalid(
@@ -196,6 +205,7 @@ pub async fn create(
     headers: HeaderMap,
     JsonBody(body): JsonBody<NewCustomer>,
 ) -> Result<Response, ApiError> {
+    manager_for_credit_limit(&caller, body.credit_limit.is_some())?;
     let message = body.into_request(idempotency_key(&headers)?)?;
     let customer = client(&state)
         .create_customer(request(message, caller.on_behalf()))
@@ -338,6 +348,7 @@ pub async fn update(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CustomerPatch>,
 ) -> Result<Response, ApiError> {
+    manager_for_credit_limit(&caller, body.credit_limit.is_some())?;
     let message = body.into_request(id, if_match(&headers)?.unwrap_or(0))?;
     let customer = client(&state)
         .update_customer(request(message, caller.on_behalf()))

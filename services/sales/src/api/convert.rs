@@ -48,6 +48,7 @@ pub fn sale_request(
         customer_id: text(&request.customer_id),
         customer_name: text(&request.customer_name),
         customer_email: text(&request.customer_email),
+        customer_digest: None,
         notes: text(&request.notes),
         captured_at: match request.captured_at.trim() {
             "" => None,

@@ -86,6 +86,12 @@ impl UseCase for ChangeSale<'_> {
         let used = match event {
             Event::SaleReturned { returned, .. } => {
                 sales::add_return(&mut *tx, &sale_id, returned).await?;
+                // Taken in a session: at the sale's location, while it is open.
+                if let Some(session_id) = &returned.session_id {
+                    let attached = attach(&mut *tx, session_id, &sale.location_id, true).await?;
+                    in_session::record_return(&mut *tx, attached, sale, returned).await?;
+                }
+                // Stored value after the session, as a sale locks them: one order, no deadlock.
                 let document = stored_value::Document {
                     source_id: &returned.id,
                     payments: &returned.refunds,
@@ -95,17 +101,18 @@ impl UseCase for ChangeSale<'_> {
                 };
                 stored_value::apply(self.store, tx, &document, Direction::Credit, self.metadata)
                     .await?;
-                // Taken in a session: at the sale's location, while it is open.
-                if let Some(session_id) = &returned.session_id {
-                    let attached = attach(&mut *tx, session_id, &sale.location_id, true).await?;
-                    in_session::record_return(&mut *tx, attached, sale, returned).await?;
-                }
                 returned.approvals.as_slice()
             }
             Event::SaleVoided {
                 approvals, reason, ..
             } => {
                 sales::mark_voided(&mut *tx, &sale_id).await?;
+                // A sale of a closed session is not voided: its Z is final; take a return.
+                if let Some(session) = &sale.session {
+                    let attached =
+                        attach(&mut *tx, &session.session_id, &sale.location_id, true).await?;
+                    in_session::record_void(&mut *tx, attached, sale, reason).await?;
+                }
                 let document = stored_value::Document {
                     source_id: &sale_id,
                     payments: &sale.payments,
@@ -115,12 +122,6 @@ impl UseCase for ChangeSale<'_> {
                 };
                 stored_value::apply(self.store, tx, &document, Direction::Credit, self.metadata)
                     .await?;
-                // A sale of a closed session is not voided: its Z is final; take a return.
-                if let Some(session) = &sale.session {
-                    let attached =
-                        attach(&mut *tx, &session.session_id, &sale.location_id, true).await?;
-                    in_session::record_void(&mut *tx, attached, sale, reason).await?;
-                }
                 approvals.as_slice()
             }
             Event::SaleCompleted { .. } => &[],

@@ -37,9 +37,14 @@ pub struct SaleRequest {
     pub payments: Vec<Payment>,
     /// A registered customer.
     pub customer_id: Option<String>,
-    /// The free-text customer, sealed with the sale before anything is written.
+    /// The free-text customer, sealed with the sale before anything is written; never
+    /// hashed in clear (`customer_digest` stands for it in the idempotency hash).
+    #[serde(skip)]
     pub customer_name: Option<String>,
+    #[serde(skip)]
     pub customer_email: Option<String>,
+    /// A keyed digest of the free-text customer.
+    pub customer_digest: Option<String>,
     pub notes: Option<String>,
     /// When the till rang it up; it dates and numbers the sale. A live sale's is within
     /// [`CLOCK_SKEW`] of this clock; an offline one's may be any time before.
@@ -87,7 +92,7 @@ pub async fn create_sale(
     store: &EventStore,
     master: &MasterKey,
     policy: PricingPolicy,
-    request: SaleRequest,
+    mut request: SaleRequest,
     idempotency_key: Option<String>,
     metadata: EventMetadata,
 ) -> Result<Recorded, AppError> {
@@ -104,6 +109,14 @@ pub async fn create_sale(
         .locations
         .check(&request.location_id)
         .map_err(SaleError::from)?;
+    if request.customer_name.is_some() || request.customer_email.is_some() {
+        let text = format!(
+            "{}\u{0}{}",
+            request.customer_name.as_deref().unwrap_or_default(),
+            request.customer_email.as_deref().unwrap_or_default()
+        );
+        request.customer_digest = Some(hex::encode(master.blind("sale-customer", &text)?));
+    }
     let key = match (&idempotency_key, request.id) {
         (Some(key), _) => Some(format!("sales.create_sale:{key}")),
         (None, Some(id)) => Some(format!("sales.sale_id:{id}")),

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use tillstream_eventstore::{
     Decided, Done, EventMetadata, EventStore, IdempotencyKey, RunOptions, StoreError, Transaction,
-    UseCase, request_hash,
+    UseCase,
 };
 use tillstream_kernel::{Currency, Decider, Money, time};
 
@@ -89,11 +89,17 @@ pub async fn create(
     idempotency_key: Option<String>,
     metadata: EventMetadata,
 ) -> Result<CustomerView, AppError> {
+    // The request's hash is kept with the key, past an erasure: keyed by the master key, so a
+    // dump cannot be searched for a guessed email.
     let key = match idempotency_key {
-        Some(key) => Some(IdempotencyKey::new(
-            format!("sales.create_customer:{key}"),
-            request_hash(&request)?,
-        )),
+        Some(key) => {
+            let request_text = serde_json::to_string(&request).map_err(StoreError::from)?;
+            let hash = hex::encode(master.blind("customer-request", &request_text)?);
+            Some(IdempotencyKey::new(
+                format!("sales.create_customer:{key}"),
+                hash,
+            ))
+        }
         None => None,
     };
     let request_currency = request.credit_limit.currency();
@@ -246,6 +252,11 @@ impl Transaction for Change<'_> {
         tx: &mut PgConnection,
     ) -> Result<Done<CustomerView>, AppError> {
         let id = self.id.to_string();
+        // Under the lock every charge takes: the balance read is the one the limit must cover.
+        customers::lock(&mut *tx, &id)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or_else(|| AppError::NotFound("no such customer".into()))?;
         let row = customers::get_in(&mut *tx, &id)
             .await
             .map_err(StoreError::from)?
@@ -270,6 +281,7 @@ impl Transaction for Change<'_> {
             command: Command::Update {
                 personal,
                 credit_limit: self.changes.credit_limit,
+                owed: current.balance,
                 at: time::now(),
             },
             tokens,

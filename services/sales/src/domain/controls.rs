@@ -185,7 +185,9 @@ pub fn check_return(
     authority.locations.check(&sale.location_id)?;
     let mut used = Vec::new();
     used.extend(needs(authority, Action::Return, String::new())?);
-    if !follows_tenders(sale, refunded_before, refunds) {
+    if !follows_tenders(sale, refunded_before, refunds)
+        || !follows_cards(sale, refunded_before, refunds)
+    {
         used.extend(needs(authority, Action::RefundTender, "refunds".into())?);
     }
     Ok(used)
@@ -233,6 +235,34 @@ fn follows_tenders(sale: &SaleRecord, refunded_before: &[Payment], refunds: &[Pa
             });
             let refunded = of(refunded_before)
                 .and_then(|before| of(refunds).and_then(|now| before.checked_add(now)));
+            match (taken, refunded) {
+                (Ok(taken), Ok(refunded)) => refunded.amount() <= taken.amount(),
+                _ => false,
+            }
+        })
+}
+
+/// Refunds to gift cards go back to the cards the sale was paid with, each at most what it
+/// paid: a refund onto another card is another tender.
+fn follows_cards(sale: &SaleRecord, refunded_before: &[Payment], refunds: &[Payment]) -> bool {
+    let currency = sale.total.currency();
+    let on = |payments: &[Payment], code: &str| {
+        Money::sum(
+            currency,
+            payments
+                .iter()
+                .filter(|p| p.method == Tender::GiftCard && p.reference.as_deref() == Some(code))
+                .map(|p| p.amount),
+        )
+    };
+    refunds
+        .iter()
+        .filter(|r| r.method == Tender::GiftCard)
+        .filter_map(|r| r.reference.as_deref())
+        .all(|code| {
+            let taken = on(&sale.payments, code);
+            let refunded = on(refunded_before, code)
+                .and_then(|before| on(refunds, code).and_then(|now| before.checked_add(now)));
             match (taken, refunded) {
                 (Ok(taken), Ok(refunded)) => refunded.amount() <= taken.amount(),
                 _ => false,

@@ -134,10 +134,12 @@ pub enum Command {
         credit_limit: Money,
         at: DateTime<Utc>,
     },
-    /// `personal` is the whole sealed record when a field changed.
+    /// `personal` is the whole sealed record when a field changed; `owed` is what the
+    /// account owes now, read under the customer's lock (a limit may not go below it).
     Update {
         personal: Option<Sealed>,
         credit_limit: Option<Money>,
+        owed: Money,
         at: DateTime<Utc>,
     },
     Erase {
@@ -202,6 +204,7 @@ impl Decider for Customer {
             Command::Update {
                 personal,
                 credit_limit,
+                owed,
                 at,
             } => {
                 let current = live(state)?;
@@ -209,6 +212,11 @@ impl Decider for Customer {
                     Some(limit) => check_limit(*limit)?,
                     None => current,
                 };
+                if credit_limit != current && credit_limit.amount() < owed.amount() {
+                    return Err(CustomerError::CreditLimit(format!(
+                        "the account owes {owed}: the limit may not be below it"
+                    )));
+                }
                 if personal.is_none() && credit_limit == current {
                     return Ok(Vec::new());
                 }
@@ -351,6 +359,7 @@ mod tests {
             .when(Command::Update {
                 personal: None,
                 credit_limit: Some(usd("0.00")),
+                owed: usd("0.00"),
                 at: at(),
             })
             .then(vec![]);
@@ -358,6 +367,7 @@ mod tests {
             .when(Command::Update {
                 personal: None,
                 credit_limit: Some(usd("500.00")),
+                owed: usd("0.00"),
                 at: at(),
             })
             .then(vec![Event::CustomerUpdated {
@@ -365,6 +375,21 @@ mod tests {
                 credit_limit: usd("500.00"),
                 updated_at: at(),
             }]);
+        let raised = Event::CustomerUpdated {
+            personal: None,
+            credit_limit: usd("500.00"),
+            updated_at: at(),
+        };
+        given::<Customer>(vec![registered(), raised])
+            .when(Command::Update {
+                personal: None,
+                credit_limit: Some(usd("99.99")),
+                owed: usd("100.00"),
+                at: at(),
+            })
+            .then_error(CustomerError::CreditLimit(
+                "the account owes 100.00: the limit may not be below it".into(),
+            ));
     }
 
     #[test]
@@ -380,6 +405,7 @@ mod tests {
             .when(Command::Update {
                 personal: Some(sealed("p2")),
                 credit_limit: None,
+                owed: usd("0.00"),
                 at: at(),
             })
             .then_error(CustomerError::Erased);

@@ -232,7 +232,28 @@ pub async fn page(
     .into_iter()
     .map(|row| (row.total, row.customer))
     .collect();
-    let total = rows.first().map_or(0, |(total, _)| *total);
+    // Past the last page there are no rows to carry the count: count on its own then.
+    let total = match rows.first() {
+        Some((total, _)) => *total,
+        None if offset == 0 => 0,
+        None => {
+            sqlx::query_scalar::<_, i64>(
+                "WITH matched AS ( \
+                   SELECT id FROM customers WHERE $1 OR number = upper($2) \
+                   UNION SELECT customer_id FROM customer_search WHERE token = ANY($3::bytea[]) \
+                   UNION (SELECT customer_id FROM customer_search WHERE token = ANY($4::bytea[]) \
+                          GROUP BY customer_id HAVING count(*) = $5 AND $5 > 0)) \
+                 SELECT count(*) FROM matched",
+            )
+            .bind(all)
+            .bind(number.trim())
+            .bind(whole)
+            .bind(words)
+            .bind(words_needed)
+            .fetch_one(pool)
+            .await?
+        }
+    };
     Ok((
         rows.into_iter().map(|(_, row)| row).collect(),
         u64::try_from(total).unwrap_or(0),
