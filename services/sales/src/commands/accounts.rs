@@ -9,6 +9,9 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::{Money, Ulid, time};
 
+use serde_json::json;
+
+use super::in_session;
 use super::stored_value::OnAccount;
 use crate::domain::stored_value::account::{self, AccountPayment, PaymentMethod};
 use crate::error::AppError;
@@ -65,6 +68,11 @@ impl Transaction for Paying {
 
     async fn run(&self, store: &EventStore, tx: &mut PgConnection) -> Result<Done<Paid>, AppError> {
         let request = &self.request;
+        // The session before the customer, as a sale locks them.
+        let attached = match &request.session_id {
+            Some(session_id) => Some(in_session::attach_open(&mut *tx, session_id, None).await?),
+            None => None,
+        };
         customers::lock(&mut *tx, &request.customer_id)
             .await
             .map_err(StoreError::from)?
@@ -88,6 +96,26 @@ impl Transaction for Paying {
             ..RunOptions::default()
         };
         let state = store.run_in(&mut *tx, &case, &options).await?;
+        if let Some(attached) = attached {
+            let cash = match request.method {
+                PaymentMethod::Cash => request.amount,
+                PaymentMethod::Card => Money::zero(request.amount.currency()),
+            };
+            let content = json!({
+                "customer_id": request.customer_id,
+                "amount": request.amount.to_string(),
+                "method": request.method.as_str(),
+            });
+            in_session::record_other_cash(
+                tx,
+                attached,
+                "account_payment",
+                &payment.payment_id,
+                cash,
+                content,
+            )
+            .await?;
+        }
         Ok(Done {
             answer: Paid {
                 balance: state

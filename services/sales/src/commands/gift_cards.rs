@@ -10,6 +10,10 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::{Money, time};
 
+use serde_json::json;
+use tillstream_kernel::Tender;
+
+use super::in_session;
 use super::stored_value::OnCard;
 use crate::domain::pricing::{Payment, settle};
 use crate::domain::stored_value::gift_card::{self, CODE_LEN, GiftCardId, Issue};
@@ -102,7 +106,20 @@ impl Transaction for Selling {
         {
             return Err(AppError::invalid("customer_id", "no such customer"));
         }
+        // In a session, its lock first (as a sale takes it), the cash in the drawer's figures.
+        let attached = match &request.session_id {
+            Some(session_id) => Some(
+                in_session::attach_open(&mut *tx, session_id, request.location_id.as_deref())
+                    .await?,
+            ),
+            None => None,
+        };
         let id = GiftCardId::generate();
+        let location_id = request.location_id.clone().or_else(|| {
+            attached
+                .as_ref()
+                .map(|attached| attached.session.location_id.clone())
+        });
         let issue = Issue {
             id,
             code: new_code()?,
@@ -111,7 +128,7 @@ impl Transaction for Selling {
             change: self.change,
             customer_id: request.customer_id.clone(),
             session_id: request.session_id.clone(),
-            location_id: request.location_id.clone(),
+            location_id,
             cashier_id: request.cashier_id.clone(),
             issued_at: time::now(),
         };
@@ -126,11 +143,42 @@ impl Transaction for Selling {
             metadata: self.metadata.clone(),
         };
         store.run_in(&mut *tx, &case, &options).await?;
+        if let Some(attached) = attached {
+            let cash = cash_taken(&issue.payments, issue.change)?;
+            let content = json!({
+                "gift_card_id": id.to_string(),
+                "code_last4": issue.code.chars().skip(CODE_LEN - 4).collect::<String>(),
+                "amount": issue.amount.to_string(),
+            });
+            in_session::record_other_cash(
+                tx,
+                attached,
+                "gift_card",
+                &id.to_string(),
+                cash,
+                content,
+            )
+            .await?;
+        }
         Ok(Done {
             answer: issue,
             written: Some(case.stream_id()),
         })
     }
+}
+
+/// The cash a document leaves in the drawer: its cash payments less the change.
+fn cash_taken(payments: &[Payment], change: Money) -> Result<Money, AppError> {
+    let cash = Money::sum(
+        change.currency(),
+        payments
+            .iter()
+            .filter(|p| p.method == Tender::Cash)
+            .map(|p| p.amount),
+    )
+    .and_then(|cash| cash.checked_sub(change))
+    .map_err(|e| AppError::invalid("payments", e.to_string()))?;
+    Ok(cash)
 }
 
 /// 15 random digits and the check digit. A collision with a sold card (one in 10^15 per

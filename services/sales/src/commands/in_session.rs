@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use tillstream_eventstore::StoreError;
-use tillstream_kernel::time;
+use tillstream_kernel::{Money, time};
 
 use crate::domain::returns::ReturnRecord;
 use crate::domain::sale::SaleRecord;
@@ -187,6 +187,45 @@ pub async fn record_return(
         Some(&totals),
     )
     .await
+}
+
+/// A session a document outside a sale (a gift card sold, an account paid) is taken in:
+/// locked, open, and at `location_id` when one is given.
+pub async fn attach_open(
+    tx: &mut PgConnection,
+    session_id: &str,
+    location_id: Option<&str>,
+) -> Result<Attached, AppError> {
+    let session_id = session_id.trim();
+    let locked = sessions::lock(&mut *tx, session_id)
+        .await
+        .map_err(StoreError::from)?;
+    let at = match (location_id, &locked) {
+        (Some(location), _) => location.to_owned(),
+        (None, Some(locked)) => locked.location_id.clone(),
+        (None, None) => String::new(),
+    };
+    attached(session_id, locked, &at, true)
+}
+
+/// Cash taken in the session for something other than a sale (a gift card, an account
+/// payment): in the drawer's expected cash, and on the journal.
+pub async fn record_other_cash(
+    tx: &mut PgConnection,
+    attached: Attached,
+    kind: &str,
+    document_id: &str,
+    cash: Money,
+    mut content: Value,
+) -> Result<(), AppError> {
+    let mut totals = attached.session.totals.clone();
+    totals.other_cash_in = totals
+        .other_cash_in
+        .checked_add(cash.amount())
+        .ok_or_else(overflow)?;
+    content["session_id"] = json!(attached.session_id);
+    content["cash"] = json!(cash.to_string());
+    append(tx, &attached, kind, document_id, content, Some(&totals)).await
 }
 
 async fn append(

@@ -14,7 +14,7 @@ use crate::system::System;
 
 /// A shop with one product at 10.00 (no tax) that sales already knows of; the admin's
 /// token, the location and the product.
-async fn shop(system: &System, api: &Api, code: &str) -> (String, String, String) {
+pub async fn shop(system: &System, api: &Api, code: &str) -> (String, String, String) {
     let admin = api.login("admin", &system.admin_password).await;
     let location = api.create_location(&admin, code).await;
     let product = api
@@ -44,7 +44,7 @@ async fn shop(system: &System, api: &Api, code: &str) -> (String, String, String
     (admin, location, product)
 }
 
-fn sale_body(location: &str, product: &str, payments: Value, customer: Option<&str>) -> Value {
+pub fn sale_body(location: &str, product: &str, payments: Value, customer: Option<&str>) -> Value {
     let mut body = json!({
         "location_id": location,
         "lines": [{"product_id": product, "quantity": "1"}],

@@ -26,6 +26,7 @@ mod returns;
 mod sales;
 mod seed;
 mod stock;
+mod stored_value_crash;
 mod system;
 mod till_controls;
 mod webhooks;

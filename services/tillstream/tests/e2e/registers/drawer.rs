@@ -10,6 +10,63 @@ use super::{Shop, code, created};
 use crate::system::System;
 
 #[tokio::test]
+async fn cash_taken_for_a_gift_card_and_an_account_payment_is_in_the_drawer() {
+    let system = System::up().await;
+    let shop = Shop::open(&system).await;
+    let api = &shop.api;
+    let session = created(&shop.open_session(&shop.cashier, "50.00").await);
+    // 45.00 on a card, paid with 50.00 in cash: 45.00 stays in the drawer.
+    let card = api
+        .post(
+            "/api/v1/gift-cards",
+            &shop.cashier,
+            &json!({"amount": "45.00", "session_id": session,
+                    "payments": [{"method": "cash", "amount": "50.00"}]}),
+        )
+        .await;
+    assert_eq!(card.status, StatusCode::CREATED, "{}", card.body);
+    let customer = api
+        .create(
+            "/api/v1/customers",
+            &shop.admin,
+            &json!({"name": "Tab Customer", "credit_limit": "100.00"}),
+        )
+        .await;
+    let id = customer["id"].as_str().unwrap();
+    let mut on_account = shop.sale(None, &[("on_account", "12.99")]);
+    on_account["customer_id"] = json!(id);
+    created(&api.post("/api/v1/sales", &shop.cashier, &on_account).await);
+    let paid = api
+        .post(
+            &format!("/api/v1/customers/{id}/account/payments"),
+            &shop.cashier,
+            &json!({"amount": "10.00", "method": "cash", "session_id": session}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+    let closed = api
+        .post(
+            &format!("/api/v1/sessions/{session}/close"),
+            &shop.cashier,
+            &json!({"counted_cash": "105.00"}),
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    assert_eq!(closed.body["difference"], "0.00", "{}", closed.body);
+    // A closed session takes no more.
+    let late = api
+        .post(
+            "/api/v1/gift-cards",
+            &shop.cashier,
+            &json!({"amount": "5.00", "session_id": session,
+                    "payments": [{"method": "cash", "amount": "5.00"}]}),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
+    system.stop().await;
+}
+
+#[tokio::test]
 async fn a_short_drawer_needs_a_manager_and_the_books_take_the_cash_movements() {
     let system = System::up().await;
     let shop = Shop::open(&system).await;
