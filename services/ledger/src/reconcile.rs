@@ -16,11 +16,14 @@ use tillstream_messaging::{InboundEvent, Naming};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-/// The events of the sales stream that post entries.
-const POSTED_TYPES: [&str; 3] = [
+/// The events of the sales stream that post entries of their own: sales, returns, voids, gift
+/// cards sold and account payments.
+const POSTED_TYPES: [&str; 5] = [
     "tillstream.sales.v1.SaleCompleted",
     "tillstream.sales.v1.SaleReturned",
     "tillstream.sales.v1.SaleVoided",
+    "tillstream.sales.v1.GiftCardIssued",
+    "tillstream.sales.v1.AccountPaid",
 ];
 
 /// How many event ids are looked up per query.
@@ -160,7 +163,9 @@ impl Reconciler {
         let stream = self.js.get_stream(self.stream_name()).await.map_err(nats)?;
         let mut consumer = stream
             .create_consumer(OrderedConfig {
-                filter_subject: self.naming.aggregate_subjects("sales", "sale"),
+                // The whole stream (sales, gift cards, accounts), headers only; what does not
+                // post an entry is skipped below.
+                filter_subject: self.naming.service_subjects("sales"),
                 headers_only: true,
                 deliver_policy: DeliverPolicy::ByStartSequence {
                     start_sequence: cursor + 1,

@@ -4,15 +4,14 @@
 use serde::Serialize;
 use sqlx::PgConnection;
 use tillstream_eventstore::{
-    Done, EventMetadata, EventStore, IdempotencyKey, RunOptions, StoreError, Transaction, UseCase,
-    request_hash,
+    Done, EventMetadata, EventStore, IdempotencyKey, StoreError, Transaction, request_hash,
 };
 use tillstream_kernel::{Money, Ulid, time};
 
 use serde_json::json;
 
 use super::in_session;
-use super::stored_value::OnAccount;
+use super::stored_value;
 use crate::domain::stored_value::account::{self, AccountPayment, PaymentMethod};
 use crate::error::AppError;
 use crate::projections::customers;
@@ -73,7 +72,7 @@ impl Transaction for Paying {
             Some(session_id) => Some(in_session::attach_open(&mut *tx, session_id, None).await?),
             None => None,
         };
-        customers::lock(&mut *tx, &request.customer_id)
+        let locked = customers::lock(&mut *tx, &request.customer_id)
             .await
             .map_err(StoreError::from)?
             .ok_or_else(|| AppError::NotFound("no such customer".into()))?;
@@ -86,16 +85,16 @@ impl Transaction for Paying {
             cashier_id: request.cashier_id.clone(),
             paid_at: time::now(),
         };
-        let case = OnAccount {
-            customer_id: request.customer_id.clone(),
-            command: account::Command::Pay(payment.clone()),
-            field: "amount".into(),
-        };
-        let options = RunOptions {
-            metadata: self.metadata.clone(),
-            ..RunOptions::default()
-        };
-        let state = store.run_in(&mut *tx, &case, &options).await?;
+        let after = stored_value::on_account(
+            store,
+            tx,
+            &request.customer_id,
+            &locked,
+            &account::Command::Pay(payment.clone()),
+            "amount",
+            &self.metadata,
+        )
+        .await?;
         if let Some(attached) = attached {
             let cash = match request.method {
                 PaymentMethod::Cash => request.amount,
@@ -118,13 +117,11 @@ impl Transaction for Paying {
         }
         Ok(Done {
             answer: Paid {
-                balance: state
-                    .balance
-                    .unwrap_or(Money::zero(request.amount.currency())),
+                balance: Money::new(after.balance, request.amount.currency()),
                 customer_id: request.customer_id.clone(),
                 payment,
             },
-            written: Some(case.stream_id()),
+            written: Some(account::stream_id(&request.customer_id)),
         })
     }
 }

@@ -5,8 +5,7 @@
 use serde::Serialize;
 use sqlx::PgConnection;
 use tillstream_eventstore::{
-    Done, EventMetadata, EventStore, IdempotencyKey, RunOptions, StoreError, Transaction, UseCase,
-    request_hash,
+    Done, EventMetadata, EventStore, IdempotencyKey, StoreError, Transaction, request_hash,
 };
 use tillstream_kernel::{Money, time};
 
@@ -14,7 +13,7 @@ use serde_json::json;
 use tillstream_kernel::Tender;
 
 use super::in_session;
-use super::stored_value::OnCard;
+use super::stored_value;
 use crate::domain::pricing::{Payment, settle};
 use crate::domain::stored_value::gift_card::{self, CODE_LEN, GiftCardId, Issue};
 use crate::error::AppError;
@@ -132,17 +131,7 @@ impl Transaction for Selling {
             cashier_id: request.cashier_id.clone(),
             issued_at: time::now(),
         };
-        let case = OnCard {
-            id: id.to_string(),
-            command: gift_card::Command::Issue(Box::new(issue.clone())),
-            field: "amount".into(),
-        };
-        let options = RunOptions {
-            expected_version: Some(0),
-            idempotency: None,
-            metadata: self.metadata.clone(),
-        };
-        store.run_in(&mut *tx, &case, &options).await?;
+        stored_value::issue_card(store, tx, issue.clone(), &self.metadata).await?;
         if let Some(attached) = attached {
             let cash = cash_taken(&issue.payments, issue.change)?;
             let content = json!({
@@ -161,8 +150,8 @@ impl Transaction for Selling {
             .await?;
         }
         Ok(Done {
+            written: Some(issue.id.stream_id()),
             answer: issue,
-            written: Some(case.stream_id()),
         })
     }
 }

@@ -10,6 +10,7 @@ mod batches;
 mod bounds;
 mod catalog;
 mod customers;
+mod customers_refusals;
 mod docs;
 mod grpc;
 mod imports;
