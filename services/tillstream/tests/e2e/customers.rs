@@ -341,10 +341,20 @@ fn dump_everything(system: &System) -> String {
             tillstream_test_support::database_server_url(),
             system.db_prefix
         );
-        let out = std::process::Command::new("pg_dump")
-            .args(["--data-only", "--dbname", &url])
-            .output()
-            .unwrap();
+        // Another test's stack may hold every connection for a moment: try again then.
+        let mut tries = 0;
+        let out = loop {
+            let out = std::process::Command::new("pg_dump")
+                .args(["--data-only", "--dbname", &url])
+                .output()
+                .unwrap();
+            let busy = String::from_utf8_lossy(&out.stderr).contains("too many clients");
+            if out.status.success() || !busy || tries == 50 {
+                break out;
+            }
+            tries += 1;
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
         assert!(
             out.status.success(),
             "{}",
