@@ -109,9 +109,10 @@ impl Reconciler {
         .execute(&self.pool)
         .await?;
 
-        let seen = self.read_stream(cursor).await?;
+        let (seen, last_read) = self.read_stream(cursor).await?;
         let now = Utc::now();
-        let mut next_cursor = seen.last().map_or(cursor, |s| s.sequence);
+        // Past everything read (events that post nothing are not read again), held back below.
+        let mut next_cursor = last_read.max(cursor);
         let mut gaps = Vec::new();
         for chunk in seen.chunks(LOOKUP_CHUNK) {
             let ids: Vec<&str> = chunk.iter().map(|s| s.event_id.as_str()).collect();
@@ -158,8 +159,9 @@ impl Reconciler {
         Ok(Round { checked, unposted })
     }
 
-    /// The posting sales events after `cursor`, up to the stream's end.
-    async fn read_stream(&self, cursor: u64) -> Result<Vec<Seen>, ReconcileError> {
+    /// The posting sales events after `cursor`, up to the stream's end, and the sequence of
+    /// the last message read (posting or not).
+    async fn read_stream(&self, cursor: u64) -> Result<(Vec<Seen>, u64), ReconcileError> {
         let stream = self.js.get_stream(self.stream_name()).await.map_err(nats)?;
         let mut consumer = stream
             .create_consumer(OrderedConfig {
@@ -175,10 +177,11 @@ impl Reconciler {
             .await
             .map_err(nats)?;
         if consumer.info().await.map_err(nats)?.num_pending == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), cursor));
         }
         let mut messages = consumer.messages().await.map_err(nats)?;
         let mut seen = Vec::new();
+        let mut last_read = cursor;
         while let Some(message) = tokio::time::timeout(Duration::from_secs(5), messages.next())
             .await
             .map_err(|_| ReconcileError::Nats("the sales stream stopped answering".into()))?
@@ -186,6 +189,7 @@ impl Reconciler {
             let message = message.map_err(nats)?;
             let info = message.info().map_err(nats)?;
             let (sequence, pending) = (info.stream_sequence, info.pending);
+            last_read = last_read.max(sequence);
             let published = DateTime::<Utc>::from_timestamp(
                 info.published.unix_timestamp(),
                 info.published.nanosecond(),
@@ -206,7 +210,7 @@ impl Reconciler {
                 break;
             }
         }
-        Ok(seen)
+        Ok((seen, last_read))
     }
 
     async fn record(

@@ -314,18 +314,43 @@ pub async fn erase(
         .trim()
         .parse()
         .map_err(|_| AppError::NotFound("no such customer".into()))?;
-    let case = OnCustomer {
-        id,
-        command: Command::Erase { at: time::now() },
-        tokens: None,
-    };
-    let options = RunOptions {
-        metadata,
-        ..RunOptions::default()
-    };
-    store.run(&case, &options).await?;
+    let erasing = Erasing { id, metadata };
+    store.transact(&erasing, None, true).await?;
     tracing::info!(customer_id = %id, "customer erased");
     Ok(id.to_string())
+}
+
+struct Erasing {
+    id: CustomerId,
+    metadata: EventMetadata,
+}
+
+impl Transaction for Erasing {
+    type Output = ();
+    type Error = AppError;
+
+    async fn run(&self, store: &EventStore, tx: &mut PgConnection) -> Result<Done<()>, AppError> {
+        // The customer's row first, as every change to a customer takes it: a PATCH and an
+        // erase queue on it instead of deadlocking on the stream and the row.
+        customers::lock(&mut *tx, &self.id.to_string())
+            .await
+            .map_err(StoreError::from)?
+            .ok_or_else(|| AppError::NotFound("no such customer".into()))?;
+        let case = OnCustomer {
+            id: self.id,
+            command: Command::Erase { at: time::now() },
+            tokens: None,
+        };
+        let options = RunOptions {
+            metadata: self.metadata.clone(),
+            ..RunOptions::default()
+        };
+        store.run_in(&mut *tx, &case, &options).await?;
+        Ok(Done {
+            answer: (),
+            written: Some(case.stream_id()),
+        })
+    }
 }
 
 /// A command on one customer; `tokens` are the search index's when personal fields change.

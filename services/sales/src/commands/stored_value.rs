@@ -270,7 +270,7 @@ pub async fn on_account(
             .map_or(locked.store_credit, |m| m.amount()),
         version: version_after(locked.version, &events),
     };
-    for event in &events {
+    for (event, version) in events.iter().zip(locked.version.saturating_add(1)..) {
         let (kind, amount, reference, at) = match event {
             account::Event::AccountMoved {
                 movement,
@@ -297,6 +297,7 @@ pub async fn on_account(
             customer_id,
             &next,
             customers::AccountEntry {
+                seq: version,
                 at,
                 kind,
                 amount,

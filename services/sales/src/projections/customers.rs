@@ -151,6 +151,8 @@ pub async fn is_live(tx: &mut PgConnection, id: &str) -> Result<bool, sqlx::Erro
 /// The account's figures after a movement, and the movement as an entry.
 #[derive(Debug)]
 pub struct AccountEntry<'a> {
+    /// The version of the account stream's event it records.
+    pub seq: i64,
     pub at: DateTime<Utc>,
     pub kind: &'a str,
     pub amount: Decimal,
@@ -163,12 +165,12 @@ pub async fn record_movement(
     account: &LockedAccount,
     entry: AccountEntry<'_>,
 ) -> Result<(), sqlx::Error> {
-    // The entry's seq is the account stream's version: no read of the entries needed.
+    // The entry's seq is its event's version in the account stream: no read of the entries.
     sqlx::query(
         "WITH figures AS (UPDATE customers SET balance = $2, store_credit = $3, \
          account_version = $8 WHERE id = $1) \
          INSERT INTO account_entries (customer_id, seq, at, kind, amount, reference) \
-         VALUES ($1, $8, $4, $5, $6, $7)",
+         VALUES ($1, $9, $4, $5, $6, $7)",
     )
     .bind(id)
     .bind(account.balance)
@@ -178,6 +180,7 @@ pub async fn record_movement(
     .bind(entry.amount)
     .bind(entry.reference)
     .bind(account.version)
+    .bind(entry.seq)
     .execute(tx)
     .await?;
     Ok(())
