@@ -65,6 +65,9 @@ impl System {
             // The tests' webhook receivers listen on loopback.
             .env("TILLSTREAM_WEBHOOKS_ALLOW_PRIVATE", "true")
             .env_remove("TILLSTREAM_ADMIN_PASSWORD")
+            // Two stacks run at once against one PostgreSQL of 100 connections: at the default
+            // 16 per process a busy pair passed it (a test's own connection then timed out).
+            .env("TILLSTREAM_DB_POOL_SIZE", "6")
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true);
