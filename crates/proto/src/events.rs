@@ -90,6 +90,18 @@ pub const EVENTS: &[PublishedEvent] = &[
         "StockVoidReversed",
         "StockVoidReversed",
     ),
+    event(
+        "inventory",
+        "stock",
+        "StockFittedToRepair",
+        "StockFittedToRepair",
+    ),
+    event(
+        "inventory",
+        "stock",
+        "StockReturnedFromRepair",
+        "StockReturnedFromRepair",
+    ),
     event("inventory", "stock", "StockAdjusted", "StockAdjusted"),
     event("inventory", "stock", "StockCounted", "StockCounted"),
     event(
@@ -187,6 +199,17 @@ pub const EVENTS: &[PublishedEvent] = &[
     event("sales", "giftcard", "GiftCardCredited", "GiftCardCredited"),
     event("sales", "account", "AccountMoved", "AccountMoved"),
     event("sales", "account", "AccountPaid", "AccountPaid"),
+    event("sales", "repair", "RepairReceived", "RepairReceived"),
+    event(
+        "sales",
+        "repair",
+        "RepairStatusChanged",
+        "RepairStatusChanged",
+    ),
+    event("sales", "repair", "RepairPartFitted", "RepairPartFitted"),
+    event("sales", "repair", "RepairLaborAdded", "RepairLaborAdded"),
+    event("sales", "repair", "RepairCollected", "RepairCollected"),
+    event("sales", "repair", "RepairCancelled", "RepairCancelled"),
     event("ledger", "entry", "EntryPosted", "EntryPosted"),
     event(
         "webhooks",

@@ -32,6 +32,9 @@ pub struct ServiceSettings {
     /// The largest discount, in percent of a sale's subtotal, a cashier may give without a
     /// manager (`TILLSTREAM_DISCOUNT_LIMIT_PERCENT`, 0–100).
     pub discount_limit_percent: tillstream_kernel::Decimal,
+    /// The tax rate of a repair's labor lines (`TILLSTREAM_LABOR_TAX_RATE`, a fraction in
+    /// `[0, 1)`, default 0).
+    pub labor_tax_rate: tillstream_kernel::Decimal,
     /// The largest difference between a drawer's count and what it should hold that a
     /// cashier may close alone (`TILLSTREAM_CASH_DIFFERENCE_LIMIT`, default 5.00).
     pub cash_difference_limit: tillstream_kernel::Decimal,
@@ -90,6 +93,7 @@ impl ServiceSettings {
         let auth_addr = get(&auth_variable, crate::addrs::AUTH);
         let include_tax = get("TILLSTREAM_PRICES_INCLUDE_TAX", "false");
         let discount_limit = get("TILLSTREAM_DISCOUNT_LIMIT_PERCENT", "20");
+        let labor_tax_rate = get("TILLSTREAM_LABOR_TAX_RATE", "0");
         let difference_limit = get("TILLSTREAM_CASH_DIFFERENCE_LIMIT", "5.00");
         let cash_difference_limit =
             tillstream_kernel::Money::parse(&difference_limit, Currency::USD)
@@ -171,6 +175,8 @@ impl ServiceSettings {
             data_key: lookup("TILLSTREAM_DATA_KEY")
                 .filter(|k| !k.trim().is_empty())
                 .map(Secret),
+            labor_tax_rate: tillstream_kernel::parse_tax_rate(&labor_tax_rate)
+                .map_err(|e| bad("TILLSTREAM_LABOR_TAX_RATE", e.to_string()))?,
             discount_limit_percent: tillstream_kernel::parse_percent(&discount_limit)
                 .map_err(|e| bad("TILLSTREAM_DISCOUNT_LIMIT_PERCENT", e.to_string()))?,
             prices_include_tax: flag(&include_tax).ok_or_else(|| {

@@ -5,6 +5,7 @@ pub use tillstream_service::AppError;
 
 use crate::domain::controls::LocationNotAllowed;
 use crate::domain::customer::{CustomerError, Invalid};
+use crate::domain::repair::RepairError;
 use crate::domain::sale::SaleError;
 use crate::domain::session::SessionError;
 use crate::privacy::PrivacyError;
@@ -17,6 +18,7 @@ impl From<SaleError> for AppError {
             }
             SaleError::NotCompleted => AppError::NotFound(error.to_string()),
             SaleError::NoReason => AppError::invalid("reason", error.to_string()),
+            SaleError::RepairPartsStay => AppError::invalid("restock", error.to_string()),
             SaleError::CustomerRequired { .. } => {
                 AppError::invalid("customer_id", error.to_string())
             }
@@ -98,5 +100,28 @@ impl From<PrivacyError> for AppError {
             }
             other => AppError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<RepairError> for AppError {
+    fn from(error: RepairError) -> Self {
+        match error {
+            RepairError::NotFound => AppError::NotFound(error.to_string()),
+            RepairError::Exists => AppError::Conflict(error.to_string()),
+            RepairError::InvalidTransition { .. } => invalid_transition(error.to_string()),
+            RepairError::Closed(_) => AppError::ConflictOf {
+                reason: "repair_closed",
+                message: error.to_string(),
+            },
+            RepairError::Invalid { field, message } => AppError::invalid(field, message),
+        }
+    }
+}
+
+/// 409 `invalid_transition`: the repair cannot make that move from where it is.
+pub fn invalid_transition(message: String) -> AppError {
+    AppError::ConflictOf {
+        reason: "invalid_transition",
+        message,
     }
 }

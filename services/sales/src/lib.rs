@@ -20,6 +20,7 @@ use tillstream_projection::{ProjectionRunner, RunnerConfig};
 use tillstream_proto::sales::v1::customer_service_server::CustomerServiceServer;
 use tillstream_proto::sales::v1::gift_card_service_server::GiftCardServiceServer;
 use tillstream_proto::sales::v1::register_service_server::RegisterServiceServer;
+use tillstream_proto::sales::v1::repair_service_server::RepairServiceServer;
 use tillstream_proto::sales::v1::sales_service_server::SalesServiceServer;
 use tillstream_service::Process;
 pub use tillstream_service::{Launch, ServiceSettings as Settings, StartError};
@@ -28,6 +29,7 @@ use crate::api::customers::CustomersApi;
 use crate::api::events::SalesWire;
 use crate::api::grpc::SalesApi;
 use crate::api::registers::RegistersApi;
+use crate::api::repairs::RepairsApi;
 use crate::consumers::catalog_products::CatalogProducts;
 use crate::consumers::ledger_entries::LedgerEntries;
 use crate::consumers::locations::Locations;
@@ -88,6 +90,15 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
         master: master.clone(),
         currency: process.settings.currency,
     };
+    let repairs = RepairsApi {
+        store: store.clone(),
+        reads: process.reads.clone(),
+        master: master.clone(),
+        policy,
+        labor_tax_rate: process.settings.labor_tax_rate,
+        discount_limit_percent: process.settings.discount_limit_percent,
+        require_session: process.settings.require_session,
+    };
     let api = SalesApi {
         master,
         store,
@@ -99,6 +110,7 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
     let grpc = tonic::service::Routes::new(SalesServiceServer::new(api))
         .add_service(RegisterServiceServer::new(registers))
         .add_service(CustomerServiceServer::new(customers.clone()))
-        .add_service(GiftCardServiceServer::new(customers));
+        .add_service(GiftCardServiceServer::new(customers))
+        .add_service(RepairServiceServer::new(repairs));
     process.serve_grpc(grpc).await
 }

@@ -130,6 +130,36 @@ fn encode_stock(item: Item, event: Event) -> Option<(&'static str, Vec<u8>)> {
             };
             ("StockVoidReversed", data.encode_to_vec())
         }
+        Event::StockFittedToRepair {
+            quantity,
+            unit_cost,
+            repair,
+        } => {
+            let data = pb::StockFittedToRepair {
+                product_id,
+                location_id,
+                quantity: qty(quantity),
+                unit_cost: unit_cost.to_string(),
+                repair_id: repair.repair_id,
+                repair_number: repair.repair_number,
+            };
+            ("StockFittedToRepair", data.encode_to_vec())
+        }
+        Event::StockReturnedFromRepair {
+            quantity,
+            unit_cost,
+            repair,
+        } => {
+            let data = pb::StockReturnedFromRepair {
+                product_id,
+                location_id,
+                quantity: qty(quantity),
+                unit_cost: unit_cost.to_string(),
+                repair_id: repair.repair_id,
+                repair_number: repair.repair_number,
+            };
+            ("StockReturnedFromRepair", data.encode_to_vec())
+        }
         Event::StockAdjusted {
             delta,
             unit_cost,

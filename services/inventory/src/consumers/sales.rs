@@ -5,6 +5,11 @@
 //!   and a product or location inventory has not heard of yet is recorded all the same.
 //! - returned with restock: the goods go back at the cost they left with.
 //! - voided: everything the sale took goes back at the cost it left with.
+//! - a repair's part fitted: it leaves the repair's location at the average cost of that
+//!   moment (a `repair` movement whose reference is the repair's number); a cancelled
+//!   repair's parts come back, each at the cost it left with. The sale that collects a
+//!   repair takes nothing (its parts are gone already, its labor is no product), and its
+//!   void puts nothing back (the parts stay in the device).
 
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
@@ -15,7 +20,7 @@ use tillstream_proto::sales::v1 as sales;
 
 use crate::commands::stock_batch::{BatchError, StockBatch};
 use crate::commands::stock_chunk::{SaleToTake, take_sales};
-use crate::domain::stock_item::Command;
+use crate::domain::stock_item::{Command, RepairRef};
 use crate::projections::movements;
 
 #[derive(Debug, Clone)]
@@ -34,6 +39,8 @@ impl Handler for SalesMovements {
             "tillstream.sales.v1.SaleCompleted"
                 | "tillstream.sales.v1.SaleReturned"
                 | "tillstream.sales.v1.SaleVoided"
+                | PART_FITTED
+                | REPAIR_CANCELLED
         )
     }
 
@@ -45,7 +52,7 @@ impl Handler for SalesMovements {
                     .sale
                     .ok_or_else(|| HandlerError::Reject("SaleCompleted without a sale".into()))?;
                 let mut lines = Vec::with_capacity(sale.lines.len());
-                for line in &sale.lines {
+                for line in taken_lines(&sale) {
                     lines.push((
                         line.product_id.as_str(),
                         quantity(&line.quantity, line.line_no)?,
@@ -96,6 +103,9 @@ impl Handler for SalesMovements {
             }
             "tillstream.sales.v1.SaleVoided" => {
                 let voided = event.decode::<sales::SaleVoided>()?;
+                if !voided.repair_id.is_empty() {
+                    return Ok(());
+                }
                 let sold = self.sold(tx, &voided.sale_id, &voided.location_id).await?;
                 let mut batch = StockBatch::new(&self.store, metadata(event, &voided.sale_id));
                 for (product_id, quantity, unit_cost) in sold {
@@ -113,6 +123,8 @@ impl Handler for SalesMovements {
                 }
                 Ok(())
             }
+            PART_FITTED => self.part_fitted(tx, event).await,
+            REPAIR_CANCELLED => self.repair_cancelled(tx, event).await,
             _ => Ok(()),
         }
     }
@@ -122,7 +134,71 @@ impl Handler for SalesMovements {
     }
 }
 
+const PART_FITTED: &str = "tillstream.sales.v1.RepairPartFitted";
+const REPAIR_CANCELLED: &str = "tillstream.sales.v1.RepairCancelled";
+
+/// The lines of a sale that take stock: none of a repair's collection, no labor.
+fn taken_lines(sale: &sales::Sale) -> impl Iterator<Item = &sales::SaleLine> {
+    let collects_repair = !sale.repair_id.is_empty();
+    sale.lines
+        .iter()
+        .filter(move |line| !collects_repair && !line.product_id.is_empty())
+}
+
 impl SalesMovements {
+    async fn part_fitted(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
+        let fitted = event.decode::<sales::RepairPartFitted>()?;
+        let part = fitted
+            .part
+            .ok_or_else(|| HandlerError::Reject("RepairPartFitted without a part".into()))?;
+        let command = Command::FitToRepair {
+            quantity: quantity(&part.quantity, part.part_no)?,
+            repair: RepairRef {
+                repair_id: fitted.repair_id,
+                repair_number: fitted.number.clone(),
+            },
+        };
+        let mut batch = StockBatch::new(&self.store, metadata(event, &fitted.number));
+        batch
+            .apply(tx, &part.product_id, &fitted.location_id, &command)
+            .await
+            .map_err(handler_error)?;
+        Ok(())
+    }
+
+    /// Every part the repair took goes back, movement by movement, at the cost it left with.
+    async fn repair_cancelled(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
+        let cancelled = event.decode::<sales::RepairCancelled>()?;
+        let taken =
+            movements::fitted_to_repair(tx, &cancelled.number, &cancelled.location_id).await?;
+        if taken.is_empty() && !cancelled.parts.is_empty() {
+            return Err(HandlerError::Retry(format!(
+                "repair {}'s parts have not been taken from stock yet",
+                cancelled.number
+            )));
+        }
+        let repair = RepairRef {
+            repair_id: cancelled.repair_id.clone(),
+            repair_number: cancelled.number.clone(),
+        };
+        let mut batch = StockBatch::new(&self.store, metadata(event, &cancelled.number));
+        for (product_id, taken, unit_cost) in taken {
+            // What a repair took is a part's quantity, so within the contract's range.
+            let quantity = Quantity::new(taken)
+                .map_err(|e| HandlerError::Reject(format!("fitted {taken}: {e}")))?;
+            let command = Command::ReturnFromRepair {
+                quantity,
+                unit_cost,
+                repair: repair.clone(),
+            };
+            batch
+                .apply(tx, &product_id, &cancelled.location_id, &command)
+                .await
+                .map_err(handler_error)?;
+        }
+        Ok(())
+    }
+
     /// Takes a chunk's runs of completed sales from stock at once (`stock_chunk`), and the
     /// returns and voids between them one by one, in order, so each sees what came before
     /// it. Anything malformed declines the chunk, for `handle` to say what is wrong with it.
@@ -146,7 +222,7 @@ impl SalesMovements {
                 return Ok(false);
             };
             let mut lines = Vec::with_capacity(sale.lines.len());
-            for line in &sale.lines {
+            for line in taken_lines(&sale) {
                 let Ok(quantity) = quantity(&line.quantity, line.line_no) else {
                     return Ok(false);
                 };
@@ -199,14 +275,14 @@ fn quantity(text: &str, line_no: i32) -> Result<Quantity, HandlerError> {
         .map_err(|e| HandlerError::Reject(format!("line {line_no}: {e}")))
 }
 
-/// The sale is every movement's cause and reference.
-fn metadata(event: &InboundEvent, sale_id: &str) -> EventMetadata {
+/// The sale (or the repair's number) is every movement's cause and reference.
+fn metadata(event: &InboundEvent, reference: &str) -> EventMetadata {
     EventMetadata {
         correlation_id: event
             .correlation_id
             .clone()
-            .or_else(|| Some(sale_id.to_owned())),
-        causation_id: Some(sale_id.to_owned()),
+            .or_else(|| Some(reference.to_owned())),
+        causation_id: Some(reference.to_owned()),
         traceparent: event.traceparent.clone(),
         actor: Some("inventory".into()),
         ..Default::default()

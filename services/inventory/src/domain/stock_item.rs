@@ -77,6 +77,24 @@ pub enum Command {
     SetReorderPoint {
         reorder_point: Option<Decimal>,
     },
+    /// A part fitted in a repair: it leaves stock at the average cost of that moment.
+    FitToRepair {
+        quantity: Quantity,
+        repair: RepairRef,
+    },
+    /// A cancelled repair's part back, at the cost it left with.
+    ReturnFromRepair {
+        quantity: Quantity,
+        unit_cost: Decimal,
+        repair: RepairRef,
+    },
+}
+
+/// The repair a part went into: its id, and its number (the movement's reference).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairRef {
+    pub repair_id: String,
+    pub repair_number: String,
 }
 
 /// Movements and alerts. Quantities are positive; the variant says which way.
@@ -124,6 +142,18 @@ pub enum Event {
     },
     ReorderPointChanged {
         reorder_point: Option<Decimal>,
+    },
+    StockFittedToRepair {
+        quantity: Decimal,
+        unit_cost: Decimal,
+        #[serde(flatten)]
+        repair: RepairRef,
+    },
+    StockReturnedFromRepair {
+        quantity: Decimal,
+        unit_cost: Decimal,
+        #[serde(flatten)]
+        repair: RepairRef,
     },
     StockWentNegative {
         on_hand: Decimal,
@@ -177,6 +207,7 @@ impl Event {
             Event::StockCounted { .. } => "counted",
             Event::StockTransferredOut { .. } => "transferred_out",
             Event::StockTransferredIn { .. } => "transferred_in",
+            Event::StockFittedToRepair { .. } | Event::StockReturnedFromRepair { .. } => "repair",
             Event::ReorderPointChanged { .. }
             | Event::StockWentNegative { .. }
             | Event::LowStock { .. } => return None,
@@ -193,7 +224,9 @@ impl Event {
             | Event::StockAdjusted { unit_cost, .. }
             | Event::StockCounted { unit_cost, .. }
             | Event::StockTransferredOut { unit_cost, .. }
-            | Event::StockTransferredIn { unit_cost, .. } => Some(*unit_cost),
+            | Event::StockTransferredIn { unit_cost, .. }
+            | Event::StockFittedToRepair { unit_cost, .. }
+            | Event::StockReturnedFromRepair { unit_cost, .. } => Some(*unit_cost),
             Event::ReorderPointChanged { .. }
             | Event::StockWentNegative { .. }
             | Event::LowStock { .. } => None,
@@ -208,10 +241,11 @@ impl StockItem {
             Event::StockReceived { quantity, .. }
             | Event::StockReturned { quantity, .. }
             | Event::StockVoidReversed { quantity, .. }
-            | Event::StockTransferredIn { quantity, .. } => *quantity,
-            Event::StockSold { quantity, .. } | Event::StockTransferredOut { quantity, .. } => {
-                -*quantity
-            }
+            | Event::StockTransferredIn { quantity, .. }
+            | Event::StockReturnedFromRepair { quantity, .. } => *quantity,
+            Event::StockSold { quantity, .. }
+            | Event::StockTransferredOut { quantity, .. }
+            | Event::StockFittedToRepair { quantity, .. } => -*quantity,
             Event::StockAdjusted { delta, .. } | Event::StockCounted { delta, .. } => *delta,
             Event::ReorderPointChanged { .. }
             | Event::StockWentNegative { .. }
@@ -292,6 +326,20 @@ impl Decider for StockItem {
             Command::SetReorderPoint { reorder_point } => {
                 return Ok(vec![Event::ReorderPointChanged { reorder_point }]);
             }
+            Command::FitToRepair { quantity, repair } => Event::StockFittedToRepair {
+                quantity: positive(quantity)?,
+                unit_cost: cost,
+                repair,
+            },
+            Command::ReturnFromRepair {
+                quantity,
+                unit_cost,
+                repair,
+            } => Event::StockReturnedFromRepair {
+                quantity: positive(quantity)?,
+                unit_cost: cost_of(unit_cost)?,
+                repair,
+            },
         };
         let before = state.on_hand;
         let after = before
@@ -398,6 +446,8 @@ impl tillstream_kernel::DomainEvent for Event {
             Event::StockTransferredOut { .. } => "StockTransferredOut",
             Event::StockTransferredIn { .. } => "StockTransferredIn",
             Event::ReorderPointChanged { .. } => "ReorderPointChanged",
+            Event::StockFittedToRepair { .. } => "StockFittedToRepair",
+            Event::StockReturnedFromRepair { .. } => "StockReturnedFromRepair",
             Event::StockWentNegative { .. } => "StockWentNegative",
             Event::LowStock { .. } => "LowStock",
         }

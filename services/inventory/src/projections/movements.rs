@@ -94,6 +94,24 @@ pub async fn sold_for_sale(
     .await
 }
 
+/// What a repair (by number) took from a location's stock, movement by movement: the
+/// product, the quantity and the unit cost it left with.
+pub async fn fitted_to_repair(
+    conn: &mut PgConnection,
+    repair_number: &str,
+    location_id: &str,
+) -> Result<Vec<(String, Decimal, Decimal)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT product_id, -quantity, unit_cost FROM stock_movements
+         WHERE reference = $1 AND location_id = $2 AND kind = 'repair' AND quantity < 0
+         ORDER BY product_id, version",
+    )
+    .bind(repair_number)
+    .bind(location_id)
+    .fetch_all(conn)
+    .await
+}
+
 /// One page of an item's (or a filter's) history, newest first, and the total.
 pub async fn page(
     pool: &PgPool,

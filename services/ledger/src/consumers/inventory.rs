@@ -1,7 +1,8 @@
 //! Inventory movements → cost entries at the cost recorded on the movement: sold, returned
 //! to stock, void-reversed, received (against goods received not invoiced when a purchase
 //! order's); adjustments and count differences against shrinkage. Transfers post nothing.
-//! Purchasing's invoices and supplier payments post their money entries.
+//! Purchasing's invoices and supplier payments post their money entries. Parts fitted to
+//! and returned from repairs post through `repairs`, which keeps each repair's open cost.
 
 use prost::Message;
 use rust_decimal::Decimal;
@@ -11,6 +12,7 @@ use tillstream_kernel::{Currency, Money};
 use tillstream_messaging::{ChunkHandled, Handled, Handler, HandlerError, InboundEvent};
 use tillstream_proto::inventory::v1 as inventory;
 
+use super::repairs::{self, movement_value};
 use super::{metadata_for, retry};
 use crate::commands::post_entry::{Posting, post_entries, post_entry};
 use crate::domain::journal::Source;
@@ -18,8 +20,8 @@ use crate::domain::posting::{
     StockCost, purchase_invoice_entry, stock_entry, supplier_payment_entry,
 };
 
-/// The movements that carry a cost to post (`posting_of` below).
-const POSTED: [&str; 8] = [
+/// The movements that carry a cost to post (`posting_of` below, and `repairs`).
+const POSTED: [&str; 10] = [
     "StockSold",
     "StockReceived",
     "StockReturned",
@@ -28,6 +30,8 @@ const POSTED: [&str; 8] = [
     "StockCounted",
     "PurchaseInvoiceRecorded",
     "SupplierPaid",
+    "StockFittedToRepair",
+    "StockReturnedFromRepair",
 ];
 
 #[derive(Debug, Clone)]
@@ -49,7 +53,12 @@ impl Handler for InventoryPostings {
     }
 
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
-        let Some(posting) = self.posting_of(event)? else {
+        let posting = if is_repair_movement(event) {
+            repairs::movement_posting(tx, event, self.currency).await?
+        } else {
+            self.posting_of(event)?
+        };
+        let Some(posting) = posting else {
             return Ok(());
         };
         post_entry(&self.store, tx, posting).await.map_err(retry)?;
@@ -60,6 +69,10 @@ impl Handler for InventoryPostings {
     /// posts in a few statements; anything `handle` would refuse, or a movement posted
     /// already, sends the chunk one by one.
     async fn handle_chunk(&self, tx: &mut PgConnection, events: &[&InboundEvent]) -> ChunkHandled {
+        // A repair's part is noted against its repair as it posts: one by one.
+        if events.iter().any(|event| is_repair_movement(event)) {
+            return Ok(false);
+        }
         let mut postings = Vec::with_capacity(events.len());
         for event in events {
             if let Some(posting) = self.posting_of(event)? {
@@ -157,17 +170,8 @@ impl InventoryPostings {
             // Transfers move value between locations, not between accounts.
             _ => return Ok(None),
         };
-        let decimal = |text: &str| Decimal::from_str_exact(text).map_err(|e| reject(&e));
-        let signed = decimal(&quantity)?;
-        // A movement's value is money like any other: one beyond its range (an event that
-        // reached the store some other way than the API) is refused, never a panic. The
-        // four-place cost is multiplied before rounding: 1,000 × 0.125 is 125.00, not 130.00.
-        let value = decimal(&unit_cost)?
-            .checked_mul(signed.abs())
-            .ok_or_else(|| reject(&format!("{kind} {quantity} × {unit_cost}: overflow")))?;
-        let cost = Money::new(value, self.currency)
-            .within_range()
-            .map_err(|e| reject(&format!("{kind} {quantity} × {unit_cost}: {e}")))?;
+        let signed = Decimal::from_str_exact(&quantity).map_err(|e| reject(&e))?;
+        let cost = movement_value(event, &quantity, &unit_cost, self.currency)?;
         let movement = match kind {
             "stock_sold" => StockCost::Sold(cost),
             "stock_received" => StockCost::Received(cost),
@@ -191,6 +195,10 @@ impl InventoryPostings {
             metadata: metadata_for(event),
         }))
     }
+}
+
+fn is_repair_movement(event: &InboundEvent) -> bool {
+    event.ce_type == repairs::FITTED || event.ce_type == repairs::RETURNED
 }
 
 impl InventoryPostings {

@@ -3,6 +3,7 @@
 
 pub mod drawers;
 pub mod inventory;
+pub mod repairs;
 pub mod sales;
 pub mod stored_value;
 

@@ -10,7 +10,7 @@ use tillstream_kernel::{Currency, Money, Tender};
 use tillstream_messaging::{ChunkHandled, Handled, Handler, HandlerError, InboundEvent};
 use tillstream_proto::sales::v1 as sales;
 
-use super::{drawers, metadata_for, retry, stored_value};
+use super::{drawers, metadata_for, repairs, retry, stored_value};
 use crate::commands::post_entry::{Posting, post_entries, post_entry};
 use crate::domain::entry::Lines;
 use crate::domain::journal::Source;
@@ -40,6 +40,7 @@ impl Handler for SalesPostings {
                 | drawers::CLOSED
                 | stored_value::GIFT_CARD_ISSUED
                 | stored_value::ACCOUNT_PAID
+                | repairs::COLLECTED
         )
     }
 
@@ -56,6 +57,12 @@ impl Handler for SalesPostings {
             }
             stored_value::GIFT_CARD_ISSUED | stored_value::ACCOUNT_PAID => {
                 self.post(tx, stored_value::posting(event)?).await?;
+                Ok(())
+            }
+            repairs::COLLECTED => {
+                if let Some(posting) = repairs::collected_posting(tx, event, self.currency).await? {
+                    self.post(tx, posting).await?;
+                }
                 Ok(())
             }
             _ => Ok(()),

@@ -37,10 +37,11 @@ pub enum Account {
     AccountsReceivable,
     GiftCardsOutstanding,
     StoreCredit,
+    RepairsInProgress,
 }
 
 impl Account {
-    pub const ALL: [Account; 20] = [
+    pub const ALL: [Account; 21] = [
         Account::Cash,
         Account::CardClearing,
         Account::VouchersAndOther,
@@ -48,6 +49,7 @@ impl Account {
         Account::CashInTransit,
         Account::AccountsReceivable,
         Account::Inventory,
+        Account::RepairsInProgress,
         Account::AccountsPayable,
         Account::GoodsReceivedNotInvoiced,
         Account::SalesTaxPayable,
@@ -85,6 +87,7 @@ impl Account {
             Account::AccountsReceivable => "1100",
             Account::GiftCardsOutstanding => "2200",
             Account::StoreCredit => "2210",
+            Account::RepairsInProgress => "1250",
         }
     }
 
@@ -110,6 +113,7 @@ impl Account {
             Account::AccountsReceivable => "Accounts receivable",
             Account::GiftCardsOutstanding => "Gift cards outstanding",
             Account::StoreCredit => "Store credit",
+            Account::RepairsInProgress => "Repairs in progress",
         }
     }
 
@@ -121,7 +125,8 @@ impl Account {
             | Account::CashInTransit
             | Account::Bank
             | Account::AccountsReceivable
-            | Account::Inventory => AccountType::Asset,
+            | Account::Inventory
+            | Account::RepairsInProgress => AccountType::Asset,
             Account::AccountsPayable
             | Account::GoodsReceivedNotInvoiced
             | Account::GiftCardsOutstanding

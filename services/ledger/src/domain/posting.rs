@@ -52,6 +52,12 @@ pub enum StockCost {
     Lost(Money),
     /// Between locations: the books do not change.
     Transferred,
+    /// A part fitted in a repair: work in progress until the repair is collected.
+    FittedToRepair(Money),
+    /// A cancelled repair's part back on the shelf.
+    ReturnedFromRepair(Money),
+    /// A collected repair's parts: sold with it.
+    RepairCollected(Money),
 }
 
 /// Debits the tenders (cash net of change), credits revenue and tax.
@@ -208,6 +214,13 @@ pub fn stock_entry(currency: Currency, movement: StockCost) -> Result<Option<Lin
         StockCost::Gained(cost) => (Account::Inventory, Account::InventoryShrinkage, cost),
         StockCost::Lost(cost) => (Account::InventoryShrinkage, Account::Inventory, cost),
         StockCost::Transferred => return Ok(None),
+        StockCost::FittedToRepair(cost) => (Account::RepairsInProgress, Account::Inventory, cost),
+        StockCost::ReturnedFromRepair(cost) => {
+            (Account::Inventory, Account::RepairsInProgress, cost)
+        }
+        StockCost::RepairCollected(cost) => {
+            (Account::CostOfGoodsSold, Account::RepairsInProgress, cost)
+        }
     };
     if amount.is_zero() {
         return Ok(None);

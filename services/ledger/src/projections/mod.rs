@@ -2,4 +2,5 @@
 
 pub mod daily;
 pub mod journal;
+pub mod repair_costs;
 pub mod trial_balance;

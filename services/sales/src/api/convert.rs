@@ -66,6 +66,7 @@ pub fn sale_request(
         locations: Locations::every(),
         session_id: text(&request.session_id),
         require_session: false,
+        repair_id: None,
     })
 }
 
@@ -297,6 +298,7 @@ pub fn sale(record: &SaleRecord, ledger_status: &str, ledger_entry_ids: Vec<Stri
         receipt_no: session.map(|s| s.receipt_no).unwrap_or_default(),
         late: session.is_some_and(|s| s.late),
         customer_id: record.customer_id.clone().unwrap_or_default(),
+        repair_id: record.repair_id.clone().unwrap_or_default(),
     }
 }
 

@@ -32,22 +32,22 @@ pub struct CustomersApi {
     pub currency: Currency,
 }
 
-fn store_error(error: sqlx::Error) -> AppError {
+pub(super) fn store_error(error: sqlx::Error) -> AppError {
     AppError::Store(StoreError::from(error))
 }
 
-fn text(s: &str) -> Option<String> {
+pub(super) fn text(s: &str) -> Option<String> {
     Some(s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-fn money(text: &str, currency: Currency, field: &str) -> Result<Money, AppError> {
+pub(super) fn money(text: &str, currency: Currency, field: &str) -> Result<Money, AppError> {
     Money::parse(text.trim(), currency)
         .and_then(Money::within_range)
         .map_err(|e| AppError::invalid(field, e.to_string()))
 }
 
 /// `(limit, offset)` of a page request: 50 by default, at most 200.
-fn paging(page: u32, limit: u32) -> (u32, u64) {
+pub(super) fn paging(page: u32, limit: u32) -> (u32, u64) {
     let limit = match limit {
         0 => 50,
         n => n.min(200),

@@ -6,7 +6,7 @@ use tillstream_kernel::time::rfc3339;
 use tillstream_messaging::{MessagingError, WireEvent, WireFormat};
 use tillstream_proto::sales::v1 as pb;
 
-use crate::api::{convert, customer_events, registers};
+use crate::api::{convert, customer_events, registers, repair_events};
 use crate::domain::sale::Event;
 use crate::domain::session::{CashKind, RegisterEvent, SessionEvent};
 
@@ -20,6 +20,8 @@ impl WireFormat for SalesWire {
         } else if event.stream_id.starts_with("register-") {
             register_event(event)?
         } else if let Some(encoded) = customer_events::encode(event)? {
+            encoded
+        } else if let Some(encoded) = repair_events::encode(event)? {
             encoded
         } else {
             sale_event(event)?
@@ -38,6 +40,7 @@ fn schema_file(name: &str) -> &'static str {
     match name {
         "SaleCompleted" | "SaleReturned" | "SaleVoided" => "sales",
         name if customer_events::NAMES.contains(&name) => "customers",
+        name if repair_events::NAMES.contains(&name) => "repairs",
         _ => "registers",
     }
 }
@@ -171,6 +174,7 @@ fn sale_event(event: &RecordedEvent) -> Result<(&'static str, Vec<u8>), Messagin
                 location_id,
                 reason,
                 voided_at,
+                repair_id,
                 ..
             } => {
                 let data = pb::SaleVoided {
@@ -178,6 +182,7 @@ fn sale_event(event: &RecordedEvent) -> Result<(&'static str, Vec<u8>), Messagin
                     location_id,
                     reason,
                     voided_at: rfc3339(&voided_at),
+                    repair_id: repair_id.unwrap_or_default(),
                 };
                 ("SaleVoided", data.encode_to_vec())
             }

@@ -6,3 +6,5 @@ pub mod customers;
 pub mod events;
 pub mod grpc;
 pub mod registers;
+pub mod repair_events;
+pub mod repairs;

@@ -64,6 +64,8 @@ pub struct SaleRequest {
     /// `TILLSTREAM_REQUIRE_SESSION` for a cashier: a sale without a session is refused.
     #[serde(skip)]
     pub require_session: bool,
+    /// The repair the sale collects.
+    pub repair_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,53 +137,10 @@ pub async fn create_sale(
         });
     }
 
-    let location_code = settle(
-        || catalog_copy::location_code(store.pool(), &request.location_id),
-        Option::is_some,
-    )
-    .await
-    .map_err(StoreError::from)?
-    .ok_or_else(|| {
-        AppError::invalid(
-            "location_id",
-            format!("no location with id `{}`", request.location_id),
-        )
-    })?;
-    let offline = request.offline;
-    let lines = resolve_lines(store, policy.currency, &request.lines, offline).await?;
-    let id = request.id.unwrap_or_else(SaleId::generate);
-    let now = request.captured_at.unwrap_or_else(time::now);
-    let free_text = (request.customer_name.is_some() || request.customer_email.is_some())
-        .then_some(FreeTextCustomer {
-            name: request.customer_name,
-            email: request.customer_email,
-        });
-    let ring_up = RingUp {
-        master,
-        free_text,
-        location_code,
-        session_id: request.session_id,
-        offline,
-        metadata,
-        sale: CompleteSale {
-            id,
-            sale_number: String::new(),
-            location_id: request.location_id,
-            cashier_id: request.cashier_id,
-            completed_at: now,
-            policy,
-            lines,
-            discount: request.discount,
-            payments: request.payments,
-            customer_id: request.customer_id,
-            customer: None,
-            notes: request.notes,
-            controls: request.controls,
-            locations: request.locations,
-            session: None,
-        },
-        day: now.date_naive(),
-    };
+    let location_code = location_code(store, &request.location_id).await?;
+    let lines = resolve_lines(store, policy.currency, &request.lines, request.offline).await?;
+    let ring_up = RingUp::new(master, policy, request, location_code, lines, metadata);
+    let id = ring_up.sale.id;
     // A client-chosen id already taken is not tried again: it names another sale.
     let answer = store
         .transact(&ring_up, key.as_ref(), false)
@@ -194,7 +153,7 @@ pub async fn create_sale(
         })?;
     if !answer.replayed {
         let record = &answer.value;
-        tracing::info!(sale_id = %id, sale_number = %record.sale_number, total = %record.total, offline, "sale completed");
+        tracing::info!(sale_id = %id, sale_number = %record.sale_number, total = %record.total, offline = ring_up.offline, "sale completed");
     }
     Ok(Recorded {
         record: answer.value,
@@ -225,9 +184,28 @@ fn check_capture(captured_at: Option<DateTime<Utc>>, offline: bool) -> Result<()
     Ok(())
 }
 
+/// The location's code (sale numbers begin with it), or a 422 naming `location_id`.
+pub(crate) async fn location_code(
+    store: &EventStore,
+    location_id: &str,
+) -> Result<String, AppError> {
+    settle(
+        || catalog_copy::location_code(store.pool(), location_id),
+        Option::is_some,
+    )
+    .await
+    .map_err(StoreError::from)?
+    .ok_or_else(|| {
+        AppError::invalid(
+            "location_id",
+            format!("no location with id `{location_id}`"),
+        )
+    })
+}
+
 /// A sale numbered and recorded in one transaction: the number is drawn there, so a
-/// sale that is not recorded leaves no gap.
-struct RingUp<'a> {
+/// sale that is not recorded leaves no gap. A repair's collection runs it inside its own.
+pub(crate) struct RingUp<'a> {
     master: &'a MasterKey,
     /// Sealed under a key of the sale's own in its transaction.
     free_text: Option<FreeTextCustomer>,
@@ -238,6 +216,53 @@ struct RingUp<'a> {
     /// The sale, its number still to draw.
     sale: CompleteSale,
     day: NaiveDate,
+}
+
+impl<'a> RingUp<'a> {
+    /// The sale `request` asks for, of `lines` (resolved from the catalog copy).
+    pub(crate) fn new(
+        master: &'a MasterKey,
+        policy: PricingPolicy,
+        request: SaleRequest,
+        location_code: String,
+        lines: Vec<ResolvedLine>,
+        metadata: EventMetadata,
+    ) -> RingUp<'a> {
+        let id = request.id.unwrap_or_else(SaleId::generate);
+        let now = request.captured_at.unwrap_or_else(time::now);
+        let free_text = (request.customer_name.is_some() || request.customer_email.is_some())
+            .then_some(FreeTextCustomer {
+                name: request.customer_name,
+                email: request.customer_email,
+            });
+        RingUp {
+            master,
+            free_text,
+            location_code,
+            session_id: request.session_id,
+            offline: request.offline,
+            metadata,
+            sale: CompleteSale {
+                id,
+                sale_number: String::new(),
+                location_id: request.location_id,
+                cashier_id: request.cashier_id,
+                completed_at: now,
+                policy,
+                lines,
+                discount: request.discount,
+                payments: request.payments,
+                customer_id: request.customer_id,
+                customer: None,
+                notes: request.notes,
+                controls: request.controls,
+                locations: request.locations,
+                session: None,
+                repair_id: request.repair_id,
+            },
+            day: now.date_naive(),
+        }
+    }
 }
 
 /// A sale's customer as typed at the till, before customers were registered.
@@ -376,13 +401,13 @@ impl UseCase for Complete {
 }
 
 /// Each line's product from the catalog copy; unknown or discontinued ones name the line.
-/// A sale captured offline keeps the price the till charged, and may hold a product
-/// discontinued since: the goods are already gone.
-async fn resolve_lines(
+/// A sale captured offline keeps the price the till charged, and, as a repair's parts, may
+/// hold a product discontinued since (`goods_gone`): the goods are already gone.
+pub(crate) async fn resolve_lines(
     store: &EventStore,
     currency: Currency,
     lines: &[LineRequest],
-    offline: bool,
+    goods_gone: bool,
 ) -> Result<Vec<ResolvedLine>, AppError> {
     // Lines by product id (what tills send) are looked up together, in one query.
     let ids: Vec<&str> = lines
@@ -415,7 +440,7 @@ async fn resolve_lines(
             .map_err(StoreError::from)?,
         }
         .ok_or_else(|| AppError::invalid(&field, format!("no product `{}`", line.product_key)))?;
-        if product.status != "active" && !offline {
+        if product.status != "active" && !goods_gone {
             return Err(AppError::invalid(
                 &field,
                 format!("`{}` is discontinued", product.sku),

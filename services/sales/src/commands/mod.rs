@@ -6,6 +6,7 @@ pub mod create_sale;
 pub mod customers;
 pub mod gift_cards;
 pub mod in_session;
+pub mod repairs;
 pub mod return_sale;
 pub mod sessions;
 pub mod stored_value;

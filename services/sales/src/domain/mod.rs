@@ -5,6 +5,7 @@ pub mod customer;
 pub mod journal;
 pub mod pricing;
 pub mod receipt;
+pub mod repair;
 pub mod returns;
 pub mod sale;
 pub mod session;

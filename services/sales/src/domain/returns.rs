@@ -252,6 +252,7 @@ mod tests {
             controls: None,
             locations: Locations::every(),
             session: None,
+            repair_id: None,
         };
         Sale::decide(&Sale::default(), &Command::Complete(Box::new(command))).unwrap()
     }

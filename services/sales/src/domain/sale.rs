@@ -63,6 +63,8 @@ pub struct CompleteSale {
     pub locations: Locations,
     /// The register session it is rung up in, its receipt number drawn.
     pub session: Option<SaleSession>,
+    /// The repair it collects: its product lines are parts already taken from stock.
+    pub repair_id: Option<String>,
 }
 
 /// Where a sale was rung up: a register's session, and its entry in that register's fiscal
@@ -117,6 +119,9 @@ pub struct SaleRecord {
     pub approvals: Vec<Approval>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SaleSession>,
+    /// The repair this sale collected (its parts left stock when they were fitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +143,9 @@ pub enum Event {
         /// The manager's approval a cashier's void used.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         approvals: Vec<Approval>,
+        /// The repair the voided sale collected: its parts stay in the device.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repair_id: Option<String>,
     },
 }
 
@@ -175,6 +183,8 @@ pub enum SaleError {
     HasReturns,
     #[error("a void needs a reason")]
     NoReason,
+    #[error("a repair's parts stay in the device: return it with `restock: false`")]
+    RepairPartsStay,
     #[error("{tender} needs the sale's customer_id")]
     CustomerRequired { tender: &'static str },
     #[error("{field}: a gift card's code is 16 digits with a valid check digit")]
@@ -226,6 +236,9 @@ impl Decider for Sale {
                     return Err(SaleError::Voided);
                 }
                 check_tenders("refunds", &request.refunds, record.customer_id.as_deref())?;
+                if request.restock && record.repair_id.is_some() {
+                    return Err(SaleError::RepairPartsStay);
+                }
                 let mut returned = price_return(record, &state.returned, request)?;
                 if let Some(authority) = &request.controls {
                     returned.approvals =
@@ -260,6 +273,7 @@ impl Decider for Sale {
                     reason: reason.trim().to_owned(),
                     voided_at: *voided_at,
                     approvals,
+                    repair_id: record.repair_id.clone(),
                 }])
             }
         }
@@ -377,6 +391,7 @@ fn complete_sale(state: &Sale, command: &CompleteSale) -> Result<Vec<Event>, Sal
             notes: command.notes.clone(),
             approvals,
             session: command.session.clone(),
+            repair_id: command.repair_id.clone(),
         };
         Ok(vec![Event::SaleCompleted {
             sale: Box::new(record),

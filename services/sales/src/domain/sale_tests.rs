@@ -50,6 +50,7 @@ fn command() -> CompleteSale {
         controls: Some(cashier()),
         locations: Locations::every(),
         session: None,
+        repair_id: None,
     }
 }
 

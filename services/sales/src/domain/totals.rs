@@ -288,6 +288,7 @@ mod tests {
             controls: None,
             locations: Locations::every(),
             session: None,
+            repair_id: None,
         };
         let events = Sale::decide(&Sale::default(), &Command::Complete(Box::new(command))).unwrap();
         let Event::SaleCompleted { sale } = &events[0] else {

@@ -117,8 +117,10 @@ pub async fn append_sale(
     let query = sqlx::query(concat!(
         "WITH ",
         entry_and_head!(),
-        ", sale AS (INSERT INTO sales (id, sale_number, location_id, created_at, document, customer_id)
-                    VALUES ($10, $11, $12, $13::timestamptz, $14, $14::jsonb ->> 'customer_id'))
+        ", sale AS (INSERT INTO sales (id, sale_number, location_id, created_at, document,
+                                       customer_id, repair_id)
+                    VALUES ($10, $11, $12, $13::timestamptz, $14, $14::jsonb ->> 'customer_id',
+                            $14::jsonb ->> 'repair_id'))
          SELECT 1"
     ));
     bind_entry(query, register_id, head, &document, &sealed, figures)

@@ -8,6 +8,7 @@ pub mod journal;
 pub mod pending;
 pub mod product_sales;
 pub mod registers;
+pub mod repairs;
 pub mod sale_numbers;
 pub mod sales;
 pub mod sessions;

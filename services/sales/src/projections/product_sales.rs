@@ -64,7 +64,8 @@ pub fn fold(
             } => {
                 let day = returned.returned_at.date_naive();
                 let sale = original(sale_id)?;
-                for line in &returned.lines {
+                // Labor (a repair's lines without a product) is no product's sales.
+                for line in returned.lines.iter().filter(|l| !l.product_id.is_empty()) {
                     let sku = sale
                         .lines
                         .iter()
@@ -103,7 +104,7 @@ fn add_sale(rows: &mut BTreeMap<Key, Delta>, sale: &SaleRecord, sign: Sign) -> R
         Sign::Minus => (Decimal::NEGATIVE_ONE, -1),
     };
     let mut counted = Vec::new();
-    for sold in &sale.lines {
+    for sold in sale.lines.iter().filter(|s| !s.line.product_id.is_empty()) {
         let key = Key {
             day,
             location_id: sale.location_id.clone(),
@@ -332,6 +333,7 @@ mod tests {
             controls: None,
             locations: crate::domain::controls::Locations::every(),
             session: None,
+            repair_id: None,
         };
         let events = Sale::decide(&Sale::default(), &Command::Complete(Box::new(command))).unwrap();
         (id.to_owned(), events)

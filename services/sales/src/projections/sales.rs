@@ -22,8 +22,10 @@ pub struct SaleView {
 
 pub async fn insert(tx: &mut PgConnection, record: &SaleRecord) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO sales (id, sale_number, location_id, created_at, document, customer_id)
-         VALUES ($1, $2, $3, $4::timestamptz, $5, $5::jsonb ->> 'customer_id')",
+        "INSERT INTO sales (id, sale_number, location_id, created_at, document, customer_id,
+                            repair_id)
+         VALUES ($1, $2, $3, $4::timestamptz, $5, $5::jsonb ->> 'customer_id',
+                 $5::jsonb ->> 'repair_id')",
     )
     .bind(record.id.to_string())
     .bind(&record.sale_number)
