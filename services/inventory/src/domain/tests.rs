@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use tillstream_kernel::{Decider, Quantity, given};
 
-use super::stock_item::{Command, Event, StockError, StockItem};
+use super::stock_item::{Command, Event, RepairRef, StockError, StockItem};
 
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
@@ -31,6 +31,66 @@ fn receipts_move_the_weighted_average_cost() {
     let third = StockItem::fold(&[received("3", "1.00"), received("0.5", "1.01")]);
     // 3.505 / 3.5 = 1.0014285… → 1.0014
     assert_eq!(third.avg_cost, d("1.0014"));
+}
+
+fn repair() -> RepairRef {
+    RepairRef {
+        repair_id: "r1".into(),
+        repair_number: "R-MAIN-000001".into(),
+    }
+}
+
+#[test]
+fn a_part_fitted_leaves_at_the_average_and_comes_back_at_the_cost_it_left_with() {
+    given::<StockItem>(vec![received("2", "4.00"), received("2", "8.00")])
+        .when(Command::FitToRepair {
+            quantity: q("1"),
+            repair: repair(),
+        })
+        .then(vec![Event::StockFittedToRepair {
+            quantity: d("1"),
+            unit_cost: d("6"),
+            repair: repair(),
+        }]);
+    let fitted = Event::StockFittedToRepair {
+        quantity: d("1"),
+        unit_cost: d("6"),
+        repair: repair(),
+    };
+    // More arrives dearer; the part still comes back at 6, and the average does not move.
+    let history = vec![received("2", "4.00"), fitted, received("3", "10.00")];
+    given::<StockItem>(history.clone())
+        .when(Command::ReturnFromRepair {
+            quantity: q("1"),
+            unit_cost: d("6"),
+            repair: repair(),
+        })
+        .then(vec![Event::StockReturnedFromRepair {
+            quantity: d("1"),
+            unit_cost: d("6"),
+            repair: repair(),
+        }]);
+    let state = StockItem::fold(&history);
+    assert_eq!(state.on_hand, d("4"));
+    // As stored: the repair's fields beside the movement's.
+    let stored = serde_json::to_value(&history[1]).unwrap();
+    assert_eq!(stored["repair_number"], "R-MAIN-000001");
+    assert_eq!(serde_json::from_value::<Event>(stored).unwrap(), history[1]);
+    assert_eq!(
+        Event::StockFittedToRepair {
+            quantity: d("1"),
+            unit_cost: d("6"),
+            repair: repair()
+        }
+        .movement_kind(),
+        Some("repair")
+    );
+    given::<StockItem>(vec![])
+        .when(Command::FitToRepair {
+            quantity: q("0"),
+            repair: repair(),
+        })
+        .then_error(StockError::QuantityNotPositive);
 }
 
 #[test]

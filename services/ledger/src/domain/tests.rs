@@ -161,6 +161,30 @@ fn stock_movements_post_at_their_recorded_cost_and_transfers_post_nothing() {
 }
 
 #[test]
+fn a_repairs_parts_go_1200_to_1250_then_to_5000_or_back() {
+    let cost = usd("8.00");
+    let entry = |m| table(&stock_entry(USD, m).unwrap().unwrap());
+    assert_eq!(
+        entry(StockCost::FittedToRepair(cost)),
+        vec![row("1250", "8.00", "0.00"), row("1200", "0.00", "8.00")]
+    );
+    assert_eq!(
+        entry(StockCost::RepairCollected(cost)),
+        vec![row("5000", "8.00", "0.00"), row("1250", "0.00", "8.00")]
+    );
+    assert_eq!(
+        entry(StockCost::ReturnedFromRepair(cost)),
+        vec![row("1200", "8.00", "0.00"), row("1250", "0.00", "8.00")]
+    );
+    // A repair with no parts (labor only) moves nothing at collection.
+    assert_eq!(
+        stock_entry(USD, StockCost::RepairCollected(usd("0"))).unwrap(),
+        None
+    );
+    assert_eq!(Account::from_code("1250"), Some(Account::RepairsInProgress));
+}
+
+#[test]
 fn manual_entries_must_balance_and_keep_one_side_per_line() {
     let line = |account, debit: &str, credit: &str| EntryLine {
         account,
@@ -275,7 +299,7 @@ fn arb_flow() -> impl Strategy<Value = Flow> {
                 by_card,
             }
         }),
-        (0u8..7, 0i64..100_000).prop_map(|(kind, cost)| Flow::Stock(kind, cost)),
+        (0u8..10, 0i64..100_000).prop_map(|(kind, cost)| Flow::Stock(kind, cost)),
     ]
 }
 
@@ -332,6 +356,9 @@ fn entries_for(flow: &Flow) -> Vec<Lines> {
                 3 => StockCost::Received(cents(cost)),
                 4 => StockCost::Gained(cents(cost)),
                 5 => StockCost::Lost(cents(cost)),
+                6 => StockCost::FittedToRepair(cents(cost)),
+                7 => StockCost::ReturnedFromRepair(cents(cost)),
+                8 => StockCost::RepairCollected(cents(cost)),
                 _ => StockCost::Transferred,
             };
             stock_entry(USD, movement).unwrap().into_iter().collect()

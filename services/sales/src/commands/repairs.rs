@@ -71,6 +71,7 @@ pub async fn receive(
     if !answer.replayed {
         let record = &answer.value.record;
         tracing::info!(repair_id = %record.id, number = %record.number, "repair received");
+        counted("received");
     }
     Ok(answer.value)
 }
@@ -169,7 +170,15 @@ pub async fn change_status(
         idempotency_key,
         &(id, to.as_str(), &command_note(&command)),
     )?;
-    act(store, id, command, actor.locations, key, metadata).await
+    let view = act(store, id, command, actor.locations, key, metadata).await?;
+    tracing::info!(repair_id = %id, status = to.as_str(), "repair moved");
+    counted(to.as_str());
+    Ok(view)
+}
+
+/// `tillstream_repair_events_total{event}`: what the workshop does, for the board's graphs.
+fn counted(event: &'static str) {
+    metrics::counter!("tillstream_repair_events_total", "event" => event).increment(1);
 }
 
 fn command_note(command: &Command) -> Option<String> {
@@ -216,6 +225,7 @@ pub async fn fit_part(
     };
     let view = act(store, id, command, actor.locations, key, metadata).await?;
     tracing::info!(repair_id = %id, product_id, %quantity, "part fitted");
+    counted("part_fitted");
     Ok(view)
 }
 
@@ -239,7 +249,9 @@ pub async fn add_labor(
         at: time::now(),
         by: actor.by,
     };
-    act(store, id, command, actor.locations, key, metadata).await
+    let view = act(store, id, command, actor.locations, key, metadata).await?;
+    counted("labor_added");
+    Ok(view)
 }
 
 /// Runs `command` on the repair; the same key answers a repeat.
@@ -427,6 +439,7 @@ pub async fn collect(
                         sale_id = collected.sale.as_ref().map(|s| s.id.to_string()),
                         "repair collected"
                     );
+                    counted("collected");
                 }
                 return Ok(answer.value);
             }

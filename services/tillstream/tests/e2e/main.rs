@@ -22,6 +22,7 @@ mod purchasing;
 mod purchasing_crash;
 mod read_url;
 mod registers;
+mod repairs;
 mod replicas;
 mod returns;
 mod sales;

@@ -56,7 +56,7 @@ pub async fn books_show(system: &System, api: &Api, token: &str, expected: &[(&s
     }
 }
 
-async fn on_hand(api: &Api, token: &str, product: &str, location: &str) -> String {
+pub async fn on_hand(api: &Api, token: &str, product: &str, location: &str) -> String {
     let stock = api
         .get(
             &format!("/api/v1/stock?product_id={product}&location_id={location}"),
