@@ -49,6 +49,7 @@ ours = [
     "tillstream.sales.v1.RegisterService",
     "tillstream.sales.v1.CustomerService",
     "tillstream.sales.v1.GiftCardService",
+    "tillstream.sales.v1.RepairService",
     "tillstream.ledger.v1.LedgerService",
     "tillstream.webhooks.v1.WebhooksService",
     "grpc.health.v1.Health",
@@ -81,6 +82,7 @@ for service, method, body in [
     ("tillstream.sales.v1.SalesService", "ListSales", {}),
     ("tillstream.sales.v1.RegisterService", "ListRegisters", {}),
     ("tillstream.sales.v1.CustomerService", "SearchCustomers", {}),
+    ("tillstream.sales.v1.RepairService", "ListRepairs", {}),
     ("tillstream.ledger.v1.LedgerService", "GetTrialBalance", {}),
     ("tillstream.webhooks.v1.WebhooksService", "ListSubscriptions", {}),
 ]:

@@ -131,6 +131,15 @@ pub const RULES: &[Rule] = &[
     ),
     rule("POST", "/api/v1/gift-cards", AtLeast(Cashier)),
     rule("GET", "/api/v1/gift-cards/{code}", AtLeast(Cashier)),
+    // The workshop is a cashier's counter: taking in, moving along, fitting and collecting.
+    rule("POST", "/api/v1/repairs", AtLeast(Cashier)),
+    rule("GET", "/api/v1/repairs", AtLeast(Cashier)),
+    rule("GET", "/api/v1/repairs/{id}", AtLeast(Cashier)),
+    rule("POST", "/api/v1/repairs/{id}/status", AtLeast(Cashier)),
+    rule("POST", "/api/v1/repairs/{id}/parts", AtLeast(Cashier)),
+    rule("POST", "/api/v1/repairs/{id}/labor", AtLeast(Cashier)),
+    rule("POST", "/api/v1/repairs/{id}/collect", AtLeast(Cashier)),
+    rule("GET", "/api/v1/customers/{id}/repairs", AtLeast(Cashier)),
     rule("POST", "/api/v1/registers", AtLeast(Manager)),
     rule("GET", "/api/v1/registers", AtLeast(Cashier)),
     rule("POST", "/api/v1/registers/{id}/sessions", AtLeast(Cashier)),
@@ -434,6 +443,34 @@ pub const GRPC_RULES: &[(&str, Access)] = &[
     ),
     (
         "/tillstream.sales.v1.GiftCardService/GetGiftCard",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RepairService/CreateRepair",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RepairService/GetRepair",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RepairService/ListRepairs",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RepairService/ChangeRepairStatus",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RepairService/AddRepairPart",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RepairService/AddRepairLabor",
+        AtLeast(Cashier),
+    ),
+    (
+        "/tillstream.sales.v1.RepairService/CollectRepair",
         AtLeast(Cashier),
     ),
     (

@@ -27,13 +27,15 @@ pub struct ApiError {
 }
 
 /// The reasons a service gives for a 403 or a 409, answered as the error's `code` (api.md).
-const REASONS: [&str; 6] = [
+const REASONS: [&str; 8] = [
     "approval_required",
     "approval_used",
     "approver_not_allowed",
     "location_not_allowed",
     "session_open",
     "session_closed",
+    "invalid_transition",
+    "repair_closed",
 ];
 
 fn known_reason(reason: &str) -> Option<&'static str> {

@@ -26,7 +26,7 @@ use crate::trace::{child_traceparent, current_client_addr};
 use crate::upstream::{Replicas, Upstreams};
 
 /// Each service as the gateway mirrors it: its gRPC name and its replicas.
-fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Replicas); 10] {
+fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Replicas); 11] {
     [
         (
             "auth",
@@ -66,6 +66,11 @@ fn services(upstreams: &Upstreams) -> [(&'static str, &'static str, Replicas); 1
         (
             "sales",
             "tillstream.sales.v1.GiftCardService",
+            upstreams.sales.clone(),
+        ),
+        (
+            "sales",
+            "tillstream.sales.v1.RepairService",
             upstreams.sales.clone(),
         ),
         (

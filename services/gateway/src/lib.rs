@@ -111,7 +111,7 @@ fn cors(origins: Vec<HeaderValue>) -> CorsLayer {
 pub fn router(state: AppState) -> Router {
     use routes::{
         approvals, auth, catalog, customer_accounts, customers, gift_cards, imports, inventory,
-        ledger, purchase_invoices, purchase_orders, purchasing, registers, sale_batches,
+        ledger, purchase_invoices, purchase_orders, purchasing, registers, repairs, sale_batches,
         sale_changes, sales, suppliers, webhooks,
     };
     let csv_limit = DefaultBodyLimit::max(imports::CSV_LIMIT);
@@ -236,6 +236,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/gift-cards", post(gift_cards::issue))
         .route("/api/v1/gift-cards/{code}", get(gift_cards::get))
+        .route("/api/v1/repairs", post(repairs::create).get(repairs::list))
+        .route("/api/v1/repairs/{id}", get(repairs::get))
+        .route("/api/v1/repairs/{id}/status", post(repairs::change_status))
+        .route("/api/v1/repairs/{id}/parts", post(repairs::add_part))
+        .route("/api/v1/repairs/{id}/labor", post(repairs::add_labor))
+        .route("/api/v1/repairs/{id}/collect", post(repairs::collect))
+        .route("/api/v1/customers/{id}/repairs", get(repairs::of_customer))
         .route(
             "/api/v1/registers",
             post(registers::create).get(registers::list),

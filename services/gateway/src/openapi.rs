@@ -15,8 +15,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::routes::{
     approvals, auth, catalog, customer_accounts, customers, gift_cards, imports, inventory, ledger,
-    purchase_invoices, purchase_orders, purchasing, registers, sale_batches, sale_changes, sales,
-    suppliers, webhooks,
+    purchase_invoices, purchase_orders, purchasing, registers, repairs, sale_batches, sale_changes,
+    sales, suppliers, webhooks,
 };
 
 /// The error body of every answer that is not a success.
@@ -35,7 +35,9 @@ pub struct ErrorFields {
     /// `idempotency_key_reused`, `idempotency_in_progress`, `payload_too_large`,
     /// `unsupported_media_type`, `rate_limited`, `service_unavailable`, `timeout`,
     /// `internal`; for till controls, `approval_required` (403, naming the action and the
-    /// field that needs it), `approver_not_allowed` (403), `approval_used` (409).
+    /// field that needs it), `approver_not_allowed` (403), `approval_used` (409); for
+    /// registers, `session_open` and `session_closed` (409); for repairs,
+    /// `invalid_transition` and `repair_closed` (409).
     pub code: String,
     /// For people; not to be parsed.
     pub message: String,
@@ -49,7 +51,7 @@ pub struct ErrorFields {
 #[openapi(
     info(
         title = "Tillstream",
-        description = "The point-of-sale back end's REST API: catalog, stock, purchasing, sales, customers and gift cards, the books and staff accounts. \
+        description = "The point-of-sale back end's REST API: catalog, stock, purchasing, sales, customers and gift cards, repairs, the books and staff accounts. \
                        Money is always a decimal string; lists are paged with `page` and `limit`.",
         version = "1"
     ),
@@ -73,6 +75,8 @@ pub struct ErrorFields {
         customers::create, customers::search, customers::get, customers::update,
         customers::sales, customers::erase, customer_accounts::get, customer_accounts::pay,
         gift_cards::issue, gift_cards::get,
+        repairs::create, repairs::list, repairs::get, repairs::change_status, repairs::add_part,
+        repairs::add_labor, repairs::collect, repairs::of_customer,
         registers::create, registers::list, registers::open, registers::get,
         registers::list_sessions, registers::move_cash, registers::report, registers::close,
         registers::journal, registers::verify,
@@ -258,6 +262,7 @@ fn tag_of(path: &str) -> &'static str {
         "sales" | "registers" | "sessions" => "sales",
         // Gift cards are stored value, like a customer's account and store credit.
         "customers" | "gift-cards" => "customers",
+        "repairs" => "repairs",
         "ledger" | "reports" => "ledger",
         "webhooks" => "webhooks",
         _ if path.starts_with("/.well-known") => "auth",
@@ -367,6 +372,13 @@ mod tests {
             "AccountPaymentView",
             "GiftCardView",
             "GiftCardBalanceView",
+            "NewRepair",
+            "RepairView",
+            "RepairStatusChange",
+            "NewRepairPart",
+            "NewRepairLabor",
+            "RepairCollection",
+            "CollectedRepairView",
         ] {
             assert!(schemas.contains_key(name), "{name}");
         }

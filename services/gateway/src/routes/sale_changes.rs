@@ -52,7 +52,8 @@ pub struct ReturnView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReturnedLineView {
     line_no: i32,
-    product_id: String,
+    /// `null` for a repair's labor line.
+    product_id: Option<String>,
     quantity: String,
     refund: String,
     tax: String,
@@ -69,7 +70,7 @@ impl From<pb::SaleReturn> for ReturnView {
                 .into_iter()
                 .map(|l| ReturnedLineView {
                     line_no: l.line_no,
-                    product_id: l.product_id,
+                    product_id: super::optional(l.product_id),
                     quantity: l.quantity,
                     refund: l.refund,
                     tax: l.tax,

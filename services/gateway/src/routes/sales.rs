@@ -198,6 +198,9 @@ pub struct SaleView {
     late: bool,
     /// The registered customer; `null` when none.
     customer_id: Option<String>,
+    /// The repair this sale collected (`POST /api/v1/repairs/{id}/collect`); `null` when it
+    /// is no repair's.
+    repair_id: Option<String>,
 }
 
 /// An approval an action used: which, by whom.
@@ -211,7 +214,8 @@ pub struct ApprovalRefView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LineView {
     line_no: i32,
-    product_id: String,
+    /// `null` for a line without a product: a repair's labor.
+    product_id: Option<String>,
     sku: String,
     name: String,
     quantity: String,
@@ -260,7 +264,7 @@ impl From<pb::Sale> for SaleView {
                 .into_iter()
                 .map(|l| LineView {
                     line_no: l.line_no,
-                    product_id: l.product_id,
+                    product_id: super::optional(l.product_id),
                     sku: l.sku,
                     name: l.name,
                     quantity: l.quantity,
@@ -297,6 +301,7 @@ impl From<pb::Sale> for SaleView {
             register_id: super::optional(s.register_id),
             late: s.late,
             customer_id: super::optional(s.customer_id),
+            repair_id: super::optional(s.repair_id),
         }
     }
 }

@@ -410,6 +410,12 @@ pub async fn collect(
                 "this store rings every sale up in an open register session",
             ));
         }
+        if !record.has_charges() && !request.payments.is_empty() {
+            return Err(AppError::invalid(
+                "payments",
+                "the repair has nothing to charge: collect it without payments",
+            ));
+        }
         let ring_up = if record.has_charges() {
             Some(sale_of(store, settings, &request, &record, metadata.clone()).await?)
         } else {

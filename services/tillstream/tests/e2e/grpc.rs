@@ -154,6 +154,7 @@ async fn a_tonic_client_rings_through_the_gateway_with_its_token() {
         "tillstream.sales.v1.RegisterService",
         "tillstream.sales.v1.CustomerService",
         "tillstream.sales.v1.GiftCardService",
+        "tillstream.sales.v1.RepairService",
         "tillstream.ledger.v1.LedgerService",
         "grpc.health.v1.Health",
     ] {

@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod batches;
 mod bounds;
+mod bounds_values;
 mod catalog;
 mod customers;
 mod customers_refusals;
