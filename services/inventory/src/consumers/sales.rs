@@ -11,6 +11,8 @@
 //!   repair takes nothing (its parts are gone already, its labor is no product), and its
 //!   void puts nothing back (the parts stay in the device).
 
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
@@ -171,9 +173,24 @@ impl SalesMovements {
         let cancelled = event.decode::<sales::RepairCancelled>()?;
         let taken =
             movements::fitted_to_repair(tx, &cancelled.number, &cancelled.location_id).await?;
-        if taken.is_empty() && !cancelled.parts.is_empty() {
+        // Every part the repair names must have left stock before it can come back: one
+        // still on its way (retried, or replayed from the dead letters) would otherwise be
+        // taken after the cancellation and never returned.
+        let mut missing: BTreeMap<&str, Decimal> = BTreeMap::new();
+        for part in &cancelled.parts {
+            let fitted = quantity(&part.quantity, part.part_no)?.value();
+            let entry = missing.entry(part.product_id.as_str()).or_default();
+            *entry = entry.checked_add(fitted).unwrap_or(Decimal::MAX);
+        }
+        for (product_id, quantity, _) in &taken {
+            if let Some(entry) = missing.get_mut(product_id.as_str()) {
+                *entry = entry.checked_sub(*quantity).unwrap_or(Decimal::MIN);
+            }
+        }
+        if let Some((product_id, short)) = missing.iter().find(|(_, short)| **short > Decimal::ZERO)
+        {
             return Err(HandlerError::Retry(format!(
-                "repair {}'s parts have not been taken from stock yet",
+                "repair {}: {short} of product {product_id} not taken from stock yet",
                 cancelled.number
             )));
         }

@@ -13,7 +13,8 @@ use tonic::{Request, Response, Status};
 use super::customers::{money, paging, store_error, text};
 use super::grpc::authority;
 use super::{convert, repair_events};
-use crate::commands::repairs::{self, Actor, CollectRequest, NewRepair, SaleSettings};
+use crate::commands::collect_repair::{self, CollectRequest, SaleSettings};
+use crate::commands::repairs::{self, Actor, NewRepair};
 use crate::domain::controls::Locations;
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::repair::{RepairId, Status as RepairStatus};
@@ -53,10 +54,13 @@ impl RepairsApi {
     }
 }
 
-fn actor(caller: &Claims) -> Actor {
-    Actor {
-        by: caller.sub.clone(),
-        locations: Locations::only(caller.locations.clone()),
+impl RepairsApi {
+    fn actor(&self, caller: &Claims) -> Actor {
+        Actor {
+            by: caller.sub.clone(),
+            locations: Locations::only(caller.locations.clone()),
+            require_session: self.require_session && !caller.role.allows(Role::Manager),
+        }
     }
 }
 
@@ -170,7 +174,7 @@ impl RepairService for RepairsApi {
             id,
             to,
             request.note,
-            actor(&caller),
+            self.actor(&caller),
             controls,
             key(&request.idempotency_key),
             metadata,
@@ -204,7 +208,7 @@ impl RepairService for RepairsApi {
             id,
             &request.product_id,
             quantity,
-            actor(&caller),
+            self.actor(&caller),
             key(&request.idempotency_key),
             metadata,
         )
@@ -227,7 +231,7 @@ impl RepairService for RepairsApi {
             id,
             request.description,
             amount,
-            actor(&caller),
+            self.actor(&caller),
             key(&request.idempotency_key),
             metadata,
         )
@@ -255,7 +259,7 @@ impl RepairService for RepairsApi {
             locations: Locations::only(caller.locations.clone()),
             require_session: self.require_session && !caller.role.allows(Role::Manager),
         };
-        let collected = repairs::collect(
+        let collected = collect_repair::collect(
             &self.store,
             &self.settings(),
             collect,

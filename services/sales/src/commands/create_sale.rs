@@ -64,7 +64,8 @@ pub struct SaleRequest {
     /// `TILLSTREAM_REQUIRE_SESSION` for a cashier: a sale without a session is refused.
     #[serde(skip)]
     pub require_session: bool,
-    /// The repair the sale collects.
+    /// The repair the sale collects (not hashed: a sale's own key never names one).
+    #[serde(skip)]
     pub repair_id: Option<String>,
 }
 

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod changes;
+pub mod collect_repair;
 pub mod create_sale;
 pub mod customers;
 pub mod gift_cards;

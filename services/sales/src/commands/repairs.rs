@@ -1,24 +1,21 @@
 //! The workshop's use cases: taking a device in (numbered in its transaction), moving it
-//! along, fitting parts and logging labor, and collecting it with one sale of both in the
-//! same transaction as the repair's `RepairCollected` (decision 0013).
+//! along, fitting parts and logging labor. Collecting it is `collect_repair`'s (decision
+//! 0013).
 
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgConnection;
 use tillstream_eventstore::{
-    Decided, Done, EventMetadata, EventStore, IdempotencyKey, RunOptions, Snapshots, StoreError,
-    Transaction, UseCase, request_hash,
+    Decided, Done, EventMetadata, EventStore, IdempotencyKey, RunOptions, StoreError, Transaction,
+    UseCase, request_hash,
 };
 use tillstream_kernel::{Decider, Money, Quantity, time};
 use tillstream_service::copies::settle;
 
-use super::create_sale::{LineRequest, RingUp, SaleRequest, location_code, resolve_lines};
+use super::collect_repair::{self, CollectRequest, SaleSettings};
+use super::create_sale::location_code;
 use crate::domain::controls::{Authority, Locations};
-use crate::domain::pricing::{Payment, PricingPolicy};
-use crate::domain::repair::{Command, Intake, Repair, RepairError, RepairId, RepairRecord, Status};
-use crate::domain::sale::{ResolvedLine, SaleRecord};
+use crate::domain::repair::{Command, Intake, Repair, RepairError, RepairId, Status};
 use crate::error::{AppError, location_not_allowed};
-use crate::privacy::MasterKey;
 use crate::projections::catalog_copy::{self, ProductRef};
 use crate::projections::customers;
 use crate::projections::repairs::{self, RepairView};
@@ -44,6 +41,8 @@ pub struct NewRepair {
 pub struct Actor {
     pub by: String,
     pub locations: Locations,
+    /// `TILLSTREAM_REQUIRE_SESSION` for a cashier: a collection that charges needs a session.
+    pub require_session: bool,
 }
 
 pub async fn receive(
@@ -153,9 +152,9 @@ pub async fn change_status(
             by: actor.by,
             controls: Some(controls),
             locations: actor.locations,
-            require_session: false,
+            require_session: actor.require_session,
         };
-        return collect(store, sale, request, idempotency_key, metadata)
+        return collect_repair::collect(store, sale, request, idempotency_key, metadata)
             .await
             .map(|collected| collected.repair);
     }
@@ -177,7 +176,7 @@ pub async fn change_status(
 }
 
 /// `tillstream_repair_events_total{event}`: what the workshop does, for the board's graphs.
-fn counted(event: &'static str) {
+pub(super) fn counted(event: &'static str) {
     metrics::counter!("tillstream_repair_events_total", "event" => event).increment(1);
 }
 
@@ -263,20 +262,51 @@ async fn act(
     key: Option<IdempotencyKey>,
     metadata: EventMetadata,
 ) -> Result<RepairView, AppError> {
-    let options = RunOptions {
-        expected_version: None,
-        idempotency: key,
+    let locked = Locked {
+        on_repair: OnRepair {
+            id,
+            command,
+            locations,
+        },
         metadata,
     };
-    let on_repair = OnRepair {
-        id,
-        command,
-        locations,
-    };
-    store.run(&on_repair, &options).await
+    Ok(store.transact(&locked, key.as_ref(), true).await?.value)
 }
 
-fn keyed(
+/// A command on a repair that takes the repair's row first, as a collection does: the two
+/// queue in one order (row, then stream) instead of deadlocking on each other.
+struct Locked {
+    on_repair: OnRepair,
+    metadata: EventMetadata,
+}
+
+impl Transaction for Locked {
+    type Output = RepairView;
+    type Error = AppError;
+
+    async fn run(
+        &self,
+        store: &EventStore,
+        tx: &mut PgConnection,
+    ) -> Result<Done<RepairView>, AppError> {
+        let id = self.on_repair.id;
+        repairs::lock(&mut *tx, &id.to_string())
+            .await
+            .map_err(StoreError::from)?;
+        let options = RunOptions {
+            expected_version: None,
+            idempotency: None,
+            metadata: self.metadata.clone(),
+        };
+        let view = store.run_in(&mut *tx, &self.on_repair, &options).await?;
+        Ok(Done {
+            answer: view,
+            written: Some(id.stream_id()),
+        })
+    }
+}
+
+pub(super) fn keyed(
     scope: &str,
     key: Option<String>,
     request: &impl Serialize,
@@ -291,10 +321,10 @@ fn keyed(
 }
 
 /// One command on one repair, with its read-model row in the same transaction.
-struct OnRepair {
-    id: RepairId,
-    command: Command,
-    locations: Locations,
+pub(super) struct OnRepair {
+    pub(super) id: RepairId,
+    pub(super) command: Command,
+    pub(super) locations: Locations,
 }
 
 impl UseCase for OnRepair {
@@ -332,237 +362,5 @@ impl UseCase for OnRepair {
         };
         repairs::upsert(tx, &view).await.map_err(StoreError::from)?;
         Ok(view)
-    }
-}
-
-/// What a repair's sale is priced by.
-#[derive(Debug, Clone, Copy)]
-pub struct SaleSettings<'a> {
-    pub master: &'a MasterKey,
-    pub policy: PricingPolicy,
-    /// `TILLSTREAM_LABOR_TAX_RATE`.
-    pub labor_tax_rate: Decimal,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CollectRequest {
-    pub id: RepairId,
-    pub payments: Vec<Payment>,
-    pub session_id: Option<String>,
-    #[serde(skip)]
-    pub by: String,
-    #[serde(skip)]
-    pub controls: Option<Authority>,
-    #[serde(skip)]
-    pub locations: Locations,
-    #[serde(skip)]
-    pub require_session: bool,
-}
-
-/// A collected repair and the sale that collected it (none when nothing was charged).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Collected {
-    pub repair: RepairView,
-    pub sale: Option<SaleRecord>,
-}
-
-/// How often a collection decides again when the repair moved under it (a part fitted, a
-/// concurrent collection): the last try sees the repair as it now is.
-const COLLECT_TRIES: usize = 3;
-
-pub async fn collect(
-    store: &EventStore,
-    settings: &SaleSettings<'_>,
-    request: CollectRequest,
-    idempotency_key: Option<String>,
-    metadata: EventMetadata,
-) -> Result<Collected, AppError> {
-    let key = keyed("sales.collect_repair", idempotency_key, &request)?;
-    if let Some(collected) = store.replay(key.as_ref()).await? {
-        return Ok(collected);
-    }
-    let stream = request.id.stream_id();
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let loaded = store
-            .load_state::<Repair>(
-                &stream,
-                Snapshots::NEVER.state_schema,
-                Snapshots::NEVER.every,
-            )
-            .await?;
-        let record = loaded.state.record.ok_or(RepairError::NotFound)?;
-        request
-            .locations
-            .check(&record.location_id)
-            .map_err(|refused| location_not_allowed(&refused))?;
-        if record.status != Status::Ready {
-            return Err(RepairError::InvalidTransition {
-                from: record.status,
-                to: Status::Collected,
-            }
-            .into());
-        }
-        if request.require_session && request.session_id.is_none() && record.has_charges() {
-            return Err(AppError::invalid(
-                "session_id",
-                "this store rings every sale up in an open register session",
-            ));
-        }
-        if !record.has_charges() && !request.payments.is_empty() {
-            return Err(AppError::invalid(
-                "payments",
-                "the repair has nothing to charge: collect it without payments",
-            ));
-        }
-        let ring_up = if record.has_charges() {
-            Some(sale_of(store, settings, &request, &record, metadata.clone()).await?)
-        } else {
-            None
-        };
-        let collecting = Collecting {
-            id: request.id,
-            version: loaded.version,
-            ring_up,
-            by: request.by.clone(),
-            locations: request.locations.clone(),
-            metadata: metadata.clone(),
-        };
-        match store.transact(&collecting, key.as_ref(), false).await {
-            Err(AppError::Store(StoreError::Conflict { .. })) if tries < COLLECT_TRIES => {}
-            Err(AppError::Store(StoreError::Conflict { .. })) => {
-                return Err(AppError::Conflict(
-                    "the repair changed while it was being collected; try again".into(),
-                ));
-            }
-            Err(error) => return Err(error),
-            Ok(answer) => {
-                if !answer.replayed {
-                    let collected = &answer.value;
-                    tracing::info!(
-                        repair_id = %request.id,
-                        sale_id = collected.sale.as_ref().map(|s| s.id.to_string()),
-                        "repair collected"
-                    );
-                    counted("collected");
-                }
-                return Ok(answer.value);
-            }
-        }
-    }
-}
-
-/// The sale that collects `record`: its parts at the catalog's prices now (a part
-/// discontinued since is still sold: it is in the device), its labor at its amounts.
-async fn sale_of<'a>(
-    store: &EventStore,
-    settings: &SaleSettings<'a>,
-    request: &CollectRequest,
-    record: &RepairRecord,
-    metadata: EventMetadata,
-) -> Result<RingUp<'a>, AppError> {
-    let parts: Vec<LineRequest> = record
-        .parts
-        .iter()
-        .map(|part| LineRequest {
-            product: ProductRef::Id(part.product_id.clone()),
-            product_key: part.product_id.clone(),
-            quantity: part.quantity,
-            discount: None,
-            unit_price: None,
-        })
-        .collect();
-    let currency = settings.policy.currency;
-    let mut lines = if parts.is_empty() {
-        Vec::new()
-    } else {
-        resolve_lines(store, currency, &parts, true).await?
-    };
-    lines.extend(record.labor.iter().map(|labor| ResolvedLine {
-        product_id: String::new(),
-        sku: String::new(),
-        name: labor.description.clone(),
-        unit_price: labor.amount,
-        tax_rate: settings.labor_tax_rate,
-        quantity: Quantity::from_units(1),
-        discount: None,
-        catalog_price: None,
-    }));
-    let sale = SaleRequest {
-        id: None,
-        location_id: record.location_id.clone(),
-        cashier_id: request.by.clone(),
-        lines: Vec::new(),
-        discount: None,
-        payments: request.payments.clone(),
-        customer_id: Some(record.customer_id.clone()),
-        customer_name: None,
-        customer_email: None,
-        customer_digest: None,
-        notes: Some(format!("repair {}", record.number)),
-        captured_at: None,
-        offline: false,
-        controls: request.controls.clone(),
-        locations: request.locations.clone(),
-        session_id: request.session_id.clone(),
-        require_session: request.require_session,
-        repair_id: Some(record.id.to_string()),
-    };
-    let code = location_code(store, &record.location_id).await?;
-    Ok(RingUp::new(
-        settings.master,
-        settings.policy,
-        sale,
-        code,
-        lines,
-        metadata,
-    ))
-}
-
-/// The sale and the repair's collection, one transaction: the repair must still be at the
-/// version the sale was priced from.
-struct Collecting<'a> {
-    id: RepairId,
-    version: i64,
-    ring_up: Option<RingUp<'a>>,
-    by: String,
-    locations: Locations,
-    metadata: EventMetadata,
-}
-
-impl Transaction for Collecting<'_> {
-    type Output = Collected;
-    type Error = AppError;
-
-    async fn run(
-        &self,
-        store: &EventStore,
-        tx: &mut PgConnection,
-    ) -> Result<Done<Collected>, AppError> {
-        let sale = match &self.ring_up {
-            Some(ring_up) => Some(ring_up.run(store, &mut *tx).await?.answer),
-            None => None,
-        };
-        let on_repair = OnRepair {
-            id: self.id,
-            command: Command::Collect {
-                sale_id: sale.as_ref().map(|s| s.id.to_string()),
-                sale_number: sale.as_ref().map(|s| s.sale_number.clone()),
-                at: sale.as_ref().map_or_else(time::now, |s| s.completed_at),
-                by: self.by.clone(),
-            },
-            locations: self.locations.clone(),
-        };
-        let options = RunOptions {
-            expected_version: Some(self.version),
-            idempotency: None,
-            metadata: self.metadata.clone(),
-        };
-        let repair = store.run_in(&mut *tx, &on_repair, &options).await?;
-        Ok(Done {
-            answer: Collected { repair, sale },
-            written: Some(self.id.stream_id()),
-        })
     }
 }

@@ -56,6 +56,14 @@ pub async fn upsert(tx: &mut PgConnection, view: &RepairView) -> Result<(), sqlx
     Ok(())
 }
 
+/// Locks the repair's row until the transaction ends; its version, `None` when unknown.
+pub async fn lock(tx: &mut PgConnection, id: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT version FROM repairs WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(tx)
+        .await
+}
+
 type Row = (Json<RepairRecord>, i64);
 
 fn view((record, version): Row) -> RepairView {

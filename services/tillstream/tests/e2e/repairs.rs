@@ -527,7 +527,7 @@ async fn every_illegal_move_is_refused_and_bad_requests_name_their_field() {
 }
 
 #[tokio::test]
-async fn a_repair_collected_while_the_ledger_is_stopped_posts_once_when_it_returns() {
+async fn a_repair_collected_twice_at_once_while_the_ledger_is_stopped_posts_once_when_it_returns() {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
 
@@ -547,19 +547,22 @@ async fn a_repair_collected_while_the_ledger_is_stopped_posts_once_when_it_retur
 
     let ledger = Pid::from_raw(system.pids["ledger"]);
     kill(ledger, Signal::SIGSTOP).unwrap();
-    let collected = api
-        .post(
-            &format!("/api/v1/repairs/{id}/collect"),
-            admin,
-            &json!({"payments": [{"method": "card", "amount": "10.00"}]}),
-        )
-        .await;
-    let sale_id = collected.body["sale"]["id"].as_str().map(str::to_owned);
+    // Two tills collect it at the same moment: one sale, and a 409 for the other.
+    let path = format!("/api/v1/repairs/{id}/collect");
+    let body = json!({"payments": [{"method": "card", "amount": "10.00"}]});
+    let (first, second) =
+        tokio::join!(api.post(&path, admin, &body), api.post(&path, admin, &body));
     // Nothing posted while it is stopped; then it comes back.
     tokio::time::sleep(Duration::from_secs(2)).await;
     kill(ledger, Signal::SIGCONT).unwrap();
+    let (collected, lost) = if first.status == StatusCode::OK {
+        (first, second)
+    } else {
+        (second, first)
+    };
     assert_eq!(collected.status, StatusCode::OK, "{}", collected.body);
-    let sale_id = sale_id.unwrap();
+    conflict(&lost, "invalid_transition");
+    let sale_id = collected.body["sale"]["id"].as_str().unwrap().to_owned();
 
     books_show(
         &system,

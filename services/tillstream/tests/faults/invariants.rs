@@ -119,7 +119,9 @@ async fn check_stores(
     // Sales: each sale once, with its units, restocked units and returns.
     let rows: Vec<(String, Decimal, Decimal, i64, String)> = sqlx::query_as(
         "SELECT s.id,
-                (SELECT coalesce(sum((l->>'quantity')::numeric), 0) FROM jsonb_array_elements(s.document->'lines') l),
+                -- A repair's sale takes nothing: its parts left stock when they were fitted.
+                (SELECT coalesce(sum((l->>'quantity')::numeric), 0) FROM jsonb_array_elements(s.document->'lines') l
+                  WHERE s.repair_id IS NULL),
                 (SELECT coalesce(sum((rl->>'quantity')::numeric), 0)
                    FROM jsonb_array_elements(s.returns) r, jsonb_array_elements(r->'lines') rl
                   WHERE coalesce((r->>'restock')::boolean, true)),
@@ -212,7 +214,7 @@ async fn check_stores(
                 coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'received'), 0)
                   - coalesce(-sum(m.quantity) FILTER (WHERE m.kind = 'sold'), 0)
                   + coalesce(sum(m.quantity) FILTER (WHERE m.kind IN ('returned', 'void_reversed')), 0)
-                  + coalesce(sum(m.quantity) FILTER (WHERE m.kind IN ('adjusted', 'counted', 'transferred_in', 'transferred_out')), 0)
+                  + coalesce(sum(m.quantity) FILTER (WHERE m.kind IN ('adjusted', 'counted', 'transferred_in', 'transferred_out', 'repair')), 0)
          FROM stock_levels l
          LEFT JOIN stock_movements m USING (product_id, location_id)
          GROUP BY l.product_id, l.location_id, l.on_hand",
