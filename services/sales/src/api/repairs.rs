@@ -64,10 +64,18 @@ impl RepairsApi {
     }
 }
 
-fn repair_id(text: &str) -> Result<RepairId, AppError> {
-    text.trim()
-        .parse::<RepairId>()
-        .map_err(|_| AppError::NotFound(format!("no repair `{}`", text.trim())))
+impl RepairsApi {
+    /// The repair an id or a number (`R-MAIN-000001`, as the workshop reads it) names.
+    async fn repair_id(&self, text: &str) -> Result<RepairId, AppError> {
+        if let Ok(id) = text.trim().parse::<RepairId>() {
+            return Ok(id);
+        }
+        repair_rows::find(self.store.pool(), text)
+            .await
+            .map_err(store_error)?
+            .map(|view| view.record.id)
+            .ok_or_else(|| AppError::NotFound(format!("no repair `{}`", text.trim())))
+    }
 }
 
 fn key(text: &str) -> Option<String> {
@@ -160,7 +168,7 @@ impl RepairService for RepairsApi {
         let caller = caller_of(&request)?;
         let approvals = approvals_of(&request).await;
         let request = request.into_inner();
-        let id = repair_id(&request.id)?;
+        let id = self.repair_id(&request.id).await?;
         let to = RepairStatus::parse(&request.status).ok_or_else(|| {
             AppError::invalid(
                 "status",
@@ -191,7 +199,7 @@ impl RepairService for RepairsApi {
         let metadata = metadata_of(&request);
         let caller = caller_of(&request)?;
         let request = request.into_inner();
-        let id = repair_id(&request.id)?;
+        let id = self.repair_id(&request.id).await?;
         if request.product_id.trim().is_empty() {
             return Err(AppError::invalid("product_id", "a part is a product").into());
         }
@@ -224,7 +232,7 @@ impl RepairService for RepairsApi {
         let metadata = metadata_of(&request);
         let caller = caller_of(&request)?;
         let request = request.into_inner();
-        let id = repair_id(&request.id)?;
+        let id = self.repair_id(&request.id).await?;
         let amount = money(&request.amount, self.currency(), "amount")?;
         let view = repairs::add_labor(
             &self.store,
@@ -248,7 +256,7 @@ impl RepairService for RepairsApi {
         let caller = caller_of(&request)?;
         let approvals = approvals_of(&request).await;
         let request = request.into_inner();
-        let id = repair_id(&request.id)?;
+        let id = self.repair_id(&request.id).await?;
         let payments = convert::payments(&request.payments, self.currency(), "payments")?;
         let collect = CollectRequest {
             id,

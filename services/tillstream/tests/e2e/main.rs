@@ -24,6 +24,7 @@ mod purchasing_crash;
 mod read_url;
 mod registers;
 mod repairs;
+mod repairs_refusals;
 mod replicas;
 mod returns;
 mod sales;

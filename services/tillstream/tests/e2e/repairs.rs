@@ -14,14 +14,14 @@ use crate::purchasing::{books_show, on_hand};
 use crate::system::System;
 
 /// A customer and a part in stock: `quantity` received at `unit_cost`, priced at 10.00.
-struct Bench {
-    admin: String,
-    location: String,
-    customer: String,
-    part: String,
+pub(crate) struct Bench {
+    pub admin: String,
+    pub location: String,
+    pub customer: String,
+    pub part: String,
 }
 
-async fn bench(system: &System, api: &Api, code: &str, stock: &[(&str, &str)]) -> Bench {
+pub(crate) async fn bench(system: &System, api: &Api, code: &str, stock: &[(&str, &str)]) -> Bench {
     let (admin, location, _) = shop(system, api, code).await;
     let customer = api
         .create(
@@ -57,7 +57,7 @@ async fn receive(api: &Api, token: &str, location: &str, part: &str, quantity: &
     .await;
 }
 
-async fn open_repair(api: &Api, bench: &Bench) -> Value {
+pub(crate) async fn open_repair(api: &Api, bench: &Bench) -> Value {
     api.create(
         "/api/v1/repairs",
         &bench.admin,
@@ -68,7 +68,7 @@ async fn open_repair(api: &Api, bench: &Bench) -> Value {
     .await
 }
 
-async fn move_to(api: &Api, token: &str, id: &str, status: &str) -> Answer {
+pub(crate) async fn move_to(api: &Api, token: &str, id: &str, status: &str) -> Answer {
     api.post(
         &format!("/api/v1/repairs/{id}/status"),
         token,
@@ -77,7 +77,7 @@ async fn move_to(api: &Api, token: &str, id: &str, status: &str) -> Answer {
     .await
 }
 
-async fn walk(api: &Api, token: &str, id: &str, path: &[&str]) {
+pub(crate) async fn walk(api: &Api, token: &str, id: &str, path: &[&str]) {
     for status in path {
         let moved = move_to(api, token, id, status).await;
         assert_eq!(moved.status, StatusCode::OK, "{status}: {}", moved.body);
@@ -85,7 +85,7 @@ async fn walk(api: &Api, token: &str, id: &str, path: &[&str]) {
     }
 }
 
-async fn fit(api: &Api, token: &str, id: &str, part: &str, quantity: &str) -> Answer {
+pub(crate) async fn fit(api: &Api, token: &str, id: &str, part: &str, quantity: &str) -> Answer {
     api.post(
         &format!("/api/v1/repairs/{id}/parts"),
         token,
@@ -137,7 +137,7 @@ async fn movements_fold(api: &Api, token: &str, part: &str, location: &str) -> V
     rows
 }
 
-fn conflict(answer: &Answer, code: &str) {
+pub(crate) fn conflict(answer: &Answer, code: &str) {
     refused(answer, StatusCode::CONFLICT, None);
     assert_eq!(answer.body["error"]["code"], code, "{}", answer.body);
 }
@@ -178,14 +178,16 @@ async fn a_repair_from_intake_to_collection_takes_its_part_once_and_moves_its_co
     );
     books_show(&system, &api, admin, &[("1200", "12.00"), ("1250", "8.00")]).await;
 
+    // By its number, as the workshop reads it off the ticket.
     let labor = api
         .post(
-            &format!("/api/v1/repairs/{id}/labor"),
+            &format!("/api/v1/repairs/{number}/labor"),
             admin,
             &json!({"description": "Fit screen", "amount": "45.00"}),
         )
         .await;
     assert_eq!(labor.status, StatusCode::CREATED, "{}", labor.body);
+    assert_eq!(labor.body["id"], id.as_str());
     assert_eq!(labor.body["labor"][0]["amount"], "45.00");
 
     // Not ready yet: neither collected by status nor by collection.
@@ -389,140 +391,6 @@ async fn a_cancelled_repair_puts_each_part_back_at_the_cost_it_left_with() {
             "invalid_transition",
         );
     }
-    system.stop().await;
-}
-
-/// Every move the contract does not list is a 409 `invalid_transition` that changes
-/// nothing; a repair with nothing to charge is collected by status alone.
-#[tokio::test]
-async fn every_illegal_move_is_refused_and_bad_requests_name_their_field() {
-    // Some 150 requests in a row from one user: the rate limits would slow them, not test.
-    let system = System::up_with_env(
-        &[],
-        &[
-            ("TILLSTREAM_RATE_LIMIT_USER_RPS", "0"),
-            ("TILLSTREAM_RATE_LIMIT_ADDR_RPS", "0"),
-        ],
-    )
-    .await;
-    let api = Api::new(&system.url);
-    let bench = bench(&system, &api, "RP3", &[]).await;
-    let admin = &bench.admin;
-    let paths: [(&str, &[&str]); 6] = [
-        ("received", &[]),
-        ("diagnosed", &["diagnosed"]),
-        ("awaiting_parts", &["diagnosed", "awaiting_parts"]),
-        ("in_repair", &["diagnosed", "in_repair"]),
-        ("ready", &["diagnosed", "in_repair", "ready"]),
-        ("cancelled", &["cancelled"]),
-    ];
-    let allowed = [
-        ("received", "diagnosed"),
-        ("diagnosed", "awaiting_parts"),
-        ("diagnosed", "in_repair"),
-        ("awaiting_parts", "in_repair"),
-        ("in_repair", "awaiting_parts"),
-        ("in_repair", "ready"),
-        // Nothing to charge: collected by status with no sale.
-        ("ready", "collected"),
-    ];
-    let all = [
-        "received",
-        "diagnosed",
-        "awaiting_parts",
-        "in_repair",
-        "ready",
-        "collected",
-        "cancelled",
-    ];
-    for (from, path) in paths {
-        for to in all {
-            if allowed.contains(&(from, to)) || (to == "cancelled" && from != "cancelled") {
-                continue;
-            }
-            let id = open_repair(&api, &bench).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            walk(&api, admin, &id, path).await;
-            let before = api.get(&format!("/api/v1/repairs/{id}"), admin).await;
-            conflict(&move_to(&api, admin, &id, to).await, "invalid_transition");
-            let after = api.get(&format!("/api/v1/repairs/{id}"), admin).await;
-            assert_eq!(
-                before.body["version"], after.body["version"],
-                "{from} → {to}"
-            );
-        }
-    }
-    let free = open_repair(&api, &bench).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    walk(
-        &api,
-        admin,
-        &free,
-        &["diagnosed", "in_repair", "ready", "collected"],
-    )
-    .await;
-    let read = api.get(&format!("/api/v1/repairs/{free}"), admin).await;
-    assert_eq!(read.body["sale_id"], Value::Null, "{}", read.body);
-
-    // Bad requests name their field and write nothing.
-    let base = json!({"customer_id": bench.customer, "location_id": bench.location,
-                      "device": "Phone", "problem": "dead"});
-    let with = |field: &str, value: Value| {
-        let mut body = base.clone();
-        body[field] = value;
-        body
-    };
-    for (body, field, status) in [
-        (with("customer_id", json!("nobody")), "customer_id", 422),
-        (with("location_id", json!("nowhere")), "location_id", 422),
-        (with("device", json!("  ")), "device", 422),
-        (with("problem", json!("x".repeat(2001))), "problem", 422),
-        (with("estimate", json!("-1.00")), "estimate", 422),
-        (with("estimate", json!("12.345")), "estimate", 422),
-    ] {
-        let answer = api.post("/api/v1/repairs", admin, &body).await;
-        refused(&answer, StatusCode::from_u16(status).unwrap(), Some(field));
-    }
-    let id = open_repair(&api, &bench).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (quantity, product) in [("0", bench.part.as_str()), ("-1", bench.part.as_str())] {
-        refused(
-            &fit(&api, admin, &id, product, quantity).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("quantity"),
-        );
-    }
-    refused(
-        &fit(&api, admin, &id, "no-such-product", "1").await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Some("product_id"),
-    );
-    for (body, field) in [
-        (json!({"description": "x", "amount": "-0.01"}), "amount"),
-        (json!({"description": " ", "amount": "1.00"}), "description"),
-    ] {
-        let answer = api
-            .post(&format!("/api/v1/repairs/{id}/labor"), admin, &body)
-            .await;
-        refused(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some(field));
-    }
-    refused(
-        &move_to(&api, admin, &id, "fixed").await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Some("status"),
-    );
-    let missing = api
-        .get("/api/v1/repairs/01JD0000000000000000000000", admin)
-        .await;
-    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
-    let read = api.get(&format!("/api/v1/repairs/{id}"), admin).await;
-    assert_eq!(read.body["version"], 1, "nothing written: {}", read.body);
     system.stop().await;
 }
 
