@@ -1,8 +1,8 @@
 //! Collecting a repair: one sale of its parts (at the catalog's prices now) and its labor,
 //! rung up by `create_sale`'s `RingUp` inside the collection's own transaction, with the
 //! repair's `RepairCollected` appended at the version the sale was priced from (decision
-//! 0013). The repair's row is locked first, so two collections at once queue and the second
-//! finds the repair collected.
+//! 0013). The repair's row is locked before the repair is read, so two collections at once
+//! queue and the second finds the repair collected.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -54,10 +54,6 @@ pub struct Collected {
     pub sale: Option<SaleRecord>,
 }
 
-/// How often a collection decides again when the repair moved under it (a part fitted, a
-/// concurrent collection): the last try sees the repair as it now is.
-const COLLECT_TRIES: usize = 3;
-
 pub async fn collect(
     store: &EventStore,
     settings: &SaleSettings<'_>,
@@ -69,82 +65,22 @@ pub async fn collect(
     if let Some(collected) = store.replay(key.as_ref()).await? {
         return Ok(collected);
     }
-    let stream = request.id.stream_id();
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        // A repeat that waited on the first one's lock finds its answer kept.
-        if tries > 1
-            && let Some(collected) = store.replay(key.as_ref()).await?
-        {
-            return Ok(collected);
-        }
-        let loaded = store
-            .load_state::<Repair>(
-                &stream,
-                Snapshots::NEVER.state_schema,
-                Snapshots::NEVER.every,
-            )
-            .await?;
-        let record = loaded.state.record.ok_or(RepairError::NotFound)?;
-        request
-            .locations
-            .check(&record.location_id)
-            .map_err(|refused| location_not_allowed(&refused))?;
-        if record.status != Status::Ready {
-            return Err(RepairError::InvalidTransition {
-                from: record.status,
-                to: Status::Collected,
-            }
-            .into());
-        }
-        if request.require_session && request.session_id.is_none() && record.has_charges() {
-            return Err(AppError::invalid(
-                "session_id",
-                "this store rings every sale up in an open register session",
-            ));
-        }
-        if !record.has_charges() && !request.payments.is_empty() {
-            return Err(AppError::invalid(
-                "payments",
-                "the repair has nothing to charge: collect it without payments",
-            ));
-        }
-        let ring_up = if record.has_charges() {
-            Some(sale_of(store, settings, &request, &record, metadata.clone()).await?)
-        } else {
-            None
-        };
-        let collecting = Collecting {
-            id: request.id,
-            version: loaded.version,
-            ring_up,
-            by: request.by.clone(),
-            locations: request.locations.clone(),
-            metadata: metadata.clone(),
-        };
-        match store.transact(&collecting, key.as_ref(), false).await {
-            Err(AppError::Store(StoreError::Conflict { .. })) if tries < COLLECT_TRIES => {}
-            Err(AppError::Store(StoreError::Conflict { .. })) => {
-                return Err(AppError::Conflict(
-                    "the repair changed while it was being collected; try again".into(),
-                ));
-            }
-            Err(error) => return Err(error),
-            Ok(answer) => {
-                if !answer.replayed {
-                    let collected = &answer.value;
-                    tracing::info!(
-                        repair_id = %request.id,
-                        sale_id = collected.sale.as_ref().map(|s| s.id.to_string()),
-                        "repair collected"
-                    );
-                    counted("collected");
-                }
-                return Ok(answer.value);
-            }
-        }
+    let collecting = Collecting {
+        settings,
+        request: &request,
+        metadata,
+    };
+    let answer = store.transact(&collecting, key.as_ref(), true).await?;
+    if !answer.replayed {
+        let collected = &answer.value;
+        tracing::info!(
+            repair_id = %request.id,
+            sale_id = collected.sale.as_ref().map(|s| s.id.to_string()),
+            "repair collected"
+        );
+        counted("collected");
     }
+    Ok(answer.value)
 }
 
 /// The sale that collects `record`: its parts at the catalog's prices now (a part
@@ -214,18 +150,15 @@ async fn sale_of<'a>(
     ))
 }
 
-/// The sale and the repair's collection, one transaction: the repair must still be at the
-/// version the sale was priced from.
-struct Collecting<'a> {
-    id: RepairId,
-    version: i64,
-    ring_up: Option<RingUp<'a>>,
-    by: String,
-    locations: Locations,
+/// The sale and the repair's collection, one transaction, decided on the repair as it is
+/// once its row is locked.
+struct Collecting<'a, 'r> {
+    settings: &'r SaleSettings<'a>,
+    request: &'r CollectRequest,
     metadata: EventMetadata,
 }
 
-impl Transaction for Collecting<'_> {
+impl Transaction for Collecting<'_, '_> {
     type Output = Collected;
     type Error = AppError;
 
@@ -234,41 +167,82 @@ impl Transaction for Collecting<'_> {
         store: &EventStore,
         tx: &mut PgConnection,
     ) -> Result<Done<Collected>, AppError> {
-        // The repair's row first: a second collection waits here, then finds another version
-        // and decides again (a 409 once it sees the repair collected).
-        let locked = repairs::lock(&mut *tx, &self.id.to_string())
+        let request = self.request;
+        // The repair's row first: a second collection waits here, then reads the repair
+        // collected (a 409); a part fitted meanwhile is in the state read below.
+        repairs::lock(&mut *tx, &request.id.to_string())
             .await
             .map_err(StoreError::from)?;
-        if locked != Some(self.version) {
-            return Err(AppError::Store(StoreError::Conflict {
-                stream_id: self.id.stream_id(),
-                expected: self.version,
-                actual: locked.unwrap_or_default(),
-            }));
-        }
-        let sale = match &self.ring_up {
-            Some(ring_up) => Some(ring_up.run(store, &mut *tx).await?.answer),
-            None => None,
+        let loaded = EventStore::load_state_in::<Repair>(
+            &mut *tx,
+            &request.id.stream_id(),
+            Snapshots::NEVER.state_schema,
+            Snapshots::NEVER.every,
+        )
+        .await?;
+        let record = loaded.state.record.ok_or(RepairError::NotFound)?;
+        check(request, &record)?;
+        let sale = if record.has_charges() {
+            let ring_up = sale_of(
+                store,
+                self.settings,
+                request,
+                &record,
+                self.metadata.clone(),
+            )
+            .await?;
+            Some(ring_up.run(store, &mut *tx).await?.answer)
+        } else {
+            None
         };
         let on_repair = OnRepair {
-            id: self.id,
+            id: request.id,
             command: Command::Collect {
                 sale_id: sale.as_ref().map(|s| s.id.to_string()),
                 sale_number: sale.as_ref().map(|s| s.sale_number.clone()),
                 at: sale.as_ref().map_or_else(time::now, |s| s.completed_at),
-                by: self.by.clone(),
+                by: request.by.clone(),
             },
-            locations: self.locations.clone(),
+            locations: request.locations.clone(),
         };
         let options = RunOptions {
-            expected_version: Some(self.version),
+            expected_version: Some(loaded.version),
             idempotency: None,
             metadata: self.metadata.clone(),
         };
         let repair = store.run_in(&mut *tx, &on_repair, &options).await?;
         Ok(Done {
             answer: Collected { repair, sale },
-            written: Some(self.id.stream_id()),
+            written: Some(request.id.stream_id()),
         })
     }
+}
+
+/// What refuses a collection before anything is priced: someone else's location, a repair
+/// not ready, a sale without the session the store requires, money for nothing.
+fn check(request: &CollectRequest, record: &RepairRecord) -> Result<(), AppError> {
+    request
+        .locations
+        .check(&record.location_id)
+        .map_err(|refused| location_not_allowed(&refused))?;
+    if record.status != Status::Ready {
+        return Err(RepairError::InvalidTransition {
+            from: record.status,
+            to: Status::Collected,
+        }
+        .into());
+    }
+    if request.require_session && request.session_id.is_none() && record.has_charges() {
+        return Err(AppError::invalid(
+            "session_id",
+            "this store rings every sale up in an open register session",
+        ));
+    }
+    if !record.has_charges() && !request.payments.is_empty() {
+        return Err(AppError::invalid(
+            "payments",
+            "the repair has nothing to charge: collect it without payments",
+        ));
+    }
+    Ok(())
 }

@@ -128,6 +128,27 @@ async fn every_illegal_move_is_refused_and_bad_requests_name_their_field() {
             .await;
         refused(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some(field));
     }
+    // Who acted comes from the token: a body naming someone is refused, naming the field.
+    let forged = api
+        .post(
+            &format!("/api/v1/repairs/{id}/status"),
+            admin,
+            &json!({"status": "diagnosed", "by": "someone-else"}),
+        )
+        .await;
+    refused(&forged, StatusCode::UNPROCESSABLE_ENTITY, Some("by"));
+    let forged = api
+        .post(
+            "/api/v1/repairs",
+            admin,
+            &with("received_by", json!("someone-else")),
+        )
+        .await;
+    refused(
+        &forged,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("received_by"),
+    );
     refused(
         &move_to(&api, admin, &id, "fixed").await,
         StatusCode::UNPROCESSABLE_ENTITY,
