@@ -183,6 +183,11 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/api/v1/asyncapi.json", Public),
     rule("GET", "/docs", Public),
     rule("GET", "/docs/{asset}", Public),
+    // The web register and back office: the shell is public, every call it makes is not.
+    rule("GET", "/", Public),
+    rule("GET", "/admin", Public),
+    rule("GET", "/sw.js", Public),
+    rule("GET", "/app/{asset}", Public),
     rule("GET", "/healthz", Public),
     rule("GET", "/readyz", Public),
     rule("GET", "/metrics", Public),

@@ -15,6 +15,7 @@ pub mod routes;
 mod settings;
 pub mod trace;
 pub mod upstream;
+mod web;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -291,6 +292,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/asyncapi.json", get(asyncapi::asyncapi_json))
         .route("/docs", get(docs::page))
         .route("/docs/{asset}", get(docs::asset))
+        .route("/", get(web::register))
+        .route("/admin", get(web::admin))
+        .route("/sw.js", get(web::worker))
+        .route("/app/{asset}", get(web::asset))
         .route_layer(axum::middleware::from_fn_with_state(
             state.in_flight.clone(),
             in_flight::guard,

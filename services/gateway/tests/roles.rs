@@ -107,6 +107,9 @@ const SERVED_NOW: &[&str] = &[
     "GET /healthz",
     "GET /readyz",
     "GET /metrics",
+    "GET /",
+    "GET /admin",
+    "GET /sw.js",
 ];
 
 fn app() -> axum::Router {
