@@ -381,7 +381,8 @@ async function start() {
   });
   window.addEventListener("online", sync);
   setInterval(sync, 3000);
-  await showQueued();
+  // The page is shown first: a browser slow to open IndexedDB must not hold it back.
+  showQueued().catch(() => {});
   const session = auth.get();
   if (!session || !session.user) return loginView();
   try {
