@@ -9,6 +9,7 @@ mod auth;
 mod batches;
 mod bounds;
 mod bounds_values;
+mod browser;
 mod catalog;
 mod customers;
 mod customers_refusals;

@@ -1,0 +1,292 @@
+//! The register online: log in by PIN, open a session, ring a sale by barcode and keyboard
+//! alone, a price change a manager must approve, the close with a count; then the tablet
+//! layout and the back office's dashboard.
+
+use serde_json::{Value, json};
+use tillstream_test_support::eventually;
+
+use super::webdriver::{Browser, ENTER};
+use super::{Store, TEA_BARCODE, screenshot_path};
+
+/// Logs carol in with her PIN and opens a session on T1 with a 100.00 float; the register's
+/// first contentful paint, in ms.
+pub async fn log_in_and_open(browser: &Browser, url: &str) -> f64 {
+    browser.goto(url).await;
+    browser.fill("Username", "carol").await;
+    let paint = browser
+        .script(
+            "const p = performance.getEntriesByName('first-contentful-paint')[0]; return p ? p.startTime : -1;",
+            json!([]),
+        )
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(paint >= 0.0, "the register reports a first paint");
+    browser
+        .screenshot(&screenshot_path("register-login.png"))
+        .await;
+    browser.fill("PIN", "4821").await;
+    browser.press("Log in").await;
+    browser.choose("Location", "S1").await;
+    browser.choose("Register", "T1").await;
+    browser.fill("Opening float", "100.00").await;
+    browser.press("Open session").await;
+    browser.field("Scan or search").await;
+    assert_eq!(browser.text_of("#connection").await, "Online");
+    paint
+}
+
+/// Scans the tea's barcode once; waits until the cart holds `quantity` of it.
+pub async fn scan_tea(browser: &Browser, quantity: &str) {
+    let scan = browser.field("Scan or search").await;
+    browser
+        .type_into(&scan, &format!("{TEA_BARCODE}{ENTER}"))
+        .await;
+    let selector = "[aria-label='Quantity of Green tea']";
+    eventually("the scanned tea is in the cart", || async {
+        let value = browser
+            .script(
+                "const e = document.querySelector(arguments[0]); return e ? e.value : null;",
+                json!([selector]),
+            )
+            .await;
+        (value == quantity).then_some(())
+    })
+    .await;
+}
+
+/// Ten teas by barcode, 40.00 cash typed and Enter, then Enter on "Complete sale": the
+/// receipt shows the sale number and 5.00 change, and the API has that sale. Its number.
+pub async fn scan_and_pay_cash(browser: &Browser, store: &Store) -> String {
+    for quantity in 1..=10 {
+        scan_tea(browser, &quantity.to_string()).await;
+    }
+    assert_eq!(browser.text_of("#sale-total").await, "35.00");
+    browser
+        .screenshot(&screenshot_path("register-sale.png"))
+        .await;
+    // Keyboard only: the amount and Enter tenders cash, focus moves to "Complete sale".
+    browser
+        .fill("Amount tendered", &format!("40.00{ENTER}"))
+        .await;
+    browser.wait_text("#due", |due| due == "Change: 5.00").await;
+    let focused = browser.active().await;
+    assert_eq!(browser.text(&focused).await, "Complete sale");
+    browser.type_into(&focused, ENTER).await;
+
+    let number = browser
+        .wait_text("#receipt-change", |change| change == "5.00")
+        .await;
+    assert_eq!(number, "5.00");
+    let number = browser.text_of(".receipt .sale-number").await;
+    assert!(number.starts_with("S1-"), "sale number {number:?}");
+    browser
+        .screenshot(&screenshot_path("register-receipt.png"))
+        .await;
+    let sale = store
+        .api
+        .get(&format!("/api/v1/sales/{number}"), &store.admin)
+        .await
+        .body;
+    assert_eq!(
+        (
+            &sale["total"],
+            &sale["change"],
+            &sale["lines"][0]["quantity"]
+        ),
+        (&json!("35.00"), &json!("5.00"), &json!("10")),
+        "{sale}"
+    );
+    assert_eq!(sale["payments"][0]["method"], "cash");
+    let next = browser.active().await;
+    assert_eq!(browser.text(&next).await, "New sale");
+    browser.type_into(&next, ENTER).await;
+    browser.field("Scan or search").await;
+    number
+}
+
+/// `count` sales of one tea paid by card, each answered live with its sale number.
+pub async fn card_sales(browser: &Browser, count: usize) {
+    for _ in 0..count {
+        scan_tea(browser, "1").await;
+        browser.press("Card").await;
+        browser.wait_text("#due", |due| due == "Change: 0.00").await;
+        browser.press("Complete sale").await;
+        browser
+            .wait_text(".receipt .sale-number", |number| number.starts_with("S1-"))
+            .await;
+        browser.press("New sale").await;
+    }
+}
+
+/// The cashier rings the tea at 1.00: nothing is sold until a manager's PIN approves it
+/// (a wrong PIN is refused), and the sale then records who approved.
+pub async fn override_needs_a_manager(browser: &Browser, store: &Store) {
+    let before = store.sales().await.len();
+    scan_tea(browser, "1").await;
+    let price = browser
+        .xpath("//button[@aria-label='Change price of Green tea']")
+        .await;
+    browser.click(&price).await;
+    browser.fill("Unit price", "1.00").await;
+    browser.press_in_dialog("Set price").await;
+    browser.wait_text("#sale-total", |t| t == "1.00").await;
+    browser.press("Cash").await;
+    browser.press("Complete sale").await;
+
+    browser.fill("Manager username", "maya").await;
+    browser.fill("Manager PIN", "0000").await;
+    browser.press_in_dialog("Approve").await;
+    browser
+        .wait_text("#dialog .error", |error| !error.is_empty())
+        .await;
+    assert_eq!(
+        store.sales().await.len(),
+        before,
+        "refused: nothing sold yet"
+    );
+    browser.fill("Manager PIN", "9090").await;
+    browser.press_in_dialog("Approve").await;
+    browser
+        .wait_text("#receipt-total", |total| total == "1.00")
+        .await;
+    let number = browser.text_of(".receipt .sale-number").await;
+    let sale = store
+        .api
+        .get(&format!("/api/v1/sales/{number}"), &store.admin)
+        .await
+        .body;
+    assert_eq!(sale["lines"][0]["unit_price"], "1.00", "{sale}");
+    let approvals = sale["approvals"].as_array().cloned().unwrap_or_default();
+    assert!(
+        approvals.iter().any(|a| a["action"] == "price_override"),
+        "the sale records the manager's approval: {sale}"
+    );
+    assert_eq!(store.sales().await.len(), before + 1);
+    browser.press("New sale").await;
+}
+
+/// What the register measured of itself: scan-to-line and sale round-trip times, in ms.
+pub async fn measurements(browser: &Browser) -> (Vec<f64>, Vec<f64>) {
+    let metrics = browser
+        .script("return window.tillstreamMetrics;", json!([]))
+        .await;
+    let list = |name: &str| -> Vec<f64> {
+        metrics[name]
+            .as_array()
+            .map(|values| values.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default()
+    };
+    (list("scanToLine"), list("saleRoundTrip"))
+}
+
+/// Closes the session with the cash the report expects: no difference, the Z report shown.
+pub async fn close_with_the_count(browser: &Browser, store: &Store, sales: u64) {
+    let till = browser
+        .script(
+            "return JSON.parse(localStorage.getItem('tillstream.till'));",
+            json!([]),
+        )
+        .await;
+    let session = till["session_id"].as_str().unwrap().to_owned();
+    let report = eventually("the session's report counts every sale", || async {
+        let report = store
+            .api
+            .get(&format!("/api/v1/sessions/{session}/report"), &store.admin)
+            .await
+            .body;
+        (report["sales_count"].as_u64() == Some(sales)).then_some(report)
+    })
+    .await;
+    let expected = report["expected_cash"].as_str().unwrap().to_owned();
+    browser.press("Close session").await;
+    browser.fill("Counted cash", &expected).await;
+    browser.press_in_dialog("Close session").await;
+    let title = browser
+        .wait_text("#dialog-title", |t| t.starts_with("Z report"))
+        .await;
+    assert!(title.starts_with("Z report"), "{title}");
+    browser
+        .screenshot(&screenshot_path("register-z-report.png"))
+        .await;
+    browser.press_in_dialog("Done").await;
+    browser.button("Open session").await;
+    let closed = store
+        .api
+        .get(&format!("/api/v1/sessions/{session}"), &store.admin)
+        .await
+        .body;
+    assert_eq!(closed["status"], "closed", "{closed}");
+    assert_eq!(closed["counted_cash"], json!(expected), "{closed}");
+}
+
+/// On a 10-inch tablet held upright (800×1280) nothing of a sale runs off the side of the
+/// page. The tea scanned for it is taken off again.
+pub async fn tablet_layout(browser: &Browser) {
+    scan_tea(browser, "1").await;
+    browser.resize(800, 1280).await;
+    let overflow = browser
+        .script(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            json!([]),
+        )
+        .await;
+    assert!(overflow.as_i64().unwrap() <= 0, "overflows by {overflow}");
+    browser
+        .screenshot(&screenshot_path("register-tablet.png"))
+        .await;
+    browser.resize(1280, 800).await;
+    let remove = browser
+        .xpath("//button[@aria-label='Remove Green tea']")
+        .await;
+    browser.click(&remove).await;
+    browser
+        .wait_text("#sale-total", |total| total == "0.00")
+        .await;
+}
+
+/// The manager's dashboard counts the day's sales as the API does, and the back office's
+/// sections are there by name.
+pub async fn the_dashboard_shows_the_days_sales(browser: &Browser, store: &Store, url: &str) {
+    browser.press("Log out").await;
+    browser.field("Username").await;
+    browser.goto(&format!("{url}/admin")).await;
+    browser.fill("Username", "admin").await;
+    browser.fill("Password", &store.admin_password).await;
+    browser.press("Log in").await;
+    let from = browser
+        .script(
+            "const d = new Date(); return new Date(d.getFullYear(), d.getMonth(), d.getDate()).toISOString();",
+            json!([]),
+        )
+        .await;
+    let from = from.as_str().unwrap().to_owned();
+    let counted = store
+        .api
+        .get(&format!("/api/v1/sales?from={from}&limit=1"), &store.admin)
+        .await
+        .body;
+    let today = counted["meta"]["total"].as_u64().unwrap();
+    browser
+        .wait_text("#sales-today", |text| {
+            text == format!("Sales today: {today}")
+        })
+        .await;
+    browser
+        .screenshot(&screenshot_path("admin-dashboard.png"))
+        .await;
+    for section in [
+        "Products",
+        "Stock",
+        "Sales",
+        "Sessions",
+        "Customers",
+        "Dashboard",
+    ] {
+        let link = browser
+            .xpath(&format!("//nav//a[normalize-space(.)='{section}']"))
+            .await;
+        browser.click(&link).await;
+        browser.wait_heading(section).await;
+    }
+}
