@@ -3,6 +3,7 @@
 //! the API; everything the cashier does goes through the page, and what the page did is
 //! checked over the API afterwards.
 
+mod back_office;
 mod gateway;
 mod offline;
 mod till;
@@ -106,6 +107,16 @@ async fn open_store(system: &System) -> Store {
 }
 
 impl Store {
+    /// The sale with this id or number.
+    pub async fn sale(&self, id_or_number: &str) -> Value {
+        let sale = self
+            .api
+            .get(&format!("/api/v1/sales/{id_or_number}"), &self.admin)
+            .await;
+        assert_eq!(sale.status, StatusCode::OK, "{}", sale.body);
+        sale.body
+    }
+
     /// Every sale the API lists (newest first), up to 200.
     pub async fn sales(&self) -> Vec<Value> {
         let listed = self.api.get("/api/v1/sales?limit=200", &self.admin).await;
@@ -123,7 +134,7 @@ async fn a_cashier_runs_a_shift_in_the_web_register_online_offline_and_paused() 
 
     let first_paint = till::log_in_and_open(&browser, &gateway.url).await;
     let sale_number = till::scan_and_pay_cash(&browser, &store).await;
-    till::card_sales(&browser, 4).await;
+    let by_card = till::card_sales(&browser, 4).await;
     till::override_needs_a_manager(&browser, &store).await;
     let (scan_to_line, round_trip) = till::measurements(&browser).await;
     // The last sale waited for a manager to type a PIN: not the system's time.
@@ -132,10 +143,11 @@ async fn a_cashier_runs_a_shift_in_the_web_register_online_offline_and_paused() 
     offline::three_sales_with_the_gateway_stopped(&browser, &store, &mut gateway).await;
     offline::three_sales_with_the_gateway_paused(&browser, &store, &gateway).await;
 
+    till::report_return_and_void(&browser, &store, &sale_number, &by_card[0]).await;
     till::tablet_layout(&browser).await;
-    // 1 + 4 + 1 online, 3 + 3 queued.
-    till::close_with_the_count(&browser, &store, 12).await;
-    till::the_dashboard_shows_the_days_sales(&browser, &store, &gateway.url).await;
+    // 1 + 4 + 1 online, 3 + 3 queued, one voided.
+    till::close_with_the_count(&browser, &store, 11, 1).await;
+    back_office::the_dashboard_shows_the_days_sales(&browser, &store, &gateway.url).await;
 
     eprintln!(
         "web register: first paint {first_paint:.0} ms; scan to line p50 {:.1} ms, p95 {:.1} ms \

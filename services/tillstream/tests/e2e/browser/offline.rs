@@ -48,11 +48,7 @@ async fn sent_exactly_once(browser: &Browser, store: &Store, ids: &[String]) {
     }
     for id in ids {
         assert_eq!(seen.get(id.as_str()), Some(&1), "sale {id} listed once");
-        let sale = store
-            .api
-            .get(&format!("/api/v1/sales/{id}"), &store.admin)
-            .await
-            .body;
+        let sale = store.sale(id).await;
         assert_eq!(
             (&sale["total"], &sale["status"]),
             (&serde_json::json!("3.50"), &serde_json::json!("completed")),

@@ -83,11 +83,7 @@ pub async fn scan_and_pay_cash(browser: &Browser, store: &Store) -> String {
     browser
         .screenshot(&screenshot_path("register-receipt.png"))
         .await;
-    let sale = store
-        .api
-        .get(&format!("/api/v1/sales/{number}"), &store.admin)
-        .await
-        .body;
+    let sale = store.sale(&number).await;
     assert_eq!(
         (
             &sale["total"],
@@ -105,18 +101,74 @@ pub async fn scan_and_pay_cash(browser: &Browser, store: &Store) -> String {
     number
 }
 
-/// `count` sales of one tea paid by card, each answered live with its sale number.
-pub async fn card_sales(browser: &Browser, count: usize) {
+/// `count` sales of one tea paid by card, each answered live with its sale number; the
+/// numbers.
+pub async fn card_sales(browser: &Browser, count: usize) -> Vec<String> {
+    let mut numbers = Vec::new();
     for _ in 0..count {
         scan_tea(browser, "1").await;
         browser.press("Card").await;
         browser.wait_text("#due", |due| due == "Change: 0.00").await;
         browser.press("Complete sale").await;
-        browser
+        let number = browser
             .wait_text(".receipt .sale-number", |number| number.starts_with("S1-"))
             .await;
+        numbers.push(number);
         browser.press("New sale").await;
     }
+    numbers
+}
+
+/// The manager's username and PIN in the approval dialog the register opened.
+async fn approve(browser: &Browser) {
+    browser.fill("Manager username", "maya").await;
+    browser.fill("Manager PIN", "9090").await;
+    browser.press_in_dialog("Approve").await;
+}
+
+/// The X report in its dialog; one tea of the cash sale `returned` taken back, and the card
+/// sale `voided` voided, each approved by the manager's PIN.
+pub async fn report_return_and_void(
+    browser: &Browser,
+    store: &Store,
+    returned: &str,
+    voided: &str,
+) {
+    browser.press("X report").await;
+    browser.wait_heading("X report").await;
+    let report = browser.text_of("#dialog table").await;
+    assert!(report.contains("Expected cash"), "{report}");
+    browser.press_in_dialog("Done").await;
+
+    browser.press("Return").await;
+    browser.fill("Sale number", returned).await;
+    browser.press_in_dialog("Find").await;
+    let quantity = browser
+        .xpath("//dialog[@open]//input[starts-with(@aria-label, 'Return quantity of')]")
+        .await;
+    browser.clear(&quantity).await;
+    browser.type_into(&quantity, "1").await;
+    browser.fill("Reason", "Damaged box").await;
+    browser.press_in_dialog("Take return").await;
+    approve(browser).await;
+    browser.field("Scan or search").await;
+    let sale = eventually("the return is on the sale", || async {
+        let sale = store.sale(returned).await;
+        (sale["returns"].as_array()?.len() == 1).then_some(sale)
+    })
+    .await;
+    assert_eq!(sale["returns"][0]["lines"][0]["quantity"], "1", "{sale}");
+
+    browser.press("Void").await;
+    browser.fill("Sale number", voided).await;
+    browser.fill("Reason", "Rung twice").await;
+    browser.press_in_dialog("Void sale").await;
+    approve(browser).await;
+    browser.field("Scan or search").await;
+    eventually("the sale is voided", || async {
+        (store.sale(voided).await["status"] == "voided").then_some(())
+    })
+    .await;
 }
 
 /// The cashier rings the tea at 1.00: nothing is sold until a manager's PIN approves it
@@ -151,11 +203,7 @@ pub async fn override_needs_a_manager(browser: &Browser, store: &Store) {
         .wait_text("#receipt-total", |total| total == "1.00")
         .await;
     let number = browser.text_of(".receipt .sale-number").await;
-    let sale = store
-        .api
-        .get(&format!("/api/v1/sales/{number}"), &store.admin)
-        .await
-        .body;
+    let sale = store.sale(&number).await;
     assert_eq!(sale["lines"][0]["unit_price"], "1.00", "{sale}");
     let approvals = sale["approvals"].as_array().cloned().unwrap_or_default();
     assert!(
@@ -181,7 +229,7 @@ pub async fn measurements(browser: &Browser) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Closes the session with the cash the report expects: no difference, the Z report shown.
-pub async fn close_with_the_count(browser: &Browser, store: &Store, sales: u64) {
+pub async fn close_with_the_count(browser: &Browser, store: &Store, sales: u64, voids: u64) {
     let till = browser
         .script(
             "return JSON.parse(localStorage.getItem('tillstream.till'));",
@@ -195,7 +243,11 @@ pub async fn close_with_the_count(browser: &Browser, store: &Store, sales: u64) 
             .get(&format!("/api/v1/sessions/{session}/report"), &store.admin)
             .await
             .body;
-        (report["sales_count"].as_u64() == Some(sales)).then_some(report)
+        let counts = (
+            report["sales_count"].as_u64()?,
+            report["voids_count"].as_u64()?,
+        );
+        (counts == (sales, voids)).then_some(report)
     })
     .await;
     let expected = report["expected_cash"].as_str().unwrap().to_owned();
@@ -243,50 +295,4 @@ pub async fn tablet_layout(browser: &Browser) {
     browser
         .wait_text("#sale-total", |total| total == "0.00")
         .await;
-}
-
-/// The manager's dashboard counts the day's sales as the API does, and the back office's
-/// sections are there by name.
-pub async fn the_dashboard_shows_the_days_sales(browser: &Browser, store: &Store, url: &str) {
-    browser.press("Log out").await;
-    browser.field("Username").await;
-    browser.goto(&format!("{url}/admin")).await;
-    browser.fill("Username", "admin").await;
-    browser.fill("Password", &store.admin_password).await;
-    browser.press("Log in").await;
-    let from = browser
-        .script(
-            "const d = new Date(); return new Date(d.getFullYear(), d.getMonth(), d.getDate()).toISOString();",
-            json!([]),
-        )
-        .await;
-    let from = from.as_str().unwrap().to_owned();
-    let counted = store
-        .api
-        .get(&format!("/api/v1/sales?from={from}&limit=1"), &store.admin)
-        .await
-        .body;
-    let today = counted["meta"]["total"].as_u64().unwrap();
-    browser
-        .wait_text("#sales-today", |text| {
-            text == format!("Sales today: {today}")
-        })
-        .await;
-    browser
-        .screenshot(&screenshot_path("admin-dashboard.png"))
-        .await;
-    for section in [
-        "Products",
-        "Stock",
-        "Sales",
-        "Sessions",
-        "Customers",
-        "Dashboard",
-    ] {
-        let link = browser
-            .xpath(&format!("//nav//a[normalize-space(.)='{section}']"))
-            .await;
-        browser.click(&link).await;
-        browser.wait_heading(section).await;
-    }
 }
