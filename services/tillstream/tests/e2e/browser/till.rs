@@ -119,6 +119,45 @@ pub async fn card_sales(browser: &Browser, count: usize) -> Vec<String> {
     numbers
 }
 
+/// Two teas for a new customer, paid 2.00 by card and the rest in cash: the sale has both
+/// tenders and the customer.
+pub async fn split_sale_for_a_new_customer(browser: &Browser, store: &Store) {
+    scan_tea(browser, "1").await;
+    scan_tea(browser, "2").await;
+    browser.press("Customer").await;
+    browser.fill("Find customer", "Ada Lovelace").await;
+    browser
+        .fill("Phone (new customer)", "+44 20 7946 0000")
+        .await;
+    browser.press_in_dialog("Find or add").await;
+    browser.button("Customer: Ada Lovelace").await;
+    browser.fill("Amount tendered", "2.00").await;
+    browser.press("Card").await;
+    browser.wait_text("#due", |due| due == "To pay: 5.00").await;
+    browser.press("Cash").await;
+    browser.wait_text("#due", |due| due == "Change: 0.00").await;
+    browser.press("Complete sale").await;
+    let number = browser
+        .wait_text(".receipt .sale-number", |number| number.starts_with("S1-"))
+        .await;
+    let sale = store.sale(&number).await;
+    let tenders: Vec<_> = sale["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["method"].as_str().unwrap(), p["amount"].as_str().unwrap()))
+        .collect();
+    assert_eq!(tenders, [("card", "2.00"), ("cash", "5.00")], "{sale}");
+    let customer = sale["customer_id"].as_str().unwrap();
+    let customer = store
+        .api
+        .get(&format!("/api/v1/customers/{customer}"), &store.admin)
+        .await
+        .body;
+    assert_eq!(customer["name"], "Ada Lovelace", "{customer}");
+    browser.press("New sale").await;
+}
+
 /// The manager's username and PIN in the approval dialog the register opened.
 async fn approve(browser: &Browser) {
     browser.fill("Manager username", "maya").await;
