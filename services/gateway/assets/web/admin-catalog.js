@@ -4,8 +4,8 @@
 
 import { ApiError, Offline, call, el, get, post } from "/app/api.js";
 import {
-  alertLine, busy, card, describe, fail, field, loading, openDialog, pager, path, product,
-  select, table, words,
+  alertLine, busy, card, describe, fail, field, guarded, loading, openDialog, path, product,
+  select, showPage, table, words,
 } from "/app/admin-ui.js";
 
 const PAGE_SIZE = 25;
@@ -25,24 +25,24 @@ export function productsView(view, signal) {
   const listError = alertLine();
   const list = el("div", { class: "stack" }, loading());
 
-  async function load() {
-    try {
+  function load() {
+    return guarded(listError, async () => {
       const answer = await get(
         path("products", { q: state.q, status: state.status, page: state.page, limit: PAGE_SIZE }),
       );
-      if (signal.aborted) return;
+      if (signal.aborted) return false;
       answer.data.forEach(product.remember);
-      list.replaceChildren(
-        productTable(answer.data, { changed: load, error: listError }),
-        pager(answer.meta, (page) => {
+      showPage(
+        list,
+        answer,
+        productColumns({ changed: load, error: listError }),
+        { label: "Products", rowClass: (p) => (p.status === "discontinued" ? "muted" : null) },
+        (page) => {
           state.page = page;
           load();
-        }),
+        },
       );
-      listError.textContent = "";
-    } catch (e) {
-      fail(listError, e);
-    }
+    });
   }
 
   let typing = null;
@@ -70,32 +70,28 @@ export function productsView(view, signal) {
   load();
 }
 
-function productTable(items, { changed, error }) {
-  return table(
-    [
-      { head: "SKU", cell: (p) => p.sku },
-      { head: "Name", cell: (p) => p.name },
-      { head: "Price", num: true, cell: (p) => p.price },
-      { head: "Tax rate", num: true, cell: (p) => p.tax_rate },
-      { head: "Barcodes", cell: (p) => (p.barcodes || []).join(", ") },
-      { head: "Category", cell: (p) => p.category ?? "" },
-      { head: "Status", cell: (p) => words(p.status) },
-      {
-        head: "Actions",
-        cell: (p) =>
-          el(
-            "div",
-            { class: "row tight" },
-            el("button", { type: "button", "aria-label": `Edit ${p.sku}`, onclick: () => editProduct(p, changed) }, "Edit"),
-            p.status === "discontinued"
-              ? el("button", { type: "button", "aria-label": `Reactivate ${p.sku}`, onclick: (e) => setStatus(e.currentTarget, p, "reactivate", changed, error) }, "Reactivate")
-              : el("button", { type: "button", class: "danger", "aria-label": `Discontinue ${p.sku}`, onclick: (e) => setStatus(e.currentTarget, p, "discontinue", changed, error) }, "Discontinue"),
-          ),
-      },
-    ],
-    items,
-    { label: "Products", rowClass: (p) => (p.status === "discontinued" ? "muted" : null) },
-  );
+function productColumns({ changed, error }) {
+  return [
+    { head: "SKU", cell: (p) => p.sku },
+    { head: "Name", cell: (p) => p.name },
+    { head: "Price", num: true, cell: (p) => p.price },
+    { head: "Tax rate", num: true, cell: (p) => p.tax_rate },
+    { head: "Barcodes", cell: (p) => (p.barcodes || []).join(", ") },
+    { head: "Category", cell: (p) => p.category ?? "" },
+    { head: "Status", cell: (p) => words(p.status) },
+    {
+      head: "Actions",
+      cell: (p) =>
+        el(
+          "div",
+          { class: "row tight" },
+          el("button", { type: "button", "aria-label": `Edit ${p.sku}`, onclick: () => editProduct(p, changed) }, "Edit"),
+          p.status === "discontinued"
+            ? el("button", { type: "button", "aria-label": `Reactivate ${p.sku}`, onclick: (e) => setStatus(e.currentTarget, p, "reactivate", changed, error) }, "Reactivate")
+            : el("button", { type: "button", class: "danger", "aria-label": `Discontinue ${p.sku}`, onclick: (e) => setStatus(e.currentTarget, p, "discontinue", changed, error) }, "Discontinue"),
+        ),
+    },
+  ];
 }
 
 /** A version conflict reads as what happened; a taken barcode (also 409) as the server says. */
@@ -156,22 +152,20 @@ function newProductForm(changed) {
     error,
     done,
   );
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
     error.textContent = "";
     done.textContent = "";
     const body = fields.values();
     if (body.category === null) delete body.category;
     if (body.reorder_point === null) delete body.reorder_point;
-    try {
+    guarded(error, async () => {
       const created = await busy(submit, () => post("products", body));
       product.remember(created);
       done.textContent = `Created ${created.sku} (${created.name}).`;
       form.reset();
       changed();
-    } catch (e) {
-      fail(error, e);
-    }
+    });
   });
   return card("New product", form);
 }

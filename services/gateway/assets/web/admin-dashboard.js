@@ -3,7 +3,7 @@
 
 import { all, el, get } from "/app/api.js";
 import {
-  alertLine, card, cents, fail, loading, locationNames, money, path, productName, products,
+  alertLine, card, cents, guarded, loading, locationNames, money, path, productName, products,
   quantity, registerNames, startOfDay, table, thousandths, userNames, when,
 } from "/app/admin-ui.js";
 
@@ -34,10 +34,10 @@ export function dashboard(view, signal) {
     refresh.disabled = true;
     try {
       await Promise.all([
-        guard(sections.today, () => today(sections)),
-        guard(sections.low, () => lowStock(sections.low)),
-        guard(sections.ledger, () => ledger(sections.ledger)),
-        guard(sections.sessions, () => openSessions(sections.sessions)),
+        guarded(sections.today.error, () => today(sections)),
+        guarded(sections.low.error, () => lowStock(sections.low)),
+        guarded(sections.ledger.error, () => ledger(sections.ledger)),
+        guarded(sections.sessions.error, () => openSessions(sections.sessions)),
       ]);
       updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
     } finally {
@@ -59,15 +59,6 @@ function part(title) {
   return { node: card(title, body, error), body, error };
 }
 
-async function guard(section, work) {
-  try {
-    await work();
-    section.error.textContent = "";
-  } catch (e) {
-    fail(section.error, e);
-  }
-}
-
 async function today(sections) {
   const from = startOfDay();
   const [counted, sales] = await Promise.all([
@@ -75,20 +66,22 @@ async function today(sections) {
     all(path("sales", { from }), MOST_SALES),
   ]);
   const list = sales.slice(0, MOST_SALES);
-  const total = list.reduce((s, sale) => s + (cents(sale.total) || 0), 0);
-  const voided = list.filter((sale) => sale.status === "voided").length;
+  // A voided sale took no money: it is counted as rung up, not in the takings.
+  const kept = list.filter((sale) => sale.status !== "voided");
+  const total = kept.reduce((s, sale) => s + (cents(sale.total) || 0), 0);
+  const voided = list.length - kept.length;
   // replaceChildren would print a null as "null": el() drops them.
   sections.today.body.replaceChildren(
     el("div", { class: "stack" },
     el("p", { id: "sales-today", class: "big" }, `Sales today: ${counted.meta.total}`),
     el("p", { id: "sales-today-total" }, "Total: ", el("strong", { class: "total" }, money(total))),
-    voided ? el("p", { class: "note" }, `Includes ${voided} voided.`) : null,
+    voided ? el("p", { class: "note" }, `${voided} voided: not in the total, the chart or the top products.`) : null,
     counted.meta.total > list.length
       ? el("p", { class: "note" }, `The total and the chart count the latest ${list.length} sales.`)
       : null),
   );
-  sections.chart.body.replaceChildren(chart(list));
-  sections.top.body.replaceChildren(topProducts(list));
+  sections.chart.body.replaceChildren(chart(kept));
+  sections.top.body.replaceChildren(topProducts(kept));
 }
 
 /** 24 bars of takings by local hour; the height is money, the tooltip says both. */

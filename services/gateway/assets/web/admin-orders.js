@@ -3,8 +3,8 @@
 
 import { all, el, get, post } from "/app/api.js";
 import {
-  alertLine, busy, card, checkbox, customer, facts, fail, field, loading, locationNames, pager,
-  path, productName, products, quantity, select, supplier, table, thousandths, uid, when, words,
+  alertLine, busy, card, checkbox, customer, facts, fail, field, guarded, loading, locationNames,
+  path, productName, products, quantity, select, showPage, supplier, table, thousandths, uid, when, words,
 } from "/app/admin-ui.js";
 
 const PAGE_SIZE = 25;
@@ -17,32 +17,28 @@ export function purchaseOrdersView(view, signal) {
   const list = el("div", { class: "stack" }, loading());
   const detail = el("div", { class: "stack" }, el("p", { class: "note" }, "Choose an order to see its lines."));
 
-  async function load() {
-    try {
+  function load() {
+    return guarded(error, async () => {
       const answer = await get(path("purchase-orders", { status: state.status, page: state.page, limit: PAGE_SIZE }));
       const names = await supplierNames(answer.data);
-      if (signal.aborted) return;
-      list.replaceChildren(
-        table(
-          [
-            { head: "Number", cell: (o) => el("button", { type: "button", class: "link", onclick: () => show(o.id) }, o.number) },
-            { head: "Status", cell: (o) => words(o.status) },
-            { head: "Supplier", cell: (o) => names.get(o.supplier_id) || o.supplier_id },
-            { head: "Total", num: true, cell: (o) => o.total },
-            { head: "Created", cell: (o) => when(o.created_at) },
-          ],
-          answer.data,
-          { label: "Purchase orders" },
-        ),
-        pager(answer.meta, (page) => {
+      if (signal.aborted) return false;
+      showPage(
+        list,
+        answer,
+        [
+          { head: "Number", cell: (o) => el("button", { type: "button", class: "link", onclick: () => show(o.id) }, o.number) },
+          { head: "Status", cell: (o) => words(o.status) },
+          { head: "Supplier", cell: (o) => names.get(o.supplier_id) || o.supplier_id },
+          { head: "Total", num: true, cell: (o) => o.total },
+          { head: "Created", cell: (o) => when(o.created_at) },
+        ],
+        { label: "Purchase orders" },
+        (page) => {
           state.page = page;
           load();
-        }),
+        },
       );
-      error.textContent = "";
-    } catch (e) {
-      fail(error, e);
-    }
+    });
   }
 
   async function show(id, order = null) {
@@ -185,21 +181,18 @@ export function repairsView(view, signal) {
   const board = el("div", { class: "board" }, loading());
   let loadingNow = 0;
 
-  async function load() {
+  function load() {
     const mine = (loadingNow += 1);
     const statuses = showClosed.checked ? [...OPEN, ...CLOSED] : OPEN;
-    try {
+    return guarded(error, async () => {
       const columns = await Promise.all(statuses.map((s) => all(path("repairs", { status: s }), 1000)));
       const ids = [...new Set(columns.flat().map((r) => r.customer_id))];
       const people = await Promise.all(ids.map((id) => customer(id).catch(() => null)));
       const names = new Map(ids.map((id, i) => [id, people[i] ? people[i].name : id]));
       // A newer load (the checkbox clicked again) has the last word.
-      if (signal.aborted || mine !== loadingNow) return;
+      if (signal.aborted || mine !== loadingNow) return false;
       board.replaceChildren(...statuses.map((s, i) => column(s, columns[i], names, move)));
-      error.textContent = "";
-    } catch (e) {
-      fail(error, e);
-    }
+    });
   }
 
   async function move(button, repair, status) {

@@ -3,8 +3,8 @@
 
 import { el, get, post } from "/app/api.js";
 import {
-  alertLine, busy, card, customer, endOfDay, facts, fail, field, loading, locations, pager,
-  path, registerNames, saleButton, select, startOfDay, table, userNames, when, words,
+  alertLine, busy, card, customer, endOfDay, facts, fail, field, guarded, loading, locations,
+  path, registerNames, saleButton, select, showPage, startOfDay, table, userNames, when, words,
 } from "/app/admin-ui.js";
 
 const PAGE_SIZE = 25;
@@ -26,8 +26,8 @@ export function salesView(view, signal) {
   const error = alertLine();
   const list = el("div", { class: "stack" }, loading());
 
-  async function load() {
-    try {
+  function load() {
+    return guarded(error, async () => {
       const answer = await get(
         path("sales", {
           from: state.from && startOfDay(state.from),
@@ -37,18 +37,18 @@ export function salesView(view, signal) {
           limit: PAGE_SIZE,
         }),
       );
-      if (signal.aborted) return;
-      list.replaceChildren(
-        table(saleColumns, answer.data, { label: "Sales", rowClass: (s) => (s.status === "voided" ? "muted" : null) }),
-        pager(answer.meta, (page) => {
+      if (signal.aborted) return false;
+      showPage(
+        list,
+        answer,
+        saleColumns,
+        { label: "Sales", rowClass: (s) => (s.status === "voided" ? "muted" : null) },
+        (page) => {
           state.page = page;
           load();
-        }),
+        },
       );
-      error.textContent = "";
-    } catch (e) {
-      fail(error, e);
-    }
+    });
   }
 
   filter.addEventListener("submit", (event) => {
@@ -71,44 +71,40 @@ export function sessionsView(view, signal) {
   const list = el("div", { class: "stack" }, loading());
   const detail = el("div", { class: "stack" }, el("p", { class: "note" }, "Choose a session to see its report."));
 
-  async function load() {
-    try {
+  function load() {
+    return guarded(error, async () => {
       const answer = await get(path("sessions", { status: state.status, page: state.page, limit: PAGE_SIZE }));
       const tills = await registerNames(answer.data.map((x) => x.register_id));
-      if (signal.aborted) return;
+      if (signal.aborted) return false;
       const name = (s) => tills.get(s.register_id) || s.register_id;
-      list.replaceChildren(
-        table(
-          [
-            {
-              head: "Register",
-              cell: (s) =>
-                el(
-                  "button",
-                  { type: "button", class: "link", "aria-label": `Report of ${name(s)}, opened ${when(s.opened_at)}`, onclick: () => report(s, name(s)) },
-                  name(s),
-                ),
-            },
-            { head: "Status", cell: (s) => words(s.status) },
-            { head: "Opened", cell: (s) => when(s.opened_at) },
-            { head: "Closed", cell: (s) => when(s.closed_at) },
-            { head: "Expected cash", num: true, cell: (s) => s.expected_cash },
-            { head: "Counted cash", num: true, cell: (s) => s.counted_cash ?? "" },
-            { head: "Difference", num: true, cell: (s) => s.difference ?? "" },
-            { head: "Z number", num: true, cell: (s) => s.z_number ?? "" },
-          ],
-          answer.data,
-          { label: "Sessions" },
-        ),
-        pager(answer.meta, (page) => {
+      showPage(
+        list,
+        answer,
+        [
+          {
+            head: "Register",
+            cell: (s) =>
+              el(
+                "button",
+                { type: "button", class: "link", "aria-label": `Report of ${name(s)}, opened ${when(s.opened_at)}`, onclick: () => report(s, name(s)) },
+                name(s),
+              ),
+          },
+          { head: "Status", cell: (s) => words(s.status) },
+          { head: "Opened", cell: (s) => when(s.opened_at) },
+          { head: "Closed", cell: (s) => when(s.closed_at) },
+          { head: "Expected cash", num: true, cell: (s) => s.expected_cash },
+          { head: "Counted cash", num: true, cell: (s) => s.counted_cash ?? "" },
+          { head: "Difference", num: true, cell: (s) => s.difference ?? "" },
+          { head: "Z number", num: true, cell: (s) => s.z_number ?? "" },
+        ],
+        { label: "Sessions" },
+        (page) => {
           state.page = page;
           load();
-        }),
+        },
       );
-      error.textContent = "";
-    } catch (e) {
-      fail(error, e);
-    }
+    });
   }
 
   async function report(session, tillName) {
@@ -190,34 +186,30 @@ export function customersView(view, signal) {
   const list = el("div", { class: "stack" }, loading());
   const detail = el("div", { class: "stack" }, el("p", { class: "note" }, "Choose a customer to see their account and sales."));
 
-  async function load() {
-    try {
+  function load() {
+    return guarded(error, async () => {
       const answer = await get(path("customers", { q: state.q, page: state.page, limit: PAGE_SIZE }));
-      if (signal.aborted) return;
+      if (signal.aborted) return false;
       answer.data.forEach(customer.remember);
-      list.replaceChildren(
-        table(
-          [
-            { head: "Number", cell: (c) => c.number },
-            {
-              head: "Name",
-              cell: (c) => el("button", { type: "button", class: "link", onclick: () => showCustomer(c, detail, signal) }, c.name),
-            },
-            { head: "Email", cell: (c) => c.email ?? "" },
-            { head: "Phone", cell: (c) => c.phone ?? "" },
-          ],
-          answer.data,
-          { label: "Customers" },
-        ),
-        pager(answer.meta, (page) => {
+      showPage(
+        list,
+        answer,
+        [
+          { head: "Number", cell: (c) => c.number },
+          {
+            head: "Name",
+            cell: (c) => el("button", { type: "button", class: "link", onclick: () => showCustomer(c, detail, signal) }, c.name),
+          },
+          { head: "Email", cell: (c) => c.email ?? "" },
+          { head: "Phone", cell: (c) => c.phone ?? "" },
+        ],
+        { label: "Customers" },
+        (page) => {
           state.page = page;
           load();
-        }),
+        },
       );
-      error.textContent = "";
-    } catch (e) {
-      fail(error, e);
-    }
+    });
   }
 
   searchForm.addEventListener("submit", (event) => {
@@ -258,10 +250,7 @@ async function showCustomer(c, detail, signal, page = 1) {
     fail(error, a.reason);
   }
   if (s.status === "fulfilled") {
-    sales.replaceChildren(
-      table(saleColumns, s.value.data, { label: `Sales of ${c.name}` }),
-      pager(s.value.meta, (next) => showCustomer(c, detail, signal, next)),
-    );
+    showPage(sales, s.value, saleColumns, { label: `Sales of ${c.name}` }, (next) => showCustomer(c, detail, signal, next));
   } else {
     sales.replaceChildren();
     fail(error, s.reason);
@@ -283,22 +272,20 @@ function newCustomerForm(changed) {
     error,
     done,
   );
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
     error.textContent = "";
     done.textContent = "";
     const body = { name: name.value.trim() };
     if (email.value.trim()) body.email = email.value.trim();
     if (phone.value.trim()) body.phone = phone.value.trim();
-    try {
+    guarded(error, async () => {
       const created = await busy(submit, () => post("customers", body));
       customer.remember(created);
       done.textContent = `Created ${created.number} (${created.name}).`;
       form.reset();
       changed();
-    } catch (e) {
-      fail(error, e);
-    }
+    });
   });
   return card("New customer", form);
 }

@@ -3,8 +3,8 @@
 
 import { el, get, post } from "/app/api.js";
 import {
-  alertLine, busy, card, fail, field, findProduct, loading, locations, pager, path,
-  productName, products, table, when, words,
+  alertLine, busy, card, fail, field, findProduct, guarded, loading, locations, path,
+  productName, products, showPage, when, words,
 } from "/app/admin-ui.js";
 
 const PAGE_SIZE = 50;
@@ -18,76 +18,68 @@ export function stockView(view, signal) {
   const moves = el("div", { class: "stack" }, el("p", { class: "note" }, "Choose a product to see its movements."));
   const movesError = alertLine();
 
-  async function loadLevels() {
-    if (!state.location) return;
-    try {
+  function loadLevels() {
+    return guarded(levelsError, async () => {
+      if (!state.location) return false;
       const answer = await get(path("stock", { location_id: state.location, page: state.page, limit: PAGE_SIZE }));
       const names = await products(answer.data.map((l) => l.product_id));
-      if (signal.aborted) return;
-      levels.replaceChildren(
-        table(
-          [
-            { head: "Product", cell: (l) => productName(names, l.product_id) },
-            { head: "On hand", num: true, cell: (l) => l.on_hand },
-            { head: "Avg cost", num: true, cell: (l) => l.avg_cost },
-            { head: "Reorder point", num: true, cell: (l) => l.reorder_point ?? "" },
-            { head: "Below reorder", cell: (l) => (l.below_reorder ? el("strong", { class: "flag" }, "Below reorder") : "") },
-            {
-              head: "History",
-              cell: (l) => {
-                const item = names.get(l.product_id);
-                const label = item ? item.sku : l.product_id;
-                return el(
-                  "button",
-                  { type: "button", "aria-label": `Movements of ${label}`, onclick: () => showMoves(l.product_id, 1) },
-                  "Movements",
-                );
-              },
+      if (signal.aborted) return false;
+      showPage(
+        levels,
+        answer,
+        [
+          { head: "Product", cell: (l) => productName(names, l.product_id) },
+          { head: "On hand", num: true, cell: (l) => l.on_hand },
+          { head: "Avg cost", num: true, cell: (l) => l.avg_cost },
+          { head: "Reorder point", num: true, cell: (l) => l.reorder_point ?? "" },
+          { head: "Below reorder", cell: (l) => (l.below_reorder ? el("strong", { class: "flag" }, "Below reorder") : "") },
+          {
+            head: "History",
+            cell: (l) => {
+              const item = names.get(l.product_id);
+              const label = item ? item.sku : l.product_id;
+              return el(
+                "button",
+                { type: "button", "aria-label": `Movements of ${label}`, onclick: () => showMoves(l.product_id, 1) },
+                "Movements",
+              );
             },
-          ],
-          answer.data,
-          { label: "Stock levels", rowClass: (l) => (l.below_reorder ? "low" : null) },
-        ),
-        pager(answer.meta, (page) => {
+          },
+        ],
+        { label: "Stock levels", rowClass: (l) => (l.below_reorder ? "low" : null) },
+        (page) => {
           state.page = page;
           loadLevels();
-        }),
+        },
       );
-      levelsError.textContent = "";
-    } catch (e) {
-      fail(levelsError, e);
-    }
+    });
   }
 
-  async function showMoves(productId, page) {
+  function showMoves(productId, page) {
     state.moving = productId;
     state.movesPage = page;
-    try {
+    return guarded(movesError, async () => {
       const [answer, names] = await Promise.all([
         get(path("stock/movements", { product_id: productId, location_id: state.location, page, limit: PAGE_SIZE })),
         products([productId]),
       ]);
-      if (signal.aborted) return;
-      moves.replaceChildren(
-        el("h3", {}, productName(names, productId)),
-        table(
-          [
-            { head: "When", cell: (m) => when(m.occurred_at) },
-            { head: "Kind", cell: (m) => words(m.kind) },
-            { head: "Quantity", num: true, cell: (m) => m.quantity },
-            { head: "Unit cost", num: true, cell: (m) => m.unit_cost },
-            { head: "Reference", cell: (m) => m.reference ?? m.reason ?? "" },
-            { head: "On hand after", num: true, cell: (m) => m.on_hand_after ?? "" },
-          ],
-          answer.data,
-          { label: "Movements" },
-        ),
-        pager(answer.meta, (next) => showMoves(productId, next)),
+      if (signal.aborted) return false;
+      showPage(
+        moves,
+        answer,
+        [
+          { head: "When", cell: (m) => when(m.occurred_at) },
+          { head: "Kind", cell: (m) => words(m.kind) },
+          { head: "Quantity", num: true, cell: (m) => m.quantity },
+          { head: "Unit cost", num: true, cell: (m) => m.unit_cost },
+          { head: "Reference", cell: (m) => m.reference ?? m.reason ?? "" },
+          { head: "On hand after", num: true, cell: (m) => m.on_hand_after ?? "" },
+        ],
+        { label: "Movements" },
+        (next) => showMoves(productId, next),
       );
-      movesError.textContent = "";
-    } catch (e) {
-      fail(movesError, e);
-    }
+      moves.prepend(el("h3", {}, productName(names, productId)));
+    });
   }
 
   /** After a receipt or count: the levels and the history shown are stale. */
@@ -158,26 +150,14 @@ function receiptForm(location, changed) {
     error,
     done,
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.textContent = "";
-    done.textContent = "";
-    try {
-      await busy(submit, async () => {
-        const item = await findProduct(code.value);
-        await post("stock/receipts", {
-          location_id: location(),
-          supplier: supplier.value.trim() || undefined,
-          reference: reference.value.trim() || undefined,
-          lines: [{ product_id: item.id, quantity: qty.value.trim(), unit_cost: cost.value.trim() }],
-        });
-        done.textContent = `Received ${qty.value.trim()} × ${item.name}.`;
-        form.reset();
-        changed(item.id);
-      });
-    } catch (e) {
-      fail(error, e);
-    }
+  sendForProduct(form, { code, submit, error, done }, changed, async (item) => {
+    await post("stock/receipts", {
+      location_id: location(),
+      supplier: supplier.value.trim() || undefined,
+      reference: reference.value.trim() || undefined,
+      lines: [{ product_id: item.id, quantity: qty.value.trim(), unit_cost: cost.value.trim() }],
+    });
+    return `Received ${qty.value.trim()} × ${item.name}.`;
   });
   return card("Receive stock", form);
 }
@@ -196,24 +176,33 @@ function countForm(location, changed) {
     error,
     done,
   );
-  form.addEventListener("submit", async (event) => {
+  sendForProduct(form, { code, submit, error, done }, changed, async (item) => {
+    await post("stock/counts", {
+      location_id: location(),
+      lines: [{ product_id: item.id, counted: counted.value.trim() }],
+    });
+    return `Counted ${counted.value.trim()} × ${item.name}.`;
+  });
+  return card("Count stock", form);
+}
+
+/**
+ * Submitting `form` finds the product typed in `code` and has `send(item)` post its line, the
+ * button disabled throughout; `send` answers what `done` then says. The fields are read before
+ * the form empties, so that sentence can quote them.
+ */
+function sendForProduct(form, { code, submit, error, done }, changed, send) {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
     error.textContent = "";
     done.textContent = "";
-    try {
-      await busy(submit, async () => {
+    guarded(error, () =>
+      busy(submit, async () => {
         const item = await findProduct(code.value);
-        await post("stock/counts", {
-          location_id: location(),
-          lines: [{ product_id: item.id, counted: counted.value.trim() }],
-        });
-        done.textContent = `Counted ${counted.value.trim()} × ${item.name}.`;
+        done.textContent = await send(item);
         form.reset();
         changed(item.id);
-      });
-    } catch (e) {
-      fail(error, e);
-    }
+      }),
+    );
   });
-  return card("Count stock", form);
 }

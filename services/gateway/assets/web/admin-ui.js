@@ -26,6 +26,19 @@ export function fail(box, error) {
   }
 }
 
+/**
+ * Runs `work`, then empties `errorLine`, or shows in it why `work` failed. `work` answers
+ * `false` when what it read is no longer wanted (the view was left, a newer load won): nothing
+ * was shown then, so the line keeps what it says.
+ */
+export async function guarded(errorLine, work) {
+  try {
+    if ((await work()) !== false) errorLine.textContent = "";
+  } catch (e) {
+    fail(errorLine, e);
+  }
+}
+
 let sequence = 0;
 export const uid = (prefix = "f") => `${prefix}-${(sequence += 1)}`;
 
@@ -106,6 +119,11 @@ export function pager(meta, go) {
     el("span", { class: "note" }, `Page ${meta.page} of ${pages} · ${meta.total} in all`),
     el("button", { type: "button", disabled: meta.page >= pages, onclick: () => go(meta.page + 1) }, "Next"),
   );
+}
+
+/** One page of a list in `box`: its table, and under it the pager, which calls `turn(page)`. */
+export function showPage(box, answer, columns, options, turn) {
+  box.replaceChildren(table(columns, answer.data, options), pager(answer.meta, turn));
 }
 
 /** Runs `work` with `button` disabled, so a double click does not send twice. */

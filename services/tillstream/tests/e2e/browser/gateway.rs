@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use tillstream_test_support::{database_server_url, eventually, free_port, nats_url};
+use tillstream_test_support::{database_server_url, free_port, nats_url};
 use tokio::process::{Child, Command};
 
+use super::webdriver::patiently;
 use crate::system::System;
 
 pub struct OwnGateway {
@@ -66,7 +67,7 @@ impl OwnGateway {
             .build()
             .unwrap();
         let url = format!("{}/readyz", self.url);
-        eventually("the test's gateway is ready", || async {
+        patiently("the test's gateway is ready", || async {
             let answer = http.get(&url).send().await.ok()?;
             answer.status().is_success().then_some(())
         })

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use tillstream_test_support::eventually;
 
-use super::webdriver::{Browser, ENTER};
+use super::webdriver::{Browser, ENTER, patiently};
 use super::{Store, TEA_BARCODE, screenshot_path};
 
 /// Logs carol in with her PIN and opens a session on T1 with a 100.00 float; the register's
@@ -43,7 +43,7 @@ pub async fn scan_tea(browser: &Browser, quantity: &str) {
         .type_into(&scan, &format!("{TEA_BARCODE}{ENTER}"))
         .await;
     let selector = "[aria-label='Quantity of Green tea']";
-    eventually("the scanned tea is in the cart", || async {
+    patiently("the scanned tea is in the cart", || async {
         let value = browser
             .script(
                 "const e = document.querySelector(arguments[0]); return e ? e.value : null;",

@@ -16,6 +16,30 @@ pub const ENTER: &str = "\u{E007}";
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// How long the page may take to show something: generous, because the browser shares two
+/// cores with the whole stack and the rest of the suite, and a paused gateway alone costs
+/// the register its 5 s limit.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Retries `attempt` every 100 ms until it gives a value, for up to [`PATIENCE`].
+pub async fn patiently<T, F, Fut>(what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A `chromedriver` of this test's own and one browser session in it.
 pub struct Browser {
     http: reqwest::Client,
@@ -55,7 +79,7 @@ impl Browser {
             .build()
             .unwrap();
         let base = format!("http://127.0.0.1:{port}");
-        tillstream_test_support::eventually("chromedriver is ready", || async {
+        patiently("chromedriver is ready", || async {
             let status = http.get(format!("{base}/status")).send().await.ok()?;
             let body: Value = status.json().await.ok()?;
             (body["value"]["ready"] == true).then_some(())
@@ -88,9 +112,10 @@ impl Browser {
             session: format!("{base}/session/{session}"),
             _driver: driver,
         };
-        // Finding an element waits up to 10 s for it to appear.
+        // Finding an element waits for it to appear.
+        let implicit = u64::try_from(PATIENCE.as_millis()).unwrap();
         browser
-            .command("POST", "/timeouts", json!({"implicit": 10_000}))
+            .command("POST", "/timeouts", json!({"implicit": implicit}))
             .await;
         browser
     }
@@ -137,7 +162,7 @@ impl Browser {
         .await;
     }
 
-    /// The first element matching an XPath, waiting up to 10 s for one.
+    /// The first element matching an XPath, waiting for one.
     pub async fn xpath(&self, path: &str) -> Element {
         let found = self
             .command("POST", "/element", json!({"using": "xpath", "value": path}))
@@ -208,10 +233,10 @@ impl Browser {
         self.click(&button).await;
     }
 
-    /// Waits (up to 10 s) until a heading reads `text`.
+    /// Waits (up to [`PATIENCE`]) until a heading reads `text`.
     pub async fn wait_heading(&self, text: &str) {
         let script = "return [...document.querySelectorAll('h1, h2')].some((h) => h.textContent.trim() === arguments[0]);";
-        tillstream_test_support::eventually(&format!("the heading {text:?}"), || async {
+        patiently(&format!("the heading {text:?}"), || async {
             (self.script(script, json!([text])).await == true).then_some(())
         })
         .await;
@@ -252,10 +277,10 @@ impl Browser {
             .to_owned()
     }
 
-    /// Waits (up to 10 s) until the element a CSS selector matches has text satisfying
+    /// Waits (up to [`PATIENCE`]) until the element a CSS selector matches has text satisfying
     /// `wanted`; that text.
     pub async fn wait_text(&self, selector: &str, wanted: impl Fn(&str) -> bool) -> String {
-        tillstream_test_support::eventually(&format!("{selector} shows the text"), || async {
+        patiently(&format!("{selector} shows the text"), || async {
             let text = self.text_of(selector).await;
             wanted(&text).then_some(text)
         })
