@@ -117,6 +117,16 @@ impl Api {
         answer.body
     }
 
+    /// Posts a stock receipt, again while inventory has not yet heard of its products (the
+    /// catalog's events reach it after the create's answer); the receipt.
+    pub async fn receive_stock(&self, token: &str, receipt: &Value) -> Value {
+        tillstream_test_support::eventually("inventory knows the products", || async {
+            let answer = self.post("/api/v1/stock/receipts", token, receipt).await;
+            (answer.status == StatusCode::CREATED).then_some(answer.body)
+        })
+        .await
+    }
+
     /// Creates a location named after its code; its id.
     pub async fn create_location(&self, token: &str, code: &str) -> String {
         let body = serde_json::json!({"code": code, "name": format!("Shop {code}")});

@@ -100,8 +100,7 @@ async fn numbers_beyond_the_bounds_are_refused_on_every_route_and_nothing_is_app
     // At the bounds: a million units at the largest cost, the largest price, a sale of
     // one at ten billion.
     let received = api
-        .create(
-            "/api/v1/stock/receipts",
+        .receive_stock(
             &admin,
             &json!({"location_id": loc, "lines": [
                 {"product_id": id, "quantity": "1000000", "unit_cost": "10000000000.0000"}]}),

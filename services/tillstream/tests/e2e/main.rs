@@ -87,8 +87,7 @@ async fn a_sale_rung_up_over_http_moves_stock_and_posts_a_balanced_entry() {
         )
         .await;
     let coffee_id = coffee["id"].as_str().unwrap();
-    api.create(
-        "/api/v1/stock/receipts",
+    api.receive_stock(
         &admin,
         &json!({"location_id": location_id, "supplier": "Leaf & Bean", "lines": [
             {"product_id": tea_id, "quantity": 10, "unit_cost": "1.20"},

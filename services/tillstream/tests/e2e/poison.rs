@@ -29,8 +29,7 @@ async fn a_poison_event_is_dead_lettered_and_the_flow_goes_on() {
         json!({"location_id": location_id, "lines": [
             {"product_id": safe, "quantity": quantity, "unit_cost": "2.00"}]})
     };
-    api.create("/api/v1/stock/receipts", &admin, &receipt("3"))
-        .await;
+    api.receive_stock(&admin, &receipt("3")).await;
     let inventory_db = system.database("inventory").await;
     let ledger_db = system.database("ledger").await;
     let cost_entries = |n: i64| {

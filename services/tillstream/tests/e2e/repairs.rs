@@ -48,8 +48,7 @@ pub(crate) async fn bench(system: &System, api: &Api, code: &str, stock: &[(&str
 }
 
 async fn receive(api: &Api, token: &str, location: &str, part: &str, quantity: &str, cost: &str) {
-    api.create(
-        "/api/v1/stock/receipts",
+    api.receive_stock(
         token,
         &json!({"location_id": location,
                 "lines": [{"product_id": part, "quantity": quantity, "unit_cost": cost}]}),

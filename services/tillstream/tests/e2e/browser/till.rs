@@ -158,6 +158,39 @@ pub async fn split_sale_for_a_new_customer(browser: &Browser, store: &Store) {
     browser.press("New sale").await;
 }
 
+/// A gift card of 20.00 issued over the API pays for one tea at the till: the card's code is
+/// typed in the dialog "Gift card" opens, and the card keeps 16.50.
+pub async fn gift_card_sale(browser: &Browser, store: &Store) {
+    let issued = store
+        .api
+        .create(
+            "/api/v1/gift-cards",
+            &store.admin,
+            &json!({"amount": "20.00", "payments": [{"method": "card", "amount": "20.00"}],
+                    "location_id": store.location}),
+        )
+        .await;
+    let code = issued["code"].as_str().unwrap();
+    scan_tea(browser, "1").await;
+    browser.press("Gift card").await;
+    browser.fill("Gift card code", code).await;
+    browser.press_in_dialog("Use card").await;
+    browser.wait_text("#due", |due| due == "Change: 0.00").await;
+    browser.press("Complete sale").await;
+    let number = browser
+        .wait_text(".receipt .sale-number", |number| number.starts_with("S1-"))
+        .await;
+    let sale = store.sale(&number).await;
+    assert_eq!(sale["payments"][0]["method"], "gift_card", "{sale}");
+    let card = store
+        .api
+        .get(&format!("/api/v1/gift-cards/{code}"), &store.admin)
+        .await
+        .body;
+    assert_eq!(card["balance"], "16.50", "{card}");
+    browser.press("New sale").await;
+}
+
 /// The manager's username and PIN in the approval dialog the register opened.
 async fn approve(browser: &Browser) {
     browser.fill("Manager username", "maya").await;
