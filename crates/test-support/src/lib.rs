@@ -59,6 +59,27 @@ pub fn stack_env(
     }
 }
 
+/// Retries `attempt` every 100 ms until it gives a value, for up to `patience`; for waits
+/// longer than [`eventually`]'s (a restarted process, a browser on a loaded machine). Panics
+/// naming `what` when it never does.
+pub async fn within<T, F, Fut>(what: &str, patience: std::time::Duration, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Retries `attempt` every 50 ms for up to 10 s until it gives a value; for effects that
 /// travel through NATS. Panics naming `what` when it never does.
 pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T

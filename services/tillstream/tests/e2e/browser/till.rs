@@ -101,6 +101,14 @@ pub async fn scan_and_pay_cash(browser: &Browser, store: &Store) -> String {
     number
 }
 
+/// "Complete sale", answered live: the receipt's sale number.
+async fn complete(browser: &Browser) -> String {
+    browser.press("Complete sale").await;
+    browser
+        .wait_text(".receipt .sale-number", |number| number.starts_with("S1-"))
+        .await
+}
+
 /// `count` sales of one tea paid by card, each answered live with its sale number; the
 /// numbers.
 pub async fn card_sales(browser: &Browser, count: usize) -> Vec<String> {
@@ -109,10 +117,7 @@ pub async fn card_sales(browser: &Browser, count: usize) -> Vec<String> {
         scan_tea(browser, "1").await;
         browser.press("Card").await;
         browser.wait_text("#due", |due| due == "Change: 0.00").await;
-        browser.press("Complete sale").await;
-        let number = browser
-            .wait_text(".receipt .sale-number", |number| number.starts_with("S1-"))
-            .await;
+        let number = complete(browser).await;
         numbers.push(number);
         browser.press("New sale").await;
     }
@@ -136,10 +141,7 @@ pub async fn split_sale_for_a_new_customer(browser: &Browser, store: &Store) {
     browser.wait_text("#due", |due| due == "To pay: 5.00").await;
     browser.press("Cash").await;
     browser.wait_text("#due", |due| due == "Change: 0.00").await;
-    browser.press("Complete sale").await;
-    let number = browser
-        .wait_text(".receipt .sale-number", |number| number.starts_with("S1-"))
-        .await;
+    let number = complete(browser).await;
     let sale = store.sale(&number).await;
     let tenders: Vec<_> = sale["payments"]
         .as_array()
@@ -176,10 +178,7 @@ pub async fn gift_card_sale(browser: &Browser, store: &Store) {
     browser.fill("Gift card code", code).await;
     browser.press_in_dialog("Use card").await;
     browser.wait_text("#due", |due| due == "Change: 0.00").await;
-    browser.press("Complete sale").await;
-    let number = browser
-        .wait_text(".receipt .sale-number", |number| number.starts_with("S1-"))
-        .await;
+    let number = complete(browser).await;
     let sale = store.sale(&number).await;
     assert_eq!(sale["payments"][0]["method"], "gift_card", "{sale}");
     let card = store

@@ -22,22 +22,12 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Retries `attempt` every 100 ms until it gives a value, for up to [`PATIENCE`].
-pub async fn patiently<T, F, Fut>(what: &str, mut attempt: F) -> T
+pub async fn patiently<T, F, Fut>(what: &str, attempt: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    tillstream_test_support::within(what, PATIENCE, attempt).await
 }
 
 /// A `chromedriver` of this test's own and one browser session in it.

@@ -12,6 +12,7 @@ use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use tillstream_test_support::within;
 
 use crate::api::Api;
 use crate::system::{System, pid_in};
@@ -19,26 +20,6 @@ use receiver::{Behaviour, Received, Receiver};
 
 const SALE_COMPLETED: &str = "tillstream.sales.v1.SaleCompleted";
 const PRODUCT_CREATED: &str = "tillstream.catalog.v1.ProductCreated";
-
-/// Waits up to `patience` for `attempt` to give a value (a retry is due 5 s after a failure,
-/// and a restarted process takes a few seconds more).
-async fn within<T, F, Fut>(what: &str, patience: Duration, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + patience;
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn subscribe(api: &Api, admin: &str, url: &str, types: &[&str]) -> Value {
     api.create(
