@@ -7,6 +7,7 @@ use tillstream_kernel::EventMetadata;
 use uuid::Uuid;
 
 use crate::idempotency::{self, IdempotencyKey};
+use crate::together::{self, Inserted};
 use crate::{EventStore, NewEvent, StoreError};
 
 /// A named unique value a stream takes or gives up with its events.
@@ -45,6 +46,9 @@ pub struct AppendRequest {
     pub metadata: EventMetadata,
     pub claims: Vec<Claim>,
     pub idempotency: Option<(IdempotencyKey, Value)>,
+    /// A read-model row written from the appended events in the append's own statement
+    /// (see [`AppendRequest::with_row`]).
+    pub row: Option<&'static str>,
 }
 
 impl AppendRequest {
@@ -56,6 +60,7 @@ impl AppendRequest {
             metadata: EventMetadata::default(),
             claims: Vec::new(),
             idempotency: None,
+            row: None,
         }
     }
 
@@ -74,6 +79,16 @@ impl AppendRequest {
         self.idempotency = Some((key, response));
         self
     }
+
+    /// Writes a read-model row in the same statement as the events: `sql` is a
+    /// data-modifying statement (an `INSERT ... SELECT`) over `appended`, the events just
+    /// inserted (`position`, `stream_id`, `version`, `event_type`, `payload`). It sees
+    /// nothing when the version check fails, so a refused append writes no row either.
+    /// Written by [`EventStore::append_in`] (and `append`), not by the bulk appends.
+    pub fn with_row(mut self, sql: &'static str) -> Self {
+        self.row = Some(sql);
+        self
+    }
 }
 
 /// Where the appended events landed.
@@ -88,22 +103,28 @@ pub struct Appended {
 /// Inserts every event only if the stream is still at the expected version. The version
 /// check and the insert are one statement; two writers that both pass the check collide on
 /// the (stream_id, version) key instead, so either way exactly one wins.
-const INSERT_EVENTS: &str = r#"
-INSERT INTO events (stream_id, version, event_id, event_type, schema_version, payload, metadata)
-SELECT $1, $2 + e.ord, e.event_id, e.event_type, e.schema_version, e.payload, $7
-FROM unnest($3::uuid[], $4::text[], $5::int4[], $6::jsonb[])
-     WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, ord)
-WHERE $2 = (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1)
-RETURNING position
-"#;
+macro_rules! insert_events {
+    () => {
+        "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, payload, metadata)
+         SELECT $1, $2 + e.ord, e.event_id, e.event_type, e.schema_version, e.payload, $7
+         FROM unnest($3::uuid[], $4::text[], $5::int4[], $6::jsonb[])
+              WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, ord)
+         WHERE $2 = (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1)"
+    };
+}
 
 /// The same for the common single-event command, without the arrays.
-const INSERT_ONE_EVENT: &str = r#"
-INSERT INTO events (stream_id, version, event_id, event_type, schema_version, payload, metadata)
-SELECT $1, $2 + 1, $3, $4, $5, $6, $7
-WHERE $2 = (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1)
-RETURNING position
-"#;
+macro_rules! insert_one_event {
+    () => {
+        "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, payload, metadata)
+         SELECT $1, $2 + 1, $3, $4, $5, $6, $7
+         WHERE $2 = (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1)"
+    };
+}
+pub(crate) use {insert_events, insert_one_event};
+
+const INSERT_EVENTS: &str = concat!(insert_events!(), " RETURNING position");
+const INSERT_ONE_EVENT: &str = concat!(insert_one_event!(), " RETURNING position");
 
 impl EventStore {
     /// Appends in a transaction of its own.
@@ -130,7 +151,10 @@ impl EventStore {
         request: &AppendRequest,
     ) -> Result<Appended, StoreError> {
         write_claims(tx, &request.stream_id, &request.claims).await?;
-        if let Some((key, response)) = &request.idempotency {
+        // With events, the key is kept by the statement that inserts them.
+        if let Some((key, response)) = &request.idempotency
+            && request.events.is_empty()
+        {
             idempotency::record(tx, key, response, &request.stream_id).await?;
         }
         append_events(tx, request).await
@@ -236,7 +260,9 @@ async fn append_events(
     }
     let count = request.events.len();
     let metadata = serde_json::to_value(request.metadata.traced())?;
-    let inserted = if let [event] = request.events.as_slice() {
+    let inserted = if request.idempotency.is_some() || request.row.is_some() {
+        together::insert(conn, request, &metadata).await
+    } else if let [event] = request.events.as_slice() {
         sqlx::query_scalar(INSERT_ONE_EVENT)
             .bind(&request.stream_id)
             .bind(request.expected_version)
@@ -247,11 +273,19 @@ async fn append_events(
             .bind(&metadata)
             .fetch_all(&mut *conn)
             .await
+            .map(Inserted::positions)
     } else {
-        insert_many(conn, request, &metadata).await
+        insert_many(conn, request, &metadata)
+            .await
+            .map(Inserted::positions)
     };
     match inserted {
-        Ok(positions) if positions.len() == count => {
+        Ok(Inserted { positions, kept }) if positions.len() == count => {
+            if let (false, Some((key, _))) = (kept, &request.idempotency) {
+                return Err(StoreError::IdempotencyRace {
+                    key: key.key.clone(),
+                });
+            }
             count_appended(&request.events);
             Ok(Appended {
                 version: request.expected_version + count as i64,

@@ -14,6 +14,18 @@ use sqlx::PgConnection;
 
 use crate::{EventStore, StoreError};
 
+/// The end of the key's insert: an expired row with the same key is overwritten; a live
+/// one is left alone, and no row is written (a concurrent request got there first).
+macro_rules! keep_unless_live {
+    () => {
+        "ON CONFLICT (key) DO UPDATE SET
+             request_hash = EXCLUDED.request_hash, response = EXCLUDED.response,
+             stream_id = EXCLUDED.stream_id, created_at = now(), expires_at = EXCLUDED.expires_at
+         WHERE idempotency_keys.expires_at <= now()"
+    };
+}
+pub(crate) use keep_unless_live;
+
 /// A client's idempotency key with the hash of the request it came with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey {
@@ -31,6 +43,18 @@ impl IdempotencyKey {
             key: key.into(),
             request_hash: request_hash.into(),
             ttl: Self::DEFAULT_TTL,
+        }
+    }
+
+    /// The answer kept under this key with `request_hash`: a repeat's, or
+    /// `IdempotencyMismatch` when the key came with another request.
+    pub fn replay_of(&self, request_hash: &str, response: Value) -> Result<Value, StoreError> {
+        if request_hash == self.request_hash {
+            Ok(response)
+        } else {
+            Err(StoreError::IdempotencyMismatch {
+                key: self.key.clone(),
+            })
         }
     }
 }
@@ -66,13 +90,8 @@ impl EventStore {
         .await?;
         match row {
             None => Ok(None),
-            Some((hash, _, _)) if hash != key.request_hash => {
-                Err(StoreError::IdempotencyMismatch {
-                    key: key.key.clone(),
-                })
-            }
-            Some((_, response, stream_id)) => Ok(Some(IdempotentReplay {
-                response,
+            Some((hash, response, stream_id)) => Ok(Some(IdempotentReplay {
+                response: key.replay_of(&hash, response)?,
                 stream_id,
             })),
         }
@@ -109,20 +128,16 @@ pub(crate) async fn record(
     response: &Value,
     stream_id: &str,
 ) -> Result<(), StoreError> {
-    let ttl_ms = i64::try_from(key.ttl.as_millis()).unwrap_or(i64::MAX);
-    let written = sqlx::query(
+    let written = sqlx::query(concat!(
         "INSERT INTO idempotency_keys (key, request_hash, response, stream_id, expires_at)
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::float8 / 1000))
-         ON CONFLICT (key) DO UPDATE SET
-             request_hash = EXCLUDED.request_hash, response = EXCLUDED.response,
-             stream_id = EXCLUDED.stream_id, created_at = now(), expires_at = EXCLUDED.expires_at
-         WHERE idempotency_keys.expires_at <= now()",
-    )
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::float8 / 1000)) ",
+        keep_unless_live!()
+    ))
     .bind(&key.key)
     .bind(&key.request_hash)
     .bind(response)
     .bind(stream_id)
-    .bind(ttl_ms)
+    .bind(ttl_ms(key))
     .execute(conn)
     .await?;
     if written.rows_affected() == 0 {
@@ -131,4 +146,24 @@ pub(crate) async fn record(
         });
     }
     Ok(())
+}
+
+/// How long the key lives, in milliseconds.
+pub(crate) fn ttl_ms(key: &IdempotencyKey) -> i64 {
+    i64::try_from(key.ttl.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A statement's source of the live answer kept under the key `$n` (`request_hash`,
+/// `response`), for a command that looks its key up in a statement of its own with other
+/// reads: `LEFT JOIN LATERAL (kept_answer!("$4")) k ON true`. Check what it finds with
+/// [`IdempotencyKey::replay_of`].
+#[macro_export]
+macro_rules! kept_answer {
+    ($key:literal) => {
+        concat!(
+            "SELECT request_hash, response FROM idempotency_keys WHERE key = ",
+            $key,
+            " AND expires_at > now()"
+        )
+    };
 }

@@ -10,6 +10,7 @@ mod event;
 mod idempotency;
 mod read;
 mod snapshot;
+mod together;
 mod transaction;
 mod wake;
 

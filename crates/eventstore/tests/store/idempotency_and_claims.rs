@@ -146,3 +146,65 @@ async fn concurrent_claims_of_one_value_let_exactly_one_stream_win() {
         .count();
     assert_eq!((winners, duplicates), (1, 9));
 }
+
+/// A read-model row written from the appended events, in the append's statement.
+const SHOWN: &str = "INSERT INTO shown (stream_id, version, n)
+     SELECT stream_id, version, (payload ->> 'n')::int FROM appended";
+
+#[tokio::test]
+async fn a_row_and_a_key_go_with_the_events_or_not_at_all() {
+    let (store, _db) = store().await;
+    sqlx::query("CREATE TABLE shown (stream_id text, version bigint, n int)")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let shown = || async {
+        sqlx::query_as::<_, (String, i64, i32)>("SELECT * FROM shown ORDER BY stream_id, version")
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+    };
+    let key = IdempotencyKey::new("key-row", "h");
+    let two = AppendRequest::new("s", 0, vec![event("E", 1), event("E", 2)])
+        .with_idempotency(key.clone(), json!({"kept": true}))
+        .with_row(SHOWN);
+    assert_eq!(store.append(two).await.unwrap().version, 2);
+    assert_eq!(shown().await, [("s".into(), 1, 1), ("s".into(), 2, 2)]);
+    let kept = store.find_idempotent(&key).await.unwrap().expect("kept");
+    assert_eq!(kept.response, json!({"kept": true}));
+
+    // A stale version appends nothing, so the row and the key are not written either.
+    let stale = AppendRequest::new("s", 1, vec![event("E", 3)])
+        .with_idempotency(IdempotencyKey::new("key-stale", "h"), json!({}))
+        .with_row(SHOWN);
+    assert!(matches!(
+        store.append(stale).await,
+        Err(StoreError::Conflict { actual: 2, .. })
+    ));
+    // A key that is live already: the race is reported and the transaction rolls back.
+    let racing = AppendRequest::new("t", 0, vec![event("E", 4)])
+        .with_idempotency(key.clone(), json!({"kept": false}))
+        .with_row(SHOWN);
+    assert!(matches!(
+        store.append(racing).await,
+        Err(StoreError::IdempotencyRace { .. })
+    ));
+    assert_eq!(shown().await.len(), 2);
+    assert!(store.load("t", 0).await.unwrap().is_empty());
+    assert!(
+        store
+            .find_idempotent(&IdempotencyKey::new("key-stale", "h"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .find_idempotent(&key)
+            .await
+            .unwrap()
+            .expect("kept")
+            .response,
+        json!({"kept": true})
+    );
+}

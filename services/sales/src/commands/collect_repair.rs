@@ -12,8 +12,9 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::{Quantity, time};
 
-use super::create_sale::{LineRequest, RingUp, SaleRequest, location_code, resolve_lines};
+use super::create_sale::{LineRequest, SaleRequest, location_code, resolve_lines};
 use super::repairs::{OnRepair, counted, keyed};
+use super::ring_up::RingUp;
 use crate::domain::controls::{Authority, Locations};
 use crate::domain::pricing::{Payment, PricingPolicy};
 use crate::domain::repair::{Command, Repair, RepairError, RepairId, RepairRecord, Status};

@@ -1,30 +1,30 @@
 //! Ringing up a sale: lines resolved from the catalog copy, priced and paid by the
 //! contract's rules, numbered, and appended with the read model in one transaction. A
 //! client-chosen id or an idempotency key makes a retry answer the first sale.
+//!
+//! The usual sale costs four round trips and one transaction ([`at_once`]); one whose
+//! location or products the catalog copy has not heard of yet waits for them first
+//! ([`once_known`]).
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
-use sqlx::PgConnection;
 use tillstream_eventstore::{
-    Decided, Done, EventMetadata, EventStore, IdempotencyKey, RunOptions, StoreError, Transaction,
-    UseCase, request_hash,
+    CONFLICT_RETRIES, EventMetadata, EventStore, IdempotencyKey, StoreError, Transaction,
+    request_hash,
 };
-use tillstream_kernel::{Currency, Decider, Money, Quantity, time};
+use tillstream_kernel::{Currency, Money, Quantity, time};
 use tillstream_service::copies::settle;
 
-use super::in_session;
-use super::stored_value::{self, Direction};
+use super::ring_up::{Drawn, RingUp};
 use crate::domain::controls::{Authority, Locations};
 use crate::domain::pricing::{Discount, Payment, PricingPolicy};
-use crate::domain::sale::{
-    Command, CompleteSale, Event, ResolvedLine, Sale, SaleError, SaleId, SaleRecord, SaleSession,
-};
+use crate::domain::sale::{ResolvedLine, SaleError, SaleId, SaleRecord};
 use crate::error::AppError;
-use crate::privacy::{MasterKey, Sealed};
-use crate::projections::catalog_copy::{self, ProductRef};
-use crate::projections::{approvals, customers, sale_numbers, sales, sessions};
+use crate::privacy::MasterKey;
+use crate::projections::catalog_copy::{self, CatalogProduct, ProductRef};
+use crate::projections::sale_start::{self, StartQuery};
 
 /// A sale request, parsed; also what its idempotency hash is computed over.
 #[derive(Debug, Clone, Serialize)]
@@ -129,33 +129,140 @@ pub async fn create_sale(
         Some(key) => Some(IdempotencyKey::new(key, request_hash(&request)?)),
         None => None,
     };
-    // A repeat is answered before its lines are looked up again: a product discontinued
-    // since must not refuse the sale that sold it.
-    if let Some(record) = store.replay(key.as_ref()).await? {
+    let id = *request.id.get_or_insert_with(SaleId::generate);
+    let offline = request.offline;
+    // Dated once, now, for every attempt: the number's day is the sale's.
+    request.captured_at.get_or_insert_with(time::now);
+    let recorded = match at_once(store, master, policy, &request, key.as_ref(), &metadata).await {
+        Ok(Some(recorded)) => Ok(recorded),
+        Ok(None) => once_known(store, master, policy, request, key.as_ref(), metadata).await,
+        Err(error) => Err(error),
+    }
+    // A client-chosen id already taken names another sale.
+    .map_err(|error| match error {
+        AppError::Store(StoreError::Conflict { .. }) => {
+            AppError::Conflict(format!("a sale with id `{id}` already exists"))
+        }
+        error => error,
+    })?;
+    if !recorded.replayed {
+        let record = &recorded.record;
+        tracing::info!(sale_id = %id, sale_number = %record.sale_number, total = %record.total, offline, "sale completed");
+    }
+    Ok(recorded)
+}
+
+/// The sale in one transaction of four round trips: `BEGIN`; its number drawn with all it
+/// reads (`sale_start`); its event, its row and its kept answer in one statement; `COMMIT`.
+/// `None` when the catalog copy does not know its location or one of its products yet, or
+/// a line names its product other than by id: [`once_known`] waits for them.
+async fn at_once(
+    store: &EventStore,
+    master: &MasterKey,
+    policy: PricingPolicy,
+    request: &SaleRequest,
+    key: Option<&IdempotencyKey>,
+    metadata: &EventMetadata,
+) -> Result<Option<Recorded>, AppError> {
+    let Some(product_ids) = request
+        .lines
+        .iter()
+        .map(|line| match &line.product {
+            ProductRef::Id(id) => Some(id.trim()),
+            _ => None,
+        })
+        .collect::<Option<Vec<&str>>>()
+    else {
+        return Ok(None);
+    };
+    let query = StartQuery {
+        location_id: &request.location_id,
+        day: request.captured_at.unwrap_or_else(time::now).date_naive(),
+        product_ids: &product_ids,
+        key: key.map(|key| key.key.as_str()),
+        customer_id: request.customer_id.as_deref(),
+        session_id: request.session_id.as_deref().map(str::trim),
+    };
+    for attempt in 1..=CONFLICT_RETRIES {
+        // Dropped unless committed: a sale refused or answered from its key rolls its
+        // number back.
+        let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+        let start = sale_start::start(&mut tx, &query)
+            .await
+            .map_err(StoreError::from)?;
+        // A repeat is answered before its lines are looked at: a product discontinued
+        // since must not refuse the sale that sold it.
+        if let (Some(key), Some((hash, response))) = (key, start.kept) {
+            let record = serde_json::from_value(key.replay_of(&hash, response)?)
+                .map_err(StoreError::from)?;
+            return Ok(Some(Recorded {
+                record,
+                replayed: true,
+            }));
+        }
+        let Some(location_code) = start.location_code else {
+            return Ok(None);
+        };
+        let Some(lines) = resolve_found(&start.products, policy.currency, request)? else {
+            return Ok(None);
+        };
+        let drawn = Drawn {
+            number: start.number,
+            locked: start.locked,
+            customer_live: start.customer_live,
+        };
+        let ring_up = RingUp::new(
+            master,
+            policy,
+            request.clone(),
+            location_code,
+            lines,
+            metadata.clone(),
+        )
+        .drawn(drawn)
+        .keeping(key.cloned());
+        match ring_up.run(store, &mut tx).await {
+            Ok(done) => {
+                tx.commit().await.map_err(StoreError::from)?;
+                store.announce();
+                return Ok(Some(Recorded {
+                    record: done.answer,
+                    replayed: false,
+                }));
+            }
+            // A concurrent request with the key (or with the key and the sale's id) committed
+            // first: the next attempt answers what it answered.
+            Err(AppError::Store(StoreError::IdempotencyRace { .. }))
+                if attempt < CONFLICT_RETRIES => {}
+            Err(AppError::Store(StoreError::Conflict { .. })) if attempt == 1 && key.is_some() => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(None)
+}
+
+/// The sale once the catalog copy knows its location and products, waiting a moment for
+/// them (a product created a moment ago may not have reached sales yet), in a transaction
+/// of its own; its key looked up before and kept after.
+async fn once_known(
+    store: &EventStore,
+    master: &MasterKey,
+    policy: PricingPolicy,
+    request: SaleRequest,
+    key: Option<&IdempotencyKey>,
+    metadata: EventMetadata,
+) -> Result<Recorded, AppError> {
+    // A repeat is answered before its lines are looked up again.
+    if let Some(record) = store.replay(key).await? {
         return Ok(Recorded {
             record,
             replayed: true,
         });
     }
-
     let location_code = location_code(store, &request.location_id).await?;
     let lines = resolve_lines(store, policy.currency, &request.lines, request.offline).await?;
     let ring_up = RingUp::new(master, policy, request, location_code, lines, metadata);
-    let id = ring_up.sale.id;
-    // A client-chosen id already taken is not tried again: it names another sale.
-    let answer = store
-        .transact(&ring_up, key.as_ref(), false)
-        .await
-        .map_err(|error| match error {
-            AppError::Store(StoreError::Conflict { .. }) => {
-                AppError::Conflict(format!("a sale with id `{id}` already exists"))
-            }
-            error => error,
-        })?;
-    if !answer.replayed {
-        let record = &answer.value;
-        tracing::info!(sale_id = %id, sale_number = %record.sale_number, total = %record.total, offline = ring_up.offline, "sale completed");
-    }
+    let answer = store.transact(&ring_up, key, false).await?;
     Ok(Recorded {
         record: answer.value,
         replayed: answer.replayed,
@@ -204,203 +311,6 @@ pub(crate) async fn location_code(
     })
 }
 
-/// A sale numbered and recorded in one transaction: the number is drawn there, so a
-/// sale that is not recorded leaves no gap. A repair's collection runs it inside its own.
-pub(crate) struct RingUp<'a> {
-    master: &'a MasterKey,
-    /// Sealed under a key of the sale's own in its transaction.
-    free_text: Option<FreeTextCustomer>,
-    location_code: String,
-    session_id: Option<String>,
-    offline: bool,
-    metadata: EventMetadata,
-    /// The sale, its number still to draw.
-    sale: CompleteSale,
-    day: NaiveDate,
-}
-
-impl<'a> RingUp<'a> {
-    /// The sale `request` asks for, of `lines` (resolved from the catalog copy).
-    pub(crate) fn new(
-        master: &'a MasterKey,
-        policy: PricingPolicy,
-        request: SaleRequest,
-        location_code: String,
-        lines: Vec<ResolvedLine>,
-        metadata: EventMetadata,
-    ) -> RingUp<'a> {
-        let id = request.id.unwrap_or_else(SaleId::generate);
-        let now = request.captured_at.unwrap_or_else(time::now);
-        let free_text = (request.customer_name.is_some() || request.customer_email.is_some())
-            .then_some(FreeTextCustomer {
-                name: request.customer_name,
-                email: request.customer_email,
-            });
-        RingUp {
-            master,
-            free_text,
-            location_code,
-            session_id: request.session_id,
-            offline: request.offline,
-            metadata,
-            sale: CompleteSale {
-                id,
-                sale_number: String::new(),
-                location_id: request.location_id,
-                cashier_id: request.cashier_id,
-                completed_at: now,
-                policy,
-                lines,
-                discount: request.discount,
-                payments: request.payments,
-                customer_id: request.customer_id,
-                customer: None,
-                notes: request.notes,
-                controls: request.controls,
-                locations: request.locations,
-                session: None,
-                repair_id: request.repair_id,
-            },
-            day: now.date_naive(),
-        }
-    }
-}
-
-/// A sale's customer as typed at the till, before customers were registered.
-#[derive(Debug, Clone, Serialize)]
-struct FreeTextCustomer {
-    name: Option<String>,
-    email: Option<String>,
-}
-
-impl Transaction for RingUp<'_> {
-    type Output = SaleRecord;
-    type Error = AppError;
-
-    async fn run(
-        &self,
-        store: &EventStore,
-        tx: &mut PgConnection,
-    ) -> Result<Done<SaleRecord>, AppError> {
-        // A sale in a session takes its number and locks its session and register in one
-        // round trip (the counter first, as every sale; then the session, then the
-        // register: one order, no deadlock). A live sale needs the session open; a batch
-        // sale is kept whatever, flagged late when its session has closed since.
-        let location = &self.sale.location_id;
-        let (sale_number, attached) = match &self.session_id {
-            None => {
-                let number = sale_numbers::next(&mut *tx, location, &self.location_code, self.day)
-                    .await
-                    .map_err(StoreError::from)?;
-                (number, None)
-            }
-            Some(id) => {
-                let id = id.trim();
-                let (number, locked) = sessions::number_and_lock(&mut *tx, location, self.day, id)
-                    .await
-                    .map_err(StoreError::from)?;
-                let attached = in_session::attached(id, locked, location, !self.offline)?;
-                let number = sale_numbers::format_number(&self.location_code, self.day, number);
-                (number, Some(attached))
-            }
-        };
-        let session = attached.as_ref().map(|attached| SaleSession {
-            session_id: attached.session_id.clone(),
-            register_id: attached.session.register_id.clone(),
-            receipt_no: attached.next_seq(),
-            late: !attached.session.open,
-        });
-        if let Some(customer_id) = &self.sale.customer_id
-            && !customers::is_live(&mut *tx, customer_id)
-                .await
-                .map_err(StoreError::from)?
-        {
-            return Err(AppError::invalid("customer_id", "no such customer"));
-        }
-        let customer = match &self.free_text {
-            None => None,
-            Some(free_text) => {
-                let subject = self.sale.id.stream_id();
-                let key = self.master.create_key(&mut *tx, &subject).await?;
-                let clear = serde_json::to_vec(free_text).map_err(StoreError::from)?;
-                Some(Sealed {
-                    sealed: key.seal(&subject, &clear)?,
-                    key_id: subject,
-                })
-            }
-        };
-        let complete = Complete(
-            CompleteSale {
-                sale_number,
-                session,
-                customer,
-                ..self.sale.clone()
-            },
-            attached,
-        );
-        let options = RunOptions {
-            expected_version: Some(0),
-            idempotency: None,
-            metadata: self.metadata.clone(),
-        };
-        let record = store.run_in(&mut *tx, &complete, &options).await?;
-        let document = stored_value::Document {
-            source_id: &record.id.to_string(),
-            payments: &record.payments,
-            list: "payments",
-            customer_id: record.customer_id.as_deref(),
-            at: record.completed_at,
-        };
-        stored_value::apply(store, tx, &document, Direction::Draw, &self.metadata).await?;
-        Ok(Done {
-            answer: record,
-            written: Some(complete.stream_id()),
-        })
-    }
-}
-
-/// Completing a new sale: its stream and its read-model row, and, in a session (locked), its
-/// session's figures and its journal entry.
-struct Complete(CompleteSale, Option<in_session::Attached>);
-
-impl UseCase for Complete {
-    type Aggregate = Sale;
-    type Output = SaleRecord;
-    type Error = AppError;
-
-    fn stream_id(&self) -> String {
-        self.0.id.stream_id()
-    }
-
-    fn decide(&self, state: &Sale) -> Result<Vec<Event>, AppError> {
-        Ok(Sale::decide(
-            state,
-            &Command::Complete(Box::new(self.0.clone())),
-        )?)
-    }
-
-    async fn finish(
-        &self,
-        tx: &mut PgConnection,
-        decided: Decided<'_, Sale>,
-    ) -> Result<SaleRecord, AppError> {
-        let Some(Event::SaleCompleted { sale }) = decided.events.first() else {
-            return Err(AppError::Conflict("the sale was not completed".into()));
-        };
-        // Spent with the sale, in its transaction: an approval is used exactly when the sale it
-        // approved is recorded, once.
-        let id = sale.id.to_string();
-        if !approvals::spend(&mut *tx, &sale.approvals, &id).await? {
-            return Err(AppError::approval_used());
-        }
-        match &self.1 {
-            Some(attached) => in_session::record_sale(tx, attached, sale).await?,
-            None => sales::insert(tx, sale).await.map_err(StoreError::from)?,
-        }
-        Ok((**sale).clone())
-    }
-}
-
 /// Each line's product from the catalog copy; unknown or discontinued ones name the line.
 /// A sale captured offline keeps the price the till charged, and, as a repair's parts, may
 /// hold a product discontinued since (`goods_gone`): the goods are already gone.
@@ -430,7 +340,6 @@ pub(crate) async fn resolve_lines(
     };
     let mut resolved = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate() {
-        let field = format!("lines[{index}].{}", line.product.field());
         let product = match &line.product {
             ProductRef::Id(id) => by_id.get(id.trim()).cloned(),
             other => settle(
@@ -440,31 +349,72 @@ pub(crate) async fn resolve_lines(
             .await
             .map_err(StoreError::from)?,
         }
-        .ok_or_else(|| AppError::invalid(&field, format!("no product `{}`", line.product_key)))?;
-        if product.status != "active" && !goods_gone {
-            return Err(AppError::invalid(
-                &field,
-                format!("`{}` is discontinued", product.sku),
-            ));
-        }
-        if product.currency != currency.code() {
-            return Err(AppError::invalid(
-                &field,
-                format!("`{}` is priced in {}", product.sku, product.currency),
-            ));
-        }
-        let catalog_price = Money::new(product.price, currency);
-        let unit_price = line.unit_price.unwrap_or(catalog_price);
-        resolved.push(ResolvedLine {
-            product_id: product.id,
-            sku: product.sku,
-            name: product.name,
-            unit_price,
-            tax_rate: product.tax_rate,
-            quantity: line.quantity,
-            discount: line.discount,
-            catalog_price: (unit_price != catalog_price).then_some(catalog_price),
-        });
+        .ok_or_else(|| {
+            AppError::invalid(
+                line_field(index, line),
+                format!("no product `{}`", line.product_key),
+            )
+        })?;
+        resolved.push(resolve_line(index, line, product, currency, goods_gone)?);
     }
     Ok(resolved)
+}
+
+/// The lines of a sale whose products the sale's first statement found, all named by id;
+/// `None` when one is missing from the catalog copy.
+fn resolve_found(
+    found: &HashMap<String, CatalogProduct>,
+    currency: Currency,
+    request: &SaleRequest,
+) -> Result<Option<Vec<ResolvedLine>>, AppError> {
+    let mut resolved = Vec::with_capacity(request.lines.len());
+    for (index, line) in request.lines.iter().enumerate() {
+        let ProductRef::Id(id) = &line.product else {
+            return Ok(None);
+        };
+        let Some(product) = found.get(id.trim()) else {
+            return Ok(None);
+        };
+        let line = resolve_line(index, line, product.clone(), currency, request.offline)?;
+        resolved.push(line);
+    }
+    Ok(Some(resolved))
+}
+
+fn line_field(index: usize, line: &LineRequest) -> String {
+    format!("lines[{index}].{}", line.product.field())
+}
+
+/// A line of `product`: discontinued, or priced in another currency, it names the line.
+fn resolve_line(
+    index: usize,
+    line: &LineRequest,
+    product: CatalogProduct,
+    currency: Currency,
+    goods_gone: bool,
+) -> Result<ResolvedLine, AppError> {
+    if product.status != "active" && !goods_gone {
+        return Err(AppError::invalid(
+            line_field(index, line),
+            format!("`{}` is discontinued", product.sku),
+        ));
+    }
+    if product.currency != currency.code() {
+        return Err(AppError::invalid(
+            line_field(index, line),
+            format!("`{}` is priced in {}", product.sku, product.currency),
+        ));
+    }
+    let catalog_price = Money::new(product.price, currency);
+    let unit_price = line.unit_price.unwrap_or(catalog_price);
+    Ok(ResolvedLine {
+        product_id: product.id,
+        sku: product.sku,
+        name: product.name,
+        unit_price,
+        tax_rate: product.tax_rate,
+        quantity: line.quantity,
+        discount: line.discount,
+        catalog_price: (unit_price != catalog_price).then_some(catalog_price),
+    })
 }

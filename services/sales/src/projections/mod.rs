@@ -10,5 +10,6 @@ pub mod product_sales;
 pub mod registers;
 pub mod repairs;
 pub mod sale_numbers;
+pub mod sale_start;
 pub mod sales;
 pub mod sessions;

@@ -14,18 +14,17 @@ macro_rules! draw {
 }
 pub(crate) use draw;
 
+/// The next number of `location_id` on `day`, drawn in the caller's transaction.
 pub async fn next(
     tx: &mut PgConnection,
     location_id: &str,
-    location_code: &str,
     day: NaiveDate,
-) -> Result<String, sqlx::Error> {
-    let number: i64 = sqlx::query_scalar(draw!())
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(draw!())
         .bind(location_id)
         .bind(day)
         .fetch_one(tx)
-        .await?;
-    Ok(format_number(location_code, day, number))
+        .await
 }
 
 /// `<location code>-<YYYYMMDD>-<000123>`.

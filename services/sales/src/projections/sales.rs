@@ -20,22 +20,15 @@ pub struct SaleView {
     pub ledger_entry_ids: Vec<String>,
 }
 
-pub async fn insert(tx: &mut PgConnection, record: &SaleRecord) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO sales (id, sale_number, location_id, created_at, document, customer_id,
-                            repair_id)
-         VALUES ($1, $2, $3, $4::timestamptz, $5, $5::jsonb ->> 'customer_id',
-                 $5::jsonb ->> 'repair_id')",
-    )
-    .bind(record.id.to_string())
-    .bind(&record.sale_number)
-    .bind(&record.location_id)
-    .bind(record.completed_at)
-    .bind(Json(record))
-    .execute(tx)
-    .await?;
-    Ok(())
-}
+/// The same row from `SaleCompleted` as it is appended, in the append's statement
+/// (`AppendRequest::with_row`): its document is the event's `sale`, what `SaleRecord`
+/// serializes to.
+pub const FROM_COMPLETED: &str =
+    "INSERT INTO sales (id, sale_number, location_id, created_at, document, customer_id, repair_id)
+     SELECT s ->> 'id', s ->> 'sale_number', s ->> 'location_id',
+            (s ->> 'completed_at')::timestamptz, s, s ->> 'customer_id', s ->> 'repair_id'
+     FROM appended, LATERAL (SELECT appended.payload -> 'sale') AS completed(s)
+     WHERE appended.event_type = 'SaleCompleted'";
 
 /// By id or by sale number.
 pub async fn find(pool: &PgPool, id_or_number: &str) -> Result<Option<SaleView>, sqlx::Error> {

@@ -6,8 +6,9 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Row as _};
 
 use crate::domain::controls::Approval;
 use crate::domain::session::{CashMovement, Opened, SessionId};
@@ -209,6 +210,7 @@ macro_rules! lock_session {
         )
     };
 }
+pub(crate) use lock_session;
 
 type LockedRow = (
     String,
@@ -258,18 +260,7 @@ pub async fn number_and_lock(
     day: chrono::NaiveDate,
     session_id: &str,
 ) -> Result<(i64, Option<Locked>), sqlx::Error> {
-    type Row = (
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<Json<SessionTotals>>,
-        Option<i64>,
-        Option<String>,
-        Option<i32>,
-        Option<Decimal>,
-    );
-    let row: Row = sqlx::query_as(concat!(
+    let row = sqlx::query(concat!(
         "WITH n AS (",
         crate::projections::sale_numbers::draw!(),
         ") SELECT n.last, x.* FROM n LEFT JOIN LATERAL (",
@@ -281,23 +272,25 @@ pub async fn number_and_lock(
     .bind(session_id)
     .fetch_one(tx)
     .await?;
-    let (last, register_id, location, status, totals, seq, hash, z_count, grand_total) = row;
-    let locked = match (
-        register_id,
-        location,
-        status,
-        totals,
-        seq,
-        hash,
-        z_count,
-        grand_total,
-    ) {
-        (Some(r), Some(l), Some(st), Some(t), Some(q), Some(h), Some(z), Some(g)) => {
-            Some(locked((r, l, st, t, q, h, z, g)))
-        }
-        _ => None,
+    Ok((row.try_get(0)?, locked_at(&row, 1)?))
+}
+
+/// The lock's columns in `row` from `first` on (`LEFT JOIN LATERAL (lock_session!(..)) x
+/// ON true`); `None` when there is no such session.
+pub fn locked_at(row: &PgRow, first: usize) -> Result<Option<Locked>, sqlx::Error> {
+    let Some(register_id) = row.try_get::<Option<String>, _>(first)? else {
+        return Ok(None);
     };
-    Ok((last, locked))
+    Ok(Some(locked((
+        register_id,
+        row.try_get(first + 1)?,
+        row.try_get(first + 2)?,
+        row.try_get(first + 3)?,
+        row.try_get(first + 4)?,
+        row.try_get(first + 5)?,
+        row.try_get(first + 6)?,
+        row.try_get(first + 7)?,
+    ))))
 }
 
 /// Closes the session's row, keeping its final figures (until now on its register's row).

@@ -1,0 +1,117 @@
+//! A sale's first statement: its number drawn (and, in a session, its session and register
+//! locked, in that order, as every sale takes them) with everything the sale reads: the
+//! answer kept under its idempotency key, its location's code, its products, whether its
+//! customer is live. One round trip where there were five.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use sqlx::{PgConnection, Row as _};
+use tillstream_eventstore::kept_answer;
+
+use super::catalog_copy::CatalogProduct;
+use super::sessions::{Locked, lock_session, locked_at};
+
+/// What the statement looks up.
+#[derive(Debug)]
+pub struct StartQuery<'a> {
+    pub location_id: &'a str,
+    pub day: NaiveDate,
+    pub product_ids: &'a [&'a str],
+    pub key: Option<&'a str>,
+    pub customer_id: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+}
+
+/// What it found; the number is drawn in the caller's transaction.
+#[derive(Debug)]
+pub struct Start {
+    pub number: i64,
+    /// `request_hash` and `response` kept under the key.
+    pub kept: Option<(String, Value)>,
+    pub location_code: Option<String>,
+    pub products: HashMap<String, CatalogProduct>,
+    /// `None`: no such customer (or none asked for).
+    pub customer_live: Option<bool>,
+    pub locked: Option<Locked>,
+}
+
+/// Columns 12 on are the session's lock.
+const START: &str = concat!(
+    "WITH n AS (",
+    crate::projections::sale_numbers::draw!(),
+    ") SELECT n.last, k.request_hash, k.response,
+              (SELECT code FROM known_locations WHERE id = $1),
+              (SELECT NOT erased FROM customers WHERE id = $5),
+              p.ids, p.skus, p.names, p.prices, p.currencies, p.tax_rates, p.statuses, x.*
+       FROM n
+       LEFT JOIN LATERAL (",
+    kept_answer!("$4"),
+    ") k ON true
+       LEFT JOIN LATERAL (
+           SELECT array_agg(id) AS ids, array_agg(sku) AS skus, array_agg(name) AS names,
+                  array_agg(price) AS prices, array_agg(currency) AS currencies,
+                  array_agg(tax_rate) AS tax_rates, array_agg(status) AS statuses
+           FROM catalog_products WHERE id = ANY($3)) p ON true
+       LEFT JOIN LATERAL (",
+    lock_session!("$6"),
+    ") x ON true"
+);
+
+pub async fn start(tx: &mut PgConnection, query: &StartQuery<'_>) -> Result<Start, sqlx::Error> {
+    let row = sqlx::query(START)
+        .bind(query.location_id)
+        .bind(query.day)
+        .bind(query.product_ids)
+        .bind(query.key)
+        .bind(query.customer_id)
+        .bind(query.session_id)
+        .fetch_one(tx)
+        .await?;
+    let hash: Option<String> = row.try_get(1)?;
+    let response: Option<Value> = row.try_get(2)?;
+    let column = |index| row.try_get::<Option<Vec<String>>, _>(index);
+    let (ids, skus, names, currencies, statuses) =
+        (column(5)?, column(6)?, column(7)?, column(9)?, column(11)?);
+    let prices: Option<Vec<Decimal>> = row.try_get(8)?;
+    let tax_rates: Option<Vec<Decimal>> = row.try_get(10)?;
+    let mut products = HashMap::new();
+    if let (
+        Some(ids),
+        Some(skus),
+        Some(names),
+        Some(prices),
+        Some(currencies),
+        Some(rates),
+        Some(statuses),
+    ) = (ids, skus, names, prices, currencies, tax_rates, statuses)
+    {
+        let columns = skus.into_iter().zip(names).zip(prices).zip(currencies);
+        for ((id, (((sku, name), price), currency)), (tax_rate, status)) in ids
+            .into_iter()
+            .zip(columns)
+            .zip(rates.into_iter().zip(statuses))
+        {
+            let product = CatalogProduct {
+                id: id.clone(),
+                sku,
+                name,
+                price,
+                currency,
+                tax_rate,
+                status,
+            };
+            products.insert(id, product);
+        }
+    }
+    Ok(Start {
+        number: row.try_get(0)?,
+        kept: hash.zip(response),
+        location_code: row.try_get(3)?,
+        customer_live: row.try_get(4)?,
+        products,
+        locked: locked_at(&row, 12)?,
+    })
+}
