@@ -124,3 +124,85 @@ async fn sales_are_listed_newest_first_and_print_on_40_columns() {
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+/// A till that timed out sends its sale again while the first copy is still in flight:
+/// every copy, under the same key or with the same sale id, answers the one sale.
+#[tokio::test]
+async fn a_sale_sent_eight_times_at_once_is_recorded_once() {
+    let system = System::up().await;
+    let api = Api::new(&system.url);
+    let admin = api.login("admin", &system.admin_password).await;
+    let location = api.create_location(&admin, "D1").await;
+    let product = api.create_product(&admin, "DUP-1", "2.00", "0").await;
+    let sale = |id: &str| {
+        json!({"id": id, "location_id": location,
+               "lines": [{"product_id": product, "quantity": 1}],
+               "payments": [{"method": "cash", "amount": "2.00"}]})
+    };
+    eventually("sales knows the product", || async {
+        let first = api
+            .post("/api/v1/sales", &admin, &sale("01KD0000000000000000000001"))
+            .await;
+        (first.status == StatusCode::CREATED).then_some(())
+    })
+    .await;
+    for (id, key) in [
+        ("01KD0000000000000000000002", Some("dup-2")),
+        ("01KD0000000000000000000003", None),
+    ] {
+        let body = sale(id);
+        let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+        // The gateway answers a copy whose key is still being answered with a 409 to try
+        // again, as a till would.
+        let copies = (0..8).map(|_| {
+            let (api, admin, body, headers) = (&api, &admin, &body, &headers);
+            async move {
+                loop {
+                    let answer = api
+                        .call(
+                            Method::POST,
+                            "/api/v1/sales",
+                            Some(&admin),
+                            Some(body),
+                            headers,
+                        )
+                        .await;
+                    if answer.body["error"]["code"] != "idempotency_in_progress" {
+                        return answer;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
+        });
+        let answers = futures::future::join_all(copies).await;
+        let mut numbers = Vec::new();
+        for answer in &answers {
+            assert!(
+                answer.status == StatusCode::CREATED || answer.status == StatusCode::OK,
+                "{} {}",
+                answer.status,
+                answer.body
+            );
+            assert_eq!(answer.body["id"], id, "{}", answer.body);
+            numbers.push(answer.body["sale_number"].clone());
+        }
+        numbers.dedup();
+        assert_eq!(numbers.len(), 1, "one number for every copy: {numbers:?}");
+    }
+    let listed = api
+        .get(&format!("/api/v1/sales?location_id={location}"), &admin)
+        .await;
+    assert_eq!(listed.body["meta"]["total"], 3, "{}", listed.body);
+    // The numbers the copies rolled back are drawn again: no gap.
+    let mut numbers: Vec<String> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|sale| {
+            let number = sale["sale_number"].as_str().unwrap();
+            number.rsplit('-').next().unwrap().to_owned()
+        })
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, ["000001", "000002", "000003"]);
+}
