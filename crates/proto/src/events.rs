@@ -83,6 +83,7 @@ pub const EVENTS: &[PublishedEvent] = &[
     ),
     event("inventory", "stock", "StockReceived", "StockReceived"),
     event("inventory", "stock", "StockSold", "StockSold"),
+    event("inventory", "sale_cost", "SaleCosted", "SaleCosted"),
     event("inventory", "stock", "StockReturned", "StockReturned"),
     event(
         "inventory",

@@ -69,7 +69,9 @@ pub async fn serve(launch: Launch) -> Result<(), StartError> {
         "purchase_order",
         costs.clone(),
     );
-    process.consume_aggregate("suppliers", "inventory", "supplier", costs);
+    process.consume_aggregate("suppliers", "inventory", "supplier", costs.clone());
+    // A sale's cost of goods, one entry per sale (its `StockSold` movements post nothing).
+    process.consume_aggregate("sale_costs", "inventory", "sale_cost", costs);
     let grpc = tonic::service::Routes::new(LedgerServiceServer::new(LedgerApi {
         store,
         reads: process.reads.clone(),

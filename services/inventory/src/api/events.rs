@@ -7,7 +7,7 @@ use tillstream_messaging::{JsonWire, MessagingError, WireEvent, WireFormat};
 use tillstream_proto::inventory::v1 as pb;
 
 use crate::domain::stock_item::Event;
-use crate::domain::{location, stock_item};
+use crate::domain::{location, sale_cost, stock_item};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InventoryWire;
@@ -26,7 +26,25 @@ impl WireFormat for InventoryWire {
                 data: data.into(),
             });
         }
-        let (name, data) = if event.event_type == "LocationCreated" {
+        let (name, data) = if let Some(sale_id) = sale_cost::parse_stream_id(&event.stream_id) {
+            let sale_cost::Event::SaleCosted {
+                location_id,
+                movements,
+            } = event.decode().map_err(|e| error(e.to_string()))?;
+            let data = pb::SaleCosted {
+                sale_id: sale_id.to_owned(),
+                location_id,
+                movements: movements
+                    .into_iter()
+                    .map(|m| pb::CostedMovement {
+                        product_id: m.product_id,
+                        quantity: m.quantity.normalize().to_string(),
+                        unit_cost: m.unit_cost.to_string(),
+                    })
+                    .collect(),
+            };
+            ("SaleCosted", data.encode_to_vec())
+        } else if event.event_type == "LocationCreated" {
             let location::Event::LocationCreated { id, code, name } =
                 event.decode().map_err(|e| error(e.to_string()))?;
             let data = pb::LocationCreated {
@@ -45,6 +63,7 @@ impl WireFormat for InventoryWire {
                 product_id: product_id.to_owned(),
                 location_id: location_id.to_owned(),
                 reference: event.metadata.causation_id.clone().unwrap_or_default(),
+                schema_version: event.schema_version,
             };
             match encode_stock(item, decoded) {
                 Some(encoded) => encoded,
@@ -60,11 +79,13 @@ impl WireFormat for InventoryWire {
     }
 }
 
-/// Which item an event belongs to, and its reference (the sale, receipt, count, …).
+/// Which item an event belongs to, its reference (the sale, receipt, count, …) and the
+/// version of its schema.
 struct Item {
     product_id: String,
     location_id: String,
     reference: String,
+    schema_version: i32,
 }
 
 /// The published name and protobuf bytes of a stock item's event.
@@ -73,6 +94,7 @@ fn encode_stock(item: Item, event: Event) -> Option<(&'static str, Vec<u8>)> {
         product_id,
         location_id,
         reference,
+        schema_version,
     } = item;
     let qty = |q: rust_decimal::Decimal| q.normalize().to_string();
     Some(match event {
@@ -101,6 +123,7 @@ fn encode_stock(item: Item, event: Event) -> Option<(&'static str, Vec<u8>)> {
                 quantity: qty(quantity),
                 unit_cost: unit_cost.to_string(),
                 sale_id: reference,
+                cost_with_sale: schema_version >= 2,
             };
             ("StockSold", data.encode_to_vec())
         }

@@ -14,12 +14,14 @@ use tillstream_eventstore::{AppendRequest, EventMetadata, EventStore, NewEvent, 
 use tillstream_kernel::Quantity;
 
 use super::stock_batch::{BatchError, Decided, SNAPSHOT_EVERY, STATE_SCHEMA, decide};
+use crate::domain::sale_cost::{self, Costed};
 use crate::domain::stock_item::{self, Command, StockItem};
 use crate::projections::{known_products, movements, stock_levels};
 
 /// One sale's lines to take from stock at its location.
 #[derive(Debug, Clone)]
 pub struct SaleToTake {
+    pub sale_id: String,
     /// `causation_id` is the sale, every movement's reference.
     pub metadata: EventMetadata,
     pub location_id: String,
@@ -77,6 +79,7 @@ pub async fn take_sales(
     let mut requests = Vec::new();
     let mut rows = Vec::new();
     for sale in sales {
+        let mut sold = Vec::new();
         for (product, quantity) in &sale.lines {
             let key = (product.as_str(), sale.location_id.as_str());
             let item = items.entry(key).or_insert_with(|| Item {
@@ -114,7 +117,14 @@ pub async fn take_sales(
             item.version += i64::try_from(events.len()).unwrap_or(i64::MAX);
             item.state = state;
             rows.extend(moved);
+            sold.extend(sale_cost::sold(product, &events));
         }
+        requests.extend(costed(
+            &sale.sale_id,
+            &sale.location_id,
+            sold,
+            &sale.metadata,
+        )?);
     }
     // By stream, each stream's appends in the chunk's order (the sort is stable).
     requests.sort_by(|a, b| a.stream_id.cmp(&b.stream_id));
@@ -126,4 +136,23 @@ pub async fn take_sales(
     stock_levels::upsert_many(tx, &levels).await?;
     movements::insert(tx, &rows).await?;
     Ok(())
+}
+
+/// The sale's `SaleCosted` on its new stream, with the movements it took; `None` when it
+/// took nothing from stock.
+pub fn costed(
+    sale_id: &str,
+    location_id: &str,
+    sold: Vec<Costed>,
+    metadata: &EventMetadata,
+) -> Result<Option<AppendRequest>, StoreError> {
+    let Some(event) = sale_cost::costed(location_id, sold) else {
+        return Ok(None);
+    };
+    let request = AppendRequest::new(
+        sale_cost::stream_id(sale_id),
+        0,
+        vec![NewEvent::from_domain(&event)?],
+    );
+    Ok(Some(request.with_metadata(metadata.clone())))
 }

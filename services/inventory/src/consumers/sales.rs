@@ -21,7 +21,8 @@ use tillstream_messaging::{ChunkHandled, Handled, Handler, HandlerError, Inbound
 use tillstream_proto::sales::v1 as sales;
 
 use crate::commands::stock_batch::{BatchError, StockBatch};
-use crate::commands::stock_chunk::{SaleToTake, take_sales};
+use crate::commands::stock_chunk::{SaleToTake, costed, take_sales};
+use crate::domain::sale_cost;
 use crate::domain::stock_item::{Command, RepairRef};
 use crate::projections::movements;
 
@@ -60,14 +61,25 @@ impl Handler for SalesMovements {
                         quantity(&line.quantity, line.line_no)?,
                     ));
                 }
-                let mut batch = StockBatch::new(&self.store, metadata(event, &sale.id));
+                let metadata = metadata(event, &sale.id);
+                let mut batch = StockBatch::new(&self.store, metadata.clone());
+                let mut sold = Vec::new();
                 // Lines of one product are sold one after the other from the same item.
                 for (product_id, quantity) in lines {
                     let command = Command::Sell { quantity };
-                    batch
+                    let events = batch
                         .apply(tx, product_id, &sale.location_id, &command)
                         .await
                         .map_err(handler_error)?;
+                    sold.extend(sale_cost::sold(product_id, &events));
+                }
+                if let Some(request) = costed(&sale.id, &sale.location_id, sold, &metadata)
+                    .map_err(|e| handler_error(e.into()))?
+                {
+                    self.store
+                        .append_in(tx, &request)
+                        .await
+                        .map_err(|e| handler_error(e.into()))?;
                 }
                 Ok(())
             }
@@ -247,6 +259,7 @@ impl SalesMovements {
             }
             run.push(SaleToTake {
                 metadata: metadata(event, &sale.id),
+                sale_id: sale.id.clone(),
                 location_id: sale.location_id,
                 lines,
             });

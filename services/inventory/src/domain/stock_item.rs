@@ -452,6 +452,15 @@ impl tillstream_kernel::DomainEvent for Event {
             Event::LowStock { .. } => "LowStock",
         }
     }
+
+    /// `StockSold` 2: its cost is booked with the sale's `SaleCosted`, appended beside it
+    /// (version 1 was booked movement by movement). The shape is the same.
+    fn schema_version(&self) -> i32 {
+        match self {
+            Event::StockSold { .. } => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// A stock item's stream: one per (product, location).

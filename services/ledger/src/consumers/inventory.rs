@@ -21,7 +21,8 @@ use crate::domain::posting::{
 };
 
 /// The movements that carry a cost to post (`posting_of` below, and `repairs`).
-const POSTED: [&str; 10] = [
+const POSTED: [&str; 11] = [
+    "SaleCosted",
     "StockSold",
     "StockReceived",
     "StockReturned",
@@ -44,12 +45,14 @@ impl Handler for InventoryPostings {
     const HANDLES_CHUNKS: bool = true;
     const APPENDS: bool = true;
 
-    /// Movements with a cost; transfers and the rest post nothing.
+    /// Movements with a cost; transfers and the rest post nothing, and neither does a
+    /// `StockSold` whose cost comes with its sale's `SaleCosted`.
     fn wants(&self, event: &InboundEvent) -> bool {
         event
             .ce_type
             .strip_prefix("tillstream.inventory.v1.")
             .is_some_and(|kind| POSTED.contains(&kind))
+            && !costed_with_sale(event)
     }
 
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
@@ -104,6 +107,11 @@ impl InventoryPostings {
                 let m = inventory::SupplierPaid::decode(data).map_err(|e| reject(&e))?;
                 return self.payment_posting(event, &m).map(Some);
             }
+            "tillstream.inventory.v1.SaleCosted" => {
+                let m = inventory::SaleCosted::decode(data).map_err(|e| reject(&e))?;
+                return self.sale_cost_posting(event, &m);
+            }
+            _ if costed_with_sale(event) => return Ok(None),
             _ => {}
         }
         // (source kind, product, location, signed quantity, unit cost) of the movement.
@@ -197,6 +205,12 @@ impl InventoryPostings {
     }
 }
 
+/// A sale's `StockSold` booked with the rest of the sale's cost, from its `SaleCosted`.
+fn costed_with_sale(event: &InboundEvent) -> bool {
+    event.ce_type == "tillstream.inventory.v1.StockSold"
+        && inventory::StockSold::decode(event.data.clone()).is_ok_and(|m| m.cost_with_sale)
+}
+
 fn is_repair_movement(event: &InboundEvent) -> bool {
     event.ce_type == repairs::FITTED || event.ce_type == repairs::RETURNED
 }
@@ -231,6 +245,50 @@ impl InventoryPostings {
             memo: format!(
                 "invoice {} of {} ({})",
                 m.number, m.purchase_order_id, m.match_status
+            ),
+            lines,
+            metadata: metadata_for(event),
+        }))
+    }
+
+    /// A sale's cost of goods sold, one entry: the sum of what each movement took, each
+    /// valued as a `StockSold` of its own would be.
+    fn sale_cost_posting(
+        &self,
+        event: &InboundEvent,
+        m: &inventory::SaleCosted,
+    ) -> Result<Option<Posting>, HandlerError> {
+        let mut cost = Money::zero(self.currency);
+        for movement in &m.movements {
+            let value = movement_value(
+                event,
+                &movement.quantity,
+                &movement.unit_cost,
+                self.currency,
+            )?;
+            cost = cost
+                .checked_add(value)
+                .and_then(Money::within_range)
+                .map_err(|e| {
+                    HandlerError::Reject(format!("{}: the sale's cost: {e}", event.ce_type))
+                })?;
+        }
+        let lines = stock_entry(self.currency, StockCost::Sold(cost))
+            .map_err(|e| HandlerError::Reject(format!("{}: {e}", event.ce_type)))?;
+        let Some(lines) = lines else {
+            return Ok(None);
+        };
+        Ok(Some(Posting {
+            source: Source {
+                kind: "stock_sold".into(),
+                // Not the sale's own id, which names its money entries.
+                id: format!("sale_cost-{}", m.sale_id),
+                event_id: event.event_id.to_string(),
+            },
+            memo: format!(
+                "sale {}: {} items sold at cost",
+                m.sale_id,
+                m.movements.len()
             ),
             lines,
             metadata: metadata_for(event),

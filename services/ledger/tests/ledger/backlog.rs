@@ -204,7 +204,7 @@ async fn a_backlog_of_stock_movements_posts_each_cost_once() {
             .unwrap();
     }
     // 240 sold (2 × 1.25 each) and one transfer, which posts nothing; the first twenty
-    // again under new message ids, as a redelivery brings them.
+    // again under new message ids, as a redelivery brings them. Then sales costed whole.
     let mut events = Vec::new();
     for n in 0..240 {
         let sold = inventory::StockSold {
@@ -213,12 +213,43 @@ async fn a_backlog_of_stock_movements_posts_each_cost_once() {
             quantity: "2".into(),
             unit_cost: "1.25".into(),
             sale_id: format!("S{n}"),
+            // As recorded before sales were costed whole: booked one by one.
+            cost_with_sale: false,
         };
         events.push((
             "StockSold",
             ulid::Ulid::generate().to_string(),
             sold.encode_to_vec(),
         ));
+    }
+    // 60 sales costed whole: two movements each (2 × 1.25 and 1 × 0.50), which post
+    // nothing, and their SaleCosted, one entry of 3.00.
+    for n in 0..60 {
+        let movement = |product: &str, quantity: &str, unit_cost: &str| inventory::CostedMovement {
+            product_id: product.into(),
+            quantity: quantity.into(),
+            unit_cost: unit_cost.into(),
+        };
+        let movements = [movement("P1", "2", "1.25"), movement("P2", "1", "0.50")];
+        for m in &movements {
+            let sold = inventory::StockSold {
+                product_id: m.product_id.clone(),
+                location_id: LOCATION.into(),
+                quantity: m.quantity.clone(),
+                unit_cost: m.unit_cost.clone(),
+                sale_id: format!("W{n}"),
+                cost_with_sale: true,
+            };
+            let id = ulid::Ulid::generate().to_string();
+            events.push(("StockSold", id, sold.encode_to_vec()));
+        }
+        let costed = inventory::SaleCosted {
+            sale_id: format!("W{n}"),
+            location_id: LOCATION.into(),
+            movements: movements.to_vec(),
+        };
+        let id = ulid::Ulid::generate().to_string();
+        events.push(("SaleCosted", id, costed.encode_to_vec()));
     }
     events.push((
         "StockTransferredOut",
@@ -237,8 +268,13 @@ async fn a_backlog_of_stock_movements_posts_each_cost_once() {
                 format!("tillstream.inventory.v1.{event_type}").as_str(),
             );
             h.insert(headers::SUBJECT, "stock-P:L");
+            let aggregate = if *event_type == "SaleCosted" {
+                "sale_cost"
+            } else {
+                "stock"
+            };
             js.publish_with_headers(
-                naming.event_subject("inventory", "stock", event_type),
+                naming.event_subject("inventory", aggregate, event_type),
                 h,
                 data.clone().into(),
             )
@@ -250,9 +286,9 @@ async fn a_backlog_of_stock_movements_posts_each_cost_once() {
     }
 
     let ledger = Ledger::start(prefix).await;
-    ledger.wait_for_entries(240).await;
+    ledger.wait_for_entries(300).await;
     ledger.settled().await;
-    assert_eq!(ledger.entries().await, 240);
+    assert_eq!(ledger.entries().await, 300);
     let mut client = ledger.client.clone();
     let balance = client
         .get_trial_balance(pb::GetTrialBalanceRequest::default())
@@ -260,6 +296,6 @@ async fn a_backlog_of_stock_movements_posts_each_cost_once() {
         .unwrap()
         .into_inner();
     let cogs = balance.accounts.iter().find(|a| a.code == "5000").unwrap();
-    assert_eq!(cogs.balance, "600.00");
+    assert_eq!(cogs.balance, "780.00");
     assert_eq!(balance.total_debits, balance.total_credits);
 }

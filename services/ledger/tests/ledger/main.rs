@@ -238,6 +238,18 @@ async fn a_sale_drops_stock_posts_balanced_entries_once_and_shows_as_posted() {
             .clone()
     };
     assert_eq!(balance("1200"), "10.00", "12.50 received less 2.50 sold");
+    // The sale's cost in one entry of its own, whatever its lines.
+    let costs = ledger
+        .list_entries(pb::ListEntriesRequest {
+            source_id: format!("sale_cost-{}", sale.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    assert_eq!(costs.len(), 1, "one cost entry per sale: {costs:?}");
+    assert_eq!(costs[0].source_type, "stock_sold");
     assert_eq!(balance("2000"), "-12.50");
     assert_eq!(balance("4000"), "-7.00");
 }

@@ -1,6 +1,6 @@
 //! One sale is one trace: the `traceparent` a sale is rung up with reaches the spans of the
 //! consumers that apply it — inventory's (stock) and the ledger's (the money entry, and the
-//! cost entry from inventory's movement) — so their log lines carry its trace id.
+//! cost entry from inventory's `SaleCosted`) — so their log lines carry its trace id.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -148,9 +148,9 @@ async fn a_sales_trace_id_reaches_the_inventory_and_ledger_consumers_spans() {
     })
     .await;
 
-    // Inventory's stock, the ledger's money entry, and its cost entry from inventory's
-    // movement (sales' own reaction to the posting may show up too).
-    let expected = ["_inventory_sales", "_ledger_sales", "_ledger_inventory"];
+    // Inventory's stock, the ledger's money entry, and its cost entry from the sale's
+    // `SaleCosted` (sales' own reaction to the posting may show up too).
+    let expected = ["_inventory_sales", "_ledger_sales", "_ledger_sale_costs"];
     let consumers = eventually("the consumers applied the sale", || {
         let consumers = spans.consumers_with(trace_id);
         let all = expected

@@ -162,7 +162,7 @@ async fn a_sale_sent_eight_times_at_once_is_recorded_once() {
                         .call(
                             Method::POST,
                             "/api/v1/sales",
-                            Some(&admin),
+                            Some(admin),
                             Some(body),
                             headers,
                         )

@@ -226,10 +226,12 @@ async fn check_stores(
             format!("{product} at {location}: on hand {on_hand}, fold {fold}, by kind {by_kind}")
         });
     }
-    let sold_movements: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM stock_movements WHERE kind = 'sold'")
-            .fetch_one(&stores.inventory)
-            .await?;
+    // Every sale that took stock is costed once, in one entry (`SaleCosted`).
+    let costed_sales: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT reference) FROM stock_movements WHERE kind = 'sold'",
+    )
+    .fetch_one(&stores.inventory)
+    .await?;
 
     // Ledger: balanced, each sale and return booked once, each movement's cost once.
     let (debits, credits): (Option<Decimal>, Option<Decimal>) =
@@ -276,12 +278,14 @@ async fn check_stores(
             )
         });
     }
-    let costs: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM journal_entries WHERE source_type = 'stock_sold'")
-            .fetch_one(&stores.ledger)
-            .await?;
-    checked.expect(costs == sold_movements, || {
-        format!("{sold_movements} sold movements, {costs} cost-of-goods entries")
+    let (costs, sales_costed): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT source_id) FROM journal_entries
+         WHERE source_type = 'stock_sold'",
+    )
+    .fetch_one(&stores.ledger)
+    .await?;
+    checked.expect(costs == costed_sales && sales_costed == costs, || {
+        format!("{costed_sales} sales took stock, {costs} cost-of-goods entries for {sales_costed} sales")
     });
     Ok(())
 }
