@@ -123,9 +123,6 @@ macro_rules! insert_one_event {
 }
 pub(crate) use {insert_events, insert_one_event};
 
-const INSERT_EVENTS: &str = concat!(insert_events!(), " RETURNING position");
-const INSERT_ONE_EVENT: &str = concat!(insert_one_event!(), " RETURNING position");
-
 impl EventStore {
     /// Appends in a transaction of its own.
     pub async fn append(&self, request: AppendRequest) -> Result<Appended, StoreError> {
@@ -260,25 +257,7 @@ async fn append_events(
     }
     let count = request.events.len();
     let metadata = serde_json::to_value(request.metadata.traced())?;
-    let inserted = if request.idempotency.is_some() || request.row.is_some() {
-        together::insert(conn, request, &metadata).await
-    } else if let [event] = request.events.as_slice() {
-        sqlx::query_scalar(INSERT_ONE_EVENT)
-            .bind(&request.stream_id)
-            .bind(request.expected_version)
-            .bind(Uuid::from(event.event_id))
-            .bind(&event.event_type)
-            .bind(event.schema_version)
-            .bind(&event.payload)
-            .bind(&metadata)
-            .fetch_all(&mut *conn)
-            .await
-            .map(Inserted::positions)
-    } else {
-        insert_many(conn, request, &metadata)
-            .await
-            .map(Inserted::positions)
-    };
+    let inserted = together::insert(conn, request, &metadata).await;
     match inserted {
         Ok(Inserted { positions, kept }) if positions.len() == count => {
             if let (false, Some((key, _))) = (kept, &request.idempotency) {
@@ -370,34 +349,6 @@ fn count_appended(events: &[NewEvent]) {
         metrics::counter!("tillstream_events_appended_total", "type" => event.event_type.clone())
             .increment(1);
     }
-}
-
-async fn insert_many(
-    conn: &mut PgConnection,
-    request: &AppendRequest,
-    metadata: &serde_json::Value,
-) -> Result<Vec<i64>, sqlx::Error> {
-    let count = request.events.len();
-    let mut ids = Vec::with_capacity(count);
-    let mut types = Vec::with_capacity(count);
-    let mut versions = Vec::with_capacity(count);
-    let mut payloads = Vec::with_capacity(count);
-    for event in &request.events {
-        ids.push(Uuid::from(event.event_id));
-        types.push(event.event_type.as_str());
-        versions.push(event.schema_version);
-        payloads.push(&event.payload);
-    }
-    sqlx::query_scalar(INSERT_EVENTS)
-        .bind(&request.stream_id)
-        .bind(request.expected_version)
-        .bind(&ids)
-        .bind(&types)
-        .bind(&versions)
-        .bind(&payloads)
-        .bind(metadata)
-        .fetch_all(&mut *conn)
-        .await
 }
 
 /// Builds the conflict error with the stream's actual version. In an aborted transaction

@@ -1,6 +1,6 @@
-//! An append and what goes with it in one statement: the idempotency record and a caller's
-//! read-model row are data-modifying statements over the events just inserted, so a command
-//! that keeps its answer and shows its result at once still costs one round trip.
+//! An append in one statement, with what goes with it: the idempotency record and a
+//! caller's read-model row are data-modifying statements over the events just inserted, so
+//! a command that keeps its answer and shows its result at once still costs one round trip.
 
 use serde_json::Value;
 use sqlx::postgres::{PgArguments, Postgres};
@@ -17,16 +17,6 @@ use crate::idempotency::{IdempotencyKey, keep_unless_live, ttl_ms};
 pub(crate) struct Inserted {
     pub positions: Vec<i64>,
     pub kept: bool,
-}
-
-impl Inserted {
-    /// A plain append's: no key to keep.
-    pub(crate) fn positions(positions: Vec<i64>) -> Inserted {
-        Inserted {
-            positions,
-            kept: true,
-        }
-    }
 }
 
 type Statement<'q> = QueryAs<'q, Postgres, (i64, bool), PgArguments>;
@@ -97,6 +87,9 @@ fn statement(single: bool, keep: bool, row: Option<&str>) -> String {
     } else {
         insert_events!()
     };
+    if !keep && row.is_none() {
+        return format!("{insert} RETURNING position, true");
+    }
     let mut sql = format!(
         "WITH appended AS ({insert} RETURNING position, stream_id, version, event_type, payload)"
     );
