@@ -119,13 +119,15 @@ impl<'a> RingUp<'a> {
     async fn draw(&self, tx: &mut PgConnection) -> Result<Drawn, AppError> {
         let location = &self.sale.location_id;
         let (number, locked) = match &self.session_id {
-            None => (sale_numbers::next(&mut *tx, location, self.day).await, None),
-            Some(id) => {
-                match sessions::number_and_lock(&mut *tx, location, self.day, id.trim()).await {
-                    Ok((number, locked)) => (Ok(number), locked),
-                    Err(error) => (Err(error), None),
-                }
-            }
+            None => (
+                sale_numbers::next(&mut *tx, location, self.day)
+                    .await
+                    .map_err(StoreError::from)?,
+                None,
+            ),
+            Some(id) => sessions::number_and_lock(&mut *tx, location, self.day, id.trim())
+                .await
+                .map_err(StoreError::from)?,
         };
         let customer_live = match &self.sale.customer_id {
             None => None,
@@ -136,7 +138,7 @@ impl<'a> RingUp<'a> {
             ),
         };
         Ok(Drawn {
-            number: number.map_err(StoreError::from)?,
+            number,
             locked,
             customer_live,
         })

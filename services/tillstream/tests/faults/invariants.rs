@@ -226,14 +226,18 @@ async fn check_stores(
             format!("{product} at {location}: on hand {on_hand}, fold {fold}, by kind {by_kind}")
         });
     }
-    // Every sale that took stock is costed once, in one entry (`SaleCosted`).
-    let costed_sales: i64 = sqlx::query_scalar(
-        "SELECT count(DISTINCT reference) FROM stock_movements WHERE kind = 'sold'",
+    // Every sale that took stock at a cost is costed once, in one entry (`SaleCosted`), for
+    // what its movements took, each valued to the cent as the ledger values it.
+    let (costed_sales, sold_cost): (i64, Decimal) = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(cost), 0) FROM (
+             SELECT sum(round(abs(quantity) * unit_cost, 2)) AS cost FROM stock_movements
+             WHERE kind = 'sold' GROUP BY reference) sales
+         WHERE cost > 0",
     )
     .fetch_one(&stores.inventory)
     .await?;
 
-    // Ledger: balanced, each sale and return booked once, each movement's cost once.
+    // Ledger: balanced, each sale and return booked once, each sale's cost once.
     let (debits, credits): (Option<Decimal>, Option<Decimal>) =
         sqlx::query_as("SELECT sum(debit), sum(credit) FROM journal_lines")
             .fetch_one(&stores.ledger)
@@ -278,14 +282,18 @@ async fn check_stores(
             )
         });
     }
-    let (costs, sales_costed): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(DISTINCT source_id) FROM journal_entries
-         WHERE source_type = 'stock_sold'",
+    let (costs, sales_costed, booked_cost): (i64, i64, Decimal) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT e.source_id), coalesce(sum(l.debit), 0)
+         FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id AND l.account = '5000'
+         WHERE e.source_type = 'stock_sold'",
     )
     .fetch_one(&stores.ledger)
     .await?;
     checked.expect(costs == costed_sales && sales_costed == costs, || {
         format!("{costed_sales} sales took stock, {costs} cost-of-goods entries for {sales_costed} sales")
+    });
+    checked.expect(booked_cost == sold_cost, || {
+        format!("sales took {sold_cost} of stock at cost, the ledger booked {booked_cost}")
     });
     Ok(())
 }
