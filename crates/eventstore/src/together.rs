@@ -31,7 +31,8 @@ pub(crate) async fn insert(
         request.idempotency.is_some(),
         request.row,
     );
-    let (ids, types, schemas, payloads) = columns(request);
+    // The arrays only for several events: a single one (most commands) binds its fields.
+    let columns;
     let query = match request.events.as_slice() {
         [event] => sqlx::query_as(AssertSqlSafe(sql))
             .bind(&request.stream_id)
@@ -41,14 +42,17 @@ pub(crate) async fn insert(
             .bind(event.schema_version)
             .bind(&event.payload)
             .bind(metadata),
-        _ => sqlx::query_as(AssertSqlSafe(sql))
-            .bind(&request.stream_id)
-            .bind(request.expected_version)
-            .bind(&ids)
-            .bind(&types)
-            .bind(&schemas)
-            .bind(&payloads)
-            .bind(metadata),
+        _ => {
+            columns = Columns::of(request);
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(&request.stream_id)
+                .bind(request.expected_version)
+                .bind(&columns.ids)
+                .bind(&columns.types)
+                .bind(&columns.schemas)
+                .bind(&columns.payloads)
+                .bind(metadata)
+        }
     };
     let rows = bind_key(query, request.idempotency.as_ref())
         .fetch_all(&mut *conn)
@@ -70,14 +74,24 @@ fn bind_key<'q>(query: Statement<'q>, key: Option<&'q (IdempotencyKey, Value)>) 
     }
 }
 
-fn columns(request: &AppendRequest) -> (Vec<Uuid>, Vec<&str>, Vec<i32>, Vec<&Value>) {
-    let events = &request.events;
-    (
-        events.iter().map(|e| Uuid::from(e.event_id)).collect(),
-        events.iter().map(|e| e.event_type.as_str()).collect(),
-        events.iter().map(|e| e.schema_version).collect(),
-        events.iter().map(|e| &e.payload).collect(),
-    )
+/// Several events' fields, as the arrays the insert unnests.
+struct Columns<'r> {
+    ids: Vec<Uuid>,
+    types: Vec<&'r str>,
+    schemas: Vec<i32>,
+    payloads: Vec<&'r Value>,
+}
+
+impl<'r> Columns<'r> {
+    fn of(request: &'r AppendRequest) -> Columns<'r> {
+        let events = &request.events;
+        Columns {
+            ids: events.iter().map(|e| Uuid::from(e.event_id)).collect(),
+            types: events.iter().map(|e| e.event_type.as_str()).collect(),
+            schemas: events.iter().map(|e| e.schema_version).collect(),
+            payloads: events.iter().map(|e| &e.payload).collect(),
+        }
+    }
 }
 
 /// `$1`–`$7` are the events' (as in the plain append), `$8`–`$11` the key's.
