@@ -20,7 +20,7 @@ pub use database::{DatabaseConfig, connect, create_database_if_missing, drop_dat
 pub use error::StoreError;
 pub use event::{Cursor, NewEvent, RecordedEvent};
 pub use idempotency::{IdempotencyKey, IdempotentReplay, request_hash};
-pub use read::{HorizonStats, read_all};
+pub use read::{HorizonStats, head, read_all};
 pub use snapshot::{Loaded, Snapshot};
 pub use tillstream_kernel::{DomainEvent, EventMetadata};
 pub use transaction::{Answer, CONFLICT_RETRIES, Done, RunError, Transaction};

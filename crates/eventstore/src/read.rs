@@ -79,16 +79,7 @@ impl EventStore {
 
     /// The cursor of the last event in the log (the start if it is empty).
     pub async fn head(&self) -> Result<Cursor, StoreError> {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT tx_id::text::bigint, position FROM events
-             ORDER BY tx_id DESC, position DESC LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map_or(Cursor::START, |(tx_id, position)| Cursor {
-            tx_id,
-            position,
-        }))
+        head(&self.pool).await
     }
 
     pub async fn horizon_stats(&self) -> Result<HorizonStats, StoreError> {
@@ -102,6 +93,23 @@ impl EventStore {
             oldest_transaction_age_ms: age.unwrap_or(0),
         })
     }
+}
+
+/// The cursor of the last event in the log (the start if it is empty): one row read from
+/// the end of the primary key. The relay and every projection ask after each round they
+/// catch up in. (The `ORDER BY` names `events.`'s columns: the select list's `tx_id` is a
+/// bigint, and sorting by it sorted the whole log.)
+pub async fn head<'e>(executor: impl PgExecutor<'e>) -> Result<Cursor, StoreError> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT tx_id::text::bigint, position FROM events
+         ORDER BY events.tx_id DESC, events.position DESC LIMIT 1",
+    )
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map_or(Cursor::START, |(tx_id, position)| Cursor {
+        tx_id,
+        position,
+    }))
 }
 
 pub(crate) async fn load_stream<'e>(
