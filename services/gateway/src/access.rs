@@ -10,6 +10,7 @@ use axum::response::Response;
 use tillstream_access::matrix::{self, Access};
 use tillstream_access::{Claims, TokenError};
 use tillstream_process::{RefreshingKeys, VerifyError};
+use tillstream_telemetry::timing;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -84,7 +85,7 @@ pub async fn authorize(
         let token = bearer(request.headers()).ok_or_else(|| {
             ApiError::unauthenticated("send `Authorization: Bearer <access token>`")
         })?;
-        let claims = verify(&state.keys, &token).await?;
+        let claims = timing::time("auth", verify(&state.keys, &token)).await?;
         state.limits.check_user(&claims.sub)?;
         if !claims.role.allows(required) {
             return Err(ApiError::forbidden(format!(

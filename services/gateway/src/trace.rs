@@ -1,6 +1,7 @@
 //! Every request gets a trace id: the one in its W3C `traceparent` when it carries one,
 //! else a new one. It names the request's span, goes to the services in `traceparent`,
-//! comes back in `x-trace-id` and in every error body.
+//! comes back in `x-trace-id` and in every error body. `Server-Timing` answers how long the
+//! gateway took and on what.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -9,6 +10,7 @@ use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use tillstream_telemetry::timing::{self, Timing};
 use tracing::Instrument;
 
 tokio::task_local! {
@@ -76,13 +78,12 @@ pub async fn traced(request: Request, next: Next) -> Response {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip().to_string());
     let started = Instant::now();
-    let mut response = TRACE_ID
-        .scope(
-            trace_id.clone(),
-            SPAN_ID.scope(span_id, CLIENT_ADDR.scope(client_addr, next.run(request))),
-        )
-        .instrument(span.clone())
-        .await;
+    let (mut response, stages) = timing::timed(TRACE_ID.scope(
+        trace_id.clone(),
+        SPAN_ID.scope(span_id, CLIENT_ADDR.scope(client_addr, next.run(request))),
+    ))
+    .instrument(span.clone())
+    .await;
     let status = response.status().as_u16();
     span.record("status", status);
     let labels = [
@@ -95,6 +96,14 @@ pub async fn traced(request: Request, next: Next) -> Response {
         .record(started.elapsed().as_secs_f64());
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert("x-trace-id", value);
+    }
+    // The whole request first, then its stages (the token's check, a service's call and
+    // that service's own stages).
+    let mut timing = Timing::default();
+    timing.push("gateway", started.elapsed());
+    timing.extend(stages);
+    if let Ok(value) = HeaderValue::from_str(&timing.header_value()) {
+        response.headers_mut().insert(timing::HEADER, value);
     }
     response
 }

@@ -1,5 +1,7 @@
 //! Ringing up a sale and reading it back (returns and voids: `sale_changes`).
 
+use std::time::Instant;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
@@ -7,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tillstream_proto::sales::v1 as pb;
 use tillstream_proto::sales::v1::sales_service_client::SalesServiceClient;
+use tillstream_telemetry::timing;
 use utoipa::{IntoParams, ToSchema};
 
 use super::sale_changes::ReturnView;
@@ -316,6 +319,7 @@ pub async fn create(
     JsonBody(body): JsonBody<NewSale>,
 ) -> Result<Created<SaleView>, ApiError> {
     let message = body.into_request(caller.claims.sub.clone(), idempotency_key(&headers)?)?;
+    let called = Instant::now();
     let sale = client(&state)
         .create_sale(with_approvals(
             request(message, caller.on_behalf()),
@@ -323,6 +327,14 @@ pub async fn create(
         ))
         .await
         .map_err(|status| ApiError::from_status("sales", &status))?;
+    timing::stage("sales", called);
+    if let Some(stages) = sale
+        .metadata()
+        .get(timing::HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        timing::stages_of("sales", stages);
+    }
     Ok(created(sale.into_inner().into()))
 }
 

@@ -1,5 +1,7 @@
 //! `tillstream.sales.v1.SalesService`.
 
+use std::time::Instant;
+
 use tillstream_eventstore::{EventMetadata, EventStore, StoreError};
 use tillstream_kernel::Decimal;
 use tillstream_proto::sales::v1 as pb;
@@ -7,6 +9,7 @@ use tillstream_proto::sales::v1::sales_service_server::SalesService;
 use tillstream_service::grpc::{approvals_of, caller_of, metadata_of};
 use tillstream_service::moments::{range_end, range_start};
 use tillstream_service::{ApprovalClaims, Claims, Role};
+use tillstream_telemetry::timing;
 use tonic::{Request, Response, Status};
 
 use crate::api::convert;
@@ -53,20 +56,24 @@ impl SalesService for SalesApi {
         parsed.locations = Locations::only(caller.locations.clone());
         parsed.require_session = self.require_session && !caller.role.allows(Role::Manager);
         parsed.controls = Some(authority(&caller, &approvals, self.discount_limit_percent));
-        let recorded = create_sale(
+        let started = Instant::now();
+        let (recorded, mut stages) = timing::timed(create_sale(
             &self.store,
             &self.master,
             self.policy,
             parsed,
             key,
             metadata,
-        )
-        .await?;
-        Ok(Response::new(convert::sale(
-            &recorded.record,
-            "pending",
-            Vec::new(),
-        )))
+        ))
+        .await;
+        let recorded = recorded?;
+        stages.push("handler", started.elapsed());
+        let mut response = Response::new(convert::sale(&recorded.record, "pending", Vec::new()));
+        // Where the sale's time went, for the gateway's `Server-Timing`.
+        if let Ok(value) = stages.header_value().parse() {
+            response.metadata_mut().insert(timing::HEADER, value);
+        }
+        Ok(response)
     }
 
     async fn get_sale(

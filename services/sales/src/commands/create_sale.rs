@@ -16,6 +16,7 @@ use tillstream_eventstore::{
 };
 use tillstream_kernel::{Currency, Money, Quantity, time};
 use tillstream_service::copies::settle;
+use tillstream_telemetry::timing;
 
 use super::ring_up::{Drawn, RingUp};
 use crate::domain::controls::{Authority, Locations};
@@ -186,8 +187,10 @@ async fn at_once(
     for attempt in 1..=CONFLICT_RETRIES {
         // Dropped unless committed: a sale refused or answered from its key rolls its
         // number back.
-        let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-        let start = sale_start::start(&mut tx, &query)
+        let mut tx = timing::time("begin", store.pool().begin())
+            .await
+            .map_err(StoreError::from)?;
+        let start = timing::time("start", sale_start::start(&mut tx, &query))
             .await
             .map_err(StoreError::from)?;
         // A repeat is answered before its lines are looked at: a product discontinued
@@ -221,9 +224,11 @@ async fn at_once(
         )
         .drawn(drawn)
         .keeping(key.cloned());
-        match ring_up.run(store, &mut tx).await {
+        match timing::time("append", ring_up.run(store, &mut tx)).await {
             Ok(done) => {
-                tx.commit().await.map_err(StoreError::from)?;
+                timing::time("commit", tx.commit())
+                    .await
+                    .map_err(StoreError::from)?;
                 store.announce();
                 return Ok(Some(Recorded {
                     record: done.answer,

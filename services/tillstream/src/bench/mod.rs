@@ -9,6 +9,7 @@ mod baselines;
 mod drawer;
 mod report;
 mod setup;
+mod stages;
 mod till;
 mod watch;
 

@@ -13,6 +13,7 @@ use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 
 use super::baselines::Baselines;
+use super::stages;
 use super::till::TillOutcome;
 use super::watch::Followed;
 
@@ -45,6 +46,7 @@ impl Report {
             "errors": self.outcome.errors,
             "retried": self.outcome.retried,
             "abandoned": self.outcome.abandoned,
+            "where_the_time_goes": stages::report(&self.outcome.timed),
         });
         if let Some(followed) = &self.followed {
             report["time_to_posted_ms"] = percentiles(&followed.to_posted);
@@ -85,6 +87,9 @@ impl Report {
             self.outcome.returns_accepted
         );
         let _ = writeln!(out, "sale latency    {}", line(&self.outcome.latency));
+        if let Some(slowest) = stages::summary(&stages::report(&self.outcome.timed)) {
+            let _ = writeln!(out, "{slowest}");
+        }
         let _ = writeln!(
             out,
             "errors          {:?} (retried {}, abandoned {})",

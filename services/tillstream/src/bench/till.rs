@@ -12,7 +12,9 @@ use hdrhistogram::Histogram;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tillstream_kernel::Ulid;
+use tillstream_telemetry::timing;
 
+use super::stages::Timed;
 use crate::rest::{Api, Dice};
 
 /// Attempts of one sale before the till gives it up (a real till would keep it offline).
@@ -65,6 +67,8 @@ pub struct TillOutcome {
     pub retried: u64,
     /// Sales given up after every attempt failed: their fate is unknown to the till.
     pub abandoned: u64,
+    /// Each accepted sale's latency and where it went.
+    pub timed: Vec<Timed>,
 }
 
 /// Microseconds, 1 µs to 10 minutes, at three significant figures.
@@ -81,6 +85,7 @@ impl TillOutcome {
             errors: BTreeMap::new(),
             retried: 0,
             abandoned: 0,
+            timed: Vec::new(),
         })
     }
 
@@ -93,6 +98,7 @@ impl TillOutcome {
         }
         self.retried += other.retried;
         self.abandoned += other.abandoned;
+        self.timed.extend(other.timed);
     }
 
     pub fn append_accepted(&self, path: &Path) -> Result<(), String> {
@@ -142,9 +148,15 @@ impl Till {
                 due
             };
             let body = self.sale();
-            if let Some(sale) = self.ring_up(&body, &mut outcome).await {
+            if let Some((sale, server_timing)) = self.ring_up(&body, &mut outcome).await {
                 let micros = u64::try_from(from.elapsed().as_micros()).unwrap_or(u64::MAX);
                 let _ = outcome.latency.record(micros.max(1));
+                outcome.timed.push(Timed {
+                    latency_micros: micros,
+                    waited_micros: u64::try_from(sent.duration_since(from).as_micros())
+                        .unwrap_or(u64::MAX),
+                    server_timing,
+                });
                 if let Some(id) = sale["id"].as_str() {
                     outcome.accepted.push((id.to_owned(), Instant::now()));
                 }
@@ -200,8 +212,9 @@ impl Till {
         sale
     }
 
-    /// POSTs the sale until it is answered, with its id as the idempotency key.
-    async fn ring_up(&self, body: &Value, outcome: &mut TillOutcome) -> Option<Value> {
+    /// POSTs the sale until it is answered, with its id as the idempotency key: the sale
+    /// recorded and the answer's `Server-Timing`.
+    async fn ring_up(&self, body: &Value, outcome: &mut TillOutcome) -> Option<(Value, String)> {
         let key = body["id"].as_str().unwrap_or_default().to_owned();
         send_until_answered(&self.api, "/api/v1/sales", &key, body, outcome).await
     }
@@ -230,13 +243,14 @@ impl Till {
     }
 }
 
+/// The answer's body and its `Server-Timing`.
 async fn send_until_answered(
     api: &Api,
     path: &str,
     key: &str,
     body: &Value,
     outcome: &mut TillOutcome,
-) -> Option<Value> {
+) -> Option<(Value, String)> {
     let mut pause = Duration::from_millis(100);
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
@@ -261,7 +275,13 @@ async fn send_until_answered(
         };
         let status = response.status();
         if status.is_success() {
-            return response.json().await.ok();
+            let server_timing = response
+                .headers()
+                .get(timing::HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            return Some((response.json().await.ok()?, server_timing));
         }
         outcome.error(Some(status));
         // What the client sent is wrong: sending it again will not help.

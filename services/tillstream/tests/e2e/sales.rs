@@ -20,13 +20,14 @@ async fn sales_are_listed_newest_first_and_print_on_40_columns() {
         )
         .await;
     let shop = shop["id"].as_str().unwrap().to_owned();
-    api.create(
-        "/api/v1/products",
-        &admin,
-        &json!({"sku": "TEA", "name": "Thé <vert> & jasmin, feuilles entières, grand sachet",
-                "price": "3.50", "tax_rate": "0.08"}),
-    )
-    .await;
+    let tea = api
+        .create(
+            "/api/v1/products",
+            &admin,
+            &json!({"sku": "TEA", "name": "Thé <vert> & jasmin, feuilles entières, grand sachet",
+                    "price": "3.50", "tax_rate": "0.08"}),
+        )
+        .await;
     let sale = |cash: &str| {
         json!({"location_id": shop, "lines": [{"sku": "TEA", "quantity": 2}],
                "payments": [{"method": "cash", "amount": cash}]})
@@ -123,6 +124,34 @@ async fn sales_are_listed_newest_first_and_print_on_40_columns() {
         .get("/api/v1/sales/S7-20010101-000001/receipt", &admin)
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    // Where a sale's time went: the gateway's stages, then the sales service's own.
+    let timed = reqwest::Client::new()
+        .post(format!("{}/api/v1/sales", system.url))
+        .bearer_auth(&admin)
+        .json(
+            &json!({"location_id": shop, "lines": [{"product_id": tea["id"], "quantity": 1}],
+                      "payments": [{"method": "cash", "amount": "5.00"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(timed.status(), StatusCode::CREATED);
+    let server_timing = timed.headers()["server-timing"].to_str().unwrap();
+    let stages: Vec<&str> = server_timing
+        .split(", ")
+        .map(|stage| stage.split(';').next().unwrap())
+        .collect();
+    for stage in [
+        "gateway",
+        "auth",
+        "sales",
+        "sales.start",
+        "sales.commit",
+        "sales.handler",
+    ] {
+        assert!(stages.contains(&stage), "{stage} in {server_timing}");
+    }
 }
 
 /// A till that timed out sends its sale again while the first copy is still in flight:
