@@ -33,8 +33,11 @@ impl Handler for LedgerEntries {
     /// Most ledger events are cost entries sales ignores; a chunk is marked in one statement.
     const HANDLES_CHUNKS: bool = true;
 
+    /// A sale's own entries. The cost entry every sale also has is acknowledged without a
+    /// transaction or an inbox row; one that does not decode is wanted, for `handle` to
+    /// refuse.
     fn wants(&self, event: &InboundEvent) -> bool {
-        event.ce_type == "tillstream.ledger.v1.EntryPosted"
+        !matches!(sale_entry(event), Ok(None))
     }
 
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
@@ -56,5 +59,60 @@ impl Handler for LedgerEntries {
         }
         sales::mark_all_posted(tx, &posted).await?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::*;
+
+    fn posted(source_type: &str) -> InboundEvent {
+        let entry = ledger::EntryPosted {
+            entry: Some(ledger::Entry {
+                id: "01ENTRY".into(),
+                source_type: source_type.into(),
+                source_id: "01SALE".into(),
+                ..Default::default()
+            }),
+        };
+        InboundEvent {
+            event_id: tillstream_kernel::Ulid::generate(),
+            ce_type: "tillstream.ledger.v1.EntryPosted".into(),
+            subject: "pos.ledger.entry.EntryPosted".into(),
+            stream_id: Some("01ENTRY".into()),
+            stream_version: Some(1),
+            time: None,
+            content_type: Some("application/protobuf".into()),
+            traceparent: None,
+            correlation_id: None,
+            source: Some("/tillstream/ledger".into()),
+            dataschema: None,
+            data: entry.encode_to_vec().into(),
+            deliveries: 1,
+            stream_sequence: 1,
+        }
+    }
+
+    #[test]
+    fn a_sales_own_entries_are_wanted_and_its_cost_entry_is_not() {
+        for source in ["sale", "sale_return", "sale_void"] {
+            assert!(LedgerEntries.wants(&posted(source)), "{source}");
+        }
+        assert!(!LedgerEntries.wants(&posted("stock_sold")));
+        let mut other = posted("sale");
+        other.ce_type = "tillstream.ledger.v1.AccountOpened".into();
+        assert!(!LedgerEntries.wants(&other));
+    }
+
+    #[test]
+    fn an_entry_that_does_not_decode_is_wanted_for_handle_to_refuse() {
+        let mut garbled = posted("sale");
+        garbled.data = vec![0xff, 0xff, 0xff].into();
+        assert!(LedgerEntries.wants(&garbled));
+        let mut empty = posted("sale");
+        empty.data = ledger::EntryPosted { entry: None }.encode_to_vec().into();
+        assert!(LedgerEntries.wants(&empty));
     }
 }
