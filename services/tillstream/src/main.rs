@@ -22,6 +22,11 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+/// Every service runs in this binary (`tillstream serve <service>`): its many small,
+/// short-lived allocations across threads are what mimalloc is built for.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         // `up` supervises children from the main thread: a child's parent-death signal
