@@ -7,19 +7,17 @@
 #   UP_ARGS="--replicas 2" scripts/bench-stack.sh target/release/tillstream --tills 16 --rate 100
 set -euo pipefail
 
-binary=${1:-target/release/tillstream}
-shift || true
+binary=target/release/tillstream
+if [[ -n ${1:-} && ${1:-} != -* ]]; then
+    binary=$1
+    shift
+fi
 run=bench_$$
 psql_url=${TILLSTREAM_DATABASE_URL:-postgres://postgres@127.0.0.1:5432}
 password=bench-stack-admin-1
-log=$(mktemp)
 
 source "$(dirname "$0")/stack.sh"
-cleanup() {
-    stack_down
-    rm -f "$log"
-}
-trap cleanup EXIT
+stack_log
 
 export TILLSTREAM_DB_PREFIX=$run TILLSTREAM_SUBJECT_PREFIX=$run TILLSTREAM_ADMIN_PASSWORD=$password
 # shellcheck disable=SC2086 # UP_ARGS is a list of words

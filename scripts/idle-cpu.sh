@@ -12,14 +12,9 @@ binary=${1:-target/release/tillstream}
 window=${IDLE_SECONDS:-60}
 run=idle_$$
 psql_url=${TILLSTREAM_DATABASE_URL:-postgres://postgres@127.0.0.1:5432}
-log=$(mktemp)
 
 source "$(dirname "$0")/stack.sh"
-cleanup() {
-    stack_down
-    rm -f "$log"
-}
-trap cleanup EXIT
+stack_log
 
 stack_up "$binary" "$log" "${@:2}"
 sleep 10 # the start-up's own work (migrations, streams, first projections) is not idling

@@ -5,6 +5,12 @@
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# stack_log: a file for `up`'s output in $log; the stack and the file removed on exit.
+stack_log() {
+    log=$(mktemp)
+    trap 'stack_down; rm -f "$log"' EXIT
+}
+
 # stack_up <binary> <log> [up's arguments]: starts `up` in the background (its pid in
 # $up_pid, its gateway in $http) and waits for its ready line.
 stack_up() {

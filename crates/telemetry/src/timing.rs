@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 pub const HEADER: &str = "server-timing";
 
 /// At most this many stages are kept per request: a loop that records a stage each time
-/// round cannot grow a header without bound.
-const MOST_STAGES: usize = 16;
+/// round cannot grow a header without bound. (A sale retried on an idempotency race five
+/// times records 16 in sales, which the gateway's own three join.)
+const MOST_STAGES: usize = 24;
 
 tokio::task_local! {
     static STAGES: RefCell<Timing>;
@@ -162,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn a_request_keeps_at_most_sixteen_stages() {
+    fn a_request_keeps_a_bounded_number_of_stages() {
         let mut timing = Timing::default();
         for n in 0..100 {
             timing.push(format!("s{n}"), Duration::from_millis(1));

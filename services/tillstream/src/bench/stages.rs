@@ -22,6 +22,9 @@ pub struct Timed {
     /// From when the sale was due to when it was sent (a paced till still busy with the
     /// sale before; 0 flat out).
     pub waited_micros: u64,
+    /// From when it was first sent to when the attempt that was answered was: the failed
+    /// attempts and the pauses between them (0 when the first was answered).
+    pub retrying_micros: u64,
     /// The answer's `Server-Timing`, as sent.
     pub server_timing: String,
 }
@@ -37,11 +40,14 @@ impl Timed {
         let get = |stages: &BTreeMap<String, f64>, name: &str| stages.get(name).copied();
         let latency = self.latency_micros as f64 / 1000.0;
         let waited = self.waited_micros as f64 / 1000.0;
+        let retrying = self.retrying_micros as f64 / 1000.0;
         stages.insert("bench.waiting_to_send".into(), waited);
+        stages.insert("bench.retrying".into(), retrying);
+        // The answer's stages are the last attempt's.
         if let Some(gateway) = get(&stages, "gateway") {
             stages.insert(
                 "bench.client_and_network".into(),
-                (latency - waited - gateway).max(0.0),
+                (latency - waited - retrying - gateway).max(0.0),
             );
             let auth = get(&stages, "auth").unwrap_or_default();
             if let Some(sales) = get(&stages, "sales") {
@@ -163,6 +169,7 @@ mod tests {
         Timed {
             latency_micros: latency_ms * 1000,
             waited_micros: 0,
+            retrying_micros: 0,
             server_timing: server_timing.into(),
         }
     }
@@ -185,6 +192,16 @@ mod tests {
         assert_eq!(stages["gateway.own"], 1.0);
         assert_eq!(stages["sales.in_transit"], 0.5);
         assert_eq!(stages["sales.own"], 0.5);
+
+        let retried = Timed {
+            latency_micros: 150_000,
+            waited_micros: 0,
+            retrying_micros: 140_000,
+            server_timing: "gateway;dur=8".into(),
+        }
+        .stages();
+        assert_eq!(retried["bench.retrying"], 140.0);
+        assert_eq!(retried["bench.client_and_network"], 2.0);
     }
 
     #[test]

@@ -148,15 +148,19 @@ impl Till {
                 due
             };
             let body = self.sale();
-            if let Some((sale, server_timing)) = self.ring_up(&body, &mut outcome).await {
+            if let Some(answer) = self.ring_up(&body, &mut outcome).await {
                 let micros = u64::try_from(from.elapsed().as_micros()).unwrap_or(u64::MAX);
                 let _ = outcome.latency.record(micros.max(1));
+                let since = |earlier: Instant, later: Instant| {
+                    u64::try_from(later.duration_since(earlier).as_micros()).unwrap_or(u64::MAX)
+                };
                 outcome.timed.push(Timed {
                     latency_micros: micros,
-                    waited_micros: u64::try_from(sent.duration_since(from).as_micros())
-                        .unwrap_or(u64::MAX),
-                    server_timing,
+                    waited_micros: since(from, sent),
+                    retrying_micros: since(sent, answer.attempt_sent),
+                    server_timing: answer.server_timing,
                 });
+                let sale = answer.body;
                 if let Some(id) = sale["id"].as_str() {
                     outcome.accepted.push((id.to_owned(), Instant::now()));
                 }
@@ -212,9 +216,8 @@ impl Till {
         sale
     }
 
-    /// POSTs the sale until it is answered, with its id as the idempotency key: the sale
-    /// recorded and the answer's `Server-Timing`.
-    async fn ring_up(&self, body: &Value, outcome: &mut TillOutcome) -> Option<(Value, String)> {
+    /// POSTs the sale until it is answered, with its id as the idempotency key.
+    async fn ring_up(&self, body: &Value, outcome: &mut TillOutcome) -> Option<Answer> {
         let key = body["id"].as_str().unwrap_or_default().to_owned();
         send_until_answered(&self.api, "/api/v1/sales", &key, body, outcome).await
     }
@@ -243,14 +246,22 @@ impl Till {
     }
 }
 
-/// The answer's body and its `Server-Timing`.
+/// A request answered, at last.
+struct Answer {
+    body: Value,
+    /// Its `Server-Timing`.
+    server_timing: String,
+    /// When the attempt that was answered was sent (the first, unless it was retried).
+    attempt_sent: Instant,
+}
+
 async fn send_until_answered(
     api: &Api,
     path: &str,
     key: &str,
     body: &Value,
     outcome: &mut TillOutcome,
-) -> Option<(Value, String)> {
+) -> Option<Answer> {
     let mut pause = Duration::from_millis(100);
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
@@ -258,6 +269,7 @@ async fn send_until_answered(
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(3));
         }
+        let attempt_sent = Instant::now();
         let response = api
             .client
             .request(Method::POST, format!("{}{path}", api.url))
@@ -281,7 +293,11 @@ async fn send_until_answered(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_owned();
-            return Some((response.json().await.ok()?, server_timing));
+            return Some(Answer {
+                body: response.json().await.ok()?,
+                server_timing,
+                attempt_sent,
+            });
         }
         outcome.error(Some(status));
         // What the client sent is wrong: sending it again will not help.
