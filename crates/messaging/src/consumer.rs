@@ -276,7 +276,12 @@ impl<H: Handler> Consumer<H> {
         let events: Vec<Result<InboundEvent, String>> =
             messages.iter().map(InboundEvent::parse).collect();
         self.handler.refresh(&self.pool).await;
-        let outcomes = match self.apply_all(&events).await {
+        // Asked once per event: a handler may decode the event to answer.
+        let wanted: Vec<bool> = events
+            .iter()
+            .map(|event| event.as_ref().is_ok_and(|event| self.handler.wants(event)))
+            .collect();
+        let outcomes = match self.apply_all(&events, &wanted).await {
             Ok(outcomes) => outcomes,
             Err(error) => {
                 // The transaction itself failed (the database went away, the commit was
@@ -285,8 +290,9 @@ impl<H: Handler> Consumer<H> {
                 let retry = HandlerError::Retry(error.to_string());
                 events
                     .iter()
-                    .map(|event| match event {
-                        Ok(event) if !self.handler.wants(event) => Ok(Outcome::Ignored),
+                    .zip(&wanted)
+                    .map(|(event, wanted)| match event {
+                        Ok(_) if !wanted => Ok(Outcome::Ignored),
                         _ => Err(retry.clone()),
                     })
                     .collect()
@@ -342,34 +348,33 @@ impl<H: Handler> Consumer<H> {
     }
 
     /// Every well-formed event's inbox row and effects, in one transaction. The outcome of
-    /// each (malformed ones are skipped, their outcome unused).
+    /// each (malformed ones are skipped, their outcome unused). `wanted`: the handler's
+    /// answer for each event (false for a malformed one).
     async fn apply_all(
         &self,
         events: &[Result<InboundEvent, String>],
+        wanted: &[bool],
     ) -> Result<Vec<Result<Outcome, HandlerError>>, sqlx::Error> {
-        let wanted = |event: &Result<InboundEvent, String>| match event {
-            Ok(event) => self.handler.wants(event),
-            Err(_) => false,
-        };
-        if !events.iter().any(wanted) {
+        let wanted_count = wanted.iter().filter(|w| **w).count();
+        if wanted_count == 0 {
             return Ok(events.iter().map(|_| Ok(Outcome::Ignored)).collect());
         }
         let mut tx = self.pool.begin().await?;
         if H::HANDLES_CHUNKS
-            && events.iter().filter(|e| wanted(e)).count() > 1
-            && let Some(outcomes) = self.apply_chunk(&mut tx, events).await?
+            && wanted_count > 1
+            && let Some(outcomes) = self.apply_chunk(&mut tx, events, wanted).await?
         {
             tx.commit().await?;
             self.announce(&outcomes);
             return Ok(outcomes);
         }
         let mut outcomes = Vec::with_capacity(events.len());
-        for event in events {
+        for (event, wanted) in events.iter().zip(wanted) {
             let Ok(event) = event else {
                 outcomes.push(Ok(Outcome::Duplicate));
                 continue;
             };
-            if !self.handler.wants(event) {
+            if !wanted {
                 outcomes.push(Ok(Outcome::Ignored));
                 continue;
             }
@@ -395,11 +400,13 @@ impl<H: Handler> Consumer<H> {
         &self,
         tx: &mut PgConnection,
         events: &[Result<InboundEvent, String>],
+        wanted: &[bool],
     ) -> Result<Option<Vec<Result<Outcome, HandlerError>>>, sqlx::Error> {
         let well_formed: Vec<&InboundEvent> = events
             .iter()
-            .filter_map(|e| e.as_ref().ok())
-            .filter(|e| self.handler.wants(e))
+            .zip(wanted)
+            .filter(|(_, wanted)| **wanted)
+            .filter_map(|(e, _)| e.as_ref().ok())
             .collect();
         let ids: Vec<Uuid> = well_formed.iter().map(|e| Uuid::from(e.event_id)).collect();
         let span = info_span!(
@@ -422,8 +429,9 @@ impl<H: Handler> Consumer<H> {
             // A message delivered twice in one chunk is applied once.
             let outcomes: Vec<Result<Outcome, HandlerError>> = events
                 .iter()
-                .map(|event| match event {
-                    Ok(event) if !self.handler.wants(event) => Ok(Outcome::Ignored),
+                .zip(wanted)
+                .map(|(event, wanted)| match event {
+                    Ok(_) if !wanted => Ok(Outcome::Ignored),
                     Ok(event) if fresh.remove(&Uuid::from(event.event_id)) => {
                         to_apply.push(event);
                         Ok(Outcome::Applied)

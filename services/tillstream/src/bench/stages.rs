@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 use tillstream_telemetry::timing;
 
+use super::report::round;
 use super::till::latency_histogram;
 
 /// The sales service's statements on a sale's usual path (`create_sale::at_once`).
@@ -155,10 +156,6 @@ pub fn summary(report: &Value) -> Option<String> {
 /// A stage no other holds: the parts that add up to a sale's latency.
 fn is_leaf(name: &str) -> bool {
     !matches!(name, "gateway" | "sales" | "sales.handler")
-}
-
-fn round(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
 }
 
 #[cfg(test)]
