@@ -130,15 +130,22 @@ pub(crate) async fn load_stream<'e>(
 
 /// The events of many streams, each after its own version, ordered by stream and version:
 /// one statement for a chunk's items.
+///
+/// Each stream is read from the `(stream_id, version)` index by a lateral subquery that
+/// `OFFSET 0` keeps from being flattened into a join: as a plain join, on a log not yet
+/// analysed (a busy one, minutes old), PostgreSQL hashed the wanted streams and scanned the
+/// whole log for every chunk: 33 ms at 60,000 events against 0.9 ms, and growing with it.
 pub(crate) async fn load_streams<'e>(
     executor: impl PgExecutor<'e>,
     streams: &[(&str, i64)],
 ) -> Result<Vec<RecordedEvent>, StoreError> {
     let (ids, after): (Vec<&str>, Vec<i64>) = streams.iter().copied().unzip();
     let rows = sqlx::query(concat!(
+        "SELECT e.* FROM unnest($1::text[], $2::int8[]) AS wanted(id, after) \
+         CROSS JOIN LATERAL (",
         columns!(),
-        "JOIN unnest($1::text[], $2::int8[]) AS wanted(id, after) \
-         ON stream_id = wanted.id AND version > wanted.after ORDER BY stream_id, version"
+        "WHERE stream_id = wanted.id AND version > wanted.after OFFSET 0) e \
+         ORDER BY e.stream_id, e.version"
     ))
     .bind(&ids)
     .bind(&after)

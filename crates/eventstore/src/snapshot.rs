@@ -156,6 +156,9 @@ impl EventStore {
                 entry.events_folded += 1;
             }
         }
+        // In stream order, in one statement: two transactions saving snapshots of the same
+        // streams take their row locks in one order.
+        let mut due: Vec<(&str, Snapshot)> = Vec::new();
         for (id, entry) in &loaded {
             if entry.events_folded > snapshot_every {
                 let snapshot = Snapshot {
@@ -163,11 +166,48 @@ impl EventStore {
                     schema_version: state_schema,
                     state: serde_json::to_value(&entry.state)?,
                 };
-                save_snapshot(&mut *conn, id, &snapshot).await?;
+                due.push((id.as_str(), snapshot));
             }
         }
+        due.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        save_snapshots(&mut *conn, &due).await?;
         Ok(loaded)
     }
+}
+
+/// A snapshot's upsert: it replaces the stored one if that is older or of another schema.
+macro_rules! upsert {
+    () => {
+        " ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version,
+             schema_version = EXCLUDED.schema_version, state = EXCLUDED.state, taken_at = now()
+         WHERE snapshots.version < EXCLUDED.version
+            OR snapshots.schema_version <> EXCLUDED.schema_version"
+    };
+}
+
+async fn save_snapshots(
+    conn: &mut PgConnection,
+    snapshots: &[(&str, Snapshot)],
+) -> Result<(), StoreError> {
+    if snapshots.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = snapshots.iter().map(|(id, _)| *id).collect();
+    let versions: Vec<i64> = snapshots.iter().map(|(_, s)| s.version).collect();
+    let schemas: Vec<i32> = snapshots.iter().map(|(_, s)| s.schema_version).collect();
+    let states: Vec<&Value> = snapshots.iter().map(|(_, s)| &s.state).collect();
+    sqlx::query(concat!(
+        "INSERT INTO snapshots (stream_id, version, schema_version, state)
+         SELECT * FROM unnest($1::text[], $2::int8[], $3::int4[], $4::jsonb[])",
+        upsert!()
+    ))
+    .bind(&ids)
+    .bind(&versions)
+    .bind(&schemas)
+    .bind(&states)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 async fn load_snapshot<'e>(
@@ -191,14 +231,11 @@ async fn save_snapshot<'e>(
     stream_id: &str,
     snapshot: &Snapshot,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query(concat!(
         "INSERT INTO snapshots (stream_id, version, schema_version, state)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version,
-             schema_version = EXCLUDED.schema_version, state = EXCLUDED.state, taken_at = now()
-         WHERE snapshots.version < EXCLUDED.version
-            OR snapshots.schema_version <> EXCLUDED.schema_version",
-    )
+         VALUES ($1, $2, $3, $4)",
+        upsert!()
+    ))
     .bind(stream_id)
     .bind(snapshot.version)
     .bind(snapshot.schema_version)

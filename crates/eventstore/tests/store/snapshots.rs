@@ -1,5 +1,5 @@
 use serde::{Deserialize, Serialize};
-use tillstream_eventstore::{AppendRequest, DomainEvent, NewEvent};
+use tillstream_eventstore::{AppendRequest, DomainEvent, EventStore, NewEvent};
 use tillstream_kernel::Decider;
 
 use crate::support::store;
@@ -82,4 +82,54 @@ async fn a_long_stream_loads_from_its_snapshot_and_folds_only_the_tail() {
         .await
         .unwrap();
     assert_eq!((rebuilt.state, rebuilt.events_folded), (700, 301));
+}
+
+/// A chunk of work loads its streams together; each is read from the `(stream_id, version)`
+/// index however many events the log holds, and before PostgreSQL has analysed it (a busy
+/// log minutes old): as a plain join the read once hashed the wanted streams and scanned
+/// the whole log for every chunk.
+#[tokio::test]
+async fn streams_loaded_together_are_read_from_the_index_not_the_whole_log() {
+    let (store, _db) = store().await;
+    for stream in 0..100 {
+        let events = (0..40)
+            .map(|_| NewEvent::from_domain(&Moved::Received { quantity: 1 }).unwrap())
+            .collect();
+        store
+            .append(AppendRequest::new(format!("stock-{stream}"), 0, events))
+            .await
+            .unwrap();
+    }
+    let wanted: Vec<String> = (0..10).map(|n| format!("stock-{n}")).collect();
+
+    // This connection's sequential scans of the log, before and after (not yet reported
+    // to the cumulative statistics, so no other session's are counted).
+    const SCANS: &str = "SELECT pg_stat_get_xact_numscans('events'::regclass)";
+    let mut tx = store.pool().begin().await.unwrap();
+    let before: i64 = sqlx::query_scalar(SCANS).fetch_one(&mut *tx).await.unwrap();
+    let loaded = EventStore::load_states_in::<Level>(&mut tx, &wanted, 1, 1_000)
+        .await
+        .unwrap();
+    let after: i64 = sqlx::query_scalar(SCANS).fetch_one(&mut *tx).await.unwrap();
+    tx.rollback().await.unwrap();
+
+    assert_eq!(loaded.len(), 10);
+    assert!(loaded.values().all(|stream| stream.state == 40));
+    assert_eq!(before, after, "the chunk's load scanned the whole log");
+
+    // Snapshots of the streams that folded more than `snapshot_every` events are saved
+    // together; the next load starts from them.
+    let mut conn = store.pool().acquire().await.unwrap();
+    let first = EventStore::load_states_in::<Level>(&mut conn, &wanted[..4], 1, 10)
+        .await
+        .unwrap();
+    assert!(first.values().all(|stream| stream.events_folded == 40));
+    let again = EventStore::load_states_in::<Level>(&mut conn, &wanted, 1, 10)
+        .await
+        .unwrap();
+    for (id, stream) in &again {
+        let folded = if wanted[..4].contains(id) { 0 } else { 40 };
+        assert_eq!((stream.state, stream.version), (40, 40), "{id}");
+        assert_eq!(stream.events_folded, folded, "{id}");
+    }
 }
