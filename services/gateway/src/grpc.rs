@@ -127,7 +127,10 @@ pub fn router(state: &AppState, shutdown: CancellationToken) -> Result<Router, G
     }
     Ok(router
         .layer(axum::middleware::from_fn_with_state(state.clone(), limited))
-        .layer(axum::middleware::from_fn(crate::trace::traced)))
+        .layer(axum::middleware::from_fn_with_state(
+            state.server_timing,
+            crate::trace::traced,
+        )))
 }
 
 /// The REST side's rate limits on the mirror too: the client address's first, then, when

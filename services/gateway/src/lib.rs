@@ -51,6 +51,8 @@ pub struct AppState {
     pub cors_origins: Vec<HeaderValue>,
     pub limits: Arc<RateLimits>,
     pub in_flight: in_flight::InFlight,
+    /// Whether answers carry `Server-Timing` (`TILLSTREAM_SERVER_TIMING`).
+    pub server_timing: bool,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
                 settings.rate_limit_addr_rps,
             )),
             in_flight: in_flight::InFlight::default(),
+            server_timing: settings.server_timing,
         }
     }
 }
@@ -310,6 +313,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state.clone());
     let origins = state.cors_origins.clone();
+    let server_timing = state.server_timing;
     let ops = ops_router(SERVICE, readiness_probe(state), install_metrics());
     let app = ops.merge(api);
     let app = if origins.is_empty() {
@@ -317,7 +321,10 @@ pub fn router(state: AppState) -> Router {
     } else {
         app.layer(cors(origins))
     };
-    app.layer(axum::middleware::from_fn(trace::traced))
+    app.layer(axum::middleware::from_fn_with_state(
+        server_timing,
+        trace::traced,
+    ))
 }
 
 async fn unknown_route() -> ApiError {

@@ -28,6 +28,9 @@ pub struct GatewaySettings {
     /// `TILLSTREAM_RATE_LIMIT_USER_RPS` (50) and `…_ADDR_RPS` (200); 0 turns one off.
     pub rate_limit_user_rps: u32,
     pub rate_limit_addr_rps: u32,
+    /// `TILLSTREAM_SERVER_TIMING` (true): every answer says in `Server-Timing` how long the
+    /// gateway and the services it called took, stage by stage.
+    pub server_timing: bool,
 }
 
 impl GatewaySettings {
@@ -79,6 +82,7 @@ impl GatewaySettings {
             cors_origins: cors_origins(lookup("TILLSTREAM_CORS_ORIGINS"))?,
             rate_limit_user_rps: rate(&lookup, "TILLSTREAM_RATE_LIMIT_USER_RPS", 50)?,
             rate_limit_addr_rps: rate(&lookup, "TILLSTREAM_RATE_LIMIT_ADDR_RPS", 200)?,
+            server_timing: switch(&lookup, "TILLSTREAM_SERVER_TIMING", true)?,
         })
     }
 }
@@ -95,6 +99,26 @@ fn rate(
             variable: variable.to_owned(),
             value,
             expected: "a whole number of requests per second (0: no limit)",
+        }),
+    }
+}
+
+/// `true`, `1`, `yes` or `false`, `0`, `no`, in any case.
+fn switch(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &str,
+    default: bool,
+) -> Result<bool, SettingsError> {
+    let Some(value) = lookup(variable) else {
+        return Ok(default);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(SettingsError {
+            variable: variable.to_owned(),
+            value,
+            expected: "true or false",
         }),
     }
 }
@@ -169,6 +193,17 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(bad.variable, "TILLSTREAM_RATE_LIMIT_USER_RPS");
+        assert!(settings.server_timing, "on unless turned off");
+        let off = GatewaySettings::from_lookup(|n| {
+            (n == "TILLSTREAM_SERVER_TIMING").then(|| " FALSE".to_owned())
+        })
+        .unwrap();
+        assert!(!off.server_timing);
+        let bad = GatewaySettings::from_lookup(|n| {
+            (n == "TILLSTREAM_SERVER_TIMING").then(|| "sometimes".to_owned())
+        })
+        .unwrap_err();
+        assert_eq!(bad.variable, "TILLSTREAM_SERVER_TIMING");
         // In a container network services are reached by name.
         let named = GatewaySettings::from_lookup(|n| {
             (n == "TILLSTREAM_SALES_ADDR").then(|| "sales:50063".to_owned())

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -43,8 +43,9 @@ pub fn child_traceparent() -> Option<String> {
     Some(format!("00-{trace_id}-{span_id}-01"))
 }
 
-/// The middleware: trace id, span, `x-trace-id`, and the request metrics.
-pub async fn traced(request: Request, next: Next) -> Response {
+/// The middleware: trace id, span, `x-trace-id`, the request metrics and, unless
+/// `server_timing` is off, `Server-Timing`.
+pub async fn traced(State(server_timing): State<bool>, request: Request, next: Next) -> Response {
     let trace_id = request
         .headers()
         .get("traceparent")
@@ -97,13 +98,15 @@ pub async fn traced(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert("x-trace-id", value);
     }
-    // The whole request first, then its stages (the token's check, a service's call and
-    // that service's own stages).
-    let mut timing = Timing::default();
-    timing.push("gateway", started.elapsed());
-    timing.extend(stages);
-    if let Ok(value) = HeaderValue::from_str(&timing.header_value()) {
-        response.headers_mut().insert(timing::HEADER, value);
+    if server_timing {
+        // The whole request first, then its stages (the token's check, a service's call
+        // and that service's own stages).
+        let mut timing = Timing::default();
+        timing.push("gateway", started.elapsed());
+        timing.extend(stages);
+        if let Ok(value) = HeaderValue::from_str(&timing.header_value()) {
+            response.headers_mut().insert(timing::HEADER, value);
+        }
     }
     response
 }

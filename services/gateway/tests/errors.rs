@@ -27,6 +27,7 @@ fn app() -> axum::Router {
         cors_origins: Vec::new(),
         limits: std::sync::Arc::new(RateLimits::off()),
         in_flight: Default::default(),
+        server_timing: true,
     })
 }
 

@@ -28,6 +28,7 @@ fn app(limits: RateLimits) -> axum::Router {
         cors_origins: Vec::new(),
         limits: Arc::new(limits),
         in_flight: Default::default(),
+        server_timing: true,
     })
 }
 
@@ -111,6 +112,7 @@ async fn the_grpc_mirror_is_held_to_the_same_address_limit() {
         cors_origins: Vec::new(),
         limits: Arc::new(RateLimits::new(0, 2)),
         in_flight: Default::default(),
+        server_timing: true,
     };
     let stop = tokio_util::sync::CancellationToken::new();
     let grpc = tillstream_gateway::grpc::router(&state, stop.clone()).unwrap();
