@@ -131,3 +131,40 @@ async fn concurrent_appends_to_one_stream_let_exactly_one_writer_win_each_versio
     // With 16 writers racing on one stream, someone must have lost a race.
     assert!(conflicts > 0, "the test did not exercise a conflict");
 }
+
+/// A payload large enough to be compressed is compressed with lz4 (where the server has
+/// it): pglz was the busiest function of a loaded sales database's backends.
+#[tokio::test]
+async fn large_payloads_are_compressed_with_lz4() {
+    let (store, _db) = store().await;
+    let lz4: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression'
+                        AND 'lz4' = ANY(enumvals))",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    let lines: Vec<_> = (0..200)
+        .map(|n| serde_json::json!({ "line": n, "sku": format!("SKU-{n}"), "total": "12.50" }))
+        .collect();
+    let payload = serde_json::json!({ "lines": lines });
+    store
+        .append(AppendRequest::new(
+            "sale-1",
+            0,
+            vec![tillstream_eventstore::NewEvent::new(
+                "SaleCompleted",
+                payload.clone(),
+            )],
+        ))
+        .await
+        .unwrap();
+    let method: Option<String> =
+        sqlx::query_scalar("SELECT pg_column_compression(payload) FROM events")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    let expected = if lz4 { "lz4" } else { "pglz" };
+    assert_eq!(method.as_deref(), Some(expected));
+    assert_eq!(store.load("sale-1", 0).await.unwrap()[0].payload, payload);
+}
