@@ -29,7 +29,7 @@ pub struct GatewaySettings {
     pub rate_limit_user_rps: u32,
     pub rate_limit_addr_rps: u32,
     /// `TILLSTREAM_SERVER_TIMING` (true): every answer says in `Server-Timing` how long the
-    /// gateway and the services it called took, stage by stage.
+    /// gateway took and on what (a sale: the call to sales and sales' own stages).
     pub server_timing: bool,
 }
 
@@ -118,7 +118,7 @@ fn switch(
         _ => Err(SettingsError {
             variable: variable.to_owned(),
             value,
-            expected: "true or false",
+            expected: "true or false (1 or 0, yes or no)",
         }),
     }
 }

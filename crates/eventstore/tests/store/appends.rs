@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use tillstream_eventstore::{AppendRequest, EventMetadata, StoreError};
+use tillstream_eventstore::{AppendRequest, EventMetadata, NewEvent, StoreError};
 
 use crate::support::{event, store};
 
@@ -152,10 +152,7 @@ async fn large_payloads_are_compressed_with_lz4() {
         .append(AppendRequest::new(
             "sale-1",
             0,
-            vec![tillstream_eventstore::NewEvent::new(
-                "SaleCompleted",
-                payload.clone(),
-            )],
+            vec![NewEvent::new("SaleCompleted", payload.clone())],
         ))
         .await
         .unwrap();

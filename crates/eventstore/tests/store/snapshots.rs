@@ -87,20 +87,21 @@ async fn a_long_stream_loads_from_its_snapshot_and_folds_only_the_tail() {
 /// A chunk of work loads its streams together; each is read from the `(stream_id, version)`
 /// index however many events the log holds, and before PostgreSQL has analysed it (a busy
 /// log minutes old): as a plain join the read once hashed the wanted streams and scanned
-/// the whole log for every chunk.
+/// the whole log for every chunk. Stream `n` holds `30 + n` events of one unit each, so
+/// its state and version are both `30 + n`.
 #[tokio::test]
 async fn streams_loaded_together_are_read_from_the_index_not_the_whole_log() {
     let (store, _db) = store().await;
+    let received = || NewEvent::from_domain(&Moved::Received { quantity: 1 }).unwrap();
     for stream in 0..100 {
-        let events = (0..40)
-            .map(|_| NewEvent::from_domain(&Moved::Received { quantity: 1 }).unwrap())
-            .collect();
+        let events = (0..30 + stream).map(|_| received()).collect();
         store
             .append(AppendRequest::new(format!("stock-{stream}"), 0, events))
             .await
             .unwrap();
     }
     let wanted: Vec<String> = (0..10).map(|n| format!("stock-{n}")).collect();
+    let size = |id: &str| -> i64 { 30 + id["stock-".len()..].parse::<i64>().unwrap() };
 
     // This connection's sequential scans of the log, before and after (not yet reported
     // to the cumulative statistics, so no other session's are counted).
@@ -114,22 +115,54 @@ async fn streams_loaded_together_are_read_from_the_index_not_the_whole_log() {
     tx.rollback().await.unwrap();
 
     assert_eq!(loaded.len(), 10);
-    assert!(loaded.values().all(|stream| stream.state == 40));
+    for (id, stream) in &loaded {
+        assert_eq!((stream.state, stream.version), (size(id), size(id)), "{id}");
+    }
     assert_eq!(before, after, "the chunk's load scanned the whole log");
 
     // Snapshots of the streams that folded more than `snapshot_every` events are saved
-    // together; the next load starts from them.
+    // together, each its own; the next load starts from them.
     let mut conn = store.pool().acquire().await.unwrap();
-    let first = EventStore::load_states_in::<Level>(&mut conn, &wanted[..4], 1, 10)
+    EventStore::load_states_in::<Level>(&mut conn, &wanted[..4], 1, 10)
         .await
         .unwrap();
-    assert!(first.values().all(|stream| stream.events_folded == 40));
     let again = EventStore::load_states_in::<Level>(&mut conn, &wanted, 1, 10)
         .await
         .unwrap();
     for (id, stream) in &again {
-        let folded = if wanted[..4].contains(id) { 0 } else { 40 };
-        assert_eq!((stream.state, stream.version), (40, 40), "{id}");
-        assert_eq!(stream.events_folded, folded, "{id}");
+        let folded = if wanted[..4].contains(id) {
+            0
+        } else {
+            size(id)
+        };
+        assert_eq!((stream.state, stream.version), (size(id), size(id)), "{id}");
+        assert_eq!(stream.events_folded as i64, folded, "{id}");
     }
+
+    // Streams that moved on are snapshotted again over the snapshots they had.
+    for stream in 0..2 {
+        let events = (0..12).map(|_| received()).collect();
+        let id = format!("stock-{stream}");
+        let version = size(&id);
+        store
+            .append(AppendRequest::new(id, version, events))
+            .await
+            .unwrap();
+    }
+    EventStore::load_states_in::<Level>(&mut conn, &wanted[..4], 1, 10)
+        .await
+        .unwrap();
+    let snapshots: Vec<(String, i64)> =
+        sqlx::query_as("SELECT stream_id, version FROM snapshots ORDER BY stream_id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    let expected: Vec<(String, i64)> = (0..10)
+        .map(|n| {
+            let id = format!("stock-{n}");
+            let version = size(&id) + if n < 2 { 12 } else { 0 };
+            (id, version)
+        })
+        .collect();
+    assert_eq!(snapshots, expected);
 }
