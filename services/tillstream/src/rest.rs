@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 
 /// How often a rate-limited request is asked again before giving up.
 const RATE_LIMITED_ATTEMPTS: u32 = 30;
+/// How many times a request that may be sent again is, while its service is unavailable
+/// (a second apart).
+const UNAVAILABLE_ATTEMPTS: u32 = 30;
 
 /// A client logged in through `POST /api/v1/auth/login`.
 #[derive(Debug, Clone)]
@@ -86,6 +89,28 @@ impl Api {
             (status, body) if status.is_success() || status == StatusCode::CONFLICT => Ok(body),
             (status, body) => Err(format!("POST {path}: {status} {body}")),
         }
+    }
+
+    /// POSTs a request the service recognises when it comes again (a batch of sales by
+    /// their ids): on a 503 (the service or its database away for a moment) it is sent
+    /// again a second later, as a till would; a second copy cannot create twice.
+    pub async fn create_again_if_unavailable(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<Value, String> {
+        for _ in 0..UNAVAILABLE_ATTEMPTS {
+            match self.send(Method::POST, path, Some(body)).await? {
+                (status, body) if status.is_success() => return Ok(body),
+                (StatusCode::SERVICE_UNAVAILABLE, _) => {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                (status, body) => return Err(format!("POST {path}: {status} {body}")),
+            }
+        }
+        Err(format!(
+            "POST {path}: still unavailable after {UNAVAILABLE_ATTEMPTS} attempts"
+        ))
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, String> {

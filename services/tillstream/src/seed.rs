@@ -231,7 +231,7 @@ async fn ring_up_week(
     for batch in sales.chunks(BATCH) {
         bar.inc(u64::try_from(batch.len()).unwrap_or(0));
         let answer = api
-            .create("/api/v1/sales/batch", &json!({"sales": batch}))
+            .create_again_if_unavailable("/api/v1/sales/batch", &json!({"sales": batch}))
             .await?;
         for result in answer["results"].as_array().into_iter().flatten() {
             match result["status"].as_str() {
