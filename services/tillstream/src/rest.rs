@@ -7,11 +7,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-/// How often a rate-limited request is asked again before giving up.
+/// How often a rate-limited (or, where that is safe, unavailable) request is asked again
+/// before giving up.
 const RATE_LIMITED_ATTEMPTS: u32 = 30;
-/// How many times a request that may be sent again is, while its service is unavailable
-/// (a second apart).
-const UNAVAILABLE_ATTEMPTS: u32 = 30;
+/// The longest `Retry-After` taken at its word.
+const MAX_RETRY_AFTER_SECONDS: u64 = 30;
 
 /// A client logged in through `POST /api/v1/auth/login`.
 #[derive(Debug, Clone)]
@@ -56,6 +56,18 @@ impl Api {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(StatusCode, Value), String> {
+        self.send_waiting(method, path, body, false).await
+    }
+
+    /// [`Api::send`], and with `unavailable_too` a 503 waited out the same way: only for a
+    /// request the service recognises when it comes again.
+    async fn send_waiting(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        unavailable_too: bool,
+    ) -> Result<(StatusCode, Value), String> {
         for _ in 0..RATE_LIMITED_ATTEMPTS {
             let mut request = self
                 .client
@@ -66,12 +78,15 @@ impl Api {
             }
             let response = request.send().await.map_err(|e| format!("{path}: {e}"))?;
             let status = response.status();
-            if status == StatusCode::TOO_MANY_REQUESTS {
+            if status == StatusCode::TOO_MANY_REQUESTS
+                || (unavailable_too && status == StatusCode::SERVICE_UNAVAILABLE)
+            {
                 let wait = response
                     .headers()
                     .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok()?.parse().ok())
-                    .unwrap_or(1);
+                    .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .clamp(1, MAX_RETRY_AFTER_SECONDS);
                 tokio::time::sleep(Duration::from_secs(wait)).await;
                 continue;
             }
@@ -79,7 +94,7 @@ impl Api {
             return Ok((status, body));
         }
         Err(format!(
-            "{path}: still rate limited after {RATE_LIMITED_ATTEMPTS} attempts"
+            "{path}: still rate limited or unavailable after {RATE_LIMITED_ATTEMPTS} attempts"
         ))
     }
 
@@ -92,25 +107,20 @@ impl Api {
     }
 
     /// POSTs a request the service recognises when it comes again (a batch of sales by
-    /// their ids): on a 503 (the service or its database away for a moment) it is sent
-    /// again a second later, as a till would; a second copy cannot create twice.
+    /// their ids): a 503 (the service or its database away for a moment) is sent again
+    /// after `Retry-After`, as a till would; a second copy cannot create twice.
     pub async fn create_again_if_unavailable(
         &self,
         path: &str,
         body: &Value,
     ) -> Result<Value, String> {
-        for _ in 0..UNAVAILABLE_ATTEMPTS {
-            match self.send(Method::POST, path, Some(body)).await? {
-                (status, body) if status.is_success() => return Ok(body),
-                (StatusCode::SERVICE_UNAVAILABLE, _) => {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                (status, body) => return Err(format!("POST {path}: {status} {body}")),
-            }
+        match self
+            .send_waiting(Method::POST, path, Some(body), true)
+            .await?
+        {
+            (status, body) if status.is_success() => Ok(body),
+            (status, body) => Err(format!("POST {path}: {status} {body}")),
         }
-        Err(format!(
-            "POST {path}: still unavailable after {UNAVAILABLE_ATTEMPTS} attempts"
-        ))
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, String> {

@@ -33,6 +33,11 @@ impl Report {
         self.outcome.accepted.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// Sales per second over pgbench's single-row commits per second in the same run.
+    fn sales_vs_pgbench(baselines: &Baselines, sales_per_second: f64) -> f64 {
+        sales_per_second / baselines.pgbench_inserts_per_second.max(1e-9)
+    }
+
     pub fn json(&self) -> Value {
         let mut report = json!({
             "tills": self.tills,
@@ -63,7 +68,7 @@ impl Report {
                 "bare_axum_latency_ms": percentiles(&baselines.bare_http.1),
             });
             // A fraction of a few hundredths: four places, or 2.6 % reads as 0.02.
-            let ratio = self.sales_per_second() / pg.max(1e-9);
+            let ratio = Self::sales_vs_pgbench(baselines, self.sales_per_second());
             report["sales_vs_pgbench"] = json!((ratio * 10_000.0).round() / 10_000.0);
         }
         report
@@ -107,7 +112,7 @@ impl Report {
                 "baselines       pgbench {:.0}/s (sales {:.2} % of it), JetStream publish \
                  {:.0}/s, bare axum {:.0}/s",
                 b.pgbench_inserts_per_second,
-                100.0 * self.sales_per_second() / b.pgbench_inserts_per_second.max(1e-9),
+                100.0 * Self::sales_vs_pgbench(b, self.sales_per_second()),
                 b.jetstream_publishes_per_second,
                 b.bare_http.0
             );
