@@ -57,7 +57,7 @@ impl RecordedEvent {
     }
 
     pub fn decode<E: DomainEvent>(&self) -> Result<E, serde_json::Error> {
-        E::from_payload(&self.event_type, self.schema_version, self.payload.clone())
+        E::from_payload(&self.event_type, self.schema_version, &self.payload)
     }
 }
 

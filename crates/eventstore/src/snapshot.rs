@@ -156,22 +156,38 @@ impl EventStore {
                 entry.events_folded += 1;
             }
         }
-        // In stream order, in one statement: two transactions saving snapshots of the same
-        // streams take their row locks in one order.
-        let mut due: Vec<(&str, Snapshot)> = Vec::new();
-        for (id, entry) in &loaded {
-            if entry.events_folded > snapshot_every {
-                let snapshot = Snapshot {
-                    version: entry.version,
-                    schema_version: state_schema,
-                    state: serde_json::to_value(&entry.state)?,
-                };
-                due.push((id.as_str(), snapshot));
-            }
-        }
-        due.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        save_snapshots(&mut *conn, &due).await?;
+        let due: Vec<(&str, i64, &D::State)> = loaded
+            .iter()
+            .filter(|(_, entry)| entry.events_folded > snapshot_every)
+            .map(|(id, entry)| (id.as_str(), entry.version, &entry.state))
+            .collect();
+        Self::save_states_in(&mut *conn, state_schema, due).await?;
         Ok(loaded)
+    }
+
+    /// Saves each (stream, version, state) as the stream's snapshot in one statement,
+    /// unless a newer one is there. A command that has just appended to many streams and
+    /// holds their states saves them in its transaction, so the next load folds nothing.
+    pub async fn save_states_in<S: Serialize>(
+        conn: &mut PgConnection,
+        state_schema: i32,
+        states: Vec<(&str, i64, &S)>,
+    ) -> Result<(), StoreError> {
+        let mut snapshots = states
+            .into_iter()
+            .map(|(id, version, state)| {
+                let snapshot = Snapshot {
+                    version,
+                    schema_version: state_schema,
+                    state: serde_json::to_value(state)?,
+                };
+                Ok((id, snapshot))
+            })
+            .collect::<Result<Vec<_>, serde_json::Error>>()?;
+        // In stream order: two transactions saving snapshots of the same streams take
+        // their row locks in one order.
+        snapshots.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        save_snapshots(conn, &snapshots).await
     }
 }
 

@@ -22,11 +22,13 @@ pub trait DomainEvent: Serialize + DeserializeOwned {
         serde_json::to_value(self)
     }
 
+    /// Reads the payload where it lies, without a copy of its JSON tree: read models and
+    /// loads decode every event they are given.
     fn from_payload(
         _event_type: &str,
         _schema_version: i32,
-        payload: Value,
+        payload: &Value,
     ) -> Result<Self, serde_json::Error> {
-        serde_json::from_value(payload)
+        Self::deserialize(payload)
     }
 }

@@ -166,3 +166,41 @@ async fn streams_loaded_together_are_read_from_the_index_not_the_whole_log() {
         .collect();
     assert_eq!(snapshots, expected);
 }
+
+/// A command holding the states it has just appended saves them as they are; the next load
+/// folds nothing, and a save of an older state leaves the newer snapshot alone.
+#[tokio::test]
+async fn states_saved_after_an_append_are_where_the_next_load_starts() {
+    let (store, _db) = store().await;
+    let received = || NewEvent::from_domain(&Moved::Received { quantity: 2 }).unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    for id in ["stock-b", "stock-a"] {
+        store
+            .append(AppendRequest::new(id, 0, vec![received(), received()]))
+            .await
+            .unwrap();
+    }
+    EventStore::save_states_in(
+        &mut conn,
+        1,
+        vec![("stock-b", 2, &4_i64), ("stock-a", 2, &4)],
+    )
+    .await
+    .unwrap();
+    EventStore::save_states_in(&mut conn, 1, vec![("stock-a", 1, &2_i64)])
+        .await
+        .unwrap();
+
+    let wanted = ["stock-a".to_owned(), "stock-b".to_owned()];
+    let loaded = EventStore::load_states_in::<Level>(&mut conn, &wanted, 1, usize::MAX)
+        .await
+        .unwrap();
+    for id in &wanted {
+        let stream = &loaded[id];
+        assert_eq!(
+            (stream.state, stream.version, stream.events_folded),
+            (4, 2, 0),
+            "{id}"
+        );
+    }
+}
