@@ -36,9 +36,13 @@ impl PrivateServers {
         }
         let database_url = lookup("TILLSTREAM_DATABASE_URL")
             .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".to_owned());
-        let postgres = address_of(&database_url, 5432)?;
-        if !answers(postgres).await {
-            servers.postgres_data = Some(start_postgres(&database_url, postgres).await?);
+        // A server on this machine's socket (`postgres://user@%2Fvar%2Frun%2Fpostgresql`) is
+        // the operator's own: `up` never starts one there.
+        if !on_a_socket(&database_url) {
+            let postgres = address_of(&database_url, 5432)?;
+            if !answers(postgres).await {
+                servers.postgres_data = Some(start_postgres(&database_url, postgres).await?);
+            }
         }
         Ok(servers)
     }
@@ -80,6 +84,16 @@ fn address_of(url: &str, default_port: u16) -> Result<SocketAddr, String> {
     with_port.parse().map_err(|_| {
         format!("`{url}` does not answer, and it is not a loopback address `up` could serve")
     })
+}
+
+/// Whether the URL's host is a Unix socket's directory (percent-encoded, as sqlx and libpq
+/// both read it).
+fn on_a_socket(url: &str) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    host.get(..3)
+        .is_some_and(|start| start.eq_ignore_ascii_case("%2f"))
 }
 
 async fn answers(addr: SocketAddr) -> bool {
@@ -260,5 +274,13 @@ mod tests {
             "127.0.0.1:4222".parse().unwrap()
         );
         assert!(address_of("nats://broker.internal:4222", 4222).is_err());
+    }
+
+    #[test]
+    fn a_socket_directory_is_not_an_address() {
+        assert!(on_a_socket("postgres://postgres@%2Fvar%2Frun%2Fpostgresql"));
+        assert!(on_a_socket("postgres://%2ftmp/x"));
+        assert!(!on_a_socket("postgres://postgres@127.0.0.1:5432"));
+        assert!(!on_a_socket("postgres://pé@h"));
     }
 }
