@@ -127,18 +127,15 @@ pub async fn take_sales(
             &sale.metadata,
         )?);
     }
-    // By stream, each stream's appends in the chunk's order (the sort is stable).
-    requests.sort_by(|a, b| a.stream_id.cmp(&b.stream_id));
-    store.append_many_in(tx, &requests).await?;
     let levels: Vec<(&str, &str, &StockItem, i64)> = items
         .iter()
         .map(|((product, location), item)| (*product, *location, &item.state, item.version))
         .collect();
-    stock_levels::upsert_many(tx, &levels).await?;
-    movements::insert(tx, &rows).await?;
     // Sold items are sold again within seconds: loaded from these, the next chunk folds
     // no events (it read about ten per item and line, and decoded each, with snapshots
-    // every twenty events: the largest share of inventory's work per sale).
+    // every twenty events: the largest share of inventory's work per sale). Saved first,
+    // as a command's load saves its item's snapshot before its append and level: the same
+    // rows in the same order, so the two wait for each other instead of deadlocking.
     let level_streams: Vec<String> = levels
         .iter()
         .map(|(product, location, _, _)| stock_item::stream_id(product, location))
@@ -149,6 +146,11 @@ pub async fn take_sales(
         .map(|((_, _, state, version), stream)| (stream.as_str(), *version, *state))
         .collect();
     EventStore::save_states_in(tx, STATE_SCHEMA, states).await?;
+    // By stream, each stream's appends in the chunk's order (the sort is stable).
+    requests.sort_by(|a, b| a.stream_id.cmp(&b.stream_id));
+    store.append_many_in(tx, &requests).await?;
+    stock_levels::upsert_many(tx, &levels).await?;
+    movements::insert(tx, &rows).await?;
     Ok(())
 }
 
