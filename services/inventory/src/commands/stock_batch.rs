@@ -1,6 +1,7 @@
 //! Applying stock commands inside one transaction: each item is loaded once, in the
-//! transaction (from its snapshot, so a long history costs no more than a short one), decided with the catalog
-//! copy's reorder point, appended, and its level and movement rows written beside it. A
+//! transaction (from its snapshot, which every write keeps at the item's latest state),
+//! decided with the catalog copy's reorder point, appended, and its snapshot, level and
+//! movement rows written beside it. A
 //! document's movements (a receipt, a count, both sides of a transfer, a sale's lines) land
 //! together or not at all.
 
@@ -20,8 +21,6 @@ use crate::error::AppError;
 use crate::projections::movements::{self, MovementRow};
 use crate::projections::{known_products, stock_levels};
 
-/// Snapshot a stock item after this many events have to be folded to load it.
-pub const SNAPSHOT_EVERY: usize = 20;
 /// The snapshot schema of `StockItem`; bump when its shape changes.
 pub const STATE_SCHEMA: i32 = 1;
 
@@ -86,13 +85,10 @@ impl<'s> StockBatch<'s> {
             Entry::Occupied(item) => Ok(item.into_mut()),
             Entry::Vacant(slot) => {
                 let stream = stock_item::stream_id(product_id, location_id);
-                let loaded = EventStore::load_state_in::<StockItem>(
-                    tx,
-                    &stream,
-                    STATE_SCHEMA,
-                    SNAPSHOT_EVERY,
-                )
-                .await?;
+                // Nothing saved on the way in: `apply` saves the state it leaves.
+                let loaded =
+                    EventStore::load_state_in::<StockItem>(tx, &stream, STATE_SCHEMA, usize::MAX)
+                        .await?;
                 let mut state = loaded.state;
                 // The catalog owns reorder points; the copy's is the one alerts compare with.
                 state.reorder_point = known_products::reorder_point(tx, product_id).await?;
@@ -134,12 +130,16 @@ impl<'s> StockBatch<'s> {
             .map(NewEvent::from_domain)
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::from)?;
-        let request = AppendRequest::new(
-            stock_item::stream_id(product_id, location_id),
-            item.version,
-            new_events,
-        )
-        .with_metadata(metadata);
+        let stream = stock_item::stream_id(product_id, location_id);
+        // Every write leaves the item's snapshot at the state it leaves the item in, so a
+        // load reads one row and folds no events. Saved before the append and the level,
+        // in the order the chunked sales path takes the same rows.
+        if !events.is_empty() {
+            let version = item.version + i64::try_from(events.len()).unwrap_or(i64::MAX);
+            EventStore::save_states_in(tx, STATE_SCHEMA, vec![(stream.as_str(), version, &state)])
+                .await?;
+        }
+        let request = AppendRequest::new(stream, item.version, new_events).with_metadata(metadata);
         let appended = store.append_in(tx, &request).await?;
         stock_levels::upsert(tx, product_id, location_id, &state, appended.version).await?;
         let recorded_at = movements::insert(tx, &rows).await?;

@@ -131,11 +131,11 @@ pub async fn take_sales(
         .iter()
         .map(|((product, location), item)| (*product, *location, &item.state, item.version))
         .collect();
-    // Sold items are sold again within seconds: loaded from these, the next chunk folds
-    // no events (it read about ten per item and line, and decoded each, with snapshots
-    // every twenty events: the largest share of inventory's work per sale). Saved first,
-    // as a command's load saves its item's snapshot before its append and level: the same
-    // rows in the same order, so the two wait for each other instead of deadlocking.
+    // Each item's snapshot at the state the chunk leaves it in, so the next load folds no
+    // events (with a snapshot every twenty events it read and decoded about ten per item
+    // and line: the largest share of inventory's work per sale). Saved first, as
+    // `StockBatch::apply` saves its item's before its append and level: the same rows in
+    // the same order, so a chunk and a command wait for each other instead of deadlocking.
     let level_streams: Vec<String> = levels
         .iter()
         .map(|(product, location, _, _)| stock_item::stream_id(product, location))
