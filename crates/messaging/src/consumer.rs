@@ -230,7 +230,15 @@ impl<H: Handler> Consumer<H> {
     async fn consume(&self, shutdown: &CancellationToken) -> Result<(), MessagingError> {
         let mut consumer = self.ensure().await?;
         let mut reported: Option<std::time::Instant> = None;
+        let mut last_fetched = self.config.batch_size;
         while !shutdown.is_cancelled() {
+            if last_fetched < self.config.batch_size && !self.config.gather.is_zero() {
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(self.config.gather) => {}
+                }
+            }
+            last_fetched = 0;
             if reported.is_none_or(|at| at.elapsed() >= REPORT_EVERY) {
                 report_depth(&self.js, &self.config).await;
                 // A broker that did not answer this time is asked again on the next round,
@@ -252,6 +260,7 @@ impl<H: Handler> Consumer<H> {
             // events, no waiting for company when a single one comes in.
             let mut chunks = batch.ready_chunks(self.config.batch_size.max(1));
             while let Some(chunk) = chunks.next().await {
+                last_fetched += chunk.len();
                 let mut messages = Vec::with_capacity(chunk.len());
                 for message in chunk {
                     messages.push(message.map_err(MessagingError::nats)?);

@@ -48,6 +48,10 @@ pub struct ServiceSettings {
     /// appends (webhooks' one more, for due deliveries), outside the pool:
     /// replicas × services × (pool + 2) must stay under PostgreSQL's `max_connections`.
     pub db_pool_size: u32,
+    /// How long each consumer lets events gather after a fetch that was not full
+    /// (`TILLSTREAM_CONSUMER_GATHER_MS`, 0–1000, default 50): fewer, larger commits under
+    /// load, for at most that much more delay per hop.
+    pub consumer_gather: std::time::Duration,
     /// The service's stream as its relay creates or updates it: its size limit from
     /// `TILLSTREAM_STREAM_MAX_GIB` (1–1024; unset: none but the server's).
     pub stream: tillstream_messaging::StreamSettings,
@@ -121,6 +125,18 @@ impl ServiceSettings {
                     "a whole number from 1 to 200".into(),
                 )
             })?;
+        let consumer_gather = get("TILLSTREAM_CONSUMER_GATHER_MS", "50")
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms <= 1000)
+            .map(std::time::Duration::from_millis)
+            .ok_or_else(|| {
+                bad(
+                    "TILLSTREAM_CONSUMER_GATHER_MS",
+                    "a whole number of milliseconds from 0 to 1000".into(),
+                )
+            })?;
         let max_bytes = match lookup("TILLSTREAM_STREAM_MAX_GIB").filter(|v| !v.trim().is_empty()) {
             None => -1,
             Some(gib) => gib
@@ -142,6 +158,7 @@ impl ServiceSettings {
         };
         Ok(ServiceSettings {
             db_pool_size,
+            consumer_gather,
             stream,
             cash_difference_limit,
             require_session,
@@ -214,6 +231,7 @@ mod tests {
         assert!(!settings.require_session);
         assert!(!settings.webhooks_allow_private);
         assert_eq!(settings.db_pool_size, 16);
+        assert_eq!(settings.consumer_gather.as_millis(), 50);
         assert_eq!(settings.stream.max_bytes, -1, "no limit but the server's");
         let with = |variable: &'static str, value: &'static str| {
             ServiceSettings::from_lookup("catalog", "127.0.0.1:50061", move |n| {
@@ -276,9 +294,17 @@ mod tests {
             ("TILLSTREAM_DB_POOL_SIZE", "0"),
             ("TILLSTREAM_DB_POOL_SIZE", "500"),
             ("TILLSTREAM_DB_POOL_SIZE", "many"),
+            ("TILLSTREAM_CONSUMER_GATHER_MS", "1001"),
+            ("TILLSTREAM_CONSUMER_GATHER_MS", "-5"),
         ] {
             assert_eq!(with(variable, value).unwrap_err().variable, variable);
         }
+        assert!(
+            with("TILLSTREAM_CONSUMER_GATHER_MS", "0")
+                .unwrap()
+                .consumer_gather
+                .is_zero()
+        );
         assert!(
             with("TILLSTREAM_REQUIRE_SESSION", "YES")
                 .unwrap()

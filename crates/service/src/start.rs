@@ -120,7 +120,8 @@ impl Process {
         self.consume_with(config, handler);
     }
 
-    fn consume_with<H: Handler + Clone>(&mut self, config: ConsumerConfig, handler: H) {
+    fn consume_with<H: Handler + Clone>(&mut self, mut config: ConsumerConfig, handler: H) {
+        config.gather = self.settings.consumer_gather;
         let (store, nats) = (self.store.clone(), self.nats.clone());
         self.leading.push(Arc::new(move |stop: CancellationToken| {
             let consumer = run_consumer(

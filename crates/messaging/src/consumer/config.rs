@@ -27,6 +27,10 @@ pub struct ConsumerConfig {
     /// retries must outlast it (`retries_outlast_a_crashed_batch`).
     pub ack_wait: Duration,
     pub batch_size: usize,
+    /// How long to let events gather after a fetch that was not full, before the next: a
+    /// consumer that keeps up otherwise takes them a commit, an inbox statement and a fetch
+    /// each. Each hop of a flow waits up to this much longer; a backlog never waits.
+    pub gather: Duration,
 }
 
 impl ConsumerConfig {
@@ -46,6 +50,7 @@ impl ConsumerConfig {
             ],
             ack_wait: Duration::from_secs(10),
             batch_size: 100,
+            gather: Duration::ZERO,
         }
     }
 

@@ -363,6 +363,57 @@ async fn a_chunk_is_applied_at_once_and_one_it_declines_goes_event_by_event() {
     );
 }
 
+/// A consumer that keeps up lets events gather after a fetch that was not full: the events
+/// published meanwhile, one by one, are applied in one commit rather than one each.
+#[tokio::test]
+async fn events_published_while_a_consumer_gathers_are_applied_together() {
+    let fx = Fixture::shared().await;
+    stream_ready(&fx).await;
+    for table in [
+        "CREATE TABLE seen (sku text NOT NULL)",
+        "CREATE TABLE calls (kind text NOT NULL, events int NOT NULL)",
+    ] {
+        sqlx::query(table).execute(fx.store.pool()).await.unwrap();
+    }
+    let mut config = ConsumerConfig::new(fx.naming.clone(), "sales", "gathering", SERVICE);
+    // Far longer than six appends and publishes take, however loaded the machine.
+    config.gather = Duration::from_secs(3);
+    let consumer = Consumer::new(
+        fx.store.pool().clone(),
+        fx.client.clone(),
+        RecordChunks,
+        config,
+    );
+    consumer.ensure().await.unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(consumer.run(stop.clone()));
+    let relay = fx.relay();
+    fx.append_products(0, 1).await;
+    fx.publish_everything(&relay).await;
+    wait_until("the first applied", || async {
+        seen_skus(&fx).await.len() == 1
+    })
+    .await;
+    for n in 1..7 {
+        fx.append_products(n, 1).await;
+        fx.publish_everything(&relay).await;
+    }
+    wait_until("all seven applied", || async {
+        seen_skus(&fx).await.len() == 7
+    })
+    .await;
+    stop.cancel();
+    let calls: Vec<(String, i32)> = sqlx::query_as("SELECT kind, events FROM calls")
+        .fetch_all(fx.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        calls,
+        vec![("event".to_owned(), 1), ("chunk".to_owned(), 6)],
+        "the six that came while it gathered were one commit"
+    );
+}
+
 /// Records the SKUs of even-numbered products only.
 struct EvenOnly(RecordSkus);
 
