@@ -166,8 +166,8 @@ impl EventStore {
     }
 
     /// Saves each (stream, version, state) as the stream's snapshot in one statement,
-    /// unless a newer one is there. A command that has just appended to many streams and
-    /// holds their states saves them in its transaction, so the next load folds nothing.
+    /// unless a newer one is there. A command that has decided on many streams saves the
+    /// states it leaves them in, in its transaction, so the next load folds nothing.
     pub async fn save_states_in<S: Serialize>(
         conn: &mut PgConnection,
         state_schema: i32,

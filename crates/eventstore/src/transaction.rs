@@ -66,7 +66,7 @@ impl EventStore {
     /// A conflict is tried again (up to [`CONFLICT_RETRIES`] attempts) when
     /// `retry_conflicts`, never when the caller decided on a version it read (`If-Match`);
     /// a concurrent request with the same key that committed first is answered with its
-    /// answer.
+    /// answer. An attempt PostgreSQL rolled back to break a deadlock is made again.
     pub async fn transact<T: Transaction>(
         &self,
         work: &T,
@@ -137,6 +137,18 @@ fn retryable(error: Option<&StoreError>, retry_conflicts: bool) -> bool {
     match error {
         Some(StoreError::Conflict { .. }) => retry_conflicts,
         Some(StoreError::IdempotencyRace { .. }) => true,
+        // PostgreSQL broke a lock cycle with a concurrent transaction (two documents over
+        // the same rows in other orders) by rolling this one back: nothing of it was kept,
+        // and what it read is no reason to refuse it.
+        Some(StoreError::Database(error)) => is_deadlock(error),
         _ => false,
     }
+}
+
+/// SQLSTATE 40P01, `deadlock_detected`.
+fn is_deadlock(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "40P01")
 }

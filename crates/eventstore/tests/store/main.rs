@@ -6,6 +6,7 @@ mod support;
 
 mod appends;
 mod commands;
+mod deadlocks;
 mod gap_safe_reads;
 mod idempotency_and_claims;
 mod snapshots;

@@ -1,9 +1,8 @@
 //! Applying stock commands inside one transaction: each item is loaded once, in the
 //! transaction (from its snapshot, which every write keeps at the item's latest state),
 //! decided with the catalog copy's reorder point, appended, and its snapshot, level and
-//! movement rows written beside it. A
-//! document's movements (a receipt, a count, both sides of a transfer, a sale's lines) land
-//! together or not at all.
+//! movement rows written beside it. A document's movements (a receipt, a count, both sides
+//! of a transfer, a sale's lines) land together or not at all.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -132,8 +131,8 @@ impl<'s> StockBatch<'s> {
             .map_err(StoreError::from)?;
         let stream = stock_item::stream_id(product_id, location_id);
         // Every write leaves the item's snapshot at the state it leaves the item in, so a
-        // load reads one row and folds no events. Saved before the append and the level,
-        // in the order the chunked sales path takes the same rows.
+        // load reads one row and folds no events. An item's rows are taken in one order by
+        // every writer, the chunked sales path too: snapshot, event, level.
         if !events.is_empty() {
             let version = item.version + i64::try_from(events.len()).unwrap_or(i64::MAX);
             EventStore::save_states_in(tx, STATE_SCHEMA, vec![(stream.as_str(), version, &state)])

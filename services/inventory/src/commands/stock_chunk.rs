@@ -133,9 +133,11 @@ pub async fn take_sales(
         .collect();
     // Each item's snapshot at the state the chunk leaves it in, so the next load folds no
     // events (with a snapshot every twenty events it read and decoded about ten per item
-    // and line: the largest share of inventory's work per sale). Saved first, as
-    // `StockBatch::apply` saves its item's before its append and level: the same rows in
-    // the same order, so a chunk and a command wait for each other instead of deadlocking.
+    // and line: the largest share of inventory's work per sale). Saved first, in stream
+    // order: an item's rows in the order `StockBatch::apply` takes them (snapshot, event,
+    // level), so a chunk and a one-item command wait for each other. A document of several
+    // items takes them in its own order; a lock cycle with it is broken by PostgreSQL and
+    // the loser done again (`EventStore::transact`, the chunk event by event).
     let level_streams: Vec<String> = levels
         .iter()
         .map(|(product, location, _, _)| stock_item::stream_id(product, location))
