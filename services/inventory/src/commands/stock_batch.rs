@@ -134,7 +134,8 @@ impl<'s> StockBatch<'s> {
         // load reads one row and folds no events. An item's rows are taken in one order by
         // every writer, the chunked sales path too: snapshot, event, level.
         if !events.is_empty() {
-            let version = item.version + i64::try_from(events.len()).unwrap_or(i64::MAX);
+            let added = i64::try_from(events.len()).unwrap_or(i64::MAX);
+            let version = item.version.saturating_add(added);
             EventStore::save_states_in(tx, STATE_SCHEMA, vec![(stream.as_str(), version, &state)])
                 .await?;
         }

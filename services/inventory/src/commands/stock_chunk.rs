@@ -115,7 +115,8 @@ pub async fn take_sales(
                 )
                 .with_metadata(sale.metadata.clone()),
             );
-            item.version += i64::try_from(events.len()).unwrap_or(i64::MAX);
+            let added = i64::try_from(events.len()).unwrap_or(i64::MAX);
+            item.version = item.version.saturating_add(added);
             item.state = state;
             rows.extend(moved);
             sold.extend(sale_cost::sold(product, &events));

@@ -70,11 +70,16 @@ impl PrivateServers {
     }
 }
 
-/// `host:port` of a `scheme://[user@]host:port[/…]` URL; only loopback hosts qualify.
-fn address_of(url: &str, default_port: u16) -> Result<SocketAddr, String> {
+/// The `host[:port]` of a `scheme://[user@]host[:port][/…]` URL.
+fn host_port_of(url: &str) -> &str {
     let rest = url.split("://").nth(1).unwrap_or(url);
     let authority = rest.split('/').next().unwrap_or(rest);
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    authority.rsplit('@').next().unwrap_or(authority)
+}
+
+/// `host:port` of a URL; only loopback hosts qualify.
+fn address_of(url: &str, default_port: u16) -> Result<SocketAddr, String> {
+    let host_port = host_port_of(url);
     let with_port = if host_port.contains(':') {
         host_port.to_owned()
     } else {
@@ -89,10 +94,8 @@ fn address_of(url: &str, default_port: u16) -> Result<SocketAddr, String> {
 /// Whether the URL's host is a Unix socket's directory (percent-encoded, as sqlx and libpq
 /// both read it).
 fn on_a_socket(url: &str) -> bool {
-    let rest = url.split("://").nth(1).unwrap_or(url);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    host.get(..3)
+    host_port_of(url)
+        .get(..3)
         .is_some_and(|start| start.eq_ignore_ascii_case("%2f"))
 }
 
