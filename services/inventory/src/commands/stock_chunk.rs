@@ -31,6 +31,7 @@ pub struct SaleToTake {
 
 #[derive(Debug)]
 struct Item {
+    stream: String,
     state: StockItem,
     version: i64,
 }
@@ -61,8 +62,8 @@ pub async fn take_sales(
     // Ordered by (product, location): every chunk and command writes its rows in one order,
     // so two writers of the same items wait for each other instead of deadlocking.
     let mut items: BTreeMap<(&str, &str), Item> = BTreeMap::new();
-    for (key, stream) in keys.iter().zip(&streams) {
-        let Some(found) = loaded.remove(stream) else {
+    for (key, stream) in keys.iter().zip(streams) {
+        let Some(found) = loaded.remove(&stream) else {
             continue;
         };
         let mut state = found.state;
@@ -71,6 +72,7 @@ pub async fn take_sales(
         items.insert(
             *key,
             Item {
+                stream,
                 state,
                 version: found.version,
             },
@@ -84,6 +86,7 @@ pub async fn take_sales(
         for (product, quantity) in &sale.lines {
             let key = (product.as_str(), sale.location_id.as_str());
             let item = items.entry(key).or_insert_with(|| Item {
+                stream: stock_item::stream_id(product, &sale.location_id),
                 state: StockItem::default(),
                 version: 0,
             });
@@ -108,12 +111,8 @@ pub async fn take_sales(
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(StoreError::from)?;
             requests.push(
-                AppendRequest::new(
-                    stock_item::stream_id(product, &sale.location_id),
-                    item.version,
-                    new_events,
-                )
-                .with_metadata(sale.metadata.clone()),
+                AppendRequest::new(item.stream.clone(), item.version, new_events)
+                    .with_metadata(sale.metadata.clone()),
             );
             let added = i64::try_from(events.len()).unwrap_or(i64::MAX);
             item.version = item.version.saturating_add(added);
@@ -139,14 +138,9 @@ pub async fn take_sales(
     // level), so a chunk and a one-item command wait for each other. A document of several
     // items takes them in its own order; a lock cycle with it is broken by PostgreSQL and
     // the loser done again (`EventStore::transact`, the chunk event by event).
-    let level_streams: Vec<String> = levels
-        .iter()
-        .map(|(product, location, _, _)| stock_item::stream_id(product, location))
-        .collect();
-    let states = levels
-        .iter()
-        .zip(&level_streams)
-        .map(|((_, _, state, version), stream)| (stream.as_str(), *version, *state))
+    let states = items
+        .values()
+        .map(|item| (item.stream.as_str(), item.version, &item.state))
         .collect();
     EventStore::save_states_in(tx, STATE_SCHEMA, states).await?;
     // By stream, each stream's appends in the chunk's order (the sort is stable).
