@@ -81,7 +81,7 @@ pub async fn event_appends(
                 let request = AppendRequest::new(
                     format!("stock-{run_id}-{writer}"),
                     n as i64,
-                    vec![NewEvent::new("StockReceived", payload())],
+                    vec![NewEvent::new("StockReceived", &payload())?],
                 );
                 store.append(request).await?;
                 anyhow::Ok(())

@@ -24,10 +24,10 @@ pub async fn seed(store: &EventStore, events: usize) -> anyhow::Result<()> {
                         .map(|i| {
                             NewEvent::new(
                                 "StockSold",
-                                json!({"sku": format!("SKU-{batch}"), "n": i, "quantity": "1"}),
+                                &json!({"sku": format!("SKU-{batch}"), "n": i, "quantity": "1"}),
                             )
                         })
-                        .collect();
+                        .collect::<Result<_, _>>()?;
                     store
                         .append(AppendRequest::new(format!("stock-{batch}"), 0, events))
                         .await?;

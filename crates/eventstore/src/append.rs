@@ -1,8 +1,9 @@
 //! Appending: events with an expected version, claims and an idempotency record, all in
 //! one transaction, so a command either happened completely or not at all.
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 use sqlx::PgConnection;
+use sqlx::types::Json;
 use tillstream_kernel::EventMetadata;
 use uuid::Uuid;
 
@@ -45,7 +46,7 @@ pub struct AppendRequest {
     pub events: Vec<NewEvent>,
     pub metadata: EventMetadata,
     pub claims: Vec<Claim>,
-    pub idempotency: Option<(IdempotencyKey, Value)>,
+    pub idempotency: Option<(IdempotencyKey, Box<RawValue>)>,
     /// A read-model row written from the appended events in the append's own statement
     /// (see [`AppendRequest::with_row`]).
     pub row: Option<&'static str>,
@@ -74,8 +75,9 @@ impl AppendRequest {
         self
     }
 
-    /// Stores `response` under `key` in the same transaction.
-    pub fn with_idempotency(mut self, key: IdempotencyKey, response: Value) -> Self {
+    /// Stores `response` (JSON text, as `serde_json::value::to_raw_value` makes it) under
+    /// `key` in the same transaction.
+    pub fn with_idempotency(mut self, key: IdempotencyKey, response: Box<RawValue>) -> Self {
         self.idempotency = Some((key, response));
         self
     }
@@ -306,7 +308,7 @@ async fn insert_requests(
             ids.push(Uuid::from(event.event_id));
             types.push(event.event_type.as_str());
             schemas.push(event.schema_version);
-            payloads.push(&event.payload);
+            payloads.push(Json(&*event.payload));
             metas.push(metadata.clone());
         }
     }

@@ -113,7 +113,7 @@ impl EventStore {
     ) -> Result<U::Output, U::Error> {
         let done = decide_and_append(self, tx, use_case, options).await?;
         if let (Some(key), Some(written)) = (&options.idempotency, &done.written) {
-            let answer = serde_json::to_value(&done.answer).map_err(StoreError::from)?;
+            let answer = serde_json::value::to_raw_value(&done.answer).map_err(StoreError::from)?;
             self.record_idempotency_in(tx, key, &answer, written)
                 .await?;
         }

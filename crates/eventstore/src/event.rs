@@ -2,25 +2,28 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tillstream_kernel::{DomainEvent, EventMetadata, Ulid};
 
-/// An event about to be appended.
-#[derive(Debug, Clone, PartialEq)]
+/// An event about to be appended. Payloads are JSON text, as the store's column takes them
+/// and as readers decode them: a command serializes its event once, with no tree between.
+#[derive(Debug, Clone)]
 pub struct NewEvent {
     pub event_id: Ulid,
     pub event_type: String,
     pub schema_version: i32,
-    pub payload: Value,
+    pub payload: Box<RawValue>,
 }
 
 impl NewEvent {
-    pub fn new(event_type: impl Into<String>, payload: Value) -> Self {
-        NewEvent {
+    /// An event of `event_type` carrying `payload` (schema version 1).
+    pub fn new(event_type: impl Into<String>, payload: &Value) -> Result<Self, serde_json::Error> {
+        Ok(NewEvent {
             event_id: Ulid::generate(),
             event_type: event_type.into(),
             schema_version: 1,
-            payload,
-        }
+            payload: serde_json::value::to_raw_value(payload)?,
+        })
     }
 
     pub fn from_domain<E: DomainEvent>(event: &E) -> Result<Self, serde_json::Error> {
@@ -33,8 +36,9 @@ impl NewEvent {
     }
 }
 
-/// An event as stored, with its place in the stream and in the log.
-#[derive(Debug, Clone, PartialEq)]
+/// An event as stored, with its place in the stream and in the log. Its payload is the
+/// stored JSON text, decoded by whoever reads it (`decode`, `payload_value`).
+#[derive(Debug, Clone)]
 pub struct RecordedEvent {
     pub position: i64,
     pub tx_id: i64,
@@ -43,7 +47,7 @@ pub struct RecordedEvent {
     pub event_id: Ulid,
     pub event_type: String,
     pub schema_version: i32,
-    pub payload: Value,
+    pub payload: Box<RawValue>,
     pub metadata: EventMetadata,
     pub recorded_at: DateTime<Utc>,
 }
@@ -58,6 +62,12 @@ impl RecordedEvent {
 
     pub fn decode<E: DomainEvent>(&self) -> Result<E, serde_json::Error> {
         E::from_payload(&self.event_type, self.schema_version, &self.payload)
+    }
+
+    /// The payload as a JSON tree, for a reader that looks at a field or two of events it
+    /// has no type for.
+    pub fn payload_value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_str(self.payload.get())
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
@@ -104,7 +105,7 @@ impl EventStore {
         &self,
         conn: &mut PgConnection,
         key: &IdempotencyKey,
-        response: &Value,
+        response: &RawValue,
         stream_id: &str,
     ) -> Result<(), StoreError> {
         record(conn, key, response, stream_id).await
@@ -125,7 +126,7 @@ impl EventStore {
 pub(crate) async fn record(
     conn: &mut PgConnection,
     key: &IdempotencyKey,
-    response: &Value,
+    response: &RawValue,
     stream_id: &str,
 ) -> Result<(), StoreError> {
     let written = sqlx::query(concat!(

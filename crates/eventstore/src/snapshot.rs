@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::value::RawValue;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use tillstream_kernel::Decider;
 
@@ -12,12 +13,12 @@ use std::collections::HashMap;
 use crate::read::{load_stream, load_streams};
 use crate::{DomainEvent, EventStore, StoreError};
 
-/// A stored snapshot.
-#[derive(Debug, Clone, PartialEq)]
+/// A stored snapshot; its state is JSON text, decoded straight into the state type.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     pub version: i64,
     pub schema_version: i32,
-    pub state: Value,
+    pub state: Box<RawValue>,
 }
 
 /// A stream's state, the version it is at, and how many events were folded to get it
@@ -77,7 +78,7 @@ impl EventStore {
     {
         let (mut state, mut version) = match load_snapshot(&mut *conn, stream_id).await? {
             Some(snap) if snap.schema_version == state_schema => (
-                serde_json::from_value::<D::State>(snap.state)?,
+                serde_json::from_str::<D::State>(snap.state.get())?,
                 snap.version,
             ),
             _ => (D::State::default(), 0),
@@ -92,7 +93,7 @@ impl EventStore {
             let snapshot = Snapshot {
                 version,
                 schema_version: state_schema,
-                state: serde_json::to_value(&state)?,
+                state: serde_json::value::to_raw_value(&state)?,
             };
             save_snapshot(&mut *conn, stream_id, &snapshot).await?;
         }
@@ -128,7 +129,7 @@ impl EventStore {
                 (id.clone(), fresh)
             })
             .collect();
-        let snapshots: Vec<(String, i64, i32, Value)> = sqlx::query_as(
+        let snapshots: Vec<(String, i64, i32, Box<RawValue>)> = sqlx::query_as(
             "SELECT stream_id, version, schema_version, state FROM snapshots
              WHERE stream_id = ANY($1)",
         )
@@ -139,7 +140,7 @@ impl EventStore {
             if schema_version == state_schema
                 && let Some(entry) = loaded.get_mut(&id)
             {
-                entry.state = serde_json::from_value(state)?;
+                entry.state = serde_json::from_str(state.get())?;
                 entry.version = version;
             }
         }
@@ -179,7 +180,7 @@ impl EventStore {
                 let snapshot = Snapshot {
                     version,
                     schema_version: state_schema,
-                    state: serde_json::to_value(state)?,
+                    state: serde_json::value::to_raw_value(state)?,
                 };
                 Ok((id, snapshot))
             })
@@ -211,7 +212,7 @@ async fn save_snapshots(
     let ids: Vec<&str> = snapshots.iter().map(|(id, _)| *id).collect();
     let versions: Vec<i64> = snapshots.iter().map(|(_, s)| s.version).collect();
     let schemas: Vec<i32> = snapshots.iter().map(|(_, s)| s.schema_version).collect();
-    let states: Vec<&Value> = snapshots.iter().map(|(_, s)| &s.state).collect();
+    let states: Vec<Json<&RawValue>> = snapshots.iter().map(|(_, s)| Json(&*s.state)).collect();
     sqlx::query(concat!(
         "INSERT INTO snapshots (stream_id, version, schema_version, state)
          SELECT * FROM unnest($1::text[], $2::int8[], $3::int4[], $4::jsonb[])",
@@ -230,7 +231,7 @@ async fn load_snapshot<'e>(
     executor: impl PgExecutor<'e>,
     stream_id: &str,
 ) -> Result<Option<Snapshot>, StoreError> {
-    let row: Option<(i64, i32, Value)> =
+    let row: Option<(i64, i32, Box<RawValue>)> =
         sqlx::query_as("SELECT version, schema_version, state FROM snapshots WHERE stream_id = $1")
             .bind(stream_id)
             .fetch_optional(executor)

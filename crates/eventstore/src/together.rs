@@ -3,8 +3,10 @@
 //! a command that keeps its answer and shows its result at once still costs one round trip.
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sqlx::postgres::{PgArguments, Postgres};
 use sqlx::query::QueryAs;
+use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgConnection};
 use uuid::Uuid;
 
@@ -63,7 +65,10 @@ pub(crate) async fn insert(
     })
 }
 
-fn bind_key<'q>(query: Statement<'q>, key: Option<&'q (IdempotencyKey, Value)>) -> Statement<'q> {
+fn bind_key<'q>(
+    query: Statement<'q>,
+    key: Option<&'q (IdempotencyKey, Box<RawValue>)>,
+) -> Statement<'q> {
     match key {
         None => query,
         Some((key, response)) => query
@@ -79,7 +84,7 @@ struct Columns<'r> {
     ids: Vec<Uuid>,
     types: Vec<&'r str>,
     schemas: Vec<i32>,
-    payloads: Vec<&'r Value>,
+    payloads: Vec<Json<&'r RawValue>>,
 }
 
 impl<'r> Columns<'r> {
@@ -89,7 +94,7 @@ impl<'r> Columns<'r> {
             ids: events.iter().map(|e| Uuid::from(e.event_id)).collect(),
             types: events.iter().map(|e| e.event_type.as_str()).collect(),
             schemas: events.iter().map(|e| e.schema_version).collect(),
-            payloads: events.iter().map(|e| &e.payload).collect(),
+            payloads: events.iter().map(|e| Json(&*e.payload)).collect(),
         }
     }
 }

@@ -123,7 +123,7 @@ impl EventStore {
         // The answer is known only now; a concurrent request with the same key that
         // committed first makes this an `IdempotencyRace`, and the next attempt replays it.
         if let (Some(key), Some(written)) = (idempotency, &done.written) {
-            let answer = serde_json::to_value(&done.answer).map_err(StoreError::from)?;
+            let answer = serde_json::value::to_raw_value(&done.answer).map_err(StoreError::from)?;
             self.record_idempotency_in(&mut tx, key, &answer, written)
                 .await?;
         }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A service's event enum: each variant knows its stable type name and schema version.
 /// Payloads are the enum's JSON (`#[serde(tag = "type")]` is the usual shape); override
@@ -18,17 +18,18 @@ pub trait DomainEvent: Serialize + DeserializeOwned {
         1
     }
 
-    fn to_payload(&self) -> Result<Value, serde_json::Error> {
-        serde_json::to_value(self)
+    /// The payload as JSON text: written to the store as it is, never built as a tree.
+    fn to_payload(&self) -> Result<Box<RawValue>, serde_json::Error> {
+        serde_json::value::to_raw_value(self)
     }
 
-    /// Reads the payload where it lies, without a copy of its JSON tree: read models and
-    /// loads decode every event they are given.
+    /// Reads the payload straight from its JSON text: relays, read models and loads decode
+    /// every event they are given, and a `Value` tree in between cost more than the decode.
     fn from_payload(
         _event_type: &str,
         _schema_version: i32,
-        payload: &Value,
+        payload: &RawValue,
     ) -> Result<Self, serde_json::Error> {
-        Self::deserialize(payload)
+        serde_json::from_str(payload.get())
     }
 }

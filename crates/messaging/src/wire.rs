@@ -144,7 +144,7 @@ mod tests {
             event_id: tillstream_kernel::Ulid::generate(),
             event_type: "UserRegistered".into(),
             schema_version: 1,
-            payload: serde_json::json!({}),
+            payload: serde_json::value::to_raw_value(&serde_json::json!({})).unwrap(),
             metadata,
             recorded_at: chrono::Utc::now(),
         }

@@ -45,8 +45,10 @@ impl Projection for SkuIndex {
         // Fold the batch in memory first: one row per stream, one statement per batch.
         let mut latest: BTreeMap<&str, (String, i32)> = BTreeMap::new();
         for event in events {
-            let sku = event.payload["sku"]
-                .as_str()
+            let payload = event.payload_value().ok();
+            let sku = payload
+                .as_ref()
+                .and_then(|p| p["sku"].as_str())
                 .ok_or_else(|| ProjectionError::BadEvent {
                     event_id: event.event_id.to_string(),
                     event_type: event.event_type.clone(),

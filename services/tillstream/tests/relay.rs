@@ -64,7 +64,7 @@ async fn a_lost_stream_is_published_again_from_the_store() {
             .unwrap();
     let store = EventStore::new(pool);
     for n in 0..3 {
-        let event = NewEvent::new("ProductCreated", json!({"sku": format!("SKU-{n}")}));
+        let event = NewEvent::new("ProductCreated", &json!({"sku": format!("SKU-{n}")})).unwrap();
         store
             .append(AppendRequest::new(format!("product-{n}"), 0, vec![event]))
             .await

@@ -37,7 +37,7 @@ async fn events_are_appended_in_order_and_loaded_from_a_version() {
         all[1].metadata.traceparent, all[0].metadata.traceparent,
         "one append, one trace"
     );
-    assert_eq!(all[2].payload["n"], 3);
+    assert_eq!(all[2].payload_value().unwrap()["n"], 3);
     let tail = store.load("counter-1", 2).await.unwrap();
     assert_eq!(tail.len(), 1);
     assert_eq!(store.stream_version("counter-1").await.unwrap(), 3);
@@ -124,7 +124,7 @@ async fn concurrent_appends_to_one_stream_let_exactly_one_writer_win_each_versio
     );
     let mut writers_seen: Vec<i64> = events
         .iter()
-        .map(|e| e.payload["n"].as_i64().unwrap())
+        .map(|e| e.payload_value().unwrap()["n"].as_i64().unwrap())
         .collect();
     writers_seen.sort_unstable();
     assert_eq!(writers_seen, (0..writers).collect::<Vec<_>>());
@@ -152,7 +152,7 @@ async fn large_payloads_are_compressed_with_lz4() {
         .append(AppendRequest::new(
             "sale-1",
             0,
-            vec![NewEvent::new("SaleCompleted", payload.clone())],
+            vec![NewEvent::new("SaleCompleted", &payload).unwrap()],
         ))
         .await
         .unwrap();
@@ -163,5 +163,10 @@ async fn large_payloads_are_compressed_with_lz4() {
             .unwrap();
     let expected = if lz4 { "lz4" } else { "pglz" };
     assert_eq!(method.as_deref(), Some(expected));
-    assert_eq!(store.load("sale-1", 0).await.unwrap()[0].payload, payload);
+    assert_eq!(
+        store.load("sale-1", 0).await.unwrap()[0]
+            .payload_value()
+            .unwrap(),
+        payload
+    );
 }

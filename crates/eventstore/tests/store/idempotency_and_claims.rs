@@ -1,4 +1,5 @@
 use serde_json::json;
+use serde_json::value::{RawValue, to_raw_value};
 use tillstream_eventstore::{AppendRequest, Claim, IdempotencyKey, StoreError, request_hash};
 
 use crate::support::{event, store};
@@ -11,7 +12,7 @@ async fn the_same_key_and_request_twice_appends_once_and_replays_the_first_respo
 
     assert!(store.find_idempotent(&key).await.unwrap().is_none());
     let first = AppendRequest::new("product-1", 0, vec![event("Created", 1)])
-        .with_idempotency(key.clone(), json!({"id": "product-1", "answer": 1}));
+        .with_idempotency(key.clone(), raw(json!({"id": "product-1", "answer": 1})));
     store.append(first).await.unwrap();
 
     // The retry finds the stored answer before deciding anything.
@@ -25,7 +26,7 @@ async fn the_same_key_and_request_twice_appends_once_and_replays_the_first_respo
 
     // A retry that raced past the lookup loses at the append and writes nothing.
     let racing = AppendRequest::new("product-2", 0, vec![event("Created", 2)])
-        .with_idempotency(key.clone(), json!({"answer": 2}));
+        .with_idempotency(key.clone(), raw(json!({"answer": 2})));
     assert!(matches!(
         store.append(racing).await,
         Err(StoreError::IdempotencyRace { .. })
@@ -39,7 +40,9 @@ async fn the_same_key_with_another_request_is_a_conflict() {
     let (store, _db) = store().await;
     let key = IdempotencyKey::new("key-2", request_hash(&json!({"a": 1})).unwrap());
     store
-        .append(AppendRequest::new("s", 0, vec![event("E", 1)]).with_idempotency(key, json!({})))
+        .append(
+            AppendRequest::new("s", 0, vec![event("E", 1)]).with_idempotency(key, raw(json!({}))),
+        )
         .await
         .unwrap();
     let other = IdempotencyKey::new("key-2", request_hash(&json!({"a": 2})).unwrap());
@@ -57,7 +60,7 @@ async fn an_expired_key_is_free_again() {
     store
         .append(
             AppendRequest::new("s", 0, vec![event("E", 1)])
-                .with_idempotency(key.clone(), json!({})),
+                .with_idempotency(key.clone(), raw(json!({}))),
         )
         .await
         .unwrap();
@@ -68,7 +71,7 @@ async fn an_expired_key_is_free_again() {
     store
         .append(
             AppendRequest::new("s", 1, vec![event("E", 2)])
-                .with_idempotency(reused.clone(), json!({"n": 2})),
+                .with_idempotency(reused.clone(), raw(json!({"n": 2}))),
         )
         .await
         .unwrap();
@@ -166,7 +169,7 @@ async fn a_row_and_a_key_go_with_the_events_or_not_at_all() {
     };
     let key = IdempotencyKey::new("key-row", "h");
     let two = AppendRequest::new("s", 0, vec![event("E", 1), event("E", 2)])
-        .with_idempotency(key.clone(), json!({"kept": true}))
+        .with_idempotency(key.clone(), raw(json!({"kept": true})))
         .with_row(SHOWN);
     assert_eq!(store.append(two).await.unwrap().version, 2);
     assert_eq!(shown().await, [("s".into(), 1, 1), ("s".into(), 2, 2)]);
@@ -175,7 +178,7 @@ async fn a_row_and_a_key_go_with_the_events_or_not_at_all() {
 
     // A stale version appends nothing, so the row and the key are not written either.
     let stale = AppendRequest::new("s", 1, vec![event("E", 3)])
-        .with_idempotency(IdempotencyKey::new("key-stale", "h"), json!({}))
+        .with_idempotency(IdempotencyKey::new("key-stale", "h"), raw(json!({})))
         .with_row(SHOWN);
     assert!(matches!(
         store.append(stale).await,
@@ -183,7 +186,7 @@ async fn a_row_and_a_key_go_with_the_events_or_not_at_all() {
     ));
     // A key that is live already: the race is reported and the transaction rolls back.
     let racing = AppendRequest::new("t", 0, vec![event("E", 4)])
-        .with_idempotency(key.clone(), json!({"kept": false}))
+        .with_idempotency(key.clone(), raw(json!({"kept": false})))
         .with_row(SHOWN);
     assert!(matches!(
         store.append(racing).await,
@@ -207,4 +210,9 @@ async fn a_row_and_a_key_go_with_the_events_or_not_at_all() {
             .response,
         json!({"kept": true})
     );
+}
+
+/// A kept answer's JSON text.
+fn raw(answer: serde_json::Value) -> Box<RawValue> {
+    to_raw_value(&answer).unwrap()
 }

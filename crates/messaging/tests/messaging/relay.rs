@@ -92,7 +92,8 @@ async fn an_idle_relay_is_woken_by_commits_and_waits_out_the_read_horizon() {
             .await
             .unwrap(),
     );
-    let event = tillstream_eventstore::NewEvent::new("ProductCreated", serde_json::json!({}));
+    let event =
+        tillstream_eventstore::NewEvent::new("ProductCreated", &serde_json::json!({})).unwrap();
     ids.push(event.event_id.to_string());
     other_process
         .append(tillstream_eventstore::AppendRequest::new(

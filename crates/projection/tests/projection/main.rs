@@ -29,8 +29,8 @@ async fn append_products(store: &EventStore, from: usize, to: usize) {
                 format!("product-{n}"),
                 0,
                 vec![
-                    NewEvent::new("ProductCreated", json!({"sku": format!("{n}")})),
-                    NewEvent::new("SkuChanged", json!({"sku": format!("{n}-renamed")})),
+                    NewEvent::new("ProductCreated", &json!({"sku": format!("{n}")})).unwrap(),
+                    NewEvent::new("SkuChanged", &json!({"sku": format!("{n}-renamed")})).unwrap(),
                 ],
             ))
             .await
@@ -100,7 +100,7 @@ async fn a_failing_batch_leaves_neither_rows_nor_checkpoint_behind() {
         .append(AppendRequest::new(
             "product-bad",
             0,
-            vec![NewEvent::new("ProductCreated", json!({"sku": "poison"}))],
+            vec![NewEvent::new("ProductCreated", &json!({"sku": "poison"})).unwrap()],
         ))
         .await
         .unwrap();

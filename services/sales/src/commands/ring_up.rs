@@ -253,7 +253,7 @@ impl RingUp<'_> {
         let mut request = AppendRequest::new(self.sale.id.stream_id(), 0, new_events)
             .with_metadata(self.metadata.clone());
         if let Some(key) = &self.keep {
-            let answer = serde_json::to_value(&**record).map_err(StoreError::from)?;
+            let answer = serde_json::value::to_raw_value(&**record).map_err(StoreError::from)?;
             request = request.with_idempotency(key.clone(), answer);
         }
         if with_row {

@@ -14,5 +14,5 @@ pub async fn store() -> (EventStore, TestDatabase) {
 }
 
 pub fn event(kind: &str, n: i64) -> NewEvent {
-    NewEvent::new(kind, json!({ "n": n }))
+    NewEvent::new(kind, &json!({ "n": n })).unwrap()
 }

@@ -77,7 +77,8 @@ impl Fixture {
     pub async fn append_products(&self, from: usize, count: usize) -> Vec<String> {
         let mut ids = Vec::with_capacity(count);
         for n in from..from + count {
-            let event = NewEvent::new("ProductCreated", json!({"sku": format!("SKU-{n}")}));
+            let event =
+                NewEvent::new("ProductCreated", &json!({"sku": format!("SKU-{n}")})).unwrap();
             ids.push(event.event_id.to_string());
             self.store
                 .append(AppendRequest::new(format!("product-{n}"), 0, vec![event]))
