@@ -36,8 +36,9 @@ impl NewEvent {
     }
 }
 
-/// An event as stored, with its place in the stream and in the log. Its payload is the
-/// stored JSON text, decoded by whoever reads it (`decode`, `payload_value`).
+/// An event as stored, with its place in the stream and in the log. Its payload is the JSON
+/// text PostgreSQL renders from the jsonb column (its spacing and key order, not the
+/// writer's), decoded by whoever reads it (`decode`, `payload_value`).
 #[derive(Debug, Clone)]
 pub struct RecordedEvent {
     pub position: i64,

@@ -18,13 +18,13 @@ pub trait DomainEvent: Serialize + DeserializeOwned {
         1
     }
 
-    /// The payload as JSON text: written to the store as it is, never built as a tree.
+    /// The payload as JSON text, never built as a tree (the store keeps it as jsonb).
     fn to_payload(&self) -> Result<Box<RawValue>, serde_json::Error> {
         serde_json::value::to_raw_value(self)
     }
 
     /// Reads the payload straight from its JSON text: relays, read models and loads decode
-    /// every event they are given, and a `Value` tree in between cost more than the decode.
+    /// every event they are given, and a `Value` tree in between costs more than the decode.
     fn from_payload(
         _event_type: &str,
         _schema_version: i32,
