@@ -48,10 +48,15 @@ async fn a_transaction_chosen_to_break_a_deadlock_is_done_again() {
     .unwrap();
 
     // The other side holds row 2 first, and asks for row 1 only once the work waits for
-    // row 2: the work waited first, so its own deadlock check finds the cycle and PostgreSQL
-    // rolls it back (the other side's wait is then granted).
+    // row 2. Whichever backend runs its deadlock check first is rolled back; the other
+    // side's check waits a minute, so on a loaded machine too it is the work's (after the
+    // default second), and the other side's wait is then granted.
     let url = format!("{}/{}", db.server_url.trim_end_matches('/'), db.name);
     let mut other = PgConnection::connect(&url).await.unwrap();
+    sqlx::query("SET deadlock_timeout = '60s'")
+        .execute(&mut other)
+        .await
+        .unwrap();
     let mut watcher = PgConnection::connect(&url).await.unwrap();
     let mut other_tx = other.begin().await.unwrap();
     sqlx::query("UPDATE pairs SET touched = touched + 10 WHERE id = 2")
