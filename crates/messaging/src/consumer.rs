@@ -6,7 +6,9 @@
 //! then copied to the dead-letter stream with the reason; a malformed one goes there at once.
 
 mod config;
+mod durable;
 mod health;
+mod idle;
 mod inbound;
 
 use std::collections::HashSet;
@@ -80,6 +82,13 @@ pub trait Handler: Send + Sync + 'static {
     fn refresh<'a>(&'a self, pool: &'a PgPool) -> impl Future<Output = ()> + Send + 'a {
         let _ = pool;
         async {}
+    }
+
+    /// As of the last `refresh`, whether the handler wants no event at all (no webhook
+    /// subscription): the consumer then fetches nothing and skips what is published, asking
+    /// `refresh` again every second until something is wanted (`consumer/idle.rs`).
+    fn idle(&self) -> bool {
+        false
     }
 
     fn handle<'a>(
@@ -172,39 +181,6 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
-    /// Creates the durable consumer, or updates it to this configuration.
-    pub async fn ensure(
-        &self,
-    ) -> Result<jetstream::consumer::Consumer<pull::Config>, MessagingError> {
-        let stream_name = self
-            .config
-            .naming
-            .service_stream(&self.config.source_service);
-        let stream = self
-            .js
-            .get_stream(&stream_name)
-            .await
-            .map_err(MessagingError::nats)?;
-        let durable = self.config.durable_name();
-        let config = pull::Config {
-            durable_name: Some(durable.clone()),
-            ack_policy: jetstream::consumer::AckPolicy::Explicit,
-            ack_wait: self.config.ack_wait,
-            // Our own count dead-letters at max_deliver; the server's limit is a backstop
-            // for a process that dies while handling the last attempts.
-            max_deliver: self.config.max_deliver + 3,
-            filter_subject: self.config.filter_subject.clone().unwrap_or_default(),
-            ..Default::default()
-        };
-        match stream.create_consumer(config.clone()).await {
-            Ok(consumer) => Ok(consumer),
-            Err(_) => stream
-                .update_consumer(config)
-                .await
-                .map_err(MessagingError::nats),
-        }
-    }
-
     /// Consumes until `shutdown`. Messages fetched but not yet handled at shutdown are
     /// handed back at once (nak), not left to time out.
     pub async fn run(self, shutdown: CancellationToken) {
@@ -232,6 +208,13 @@ impl<H: Handler> Consumer<H> {
         let mut reported: Option<std::time::Instant> = None;
         let mut last_fetched = self.config.batch_size;
         while !shutdown.is_cancelled() {
+            if self.handler.idle() {
+                match self.sleep_while_idle(shutdown).await? {
+                    Some(woken) => consumer = woken,
+                    None => return Ok(()),
+                }
+                reported = None;
+            }
             if last_fetched < self.config.batch_size && !self.config.gather.is_zero() {
                 tokio::select! {
                     () = shutdown.cancelled() => return Ok(()),

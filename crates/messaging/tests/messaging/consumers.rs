@@ -15,11 +15,11 @@ use crate::support::{Fixture, SERVICE};
 
 /// Records each event's SKU in a table: the effect whose count we check.
 #[derive(Clone)]
-struct RecordSkus {
-    failing: Arc<AtomicBool>,
+pub(crate) struct RecordSkus {
+    pub(crate) failing: Arc<AtomicBool>,
     /// A SKU whose event makes the handler panic, as unchecked arithmetic on a poison
     /// event would.
-    panics_on: Option<&'static str>,
+    pub(crate) panics_on: Option<&'static str>,
 }
 
 impl Handler for RecordSkus {
@@ -42,14 +42,14 @@ impl Handler for RecordSkus {
     }
 }
 
-async fn seen_skus(fx: &Fixture) -> Vec<String> {
+pub(crate) async fn seen_skus(fx: &Fixture) -> Vec<String> {
     sqlx::query_scalar("SELECT sku FROM seen ORDER BY sku")
         .fetch_all(fx.store.pool())
         .await
         .unwrap()
 }
 
-async fn wait_until<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn wait_until<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -66,7 +66,7 @@ where
 /// Waits until consumer `name` (of `sales`) has been delivered everything and has
 /// acknowledged it: acks follow the commit, so every effect is in by then. A condition, not
 /// a sleep: an effect that comes late is still seen.
-async fn all_acknowledged(fx: &Fixture, name: &str) {
+pub(crate) async fn all_acknowledged(fx: &Fixture, name: &str) {
     let durable = fx.naming.consumer("sales", name);
     let stream = fx.naming.service_stream(SERVICE);
     wait_until("every delivery is acknowledged", || {
@@ -112,7 +112,7 @@ async fn start(fx: &Fixture, handler: RecordSkus) -> CancellationToken {
     stop
 }
 
-async fn stream_ready(fx: &Fixture) {
+pub(crate) async fn stream_ready(fx: &Fixture) {
     ensure_service_stream(&fx.js(), &fx.naming, SERVICE, &StreamSettings::default())
         .await
         .unwrap();

@@ -6,5 +6,6 @@
 mod support;
 
 mod consumers;
+mod idle;
 mod relay;
 mod relay_faults;

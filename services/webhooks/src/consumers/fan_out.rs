@@ -2,7 +2,9 @@
 //! queued in the transaction that records the event as handled: an event is queued once
 //! however often the broker delivers it, and a crash before the commit queues it again.
 //! An event of a type no subscription names is acknowledged without a transaction or an
-//! inbox row (`wants`): most of a store's events interest no integrator.
+//! inbox row (`wants`): most of a store's events interest no integrator. With no
+//! subscription at all the consumers sleep (`Handler::idle`): nothing is fetched, and the
+//! first subscription wakes them within a second.
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
@@ -51,6 +53,11 @@ pub enum Wanted {
 }
 
 impl Wanted {
+    /// No subscription at all: nothing to fetch.
+    fn is_nothing(&self) -> bool {
+        matches!(self, Wanted::Types(types) if types.is_empty())
+    }
+
     fn wants(&self, ce_type: &str) -> bool {
         match self {
             Wanted::All => true,
@@ -64,6 +71,10 @@ impl Handler for FanOut {
         self.wanted
             .read()
             .map_or(true, |wanted| wanted.wants(&event.ce_type))
+    }
+
+    fn idle(&self) -> bool {
+        self.wanted.read().is_ok_and(|wanted| wanted.is_nothing())
     }
 
     /// Read after the batch was fetched, under the lock subscriptions are made under
@@ -120,5 +131,16 @@ mod tests {
         assert!(!some.wants("tillstream.inventory.v1.StockSold"));
         assert!(Wanted::All.wants("tillstream.inventory.v1.StockSold"));
         assert!(!Wanted::Types(Default::default()).wants("tillstream.sales.v1.SaleCompleted"));
+    }
+
+    #[test]
+    fn only_no_subscription_at_all_is_nothing() {
+        assert!(Wanted::Types(Default::default()).is_nothing());
+        assert!(
+            !Wanted::All.is_nothing(),
+            "unread or `*`: look at everything"
+        );
+        let one = Wanted::Types(["tillstream.sales.v1.SaleCompleted".to_owned()].into());
+        assert!(!one.is_nothing());
     }
 }
