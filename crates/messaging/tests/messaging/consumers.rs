@@ -98,13 +98,27 @@ async fn start_consumer(fx: &Fixture, failing: Arc<AtomicBool>) -> CancellationT
 }
 
 async fn start(fx: &Fixture, handler: RecordSkus) -> CancellationToken {
+    seen_table(fx).await;
+    let mut config = ConsumerConfig::new(fx.naming.clone(), "sales", "catalog", SERVICE);
+    config.max_deliver = 3;
+    config.backoff = vec![Duration::from_millis(20)];
+    run(fx, handler, config).await
+}
+
+/// The table `RecordSkus` writes to.
+pub(crate) async fn seen_table(fx: &Fixture) {
     sqlx::query("CREATE TABLE IF NOT EXISTS seen (sku text NOT NULL)")
         .execute(fx.store.pool())
         .await
         .unwrap();
-    let mut config = ConsumerConfig::new(fx.naming.clone(), "sales", "catalog", SERVICE);
-    config.max_deliver = 3;
-    config.backoff = vec![Duration::from_millis(20)];
+}
+
+/// Starts a consumer of `handler` until the token is cancelled.
+pub(crate) async fn run<H: Handler>(
+    fx: &Fixture,
+    handler: H,
+    config: ConsumerConfig,
+) -> CancellationToken {
     let consumer = Consumer::new(fx.store.pool().clone(), fx.client.clone(), handler, config);
     consumer.ensure().await.unwrap();
     let stop = CancellationToken::new();
@@ -378,15 +392,7 @@ async fn events_published_while_a_consumer_gathers_are_applied_together() {
     let mut config = ConsumerConfig::new(fx.naming.clone(), "sales", "gathering", SERVICE);
     // Far longer than six appends and publishes take, however loaded the machine.
     config.gather = Duration::from_secs(3);
-    let consumer = Consumer::new(
-        fx.store.pool().clone(),
-        fx.client.clone(),
-        RecordChunks,
-        config,
-    );
-    consumer.ensure().await.unwrap();
-    let stop = CancellationToken::new();
-    tokio::spawn(consumer.run(stop.clone()));
+    let stop = run(&fx, RecordChunks, config).await;
     let relay = fx.relay();
     fx.append_products(0, 1).await;
     fx.publish_everything(&relay).await;
@@ -436,19 +442,13 @@ impl Handler for EvenOnly {
 async fn events_a_handler_does_not_want_are_acknowledged_without_an_inbox_row() {
     let fx = Fixture::shared().await;
     stream_ready(&fx).await;
-    sqlx::query("CREATE TABLE IF NOT EXISTS seen (sku text NOT NULL)")
-        .execute(fx.store.pool())
-        .await
-        .unwrap();
+    seen_table(&fx).await;
     let config = ConsumerConfig::new(fx.naming.clone(), "sales", "catalog", SERVICE);
     let handler = EvenOnly(RecordSkus {
         failing: Arc::new(AtomicBool::new(false)),
         panics_on: None,
     });
-    let consumer = Consumer::new(fx.store.pool().clone(), fx.client.clone(), handler, config);
-    consumer.ensure().await.unwrap();
-    let stop = CancellationToken::new();
-    tokio::spawn(consumer.run(stop.clone()));
+    let stop = run(&fx, handler, config).await;
     fx.append_products(0, 6).await;
     fx.publish_everything(&fx.relay()).await;
     all_acknowledged(&fx, "catalog").await;

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::{PgConnection, PgPool};
-use tillstream_messaging::{Consumer, ConsumerConfig, Handled, Handler, InboundEvent};
-use tokio_util::sync::CancellationToken;
+use tillstream_messaging::{ConsumerConfig, Handled, Handler, InboundEvent};
 
-use crate::consumers::{RecordSkus, all_acknowledged, seen_skus, stream_ready, wait_until};
+use crate::consumers::{
+    RecordSkus, all_acknowledged, run, seen_skus, seen_table, stream_ready, wait_until,
+};
 use crate::support::{Fixture, SERVICE};
 
 /// Wants every event while `subscribed` is set (as read by `refresh`), none otherwise, as
@@ -43,10 +44,7 @@ impl Handler for WhenSubscribed {
 async fn a_consumer_that_wants_nothing_skips_it_and_delivers_what_comes_once_something_is_wanted() {
     let fx = Fixture::shared().await;
     stream_ready(&fx).await;
-    sqlx::query("CREATE TABLE IF NOT EXISTS seen (sku text NOT NULL)")
-        .execute(fx.store.pool())
-        .await
-        .unwrap();
+    seen_table(&fx).await;
     let subscribed = Arc::new(AtomicBool::new(false));
     let handler = WhenSubscribed {
         subscribed: subscribed.clone(),
@@ -57,10 +55,7 @@ async fn a_consumer_that_wants_nothing_skips_it_and_delivers_what_comes_once_som
         },
     };
     let config = ConsumerConfig::new(fx.naming.clone(), "sales", "catalog", SERVICE);
-    let consumer = Consumer::new(fx.store.pool().clone(), fx.client.clone(), handler, config);
-    consumer.ensure().await.unwrap();
-    let stop = CancellationToken::new();
-    tokio::spawn(consumer.run(stop.clone()));
+    let stop = run(&fx, handler, config).await;
     let relay = fx.relay();
 
     // Fetched and ignored; then published while the consumer sleeps, and skipped: the
