@@ -78,7 +78,8 @@ pub trait Handler: Send + Sync + 'static {
     /// Called with each batch before `wants` is asked about its events, for a handler
     /// whose interest changes at run time (webhook subscriptions) to read it. Every event
     /// of the batch was recorded before the call, so what it reads covers them. A handler
-    /// that cannot read it must then want everything.
+    /// that cannot read it must then want everything. An idle consumer calls it once a
+    /// second, with no batch, to learn whether something is wanted now.
     fn refresh<'a>(&'a self, pool: &'a PgPool) -> impl Future<Output = ()> + Send + 'a {
         let _ = pool;
         async {}

@@ -1,25 +1,31 @@
 //! A consumer whose handler wants nothing at all (webhooks with no subscription) stops
 //! fetching: every event would be delivered, decoded and acknowledged only to be ignored,
-//! a third of the broker's deliveries per sale. Every second it reads how far its durable
-//! consumer is behind, asks the handler again, and, still wanting nothing, moves the
-//! durable past what was published by the read; when something is wanted it fetches from
-//! there.
+//! a third of the broker's deliveries per sale. Every second it reads the stream's last
+//! sequence and then asks the handler again; still wanting nothing, it moves its durable
+//! consumer past that sequence (at most every few seconds, and only when something was
+//! published); when something is wanted it fetches from where the durable was moved to.
 //!
 //! Nothing wanted is skipped: whatever is made after the handler's answer (a subscription)
 //! is later than the read, and so is every event recorded after that: it was published
-//! after the read, with a later sequence. No clocks are compared.
+//! after the read, with a later sequence. No clocks are compared. Decision 0015.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::{Consumer as Durable, DeliverPolicy, pull};
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{Consumer, Handler, health};
 use crate::MessagingError;
 
 /// How often an idle consumer asks whether something is wanted now.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// How often at most an idle consumer's durable is made again while events are published:
+/// each time is a change to the broker's consumer records (on every node of a cluster).
+/// What is published in between is skipped at the next, or, if something is wanted first,
+/// fetched and passed over by `wants` like any event nobody subscribed to.
+const SKIP_EVERY: Duration = Duration::from_secs(3);
 
 impl<H: Handler> Consumer<H> {
     /// Waits until the handler wants something, or `shutdown` (`None`), and answers the
@@ -30,73 +36,94 @@ impl<H: Handler> Consumer<H> {
     ) -> Result<Option<Durable<pull::Config>>, MessagingError> {
         let name = self.config.durable_name();
         info!(consumer = %name, "nothing is wanted; not fetching until something is");
-        set_idle(&name, true);
+        let _gauge = IdleGauge::set(&name);
         let mut durable: Durable<pull::Config> = self
             .stream()
             .await?
             .get_consumer(&name)
             .await
             .map_err(MessagingError::nats)?;
+        let mut skipped_at: Option<Instant> = None;
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(None),
                 () = tokio::time::sleep(IDLE_CHECK) => {}
             }
-            // Read before the handler is asked: what it skips was published by then.
-            let info = durable.info().await.map_err(MessagingError::nats)?;
-            let unacknowledged = u64::try_from(info.num_ack_pending).unwrap_or(u64::MAX);
-            let waiting = info.num_pending.saturating_add(unacknowledged);
-            let last = info
-                .delivered
-                .stream_sequence
-                .saturating_add(info.num_pending);
+            // Read before the handler is asked: an event recorded after its answer is
+            // published after this, with a later sequence.
+            let last = self.stream().await?.cached_info().state.last_sequence;
             self.handler.refresh(&self.pool).await;
             if !self.handler.idle() {
                 break;
             }
-            if waiting > 0 {
-                durable = self.start_after(last).await?;
-            }
             health::record_waiting(&name, 0);
+            if skipped_at.is_some_and(|at| at.elapsed() < SKIP_EVERY) {
+                continue;
+            }
+            let position = durable.info().await.map_err(MessagingError::nats)?;
+            if position.delivered.stream_sequence >= last && position.num_ack_pending == 0 {
+                continue;
+            }
+            durable = self.start_after(last, shutdown).await?;
+            skipped_at = Some(Instant::now());
         }
         info!(consumer = %name, "something is wanted again");
-        set_idle(&name, false);
         Ok(Some(durable))
     }
 
     /// The durable consumer made again to deliver from after `last`: the broker cannot move
     /// a consumer's position. One published meanwhile has a later sequence and is still
-    /// delivered.
-    async fn start_after(&self, last: u64) -> Result<Durable<pull::Config>, MessagingError> {
+    /// delivered. Once deleted, it is made again here however long the broker takes: made
+    /// by `ensure` after a restart, it would start from the beginning of the stream.
+    async fn start_after(
+        &self,
+        last: u64,
+        shutdown: &CancellationToken,
+    ) -> Result<Durable<pull::Config>, MessagingError> {
         let stream = self.stream().await?;
         stream
             .delete_consumer(&self.config.durable_name())
             .await
             .map_err(MessagingError::nats)?;
-        stream
-            .create_consumer(pull::Config {
-                deliver_policy: DeliverPolicy::ByStartSequence {
-                    start_sequence: last.saturating_add(1),
-                },
-                ..self.pull_config()
-            })
-            .await
-            .map_err(MessagingError::nats)
+        let config = pull::Config {
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: last.saturating_add(1),
+            },
+            ..self.pull_config()
+        };
+        loop {
+            match stream.create_consumer(config.clone()).await {
+                Ok(durable) => return Ok(durable),
+                Err(error) => {
+                    warn!(%error, consumer = %self.config.durable_name(), "could not make the durable consumer again; will retry");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return Err(MessagingError::nats(error)),
+                        () = tokio::time::sleep(IDLE_CHECK) => {}
+                    }
+                }
+            }
+        }
     }
 }
 
 /// An idle consumer is not behind: what it skips is wanted by nobody, so it reports no lag
 /// (an alert on lag would otherwise fire for every store without a webhook) and it is not
-/// stuck. `tillstream_consumer_idle{consumer}` says which consumers sleep.
-fn set_idle(name: &str, idle: bool) {
-    metrics::gauge!("tillstream_consumer_idle", "consumer" => name.to_owned()).set(if idle {
-        1.0
-    } else {
-        0.0
-    });
-    if idle {
+/// stuck. `tillstream_consumer_idle{consumer}` is 1 while it sleeps, and 0 again however
+/// the sleep ends (woken, shut down, failed).
+struct IdleGauge(String);
+
+impl IdleGauge {
+    fn set(name: &str) -> Self {
+        metrics::gauge!("tillstream_consumer_idle", "consumer" => name.to_owned()).set(1.0);
         health::record_waiting(name, 0);
         metrics::gauge!("tillstream_consumer_lag_events", "consumer" => name.to_owned()).set(0.0);
         metrics::gauge!("tillstream_consumer_ack_pending", "consumer" => name.to_owned()).set(0.0);
+        IdleGauge(name.to_owned())
+    }
+}
+
+impl Drop for IdleGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("tillstream_consumer_idle", "consumer" => self.0.clone()).set(0.0);
     }
 }

@@ -71,16 +71,20 @@ pub(crate) async fn all_acknowledged(fx: &Fixture, name: &str) {
     let stream = fx.naming.service_stream(SERVICE);
     wait_until("every delivery is acknowledged", || {
         let (js, durable, stream) = (fx.js(), durable.clone(), stream.clone());
+        // Not found is "not yet": an idle consumer's durable is made again now and then.
         async move {
-            let mut consumer: async_nats::jetstream::consumer::PullConsumer = js
-                .get_stream(&stream)
-                .await
-                .unwrap()
-                .get_consumer(&durable)
-                .await
-                .unwrap();
-            let info = consumer.info().await.unwrap();
-            info.num_pending == 0 && info.num_ack_pending == 0
+            let Ok(stream) = js.get_stream(&stream).await else {
+                return false;
+            };
+            let consumer: Result<async_nats::jetstream::consumer::PullConsumer, _> =
+                stream.get_consumer(&durable).await;
+            match consumer {
+                Ok(mut consumer) => consumer
+                    .info()
+                    .await
+                    .is_ok_and(|info| info.num_pending == 0 && info.num_ack_pending == 0),
+                Err(_) => false,
+            }
         }
     })
     .await;
