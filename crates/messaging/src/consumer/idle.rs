@@ -95,7 +95,8 @@ impl<H: Handler> Consumer<H> {
             match stream.create_consumer(config.clone()).await {
                 Ok(durable) => return Ok(durable),
                 Err(error) => {
-                    warn!(%error, consumer = %self.config.durable_name(), "could not make the durable consumer again; will retry");
+                    let consumer = self.config.durable_name();
+                    warn!(%error, %consumer, "could not make the durable again; will retry");
                     tokio::select! {
                         () = shutdown.cancelled() => return Err(MessagingError::nats(error)),
                         () = tokio::time::sleep(IDLE_CHECK) => {}
@@ -114,11 +115,16 @@ struct IdleGauge(String);
 
 impl IdleGauge {
     fn set(name: &str) -> Self {
-        metrics::gauge!("tillstream_consumer_idle", "consumer" => name.to_owned()).set(1.0);
+        let consumer = name.to_owned();
+        metrics::gauge!("tillstream_consumer_idle", "consumer" => consumer.clone()).set(1.0);
         health::record_waiting(name, 0);
-        metrics::gauge!("tillstream_consumer_lag_events", "consumer" => name.to_owned()).set(0.0);
-        metrics::gauge!("tillstream_consumer_ack_pending", "consumer" => name.to_owned()).set(0.0);
-        IdleGauge(name.to_owned())
+        for lag in [
+            "tillstream_consumer_lag_events",
+            "tillstream_consumer_ack_pending",
+        ] {
+            metrics::gauge!(lag, "consumer" => consumer.clone()).set(0.0);
+        }
+        IdleGauge(consumer)
     }
 }
 
