@@ -45,21 +45,14 @@ impl Projection for SkuIndex {
         // Fold the batch in memory first: one row per stream, one statement per batch.
         let mut latest: BTreeMap<&str, (String, i32)> = BTreeMap::new();
         for event in events {
-            let payload = event.payload_value().ok();
-            let sku = payload
-                .as_ref()
-                .and_then(|p| p["sku"].as_str())
-                .ok_or_else(|| ProjectionError::BadEvent {
-                    event_id: event.event_id.to_string(),
-                    event_type: event.event_type.clone(),
-                    reason: "no sku".into(),
-                })?;
+            let payload = event
+                .payload_value()
+                .map_err(|e| bad(event, format!("the payload is not JSON: {e}")))?;
+            let sku = payload["sku"]
+                .as_str()
+                .ok_or_else(|| bad(event, "no sku".into()))?;
             if Some(sku) == self.fail_on {
-                return Err(ProjectionError::BadEvent {
-                    event_id: event.event_id.to_string(),
-                    event_type: event.event_type.clone(),
-                    reason: "poison".into(),
-                });
+                return Err(bad(event, "poison".into()));
             }
             let entry = latest
                 .entry(event.stream_id.as_str())
@@ -83,5 +76,13 @@ impl Projection for SkuIndex {
             .execute(tx)
             .await?;
         Ok(())
+    }
+}
+
+fn bad(event: &RecordedEvent, reason: String) -> ProjectionError {
+    ProjectionError::BadEvent {
+        event_id: event.event_id.to_string(),
+        event_type: event.event_type.clone(),
+        reason,
     }
 }
