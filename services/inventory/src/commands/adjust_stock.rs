@@ -59,6 +59,10 @@ struct Adjustment<'a> {
 }
 
 impl StockDocument for Adjustment<'_> {
+    fn items(&self) -> Vec<(&str, &str)> {
+        vec![(self.product_id, self.location_id)]
+    }
+
     async fn record(
         &self,
         batch: &mut StockBatch<'_>,

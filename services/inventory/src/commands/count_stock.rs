@@ -59,6 +59,13 @@ struct Count<'c> {
 }
 
 impl StockDocument for Count<'_> {
+    fn items(&self) -> Vec<(&str, &str)> {
+        self.lines
+            .iter()
+            .map(|line| (line.product_id.as_str(), self.location_id))
+            .collect()
+    }
+
     async fn record(
         &self,
         batch: &mut StockBatch<'_>,

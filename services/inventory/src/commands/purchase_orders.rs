@@ -241,11 +241,13 @@ impl Transaction for Delivery {
             ..self.metadata.clone()
         };
         let mut batch = StockBatch::new(store, metadata);
-        // Items in a fixed order, as every stock writer takes them: no deadlock with a
-        // concurrent document over the same items.
-        let mut lines: Vec<(usize, _)> = receipt.lines.iter().enumerate().collect();
-        lines.sort_by(|a, b| a.1.product_id.cmp(&b.1.product_id));
-        for (index, line) in lines {
+        let items: Vec<(&str, &str)> = receipt
+            .lines
+            .iter()
+            .map(|line| (line.product_id.as_str(), order.location_id.as_str()))
+            .collect();
+        batch.hold(tx, &items).await?;
+        for (index, line) in receipt.lines.iter().enumerate() {
             let quantity = Quantity::new(line.quantity).map_err(|e| {
                 AppError::invalid(format!("lines[{index}].quantity"), e.to_string())
             })?;

@@ -46,6 +46,13 @@ struct Receipt<'r> {
 }
 
 impl StockDocument for Receipt<'_> {
+    fn items(&self) -> Vec<(&str, &str)> {
+        self.lines
+            .iter()
+            .map(|line| (line.product_id.as_str(), self.location_id))
+            .collect()
+    }
+
     async fn record(
         &self,
         batch: &mut StockBatch<'_>,

@@ -4,8 +4,8 @@
 //! movement rows written beside it. A document's movements (a receipt, a count, both sides
 //! of a transfer, a sale's lines) land together or not at all.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 
 use sqlx::PgConnection;
 use tillstream_eventstore::{
@@ -152,6 +152,30 @@ impl<'s> StockBatch<'s> {
         Ok(events)
     }
 
+    /// Takes the rows of `items` (product, location) in stream order before any of them is
+    /// read, as a chunk of sales takes its items (`stock_chunk`): a document of several
+    /// items and a chunk of sales over some of the same then wait for each other, whatever
+    /// the document's line order, instead of PostgreSQL breaking a lock cycle and one of
+    /// them being done again. An item with no snapshot gets an empty one at version 0 (what
+    /// its load folds from anyway); a stored one is locked and left as it is.
+    pub async fn hold(
+        &self,
+        tx: &mut PgConnection,
+        items: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
+        let streams: BTreeSet<String> = items
+            .iter()
+            .map(|(product_id, location_id)| stock_item::stream_id(product_id, location_id))
+            .collect();
+        // One item alone takes its rows in the one order every writer does.
+        if streams.len() < 2 {
+            return Ok(());
+        }
+        let empty = StockItem::default();
+        let states = streams.iter().map(|stream| (stream.as_str(), 0, &empty));
+        EventStore::save_states_in(tx, STATE_SCHEMA, states.collect()).await
+    }
+
     /// The movements recorded, in order.
     pub fn into_movements(self) -> Vec<MovementRow> {
         self.recorded
@@ -212,6 +236,9 @@ pub fn decide(
 /// A document of stock movements (a receipt, a count, a transfer…): what it moves, given
 /// a batch and the transaction.
 pub trait StockDocument {
+    /// Every (product, location) it moves, in any order, repeats allowed.
+    fn items(&self) -> Vec<(&str, &str)>;
+
     fn record(
         &self,
         batch: &mut StockBatch<'_>,
@@ -256,6 +283,7 @@ impl<D: StockDocument + Sync> Transaction for Recording<'_, D> {
         tx: &mut PgConnection,
     ) -> Result<Done<Recorded>, AppError> {
         let mut batch = StockBatch::new(store, self.metadata.clone());
+        batch.hold(tx, &self.document.items()).await?;
         self.document.record(&mut batch, tx).await?;
         let answer = Recorded::read(tx, self.id.clone(), batch.into_movements()).await?;
         Ok(Done {

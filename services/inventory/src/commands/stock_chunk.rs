@@ -135,9 +135,8 @@ pub async fn take_sales(
     // events (with a snapshot every twenty events it read and decoded about ten per item
     // and line: the largest share of inventory's work per sale). Saved first, in stream
     // order: an item's rows in the order `StockBatch::apply` takes them (snapshot, event,
-    // level), so a chunk and a one-item command wait for each other. A document of several
-    // items takes them in its own order; a lock cycle with it is broken by PostgreSQL and
-    // the loser done again (`EventStore::transact`, the chunk event by event).
+    // level), so a chunk and a one-item command wait for each other; a document of several
+    // items first takes all their snapshot rows in this same order (`StockBatch::hold`).
     let states = items
         .values()
         .map(|item| (item.stream.as_str(), item.version, &item.state))

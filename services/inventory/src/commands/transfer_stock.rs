@@ -55,6 +55,14 @@ struct Transfer<'t> {
 }
 
 impl StockDocument for Transfer<'_> {
+    fn items(&self) -> Vec<(&str, &str)> {
+        let ends = [self.from_location_id, self.to_location_id];
+        self.lines
+            .iter()
+            .flat_map(|line| ends.map(|location| (line.product_id.as_str(), location)))
+            .collect()
+    }
+
     async fn record(
         &self,
         batch: &mut StockBatch<'_>,
