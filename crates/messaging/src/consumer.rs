@@ -92,6 +92,19 @@ pub trait Handler: Send + Sync + 'static {
         false
     }
 
+    /// Called first in a batch's transaction with its wanted events, for a handler whose
+    /// events lock rows that another writer may lock in another order (stock items, a
+    /// repair's row named on two streams) to take them all now, in one order. A failure
+    /// only costs the precaution: the batch goes on in a fresh transaction without it.
+    fn lock_first<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        events: &'a [&'a InboundEvent],
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
+        let _ = (tx, events);
+        async { Ok(()) }
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,
@@ -352,10 +365,25 @@ impl<H: Handler> Consumer<H> {
         if wanted_count == 0 {
             return Ok(events.iter().map(|_| Ok(Outcome::Ignored)).collect());
         }
+        let well_formed: Vec<&InboundEvent> = events
+            .iter()
+            .zip(wanted)
+            .filter(|(_, wanted)| **wanted)
+            .filter_map(|(e, _)| e.as_ref().ok())
+            .collect();
         let mut tx = self.pool.begin().await?;
+        // An event it cannot take rows for (one `handle` will refuse) must not hold up the
+        // rest of the batch.
+        if let Err(error) = self.handler.lock_first(&mut tx, &well_formed).await {
+            warn!(%error, "batch applied without taking its rows first");
+            tx.rollback().await?;
+            tx = self.pool.begin().await?;
+        }
         if H::HANDLES_CHUNKS
             && wanted_count > 1
-            && let Some(outcomes) = self.apply_chunk(&mut tx, events, wanted).await?
+            && let Some(outcomes) = self
+                .apply_chunk(&mut tx, events, wanted, &well_formed)
+                .await?
         {
             tx.commit().await?;
             self.announce(&outcomes);
@@ -388,19 +416,14 @@ impl<H: Handler> Consumer<H> {
 
     /// The chunk's inbox rows and the handler's fast path, behind one savepoint; `None`
     /// (and nothing written) when the handler declines or fails, so the caller goes event
-    /// by event.
+    /// by event. `well_formed`: the wanted events that decoded.
     async fn apply_chunk(
         &self,
         tx: &mut PgConnection,
         events: &[Result<InboundEvent, String>],
         wanted: &[bool],
+        well_formed: &[&InboundEvent],
     ) -> Result<Option<Vec<Result<Outcome, HandlerError>>>, sqlx::Error> {
-        let well_formed: Vec<&InboundEvent> = events
-            .iter()
-            .zip(wanted)
-            .filter(|(_, wanted)| **wanted)
-            .filter_map(|(e, _)| e.as_ref().ok())
-            .collect();
         let ids: Vec<Uuid> = well_formed.iter().map(|e| Uuid::from(e.event_id)).collect();
         let span = info_span!(
             "consume_chunk",

@@ -11,7 +11,7 @@ use tillstream_eventstore::{
 use tillstream_kernel::{Decider, Quantity};
 
 use super::checks::{refused_at, require_location, require_products};
-use super::stock_batch::StockBatch;
+use super::stock_batch::{StockBatch, hold};
 use crate::domain::purchase_order::{
     Command, Event, Invoice, PurchaseOrder, PurchaseOrderId, Receipt,
 };
@@ -246,7 +246,7 @@ impl Transaction for Delivery {
             .iter()
             .map(|line| (line.product_id.as_str(), order.location_id.as_str()))
             .collect();
-        batch.hold(tx, &items).await?;
+        hold(tx, &items).await?;
         for (index, line) in receipt.lines.iter().enumerate() {
             let quantity = Quantity::new(line.quantity).map_err(|e| {
                 AppError::invalid(format!("lines[{index}].quantity"), e.to_string())

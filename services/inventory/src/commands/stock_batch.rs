@@ -152,34 +152,30 @@ impl<'s> StockBatch<'s> {
         Ok(events)
     }
 
-    /// Takes the rows of `items` (product, location) in stream order before any of them is
-    /// read, as a chunk of sales takes its items (`stock_chunk`): a document of several
-    /// items and a chunk of sales over some of the same then wait for each other, whatever
-    /// the document's line order, instead of PostgreSQL breaking a lock cycle and one of
-    /// them being done again. An item with no snapshot gets an empty one at version 0 (what
-    /// its load folds from anyway); a stored one is locked and left as it is.
-    pub async fn hold(
-        &self,
-        tx: &mut PgConnection,
-        items: &[(&str, &str)],
-    ) -> Result<(), StoreError> {
-        let streams: BTreeSet<String> = items
-            .iter()
-            .map(|(product_id, location_id)| stock_item::stream_id(product_id, location_id))
-            .collect();
-        // One item alone takes its rows in the one order every writer does.
-        if streams.len() < 2 {
-            return Ok(());
-        }
-        let empty = StockItem::default();
-        let states = streams.iter().map(|stream| (stream.as_str(), 0, &empty));
-        EventStore::save_states_in(tx, STATE_SCHEMA, states.collect()).await
-    }
-
     /// The movements recorded, in order.
     pub fn into_movements(self) -> Vec<MovementRow> {
         self.recorded
     }
+}
+
+/// Takes the rows of `items` (product, location) in stream order before any of them is
+/// read, as a chunk of sales takes its items (`stock_chunk`): a document of several items,
+/// or a batch of sales events, and a chunk of sales over some of the same then wait for
+/// each other, whatever the order of their lines, instead of PostgreSQL breaking a lock
+/// cycle and one of them being done again. An item with no snapshot gets an empty one at
+/// version 0 (what its load folds from anyway); a stored one is locked and left as it is.
+pub async fn hold(tx: &mut PgConnection, items: &[(&str, &str)]) -> Result<(), StoreError> {
+    let streams: BTreeSet<String> = items
+        .iter()
+        .map(|(product_id, location_id)| stock_item::stream_id(product_id, location_id))
+        .collect();
+    // One item alone takes its rows in the one order every writer does.
+    if streams.len() < 2 {
+        return Ok(());
+    }
+    let empty = StockItem::default();
+    let states = streams.iter().map(|stream| (stream.as_str(), 0, &empty));
+    EventStore::save_states_in(tx, STATE_SCHEMA, states.collect()).await
 }
 
 /// What a command decided on an item: its events, the movement rows they record (their
@@ -283,7 +279,7 @@ impl<D: StockDocument + Sync> Transaction for Recording<'_, D> {
         tx: &mut PgConnection,
     ) -> Result<Done<Recorded>, AppError> {
         let mut batch = StockBatch::new(store, self.metadata.clone());
-        batch.hold(tx, &self.document.items()).await?;
+        hold(tx, &self.document.items()).await?;
         self.document.record(&mut batch, tx).await?;
         let answer = Recorded::read(tx, self.id.clone(), batch.into_movements()).await?;
         Ok(Done {

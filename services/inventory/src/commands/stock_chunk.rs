@@ -136,7 +136,7 @@ pub async fn take_sales(
     // and line: the largest share of inventory's work per sale). Saved first, in stream
     // order: an item's rows in the order `StockBatch::apply` takes them (snapshot, event,
     // level), so a chunk and a one-item command wait for each other; a document of several
-    // items first takes all their snapshot rows in this same order (`StockBatch::hold`).
+    // items first takes all their snapshot rows in this same order (`stock_batch::hold`).
     let states = items
         .values()
         .map(|item| (item.stream.as_str(), item.version, &item.state))

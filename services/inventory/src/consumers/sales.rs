@@ -20,7 +20,7 @@ use tillstream_kernel::Quantity;
 use tillstream_messaging::{ChunkHandled, Handled, Handler, HandlerError, InboundEvent};
 use tillstream_proto::sales::v1 as sales;
 
-use crate::commands::stock_batch::{BatchError, StockBatch};
+use crate::commands::stock_batch::{BatchError, StockBatch, hold};
 use crate::commands::stock_chunk::{SaleToTake, costed, take_sales};
 use crate::domain::sale_cost;
 use crate::domain::stock_item::{Command, RepairRef};
@@ -45,6 +45,23 @@ impl Handler for SalesMovements {
                 | PART_FITTED
                 | REPAIR_CANCELLED
         )
+    }
+
+    /// Every stock item the batch moves, taken in stream order before any is moved: a
+    /// batch's sales, returns and voids, applied one after another, would otherwise take
+    /// them in the order of their lines.
+    async fn lock_first(&self, tx: &mut PgConnection, events: &[&InboundEvent]) -> Handled {
+        let mut items = Vec::new();
+        for event in events {
+            items.extend(self.items_of(tx, event).await?);
+        }
+        let items: Vec<(&str, &str)> = items
+            .iter()
+            .map(|(product, location)| (product.as_str(), location.as_str()))
+            .collect();
+        hold(tx, &items)
+            .await
+            .map_err(|e| HandlerError::Retry(e.to_string()))
     }
 
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
@@ -160,6 +177,56 @@ fn taken_lines(sale: &sales::Sale) -> impl Iterator<Item = &sales::SaleLine> {
 }
 
 impl SalesMovements {
+    /// The (product, location) of every item `event` moves; none for an event that does not
+    /// decode (`handle` says what is wrong with it).
+    async fn items_of(
+        &self,
+        tx: &mut PgConnection,
+        event: &InboundEvent,
+    ) -> Result<Vec<(String, String)>, HandlerError> {
+        let items = match event.ce_type.as_str() {
+            "tillstream.sales.v1.SaleCompleted" => {
+                let Some(sale) = event
+                    .decode::<sales::SaleCompleted>()
+                    .ok()
+                    .and_then(|c| c.sale)
+                else {
+                    return Ok(Vec::new());
+                };
+                let products = taken_lines(&sale).map(|l| l.product_id.clone());
+                at(&sale.location_id, products)
+            }
+            "tillstream.sales.v1.SaleReturned" => match event.decode::<sales::SaleReturned>() {
+                Ok(returned) if returned.restock => {
+                    let products = returned.lines.into_iter().map(|l| l.product_id);
+                    at(&returned.location_id, products)
+                }
+                _ => Vec::new(),
+            },
+            "tillstream.sales.v1.SaleVoided" => match event.decode::<sales::SaleVoided>() {
+                Ok(voided) if voided.repair_id.is_empty() => {
+                    let sold =
+                        movements::sold_for_sale(tx, &voided.sale_id, &voided.location_id).await?;
+                    at(&voided.location_id, sold.into_iter().map(|(p, ..)| p))
+                }
+                _ => Vec::new(),
+            },
+            PART_FITTED => match event.decode::<sales::RepairPartFitted>() {
+                Ok(fitted) => at(&fitted.location_id, fitted.part.map(|p| p.product_id)),
+                Err(_) => Vec::new(),
+            },
+            REPAIR_CANCELLED => match event.decode::<sales::RepairCancelled>() {
+                Ok(cancelled) => {
+                    let products = cancelled.parts.into_iter().map(|p| p.product_id);
+                    at(&cancelled.location_id, products)
+                }
+                Err(_) => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        Ok(items)
+    }
+
     async fn part_fitted(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         let fitted = event.decode::<sales::RepairPartFitted>()?;
         let part = fitted
@@ -298,6 +365,12 @@ impl SalesMovements {
         }
         Ok(sold)
     }
+}
+
+/// Each of `products` at `location`.
+fn at(location: &str, products: impl IntoIterator<Item = String>) -> Vec<(String, String)> {
+    let item = |product| (product, location.to_owned());
+    products.into_iter().map(item).collect()
 }
 
 fn quantity(text: &str, line_no: i32) -> Result<Quantity, HandlerError> {

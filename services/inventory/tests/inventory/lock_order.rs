@@ -1,66 +1,135 @@
-//! A document of several stock items takes their rows in the order a chunk of sales takes
-//! them (stream order), whatever the order of its lines: the two wait for each other
-//! instead of PostgreSQL breaking a lock cycle between them.
+//! Several stock items are taken in the order a chunk of sales takes them (stream order),
+//! whatever the order of the lines that name them: a receipt's, a sale's handled on its
+//! own. Each waits for a chunk holding the first item without taking the second, so the two
+//! queue instead of PostgreSQL breaking a lock cycle between them.
+
+use sqlx::{PgPool, Postgres, Transaction};
 
 use super::*;
 
-#[tokio::test]
-async fn a_receipt_takes_its_items_in_stream_order_whatever_its_line_order() {
+/// Two stocked items at one shop, in stream order, and a transaction holding the first's
+/// snapshot row as a chunk of sales does before it takes the second's.
+struct Held {
+    stack: Stack,
+    shop: String,
+    first: String,
+    second: String,
+    pool: PgPool,
+    chunk: Transaction<'static, Postgres>,
+    chunk_pid: i32,
+}
+
+fn stream(product: &str, shop: &str) -> String {
+    format!("stock-{product}:{shop}")
+}
+
+async fn hold_the_first_item(code: &str) -> Held {
     let mut stack = start().await;
-    let shop = stack.location("LOCKS").await;
-    let tea = stack.product("LOCK-TEA", "0").await;
-    let jam = stack.product("LOCK-JAM", "0").await;
+    let shop = stack.location(code).await;
+    let tea = stack.product(&format!("{code}-TEA"), "0").await;
+    let jam = stack.product(&format!("{code}-JAM"), "0").await;
     stack.receive(&shop, &tea, "5", "1.00").await;
     stack.receive(&shop, &jam, "5", "2.00").await;
-    let stream = |product: &str| format!("stock-{product}:{shop}");
-    let (first, second) = if stream(&tea) < stream(&jam) {
-        (tea.clone(), jam.clone())
+    let (first, second) = if stream(&tea, &shop) < stream(&jam, &shop) {
+        (tea, jam)
     } else {
-        (jam.clone(), tea.clone())
+        (jam, tea)
     };
-
-    // A chunk of sales that has taken the first item's snapshot row, not yet the second's.
     let pool = stack.services.database("inventory").await;
     let mut chunk = pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM snapshots WHERE stream_id = $1 FOR UPDATE")
-        .bind(stream(&first))
+    let chunk_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *chunk)
         .await
         .unwrap();
-
-    // A receipt whose lines list the second item first.
-    let mut request = receipt(&shop, &second, "3", "2.00");
-    request
-        .lines
-        .extend(receipt(&shop, &first, "3", "1.00").lines);
-    let mut client = stack.inventory.clone();
-    let recorded = tokio::spawn(async move { client.receive_stock(request).await });
-    eventually("the receipt waits for the chunk", || {
-        let pool = pool.clone();
-        async move {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-                 WHERE NOT l.granted AND a.datname = current_database()",
-            )
-            .fetch_one(&pool)
-            .await
-            .ok()?;
-            (waiting > 0).then_some(())
-        }
-    })
-    .await;
-
-    // The receipt waits for the first item before taking the second: the chunk goes on.
-    let taken = sqlx::query("SELECT 1 FROM snapshots WHERE stream_id = $1 FOR UPDATE NOWAIT")
-        .bind(stream(&second))
+    sqlx::query("SELECT 1 FROM snapshots WHERE stream_id = $1 FOR UPDATE")
+        .bind(stream(&first, &shop))
         .fetch_one(&mut *chunk)
+        .await
+        .unwrap();
+    Held {
+        stack,
+        shop,
+        first,
+        second,
+        pool,
+        chunk,
+        chunk_pid,
+    }
+}
+
+impl Held {
+    /// Once the writer under test waits for the chunk, the chunk takes the second item:
+    /// free, unless the writer took it before the first. Then the chunk commits.
+    async fn the_second_item_is_free_while_the_writer_waits(mut self) -> Stack {
+        let chunk_pid = self.chunk_pid;
+        eventually("the writer waits for the chunk", || {
+            let pool = self.pool.clone();
+            async move {
+                let waiting: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                )
+                .bind(chunk_pid)
+                .fetch_one(&pool)
+                .await
+                .ok()?;
+                (waiting > 0).then_some(())
+            }
+        })
         .await;
-    assert!(
-        taken.is_ok(),
-        "the receipt took the second item's row before the first's: {taken:?}"
-    );
-    chunk.commit().await.unwrap();
+        let taken = sqlx::query("SELECT 1 FROM snapshots WHERE stream_id = $1 FOR UPDATE NOWAIT")
+            .bind(stream(&self.second, &self.shop))
+            .fetch_one(&mut *self.chunk)
+            .await;
+        assert!(
+            taken.is_ok(),
+            "the writer took the second item's row before the first's: {taken:?}"
+        );
+        self.chunk.commit().await.unwrap();
+        self.stack
+    }
+}
+
+#[tokio::test]
+async fn a_receipt_takes_its_items_in_stream_order_whatever_its_line_order() {
+    let held = hold_the_first_item("LOCKR").await;
+    let (shop, first, second) = (held.shop.clone(), held.first.clone(), held.second.clone());
+    let mut request = receipt(&shop, &second, "3", "2.00");
+    let first_line = receipt(&shop, &first, "3", "1.00").lines;
+    request.lines.extend(first_line);
+    let mut client = held.stack.inventory.clone();
+    let recorded = tokio::spawn(async move { client.receive_stock(request).await });
+
+    let mut stack = held.the_second_item_is_free_while_the_writer_waits().await;
     recorded.await.unwrap().unwrap();
-    assert_eq!(stack.level(&shop, &tea).await.on_hand, "8");
-    assert_eq!(stack.level(&shop, &jam).await.on_hand, "8");
+    assert_eq!(stack.level(&shop, &first).await.on_hand, "8");
+    assert_eq!(stack.level(&shop, &second).await.on_hand, "8");
+}
+
+#[tokio::test]
+async fn a_sale_taken_on_its_own_takes_its_items_in_stream_order_whatever_its_line_order() {
+    let held = hold_the_first_item("LOCKS").await;
+    let (shop, first, second) = (held.shop.clone(), held.first.clone(), held.second.clone());
+    let sale_id = event_id();
+    let lines = [(second.as_str(), "2"), (first.as_str(), "2")];
+    let data = sale_completed(&sale_id, &shop, &lines);
+    held.stack
+        .publish_sales_event(&event_id(), "SaleCompleted", &sale_id, data)
+        .await;
+
+    let stack = held.the_second_item_is_free_while_the_writer_waits().await;
+    for product in [&first, &second] {
+        eventually("the sale is taken from stock", || {
+            let mut inventory = stack.inventory.clone();
+            let request = pb::GetStockRequest {
+                location_id: shop.clone(),
+                product_id: product.clone(),
+                ..Default::default()
+            };
+            async move {
+                let levels = inventory.get_stock(request).await.ok()?.into_inner().levels;
+                levels.into_iter().find(|level| level.on_hand == "3")
+            }
+        })
+        .await;
+    }
 }

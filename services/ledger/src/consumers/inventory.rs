@@ -55,6 +55,14 @@ impl Handler for InventoryPostings {
             && !costed_with_sale(event)
     }
 
+    async fn lock_first(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&InboundEvent],
+    ) -> Result<(), HandlerError> {
+        repairs::lock_repairs(tx, events).await
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         let posting = if is_repair_movement(event) {
             repairs::movement_posting(tx, event, self.currency).await?

@@ -4,6 +4,8 @@
 //! sales' collection) in either order: `repair_costs` keeps each repair's open cost, and a
 //! part that arrives after its repair was collected goes straight to 5000.
 
+use std::collections::BTreeSet;
+
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use tillstream_kernel::{Currency, Money};
@@ -20,6 +22,44 @@ use crate::projections::repair_costs;
 pub const FITTED: &str = "tillstream.inventory.v1.StockFittedToRepair";
 pub const RETURNED: &str = "tillstream.inventory.v1.StockReturnedFromRepair";
 pub const COLLECTED: &str = "tillstream.sales.v1.RepairCollected";
+
+/// Locks the row of every repair that `events` move a part of or collect, in id order,
+/// before any of them is applied. Inventory's stream and sales' name repairs in orders of
+/// their own, and the ledger's two consumers, each taking its batch's repairs as it came to
+/// them, could each hold a row the other waits for. One repair locks as it is handled.
+pub async fn lock_repairs(
+    tx: &mut PgConnection,
+    events: &[&InboundEvent],
+) -> Result<(), HandlerError> {
+    let repairs: BTreeSet<String> = events.iter().filter_map(|e| repair_of(e)).collect();
+    if repairs.len() < 2 {
+        return Ok(());
+    }
+    repair_costs::lock_all(tx, &repairs.into_iter().collect::<Vec<_>>()).await?;
+    Ok(())
+}
+
+/// The repair a part's movement or a collection names; `None` for any other event, or one
+/// that does not decode (`handle` says what is wrong with it).
+fn repair_of(event: &InboundEvent) -> Option<String> {
+    let repair_id = match event.ce_type.as_str() {
+        FITTED => {
+            event
+                .decode::<inventory::StockFittedToRepair>()
+                .ok()?
+                .repair_id
+        }
+        RETURNED => {
+            event
+                .decode::<inventory::StockReturnedFromRepair>()
+                .ok()?
+                .repair_id
+        }
+        COLLECTED => event.decode::<sales::RepairCollected>().ok()?.repair_id,
+        _ => return None,
+    };
+    Some(repair_id)
+}
 
 /// The movement's value: its four-place unit cost times its quantity, rounded once, within
 /// range (an event that reached the stream some other way than the API is refused, never a

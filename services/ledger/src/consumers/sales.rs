@@ -44,6 +44,14 @@ impl Handler for SalesPostings {
         )
     }
 
+    async fn lock_first(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&InboundEvent],
+    ) -> Result<(), HandlerError> {
+        repairs::lock_repairs(tx, events).await
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         match event.ce_type.as_str() {
             COMPLETED => self.completed(tx, event).await,

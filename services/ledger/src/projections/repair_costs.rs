@@ -17,6 +17,20 @@ async fn lock(tx: &mut PgConnection, repair_id: &str) -> Result<(Decimal, bool),
     .await
 }
 
+/// Locks the rows of `repair_ids` (sorted, no repeats) in that order until the transaction
+/// ends, making those that are missing.
+pub async fn lock_all(tx: &mut PgConnection, repair_ids: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO repair_costs (repair_id)
+         SELECT id FROM unnest($1::text[]) WITH ORDINALITY AS t(id, n) ORDER BY n
+         ON CONFLICT (repair_id) DO UPDATE SET repair_id = EXCLUDED.repair_id",
+    )
+    .bind(repair_ids)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 /// Adds `cost` (negative for a part back) to the repair's open cost, unless the repair was
 /// collected already: then it is left as it is and `true` says so.
 pub async fn add(

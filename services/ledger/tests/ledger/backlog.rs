@@ -190,9 +190,8 @@ async fn reconciliation_reports_the_sale_without_an_entry_until_it_is_posted() {
 
 #[tokio::test]
 async fn a_backlog_of_stock_movements_posts_each_cost_once() {
-    use async_nats::HeaderMap;
     use prost::Message;
-    use tillstream_messaging::{StreamSettings, ensure_service_stream, headers};
+    use tillstream_messaging::{StreamSettings, ensure_service_stream};
     use tillstream_proto::inventory::v1 as inventory;
 
     let prefix = TestPrefix::new();
@@ -205,7 +204,7 @@ async fn a_backlog_of_stock_movements_posts_each_cost_once() {
     }
     // 240 sold (2 × 1.25 each) and one transfer, which posts nothing; the first twenty
     // again under new message ids, as a redelivery brings them. Then sales costed whole.
-    let mut events = Vec::new();
+    let mut events: Vec<Movement> = Vec::new();
     for n in 0..240 {
         let sold = inventory::StockSold {
             product_id: format!("P{}", n % 7),
@@ -257,33 +256,8 @@ async fn a_backlog_of_stock_movements_posts_each_cost_once() {
         Vec::new(),
     ));
     let again: Vec<_> = events[..20].to_vec();
-    for (round, batch) in [(0, &events), (1, &again)] {
-        for (event_type, id, data) in batch.iter() {
-            let mut h = HeaderMap::new();
-            h.insert(headers::MSG_ID, format!("{id}-{round}").as_str());
-            h.insert(headers::SPECVERSION, "1.0");
-            h.insert(headers::ID, id.as_str());
-            h.insert(
-                headers::TYPE,
-                format!("tillstream.inventory.v1.{event_type}").as_str(),
-            );
-            h.insert(headers::SUBJECT, "stock-P:L");
-            let aggregate = if *event_type == "SaleCosted" {
-                "sale_cost"
-            } else {
-                "stock"
-            };
-            js.publish_with_headers(
-                naming.event_subject("inventory", aggregate, event_type),
-                h,
-                data.clone().into(),
-            )
-            .await
-            .unwrap()
-            .await
-            .unwrap();
-        }
-    }
+    publish_movements(&js, &naming, &events, 0).await;
+    publish_movements(&js, &naming, &again, 1).await;
 
     let ledger = Ledger::start(prefix).await;
     ledger.wait_for_entries(300).await;
@@ -298,4 +272,45 @@ async fn a_backlog_of_stock_movements_posts_each_cost_once() {
     let cogs = balance.accounts.iter().find(|a| a.code == "5000").unwrap();
     assert_eq!(cogs.balance, "780.00");
     assert_eq!(balance.total_debits, balance.total_credits);
+}
+
+/// An inventory event as the test publishes it: its type, id and protobuf bytes.
+pub type Movement = (&'static str, String, Vec<u8>);
+
+/// Publishes `events` on the inventory stream as inventory's relay would; `round` makes the
+/// message ids new, as a redelivery past the duplicate window brings an event again.
+pub async fn publish_movements(
+    js: &async_nats::jetstream::Context,
+    naming: &Naming,
+    events: &[Movement],
+    round: usize,
+) {
+    use async_nats::HeaderMap;
+    use tillstream_messaging::headers;
+
+    for (event_type, id, data) in events {
+        let mut h = HeaderMap::new();
+        h.insert(headers::MSG_ID, format!("{id}-{round}").as_str());
+        h.insert(headers::SPECVERSION, "1.0");
+        h.insert(headers::ID, id.as_str());
+        h.insert(
+            headers::TYPE,
+            format!("tillstream.inventory.v1.{event_type}").as_str(),
+        );
+        h.insert(headers::SUBJECT, "stock-P:L");
+        let aggregate = if *event_type == "SaleCosted" {
+            "sale_cost"
+        } else {
+            "stock"
+        };
+        js.publish_with_headers(
+            naming.event_subject("inventory", aggregate, event_type),
+            h,
+            data.clone().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod backlog;
+mod repair_locks;
 mod trace;
 
 use tillstream_proto::catalog::v1 as catalog;

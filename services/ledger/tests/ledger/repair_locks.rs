@@ -1,0 +1,100 @@
+//! A repair's row is taken by two consumers (parts fitted, on inventory's stream; its
+//! collection, on sales'), each naming repairs in its stream's order: each batch takes the
+//! rows of all the repairs it names first, in id order, so the two wait for each other
+//! instead of PostgreSQL breaking a lock cycle between them.
+
+use prost::Message;
+use tillstream_messaging::{Naming, StreamSettings, ensure_service_stream};
+use tillstream_proto::inventory::v1 as inventory;
+use tillstream_test_support::{TestPrefix, TestStack, eventually};
+
+use super::backlog::{Movement, publish_movements};
+
+fn fitted(repair_id: &str) -> Movement {
+    let part = inventory::StockFittedToRepair {
+        product_id: "SCREEN".into(),
+        location_id: "01TESTLOCATION0000000000000".into(),
+        quantity: "1".into(),
+        unit_cost: "4.00".into(),
+        repair_id: repair_id.into(),
+        repair_number: format!("R-{repair_id}"),
+    };
+    let id = ulid::Ulid::generate().to_string();
+    ("StockFittedToRepair", id, part.encode_to_vec())
+}
+
+#[tokio::test]
+async fn a_batch_of_parts_takes_its_repairs_rows_in_id_order_whatever_its_order() {
+    let prefix = TestPrefix::new();
+    let naming = Naming::new(prefix.prefix.clone()).unwrap();
+    let js = async_nats::jetstream::new(async_nats::connect(&prefix.url).await.unwrap());
+    for service in ["sales", "inventory"] {
+        ensure_service_stream(&js, &naming, service, &StreamSettings::default())
+            .await
+            .unwrap();
+    }
+    let mut services = TestStack::on(prefix);
+    let settings = services.settings("ledger");
+    let pool = tillstream_service::connect_database(&settings, &tillstream_ledger::MIGRATOR)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO repair_costs (repair_id) VALUES ('REPAIR-A'), ('REPAIR-B')")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // The sales consumer's batch, holding repair A's row and about to take B's.
+    let mut collections = pool.begin().await.unwrap();
+    let collections_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *collections)
+        .await
+        .unwrap();
+    sqlx::query("SELECT 1 FROM repair_costs WHERE repair_id = 'REPAIR-A' FOR UPDATE")
+        .fetch_one(&mut *collections)
+        .await
+        .unwrap();
+
+    // Parts fitted to B, then to A, published before the ledger starts: its first fetch
+    // brings both, one batch. (Were they ever delivered one by one, this would prove
+    // nothing, but it would not fail.)
+    publish_movements(&js, &naming, &[fitted("REPAIR-B"), fitted("REPAIR-A")], 0).await;
+    services.start("ledger", tillstream_ledger::serve).await;
+    eventually("the parts wait for repair A", || {
+        let pool = pool.clone();
+        async move {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+            )
+            .bind(collections_pid)
+            .fetch_one(&pool)
+            .await
+            .ok()?;
+            (waiting > 0).then_some(())
+        }
+    })
+    .await;
+
+    let taken =
+        sqlx::query("SELECT 1 FROM repair_costs WHERE repair_id = 'REPAIR-B' FOR UPDATE NOWAIT")
+            .fetch_one(&mut *collections)
+            .await;
+    assert!(
+        taken.is_ok(),
+        "the parts took repair B's row before A's: {taken:?}"
+    );
+    collections.commit().await.unwrap();
+    eventually("both parts posted", || {
+        let pool = pool.clone();
+        async move {
+            let open: Vec<(String, String)> =
+                sqlx::query_as("SELECT repair_id, open::text FROM repair_costs ORDER BY repair_id")
+                    .fetch_all(&pool)
+                    .await
+                    .ok()?;
+            let posted = [("REPAIR-A", "4.00"), ("REPAIR-B", "4.00")]
+                .map(|(id, open)| (id.to_owned(), open.to_owned()));
+            (open == posted).then_some(())
+        }
+    })
+    .await;
+}
