@@ -36,4 +36,17 @@ impl StoreError {
             StoreError::Conflict { .. } | StoreError::IdempotencyRace { .. }
         )
     }
+
+    /// Whether PostgreSQL rolled the transaction back to break a lock cycle with a
+    /// concurrent one (SQLSTATE 40P01): nothing of it was kept, and what it read is no
+    /// reason to refuse it, so the same work may be done again at once.
+    pub fn is_deadlock(&self) -> bool {
+        match self {
+            StoreError::Database(error) => error
+                .as_database_error()
+                .and_then(|e| e.code())
+                .is_some_and(|code| code == "40P01"),
+            _ => false,
+        }
+    }
 }

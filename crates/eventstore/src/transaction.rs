@@ -137,18 +137,7 @@ fn retryable(error: Option<&StoreError>, retry_conflicts: bool) -> bool {
     match error {
         Some(StoreError::Conflict { .. }) => retry_conflicts,
         Some(StoreError::IdempotencyRace { .. }) => true,
-        // PostgreSQL broke a lock cycle with a concurrent transaction (two documents over
-        // the same rows in other orders) by rolling this one back: nothing of it was kept,
-        // and what it read is no reason to refuse it.
-        Some(StoreError::Database(error)) => is_deadlock(error),
-        _ => false,
+        Some(error) => error.is_deadlock(),
+        None => false,
     }
-}
-
-/// SQLSTATE 40P01, `deadlock_detected`.
-fn is_deadlock(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "40P01")
 }

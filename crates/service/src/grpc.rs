@@ -29,6 +29,12 @@ pub fn store_status(error: StoreError, claim_field: impl Fn(&str) -> String) -> 
         StoreError::Conflict { .. } | StoreError::IdempotencyRace { .. } => {
             Status::aborted("changed meanwhile; retry")
         }
+        // Rolled back to break a lock cycle: nothing was kept, and the same call may well
+        // succeed at once (the gateway answers 503 with `Retry-After`).
+        error if error.is_deadlock() => {
+            tracing::warn!(%error, "rolled back to break a lock cycle");
+            Status::unavailable("rolled back to break a lock cycle with a concurrent change; retry")
+        }
         StoreError::Database(error) if database_unavailable(&error) => {
             tracing::warn!(%error, "the database is unavailable");
             Status::unavailable("the database is unavailable; retry shortly")

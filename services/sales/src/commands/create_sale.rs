@@ -190,9 +190,13 @@ async fn at_once(
         let mut tx = timing::time("begin", store.pool().begin())
             .await
             .map_err(StoreError::from)?;
-        let start = timing::time("start", sale_start::start(&mut tx, &query))
-            .await
-            .map_err(StoreError::from)?;
+        let started = timing::time("start", sale_start::start(&mut tx, &query)).await;
+        let start = match started.map_err(StoreError::from) {
+            Ok(start) => start,
+            // Rolled back to break a lock cycle: nothing of it was kept.
+            Err(error) if error.is_deadlock() && attempt < CONFLICT_RETRIES => continue,
+            Err(error) => return Err(error.into()),
+        };
         // A repeat is answered before its lines are looked at: a product discontinued
         // since must not refuse the sale that sold it.
         if let (Some(key), Some((hash, response))) = (key, start.kept) {
@@ -240,6 +244,8 @@ async fn at_once(
             Err(AppError::Store(StoreError::IdempotencyRace { .. }))
                 if attempt < CONFLICT_RETRIES => {}
             Err(AppError::Store(StoreError::Conflict { .. })) if attempt == 1 && key.is_some() => {}
+            // Rolled back to break a lock cycle, as above.
+            Err(AppError::Store(error)) if error.is_deadlock() && attempt < CONFLICT_RETRIES => {}
             Err(error) => return Err(error),
         }
     }

@@ -1,6 +1,7 @@
-//! Documents rung up in a register session: each locks the session's row, then its
-//! register's, keeps the session's figures and writes its entry in the register's fiscal
-//! journal, all in the document's own transaction.
+//! Documents rung up in a register session: each locks its register's row (the open
+//! session, its running figures and the journal's head are on it), keeps the session's
+//! figures and writes its entry in the register's fiscal journal, all in the document's own
+//! transaction.
 
 use serde_json::{Value, json};
 use sqlx::PgConnection;

@@ -1,5 +1,5 @@
-//! A sale's first statement: its number drawn (and, in a session, its session and register
-//! locked, in that order, as every sale takes them) with everything the sale reads: the
+//! A sale's first statement: its number drawn (and, in a session, then its register's row
+//! locked, as every document of the session takes it) with everything the sale reads: the
 //! answer kept under its idempotency key, its location's code, its products, whether its
 //! customer is live. One round trip where there were five.
 
