@@ -7,12 +7,12 @@
 
 mod config;
 mod durable;
+mod handler;
 mod health;
 mod idle;
 mod inbound;
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +25,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use uuid::Uuid;
 
 pub use config::ConsumerConfig;
+pub use handler::{ChunkHandled, Handled, Handler, HandlerError};
 pub use health::{ConsumerHealth, STUCK_AFTER, consumer_health, record_restart};
 pub use inbound::InboundEvent;
 
@@ -33,98 +34,6 @@ use crate::dead_letter::{report_depth, send_to_dead_letters};
 
 /// How often a consumer reports its lag and its dead-letter depth.
 const REPORT_EVERY: Duration = Duration::from_secs(15);
-
-/// What handling one event comes to.
-pub type Handled = Result<(), HandlerError>;
-
-/// What handling a chunk comes to: `false` when the handler leaves it to `handle`, event
-/// by event.
-pub type ChunkHandled = Result<bool, HandlerError>;
-
-/// Why a handler did not apply an event.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HandlerError {
-    /// Might work later (a dependency is down, a conflict): retried with backoff.
-    #[error("retry: {0}")]
-    Retry(String),
-    /// Will never work (malformed, violates the contract): dead-lettered at once.
-    #[error("reject: {0}")]
-    Reject(String),
-}
-
-impl From<sqlx::Error> for HandlerError {
-    fn from(error: sqlx::Error) -> Self {
-        HandlerError::Retry(error.to_string())
-    }
-}
-
-/// Applies one event inside the consumer's transaction (which also holds the inbox row).
-pub trait Handler: Send + Sync + 'static {
-    /// Whether `handle_chunk` is worth trying before handling a chunk event by event.
-    const HANDLES_CHUNKS: bool = false;
-
-    /// Whether the handler appends events to its service's store (stock movements, ledger
-    /// entries): the consumer then announces its commits (`Consumer::announcing`).
-    const APPENDS: bool = false;
-
-    /// Whether the handler does anything with `event` (by its type or stream). One it
-    /// does not want is acknowledged without a transaction or an inbox row: with no
-    /// effect, there is nothing for a redelivery to double.
-    fn wants(&self, event: &InboundEvent) -> bool {
-        let _ = event;
-        true
-    }
-
-    /// Called with each batch before `wants` is asked about its events, for a handler
-    /// whose interest changes at run time (webhook subscriptions) to read it. Every event
-    /// of the batch was recorded before the call, so what it reads covers them. A handler
-    /// that cannot read it must then want everything. An idle consumer calls it once a
-    /// second, with no batch, to learn whether something is wanted now.
-    fn refresh<'a>(&'a self, pool: &'a PgPool) -> impl Future<Output = ()> + Send + 'a {
-        let _ = pool;
-        async {}
-    }
-
-    /// As of the last `refresh`, whether the handler wants no event at all (no webhook
-    /// subscription): the consumer then fetches nothing and skips what is published, asking
-    /// `refresh` again every second until something is wanted (`consumer/idle.rs`).
-    fn idle(&self) -> bool {
-        false
-    }
-
-    /// Called first in a batch's transaction with its wanted events, for a handler whose
-    /// events lock rows that another writer may lock in another order (stock items, a
-    /// repair's row named on two streams) to take them all now, in one order. A failure
-    /// only costs the precaution: the batch goes on in a fresh transaction without it.
-    fn lock_first<'a>(
-        &'a self,
-        tx: &'a mut PgConnection,
-        events: &'a [&'a InboundEvent],
-    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
-        let _ = (tx, events);
-        async { Ok(()) }
-    }
-
-    fn handle<'a>(
-        &'a self,
-        tx: &'a mut PgConnection,
-        event: &'a InboundEvent,
-    ) -> impl Future<Output = Handled> + Send + 'a;
-
-    /// Applies a chunk of fresh events at once (a backlog's hundred sales in a few
-    /// statements), inside a savepoint of the consumer's. `Ok(false)` or any error: nothing
-    /// the chunk wrote is kept and its events are handled one by one, so a handler takes
-    /// this fast path only for the chunks it fully understands and leaves the rest (mixed
-    /// kinds, a duplicate, a malformed event) to `handle`, which says what went wrong.
-    fn handle_chunk<'a>(
-        &'a self,
-        tx: &'a mut PgConnection,
-        events: &'a [&'a InboundEvent],
-    ) -> impl Future<Output = ChunkHandled> + Send + 'a {
-        let _ = (tx, events);
-        async { Ok(false) }
-    }
-}
 
 /// A running reaction to another service's events.
 pub struct Consumer<H> {
@@ -371,23 +280,19 @@ impl<H: Handler> Consumer<H> {
             .filter(|(_, wanted)| **wanted)
             .filter_map(|(e, _)| e.as_ref().ok())
             .collect();
-        let mut tx = self.pool.begin().await?;
-        // An event it cannot take rows for (one `handle` will refuse) must not hold up the
-        // rest of the batch.
-        if let Err(error) = self.handler.lock_first(&mut tx, &well_formed).await {
-            warn!(%error, "batch applied without taking its rows first");
-            tx.rollback().await?;
-            tx = self.pool.begin().await?;
-        }
-        if H::HANDLES_CHUNKS
-            && wanted_count > 1
-            && let Some(outcomes) = self
+        let chunked = H::HANDLES_CHUNKS && wanted_count > 1;
+        let tx = self.pool.begin().await?;
+        let mut tx = self.locked_first(tx, &well_formed, chunked).await?;
+        if chunked {
+            if let Some(outcomes) = self
                 .apply_chunk(&mut tx, events, wanted, &well_formed)
                 .await?
-        {
-            tx.commit().await?;
-            self.announce(&outcomes);
-            return Ok(outcomes);
+            {
+                tx.commit().await?;
+                self.announce(&outcomes);
+                return Ok(outcomes);
+            }
+            tx = self.locked_first(tx, &well_formed, false).await?;
         }
         let mut outcomes = Vec::with_capacity(events.len());
         for (event, wanted) in events.iter().zip(wanted) {
@@ -412,6 +317,25 @@ impl<H: Handler> Consumer<H> {
         tx.commit().await?;
         self.announce(&outcomes);
         Ok(outcomes)
+    }
+
+    /// `tx` once the handler's `lock_first` took the batch's contested rows; a fresh
+    /// transaction without them when it failed: an event it cannot take rows for (one
+    /// `handle` will refuse) must not hold up the rest of the batch.
+    async fn locked_first(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+        events: &[&InboundEvent],
+        chunked: bool,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        match self.handler.lock_first(&mut tx, events, chunked).await {
+            Ok(()) => Ok(tx),
+            Err(error) => {
+                warn!(%error, "batch applied without taking its rows first");
+                tx.rollback().await?;
+                self.pool.begin().await
+            }
+        }
     }
 
     /// The chunk's inbox rows and the handler's fast path, behind one savepoint; `None`

@@ -381,6 +381,89 @@ async fn a_chunk_is_applied_at_once_and_one_it_declines_goes_event_by_event() {
     );
 }
 
+/// `RecordChunks`, noting each `lock_first` in `calls`; for a batch holding `SKU-23` it
+/// writes a row and fails, which must cost neither that row's rollback nor the batch.
+struct LocksFirst;
+
+impl Handler for LocksFirst {
+    const HANDLES_CHUNKS: bool = true;
+
+    async fn lock_first(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&InboundEvent],
+        chunked: bool,
+    ) -> Handled {
+        let skus: Vec<String> = events
+            .iter()
+            .filter_map(|e| Some(e.json().ok()?["sku"].as_str()?.to_owned()))
+            .collect();
+        let failing = skus.iter().any(|sku| sku == "SKU-23");
+        let kind = match (failing, chunked) {
+            (true, _) => "left behind",
+            (false, true) => "locked before a chunk",
+            (false, false) => "locked one by one",
+        };
+        sqlx::query("INSERT INTO calls (kind, events) VALUES ($1, $2)")
+            .bind(kind)
+            .bind(i32::try_from(events.len()).unwrap())
+            .execute(&mut *tx)
+            .await?;
+        if failing {
+            return Err(HandlerError::Retry("no lock for SKU-23".into()));
+        }
+        Ok(())
+    }
+
+    async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
+        RecordChunks.handle(tx, event).await
+    }
+
+    async fn handle_chunk(&self, tx: &mut PgConnection, events: &[&InboundEvent]) -> ChunkHandled {
+        RecordChunks.handle_chunk(tx, events).await
+    }
+}
+
+#[tokio::test]
+async fn rows_are_locked_first_again_before_one_by_one_and_a_failed_lock_holds_nothing_up() {
+    let fx = Fixture::shared().await;
+    stream_ready(&fx).await;
+    for table in [
+        "CREATE TABLE seen (sku text NOT NULL)",
+        "CREATE TABLE calls (kind text NOT NULL, events int NOT NULL)",
+    ] {
+        sqlx::query(table).execute(fx.store.pool()).await.unwrap();
+    }
+    // A backlog before the consumer starts, so it arrives in chunks.
+    fx.append_products(0, 40).await;
+    fx.publish_everything(&fx.relay()).await;
+    let mut config = ConsumerConfig::new(fx.naming.clone(), "sales", "locks", SERVICE);
+    config.batch_size = 10;
+    let stop = run(&fx, LocksFirst, config).await;
+    wait_until("forty applied", || async {
+        seen_skus(&fx).await.len() == 40
+    })
+    .await;
+    stop.cancel();
+    let mut expected: Vec<String> = (0..40).map(|n| format!("SKU-{n}")).collect();
+    expected.sort();
+    assert_eq!(seen_skus(&fx).await, expected, "every event applied once");
+    let calls: Vec<(String, i64)> =
+        sqlx::query_as("SELECT kind, max(events)::bigint FROM calls GROUP BY kind ORDER BY kind")
+            .fetch_all(fx.store.pool())
+            .await
+            .unwrap();
+    let most = |kind: &str| calls.iter().find(|(k, _)| k == kind).map(|c| c.1);
+    assert_eq!(
+        most("left behind"),
+        None,
+        "a failed lock's writes are kept: {calls:?}"
+    );
+    assert!(most("locked before a chunk") > Some(1), "{calls:?}");
+    // The chunk with SKU-7, declined, is locked again before it goes event by event.
+    assert!(most("locked one by one") > Some(1), "{calls:?}");
+}
+
 /// A consumer that keeps up lets events gather after a fetch that was not full: the events
 /// published meanwhile, one by one, are applied in one commit rather than one each.
 #[tokio::test]

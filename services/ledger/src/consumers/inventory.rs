@@ -59,6 +59,7 @@ impl Handler for InventoryPostings {
         &self,
         tx: &mut PgConnection,
         events: &[&InboundEvent],
+        _chunked: bool,
     ) -> Result<(), HandlerError> {
         repairs::lock_repairs(tx, events).await
     }

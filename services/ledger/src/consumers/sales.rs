@@ -48,6 +48,7 @@ impl Handler for SalesPostings {
         &self,
         tx: &mut PgConnection,
         events: &[&InboundEvent],
+        _chunked: bool,
     ) -> Result<(), HandlerError> {
         repairs::lock_repairs(tx, events).await
     }
