@@ -39,6 +39,22 @@ impl TestDatabase {
     }
 }
 
+/// Waits until a session on `pool`'s database waits for a lock the backend `holder` (its
+/// `pg_backend_pid()`) holds: a writer under test has queued behind it.
+pub async fn blocked_by(pool: &PgPool, holder: i32) {
+    crate::eventually("a session waits for the lock's holder", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+        )
+        .bind(holder)
+        .fetch_one(pool)
+        .await
+        .ok()?;
+        (waiting > 0).then_some(())
+    })
+    .await;
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let server_url = self.server_url.clone();

@@ -282,6 +282,20 @@ async fn a_malformed_event_goes_to_the_dead_letters_at_once() {
     stop.cancel();
 }
 
+/// A fixture with the tables `RecordChunks` writes: the SKUs seen, and each call with the
+/// events it was given.
+async fn chunk_fixture() -> Fixture {
+    let fx = Fixture::shared().await;
+    stream_ready(&fx).await;
+    for table in [
+        "CREATE TABLE seen (sku text NOT NULL)",
+        "CREATE TABLE calls (kind text NOT NULL, events int NOT NULL)",
+    ] {
+        sqlx::query(table).execute(fx.store.pool()).await.unwrap();
+    }
+    fx
+}
+
 /// Applies whole chunks with one statement, but declines any chunk holding `SKU-7`, which
 /// then goes event by event through `handle`.
 #[derive(Clone)]
@@ -328,14 +342,7 @@ impl Handler for RecordChunks {
 
 #[tokio::test]
 async fn a_chunk_is_applied_at_once_and_one_it_declines_goes_event_by_event() {
-    let fx = Fixture::shared().await;
-    stream_ready(&fx).await;
-    for table in [
-        "CREATE TABLE seen (sku text NOT NULL)",
-        "CREATE TABLE calls (kind text NOT NULL, events int NOT NULL)",
-    ] {
-        sqlx::query(table).execute(fx.store.pool()).await.unwrap();
-    }
+    let fx = chunk_fixture().await;
     // A backlog before the consumer starts, so it arrives in chunks.
     fx.append_products(0, 40).await;
     let relay = fx.relay();
@@ -426,14 +433,7 @@ impl Handler for LocksFirst {
 
 #[tokio::test]
 async fn rows_are_locked_first_again_before_one_by_one_and_a_failed_lock_holds_nothing_up() {
-    let fx = Fixture::shared().await;
-    stream_ready(&fx).await;
-    for table in [
-        "CREATE TABLE seen (sku text NOT NULL)",
-        "CREATE TABLE calls (kind text NOT NULL, events int NOT NULL)",
-    ] {
-        sqlx::query(table).execute(fx.store.pool()).await.unwrap();
-    }
+    let fx = chunk_fixture().await;
     // A backlog before the consumer starts, so it arrives in chunks.
     fx.append_products(0, 40).await;
     fx.publish_everything(&fx.relay()).await;
@@ -468,14 +468,7 @@ async fn rows_are_locked_first_again_before_one_by_one_and_a_failed_lock_holds_n
 /// published meanwhile, one by one, are applied in one commit rather than one each.
 #[tokio::test]
 async fn events_published_while_a_consumer_gathers_are_applied_together() {
-    let fx = Fixture::shared().await;
-    stream_ready(&fx).await;
-    for table in [
-        "CREATE TABLE seen (sku text NOT NULL)",
-        "CREATE TABLE calls (kind text NOT NULL, events int NOT NULL)",
-    ] {
-        sqlx::query(table).execute(fx.store.pool()).await.unwrap();
-    }
+    let fx = chunk_fixture().await;
     let mut config = ConsumerConfig::new(fx.naming.clone(), "sales", "gathering", SERVICE);
     // Far longer than six appends and publishes take, however loaded the machine.
     config.gather = Duration::from_secs(3);

@@ -61,21 +61,7 @@ impl Held {
     /// Once the writer under test waits for the chunk, the chunk takes the second item:
     /// free, unless the writer took it before the first. Then the chunk commits.
     async fn the_second_item_is_free_while_the_writer_waits(mut self) -> Stack {
-        let chunk_pid = self.chunk_pid;
-        eventually("the writer waits for the chunk", || {
-            let pool = self.pool.clone();
-            async move {
-                let waiting: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-                )
-                .bind(chunk_pid)
-                .fetch_one(&pool)
-                .await
-                .ok()?;
-                (waiting > 0).then_some(())
-            }
-        })
-        .await;
+        tillstream_test_support::blocked_by(&self.pool, self.chunk_pid).await;
         let taken = sqlx::query("SELECT 1 FROM snapshots WHERE stream_id = $1 FOR UPDATE NOWAIT")
             .bind(stream(&self.second, &self.shop))
             .fetch_one(&mut *self.chunk)

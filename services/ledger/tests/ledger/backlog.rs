@@ -191,17 +191,10 @@ async fn reconciliation_reports_the_sale_without_an_entry_until_it_is_posted() {
 #[tokio::test]
 async fn a_backlog_of_stock_movements_posts_each_cost_once() {
     use prost::Message;
-    use tillstream_messaging::{StreamSettings, ensure_service_stream};
     use tillstream_proto::inventory::v1 as inventory;
 
     let prefix = TestPrefix::new();
-    let naming = Naming::new(prefix.prefix.clone()).unwrap();
-    let js = async_nats::jetstream::new(async_nats::connect(&prefix.url).await.unwrap());
-    for service in ["sales", "inventory"] {
-        ensure_service_stream(&js, &naming, service, &StreamSettings::default())
-            .await
-            .unwrap();
-    }
+    let (naming, js) = streams_of(&prefix).await;
     // 240 sold (2 × 1.25 each) and one transfer, which posts nothing; the first twenty
     // again under new message ids, as a redelivery brings them. Then sales costed whole.
     let mut events: Vec<Movement> = Vec::new();
@@ -272,6 +265,21 @@ async fn a_backlog_of_stock_movements_posts_each_cost_once() {
     let cogs = balance.accounts.iter().find(|a| a.code == "5000").unwrap();
     assert_eq!(cogs.balance, "780.00");
     assert_eq!(balance.total_debits, balance.total_credits);
+}
+
+/// `prefix`'s subjects, and a JetStream context on which its sales and inventory streams
+/// exist.
+pub async fn streams_of(prefix: &TestPrefix) -> (Naming, async_nats::jetstream::Context) {
+    use tillstream_messaging::{StreamSettings, ensure_service_stream};
+
+    let naming = Naming::new(prefix.prefix.clone()).unwrap();
+    let js = async_nats::jetstream::new(async_nats::connect(&prefix.url).await.unwrap());
+    for service in ["sales", "inventory"] {
+        ensure_service_stream(&js, &naming, service, &StreamSettings::default())
+            .await
+            .unwrap();
+    }
+    (naming, js)
 }
 
 /// An inventory event as the test publishes it: its type, id and protobuf bytes.

@@ -4,11 +4,10 @@
 //! instead of PostgreSQL breaking a lock cycle between them.
 
 use prost::Message;
-use tillstream_messaging::{Naming, StreamSettings, ensure_service_stream};
 use tillstream_proto::inventory::v1 as inventory;
-use tillstream_test_support::{TestPrefix, TestStack, eventually};
+use tillstream_test_support::{TestPrefix, TestStack, blocked_by, eventually};
 
-use super::backlog::{Movement, publish_movements};
+use super::backlog::{Movement, publish_movements, streams_of};
 
 fn fitted(repair_id: &str) -> Movement {
     let part = inventory::StockFittedToRepair {
@@ -26,13 +25,7 @@ fn fitted(repair_id: &str) -> Movement {
 #[tokio::test]
 async fn a_batch_of_parts_takes_its_repairs_rows_in_id_order_whatever_its_order() {
     let prefix = TestPrefix::new();
-    let naming = Naming::new(prefix.prefix.clone()).unwrap();
-    let js = async_nats::jetstream::new(async_nats::connect(&prefix.url).await.unwrap());
-    for service in ["sales", "inventory"] {
-        ensure_service_stream(&js, &naming, service, &StreamSettings::default())
-            .await
-            .unwrap();
-    }
+    let (naming, js) = streams_of(&prefix).await;
     let mut services = TestStack::on(prefix);
     let settings = services.settings("ledger");
     let pool = tillstream_service::connect_database(&settings, &tillstream_ledger::MIGRATOR)
@@ -59,21 +52,7 @@ async fn a_batch_of_parts_takes_its_repairs_rows_in_id_order_whatever_its_order(
     // nothing, but it would not fail.)
     publish_movements(&js, &naming, &[fitted("REPAIR-B"), fitted("REPAIR-A")], 0).await;
     services.start("ledger", tillstream_ledger::serve).await;
-    eventually("the parts wait for repair A", || {
-        let pool = pool.clone();
-        async move {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-            )
-            .bind(collections_pid)
-            .fetch_one(&pool)
-            .await
-            .ok()?;
-            (waiting > 0).then_some(())
-        }
-    })
-    .await;
-
+    blocked_by(&pool, collections_pid).await;
     let taken =
         sqlx::query("SELECT 1 FROM repair_costs WHERE repair_id = 'REPAIR-B' FOR UPDATE NOWAIT")
             .fetch_one(&mut *collections)
