@@ -320,22 +320,25 @@ impl<H: Handler> Consumer<H> {
     }
 
     /// `tx` once the handler's `lock_first` took the batch's contested rows; a fresh
-    /// transaction without them when it failed: an event it cannot take rows for (one
-    /// `handle` will refuse) must not hold up the rest of the batch.
+    /// transaction without them when it failed or panicked: an event it cannot take rows
+    /// for (one `handle` will refuse) must not hold up the rest of the batch.
     async fn locked_first(
         &self,
         mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
         events: &[&InboundEvent],
         chunked: bool,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        match self.handler.lock_first(&mut tx, events, chunked).await {
-            Ok(()) => Ok(tx),
-            Err(error) => {
-                warn!(%error, "batch applied without taking its rows first");
-                tx.rollback().await?;
-                self.pool.begin().await
-            }
-        }
+        let locked = AssertUnwindSafe(self.handler.lock_first(&mut tx, events, chunked))
+            .catch_unwind()
+            .await;
+        let reason = match locked {
+            Ok(Ok(())) => return Ok(tx),
+            Ok(Err(error)) => error.to_string(),
+            Err(panic) => format!("it panicked: {}", panic_message(&*panic)),
+        };
+        warn!(%reason, "batch applied without taking its rows first");
+        tx.rollback().await?;
+        self.pool.begin().await
     }
 
     /// The chunk's inbox rows and the handler's fast path, behind one savepoint; `None`

@@ -7,6 +7,11 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The metadata key that names the request field an error is about.
 pub const FIELD_METADATA: &str = "tillstream-field";
 
+/// The message of the `UNAVAILABLE` a service answers when PostgreSQL rolled its
+/// transaction back to break a lock cycle: nothing was kept, and the gateway tells the
+/// client to send it again rather than that the service is down.
+pub const LOCK_CYCLE: &str = "rolled back to break a lock cycle with a concurrent change; retry";
+
 /// A status naming `field` twice: as a standard `google.rpc.BadRequest` field violation in
 /// the status details (what gRPC clients of the gateway read, with `tonic-types` or any
 /// richer-error library), and in the metadata entry (what the gateway maps to JSON).

@@ -3,7 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tillstream_process::field::{field_of, reason_of};
+use tillstream_process::field::{LOCK_CYCLE, field_of, reason_of};
 use tonic::Code;
 
 use crate::trace::current_trace_id;
@@ -196,6 +196,17 @@ impl ApiError {
                 tracing::warn!(service, error = %message, "upstream connection lost");
                 ApiError::unavailable(service)
             }
+            // Nothing was kept; the same request may well succeed at once.
+            Code::Unavailable if message == LOCK_CYCLE => {
+                tracing::warn!(service, "upstream rolled back to break a lock cycle");
+                let mut error = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "a concurrent change got in the way and nothing was recorded; send it again",
+                );
+                error.retry_after = Some(1);
+                error
+            }
             Code::Unavailable | Code::Cancelled => {
                 tracing::warn!(service, error = %message, "upstream unavailable");
                 ApiError::unavailable(service)
@@ -268,6 +279,19 @@ mod tests {
         let error = ApiError::from_status("ledger", &down);
         assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(error.message.contains("ledger"));
+
+        let cycle = tonic::Status::unavailable(LOCK_CYCLE);
+        let error = ApiError::from_status("sales", &cycle);
+        assert!(error.message.contains("send it again"), "{}", error.message);
+        assert_eq!(
+            (error.status, error.code, error.retry_after),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                Some(1)
+            ),
+            "a rollback to break a lock cycle is a retry, not a service down"
+        );
 
         let slow = tonic::Status::cancelled("Timeout expired");
         assert_eq!(

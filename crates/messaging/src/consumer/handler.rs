@@ -69,8 +69,10 @@ pub trait Handler: Send + Sync + 'static {
     /// events lock rows that another writer may lock in another order (stock items, a
     /// repair's row named on two streams) to take them all now, in one order. `chunked`:
     /// the batch goes to `handle_chunk` next (which may order its own), and if that
-    /// declines, this is called again with `false` before it goes event by event. A
-    /// failure only costs the precaution: the batch goes on in a fresh transaction.
+    /// declines, this is called again with `false` before it goes event by event. It sees
+    /// events before the inbox does (some may be duplicates, or refused later), and what it
+    /// writes is kept with the batch; a failure or a panic only costs the precaution: the
+    /// batch goes on in a fresh transaction.
     fn lock_first<'a>(
         &'a self,
         tx: &'a mut PgConnection,
@@ -81,6 +83,8 @@ pub trait Handler: Send + Sync + 'static {
         async { Ok(()) }
     }
 
+    /// Applies one fresh event in the consumer's transaction, behind a savepoint of its
+    /// own: `Retry` for what may work later, `Reject` for what never will.
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,

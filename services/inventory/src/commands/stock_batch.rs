@@ -235,6 +235,7 @@ pub trait StockDocument {
     /// Every (product, location) it moves, in any order, repeats allowed.
     fn items(&self) -> Vec<(&str, &str)>;
 
+    /// Applies the document's movements to `batch`, in `tx`.
     fn record(
         &self,
         batch: &mut StockBatch<'_>,

@@ -225,10 +225,12 @@ impl SalesMovements {
                 Ok(fitted) => at(&fitted.location_id, fitted.part.map(|p| p.product_id)),
                 Err(_) => Vec::new(),
             },
+            // What `handle` puts back: the movements that took the repair's parts.
             REPAIR_CANCELLED => match event.decode::<sales::RepairCancelled>() {
                 Ok(cancelled) => {
-                    let products = cancelled.parts.into_iter().map(|p| p.product_id);
-                    at(&cancelled.location_id, products)
+                    let (number, location) = (&cancelled.number, &cancelled.location_id);
+                    let taken = movements::fitted_to_repair(tx, number, location).await?;
+                    at(location, taken.into_iter().map(|(p, ..)| p))
                 }
                 Err(_) => Vec::new(),
             },

@@ -15,7 +15,7 @@ use crate::error::{AppError, session_closed};
 use crate::projections::journal::{self, Document};
 use crate::projections::sessions::{self, Locked};
 
-/// A session a document is recorded in, locked with its register.
+/// A session a document is recorded in, its register's row locked.
 #[derive(Debug, Clone)]
 pub struct Attached {
     pub session_id: String,
@@ -29,7 +29,7 @@ impl Attached {
     }
 }
 
-/// Locks session `session_id` and its register for a document at `location_id`; a session
+/// Locks the register of session `session_id` for a document at `location_id`; a session
 /// that does not exist or is at another location names `session_id`. `open`: the document
 /// needs the session open (409 `session_closed` otherwise).
 pub async fn attach(
