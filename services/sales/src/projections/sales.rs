@@ -1,6 +1,8 @@
 //! `sales`: each sale as clients read it, written inline with the sale; its ledger status
 //! follows the ledger's events.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
@@ -159,7 +161,7 @@ pub async fn mark_posted(
     Ok(())
 }
 
-/// `mark_posted` for many (sale, entry) pairs in one statement, entries kept in their order.
+/// `mark_posted` for many (sale, entry) pairs at once, entries kept in their order.
 pub async fn mark_all_posted(
     tx: &mut PgConnection,
     posted: &[(String, String)],
@@ -167,18 +169,22 @@ pub async fn mark_all_posted(
     if posted.is_empty() {
         return Ok(());
     }
-    // One row per sale (an UPDATE joined to two rows of one sale applies only one).
-    let mut by_sale: Vec<(&str, Vec<&str>)> = Vec::new();
+    // One row per sale: an UPDATE joined to two rows of one sale applies only one.
+    let mut by_sale: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (sale, entry) in posted {
-        match by_sale.iter_mut().find(|(s, _)| s == sale) {
-            Some((_, entries)) => entries.push(entry),
-            None => by_sale.push((sale, vec![entry])),
-        }
+        by_sale.entry(sale).or_default().push(entry);
     }
     let (sales, entries): (Vec<&str>, Vec<String>) = by_sale
         .into_iter()
         .map(|(sale, entries)| (sale, entries.join(",")))
         .unzip();
+    // The rows are taken in id order first: the UPDATE takes them in the order of its
+    // plan (the table's, or the entries'), and two writers of overlapping chunks (leaders
+    // overlapping in a handover) would otherwise lock the sales they share in two orders.
+    sqlx::query("SELECT 1 FROM sales WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind(&sales)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "UPDATE sales s SET ledger_status = 'posted',
              ledger_entry_ids = s.ledger_entry_ids || ARRAY(

@@ -17,6 +17,8 @@ use tillstream_test_support::grpc::Authed;
 use tillstream_test_support::{TestStack, eventually};
 use tonic::Code;
 
+mod posted_order;
+
 struct Stack {
     catalog: CatalogServiceClient<Authed>,
     inventory: InventoryServiceClient<Authed>,
