@@ -62,7 +62,13 @@ impl Handler for SalesMovements {
         }
         let mut items = Vec::new();
         for event in events {
-            items.extend(self.items_of(tx, event).await?);
+            // An event whose moves cannot be told (malformed, its sale not taken yet, a
+            // failed read) holds nothing here: `handle` refuses or retries it.
+            if let Ok(Some(moves)) = self.moves(tx, event).await {
+                let location = moves.location_id;
+                let products = moves.commands.into_iter().map(|(product, _)| product);
+                items.extend(products.map(|product| (product, location.clone())));
+            }
         }
         let items: Vec<(&str, &str)> = items
             .iter()
@@ -74,99 +80,30 @@ impl Handler for SalesMovements {
     }
 
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
-        match event.ce_type.as_str() {
-            COMPLETED => {
-                let completed = event.decode::<sales::SaleCompleted>()?;
-                let sale = completed
-                    .sale
-                    .ok_or_else(|| HandlerError::Reject("SaleCompleted without a sale".into()))?;
-                let mut lines = Vec::with_capacity(sale.lines.len());
-                for line in taken_lines(&sale) {
-                    lines.push((
-                        line.product_id.as_str(),
-                        quantity(&line.quantity, line.line_no)?,
-                    ));
-                }
-                let metadata = metadata(event, &sale.id);
-                let mut batch = StockBatch::new(&self.store, metadata.clone());
-                let mut sold = Vec::new();
-                // Lines of one product are sold one after the other from the same item.
-                for (product_id, quantity) in lines {
-                    let command = Command::Sell { quantity };
-                    let events = batch
-                        .apply(tx, product_id, &sale.location_id, &command)
-                        .await
-                        .map_err(handler_error)?;
-                    sold.extend(sale_cost::sold(product_id, &events));
-                }
-                if let Some(request) = costed(&sale.id, &sale.location_id, sold, &metadata)
-                    .map_err(|e| handler_error(e.into()))?
-                {
-                    self.store
-                        .append_in(tx, &request)
-                        .await
-                        .map_err(|e| handler_error(e.into()))?;
-                }
-                Ok(())
-            }
-            "tillstream.sales.v1.SaleReturned" => {
-                let returned = event.decode::<sales::SaleReturned>()?;
-                if !returned.restock {
-                    return Ok(());
-                }
-                let sold = self
-                    .sold(tx, &returned.sale_id, &returned.location_id)
-                    .await?;
-                let mut batch = StockBatch::new(&self.store, metadata(event, &returned.sale_id));
-                for line in &returned.lines {
-                    let quantity = quantity(&line.quantity, line.line_no)?;
-                    let unit_cost = sold
-                        .iter()
-                        .find(|(product, _, _)| *product == line.product_id)
-                        .map(|(_, _, cost)| *cost)
-                        .ok_or_else(|| {
-                            HandlerError::Reject(format!(
-                                "sale {} sold no product {} at {}",
-                                returned.sale_id, line.product_id, returned.location_id
-                            ))
-                        })?;
-                    let command = Command::Restock {
-                        quantity,
-                        unit_cost,
-                    };
-                    batch
-                        .apply(tx, &line.product_id, &returned.location_id, &command)
-                        .await
-                        .map_err(handler_error)?;
-                }
-                Ok(())
-            }
-            "tillstream.sales.v1.SaleVoided" => {
-                let voided = event.decode::<sales::SaleVoided>()?;
-                if !voided.repair_id.is_empty() {
-                    return Ok(());
-                }
-                let sold = self.sold(tx, &voided.sale_id, &voided.location_id).await?;
-                let mut batch = StockBatch::new(&self.store, metadata(event, &voided.sale_id));
-                for (product_id, quantity, unit_cost) in sold {
-                    // What a sale took is a line's quantity, so within the contract's range.
-                    let quantity = Quantity::new(quantity)
-                        .map_err(|e| HandlerError::Reject(format!("sold {quantity}: {e}")))?;
-                    let command = Command::ReverseSale {
-                        quantity,
-                        unit_cost,
-                    };
-                    batch
-                        .apply(tx, &product_id, &voided.location_id, &command)
-                        .await
-                        .map_err(handler_error)?;
-                }
-                Ok(())
-            }
-            PART_FITTED => self.part_fitted(tx, event).await,
-            REPAIR_CANCELLED => self.repair_cancelled(tx, event).await,
-            _ => Ok(()),
+        let Some(moves) = self.moves(tx, event).await? else {
+            return Ok(());
+        };
+        let mut batch = StockBatch::new(&self.store, moves.metadata.clone());
+        let mut sold = Vec::new();
+        // Lines of one product are moved one after the other on the same item.
+        for (product_id, command) in &moves.commands {
+            let events = batch
+                .apply(tx, product_id, &moves.location_id, command)
+                .await
+                .map_err(handler_error)?;
+            sold.extend(sale_cost::sold(product_id, &events));
         }
+        if let Some(sale_id) = &moves.costs_sale {
+            let request = costed(sale_id, &moves.location_id, sold, &moves.metadata)
+                .map_err(|e| handler_error(e.into()))?;
+            if let Some(request) = request {
+                self.store
+                    .append_in(tx, &request)
+                    .await
+                    .map_err(|e| handler_error(e.into()))?;
+            }
+        }
+        Ok(())
     }
 
     async fn handle_chunk(&self, tx: &mut PgConnection, events: &[&InboundEvent]) -> ChunkHandled {
@@ -186,81 +123,111 @@ fn taken_lines(sale: &sales::Sale) -> impl Iterator<Item = &sales::SaleLine> {
         .filter(move |line| !collects_repair && !line.product_id.is_empty())
 }
 
+/// What one sales event moves: each item's command at one location, in the order they
+/// are applied, under the reference (the sale, or the repair's number) they carry.
+struct Moves {
+    metadata: EventMetadata,
+    location_id: String,
+    commands: Vec<(String, Command)>,
+    /// A completed sale, whose cost is stated once its lines are sold.
+    costs_sale: Option<String>,
+}
+
+impl Moves {
+    fn new(event: &InboundEvent, reference: &str, location_id: String) -> Self {
+        Moves {
+            metadata: metadata(event, reference),
+            location_id,
+            commands: Vec::new(),
+            costs_sale: None,
+        }
+    }
+}
+
 impl SalesMovements {
-    /// The (product, location) of every item `event` moves; none for an event that does not
-    /// decode (`handle` says what is wrong with it).
-    async fn items_of(
+    /// What `event` moves, `None` when nothing: `handle` applies it and `lock_first` takes
+    /// its items first, from this one account of which items an event moves.
+    async fn moves(
         &self,
         tx: &mut PgConnection,
         event: &InboundEvent,
-    ) -> Result<Vec<(String, String)>, HandlerError> {
-        let items = match event.ce_type.as_str() {
+    ) -> Result<Option<Moves>, HandlerError> {
+        let moves = match event.ce_type.as_str() {
             COMPLETED => {
-                let Some(sale) = event
-                    .decode::<sales::SaleCompleted>()
-                    .ok()
-                    .and_then(|c| c.sale)
-                else {
-                    return Ok(Vec::new());
-                };
-                let products = taken_lines(&sale).map(|l| l.product_id.clone());
-                at(&sale.location_id, products)
+                let completed = event.decode::<sales::SaleCompleted>()?;
+                let sale = completed
+                    .sale
+                    .ok_or_else(|| HandlerError::Reject("SaleCompleted without a sale".into()))?;
+                let mut moves = Moves::new(event, &sale.id, sale.location_id.clone());
+                for line in taken_lines(&sale) {
+                    let sell = Command::Sell {
+                        quantity: quantity(&line.quantity, line.line_no)?,
+                    };
+                    moves.commands.push((line.product_id.clone(), sell));
+                }
+                moves.costs_sale = Some(sale.id);
+                moves
             }
-            "tillstream.sales.v1.SaleReturned" => match event.decode::<sales::SaleReturned>() {
-                Ok(returned) if returned.restock => {
-                    let products = returned.lines.into_iter().map(|l| l.product_id);
-                    at(&returned.location_id, products)
+            "tillstream.sales.v1.SaleReturned" => {
+                let returned = event.decode::<sales::SaleReturned>()?;
+                if !returned.restock {
+                    return Ok(None);
                 }
-                _ => Vec::new(),
-            },
-            "tillstream.sales.v1.SaleVoided" => match event.decode::<sales::SaleVoided>() {
-                Ok(voided) if voided.repair_id.is_empty() => {
-                    let sold =
-                        movements::sold_for_sale(tx, &voided.sale_id, &voided.location_id).await?;
-                    at(&voided.location_id, sold.into_iter().map(|(p, ..)| p))
+                let (sale_id, location_id) = (&returned.sale_id, &returned.location_id);
+                let sold = self.sold(tx, sale_id, location_id).await?;
+                let mut moves = Moves::new(event, sale_id, location_id.clone());
+                for line in &returned.lines {
+                    let quantity = quantity(&line.quantity, line.line_no)?;
+                    let unit_cost = sold
+                        .iter()
+                        .find(|(product, _, _)| *product == line.product_id)
+                        .map(|(_, _, cost)| *cost)
+                        .ok_or_else(|| {
+                            HandlerError::Reject(format!(
+                                "sale {sale_id} sold no product {} at {location_id}",
+                                line.product_id
+                            ))
+                        })?;
+                    let restock = Command::Restock {
+                        quantity,
+                        unit_cost,
+                    };
+                    moves.commands.push((line.product_id.clone(), restock));
                 }
-                _ => Vec::new(),
-            },
-            PART_FITTED => match event.decode::<sales::RepairPartFitted>() {
-                Ok(fitted) => at(&fitted.location_id, fitted.part.map(|p| p.product_id)),
-                Err(_) => Vec::new(),
-            },
-            // What `handle` puts back: the movements that took the repair's parts.
-            REPAIR_CANCELLED => match event.decode::<sales::RepairCancelled>() {
-                Ok(cancelled) => {
-                    let (number, location) = (&cancelled.number, &cancelled.location_id);
-                    let taken = movements::fitted_to_repair(tx, number, location).await?;
-                    at(location, taken.into_iter().map(|(p, ..)| p))
+                moves
+            }
+            "tillstream.sales.v1.SaleVoided" => {
+                let voided = event.decode::<sales::SaleVoided>()?;
+                if !voided.repair_id.is_empty() {
+                    return Ok(None);
                 }
-                Err(_) => Vec::new(),
-            },
-            _ => Vec::new(),
+                let sold = self.sold(tx, &voided.sale_id, &voided.location_id).await?;
+                let mut moves = Moves::new(event, &voided.sale_id, voided.location_id);
+                for (product_id, quantity, unit_cost) in sold {
+                    // What a sale took is a line's quantity, so within the contract's range.
+                    let quantity = Quantity::new(quantity)
+                        .map_err(|e| HandlerError::Reject(format!("sold {quantity}: {e}")))?;
+                    let reverse = Command::ReverseSale {
+                        quantity,
+                        unit_cost,
+                    };
+                    moves.commands.push((product_id, reverse));
+                }
+                moves
+            }
+            PART_FITTED => part_fitted(event)?,
+            REPAIR_CANCELLED => self.repair_cancelled(tx, event).await?,
+            _ => return Ok(None),
         };
-        Ok(items)
-    }
-
-    async fn part_fitted(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
-        let fitted = event.decode::<sales::RepairPartFitted>()?;
-        let part = fitted
-            .part
-            .ok_or_else(|| HandlerError::Reject("RepairPartFitted without a part".into()))?;
-        let command = Command::FitToRepair {
-            quantity: quantity(&part.quantity, part.part_no)?,
-            repair: RepairRef {
-                repair_id: fitted.repair_id,
-                repair_number: fitted.number.clone(),
-            },
-        };
-        let mut batch = StockBatch::new(&self.store, metadata(event, &fitted.number));
-        batch
-            .apply(tx, &part.product_id, &fitted.location_id, &command)
-            .await
-            .map_err(handler_error)?;
-        Ok(())
+        Ok(Some(moves))
     }
 
     /// Every part the repair took goes back, movement by movement, at the cost it left with.
-    async fn repair_cancelled(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
+    async fn repair_cancelled(
+        &self,
+        tx: &mut PgConnection,
+        event: &InboundEvent,
+    ) -> Result<Moves, HandlerError> {
         let cancelled = event.decode::<sales::RepairCancelled>()?;
         let taken =
             movements::fitted_to_repair(tx, &cancelled.number, &cancelled.location_id).await?;
@@ -289,7 +256,7 @@ impl SalesMovements {
             repair_id: cancelled.repair_id.clone(),
             repair_number: cancelled.number.clone(),
         };
-        let mut batch = StockBatch::new(&self.store, metadata(event, &cancelled.number));
+        let mut moves = Moves::new(event, &cancelled.number, cancelled.location_id.clone());
         for (product_id, taken, unit_cost) in taken {
             // What a repair took is a part's quantity, so within the contract's range.
             let quantity = Quantity::new(taken)
@@ -299,12 +266,9 @@ impl SalesMovements {
                 unit_cost,
                 repair: repair.clone(),
             };
-            batch
-                .apply(tx, &product_id, &cancelled.location_id, &command)
-                .await
-                .map_err(handler_error)?;
+            moves.commands.push((product_id, command));
         }
-        Ok(())
+        Ok(moves)
     }
 
     /// Takes a chunk's runs of completed sales from stock at once (`stock_chunk`), and the
@@ -379,10 +343,22 @@ impl SalesMovements {
     }
 }
 
-/// Each of `products` at `location`.
-fn at(location: &str, products: impl IntoIterator<Item = String>) -> Vec<(String, String)> {
-    let item = |product| (product, location.to_owned());
-    products.into_iter().map(item).collect()
+/// A part fitted leaves the repair's location at the average cost of that moment.
+fn part_fitted(event: &InboundEvent) -> Result<Moves, HandlerError> {
+    let fitted = event.decode::<sales::RepairPartFitted>()?;
+    let part = fitted
+        .part
+        .ok_or_else(|| HandlerError::Reject("RepairPartFitted without a part".into()))?;
+    let command = Command::FitToRepair {
+        quantity: quantity(&part.quantity, part.part_no)?,
+        repair: RepairRef {
+            repair_id: fitted.repair_id,
+            repair_number: fitted.number.clone(),
+        },
+    };
+    let mut moves = Moves::new(event, &fitted.number, fitted.location_id);
+    moves.commands.push((part.product_id, command));
+    Ok(moves)
 }
 
 fn quantity(text: &str, line_no: i32) -> Result<Quantity, HandlerError> {
