@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, ConnectOptions, Executor, PgPool};
+use sqlx::{AssertSqlSafe, ConnectOptions, Executor, PgPool, Postgres, Transaction};
 
 use crate::{block_on_fresh_runtime, database_server_url, unique_name};
 
@@ -36,6 +36,50 @@ impl TestDatabase {
             .max_connections(max_connections)
             .connect_with(options)
             .await?)
+    }
+}
+
+/// A transaction holding one row as another writer would, to show that the writer under
+/// test queues behind it instead of taking a second row first.
+#[derive(Debug)]
+pub struct HeldRow {
+    tx: Transaction<'static, Postgres>,
+    pid: i32,
+    pool: PgPool,
+    lock: &'static str,
+}
+
+/// Takes the row `lock` names (a `SELECT … FOR UPDATE` of `$1` = `value`).
+pub async fn holding(pool: &PgPool, lock: &'static str, value: &str) -> HeldRow {
+    let held = async {
+        let mut tx = pool.begin().await?;
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(lock).bind(value).fetch_one(&mut *tx).await?;
+        Ok::<_, sqlx::Error>((tx, pid))
+    };
+    match held.await {
+        Ok((tx, pid)) => HeldRow {
+            tx,
+            pid,
+            pool: pool.clone(),
+            lock,
+        },
+        Err(error) => panic!("holding {value} ({lock}): {error}"),
+    }
+}
+
+impl HeldRow {
+    /// Once a session queues behind the held row, takes the row of `next` by the same lock
+    /// without waiting, then commits: `Err` when someone (the writer under test) holds it.
+    pub async fn next_once_queued(mut self, next: &str) -> Result<(), sqlx::Error> {
+        blocked_by(&self.pool, self.pid).await;
+        sqlx::query(AssertSqlSafe(format!("{} NOWAIT", self.lock)))
+            .bind(next)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        self.tx.commit().await
     }
 }
 

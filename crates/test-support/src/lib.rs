@@ -10,7 +10,7 @@ mod postgres;
 pub mod sales_events;
 mod stack;
 
-pub use database::{TestDatabase, blocked_by};
+pub use database::{HeldRow, TestDatabase, blocked_by, holding};
 pub use nats::{PrivateNats, TestPrefix, free_port, nats_url};
 pub use postgres::PrivatePostgres;
 pub use stack::TestStack;

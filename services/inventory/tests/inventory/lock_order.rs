@@ -3,7 +3,7 @@
 //! own. Each waits for a chunk holding the first item without taking the second, so the two
 //! queue instead of PostgreSQL breaking a lock cycle between them.
 
-use sqlx::{PgPool, Postgres, Transaction};
+use tillstream_test_support::{HeldRow, holding};
 
 use super::*;
 
@@ -14,9 +14,7 @@ struct Held {
     shop: String,
     first: String,
     second: String,
-    pool: PgPool,
-    chunk: Transaction<'static, Postgres>,
-    chunk_pid: i32,
+    chunk: HeldRow,
 }
 
 fn stream(product: &str, shop: &str) -> String {
@@ -36,41 +34,29 @@ async fn hold_the_first_item(code: &str) -> Held {
         (jam, tea)
     };
     let pool = stack.services.database("inventory").await;
-    let mut chunk = pool.begin().await.unwrap();
-    let chunk_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *chunk)
-        .await
-        .unwrap();
-    sqlx::query("SELECT 1 FROM snapshots WHERE stream_id = $1 FOR UPDATE")
-        .bind(stream(&first, &shop))
-        .fetch_one(&mut *chunk)
-        .await
-        .unwrap();
+    let lock = "SELECT 1 FROM snapshots WHERE stream_id = $1 FOR UPDATE";
+    let chunk = holding(&pool, lock, &stream(&first, &shop)).await;
     Held {
         stack,
         shop,
         first,
         second,
-        pool,
         chunk,
-        chunk_pid,
     }
 }
 
 impl Held {
     /// Once the writer under test waits for the chunk, the chunk takes the second item:
     /// free, unless the writer took it before the first. Then the chunk commits.
-    async fn the_second_item_is_free_while_the_writer_waits(mut self) -> Stack {
-        tillstream_test_support::blocked_by(&self.pool, self.chunk_pid).await;
-        let taken = sqlx::query("SELECT 1 FROM snapshots WHERE stream_id = $1 FOR UPDATE NOWAIT")
-            .bind(stream(&self.second, &self.shop))
-            .fetch_one(&mut *self.chunk)
+    async fn the_second_item_is_free_while_the_writer_waits(self) -> Stack {
+        let taken = self
+            .chunk
+            .next_once_queued(&stream(&self.second, &self.shop))
             .await;
         assert!(
             taken.is_ok(),
             "the writer took the second item's row before the first's: {taken:?}"
         );
-        self.chunk.commit().await.unwrap();
         self.stack
     }
 }

@@ -5,7 +5,7 @@
 
 use prost::Message;
 use tillstream_proto::inventory::v1 as inventory;
-use tillstream_test_support::{TestPrefix, TestStack, blocked_by, eventually};
+use tillstream_test_support::{TestPrefix, TestStack, eventually, holding};
 
 use super::backlog::{Movement, publish_movements, streams_of};
 
@@ -37,31 +37,19 @@ async fn a_batch_of_parts_takes_its_repairs_rows_in_id_order_whatever_its_order(
         .unwrap();
 
     // The sales consumer's batch, holding repair A's row and about to take B's.
-    let mut collections = pool.begin().await.unwrap();
-    let collections_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *collections)
-        .await
-        .unwrap();
-    sqlx::query("SELECT 1 FROM repair_costs WHERE repair_id = 'REPAIR-A' FOR UPDATE")
-        .fetch_one(&mut *collections)
-        .await
-        .unwrap();
+    let lock = "SELECT 1 FROM repair_costs WHERE repair_id = $1 FOR UPDATE";
+    let collections = holding(&pool, lock, "REPAIR-A").await;
 
     // Parts fitted to B, then to A, published before the ledger starts: its first fetch
     // brings both, one batch. (Were they ever delivered one by one, this would prove
     // nothing, but it would not fail.)
     publish_movements(&js, &naming, &[fitted("REPAIR-B"), fitted("REPAIR-A")], 0).await;
     services.start("ledger", tillstream_ledger::serve).await;
-    blocked_by(&pool, collections_pid).await;
-    let taken =
-        sqlx::query("SELECT 1 FROM repair_costs WHERE repair_id = 'REPAIR-B' FOR UPDATE NOWAIT")
-            .fetch_one(&mut *collections)
-            .await;
+    let taken = collections.next_once_queued("REPAIR-B").await;
     assert!(
         taken.is_ok(),
         "the parts took repair B's row before A's: {taken:?}"
     );
-    collections.commit().await.unwrap();
     eventually("both parts posted", || {
         let pool = pool.clone();
         async move {

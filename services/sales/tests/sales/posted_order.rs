@@ -25,16 +25,8 @@ async fn a_chunk_marks_its_sales_posted_in_id_order_whatever_its_entry_order() {
         .unwrap();
     }
     // The other chunk holds the first sale's row, as it would before taking the second.
-    let mut other = pool.begin().await.unwrap();
-    let other_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *other)
-        .await
-        .unwrap();
-    sqlx::query("SELECT 1 FROM sales WHERE id = $1 FOR UPDATE")
-        .bind(first)
-        .fetch_one(&mut *other)
-        .await
-        .unwrap();
+    let lock = "SELECT 1 FROM sales WHERE id = $1 FOR UPDATE";
+    let other = tillstream_test_support::holding(&pool, lock, first).await;
 
     // This chunk's entries name the second sale first.
     let posted = vec![
@@ -47,16 +39,11 @@ async fn a_chunk_marks_its_sales_posted_in_id_order_whatever_its_entry_order() {
         mark_all_posted(&mut tx, &posted).await?;
         tx.commit().await
     });
-    tillstream_test_support::blocked_by(&pool, other_pid).await;
-    let taken = sqlx::query("SELECT 1 FROM sales WHERE id = $1 FOR UPDATE NOWAIT")
-        .bind(second)
-        .fetch_one(&mut *other)
-        .await;
+    let taken = other.next_once_queued(second).await;
     assert!(
         taken.is_ok(),
         "the chunk took the second sale's row before the first's: {taken:?}"
     );
-    other.commit().await.unwrap();
     marked.await.unwrap().unwrap();
 
     let rows: Vec<(String, String, Vec<String>)> =
