@@ -62,13 +62,16 @@ impl Handler for SalesMovements {
         }
         let mut items = Vec::new();
         for event in events {
-            // An event whose moves cannot be told (malformed, its sale not taken yet, a
-            // failed read) holds nothing here: `handle` refuses or retries it.
-            if let Ok(Some(moves)) = self.moves(tx, event).await {
-                let location = moves.location_id;
-                let products = moves.commands.into_iter().map(|(product, _)| product);
-                items.extend(products.map(|product| (product, location.clone())));
-            }
+            let moves = match self.moves(tx, event).await {
+                Ok(Some(moves)) => moves,
+                // Moving nothing, or malformed (`handle` refuses it).
+                Ok(None) | Err(HandlerError::Reject(_)) => continue,
+                // A read failed, and with it the transaction.
+                Err(error) => return Err(error),
+            };
+            let location = moves.location_id;
+            let products = moves.commands.into_iter().map(|(product, _)| product);
+            items.extend(products.map(|product| (product, location.clone())));
         }
         let items: Vec<(&str, &str)> = items
             .iter()
@@ -83,6 +86,9 @@ impl Handler for SalesMovements {
         let Some(moves) = self.moves(tx, event).await? else {
             return Ok(());
         };
+        if let Some(reason) = moves.waits_for {
+            return Err(HandlerError::Retry(reason));
+        }
         let mut batch = StockBatch::new(&self.store, moves.metadata.clone());
         let mut sold = Vec::new();
         // Lines of one product are moved one after the other on the same item.
@@ -131,6 +137,9 @@ struct Moves {
     commands: Vec<(String, Command)>,
     /// A completed sale, whose cost is stated once its lines are sold.
     costs_sale: Option<String>,
+    /// Why it cannot be applied yet (retried): its sale, or a part of its repair, not
+    /// taken from stock yet. The items it names are taken first all the same.
+    waits_for: Option<String>,
 }
 
 impl Moves {
@@ -140,13 +149,15 @@ impl Moves {
             location_id,
             commands: Vec::new(),
             costs_sale: None,
+            waits_for: None,
         }
     }
 }
 
 impl SalesMovements {
     /// What `event` moves, `None` when nothing: `handle` applies it and `lock_first` takes
-    /// its items first, from this one account of which items an event moves.
+    /// its items first, from this one account of which items an event moves. `Err` is a
+    /// malformed event (`Reject`) or a failed read (`Retry`), nothing else.
     async fn moves(
         &self,
         tx: &mut PgConnection,
@@ -174,8 +185,12 @@ impl SalesMovements {
                     return Ok(None);
                 }
                 let (sale_id, location_id) = (&returned.sale_id, &returned.location_id);
-                let sold = self.sold(tx, sale_id, location_id).await?;
+                let sold = movements::sold_for_sale(tx, sale_id, location_id).await?;
                 let mut moves = Moves::new(event, sale_id, location_id.clone());
+                if sold.is_empty() {
+                    moves.waits_for = Some(not_taken_yet(sale_id));
+                    return Ok(Some(moves));
+                }
                 for line in &returned.lines {
                     let quantity = quantity(&line.quantity, line.line_no)?;
                     let unit_cost = sold
@@ -201,8 +216,12 @@ impl SalesMovements {
                 if !voided.repair_id.is_empty() {
                     return Ok(None);
                 }
-                let sold = self.sold(tx, &voided.sale_id, &voided.location_id).await?;
+                let sold =
+                    movements::sold_for_sale(tx, &voided.sale_id, &voided.location_id).await?;
                 let mut moves = Moves::new(event, &voided.sale_id, voided.location_id);
+                if sold.is_empty() {
+                    moves.waits_for = Some(not_taken_yet(&voided.sale_id));
+                }
                 for (product_id, quantity, unit_cost) in sold {
                     // What a sale took is a line's quantity, so within the contract's range.
                     let quantity = Quantity::new(quantity)
@@ -233,7 +252,8 @@ impl SalesMovements {
             movements::fitted_to_repair(tx, &cancelled.number, &cancelled.location_id).await?;
         // Every part the repair names must have left stock before it can come back: one
         // still on its way (retried, or replayed from the dead letters) would otherwise be
-        // taken after the cancellation and never returned.
+        // taken after the cancellation and never returned. Until then the parts already
+        // taken are still named, for `lock_first`.
         let mut missing: BTreeMap<&str, Decimal> = BTreeMap::new();
         for part in &cancelled.parts {
             let fitted = quantity(&part.quantity, part.part_no)?.value();
@@ -245,18 +265,17 @@ impl SalesMovements {
                 *entry = entry.checked_sub(*quantity).unwrap_or(Decimal::MIN);
             }
         }
-        if let Some((product_id, short)) = missing.iter().find(|(_, short)| **short > Decimal::ZERO)
-        {
-            return Err(HandlerError::Retry(format!(
-                "repair {}: {short} of product {product_id} not taken from stock yet",
-                cancelled.number
-            )));
-        }
+        let short = missing.iter().find(|(_, short)| **short > Decimal::ZERO);
+        let waits_for = short.map(|(product_id, short)| {
+            let number = &cancelled.number;
+            format!("repair {number}: {short} of product {product_id} not taken from stock yet")
+        });
         let repair = RepairRef {
             repair_id: cancelled.repair_id.clone(),
             repair_number: cancelled.number.clone(),
         };
         let mut moves = Moves::new(event, &cancelled.number, cancelled.location_id.clone());
+        moves.waits_for = waits_for;
         for (product_id, taken, unit_cost) in taken {
             // What a repair took is a part's quantity, so within the contract's range.
             let quantity = Quantity::new(taken)
@@ -324,23 +343,12 @@ impl SalesMovements {
         }
         Ok(())
     }
+}
 
-    /// What the sale took from stock. A return or void comes after its sale on the same
-    /// stream, so an empty answer means the sale is still on its way: try again later.
-    async fn sold(
-        &self,
-        tx: &mut PgConnection,
-        sale_id: &str,
-        location_id: &str,
-    ) -> Result<Vec<(String, Decimal, Decimal)>, HandlerError> {
-        let sold = movements::sold_for_sale(tx, sale_id, location_id).await?;
-        if sold.is_empty() {
-            return Err(HandlerError::Retry(format!(
-                "sale {sale_id} has not been taken from stock yet"
-            )));
-        }
-        Ok(sold)
-    }
+/// A return or void comes after its sale on the same stream, so a sale that took nothing
+/// yet is still on its way: try again later.
+fn not_taken_yet(sale_id: &str) -> String {
+    format!("sale {sale_id} has not been taken from stock yet")
 }
 
 /// A part fitted leaves the repair's location at the average cost of that moment.

@@ -40,6 +40,28 @@ impl Handler for LedgerEntries {
         !matches!(sale_entry(event), Ok(None))
     }
 
+    /// One by one (a chunk declined), sales are marked in stream order: their rows are
+    /// taken in id order first, as `mark_all_posted` takes a chunk's.
+    async fn lock_first(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&InboundEvent],
+        chunked: bool,
+    ) -> Handled {
+        if chunked {
+            return Ok(());
+        }
+        let marked: Vec<(String, String)> = events
+            .iter()
+            .filter_map(|event| sale_entry(event).ok().flatten())
+            .collect();
+        let sales: Vec<&str> = marked.iter().map(|(sale, _)| sale.as_str()).collect();
+        if sales.len() > 1 {
+            sales::lock_in_id_order(tx, &sales).await?;
+        }
+        Ok(())
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &InboundEvent) -> Handled {
         if let Some((sale_id, entry_id)) = sale_entry(event)? {
             sales::mark_posted(tx, &sale_id, &entry_id).await?;

@@ -161,6 +161,17 @@ pub async fn mark_posted(
     Ok(())
 }
 
+/// Takes the rows of `sales` in id order, as every writer of several sales' rows in one
+/// transaction does: two of them (leaders overlapping in a handover, marking overlapping
+/// batches posted) then queue instead of locking the sales they share in two orders.
+pub async fn lock_in_id_order(tx: &mut PgConnection, sales: &[&str]) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1 FROM sales WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+        .bind(sales)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 /// `mark_posted` for many (sale, entry) pairs at once, entries kept in their order.
 pub async fn mark_all_posted(
     tx: &mut PgConnection,
@@ -178,13 +189,8 @@ pub async fn mark_all_posted(
         .into_iter()
         .map(|(sale, entries)| (sale, entries.join(",")))
         .unzip();
-    // The rows are taken in id order first: the UPDATE takes them in the order of its
-    // plan (the table's, or the entries'), and two writers of overlapping chunks (leaders
-    // overlapping in a handover) would otherwise lock the sales they share in two orders.
-    sqlx::query("SELECT 1 FROM sales WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-        .bind(&sales)
-        .execute(&mut *tx)
-        .await?;
+    // The UPDATE takes the rows in the order of its plan (the table's, or the entries').
+    lock_in_id_order(&mut *tx, &sales).await?;
     sqlx::query(
         "UPDATE sales s SET ledger_status = 'posted',
              ledger_entry_ids = s.ledger_entry_ids || ARRAY(

@@ -24,7 +24,7 @@ struct Stack {
     inventory: InventoryServiceClient<Authed>,
     sales: SalesServiceClient<Authed>,
     naming: Naming,
-    _services: TestStack,
+    services: TestStack,
 }
 
 async fn start() -> Stack {
@@ -42,7 +42,7 @@ async fn start() -> Stack {
         inventory,
         sales,
         naming: services.naming(),
-        _services: services,
+        services,
     };
     // Every service answers (migrations done) before the test starts.
     let mut s = stack.sales.clone();

@@ -1,19 +1,27 @@
-//! The ledger's entries mark their sales posted a chunk at a time. Two chunks that share
-//! sales (two leaders overlapping in a handover) take the rows they share in id order, so
-//! one queues behind the other instead of PostgreSQL breaking a lock cycle between them.
+//! The ledger's entries mark their sales posted a chunk at a time, or one by one when a
+//! chunk declines. Two writers that share sales (two leaders overlapping in a handover)
+//! take the rows they share in id order, so one queues behind the other instead of
+//! PostgreSQL breaking a lock cycle between them.
 
+use prost::Message;
+use sqlx::PgPool;
+use tillstream_messaging::{Handler, InboundEvent};
+use tillstream_proto::ledger::v1 as ledger;
+use tillstream_sales::consumers::ledger_entries::LedgerEntries;
 use tillstream_sales::projections::sales::mark_all_posted;
+use tillstream_test_support::{HeldRow, holding};
 
 use super::*;
 
-#[tokio::test]
-async fn a_chunk_marks_its_sales_posted_in_id_order_whatever_its_entry_order() {
-    let mut stack = start().await;
-    let pool = stack._services.database("sales").await;
-    let (first, second) = ("01LOCKORDERSALE1", "01LOCKORDERSALE2");
-    // Written second first: a plan that walks the table or the entries in their order
-    // would take the second sale's row first.
-    for (id, number) in [(second, "LOCK-2"), (first, "LOCK-1")] {
+const FIRST: &str = "01LOCKORDERSALE1";
+const SECOND: &str = "01LOCKORDERSALE2";
+
+/// Two sales, written second first (a plan that walks the table or the entries in their
+/// order would take the second's row first), and another writer holding the first's row,
+/// as it would before taking the second's.
+async fn two_sales_the_first_held(stack: &mut Stack) -> (PgPool, HeldRow) {
+    let pool = stack.services.database("sales").await;
+    for (id, number) in [(SECOND, "LOCK-2"), (FIRST, "LOCK-1")] {
         sqlx::query(
             "INSERT INTO sales (id, sale_number, location_id, created_at, document)
              VALUES ($1, $2, 'LOCK', now(), '{}')",
@@ -24,14 +32,62 @@ async fn a_chunk_marks_its_sales_posted_in_id_order_whatever_its_entry_order() {
         .await
         .unwrap();
     }
-    // The other chunk holds the first sale's row, as it would before taking the second.
     let lock = "SELECT 1 FROM sales WHERE id = $1 FOR UPDATE";
-    let other = tillstream_test_support::holding(&pool, lock, first).await;
+    let held = holding(&pool, lock, FIRST).await;
+    (pool, held)
+}
 
-    // This chunk's entries name the second sale first.
+async fn both_posted(pool: &PgPool) {
+    let rows: Vec<(String, String, Vec<String>)> =
+        sqlx::query_as("SELECT id, ledger_status, ledger_entry_ids FROM sales ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (FIRST.into(), "posted".into(), vec!["01ENTRY1".into()]),
+            (SECOND.into(), "posted".into(), vec!["01ENTRY2".into()]),
+        ]
+    );
+}
+
+fn entry_posted(sale_id: &str, entry_id: &str) -> InboundEvent {
+    let posted = ledger::EntryPosted {
+        entry: Some(ledger::Entry {
+            id: entry_id.into(),
+            source_type: "sale".into(),
+            source_id: sale_id.into(),
+            ..Default::default()
+        }),
+    };
+    InboundEvent {
+        event_id: tillstream_kernel::Ulid::generate(),
+        ce_type: "tillstream.ledger.v1.EntryPosted".into(),
+        subject: "pos.ledger.entry.EntryPosted".into(),
+        stream_id: Some(entry_id.into()),
+        stream_version: Some(1),
+        time: None,
+        content_type: Some("application/protobuf".into()),
+        traceparent: None,
+        correlation_id: None,
+        source: Some("/tillstream/ledger".into()),
+        dataschema: None,
+        data: posted.encode_to_vec().into(),
+        deliveries: 1,
+        stream_sequence: 1,
+    }
+}
+
+#[tokio::test]
+async fn a_chunk_takes_the_sales_it_marks_posted_in_id_order() {
+    let mut stack = start().await;
+    let (pool, held) = two_sales_the_first_held(&mut stack).await;
+
+    // The chunk's entries name the second sale first.
     let posted = vec![
-        (second.to_owned(), "01ENTRY2".to_owned()),
-        (first.to_owned(), "01ENTRY1".to_owned()),
+        (SECOND.to_owned(), "01ENTRY2".to_owned()),
+        (FIRST.to_owned(), "01ENTRY1".to_owned()),
     ];
     let writer = pool.clone();
     let marked = tokio::spawn(async move {
@@ -39,23 +95,42 @@ async fn a_chunk_marks_its_sales_posted_in_id_order_whatever_its_entry_order() {
         mark_all_posted(&mut tx, &posted).await?;
         tx.commit().await
     });
-    let taken = other.next_once_queued(second).await;
+    let taken = held.next_once_queued(SECOND).await;
     assert!(
         taken.is_ok(),
         "the chunk took the second sale's row before the first's: {taken:?}"
     );
     marked.await.unwrap().unwrap();
+    both_posted(&pool).await;
+}
 
-    let rows: Vec<(String, String, Vec<String>)> =
-        sqlx::query_as("SELECT id, ledger_status, ledger_entry_ids FROM sales ORDER BY id")
-            .fetch_all(&pool)
+#[tokio::test]
+async fn entries_marked_one_by_one_take_their_sales_in_id_order_first() {
+    let mut stack = start().await;
+    let (pool, held) = two_sales_the_first_held(&mut stack).await;
+
+    let writer = pool.clone();
+    let marked = tokio::spawn(async move {
+        let events = [
+            entry_posted(SECOND, "01ENTRY2"),
+            entry_posted(FIRST, "01ENTRY1"),
+        ];
+        let events: Vec<&InboundEvent> = events.iter().collect();
+        let mut tx = writer.begin().await.unwrap();
+        LedgerEntries
+            .lock_first(&mut tx, &events, false)
             .await
             .unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (first.into(), "posted".into(), vec!["01ENTRY1".into()]),
-            (second.into(), "posted".into(), vec!["01ENTRY2".into()]),
-        ]
+        for event in events {
+            LedgerEntries.handle(&mut tx, event).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    });
+    let taken = held.next_once_queued(SECOND).await;
+    assert!(
+        taken.is_ok(),
+        "the entries took the second sale's row before the first's: {taken:?}"
     );
+    marked.await.unwrap();
+    both_posted(&pool).await;
 }
