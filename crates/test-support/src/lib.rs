@@ -5,12 +5,14 @@
 
 mod database;
 pub mod grpc;
+mod inbound;
 mod nats;
 mod postgres;
 pub mod sales_events;
 mod stack;
 
 pub use database::{HeldRow, TestDatabase, blocked_by, holding};
+pub use inbound::inbound_event;
 pub use nats::{PrivateNats, TestPrefix, free_port, nats_url};
 pub use postgres::PrivatePostgres;
 pub use stack::TestStack;

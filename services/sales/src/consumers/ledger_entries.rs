@@ -99,22 +99,8 @@ mod tests {
                 ..Default::default()
             }),
         };
-        InboundEvent {
-            event_id: tillstream_kernel::Ulid::generate(),
-            ce_type: "tillstream.ledger.v1.EntryPosted".into(),
-            subject: "pos.ledger.entry.EntryPosted".into(),
-            stream_id: Some("01ENTRY".into()),
-            stream_version: Some(1),
-            time: None,
-            content_type: Some("application/protobuf".into()),
-            traceparent: None,
-            correlation_id: None,
-            source: Some("/tillstream/ledger".into()),
-            dataschema: None,
-            data: entry.encode_to_vec().into(),
-            deliveries: 1,
-            stream_sequence: 1,
-        }
+        let data = entry.encode_to_vec();
+        tillstream_test_support::inbound_event("tillstream.ledger.v1.EntryPosted", "01ENTRY", data)
     }
 
     #[test]

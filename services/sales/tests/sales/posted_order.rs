@@ -9,7 +9,7 @@ use tillstream_messaging::{Handler, InboundEvent};
 use tillstream_proto::ledger::v1 as ledger;
 use tillstream_sales::consumers::ledger_entries::LedgerEntries;
 use tillstream_sales::projections::sales::mark_all_posted;
-use tillstream_test_support::{HeldRow, holding};
+use tillstream_test_support::{HeldRow, holding, inbound_event};
 
 use super::*;
 
@@ -61,22 +61,8 @@ fn entry_posted(sale_id: &str, entry_id: &str) -> InboundEvent {
             ..Default::default()
         }),
     };
-    InboundEvent {
-        event_id: tillstream_kernel::Ulid::generate(),
-        ce_type: "tillstream.ledger.v1.EntryPosted".into(),
-        subject: "pos.ledger.entry.EntryPosted".into(),
-        stream_id: Some(entry_id.into()),
-        stream_version: Some(1),
-        time: None,
-        content_type: Some("application/protobuf".into()),
-        traceparent: None,
-        correlation_id: None,
-        source: Some("/tillstream/ledger".into()),
-        dataschema: None,
-        data: posted.encode_to_vec().into(),
-        deliveries: 1,
-        stream_sequence: 1,
-    }
+    let data = posted.encode_to_vec();
+    inbound_event("tillstream.ledger.v1.EntryPosted", entry_id, data)
 }
 
 #[tokio::test]
