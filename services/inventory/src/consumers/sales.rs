@@ -277,9 +277,13 @@ impl SalesMovements {
         let mut moves = Moves::new(event, &cancelled.number, cancelled.location_id.clone());
         moves.waits_for = waits_for;
         for (product_id, taken, unit_cost) in taken {
-            // What a repair took is a part's quantity, so within the contract's range.
-            let quantity = Quantity::new(taken)
-                .map_err(|e| HandlerError::Reject(format!("fitted {taken}: {e}")))?;
+            // What a repair took is a part's quantity, so within the contract's range; and
+            // a repair still waiting for a part is retried before anything else is said.
+            let quantity = match Quantity::new(taken) {
+                Ok(quantity) => quantity,
+                Err(_) if moves.waits_for.is_some() => continue,
+                Err(e) => return Err(HandlerError::Reject(format!("fitted {taken}: {e}"))),
+            };
             let command = Command::ReturnFromRepair {
                 quantity,
                 unit_cost,

@@ -10,7 +10,7 @@ use tillstream_test_support::eventually;
 use crate::{Stack, event_id, sale_completed, start};
 
 /// Waits until the item's level reads `on_hand`.
-async fn level_becomes(stack: &Stack, location: &str, product: &str, on_hand: &str) {
+pub(crate) async fn level_becomes(stack: &Stack, location: &str, product: &str, on_hand: &str) {
     let inventory = stack.inventory.clone();
     eventually(&format!("the level becomes {on_hand}"), || {
         let mut client = inventory.clone();
