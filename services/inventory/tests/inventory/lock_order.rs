@@ -1,7 +1,8 @@
 //! Several stock items are taken in the order a chunk of sales takes them (stream order),
 //! whatever the order of the lines that name them: a receipt's, a sale's handled on its
-//! own, a repair's parts put back. Each waits for a chunk holding the first item without taking the second, so the two
-//! queue instead of PostgreSQL breaking a lock cycle between them.
+//! own, a repair's parts put back. Each waits for a chunk holding the first item without
+//! taking the second, so the two queue instead of PostgreSQL breaking a lock cycle between
+//! them.
 
 use tillstream_eventstore::EventStore;
 use tillstream_inventory::consumers::sales::SalesMovements;
