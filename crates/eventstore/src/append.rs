@@ -128,8 +128,11 @@ pub(crate) use {insert_events, insert_one_event};
 impl EventStore {
     /// Appends in a transaction of its own.
     pub async fn append(&self, request: AppendRequest) -> Result<Appended, StoreError> {
-        if request.claims.is_empty() && request.idempotency.is_none() {
-            // One statement is its own transaction: one round trip, one commit.
+        // Events and their key go in one statement, which is its own transaction: one
+        // round trip, one commit. Claims, or a key without events, take statements of their own.
+        if request.claims.is_empty()
+            && (request.idempotency.is_none() || !request.events.is_empty())
+        {
             let mut conn = self.pool.acquire().await?;
             let appended = append_events(&mut conn, &request).await?;
             self.announce();
@@ -259,14 +262,8 @@ async fn append_events(
     }
     let count = request.events.len();
     let metadata = serde_json::to_value(request.metadata.traced())?;
-    let inserted = together::insert(conn, request, &metadata).await;
-    match inserted {
-        Ok(Inserted { positions, kept }) if positions.len() == count => {
-            if let (false, Some((key, _))) = (kept, &request.idempotency) {
-                return Err(StoreError::IdempotencyRace {
-                    key: key.key.clone(),
-                });
-            }
+    match together::insert(conn, request, &metadata, None).await {
+        Ok(Inserted { positions, .. }) if positions.len() == count => {
             count_appended(&request.events);
             Ok(Appended {
                 version: request.expected_version + count as i64,
@@ -274,11 +271,31 @@ async fn append_events(
             })
         }
         // The version check failed: nothing was inserted.
-        Ok(_) => Err(conflict(conn, request).await),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("events_stream_version_key") => {
-            Err(conflict(conn, request).await)
+        Ok(_) => Err(version_refused(conn, request).await),
+        Err(error) => Err(inserting(conn, request, error).await),
+    }
+}
+
+/// An append's statement failed: a concurrent writer took the version (`Conflict`), or a
+/// concurrent request's answer holds the key (`IdempotencyRace`).
+pub(crate) async fn inserting(
+    conn: &mut PgConnection,
+    request: &AppendRequest,
+    error: sqlx::Error,
+) -> StoreError {
+    match &error {
+        sqlx::Error::Database(e) if e.constraint() == Some("events_stream_version_key") => {
+            version_refused(conn, request).await
         }
-        Err(e) => Err(e.into()),
+        sqlx::Error::Database(e) if e.code().as_deref() == Some(together::KEY_LIVE) => {
+            match &request.idempotency {
+                Some((key, _)) => StoreError::IdempotencyRace {
+                    key: key.key.clone(),
+                },
+                None => error.into(),
+            }
+        }
+        _ => error.into(),
     }
 }
 
@@ -346,7 +363,7 @@ async fn insert_requests(
     }
 }
 
-fn count_appended(events: &[NewEvent]) {
+pub(crate) fn count_appended(events: &[NewEvent]) {
     for event in events {
         metrics::counter!("tillstream_events_appended_total", "type" => event.event_type.clone())
             .increment(1);
@@ -355,7 +372,10 @@ fn count_appended(events: &[NewEvent]) {
 
 /// Builds the conflict error with the stream's actual version. In an aborted transaction
 /// the version cannot be read; -1 then says "unknown, but not what you expected".
-async fn conflict(conn: &mut PgConnection, request: &AppendRequest) -> StoreError {
+pub(crate) async fn version_refused(
+    conn: &mut PgConnection,
+    request: &AppendRequest,
+) -> StoreError {
     let actual = current_version(conn, &request.stream_id)
         .await
         .unwrap_or(-1);

@@ -20,6 +20,9 @@ pub enum StoreError {
     /// A concurrent request with the same idempotency key committed first: look it up again.
     #[error("idempotency key `{key}` was taken by a concurrent request")]
     IdempotencyRace { key: String },
+    /// A drawn value goes into one event of a stream that claims nothing (a caller's bug).
+    #[error("a drawn value goes into exactly one event, with no claims")]
+    NotDrawable,
     #[error("event payload could not be (de)serialized: {0}")]
     Serialization(#[from] serde_json::Error),
     #[error(transparent)]

@@ -5,6 +5,7 @@
 mod append;
 mod command;
 mod database;
+mod draw;
 mod error;
 mod event;
 mod idempotency;
@@ -17,6 +18,7 @@ mod wake;
 pub use append::{AppendRequest, Appended, Claim};
 pub use command::{Decided, RunOptions, Snapshots, UseCase};
 pub use database::{DatabaseConfig, connect, create_database_if_missing, drop_database, migrate};
+pub use draw::Draw;
 pub use error::StoreError;
 pub use event::{Cursor, NewEvent, RecordedEvent};
 pub use idempotency::{IdempotencyKey, IdempotentReplay, request_hash};

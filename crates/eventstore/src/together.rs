@@ -1,6 +1,8 @@
 //! An append in one statement, with what goes with it: the idempotency record and a
 //! caller's read-model row are data-modifying statements over the events just inserted, so
 //! a command that keeps its answer and shows its result at once still costs one round trip.
+//! A key a concurrent request's answer holds fails the whole statement (SQLSTATE `TS409`,
+//! `idempotency_key_live`), so the statement is safe outside a transaction too.
 
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -12,27 +14,33 @@ use uuid::Uuid;
 
 use crate::AppendRequest;
 use crate::append::{insert_events, insert_one_event};
+use crate::draw::{self, Draw};
 use crate::idempotency::{IdempotencyKey, keep_unless_live, ttl_ms};
 
-/// What the statement inserted: each event's position, and whether the key was kept (a
-/// live key of a concurrent request leaves it unwritten: an `IdempotencyRace`).
+/// The SQLSTATE of an append whose key a concurrent request's answer holds.
+pub(crate) const KEY_LIVE: &str = "TS409";
+
+/// What the statement inserted: each event's position, and the value it drew.
 pub(crate) struct Inserted {
     pub positions: Vec<i64>,
-    pub kept: bool,
+    pub drawn: Option<String>,
 }
 
-type Statement<'q> = QueryAs<'q, Postgres, (i64, bool), PgArguments>;
+type Statement<'q> = QueryAs<'q, Postgres, (i64, Option<String>), PgArguments>;
 
+/// Inserts `request`'s events (with `draw`, its one event) and what goes with them.
 pub(crate) async fn insert(
     conn: &mut PgConnection,
     request: &AppendRequest,
     metadata: &Value,
+    draw: Option<&Draw>,
 ) -> Result<Inserted, sqlx::Error> {
-    let sql = statement(
-        matches!(request.events.as_slice(), [_]),
-        request.idempotency.is_some(),
-        request.row,
-    );
+    let single = matches!(request.events.as_slice(), [_]);
+    let keep = request.idempotency.is_some();
+    let sql = match draw {
+        Some(draw) if single => draw::statement(draw, keep, request.row),
+        _ => statement(single, keep, request.row),
+    };
     // The arrays only for several events: a single one (most commands) binds its fields.
     let columns;
     let query = match request.events.as_slice() {
@@ -56,11 +64,17 @@ pub(crate) async fn insert(
                 .bind(metadata)
         }
     };
-    let rows = bind_key(query, request.idempotency.as_ref())
-        .fetch_all(&mut *conn)
-        .await?;
+    let query = bind_key(query, request.idempotency.as_ref());
+    let query = match draw {
+        Some(draw) => query
+            .bind(&draw.args)
+            .bind(draw.payload_path)
+            .bind(draw.answer_path),
+        None => query,
+    };
+    let rows = query.fetch_all(&mut *conn).await?;
     Ok(Inserted {
-        kept: rows.iter().all(|(_, kept)| *kept),
+        drawn: rows.first().and_then(|(_, drawn)| drawn.clone()),
         positions: rows.into_iter().map(|(position, _)| position).collect(),
     })
 }
@@ -107,29 +121,50 @@ fn statement(single: bool, keep: bool, row: Option<&str>) -> String {
         insert_events!()
     };
     if !keep && row.is_none() {
-        return format!("{insert} RETURNING position, true");
+        return format!("{insert} RETURNING position, NULL::text");
     }
     let mut sql = format!(
         "WITH appended AS ({insert} RETURNING position, stream_id, version, event_type, payload)"
     );
     if keep {
-        sql.push_str(concat!(
+        sql.push_str(&kept("$10"));
+    }
+    push_row(&mut sql, row);
+    sql.push_str(&finish(keep, "NULL::text"));
+    sql
+}
+
+/// The key kept with `answer` (an expression over `$10`) once the events are in.
+pub(crate) fn kept(answer: &str) -> String {
+    format!(
+        concat!(
             ", kept AS (INSERT INTO idempotency_keys (key, request_hash, response, stream_id, expires_at)
-               SELECT $8, $9, $10, $1, now() + make_interval(secs => $11::float8 / 1000)
+               SELECT $8, $9, {answer}, $1, now() + make_interval(secs => $11::float8 / 1000)
                WHERE EXISTS (SELECT 1 FROM appended) ",
             keep_unless_live!(),
             " RETURNING 1)"
-        ));
-    }
+        ),
+        answer = answer
+    )
+}
+
+/// The caller's read-model row over `appended`.
+pub(crate) fn push_row(sql: &mut String, row: Option<&str>) {
     if let Some(row) = row {
         sql.push_str(", read_model_row AS (");
         sql.push_str(row);
         sql.push(')');
     }
-    sql.push_str(if keep {
-        " SELECT position, EXISTS (SELECT 1 FROM kept) FROM appended"
+}
+
+/// Each event's position and `drawn`; with a key, the statement fails unless it was kept.
+pub(crate) fn finish(keep: bool, drawn: &str) -> String {
+    if keep {
+        format!(
+            " SELECT position, {drawn} FROM appended
+              WHERE CASE WHEN EXISTS (SELECT 1 FROM kept) THEN true ELSE idempotency_key_live($8) END"
+        )
     } else {
-        " SELECT position, true FROM appended"
-    });
-    sql
+        format!(" SELECT position, {drawn} FROM appended")
+    }
 }

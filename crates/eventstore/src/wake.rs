@@ -126,6 +126,7 @@ async fn announce_until_dropped(pool: PgPool, mut poked: mpsc::Receiver<()>) {
     let own = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
         .connect_lazy_with(options);
     while poked.recv().await.is_some() {
         let sent = sqlx::query("SELECT pg_notify($1, '')")

@@ -75,9 +75,11 @@ pub fn connect_reads(settings: &ServiceSettings) -> Result<Option<PgPool>, Start
         .map_err(StartError::ReadUrl)?
         .database(&settings.database)
         .application_name(&format!("tillstream {} reads", settings.service));
+    // No ping before each checkout, as the main pool (`tillstream_eventstore::connect`).
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(settings.db_pool_size)
         .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
         .connect_lazy_with(options);
     Ok(Some(pool))
 }

@@ -7,6 +7,7 @@ mod support;
 mod appends;
 mod commands;
 mod deadlocks;
+mod drawing;
 mod gap_safe_reads;
 mod idempotency_and_claims;
 mod snapshots;
