@@ -25,7 +25,7 @@ use crate::domain::sale::{ResolvedLine, SaleError, SaleId, SaleRecord};
 use crate::error::AppError;
 use crate::privacy::MasterKey;
 use crate::projections::catalog_copy::{self, CatalogProduct, ProductRef};
-use crate::projections::sale_start::{self, StartQuery};
+use crate::projections::sale_start::{self, Reads, StartQuery};
 
 /// A sale request, parsed; also what its idempotency hash is computed over.
 #[derive(Debug, Clone, Serialize)]
@@ -155,8 +155,10 @@ pub async fn create_sale(
 
 /// The sale in one transaction of four round trips: `BEGIN`; its number drawn with all it
 /// reads (`sale_start`); its event, its row and its kept answer in one statement; `COMMIT`.
-/// `None` when the catalog copy does not know its location or one of its products yet, or
-/// a line names its product other than by id: [`once_known`] waits for them.
+/// A sale that needs no transaction ([`RingUp::alone`], most) takes two: its reads, then
+/// its append, which draws its number. `None` when the catalog copy does not know its
+/// location or one of its products yet, or a line names its product other than by id:
+/// [`once_known`] waits for them.
 async fn at_once(
     store: &EventStore,
     master: &MasterKey,
@@ -184,72 +186,147 @@ async fn at_once(
         customer_id: request.customer_id.as_deref(),
         session_id: request.session_id.as_deref().map(str::trim),
     };
+    let sale = Attempt {
+        master,
+        policy,
+        request,
+        key,
+        metadata,
+    };
+    let alone = RingUp::alone(request);
     for attempt in 1..=CONFLICT_RETRIES {
-        // Dropped unless committed: a sale refused or answered from its key rolls its
-        // number back.
-        let mut tx = timing::time("begin", store.pool().begin())
-            .await
-            .map_err(StoreError::from)?;
-        let started = timing::time("start", sale_start::start(&mut tx, &query)).await;
-        let start = match started.map_err(StoreError::from) {
-            Ok(start) => start,
-            // Rolled back to break a lock cycle: nothing of it was kept.
-            Err(error) if error.is_deadlock() && attempt < CONFLICT_RETRIES => continue,
-            Err(error) => return Err(error.into()),
+        let tried = if alone {
+            sale.alone(store, &query).await
+        } else {
+            sale.in_transaction(store, &query).await
         };
-        // A repeat is answered before its lines are looked at: a product discontinued
-        // since must not refuse the sale that sold it.
-        if let (Some(key), Some((hash, response))) = (key, start.kept) {
-            let record = serde_json::from_value(key.replay_of(&hash, response)?)
-                .map_err(StoreError::from)?;
-            return Ok(Some(Recorded {
-                record,
-                replayed: true,
-            }));
-        }
-        let Some(location_code) = start.location_code else {
-            return Ok(None);
-        };
-        let Some(lines) = resolve_found(&start.products, policy.currency, request)? else {
-            return Ok(None);
-        };
-        let drawn = Drawn {
-            number: start.number,
-            locked: start.locked,
-            customer_live: start.customer_live,
-        };
-        let ring_up = RingUp::new(
-            master,
-            policy,
-            request.clone(),
-            location_code,
-            lines,
-            metadata.clone(),
-        )
-        .drawn(drawn)
-        .keeping(key.cloned());
-        match timing::time("append", ring_up.run(store, &mut tx)).await {
-            Ok(done) => {
-                timing::time("commit", tx.commit())
-                    .await
-                    .map_err(StoreError::from)?;
-                store.announce();
-                return Ok(Some(Recorded {
-                    record: done.answer,
-                    replayed: false,
-                }));
-            }
+        match tried {
+            Ok(recorded) => return Ok(recorded),
             // A concurrent request with the key (or with the key and the sale's id) committed
             // first: the next attempt answers what it answered.
             Err(AppError::Store(StoreError::IdempotencyRace { .. }))
                 if attempt < CONFLICT_RETRIES => {}
             Err(AppError::Store(StoreError::Conflict { .. })) if attempt == 1 && key.is_some() => {}
-            // Rolled back to break a lock cycle, as above.
+            // Rolled back to break a lock cycle: nothing of it was kept.
             Err(AppError::Store(error)) if error.is_deadlock() && attempt < CONFLICT_RETRIES => {}
             Err(error) => return Err(error),
         }
     }
     Ok(None)
+}
+
+/// One attempt at a sale the catalog copy may know.
+struct Attempt<'a> {
+    master: &'a MasterKey,
+    policy: PricingPolicy,
+    request: &'a SaleRequest,
+    key: Option<&'a IdempotencyKey>,
+    metadata: &'a EventMetadata,
+}
+
+impl Attempt<'_> {
+    /// Its reads in one statement, then its append (drawing its number) in another, on one
+    /// connection.
+    async fn alone(
+        &self,
+        store: &EventStore,
+        query: &StartQuery<'_>,
+    ) -> Result<Option<Recorded>, AppError> {
+        let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+        let reads = timing::time("start", sale_start::read(&mut conn, query))
+            .await
+            .map_err(StoreError::from)?;
+        let customer_live = reads.customer_live;
+        let Some(ring_up) = self.ring_up(reads)? else {
+            return Ok(None);
+        };
+        let ring_up = match ring_up {
+            Prepared::Replayed(recorded) => return Ok(Some(*recorded)),
+            Prepared::New(ring_up) => ring_up,
+        };
+        let record = timing::time(
+            "append",
+            ring_up.record_alone(store, &mut conn, customer_live),
+        )
+        .await?;
+        Ok(Some(Recorded {
+            record,
+            replayed: false,
+        }))
+    }
+
+    /// In one transaction: `BEGIN`, its number drawn with its reads, its append, `COMMIT`.
+    async fn in_transaction(
+        &self,
+        store: &EventStore,
+        query: &StartQuery<'_>,
+    ) -> Result<Option<Recorded>, AppError> {
+        // Dropped unless committed: a sale refused or answered from its key rolls its
+        // number back.
+        let mut tx = timing::time("begin", store.pool().begin())
+            .await
+            .map_err(StoreError::from)?;
+        let start = timing::time("start", sale_start::start(&mut tx, query))
+            .await
+            .map_err(StoreError::from)?;
+        let drawn = Drawn {
+            number: start.number,
+            locked: start.locked,
+            customer_live: start.reads.customer_live,
+        };
+        let ring_up = match self.ring_up(start.reads)? {
+            None => return Ok(None),
+            Some(Prepared::Replayed(recorded)) => return Ok(Some(*recorded)),
+            Some(Prepared::New(ring_up)) => ring_up.drawn(drawn),
+        };
+        let done = timing::time("append", ring_up.run(store, &mut tx)).await?;
+        timing::time("commit", tx.commit())
+            .await
+            .map_err(StoreError::from)?;
+        store.announce();
+        Ok(Some(Recorded {
+            record: done.answer,
+            replayed: false,
+        }))
+    }
+
+    /// The sale to ring up from what it read, or the answer kept under its key; `None`
+    /// when the catalog copy does not know its location or a product.
+    fn ring_up(&self, reads: Reads) -> Result<Option<Prepared<'_>>, AppError> {
+        // A repeat is answered before its lines are looked at: a product discontinued
+        // since must not refuse the sale that sold it.
+        if let (Some(key), Some((hash, response))) = (self.key, reads.kept) {
+            let record = serde_json::from_value(key.replay_of(&hash, response)?)
+                .map_err(StoreError::from)?;
+            return Ok(Some(Prepared::Replayed(Box::new(Recorded {
+                record,
+                replayed: true,
+            }))));
+        }
+        let Some(location_code) = reads.location_code else {
+            return Ok(None);
+        };
+        let Some(lines) = resolve_found(&reads.products, self.policy.currency, self.request)?
+        else {
+            return Ok(None);
+        };
+        let ring_up = RingUp::new(
+            self.master,
+            self.policy,
+            self.request.clone(),
+            location_code,
+            lines,
+            self.metadata.clone(),
+        )
+        .keeping(self.key.cloned());
+        Ok(Some(Prepared::New(Box::new(ring_up))))
+    }
+}
+
+/// A sale ready to record, or the answer its key kept.
+enum Prepared<'a> {
+    Replayed(Box<Recorded>),
+    New(Box<RingUp<'a>>),
 }
 
 /// The sale once the catalog copy knows its location and products, waiting a moment for

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::PgConnection;
 use tillstream_eventstore::{
-    AppendRequest, Done, EventMetadata, EventStore, IdempotencyKey, NewEvent, StoreError,
+    AppendRequest, Done, Draw, EventMetadata, EventStore, IdempotencyKey, NewEvent, StoreError,
     Transaction,
 };
 use tillstream_kernel::{Decider, time};
@@ -241,6 +241,17 @@ impl RingUp<'_> {
         sale: CompleteSale,
         with_row: bool,
     ) -> Result<SaleRecord, AppError> {
+        let (request, record) = self.request(sale, with_row)?;
+        store.append_in(tx, &request).await?;
+        Ok(record)
+    }
+
+    /// The sale's event as appended, with its row and kept answer, and its record.
+    fn request(
+        &self,
+        sale: CompleteSale,
+        with_row: bool,
+    ) -> Result<(AppendRequest, SaleRecord), AppError> {
         let events = Sale::decide(&Sale::default(), &Command::Complete(Box::new(sale)))?;
         let Some(Event::SaleCompleted { sale: record }) = events.first() else {
             return Err(AppError::Conflict("the sale was not completed".into()));
@@ -259,7 +270,49 @@ impl RingUp<'_> {
         if with_row {
             request = request.with_row(sales::FROM_COMPLETED);
         }
-        store.append_in(tx, &request).await?;
-        Ok((**record).clone())
+        Ok((request, (**record).clone()))
+    }
+
+    /// Whether the sale can be recorded by its append alone, outside a transaction: it is
+    /// in no session, names no customer by free text, uses no approval, is no repair's and
+    /// moves no stored value. A sale in a session, say, locks the session's row and writes
+    /// its journal with it.
+    pub(crate) fn alone(request: &SaleRequest) -> bool {
+        request.session_id.is_none()
+            && request.customer_name.is_none()
+            && request.customer_email.is_none()
+            && request.controls.is_none()
+            && request.repair_id.is_none()
+            && !stored_value::moves_any(&request.payments)
+    }
+
+    /// The sale recorded by one statement outside any transaction, its number drawn by
+    /// that statement (`sale_numbers::DRAWN_BY_APPEND`): the counter's row is held while
+    /// the statement runs, not for the round trips after it. Only for a sale [`alone`].
+    ///
+    /// [`alone`]: RingUp::alone
+    pub(crate) async fn record_alone(
+        &self,
+        store: &EventStore,
+        conn: &mut PgConnection,
+        customer_live: Option<bool>,
+    ) -> Result<SaleRecord, AppError> {
+        if self.sale.customer_id.is_some() && customer_live != Some(true) {
+            return Err(AppError::invalid("customer_id", "no such customer"));
+        }
+        let (request, mut record) = self.request(self.sale.clone(), true)?;
+        let draw = Draw {
+            sql: sale_numbers::DRAWN_BY_APPEND,
+            args: vec![
+                self.sale.location_id.clone(),
+                self.day.to_string(),
+                sale_numbers::number_prefix(&self.location_code, self.day),
+            ],
+            payload_path: &["sale", "sale_number"],
+            answer_path: &["sale_number"],
+        };
+        let (_, number) = store.append_drawing(conn, &request, &draw).await?;
+        record.sale_number = number;
+        Ok(record)
     }
 }

@@ -39,6 +39,16 @@ struct Moves {
     account: BTreeMap<&'static str, (Movement, Money, usize)>,
 }
 
+/// Whether any of `payments` moves stored value (a gift card, store credit, an account).
+pub(crate) fn moves_any(payments: &[Payment]) -> bool {
+    payments.iter().any(|payment| {
+        matches!(
+            payment.method,
+            Tender::GiftCard | Tender::StoreCredit | Tender::OnAccount
+        )
+    })
+}
+
 fn moves(payments: &[Payment], direction: Direction) -> Result<Moves, AppError> {
     let mut moves = Moves::default();
     for (index, payment) in payments.iter().enumerate() {

@@ -1,13 +1,16 @@
 //! A sale's first statement: its number drawn (and, in a session, then its register's row
 //! locked, as every document of the session takes it) with everything the sale reads: the
 //! answer kept under its idempotency key, its location's code, its products, whether its
-//! customer is live. One round trip where there were five.
+//! customer is live. One round trip where there were five. A sale that needs no
+//! transaction reads the same in a statement of its own and draws its number in its
+//! append (`commands::ring_up`).
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::Value;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row as _};
 use tillstream_eventstore::kept_answer;
 
@@ -29,47 +32,97 @@ pub struct StartQuery<'a> {
 #[derive(Debug)]
 pub struct Start {
     pub number: i64,
+    pub reads: Reads,
+    pub locked: Option<Locked>,
+}
+
+/// What a sale reads before it is decided.
+#[derive(Debug)]
+pub struct Reads {
     /// `request_hash` and `response` kept under the key.
     pub kept: Option<(String, Value)>,
     pub location_code: Option<String>,
     pub products: HashMap<String, CatalogProduct>,
     /// `None`: no such customer (or none asked for).
     pub customer_live: Option<bool>,
-    pub locked: Option<Locked>,
+}
+
+/// Columns 1–11 of both statements; `$1` the location, `$3` the products, `$4` the key,
+/// `$5` the customer.
+macro_rules! reads {
+    () => {
+        "k.request_hash, k.response,
+         (SELECT code FROM known_locations WHERE id = $1),
+         (SELECT NOT erased FROM customers WHERE id = $5),
+         p.ids, p.skus, p.names, p.prices, p.currencies, p.tax_rates, p.statuses"
+    };
+}
+
+macro_rules! joins {
+    () => {
+        concat!(
+            " LEFT JOIN LATERAL (",
+            kept_answer!("$4"),
+            ") k ON true
+             LEFT JOIN LATERAL (
+                 SELECT array_agg(id) AS ids, array_agg(sku) AS skus, array_agg(name) AS names,
+                        array_agg(price) AS prices, array_agg(currency) AS currencies,
+                        array_agg(tax_rate) AS tax_rates, array_agg(status) AS statuses
+                 FROM catalog_products WHERE id = ANY($3)) p ON true"
+        )
+    };
 }
 
 /// Columns 12 on are the session's lock.
 const START: &str = concat!(
     "WITH n AS (",
     crate::projections::sale_numbers::draw!(),
-    ") SELECT n.last, k.request_hash, k.response,
-              (SELECT code FROM known_locations WHERE id = $1),
-              (SELECT NOT erased FROM customers WHERE id = $5),
-              p.ids, p.skus, p.names, p.prices, p.currencies, p.tax_rates, p.statuses, x.*
-       FROM n
-       LEFT JOIN LATERAL (",
-    kept_answer!("$4"),
-    ") k ON true
-       LEFT JOIN LATERAL (
-           SELECT array_agg(id) AS ids, array_agg(sku) AS skus, array_agg(name) AS names,
-                  array_agg(price) AS prices, array_agg(currency) AS currencies,
-                  array_agg(tax_rate) AS tax_rates, array_agg(status) AS statuses
-           FROM catalog_products WHERE id = ANY($3)) p ON true
-       LEFT JOIN LATERAL (",
+    ") SELECT n.last, ",
+    reads!(),
+    ", x.* FROM n",
+    joins!(),
+    " LEFT JOIN LATERAL (",
     lock_session!("$6"),
     ") x ON true"
 );
 
+/// The reads alone, for a sale whose number its append draws (`$2` and `$6` unused).
+const READ: &str = concat!(
+    "SELECT NULL::int8, ",
+    reads!(),
+    " FROM (SELECT $2::date, $6::text) AS unused",
+    joins!()
+);
+
+/// Draws the number and locks the session, in the caller's transaction.
 pub async fn start(tx: &mut PgConnection, query: &StartQuery<'_>) -> Result<Start, sqlx::Error> {
-    let row = sqlx::query(START)
-        .bind(query.location_id)
-        .bind(query.day)
-        .bind(query.product_ids)
-        .bind(query.key)
-        .bind(query.customer_id)
-        .bind(query.session_id)
-        .fetch_one(tx)
-        .await?;
+    let row = bind(sqlx::query(START), query).fetch_one(tx).await?;
+    Ok(Start {
+        number: row.try_get(0)?,
+        reads: reads_of(&row)?,
+        locked: locked_at(&row, 12)?,
+    })
+}
+
+/// The reads alone, in a statement of their own.
+pub async fn read(conn: &mut PgConnection, query: &StartQuery<'_>) -> Result<Reads, sqlx::Error> {
+    let row = bind(sqlx::query(READ), query).fetch_one(conn).await?;
+    reads_of(&row)
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+fn bind<'q>(query: Query<'q>, start: &'q StartQuery<'q>) -> Query<'q> {
+    query
+        .bind(start.location_id)
+        .bind(start.day)
+        .bind(start.product_ids)
+        .bind(start.key)
+        .bind(start.customer_id)
+        .bind(start.session_id)
+}
+
+fn reads_of(row: &PgRow) -> Result<Reads, sqlx::Error> {
     let hash: Option<String> = row.try_get(1)?;
     let response: Option<Value> = row.try_get(2)?;
     let column = |index| row.try_get::<Option<Vec<String>>, _>(index);
@@ -106,12 +159,10 @@ pub async fn start(tx: &mut PgConnection, query: &StartQuery<'_>) -> Result<Star
             products.insert(id, product);
         }
     }
-    Ok(Start {
-        number: row.try_get(0)?,
+    Ok(Reads {
         kept: hash.zip(response),
         location_code: row.try_get(3)?,
         customer_live: row.try_get(4)?,
         products,
-        locked: locked_at(&row, 12)?,
     })
 }

@@ -17,6 +17,7 @@ use tillstream_test_support::grpc::Authed;
 use tillstream_test_support::{TestStack, eventually};
 use tonic::Code;
 
+mod numbers;
 mod posted_order;
 
 struct Stack {

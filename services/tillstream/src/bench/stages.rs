@@ -13,7 +13,8 @@ use tillstream_telemetry::timing;
 use super::report::round;
 use super::till::latency_histogram;
 
-/// The sales service's statements on a sale's usual path (`create_sale::at_once`).
+/// The sales service's statements on a sale's usual path (`create_sale::at_once`): `start`
+/// and `append`, with `begin` and `commit` for a sale in a transaction (in a session, say).
 const STATEMENTS: [&str; 4] = ["sales.begin", "sales.start", "sales.append", "sales.commit"];
 
 /// One accepted sale's latency and where it went.

@@ -148,7 +148,7 @@ async fn sales_are_listed_newest_first_and_print_on_40_columns() {
         "auth",
         "sales",
         "sales.start",
-        "sales.commit",
+        "sales.append",
         "sales.handler",
     ] {
         assert!(
