@@ -216,3 +216,21 @@ async fn a_row_and_a_key_go_with_the_events_or_not_at_all() {
 fn raw(answer: serde_json::Value) -> Box<RawValue> {
     to_raw_value(&answer).unwrap()
 }
+
+#[tokio::test]
+async fn an_append_with_a_fresh_key_to_a_stream_that_moved_is_a_conflict_and_keeps_nothing() {
+    let (store, _db) = store().await;
+    store
+        .append(AppendRequest::new("moved", 0, vec![event("E", 1)]))
+        .await
+        .unwrap();
+    let key = IdempotencyKey::new("key-fresh", "h");
+    let stale = AppendRequest::new("moved", 0, vec![event("E", 2)])
+        .with_idempotency(key.clone(), raw(json!({"answer": 2})));
+    let refused = store.append(stale).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { actual: 1, .. })),
+        "{refused:?}"
+    );
+    assert!(store.find_idempotent(&key).await.unwrap().is_none());
+}
