@@ -273,22 +273,24 @@ impl RingUp<'_> {
         Ok((request, (**record).clone()))
     }
 
-    /// Whether the sale can be recorded by its append alone, outside a transaction: it is
-    /// in no session, names no customer by free text, uses no approval, is no repair's and
-    /// moves no stored value. A sale in a session, say, locks the session's row and writes
-    /// its journal with it.
+    /// Whether the sale may be recorded by its append alone, outside a transaction: it is
+    /// in no session, names no customer by free text, is no repair's and moves no stored
+    /// value. A sale in a session, say, locks the session's row and writes its journal with
+    /// it. (One that turns out to use an approval goes back to a transaction too:
+    /// [`RingUp::record_alone`].)
     pub(crate) fn alone(request: &SaleRequest) -> bool {
         request.session_id.is_none()
             && request.customer_name.is_none()
             && request.customer_email.is_none()
-            && request.controls.is_none()
             && request.repair_id.is_none()
             && !stored_value::moves_any(&request.payments)
     }
 
     /// The sale recorded by one statement outside any transaction, its number drawn by
     /// that statement (`sale_numbers::DRAWN_BY_APPEND`): the counter's row is held while
-    /// the statement runs, not for the round trips after it. Only for a sale [`alone`].
+    /// the statement runs, not for the round trips after it. Only for a sale [`alone`];
+    /// `None`, with nothing written, when it uses a manager's approval, which is spent in
+    /// the sale's transaction.
     ///
     /// [`alone`]: RingUp::alone
     pub(crate) async fn record_alone(
@@ -296,11 +298,14 @@ impl RingUp<'_> {
         store: &EventStore,
         conn: &mut PgConnection,
         customer_live: Option<bool>,
-    ) -> Result<SaleRecord, AppError> {
+    ) -> Result<Option<SaleRecord>, AppError> {
         if self.sale.customer_id.is_some() && customer_live != Some(true) {
             return Err(AppError::invalid("customer_id", "no such customer"));
         }
         let (request, mut record) = self.request(self.sale.clone(), true)?;
+        if !record.approvals.is_empty() {
+            return Ok(None);
+        }
         let draw = Draw {
             sql: sale_numbers::DRAWN_BY_APPEND,
             args: vec![
@@ -313,6 +318,6 @@ impl RingUp<'_> {
         };
         let (_, number) = store.append_drawing(conn, &request, &draw).await?;
         record.sale_number = number;
-        Ok(record)
+        Ok(Some(record))
     }
 }

@@ -156,6 +156,13 @@ async fn sales_are_listed_newest_first_and_print_on_40_columns() {
             "{stage} in {server_timing}"
         );
     }
+    // A sale outside a session needs no transaction: read, then appended with its number.
+    assert!(
+        !stages
+            .iter()
+            .any(|s| s == "sales.begin" || s == "sales.commit"),
+        "no transaction in {server_timing}"
+    );
 }
 
 /// A till that timed out sends its sale again while the first copy is still in flight:
