@@ -199,9 +199,7 @@ impl AuthService for AuthApi {
     }
 
     async fn get_jwks(&self, _: Request<pb::GetJwksRequest>) -> Result<Response<pb::Jwks>, Status> {
-        let keys = keys::all(self.store.pool())
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let keys = keys::all(self.store.pool()).await.map_err(AppError::from)?;
         Ok(Response::new(pb::Jwks {
             json: keys::jwks(&keys).to_string(),
         }))

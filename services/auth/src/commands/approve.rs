@@ -55,9 +55,7 @@ pub async fn approve(
             message: "only a manager or an admin approves".into(),
         });
     }
-    let key = keys::current(store.pool())
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let key = keys::current(store.pool()).await.map_err(AppError::from)?;
     let id = tillstream_kernel::Ulid::generate().to_string();
     let by = ApproverRef {
         id: &approver.id,

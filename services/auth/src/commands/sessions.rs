@@ -151,9 +151,7 @@ async fn revoke_family(tx: &mut PgConnection, family: &str) -> Result<(), sqlx::
 }
 
 async fn access_token(pool: &PgPool, user: &UserRow) -> Result<String, AppError> {
-    let key = keys::current(pool)
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let key = keys::current(pool).await.map_err(AppError::from)?;
     let role = user
         .role
         .parse()
