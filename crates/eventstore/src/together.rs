@@ -28,7 +28,8 @@ pub(crate) struct Inserted {
 
 type Statement<'q> = QueryAs<'q, Postgres, (i64, Option<String>), PgArguments>;
 
-/// Inserts `request`'s events (with `draw`, its one event) and what goes with them.
+/// Inserts `request`'s events and what goes with them; `draw` only with a single event
+/// (ignored otherwise: [`crate::EventStore::append_drawing`] refuses more).
 pub(crate) async fn insert(
     conn: &mut PgConnection,
     request: &AppendRequest,
@@ -36,10 +37,12 @@ pub(crate) async fn insert(
     draw: Option<&Draw>,
 ) -> Result<Inserted, sqlx::Error> {
     let single = matches!(request.events.as_slice(), [_]);
+    // A value is drawn into one event; the statement for several never binds a draw.
+    let draw = draw.filter(|_| single);
     let keep = request.idempotency.is_some();
     let sql = match draw {
-        Some(draw) if single => draw::statement(draw, keep, request.row),
-        _ => statement(single, keep, request.row),
+        Some(draw) => draw::statement(draw, keep, request.row),
+        None => statement(single, keep, request.row),
     };
     // The arrays only for several events: a single one (most commands) binds its fields.
     let columns;
