@@ -7,11 +7,6 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The metadata key that names the request field an error is about.
 pub const FIELD_METADATA: &str = "tillstream-field";
 
-/// The message of the `UNAVAILABLE` a service answers when PostgreSQL rolled its
-/// transaction back to break a lock cycle: nothing was kept, and the gateway tells the
-/// client to send it again rather than that the service is down.
-pub const LOCK_CYCLE: &str = "rolled back to break a lock cycle with a concurrent change; retry";
-
 /// A status naming `field` twice: as a standard `google.rpc.BadRequest` field violation in
 /// the status details (what gRPC clients of the gateway read, with `tonic-types` or any
 /// richer-error library), and in the metadata entry (what the gateway maps to JSON).
@@ -65,4 +60,19 @@ pub fn reason_of(status: &Status) -> Option<&str> {
         .metadata()
         .get(REASON_METADATA)
         .and_then(|v| v.to_str().ok())
+}
+
+/// The reason of the `UNAVAILABLE` a service answers when PostgreSQL rolled its transaction
+/// back to break a lock cycle: nothing was kept, and the gateway tells the client to send it
+/// again rather than that the service is down.
+pub const LOCK_CYCLE: &str = "lock_cycle";
+
+/// What a service answers when PostgreSQL rolled its transaction back to break a lock cycle.
+pub fn lock_cycle() -> Status {
+    status_with_reason(
+        Code::Unavailable,
+        LOCK_CYCLE,
+        None,
+        "rolled back to break a lock cycle with a concurrent change; retry",
+    )
 }

@@ -33,7 +33,7 @@ pub fn store_status(error: StoreError, claim_field: impl Fn(&str) -> String) -> 
         // succeed at once (the gateway answers 503 with `Retry-After`).
         error if error.is_deadlock() => {
             tracing::warn!(%error, "rolled back to break a lock cycle");
-            Status::unavailable(tillstream_process::field::LOCK_CYCLE)
+            tillstream_process::field::lock_cycle()
         }
         StoreError::Database(error) if database_unavailable(&error) => {
             tracing::warn!(%error, "the database is unavailable");

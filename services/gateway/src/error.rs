@@ -197,7 +197,7 @@ impl ApiError {
                 ApiError::unavailable(service)
             }
             // Nothing was kept; the same request may well succeed at once.
-            Code::Unavailable if message == LOCK_CYCLE => {
+            Code::Unavailable if reason_of(status) == Some(LOCK_CYCLE) => {
                 tracing::warn!(service, "upstream rolled back to break a lock cycle");
                 let mut error = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -258,7 +258,7 @@ impl IntoResponse for ApiError {
 
 #[cfg(test)]
 mod tests {
-    use tillstream_process::field::status_with_field;
+    use tillstream_process::field::{lock_cycle, status_with_field};
 
     use super::*;
 
@@ -280,7 +280,7 @@ mod tests {
         assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(error.message.contains("ledger"));
 
-        let cycle = tonic::Status::unavailable(LOCK_CYCLE);
+        let cycle = lock_cycle();
         let error = ApiError::from_status("sales", &cycle);
         assert!(error.message.contains("send it again"), "{}", error.message);
         assert_eq!(
@@ -291,6 +291,14 @@ mod tests {
                 Some(1)
             ),
             "a rollback to break a lock cycle is a retry, not a service down"
+        );
+        // Told by its reason, not its words: a service down that happened to say the same
+        // is still a service down.
+        let down = tonic::Status::unavailable(cycle.message());
+        assert!(
+            ApiError::from_status("sales", &down)
+                .message
+                .contains("sales")
         );
 
         let slow = tonic::Status::cancelled("Timeout expired");
