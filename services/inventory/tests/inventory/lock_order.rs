@@ -6,11 +6,11 @@
 
 use tillstream_eventstore::EventStore;
 use tillstream_inventory::consumers::sales::SalesMovements;
-use tillstream_messaging::{Handler, InboundEvent};
+use tillstream_messaging::{Handler, HandlerError, InboundEvent};
 use tillstream_proto::sales::v1 as sales;
-use tillstream_test_support::{HeldRow, holding, inbound_event};
+use tillstream_test_support::{HeldRow, TestDatabase, holding, inbound_event};
 
-use crate::sales::level_becomes;
+use crate::sales::{level_becomes, returned};
 
 use super::*;
 
@@ -199,4 +199,30 @@ async fn a_repair_cancelled_in_the_batch_of_its_last_fitting_takes_every_part_in
     applied.await.unwrap();
     assert_eq!(stack.level(&shop, &first).await.on_hand, "5");
     assert_eq!(stack.level(&shop, &second).await.on_hand, "5");
+}
+
+/// A read that fails while the batch names its rows (here: in a transaction already
+/// aborted) fails the batch, to be delivered again, rather than letting it go on without
+/// the rows it could not name.
+#[tokio::test]
+async fn a_read_failing_while_the_batch_names_its_rows_fails_the_batch() {
+    let db = TestDatabase::create().await.unwrap();
+    let pool = db.pool(2).await.unwrap();
+    let consumer = SalesMovements {
+        store: EventStore::new(pool.clone()),
+    };
+    let sale = event_id();
+    let back = inbound_event(
+        "tillstream.sales.v1.SaleReturned",
+        &sale,
+        returned(&sale, "shop", "tea", "1", true),
+    );
+    let mut tx = pool.begin().await.unwrap();
+    assert!(sqlx::query("SELECT 1/0").execute(&mut *tx).await.is_err());
+
+    let named = consumer.lock_first(&mut tx, &[&back], false).await;
+    assert!(
+        matches!(named, Err(HandlerError::Retry(_))),
+        "a failed read is a retry: {named:?}"
+    );
 }

@@ -27,7 +27,7 @@ pub(crate) async fn level_becomes(stack: &Stack, location: &str, product: &str, 
     .await;
 }
 
-fn returned(
+pub(crate) fn returned(
     sale_id: &str,
     location: &str,
     product: &str,
