@@ -274,23 +274,27 @@ impl RingUp<'_> {
     }
 
     /// Whether the sale may be recorded by its append alone, outside a transaction: it is
-    /// in no session, names no customer by free text, is no repair's and moves no stored
-    /// value. A sale in a session, say, locks the session's row and writes its journal with
-    /// it. (One that turns out to use an approval goes back to a transaction too:
-    /// [`RingUp::record_alone`].)
+    /// in no session, names no customer by free text, is no repair's, moves no stored
+    /// value and presents no manager's approval (a sale uses only approvals it presents,
+    /// and spends them in its transaction). A sale in a session, say, locks the session's
+    /// row and writes its journal with it.
     pub(crate) fn alone(request: &SaleRequest) -> bool {
         request.session_id.is_none()
             && request.customer_name.is_none()
             && request.customer_email.is_none()
             && request.repair_id.is_none()
             && !stored_value::moves_any(&request.payments)
+            && request
+                .controls
+                .as_ref()
+                .is_none_or(|authority| authority.approved.is_empty())
     }
 
     /// The sale recorded by one statement outside any transaction, its number drawn by
     /// that statement (`sale_numbers::DRAWN_BY_APPEND`): the counter's row is held while
     /// the statement runs, not for the round trips after it. Only for a sale [`alone`];
-    /// `None`, with nothing written, when it uses a manager's approval, which is spent in
-    /// the sale's transaction.
+    /// `None`, with nothing written, should it use a manager's approval after all (it
+    /// presents none, so it cannot: the approval would be spent in a transaction).
     ///
     /// [`alone`]: RingUp::alone
     pub(crate) async fn record_alone(

@@ -15,6 +15,7 @@ pub struct Answer {
     pub body: Value,
     pub trace_id: Option<String>,
     pub retry_after: Option<String>,
+    pub server_timing: Option<String>,
 }
 
 /// `answer` is a `status` with the contract's error body, naming `field` when given.
@@ -62,16 +63,15 @@ impl Api {
         }
         let response = request.send().await.unwrap();
         let status = response.status();
-        let trace_id = response
-            .headers()
-            .get("x-trace-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let trace_id = header("x-trace-id");
+        let (retry_after, server_timing) = (header("retry-after"), header("server-timing"));
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Answer {
@@ -79,6 +79,7 @@ impl Api {
             body,
             trace_id,
             retry_after,
+            server_timing,
         }
     }
 

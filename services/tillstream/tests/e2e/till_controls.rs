@@ -261,6 +261,16 @@ async fn a_managers_approval_lets_a_cashier_override_once_and_only_for_its_actio
     let token = approval.body["approval_token"].as_str().unwrap().to_owned();
     let sold = sell_with(token.clone()).await;
     assert_eq!(sold.status, StatusCode::CREATED, "{}", sold.body);
+    // Presented with the request, the approval sends the sale straight to the transaction
+    // that spends it: its reads made once, not first outside it.
+    let timing = sold.server_timing.clone().unwrap_or_default();
+    let stages = tillstream_telemetry::timing::parse(&timing);
+    let count = |stage: &str| stages.iter().filter(|(name, _)| name == stage).count();
+    assert_eq!(
+        (count("sales.begin"), count("sales.start")),
+        (1, 1),
+        "{timing}"
+    );
     let used = &sold.body["approvals"][0];
     assert_eq!(used["action"], "price_override", "{}", sold.body);
     assert_eq!(used["approval_id"], approval.body["approval_id"]);
