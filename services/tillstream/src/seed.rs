@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
-use reqwest::Client;
+use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use tillstream_catalog::domain::barcode::in_store_ean13;
 use tillstream_kernel::Ulid;
@@ -174,14 +174,49 @@ pub(crate) async fn receive_stock(
                     json!({"product_id": id, "quantity": quantity, "unit_cost": format!("{}.{:02}", cost / 100, cost % 100)})
                 })
                 .collect();
-            api.create(
-                "/api/v1/stock/receipts",
-                &json!({"location_id": location, "supplier": "Demo Wholesale", "lines": lines}),
-            )
-            .await?;
+            let receipt =
+                json!({"location_id": location, "supplier": "Demo Wholesale", "lines": lines});
+            receive_once_known(api, &receipt).await?;
         }
     }
     Ok(())
+}
+
+/// How long a receipt waits for inventory to hear of products the catalog just created.
+const NEW_PRODUCTS_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Posts `receipt`; one refused because inventory has not yet heard of a product (it learns
+/// them from the catalog's stream, and waits only a moment for one it does not know: on a
+/// busy machine the stream can be further behind) is sent again until it has. A 422 writes
+/// nothing, so sending it again cannot receive twice.
+async fn receive_once_known(api: &Api, receipt: &Value) -> Result<(), String> {
+    let path = "/api/v1/stock/receipts";
+    let deadline = tokio::time::Instant::now() + NEW_PRODUCTS_PATIENCE;
+    loop {
+        let (status, body) = api.send(Method::POST, path, Some(receipt)).await?;
+        // A 409: there from an earlier run.
+        if status.is_success() || status == StatusCode::CONFLICT {
+            return Ok(());
+        }
+        if status != StatusCode::UNPROCESSABLE_ENTITY
+            || !names_a_product(&body)
+            || tokio::time::Instant::now() >= deadline
+        {
+            return Err(format!("POST {path}: {status} {body}"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Whether a validation error is about a line's product (`lines[3].product_id`).
+fn names_a_product(error: &Value) -> bool {
+    error["error"]["details"].as_array().is_some_and(|details| {
+        details.iter().any(|detail| {
+            detail["field"]
+                .as_str()
+                .is_some_and(|field| field.starts_with("lines[") && field.ends_with("].product_id"))
+        })
+    })
 }
 
 /// `days` of sales before today at each location, uploaded as offline batches: 1–5 lines,
@@ -242,4 +277,23 @@ async fn ring_up_week(
     }
     bar.finish_and_clear();
     Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::names_a_product;
+
+    #[test]
+    fn only_a_lines_unknown_product_is_waited_for() {
+        let error = |field: &str| json!({"error": {"code": "validation_failed", "details": [{"field": field, "message": "no"}]}});
+        assert!(names_a_product(&error("lines[0].product_id")));
+        assert!(names_a_product(&error("lines[12].product_id")));
+        assert!(!names_a_product(&error("lines[0].quantity")));
+        assert!(!names_a_product(&error("location_id")));
+        assert!(!names_a_product(
+            &json!({"error": {"code": "validation_failed"}})
+        ));
+    }
 }
