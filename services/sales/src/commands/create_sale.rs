@@ -244,22 +244,15 @@ impl Attempt<'_> {
             Prepared::Replayed(recorded) => return Ok(Some(*recorded)),
             Prepared::New(ring_up) => ring_up,
         };
-        let recorded = timing::time(
+        let record = timing::time(
             "append",
             ring_up.record_alone(store, &mut conn, customer_live),
         )
         .await?;
-        match recorded {
-            Some(record) => Ok(Some(Recorded {
-                record,
-                replayed: false,
-            })),
-            // It uses an approval: spent in the sale's transaction, with its number.
-            None => {
-                drop(conn);
-                self.in_transaction(store, query).await
-            }
-        }
+        Ok(Some(Recorded {
+            record,
+            replayed: false,
+        }))
     }
 
     /// In one transaction: `BEGIN`, its number drawn with its reads, its append, `COMMIT`.

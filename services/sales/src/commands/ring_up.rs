@@ -292,9 +292,8 @@ impl RingUp<'_> {
 
     /// The sale recorded by one statement outside any transaction, its number drawn by
     /// that statement (`sale_numbers::DRAWN_BY_APPEND`): the counter's row is held while
-    /// the statement runs, not for the round trips after it. Only for a sale [`alone`];
-    /// `None`, with nothing written, should it use a manager's approval after all (it
-    /// presents none, so it cannot: the approval would be spent in a transaction).
+    /// the statement runs, not for the round trips after it. Only for a sale [`alone`]: it
+    /// presents no approval, so it uses none (one would have to be spent in a transaction).
     ///
     /// [`alone`]: RingUp::alone
     pub(crate) async fn record_alone(
@@ -302,13 +301,15 @@ impl RingUp<'_> {
         store: &EventStore,
         conn: &mut PgConnection,
         customer_live: Option<bool>,
-    ) -> Result<Option<SaleRecord>, AppError> {
+    ) -> Result<SaleRecord, AppError> {
         if self.sale.customer_id.is_some() && customer_live != Some(true) {
             return Err(AppError::invalid("customer_id", "no such customer"));
         }
         let (request, mut record) = self.request(self.sale.clone(), true)?;
         if !record.approvals.is_empty() {
-            return Ok(None);
+            return Err(AppError::Internal(
+                "a sale using an approval was rung up outside a transaction".into(),
+            ));
         }
         let draw = Draw {
             sql: sale_numbers::DRAWN_BY_APPEND,
@@ -322,6 +323,6 @@ impl RingUp<'_> {
         };
         let (_, number) = store.append_drawing(conn, &request, &draw).await?;
         record.sale_number = number;
-        Ok(Some(record))
+        Ok(record)
     }
 }
