@@ -189,15 +189,19 @@ pub async fn mark_all_posted(
         .into_iter()
         .map(|(sale, entries)| (sale, entries.join(",")))
         .unzip();
-    // The UPDATE takes the rows in the order of its plan (the table's, or the entries').
-    lock_in_id_order(&mut *tx, &sales).await?;
+    // Left to itself the UPDATE takes the rows in its plan's order (the table's, or the
+    // entries'). Joined to `held`, it updates a row only once `held` has yielded it, and
+    // `held` locks in id order whichever side of the join the plan puts it on: so the
+    // rows are taken in id order in the statement that marks them.
     sqlx::query(
-        "UPDATE sales s SET ledger_status = 'posted',
+        "WITH held AS MATERIALIZED (
+             SELECT id FROM sales WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE)
+         UPDATE sales s SET ledger_status = 'posted',
              ledger_entry_ids = s.ledger_entry_ids || ARRAY(
                  SELECT e FROM unnest(string_to_array(u.entries, ',')) WITH ORDINALITY AS t(e, n)
                  WHERE NOT e = ANY(s.ledger_entry_ids) ORDER BY n)
-         FROM unnest($1::text[], $2::text[]) AS u(id, entries)
-         WHERE s.id = u.id",
+         FROM unnest($1::text[], $2::text[]) AS u(id, entries), held h
+         WHERE s.id = u.id AND h.id = u.id",
     )
     .bind(&sales)
     .bind(&entries)
