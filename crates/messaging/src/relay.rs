@@ -33,10 +33,32 @@ const PUMP_BATCHES: usize = 16;
 enum Idle {
     /// It published: there may be more.
     No,
-    /// Nothing readable, but committed events wait behind the horizon.
+    /// Committed events wait beyond what it read (behind the horizon, or since).
     Behind,
     /// Nothing after its cursor: it waits for an append.
     CaughtUp,
+}
+
+/// What a pump did.
+struct Pumped {
+    /// Events the broker acknowledged.
+    published: usize,
+    /// The checkpoint it got to.
+    cursor: Cursor,
+    /// Its last read found less than a batch: the log held no more at that moment.
+    drained: bool,
+}
+
+impl Pumped {
+    /// Stopped early (the checkpoint moved under it, or the stream was healed): the next
+    /// round starts over from the database.
+    fn stopped(published: usize, cursor: Cursor) -> Self {
+        Pumped {
+            published,
+            cursor,
+            drained: false,
+        }
+    }
 }
 
 /// How a relay runs.
@@ -142,12 +164,14 @@ impl Relay {
                     must_verify = false;
                     last_verify = Instant::now();
                 }
-                let (published, cursor) = self.pump(PUMP_BATCHES).await?;
-                if published > 0 {
+                let pumped = self.pump(PUMP_BATCHES).await?;
+                if pumped.published > 0 && !pumped.drained {
                     return Ok(Idle::No);
                 }
-                // Committed but hidden by the horizon: read again soon, no commit will say.
-                if self.store.head().await? > cursor {
+                // Beyond the last read: committed since, or hidden by the horizon (no
+                // commit will say). Read again after a pause either way: the sales a busy
+                // till rings up meanwhile go in one batch, not one round each.
+                if self.store.head().await? > pumped.cursor {
                     Ok(Idle::Behind)
                 } else {
                     Ok(Idle::CaughtUp)
@@ -192,14 +216,14 @@ impl Relay {
     /// Publishes the next batch after the checkpoint and advances it. Returns how many
     /// events were published (0 when caught up).
     pub async fn publish_batch(&self) -> Result<usize, MessagingError> {
-        Ok(self.pump(1).await?.0)
+        Ok(self.pump(1).await?.published)
     }
 
     /// Publishes up to `max_batches` batches. The broker is kept busy: the next batch is
     /// read while the current one is acknowledged, and the checkpoint of one batch is
-    /// written while the next is sent. Returns how many events were published, and the
-    /// cursor it got to.
-    async fn pump(&self, max_batches: usize) -> Result<(usize, Cursor), MessagingError> {
+    /// written while the next is sent. A batch shorter than `batch_size` was all the log
+    /// held: nothing is read after it (a commit since wakes the relay, or `head` says so).
+    async fn pump(&self, max_batches: usize) -> Result<Pumped, MessagingError> {
         // `stored` is what the database holds; `acked` runs up to one batch ahead of it.
         let mut stored = Checkpoint::load(self.store.pool(), &self.stream_name).await?;
         let mut acked = stored.clone();
@@ -208,17 +232,22 @@ impl Relay {
             .read_all(stored.cursor, self.config.batch_size)
             .await?;
         let mut published = 0;
+        let mut drained = false;
         for round in 0..max_batches {
-            let Some(last) = events.last() else { break };
+            let Some(last) = events.last() else {
+                drained = true;
+                break;
+            };
             let (last_cursor, last_event_id) = (last.cursor(), last.event_id);
+            let full = i64::try_from(events.len()).is_ok_and(|n| n >= self.config.batch_size);
             let (sent, saved) =
                 tokio::join!(self.send(&acked, &events), self.save(&stored, &acked));
             if !saved? {
-                return Ok((published, stored.cursor));
+                return Ok(Pumped::stopped(published, stored.cursor));
             }
             published += self.count_published(&stored, &acked);
             stored = acked.clone();
-            let read_ahead = round + 1 < max_batches;
+            let read_ahead = full && round + 1 < max_batches;
             let (acks, following) = tokio::join!(
                 try_join_all(sent?.into_iter().map(|ack| async move { ack.await })),
                 async {
@@ -244,18 +273,26 @@ impl Relay {
                 // The stream's sequence went backwards: it was recreated or lost its tail.
                 // Heal before advancing, from what survived below this batch.
                 self.heal_after_rewind(&acked, first_fresh).await?;
-                return Ok((published, stored.cursor));
+                return Ok(Pumped::stopped(published, stored.cursor));
             }
             let last_seq = acks.iter().map(|a| a.sequence).max().unwrap_or(0);
             let last_seq = last_seq.max(acked.last_stream_seq);
             acked = acked.advanced(last_cursor, last_seq, last_event_id, events.len());
             events = following?;
+            if !full {
+                drained = true;
+                break;
+            }
         }
         if self.save(&stored, &acked).await? {
             published += self.count_published(&stored, &acked);
-            return Ok((published, acked.cursor));
+            return Ok(Pumped {
+                published,
+                cursor: acked.cursor,
+                drained,
+            });
         }
-        Ok((published, stored.cursor))
+        Ok(Pumped::stopped(published, stored.cursor))
     }
 
     /// Writes `acked` over `stored` (no-op when equal). False when the checkpoint was

@@ -20,32 +20,39 @@ pub(crate) struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// The relay's row, created on its first load: one statement on every later one.
     pub async fn load(pool: &PgPool, relay: &str) -> Result<Self, MessagingError> {
+        if let Some(checkpoint) = Self::read(pool, relay).await? {
+            return Ok(checkpoint);
+        }
         sqlx::query("INSERT INTO relay_checkpoints (relay) VALUES ($1) ON CONFLICT DO NOTHING")
             .bind(relay)
             .execute(pool)
             .await?;
-        let (tx_id, position, last_seq, last_event, heal_epoch): (
-            i64,
-            i64,
-            i64,
-            Option<Uuid>,
-            i32,
-        ) = sqlx::query_as(
+        // Only a row deleted between the two statements is missing here.
+        Self::read(pool, relay)
+            .await?
+            .ok_or(MessagingError::Database(sqlx::Error::RowNotFound))
+    }
+
+    async fn read(pool: &PgPool, relay: &str) -> Result<Option<Self>, MessagingError> {
+        let row: Option<(i64, i64, i64, Option<Uuid>, i32)> = sqlx::query_as(
             "SELECT tx_id::text::bigint, position, last_stream_seq, last_event_id, heal_epoch
                  FROM relay_checkpoints WHERE relay = $1",
         )
         .bind(relay)
-        .fetch_one(pool)
+        .fetch_optional(pool)
         .await?;
-        Ok(Checkpoint {
-            relay: relay.to_owned(),
-            cursor: Cursor { tx_id, position },
-            last_stream_seq: u64::try_from(last_seq).unwrap_or(0),
-            last_event_id: last_event.map(Ulid::from),
-            heal_epoch,
-            events_since_load: 0,
-        })
+        Ok(row.map(
+            |(tx_id, position, last_seq, last_event, heal_epoch)| Checkpoint {
+                relay: relay.to_owned(),
+                cursor: Cursor { tx_id, position },
+                last_stream_seq: u64::try_from(last_seq).unwrap_or(0),
+                last_event_id: last_event.map(Ulid::from),
+                heal_epoch,
+                events_since_load: 0,
+            },
+        ))
     }
 
     /// The broker's dedup key for an event: its id, suffixed after a heal.

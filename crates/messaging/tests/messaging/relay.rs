@@ -75,6 +75,23 @@ async fn a_running_relay_follows_new_appends() {
     assert_each_once(&held, &ids);
 }
 
+/// A backlog of more batches than a round pumps (16) is read on while batches come back
+/// full; a short one ends the reading, and the appends after it wake the relay again.
+#[tokio::test]
+async fn a_relay_reads_on_through_full_batches_and_is_woken_after_a_short_one() {
+    let fx = Fixture::shared().await;
+    let mut ids = fx.append_products(0, 41).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(fx.relay_in_batches_of(2).run(stop.clone()));
+    fx.wait_for_stream_to_hold(&ids).await;
+    for round in 0..3 {
+        ids.extend(fx.append_products(41 + round * 5, 5).await);
+        fx.wait_for_stream_to_hold(&ids).await;
+    }
+    stop.cancel();
+    assert_each_once(&fx.stream_event_ids().await, &ids);
+}
+
 /// Nothing but the commits wakes this relay (its periodic check is an hour away): an append
 /// through another store (another process) is published, and so is one that commits
 /// behind an older open transaction, once that ends without appending anything.

@@ -52,7 +52,17 @@ impl Fixture {
 
     /// A relay whose periodic check (which also reads the log) comes every `every`.
     pub fn relay_verifying_every(&self, every: Duration) -> Relay {
+        self.relay_with(RelayConfig::new(SERVICE, self.naming.clone()), every)
+    }
+
+    /// A relay reading `batch_size` events at a time, woken by nothing but the commits.
+    pub fn relay_in_batches_of(&self, batch_size: i64) -> Relay {
         let mut config = RelayConfig::new(SERVICE, self.naming.clone());
+        config.batch_size = batch_size;
+        self.relay_with(config, Duration::from_secs(3600))
+    }
+
+    fn relay_with(&self, mut config: RelayConfig, every: Duration) -> Relay {
         config.stream = StreamSettings {
             max_age: Duration::from_secs(600),
             ..Default::default()
