@@ -117,30 +117,54 @@ impl Drop for TestPrefix {
         let url = self.url.clone();
         let prefix = self.prefix.clone();
         block_on_fresh_runtime(async move {
-            let cleaned = async {
-                use futures::StreamExt;
-                let client = async_nats::ConnectOptions::new()
-                    .connection_timeout(Duration::from_secs(2))
-                    .connect(&url)
-                    .await?;
-                let js = async_nats::jetstream::new(client);
-                let mut names = js.stream_names();
-                let mut mine = Vec::new();
-                while let Some(name) = names.next().await {
-                    let name = name?;
-                    if name.starts_with(&prefix) {
-                        mine.push(name);
-                    }
-                }
-                for name in mine {
-                    js.delete_stream(&name).await?;
-                }
-                anyhow::Ok(())
+            // A stopped private server refuses the connection at once: nothing to clean.
+            let Ok(client) = async_nats::ConnectOptions::new()
+                .connection_timeout(Duration::from_secs(2))
+                .connect(&url)
+                .await
+            else {
+                return;
             };
-            // A stopped private server has nothing left to clean.
-            let _ = tokio::time::timeout(Duration::from_secs(5), cleaned).await;
+            let js = async_nats::jetstream::new(client);
+            // On a loaded machine one JetStream request can time out: each stream is tried on
+            // its own, and again, within a budget that a whole CI run's load does not exhaust.
+            let cleaned = async {
+                while delete_streams_of(&js, &prefix).await.is_err() {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            };
+            if tokio::time::timeout(CLEAN_UP_PATIENCE, cleaned)
+                .await
+                .is_err()
+            {
+                eprintln!("test clean-up: streams of {prefix} are left on {url}");
+            }
         });
     }
+}
+
+/// How long a test's end waits for the shared server to delete its streams.
+const CLEAN_UP_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Deletes every stream whose name starts with `prefix`.
+async fn delete_streams_of(
+    js: &async_nats::jetstream::Context,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    let mut names = js.stream_names();
+    let mut mine = Vec::new();
+    while let Some(name) = names.next().await {
+        let name = name?;
+        if name.starts_with(prefix) {
+            mine.push(name);
+        }
+    }
+    let deleted = futures::future::join_all(mine.iter().map(|name| js.delete_stream(name))).await;
+    if let Some(Err(error)) = deleted.into_iter().find(Result::is_err) {
+        return Err(error.into());
+    }
+    Ok(())
 }
 
 /// A `nats-server` with JetStream of the test's own, on a free port, that the test may
