@@ -100,7 +100,7 @@ where
 
 /// Runs `future` to completion on a runtime of its own; for clean-up in `Drop`, which
 /// may run inside or outside a Tokio runtime.
-fn block_on_fresh_runtime<F>(future: F)
+pub fn block_on_fresh_runtime<F>(future: F)
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {

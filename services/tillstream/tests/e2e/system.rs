@@ -7,7 +7,8 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tillstream_test_support::{
-    TestDatabase, TestPrefix, database_server_url, free_port, nats_url, unique_name,
+    TestDatabase, TestPrefix, block_on_fresh_runtime, database_server_url, free_port, nats_url,
+    unique_name,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -150,6 +151,36 @@ impl System {
             .expect("up stops within 30 s")
             .unwrap();
         assert!(status.success(), "up exited with {status}");
+    }
+}
+
+/// A system the test did not `stop` is stopped the same way before its streams and
+/// databases go (those fields drop after this): killing `up` outright left its processes
+/// shutting down on their own, and a relay still in its first round made its stream again
+/// after the test's clean-up had deleted it.
+impl Drop for System {
+    fn drop(&mut self) {
+        let Some(pid) = self.up.id().and_then(|pid| i32::try_from(pid).ok()) else {
+            return;
+        };
+        if kill(Pid::from_raw(pid), Signal::SIGTERM).is_err() {
+            return;
+        }
+        // `up` reaps its processes as they stop; `up` itself is reaped by this runtime later.
+        let processes: Vec<i32> = self.pids.values().copied().collect();
+        block_on_fresh_runtime(async move {
+            let stopped = async {
+                while processes.iter().any(|&pid| alive(pid)) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            };
+            if tokio::time::timeout(Duration::from_secs(30), stopped)
+                .await
+                .is_err()
+            {
+                eprintln!("e2e: `up`'s processes were still running 30 s after SIGTERM");
+            }
+        });
     }
 }
 
