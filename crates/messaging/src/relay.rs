@@ -147,11 +147,16 @@ impl Relay {
         let mut last_verify = Instant::now();
         let mut backoff = Duration::from_millis(50);
         let mut appends = self.store.appends();
+        // The checkpoint as this relay last saved it: the next round goes on from it
+        // without loading it again (`resume`).
+        let mut kept: Option<Checkpoint> = None;
         info!(stream = %self.stream_name, "relay started");
         while !shutdown.is_cancelled() {
             let round_started = Instant::now();
             let step = async {
                 if must_verify || last_verify.elapsed() >= self.config.verify_every {
+                    // A heal rewinds the checkpoint in the database.
+                    kept = None;
                     // A stream the server will not update (limits beyond what it can
                     // reserve) is still published to; the check below fails if it is gone.
                     if let Err(error) = self.ensure_stream().await {
@@ -164,7 +169,7 @@ impl Relay {
                     must_verify = false;
                     last_verify = Instant::now();
                 }
-                let pumped = self.pump(PUMP_BATCHES).await?;
+                let pumped = self.pump(PUMP_BATCHES, &mut kept).await?;
                 if pumped.published > 0 && !pumped.drained {
                     return Ok(Idle::No);
                 }
@@ -216,21 +221,23 @@ impl Relay {
     /// Publishes the next batch after the checkpoint and advances it. Returns how many
     /// events were published (0 when caught up).
     pub async fn publish_batch(&self) -> Result<usize, MessagingError> {
-        Ok(self.pump(1).await?.published)
+        Ok(self.pump(1, &mut None).await?.published)
     }
 
     /// Publishes up to `max_batches` batches. The broker is kept busy: the next batch is
     /// read while the current one is acknowledged, and the checkpoint of one batch is
     /// written while the next is sent. A batch shorter than `batch_size` was all the log
     /// held: nothing is read after it (a commit since wakes the relay, or `head` says so).
-    async fn pump(&self, max_batches: usize) -> Result<Pumped, MessagingError> {
+    /// `kept`: the checkpoint this relay saved last, taken to start from and given back
+    /// once the pump saved its own (left empty when it stopped early or failed).
+    async fn pump(
+        &self,
+        max_batches: usize,
+        kept: &mut Option<Checkpoint>,
+    ) -> Result<Pumped, MessagingError> {
         // `stored` is what the database holds; `acked` runs up to one batch ahead of it.
-        let mut stored = Checkpoint::load(self.store.pool(), &self.stream_name).await?;
+        let (mut stored, mut events) = self.resume(kept.take()).await?;
         let mut acked = stored.clone();
-        let mut events = self
-            .store
-            .read_all(stored.cursor, self.config.batch_size)
-            .await?;
         let mut published = 0;
         let mut drained = false;
         for round in 0..max_batches {
@@ -286,13 +293,45 @@ impl Relay {
         }
         if self.save(&stored, &acked).await? {
             published += self.count_published(&stored, &acked);
+            let cursor = acked.cursor;
+            *kept = Some(acked);
             return Ok(Pumped {
                 published,
-                cursor: acked.cursor,
+                cursor,
                 drained,
             });
         }
         Ok(Pumped::stopped(published, stored.cursor))
+    }
+
+    /// The checkpoint a round starts from and the first batch after it. One `kept` from
+    /// the last round spares loading it: were it moved since (an operator's rewind, a
+    /// leader overlapping in a handover), the conditional save of what follows fails and
+    /// the next round starts over from the database, the batch sent meanwhile dropped by
+    /// the consumers' inboxes. Nothing after `kept` is the case a rewind of an idle relay
+    /// makes (it wakes the relay and appends nothing), so then the stored one is loaded.
+    async fn resume(
+        &self,
+        kept: Option<Checkpoint>,
+    ) -> Result<(Checkpoint, Vec<RecordedEvent>), MessagingError> {
+        let batch = self.config.batch_size;
+        let mut unmoved = None;
+        if let Some(kept) = kept {
+            let events = self.store.read_all(kept.cursor, batch).await?;
+            if !events.is_empty() {
+                return Ok((kept, events));
+            }
+            unmoved = Some(kept);
+        }
+        let stored = Checkpoint::load(self.store.pool(), &self.stream_name).await?;
+        if let Some(kept) = unmoved
+            && kept.cursor == stored.cursor
+            && kept.heal_epoch == stored.heal_epoch
+        {
+            return Ok((stored, Vec::new()));
+        }
+        let events = self.store.read_all(stored.cursor, batch).await?;
+        Ok((stored, events))
     }
 
     /// Writes `acked` over `stored` (no-op when equal). False when the checkpoint was

@@ -136,3 +136,53 @@ async fn an_idle_relay_is_woken_by_commits_and_waits_out_the_read_horizon() {
     stop.cancel();
     assert_each_once(&held, &ids);
 }
+
+/// A running relay goes on from the checkpoint it saved without loading it each round. An
+/// operator's rewind (another process: `relay republish --from`) while it is idle appends
+/// nothing, yet wakes it: it finds the checkpoint moved and republishes from there.
+#[tokio::test]
+async fn a_running_relay_republishes_after_a_rewind_while_idle() {
+    let fx = Fixture::shared().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(
+        fx.relay_verifying_every(std::time::Duration::from_secs(3600))
+            .run(stop.clone()),
+    );
+    let ids = fx.append_products(0, 5).await;
+    fx.wait_for_stream_to_hold(&ids).await;
+
+    fx.relay()
+        .republish_from(tillstream_eventstore::Cursor::START)
+        .await
+        .unwrap();
+    let held = fx.wait_for_stream_to_hold_copies(&ids, 2).await;
+    stop.cancel();
+    assert_eq!(held.len(), 10, "each event once more, nothing else");
+}
+
+/// A rewind while the relay keeps publishing: the batch it sends from the checkpoint it
+/// kept cannot be saved over the rewound one, so it starts over from there. Everything
+/// before the rewind is published again, everything after it at least once.
+#[tokio::test]
+async fn a_running_relay_rewound_while_busy_starts_over_from_the_rewind() {
+    let fx = Fixture::shared().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(fx.relay_in_batches_of(2).run(stop.clone()));
+    let before = fx.append_products(0, 6).await;
+    fx.wait_for_stream_to_hold(&before).await;
+
+    let appending = async {
+        let mut after = Vec::new();
+        for round in 0..5 {
+            after.extend(fx.append_products(6 + round * 2, 2).await);
+        }
+        after
+    };
+    let operator = fx.relay();
+    let rewinding = operator.republish_from(tillstream_eventstore::Cursor::START);
+    let (after, rewound) = tokio::join!(appending, rewinding);
+    rewound.unwrap();
+    fx.wait_for_stream_to_hold_copies(&before, 2).await;
+    fx.wait_for_stream_to_hold(&after).await;
+    stop.cancel();
+}

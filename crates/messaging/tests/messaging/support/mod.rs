@@ -159,18 +159,26 @@ impl Fixture {
 
     /// Waits until the stream holds every id in `expected`.
     pub async fn wait_for_stream_to_hold(&self, expected: &[String]) -> Vec<String> {
-        let wanted: HashSet<&String> = expected.iter().collect();
+        self.wait_for_stream_to_hold_copies(expected, 1).await
+    }
+
+    /// Waits until the stream holds every one of `expected` at least `copies` times.
+    pub async fn wait_for_stream_to_hold_copies(
+        &self,
+        expected: &[String],
+        copies: usize,
+    ) -> Vec<String> {
         let mut held = Vec::new();
         for _ in 0..200 {
             held = self.stream_event_ids().await;
-            let have: HashSet<&String> = held.iter().collect();
-            if wanted.is_subset(&have) {
+            let count = |id: &String| held.iter().filter(|h| *h == id).count();
+            if expected.iter().all(|id| count(id) >= copies) {
                 return held;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!(
-            "stream never held all {} events; it has {}",
+            "stream never held {copies} copies of all {} events; it has {}",
             expected.len(),
             held.len()
         );
