@@ -33,6 +33,20 @@ const READ_ALL: &str = concat!(
      LIMIT $3"
 );
 
+/// [`READ_ALL`] only while a relay's checkpoint row still holds the cursor and heal epoch
+/// the relay last saved ($4: the relay, $5: the epoch). The check is uncorrelated: it is
+/// evaluated once, before any event is read.
+const READ_ALL_FROM_CHECKPOINT: &str = concat!(
+    columns!(),
+    "WHERE (tx_id, position) > ($1::bigint::text::xid8, $2)
+       AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+       AND EXISTS (SELECT 1 FROM relay_checkpoints c
+                   WHERE c.relay = $4 AND c.tx_id = $1::bigint::text::xid8
+                     AND c.position = $2 AND c.heal_epoch = $5)
+     ORDER BY events.tx_id, events.position
+     LIMIT $3"
+);
+
 /// How far behind the visible horizon is, for the `eventstore_horizon_age_seconds` metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HorizonStats {
@@ -58,6 +72,28 @@ impl EventStore {
         limit: i64,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         read_all(&self.pool, cursor, limit).await
+    }
+
+    /// [`EventStore::read_all`] after a relay's checkpoint as that relay last saved it, in
+    /// one statement with the check that `relay_checkpoints` still holds it (`cursor` and
+    /// `heal_epoch` for `relay`): nothing when the stored one moved since (a rewind), so a
+    /// relay that kept its checkpoint sends nothing from a place no longer its own.
+    pub async fn read_all_from_checkpoint(
+        &self,
+        relay: &str,
+        cursor: Cursor,
+        heal_epoch: i32,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(READ_ALL_FROM_CHECKPOINT)
+            .bind(cursor.tx_id)
+            .bind(cursor.position)
+            .bind(limit)
+            .bind(relay)
+            .bind(heal_epoch)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_row).collect()
     }
 
     /// How many committed events lie after `cursor`, and when the oldest of them was

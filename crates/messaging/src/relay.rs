@@ -305,26 +305,29 @@ impl Relay {
     }
 
     /// The checkpoint a round starts from and the first batch after it. One `kept` from
-    /// the last round spares loading it: were it moved since (an operator's rewind, a
-    /// leader overlapping in a handover), the conditional save of what follows fails and
-    /// the next round starts over from the database, the batch sent meanwhile dropped by
-    /// the consumers' inboxes. Nothing after `kept` is the case a rewind of an idle relay
-    /// makes (it wakes the relay and appends nothing), so then the stored one is loaded.
+    /// the last round spares loading it: it is read after in one statement with the check
+    /// that the stored checkpoint is still that one, so a rewind (an operator's, another
+    /// replica's heal in a leadership handover) made since is seen before anything is
+    /// sent, as when each round loaded it. Nothing read after `kept` is either that case
+    /// or a caught-up log: the stored one is loaded to tell which.
     async fn resume(
         &self,
         kept: Option<Checkpoint>,
     ) -> Result<(Checkpoint, Vec<RecordedEvent>), MessagingError> {
         let batch = self.config.batch_size;
-        let mut unmoved = None;
+        let mut found_nothing_after = None;
         if let Some(kept) = kept {
-            let events = self.store.read_all(kept.cursor, batch).await?;
+            let events = self
+                .store
+                .read_all_from_checkpoint(&self.stream_name, kept.cursor, kept.heal_epoch, batch)
+                .await?;
             if !events.is_empty() {
                 return Ok((kept, events));
             }
-            unmoved = Some(kept);
+            found_nothing_after = Some(kept);
         }
         let stored = Checkpoint::load(self.store.pool(), &self.stream_name).await?;
-        if let Some(kept) = unmoved
+        if let Some(kept) = found_nothing_after
             && kept.cursor == stored.cursor
             && kept.heal_epoch == stored.heal_epoch
         {

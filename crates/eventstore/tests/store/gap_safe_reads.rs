@@ -218,3 +218,61 @@ async fn the_head_is_read_from_the_index_without_scanning_the_log() {
         after.2 - before.2
     );
 }
+
+/// A relay that kept its checkpoint reads after it only while `relay_checkpoints` still
+/// holds it: a rewind (a new cursor, or the same cursor in a new heal epoch) reads nothing.
+#[tokio::test]
+async fn a_read_from_a_kept_checkpoint_finds_nothing_once_the_checkpoint_moved() {
+    let (store, _db) = store().await;
+    for stream in ["a", "b", "c"] {
+        store
+            .append(AppendRequest::new(stream, 0, vec![event("E", 0)]))
+            .await
+            .unwrap();
+    }
+    let all = read_until(&store, 3).await;
+    let first = all[0].cursor();
+    let set = |cursor: Cursor, epoch: i32| {
+        sqlx::query(
+            "INSERT INTO relay_checkpoints (relay, tx_id, position, heal_epoch)
+             VALUES ('r', $1::bigint::text::xid8, $2, $3)
+             ON CONFLICT (relay) DO UPDATE
+             SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position,
+                 heal_epoch = EXCLUDED.heal_epoch",
+        )
+        .bind(cursor.tx_id)
+        .bind(cursor.position)
+        .bind(epoch)
+        .execute(store.pool())
+    };
+    let read = |cursor: Cursor, epoch: i32| store.read_all_from_checkpoint("r", cursor, epoch, 10);
+
+    set(first, 0).await.unwrap();
+    let after_first: Vec<_> = read(first, 0).await.unwrap();
+    assert_eq!(after_first.len(), 2, "everything after the kept checkpoint");
+    assert_eq!(after_first[0].event_id, all[1].event_id);
+    assert!(
+        read(first, 0).await.is_ok_and(|e| e.len() == 2),
+        "reading moves nothing"
+    );
+
+    set(Cursor::START, 1).await.unwrap();
+    assert!(
+        read(first, 0).await.unwrap().is_empty(),
+        "rewound to the start"
+    );
+    set(first, 1).await.unwrap();
+    assert!(
+        read(first, 0).await.unwrap().is_empty(),
+        "same place, new heal epoch"
+    );
+    assert_eq!(read(first, 1).await.unwrap().len(), 2, "as stored now");
+    assert!(
+        store
+            .read_all_from_checkpoint("another", first, 1, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no checkpoint of that relay"
+    );
+}

@@ -15,7 +15,7 @@ pub(crate) struct Checkpoint {
     pub last_stream_seq: u64,
     pub last_event_id: Option<Ulid>,
     pub heal_epoch: i32,
-    /// Events acknowledged since this checkpoint was loaded (in memory only).
+    /// Events acknowledged since this relay last loaded its checkpoint (in memory only).
     pub events_since_load: usize,
 }
 

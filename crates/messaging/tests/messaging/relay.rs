@@ -138,7 +138,7 @@ async fn an_idle_relay_is_woken_by_commits_and_waits_out_the_read_horizon() {
 }
 
 /// A running relay goes on from the checkpoint it saved without loading it each round. An
-/// operator's rewind (another process: `relay republish --from`) while it is idle appends
+/// operator's rewind (another process: `relay republish --from`) of an idle relay appends
 /// nothing, yet wakes it: it finds the checkpoint moved and republishes from there.
 #[tokio::test]
 async fn a_running_relay_republishes_after_a_rewind_while_idle() {
@@ -150,8 +150,11 @@ async fn a_running_relay_republishes_after_a_rewind_while_idle() {
     );
     let ids = fx.append_products(0, 5).await;
     fx.wait_for_stream_to_hold(&ids).await;
+    // Idle: its last checkpoint saved, not only its messages acknowledged.
+    let operator = fx.relay();
+    fx.wait_for_checkpoint_at_head(&operator).await;
 
-    fx.relay()
+    operator
         .republish_from(tillstream_eventstore::Cursor::START)
         .await
         .unwrap();
@@ -160,29 +163,66 @@ async fn a_running_relay_republishes_after_a_rewind_while_idle() {
     assert_eq!(held.len(), 10, "each event once more, nothing else");
 }
 
-/// A rewind while the relay keeps publishing: the batch it sends from the checkpoint it
-/// kept cannot be saved over the rewound one, so it starts over from there. Everything
-/// before the rewind is published again, everything after it at least once.
+/// A checkpoint rewound behind an idle relay's back (nothing wakes it) and then an append
+/// that does: the relay reads after the checkpoint it kept only while that is still the
+/// stored one, so it republishes from the rewind first and the new event after, in log
+/// order, instead of sending the new event ahead of what it must publish again.
+#[tokio::test]
+async fn a_relay_woken_after_a_silent_rewind_republishes_before_anything_new() {
+    let fx = Fixture::shared().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(
+        fx.relay_verifying_every(std::time::Duration::from_secs(3600))
+            .run(stop.clone()),
+    );
+    let mut ids = fx.append_products(0, 3).await;
+    fx.wait_for_stream_to_hold(&ids).await;
+    fx.wait_for_checkpoint_at_head(&fx.relay()).await;
+
+    sqlx::query(
+        "UPDATE relay_checkpoints SET tx_id = '0', position = 0, heal_epoch = heal_epoch + 1",
+    )
+    .execute(fx.store.pool())
+    .await
+    .unwrap();
+    let new = fx.append_products(3, 1).await;
+    fx.wait_for_stream_to_hold(&new).await;
+    stop.cancel();
+
+    ids.extend(ids.clone());
+    ids.extend(new);
+    assert_eq!(
+        fx.stream_event_ids().await,
+        ids,
+        "the three, the three again, then the new one"
+    );
+}
+
+/// A rewind while the relay works through a backlog two at a time: whatever it sends from
+/// the checkpoint it kept cannot be saved over the rewound one, so it starts over from the
+/// rewind. Everything published before is published again, and nothing is missing.
 #[tokio::test]
 async fn a_running_relay_rewound_while_busy_starts_over_from_the_rewind() {
     let fx = Fixture::shared().await;
+    let ids = fx.append_products(0, 300).await;
     let stop = tokio_util::sync::CancellationToken::new();
     tokio::spawn(fx.relay_in_batches_of(2).run(stop.clone()));
-    let before = fx.append_products(0, 6).await;
-    fx.wait_for_stream_to_hold(&before).await;
-
-    let appending = async {
-        let mut after = Vec::new();
-        for round in 0..5 {
-            after.extend(fx.append_products(6 + round * 2, 2).await);
+    // The log's order is the order of the appends: the first 40 are out by then.
+    let mut out = 0;
+    for _ in 0..2000 {
+        out = fx.stream_messages().await;
+        if out >= 40 {
+            break;
         }
-        after
-    };
-    let operator = fx.relay();
-    let rewinding = operator.republish_from(tillstream_eventstore::Cursor::START);
-    let (after, rewound) = tokio::join!(appending, rewinding);
-    rewound.unwrap();
-    fx.wait_for_stream_to_hold_copies(&before, 2).await;
-    fx.wait_for_stream_to_hold(&after).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert!(out >= 40, "the relay never got going");
+
+    fx.relay()
+        .republish_from(tillstream_eventstore::Cursor::START)
+        .await
+        .unwrap();
+    fx.wait_for_stream_to_hold_copies(&ids[..40], 2).await;
+    fx.wait_for_stream_to_hold(&ids).await;
     stop.cancel();
 }

@@ -118,6 +118,18 @@ impl Fixture {
         jetstream::new(self.client.clone())
     }
 
+    /// How many messages the service's stream holds (0 before it exists).
+    pub async fn stream_messages(&self) -> u64 {
+        match self
+            .js()
+            .get_stream(self.naming.service_stream(SERVICE))
+            .await
+        {
+            Ok(mut stream) => stream.info().await.map_or(0, |info| info.state.messages),
+            Err(_) => 0,
+        }
+    }
+
     /// The `ce-id` of every message in the service's stream.
     pub async fn stream_event_ids(&self) -> Vec<String> {
         use async_nats::jetstream::context::GetStreamErrorKind;
@@ -160,6 +172,18 @@ impl Fixture {
     /// Waits until the stream holds every id in `expected`.
     pub async fn wait_for_stream_to_hold(&self, expected: &[String]) -> Vec<String> {
         self.wait_for_stream_to_hold_copies(expected, 1).await
+    }
+
+    /// Waits until `relay`'s stored checkpoint reaches the end of the log.
+    pub async fn wait_for_checkpoint_at_head(&self, relay: &Relay) {
+        let head = self.store.head().await.unwrap();
+        for _ in 0..200 {
+            if relay.position().await.unwrap().0 >= head {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the relay's checkpoint never reached the end of the log");
     }
 
     /// Waits until the stream holds every one of `expected` at least `copies` times.
