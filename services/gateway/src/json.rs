@@ -118,13 +118,19 @@ fn field_with_nul(bytes: &[u8]) -> Option<String> {
     walk(&value, "")
 }
 
-/// Refuses a path with an encoded NUL (`%00`) before any handler reads its parameters.
+/// Refuses a path with an encoded NUL (`%00`), or one that does not decode to UTF-8
+/// (`%FF`), before any handler reads its parameters: axum's own refusal of the latter is
+/// plain text, not the contract's error.
 pub async fn no_nul_in_path(
     request: Request,
     next: axum::middleware::Next,
 ) -> Result<axum::response::Response, ApiError> {
-    if request.uri().path().to_ascii_lowercase().contains("%00") {
+    let path = request.uri().path();
+    if path.to_ascii_lowercase().contains("%00") {
         return Err(ApiError::malformed(Some("path".into()), NUL_MESSAGE));
+    }
+    if let Err(message) = percent_decode(path) {
+        return Err(ApiError::malformed(Some("path".into()), message));
     }
     Ok(next.run(request).await)
 }

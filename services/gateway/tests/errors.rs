@@ -254,3 +254,90 @@ async fn a_field_error_names_the_field_and_a_stopped_service_is_named_at_once() 
     .await;
     assert_eq!(import.status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// Every GET operation of the document with its path filled in and its query parameters,
+/// as (path, parameter names).
+fn queried_operations() -> Vec<(String, Vec<String>)> {
+    let document: Value = serde_json::from_str(&tillstream_gateway::openapi::document()).unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let Some(parameters) = item["get"]["parameters"].as_array() else {
+            continue;
+        };
+        let names: Vec<String> = parameters
+            .iter()
+            .filter(|p| p["in"] == "query")
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        // Any `{name}` of the path becomes an id; the route only has to be matched.
+        let mut filled = String::new();
+        for segment in path.split('/').skip(1) {
+            filled.push('/');
+            if segment.starts_with('{') {
+                filled.push_str("01JD0000000000000000000000");
+            } else {
+                filled.push_str(segment);
+            }
+        }
+        operations.push((filled, names));
+    }
+    operations
+}
+
+/// A query string the gateway cannot read is the contract's JSON error on every route, not
+/// the web framework's plain-text one: a parameter given twice (`?page=x&page=x`, which a
+/// fuzzer sends), or a value of the wrong type.
+#[tokio::test]
+async fn every_query_parameter_is_read_into_the_contracts_error_body() {
+    let operations = queried_operations();
+    assert!(operations.len() > 20, "{operations:?}");
+    let admin = Some(Role::Admin);
+    for (path, names) in operations {
+        for name in names {
+            for query in [format!("{name}=x&{name}=x"), format!("{name}=%ZZ")] {
+                let uri = format!("{path}?{query}");
+                let request = Request::builder().uri(&uri).header(
+                    "authorization",
+                    format!("Bearer {}", SIGNER.token(Role::Admin)),
+                );
+                let response = app()
+                    .oneshot(request.body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                let content_type = response.headers().get("content-type").cloned();
+                assert_eq!(
+                    content_type.as_ref().and_then(|v| v.to_str().ok()),
+                    Some("application/json"),
+                    "GET {uri} answered {} with {content_type:?}",
+                    response.status()
+                );
+                // The body's shape, the trace id and its header, as for every error.
+                let answer = send("GET", &uri, admin, None, Body::empty()).await;
+                assert!(
+                    answer.status.is_client_error() || answer.status.is_server_error(),
+                    "GET {uri} answered {}",
+                    answer.status
+                );
+            }
+        }
+    }
+}
+
+/// A path parameter that is not UTF-8 once decoded is a 400 naming the path, in the
+/// contract's body (axum's own refusal is plain text), as an encoded NUL is.
+#[tokio::test]
+async fn a_path_that_does_not_decode_to_utf8_is_a_json_400() {
+    for path in [
+        "/api/v1/sales/%FF%FE",
+        "/api/v1/products/%C3",
+        "/api/v1/sales/S%00",
+    ] {
+        let answer = send("GET", path, Some(Role::Admin), None, Body::empty()).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(answer.error["code"], "malformed_request", "{path}");
+        assert_eq!(answer.error["details"][0]["field"], "path", "{path}");
+    }
+}

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tillstream_proto::sales::v1 as pb;
@@ -15,7 +15,7 @@ use super::{Created, Page, Paging, created, idempotency_key, range_param};
 use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
-use crate::json::{JsonBody, MoneyText};
+use crate::json::{JsonBody, MoneyText, Query};
 use crate::upstream::{request, with_approvals};
 
 fn client(state: &AppState) -> RegisterServiceClient<crate::upstream::Replica> {

@@ -2,7 +2,7 @@
 //! service. Admins only.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use tillstream_proto::webhooks::v1 as pb;
@@ -13,7 +13,7 @@ use super::{Created, Page, PageQuery, Paging, created, idempotency_key};
 use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
-use crate::json::JsonBody;
+use crate::json::{JsonBody, Query};
 use crate::upstream::request;
 
 fn client(state: &AppState) -> WebhooksServiceClient<crate::upstream::Replica> {
